@@ -1,0 +1,99 @@
+//! Per-sample data of one socket over one tile.
+
+/// `len` samples of `channels` floats each, interleaved
+/// (`[r0, g0, b0, r1, g1, b1, ...]`), samples in pixel-major order
+/// (all samples of a pixel together, pixels row by row).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Buffer {
+    channels: usize,
+    data: Vec<f32>,
+}
+
+impl Buffer {
+    /// A zeroed buffer.
+    pub fn new(channels: usize, len: usize) -> Buffer {
+        Buffer {
+            channels,
+            data: vec![0.0; channels * len],
+        }
+    }
+
+    /// A buffer of `len` copies of `sample`.
+    pub fn filled(sample: &[f32], len: usize) -> Buffer {
+        Buffer {
+            channels: sample.len(),
+            data: sample.repeat(len),
+        }
+    }
+
+    /// Wraps interleaved data. Panics if `data` is not a whole number of samples.
+    pub fn from_vec(channels: usize, data: Vec<f32>) -> Buffer {
+        assert!(channels > 0 && data.len().is_multiple_of(channels));
+        Buffer { channels, data }
+    }
+
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.data.len() / self.channels
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    pub fn data(&self) -> &[f32] {
+        &self.data
+    }
+
+    pub fn data_mut(&mut self) -> &mut [f32] {
+        &mut self.data
+    }
+
+    pub fn into_vec(self) -> Vec<f32> {
+        self.data
+    }
+
+    #[inline]
+    pub fn sample(&self, i: usize) -> &[f32] {
+        &self.data[i * self.channels..(i + 1) * self.channels]
+    }
+
+    #[inline]
+    pub fn sample_mut(&mut self, i: usize) -> &mut [f32] {
+        &mut self.data[i * self.channels..(i + 1) * self.channels]
+    }
+
+    /// Samples as fixed-size arrays, for nodes that know their channel count.
+    pub fn samples<const N: usize>(&self) -> impl Iterator<Item = &[f32; N]> {
+        assert_eq!(N, self.channels, "buffer has {} channels", self.channels);
+        self.data
+            .chunks_exact(N)
+            .map(|c| c.try_into().expect("chunk of N"))
+    }
+
+    /// Mutable samples as fixed-size arrays.
+    pub fn samples_mut<const N: usize>(&mut self) -> impl Iterator<Item = &mut [f32; N]> {
+        assert_eq!(N, self.channels, "buffer has {} channels", self.channels);
+        self.data
+            .chunks_exact_mut(N)
+            .map(|c| c.try_into().expect("chunk of N"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_are_interleaved() {
+        let b = Buffer::from_vec(2, vec![1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(b.len(), 2);
+        assert_eq!(b.sample(1), &[3.0, 4.0]);
+        assert_eq!(b.samples::<2>().nth(0), Some(&[1.0, 2.0]));
+        assert_eq!(Buffer::filled(&[0.5, 1.0], 2).data(), &[0.5, 1.0, 0.5, 1.0]);
+    }
+}

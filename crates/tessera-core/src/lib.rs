@@ -1,0 +1,19 @@
+//! The vocabulary every Tessera crate shares: value types, pixel buffers, tile
+//! context, the [`Node`] trait, node specifications and the [`Registry`].
+//!
+//! This crate knows no concrete node, no thread pool and no Python.
+
+mod buffer;
+pub mod hash;
+mod node;
+mod registry;
+mod tile;
+mod value;
+
+pub use buffer::Buffer;
+pub use node::{BuildArgs, BuildError, Node, NodeError, NodeKind};
+pub use registry::{Registry, RegistryError};
+pub use tile::{FrameInfo, Rect, TileCtx, sample_offset};
+pub use value::{
+    InputSpec, NodeSpec, OutputSpec, RampInterpolation, RampStop, SocketType, Value, ValueType,
+};

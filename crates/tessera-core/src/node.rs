@@ -1,0 +1,114 @@
+//! The Node trait, how nodes are built, and their errors.
+
+use crate::{Buffer, NodeSpec, TileCtx, Value, ValueType};
+use std::path::Path;
+
+/// A node instance, ready to evaluate tiles. Built once per scene node by its
+/// [`NodeKind`]; called from many threads at once.
+pub trait Node: Send + Sync {
+    /// Pixels the node reads beyond its tile on every side (a blur radius).
+    fn halo(&self) -> u32 {
+        0
+    }
+
+    /// Evaluates one tile: `inputs` holds the node's varying inputs in spec
+    /// order, each covering `ctx.rect` grown by [`Node::halo`]; `outputs`
+    /// holds one buffer per output covering `ctx.rect`, to be filled.
+    fn eval_tile(
+        &self,
+        ctx: &TileCtx,
+        inputs: &[&Buffer],
+        outputs: &mut [Buffer],
+    ) -> Result<(), NodeError>;
+}
+
+/// A node type: its spec, and how to build an instance from a scene node.
+pub trait NodeKind: Send + Sync {
+    fn spec(&self) -> &NodeSpec;
+
+    fn build(&self, args: &BuildArgs) -> Result<Box<dyn Node>, BuildError>;
+}
+
+/// What a node instance is built from.
+#[derive(Debug)]
+pub struct BuildArgs<'a> {
+    pub node_id: &'a str,
+    /// The resolved type of a generic node.
+    pub generic: Option<ValueType>,
+    /// Every uniform input, by name, the scene's value or the default.
+    pub uniforms: &'a [(String, Value)],
+    /// The scene file's directory: relative paths start here.
+    pub base_dir: &'a Path,
+}
+
+impl BuildArgs<'_> {
+    /// The uniform input `name`. Panics if the spec has no such uniform
+    /// input: the compiler fills every one, so that is a bug in the node.
+    pub fn uniform(&self, name: &str) -> &Value {
+        self.uniforms
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
+            .unwrap_or_else(|| panic!("node spec has no uniform input {name:?}"))
+    }
+
+    pub fn integer(&self, name: &str) -> i64 {
+        self.uniform(name).as_i64().expect("integer input")
+    }
+
+    pub fn boolean(&self, name: &str) -> bool {
+        self.uniform(name).as_bool().expect("boolean input")
+    }
+
+    pub fn string(&self, name: &str) -> &str {
+        self.uniform(name).as_str().expect("string input")
+    }
+
+    pub fn generic_type(&self) -> ValueType {
+        self.generic.expect("generic node built without a resolved type")
+    }
+}
+
+/// A node could not be built from its inputs (a missing image file, say).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct BuildError {
+    /// The input to blame, so the error can point at its value in the scene.
+    pub input: Option<String>,
+    pub message: String,
+}
+
+impl BuildError {
+    pub fn at_input(input: &str, message: impl Into<String>) -> BuildError {
+        BuildError {
+            input: Some(input.to_string()),
+            message: message.into(),
+        }
+    }
+}
+
+/// A node failed while evaluating a tile.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct NodeError {
+    pub message: String,
+    /// The pixel being evaluated, when known.
+    pub pixel: Option<(i32, i32)>,
+    /// More lines (a traceback), printed after the message.
+    pub detail: Option<String>,
+}
+
+impl NodeError {
+    pub fn new(message: impl Into<String>) -> NodeError {
+        NodeError {
+            message: message.into(),
+            pixel: None,
+            detail: None,
+        }
+    }
+
+    pub fn at_pixel(mut self, x: i32, y: i32) -> NodeError {
+        self.pixel = Some((x, y));
+        self
+    }
+}

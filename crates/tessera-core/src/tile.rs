@@ -1,0 +1,182 @@
+//! Tiles, frames and the per-tile context handed to nodes.
+
+use crate::hash::{bits_to_unit, hash_words};
+use glam::Vec2;
+
+/// A rectangle of pixels. `x` and `y` may be negative, and the rectangle may
+/// reach past the image: nodes with a halo read around their tile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Rect {
+    pub x: i32,
+    pub y: i32,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Rect {
+    pub fn new(x: i32, y: i32, width: u32, height: u32) -> Rect {
+        Rect {
+            x,
+            y,
+            width,
+            height,
+        }
+    }
+
+    pub fn area(&self) -> usize {
+        self.width as usize * self.height as usize
+    }
+
+    /// The rectangle grown by `margin` pixels on every side.
+    pub fn expand(&self, margin: u32) -> Rect {
+        Rect {
+            x: self.x - margin as i32,
+            y: self.y - margin as i32,
+            width: self.width + 2 * margin,
+            height: self.height + 2 * margin,
+        }
+    }
+
+    pub fn contains_rect(&self, other: &Rect) -> bool {
+        other.x >= self.x
+            && other.y >= self.y
+            && other.x + other.width as i32 <= self.x + self.width as i32
+            && other.y + other.height as i32 <= self.y + self.height as i32
+    }
+}
+
+/// What every tile of one render shares.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FrameInfo {
+    pub width: u32,
+    pub height: u32,
+    pub samples: u32,
+    pub seed: u32,
+    pub frame: i64,
+    /// Seconds: `frame / fps`.
+    pub time: f32,
+}
+
+/// The context of one node evaluating one tile.
+#[derive(Clone, Debug)]
+pub struct TileCtx<'a> {
+    pub frame: &'a FrameInfo,
+    /// The pixels this evaluation covers (the tile, grown by the node's margin).
+    pub rect: Rect,
+    /// The tile's index in the image's tile grid (row-major).
+    pub tile_index: usize,
+    /// The scene's id of the node being evaluated.
+    pub node_id: &'a str,
+    /// `hash_str(node_id)`, for per-node randomness.
+    pub node_hash: u32,
+}
+
+impl TileCtx<'_> {
+    /// Samples in this evaluation.
+    pub fn len(&self) -> usize {
+        self.rect.area() * self.frame.samples as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The pixel and sample index of sample `i`.
+    #[inline]
+    pub fn locate(&self, i: usize) -> (i32, i32, u32) {
+        let samples = self.frame.samples as usize;
+        let pixel = i / samples;
+        let x = self.rect.x + (pixel % self.rect.width as usize) as i32;
+        let y = self.rect.y + (pixel / self.rect.width as usize) as i32;
+        (x, y, (i % samples) as u32)
+    }
+
+    /// The continuous image position of sample `i`, in pixels from the
+    /// top-left corner. One sample sits at the pixel centre; several are
+    /// jittered by a hash of (seed, pixel, sample).
+    #[inline]
+    pub fn position(&self, i: usize) -> Vec2 {
+        let (x, y, s) = self.locate(i);
+        Vec2::new(x as f32, y as f32) + sample_offset(self.frame, x, y, s)
+    }
+
+    /// The texture coordinate of sample `i`: u rightwards, v upwards, both
+    /// 0..1 over the image (MaterialX's convention).
+    #[inline]
+    pub fn texcoord(&self, i: usize) -> Vec2 {
+        let p = self.position(i);
+        Vec2::new(
+            p.x / self.frame.width as f32,
+            1.0 - p.y / self.frame.height as f32,
+        )
+    }
+}
+
+/// The sub-pixel offset of sample `s` of pixel (x, y), in [0, 1)².
+#[inline]
+pub fn sample_offset(frame: &FrameInfo, x: i32, y: i32, s: u32) -> Vec2 {
+    if frame.samples == 1 {
+        return Vec2::splat(0.5);
+    }
+    let key = [frame.seed, x as u32, y as u32, s];
+    let h = hash_words(&key);
+    Vec2::new(bits_to_unit(h), bits_to_unit(hash_words(&[h, 0x5eed])))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(samples: u32) -> FrameInfo {
+        FrameInfo {
+            width: 4,
+            height: 2,
+            samples,
+            seed: 0,
+            frame: 0,
+            time: 0.0,
+        }
+    }
+
+    #[test]
+    fn one_sample_sits_at_the_pixel_centre() {
+        let f = frame(1);
+        let ctx = TileCtx {
+            frame: &f,
+            rect: Rect::new(0, 0, 4, 2),
+            tile_index: 0,
+            node_id: "n",
+            node_hash: 0,
+        };
+        assert_eq!(ctx.locate(5), (1, 1, 0));
+        assert_eq!(ctx.position(5), Vec2::new(1.5, 1.5));
+        assert_eq!(ctx.texcoord(0), Vec2::new(0.125, 0.75));
+    }
+
+    #[test]
+    fn jitter_depends_on_pixel_and_sample_not_on_the_tile() {
+        let f = frame(4);
+        let whole = TileCtx {
+            frame: &f,
+            rect: Rect::new(0, 0, 4, 2),
+            tile_index: 0,
+            node_id: "n",
+            node_hash: 0,
+        };
+        let part = TileCtx {
+            rect: Rect::new(2, 1, 2, 1),
+            tile_index: 3,
+            ..whole.clone()
+        };
+        // Pixel (2, 1), sample 3, seen from both tiles.
+        assert_eq!(whole.position((4 + 2) * 4 + 3), part.position(3));
+        assert_ne!(whole.position(0), whole.position(1));
+    }
+
+    #[test]
+    fn expand_grows_every_side() {
+        let r = Rect::new(0, 0, 8, 8).expand(2);
+        assert_eq!(r, Rect::new(-2, -2, 12, 12));
+        assert!(r.contains_rect(&Rect::new(0, 0, 8, 8)));
+    }
+}

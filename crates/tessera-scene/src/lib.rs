@@ -1,0 +1,148 @@
+//! The TOML scene format, parsed to plain data ([`SceneDesc`]) in which every
+//! key and value keeps its byte span in the file, so that later stages can
+//! point at the exact text they reject.
+//!
+//! This crate checks the shape of a scene (which tables exist, what a node
+//! table must hold); whether a node type or an input exists is the graph
+//! compiler's business.
+
+mod diagnostic;
+mod parse;
+
+pub use diagnostic::{Diagnostic, DiagnosticKind, SceneErrors};
+pub use parse::parse_scene;
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+/// A byte range in the scene text.
+pub type Span = Range<usize>;
+
+/// A value and where it was written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub span: Span,
+}
+
+impl<T> Spanned<T> {
+    pub fn new(value: T, span: Span) -> Spanned<T> {
+        Spanned { value, span }
+    }
+}
+
+/// A scene file's path and text.
+#[derive(Clone, Debug)]
+pub struct SceneSource {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+impl SceneSource {
+    pub fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> SceneSource {
+        SceneSource {
+            path: path.into(),
+            text: text.into(),
+        }
+    }
+
+    /// The directory relative paths in the scene start from.
+    pub fn base_dir(&self) -> &Path {
+        match self.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let before = &self.text[..offset.min(self.text.len())];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        (line, before[line_start..].chars().count() + 1)
+    }
+}
+
+/// A parameter value as written: a link (`"@id"` or `"@id.output"`) or a constant.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ParamValue {
+    Link(Link),
+    Boolean(bool),
+    Integer(i64),
+    Float(f64),
+    String(String),
+    Array(Vec<Spanned<ParamValue>>),
+    Table(Vec<Param>),
+}
+
+impl ParamValue {
+    /// How the value is described in messages ("an array of 3 numbers").
+    pub fn describe(&self) -> String {
+        match self {
+            ParamValue::Link(link) => format!("a link to {link}"),
+            ParamValue::Boolean(_) => "a boolean".to_string(),
+            ParamValue::Integer(_) => "an integer".to_string(),
+            ParamValue::Float(_) => "a number".to_string(),
+            ParamValue::String(_) => "a string".to_string(),
+            ParamValue::Array(items) => format!("an array of {} items", items.len()),
+            ParamValue::Table(_) => "a table".to_string(),
+        }
+    }
+}
+
+/// A link to another node's output.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Link {
+    pub node: String,
+    /// `None` for the node's first output.
+    pub output: Option<String>,
+}
+
+impl std::fmt::Display for Link {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.output {
+            Some(output) => write!(f, "@{}.{}", self.node, output),
+            None => write!(f, "@{}", self.node),
+        }
+    }
+}
+
+/// `name = value` in a table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Param {
+    pub name: Spanned<String>,
+    pub value: Spanned<ParamValue>,
+}
+
+/// `[nodes.ID]`: a node of `type` with its parameters (every key but `type`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeDesc {
+    pub id: Spanned<String>,
+    pub type_name: Spanned<String>,
+    pub params: Vec<Param>,
+}
+
+/// A table of parameters (`[image]`, `[output]`, `[python]`) and where it is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Section {
+    /// The span of the table's header (or of its key, for inline tables).
+    pub span: Span,
+    pub params: Vec<Param>,
+}
+
+impl Section {
+    pub fn get(&self, name: &str) -> Option<&Param> {
+        self.params.iter().find(|p| p.name.value == name)
+    }
+}
+
+/// A parsed scene: data only, nothing checked against node types yet.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SceneDesc {
+    pub image: Option<Section>,
+    pub nodes: Vec<NodeDesc>,
+    pub output: Option<Section>,
+    pub python: Option<Section>,
+    /// The span of the whole document (for errors about what is missing).
+    pub span: Span,
+}
