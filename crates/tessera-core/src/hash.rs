@@ -49,9 +49,7 @@ fn final_mix(mut a: u32, mut b: u32, mut c: u32) -> u32 {
 #[inline]
 pub fn hash_words(keys: &[u32]) -> u32 {
     let len = keys.len() as u32;
-    let init = 0xdead_beef_u32
-        .wrapping_add(len << 2)
-        .wrapping_add(13);
+    let init = 0xdead_beef_u32.wrapping_add(len << 2).wrapping_add(13);
     let (mut a, mut b, mut c) = (init, init, init);
     let mut rest = keys;
     while rest.len() > 3 {

@@ -15,5 +15,6 @@ pub use node::{BuildArgs, BuildError, Node, NodeError, NodeKind};
 pub use registry::{Registry, RegistryError};
 pub use tile::{FrameInfo, Rect, TileCtx, sample_offset};
 pub use value::{
-    InputSpec, NodeSpec, OutputSpec, RampInterpolation, RampStop, SocketType, Value, ValueType,
+    GeomProp, InputSpec, NodeSpec, OutputSpec, RampInterpolation, RampStop, SocketType, Value,
+    ValueType,
 };

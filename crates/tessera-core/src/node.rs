@@ -65,7 +65,8 @@ impl BuildArgs<'_> {
     }
 
     pub fn generic_type(&self) -> ValueType {
-        self.generic.expect("generic node built without a resolved type")
+        self.generic
+            .expect("generic node built without a resolved type")
     }
 }
 

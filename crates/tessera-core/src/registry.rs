@@ -37,7 +37,7 @@ impl Registry {
         self.kinds.iter()
     }
 
-    pub fn type_names(&self) -> impl Iterator<Item = &str> {
+    pub fn type_names(&self) -> impl Iterator<Item = &str> + Clone {
         self.kinds.iter().map(|k| k.spec().type_name.as_str())
     }
 }

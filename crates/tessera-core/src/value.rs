@@ -222,6 +222,32 @@ impl fmt::Display for SocketType {
     }
 }
 
+/// A per-sample value the renderer supplies: where an unlinked input of a
+/// node reads from by default (MaterialX's `defaultgeomprop`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GeomProp {
+    /// The sample's texture coordinate (u, v), a vector2.
+    Texcoord,
+    /// The sample's position (u, v, 0) on the image plane, a vector3.
+    Position,
+}
+
+impl GeomProp {
+    pub fn value_type(self) -> ValueType {
+        match self {
+            GeomProp::Texcoord => ValueType::Vector2,
+            GeomProp::Position => ValueType::Vector3,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            GeomProp::Texcoord => "texcoord",
+            GeomProp::Position => "position",
+        }
+    }
+}
+
 /// One input of a node.
 #[derive(Clone, Debug)]
 pub struct InputSpec {
@@ -234,6 +260,9 @@ pub struct InputSpec {
     pub range: Option<(f64, f64)>,
     /// The accepted values of a string input (an enumeration), if limited.
     pub choices: Vec<String>,
+    /// When set, an unlinked input without a constant reads this per sample
+    /// instead of `default`.
+    pub geometry: Option<GeomProp>,
     pub doc: String,
 }
 
@@ -245,6 +274,7 @@ impl InputSpec {
             default,
             range: None,
             choices: Vec::new(),
+            geometry: None,
             doc: doc.to_string(),
         }
     }
@@ -265,6 +295,30 @@ impl InputSpec {
     pub fn choices(mut self, choices: &[&str]) -> InputSpec {
         self.choices = choices.iter().map(|c| c.to_string()).collect();
         self
+    }
+
+    /// A vector2 input that defaults to the sample's texture coordinate.
+    pub fn texcoord() -> InputSpec {
+        let mut input = InputSpec::fixed(
+            "texcoord",
+            ValueType::Vector2,
+            Value::Vector2(Vec2::ZERO),
+            "texture coordinate; the image's (u, v) when not given",
+        );
+        input.geometry = Some(GeomProp::Texcoord);
+        input
+    }
+
+    /// A vector3 input that defaults to the sample's position (u, v, 0).
+    pub fn position() -> InputSpec {
+        let mut input = InputSpec::fixed(
+            "position",
+            ValueType::Vector3,
+            Value::Vector3(Vec3::ZERO),
+            "position; (u, v, 0) on the image plane when not given",
+        );
+        input.geometry = Some(GeomProp::Position);
+        input
     }
 
     /// Whether the input is evaluated per sample (and may be linked).
@@ -339,7 +393,10 @@ impl NodeSpec {
     }
 
     pub fn find_output(&self, name: &str) -> Option<(usize, &OutputSpec)> {
-        self.outputs.iter().enumerate().find(|(_, o)| o.name == name)
+        self.outputs
+            .iter()
+            .enumerate()
+            .find(|(_, o)| o.name == name)
     }
 }
 

@@ -1,0 +1,50 @@
+//! "Did you mean" for misspelt names.
+
+/// The candidate closest to `name`, if it is close enough to be a likely typo.
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let limit = (name.chars().count() / 3).max(2);
+    candidates
+        .into_iter()
+        .map(|c| (strsim::levenshtein(name, c), c))
+        .filter(|(distance, _)| *distance <= limit)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, c)| c)
+}
+
+/// `"help: did you mean `x`?"`, or a list of what exists when nothing is close.
+pub fn help_for<'a>(
+    name: &str,
+    what: &str,
+    candidates: impl IntoIterator<Item = &'a str> + Clone,
+) -> String {
+    match did_you_mean(name, candidates.clone()) {
+        Some(close) => format!("did you mean `{close}`?"),
+        None => {
+            let all: Vec<String> = candidates.into_iter().map(|c| format!("`{c}`")).collect();
+            if all.is_empty() {
+                format!("there are no {what}")
+            } else {
+                format!("the {what} are {}", all.join(", "))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_names_only() {
+        let names = ["noise2d", "noise3d", "checkerboard"];
+        assert_eq!(did_you_mean("nosie2d", names), Some("noise2d"));
+        assert_eq!(did_you_mean("checker", names), None);
+        assert_eq!(
+            help_for("zzz", "inputs", ["a", "b"]),
+            "the inputs are `a`, `b`"
+        );
+    }
+}

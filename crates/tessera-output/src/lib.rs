@@ -1,0 +1,1118 @@
+//! Framebuffer output for Tessera: writing rendered images to disk and hashing
+//! their pixel data.
+//!
+//! * [`Framebuffer`] is the renderer's RGBA `f32` image.
+//! * [`pixel_hash`] is the SHA-256 of the pixel data printed after every render
+//!   and used by the determinism tests.
+//! * [`write_image`] encodes a framebuffer as PNG, JPEG or OpenEXR (chosen by the
+//!   file extension) and writes it *atomically*: the target path either keeps
+//!   its old content or receives the complete new file, never a truncated one.
+//! * [`frame_path`] expands `{frame}` / `{frame:0N}` in output path templates.
+//!
+//! # Colour
+//!
+//! No colour-space conversion is done anywhere in this crate. Framebuffer values
+//! are written exactly as they are: for 8- and 16-bit formats they are clamped to
+//! `[0, 1]` and quantised linearly, so a value of `0.5` becomes `128` (8-bit) or
+//! `32768` (16-bit) even though PNG and JPEG viewers usually interpret the stored
+//! numbers as sRGB. Callers wanting an sRGB-encoded file must apply the transfer
+//! function to the framebuffer before writing it.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use image::{ImageBuffer, ImageFormat, Rgb, Rgba};
+use sha2::{Digest, Sha256};
+
+/// Number of channels in a [`Framebuffer`] pixel (RGBA).
+pub const CHANNELS: usize = 4;
+
+/// An RGBA `f32` image.
+///
+/// Pixels are stored row-major, top row first, four floats per pixel in the
+/// order R, G, B, A. Values are linear and alpha is straight (not
+/// premultiplied) unless a caller documents otherwise.
+///
+/// `pixels.len()` must equal `width * height * 4`; [`write_image`] reports an
+/// error for a framebuffer that breaks this rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Framebuffer {
+    pub width: u32,
+    pub height: u32,
+    pub pixels: Vec<f32>,
+}
+
+impl Framebuffer {
+    /// A `width` x `height` framebuffer with every channel of every pixel set to 0.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `width * height * 4` does not fit in `usize`.
+    pub fn new(width: u32, height: u32) -> Self {
+        let len = Self::expected_len(width, height).unwrap_or_else(|| {
+            panic!("framebuffer of {width}x{height} pixels is too large for this machine")
+        });
+        Self {
+            width,
+            height,
+            pixels: vec![0.0; len],
+        }
+    }
+
+    /// Number of `f32` values a `width` x `height` RGBA framebuffer holds, or
+    /// `None` on overflow.
+    pub fn expected_len(width: u32, height: u32) -> Option<usize> {
+        (width as usize)
+            .checked_mul(height as usize)?
+            .checked_mul(CHANNELS)
+    }
+
+    /// The RGBA value of pixel (`x`, `y`), `y = 0` being the top row.
+    ///
+    /// # Panics
+    ///
+    /// Panics if the coordinates are outside the image.
+    pub fn pixel(&self, x: u32, y: u32) -> [f32; 4] {
+        let i = self.index(x, y);
+        [
+            self.pixels[i],
+            self.pixels[i + 1],
+            self.pixels[i + 2],
+            self.pixels[i + 3],
+        ]
+    }
+
+    /// Sets the RGBA value of pixel (`x`, `y`), `y = 0` being the top row.
+    ///
+    /// # Panics
+    ///
+    /// Panics if the coordinates are outside the image.
+    pub fn set_pixel(&mut self, x: u32, y: u32, rgba: [f32; 4]) {
+        let i = self.index(x, y);
+        self.pixels[i..i + CHANNELS].copy_from_slice(&rgba);
+    }
+
+    fn index(&self, x: u32, y: u32) -> usize {
+        assert!(
+            x < self.width && y < self.height,
+            "pixel ({x}, {y}) is outside the {}x{} framebuffer",
+            self.width,
+            self.height
+        );
+        (y as usize * self.width as usize + x as usize) * CHANNELS
+    }
+}
+
+/// Lowercase hexadecimal SHA-256 of a framebuffer.
+///
+/// The hashed bytes are the width and height as little-endian `u32`, followed by
+/// every `f32` of `fb.pixels` as little-endian bytes (its exact bit pattern, so
+/// `0.0` and `-0.0`, or two different NaNs, hash differently). The result is the
+/// same on every platform.
+pub fn pixel_hash(fb: &Framebuffer) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(fb.width.to_le_bytes());
+    hasher.update(fb.height.to_le_bytes());
+    // Feed the floats through a stack buffer rather than 4 bytes at a time.
+    let mut buf = [0u8; 4096];
+    for chunk in fb.pixels.chunks(buf.len() / 4) {
+        for (dst, v) in buf.chunks_exact_mut(4).zip(chunk) {
+            dst.copy_from_slice(&v.to_le_bytes());
+        }
+        hasher.update(&buf[..chunk.len() * 4]);
+    }
+    let digest = hasher.finalize();
+    let mut hex = String::with_capacity(digest.len() * 2);
+    for byte in digest.iter() {
+        hex.push(char::from_digit(u32::from(byte >> 4), 16).unwrap());
+        hex.push(char::from_digit(u32::from(byte & 0x0f), 16).unwrap());
+    }
+    hex
+}
+
+/// Bit depth of a written image, per channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Depth {
+    /// 8-bit unsigned integer per channel.
+    Eight,
+    /// 16-bit unsigned integer per channel.
+    Sixteen,
+    /// 32-bit IEEE float per channel.
+    Float32,
+}
+
+impl Depth {
+    /// Bits per channel: 8, 16 or 32.
+    pub fn bits(self) -> u32 {
+        match self {
+            Depth::Eight => 8,
+            Depth::Sixteen => 16,
+            Depth::Float32 => 32,
+        }
+    }
+}
+
+impl fmt::Display for Depth {
+    /// `8-bit`, `16-bit` or `32-bit float`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Depth::Eight => "8-bit",
+            Depth::Sixteen => "16-bit",
+            Depth::Float32 => "32-bit float",
+        })
+    }
+}
+
+/// Error parsing a [`Depth`] from text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid depth '{0}': expected 8, 16 or 32")]
+pub struct ParseDepthError(pub String);
+
+impl FromStr for Depth {
+    type Err = ParseDepthError;
+
+    /// Accepts `8`, `16`, `32` (also `f32`, `float`), as given to `--depth`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "8" => Ok(Depth::Eight),
+            "16" => Ok(Depth::Sixteen),
+            "32" | "f32" | "float" => Ok(Depth::Float32),
+            _ => Err(ParseDepthError(s.to_string())),
+        }
+    }
+}
+
+/// Errors from [`write_image`]. Every message is a complete sentence naming
+/// the file concerned.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    /// The file extension is missing or not one of [`supported_extensions`].
+    #[error(
+        "cannot write {}: {} (supported extensions: {})",
+        path.display(),
+        describe_ext(ext),
+        supported_extensions().join(", ")
+    )]
+    UnsupportedFormat { path: PathBuf, ext: String },
+
+    /// The requested depth cannot be stored in the chosen format.
+    #[error(
+        "cannot write {}: {format} cannot store {depth} images (it supports {})",
+        path.display(),
+        list_depths(supported)
+    )]
+    UnsupportedDepth {
+        path: PathBuf,
+        format: &'static str,
+        depth: Depth,
+        supported: &'static [Depth],
+    },
+
+    /// The directory that should contain the file does not exist.
+    #[error(
+        "cannot write {}: directory {} does not exist",
+        path.display(),
+        dir.display()
+    )]
+    DirectoryMissing { path: PathBuf, dir: PathBuf },
+
+    /// The target path is an existing directory.
+    #[error("cannot write {}: it is a directory, not a file", path.display())]
+    TargetIsDirectory { path: PathBuf },
+
+    /// The framebuffer's pixel vector does not match its dimensions.
+    #[error(
+        "cannot write {}: the {width}x{height} framebuffer holds {actual} values instead of {}",
+        path.display(),
+        expected.map_or_else(|| "a representable number".to_string(), |n| n.to_string())
+    )]
+    InvalidFramebuffer {
+        path: PathBuf,
+        width: u32,
+        height: u32,
+        expected: Option<usize>,
+        actual: usize,
+    },
+
+    /// Creating, writing, syncing or renaming the file failed.
+    #[error("cannot write {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The image encoder failed.
+    #[error("cannot write {}: encoding the image failed: {source}", path.display())]
+    Encode {
+        path: PathBuf,
+        #[source]
+        source: image::ImageError,
+    },
+}
+
+impl OutputError {
+    /// The file the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            OutputError::UnsupportedFormat { path, .. }
+            | OutputError::UnsupportedDepth { path, .. }
+            | OutputError::DirectoryMissing { path, .. }
+            | OutputError::TargetIsDirectory { path }
+            | OutputError::InvalidFramebuffer { path, .. }
+            | OutputError::Io { path, .. }
+            | OutputError::Encode { path, .. } => path,
+        }
+    }
+}
+
+fn describe_ext(ext: &str) -> String {
+    if ext.is_empty() {
+        "the file name has no extension to choose an image format from".to_string()
+    } else {
+        format!("'.{ext}' is not a supported image format")
+    }
+}
+
+fn list_depths(depths: &[Depth]) -> String {
+    let names: Vec<String> = depths.iter().map(Depth::to_string).collect();
+    match names.as_slice() {
+        [] => "no depth".to_string(),
+        [one] => format!("only {one}"),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// File extensions [`write_image`] accepts (lowercase, without the dot).
+/// Matching is case-insensitive.
+pub fn supported_extensions() -> &'static [&'static str] {
+    &["png", "jpg", "jpeg", "exr"]
+}
+
+/// What we know about writing one image format.
+struct FormatSpec {
+    format: ImageFormat,
+    name: &'static str,
+    depths: &'static [Depth],
+    default_depth: Depth,
+}
+
+fn format_spec(format: ImageFormat) -> Option<FormatSpec> {
+    if !format.writing_enabled() {
+        return None;
+    }
+    Some(match format {
+        ImageFormat::Png => FormatSpec {
+            format,
+            name: "PNG",
+            depths: &[Depth::Eight, Depth::Sixteen],
+            default_depth: Depth::Eight,
+        },
+        ImageFormat::Jpeg => FormatSpec {
+            format,
+            name: "JPEG",
+            depths: &[Depth::Eight],
+            default_depth: Depth::Eight,
+        },
+        ImageFormat::OpenExr => FormatSpec {
+            format,
+            name: "OpenEXR",
+            depths: &[Depth::Float32],
+            default_depth: Depth::Float32,
+        },
+        _ => return None,
+    })
+}
+
+/// Quality used for JPEG output (1-100).
+pub const JPEG_QUALITY: u8 = 95;
+
+/// Writes `fb` to `path`, atomically, and returns the depth actually written.
+///
+/// The format is chosen from the extension of `path` (case-insensitive, see
+/// [`supported_extensions`]):
+///
+/// | format  | depths                    | channels                |
+/// |---------|---------------------------|-------------------------|
+/// | PNG     | 8 (default), 16           | RGBA                    |
+/// | JPEG    | 8                         | RGB (alpha is dropped)  |
+/// | OpenEXR | 32-bit float (always)     | RGBA                    |
+///
+/// `depth: None` picks the format's default. A depth the format cannot store
+/// is an [`OutputError::UnsupportedDepth`].
+///
+/// **No colour-space conversion is applied**: values are written as they are.
+/// For integer formats each channel is mapped with `round(clamp(v, 0, 1) * max)`
+/// (`max` = 255 or 65535), NaN becoming 0; EXR receives the floats bit for bit
+/// (including values outside `[0, 1]`, infinities and NaNs). Alpha is stored
+/// as in the framebuffer (straight, unless the caller premultiplied it).
+///
+/// # Atomicity
+///
+/// The image is encoded into a temporary file `.<file name>.<random>.tmp` in the
+/// target's directory, flushed and synced to disk, then renamed over `path`.
+/// If anything fails the temporary file is removed and a file already at
+/// `path` is left untouched; a truncated file never appears at `path`. A
+/// symbolic link at `path` is replaced by the new file rather than followed.
+/// On Unix the new file gets the usual permissions of a newly created file
+/// (`0o666` minus the umask).
+pub fn write_image(
+    fb: &Framebuffer,
+    path: &Path,
+    depth: Option<Depth>,
+) -> Result<Depth, OutputError> {
+    // 1. Decide format and depth before touching the file system.
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext_lower = ext.to_ascii_lowercase();
+    let spec = supported_extensions()
+        .contains(&ext_lower.as_str())
+        .then(|| ImageFormat::from_extension(&ext_lower))
+        .flatten()
+        .and_then(format_spec)
+        .ok_or_else(|| OutputError::UnsupportedFormat {
+            path: path.to_path_buf(),
+            ext: ext.clone(),
+        })?;
+    let depth = depth.unwrap_or(spec.default_depth);
+    if !spec.depths.contains(&depth) {
+        return Err(OutputError::UnsupportedDepth {
+            path: path.to_path_buf(),
+            format: spec.name,
+            depth,
+            supported: spec.depths,
+        });
+    }
+
+    // 2. Validate the framebuffer.
+    let expected = Framebuffer::expected_len(fb.width, fb.height);
+    if expected != Some(fb.pixels.len()) {
+        return Err(OutputError::InvalidFramebuffer {
+            path: path.to_path_buf(),
+            width: fb.width,
+            height: fb.height,
+            expected,
+            actual: fb.pixels.len(),
+        });
+    }
+
+    // 3. Check the destination.
+    let file_name = match path.file_name() {
+        Some(name) => name,
+        // `path.extension()` succeeded, so there is a file name; this only
+        // guards against odd paths such as `foo.png/..`.
+        None => {
+            return Err(OutputError::TargetIsDirectory {
+                path: path.to_path_buf(),
+            });
+        }
+    };
+    let dir = target_dir(path);
+    if path.is_dir() {
+        return Err(OutputError::TargetIsDirectory {
+            path: path.to_path_buf(),
+        });
+    }
+    if !dir.is_dir() {
+        return Err(OutputError::DirectoryMissing {
+            path: path.to_path_buf(),
+            dir: dir.to_path_buf(),
+        });
+    }
+
+    // 4. Encode into a temporary file next to the target, then rename.
+    let io_err = |source: std::io::Error| OutputError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut prefix = OsString::from(".");
+    prefix.push(file_name);
+    prefix.push(".");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    // From here on, dropping `tmp` (on any early return) deletes the file.
+    let mut tmp = builder.tempfile_in(dir).map_err(io_err)?;
+
+    {
+        let mut writer = BufWriter::new(tmp.as_file_mut());
+        encode(fb, spec.format, depth, &mut writer).map_err(|source| OutputError::Encode {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        writer.flush().map_err(io_err)?;
+    }
+    tmp.as_file().sync_all().map_err(io_err)?;
+    tmp.persist(path).map_err(|e| io_err(e.error))?;
+    sync_dir(dir);
+    Ok(depth)
+}
+
+/// The directory a file is written into; `.` for a bare file name.
+fn target_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Makes the rename durable where the platform allows it. Best effort: the
+/// file itself is complete either way.
+fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
+
+fn to_u8(v: f32) -> u8 {
+    if v.is_nan() {
+        0
+    } else {
+        (v.clamp(0.0, 1.0) * 255.0).round() as u8
+    }
+}
+
+fn to_u16(v: f32) -> u16 {
+    if v.is_nan() {
+        0
+    } else {
+        (v.clamp(0.0, 1.0) * 65535.0).round() as u16
+    }
+}
+
+fn encode(
+    fb: &Framebuffer,
+    format: ImageFormat,
+    depth: Depth,
+    writer: &mut BufWriter<&mut File>,
+) -> image::ImageResult<()> {
+    let (w, h) = (fb.width, fb.height);
+    // The `from_raw` calls cannot fail: the length was checked by the caller.
+    const LEN: &str = "framebuffer length checked before encoding";
+    match (format, depth) {
+        (ImageFormat::Jpeg, _) => {
+            let rgb: Vec<u8> = fb
+                .pixels
+                .chunks_exact(CHANNELS)
+                .flat_map(|p| [to_u8(p[0]), to_u8(p[1]), to_u8(p[2])])
+                .collect();
+            let img = ImageBuffer::<Rgb<u8>, _>::from_raw(w, h, rgb).expect(LEN);
+            let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(writer, JPEG_QUALITY);
+            img.write_with_encoder(encoder)
+        }
+        (_, Depth::Eight) => {
+            let data: Vec<u8> = fb.pixels.iter().copied().map(to_u8).collect();
+            let img = ImageBuffer::<Rgba<u8>, _>::from_raw(w, h, data).expect(LEN);
+            img.write_to(writer, format)
+        }
+        (_, Depth::Sixteen) => {
+            let data: Vec<u16> = fb.pixels.iter().copied().map(to_u16).collect();
+            let img = ImageBuffer::<Rgba<u16>, _>::from_raw(w, h, data).expect(LEN);
+            img.write_to(writer, format)
+        }
+        (_, Depth::Float32) => {
+            let img = ImageBuffer::<Rgba<f32>, &[f32]>::from_raw(w, h, &fb.pixels[..]).expect(LEN);
+            img.write_to(writer, format)
+        }
+    }
+}
+
+/// Error expanding an output path template with [`frame_path`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameTemplateError {
+    /// A `{...}` placeholder other than `{frame}` or `{frame:0N}`.
+    #[error(
+        "output path '{template}' contains the unknown placeholder '{placeholder}'; \
+         use {{frame}} or {{frame:0N}} (e.g. {{frame:04}}), and write {{{{ or }}}} for literal braces"
+    )]
+    UnknownPlaceholder {
+        template: String,
+        placeholder: String,
+    },
+    /// A `{` without a closing `}`.
+    #[error(
+        "output path '{template}' has an unclosed '{{' at byte {position}; write {{{{ for a literal brace"
+    )]
+    UnclosedBrace { template: String, position: usize },
+    /// A `}` that closes nothing.
+    #[error(
+        "output path '{template}' has an unmatched '}}' at byte {position}; write }}}} for a literal brace"
+    )]
+    UnmatchedBrace { template: String, position: usize },
+}
+
+/// Largest padding width accepted by `{frame:0N}`.
+const MAX_FRAME_WIDTH: usize = 64;
+
+/// Expands the frame placeholders in an output path template.
+///
+/// * `{frame}` becomes the frame number (`7`, `-7`).
+/// * `{frame:0N}` becomes the frame number zero-padded to at least `N`
+///   characters, the sign included: `{frame:04}` gives `0007` for 7 and `-007`
+///   for -7. `N` is at most 64.
+/// * `{{` and `}}` are literal `{` and `}`.
+///
+/// Any other placeholder, or an unbalanced brace, is an error.
+pub fn frame_path(template: &str, frame: i64) -> Result<String, FrameTemplateError> {
+    let mut out = String::with_capacity(template.len() + 8);
+    let mut rest = template;
+    let mut offset = 0; // byte offset of `rest` in `template`
+    while let Some(i) = rest.find(['{', '}']) {
+        out.push_str(&rest[..i]);
+        let brace = rest.as_bytes()[i];
+        let after = &rest[i + 1..];
+        if after.as_bytes().first() == Some(&brace) {
+            // `{{` or `}}`
+            out.push(brace as char);
+            rest = &after[1..];
+            offset += i + 2;
+            continue;
+        }
+        if brace == b'}' {
+            return Err(FrameTemplateError::UnmatchedBrace {
+                template: template.to_string(),
+                position: offset + i,
+            });
+        }
+        let Some(close) = after.find('}') else {
+            return Err(FrameTemplateError::UnclosedBrace {
+                template: template.to_string(),
+                position: offset + i,
+            });
+        };
+        let inner = &after[..close];
+        let unknown = || FrameTemplateError::UnknownPlaceholder {
+            template: template.to_string(),
+            placeholder: format!("{{{inner}}}"),
+        };
+        if inner == "frame" {
+            out.push_str(&frame.to_string());
+        } else if let Some(spec) = inner.strip_prefix("frame:0") {
+            if spec.is_empty() || !spec.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(unknown());
+            }
+            let width: usize = spec.parse().map_err(|_| unknown())?;
+            if width > MAX_FRAME_WIDTH {
+                return Err(unknown());
+            }
+            out.push_str(&format!("{frame:0width$}"));
+        } else {
+            return Err(unknown());
+        }
+        rest = &after[close + 1..];
+        offset += i + 1 + close + 1;
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 3x2 framebuffer with values that exercise clamping, rounding and NaN.
+    fn sample() -> Framebuffer {
+        let mut fb = Framebuffer::new(3, 2);
+        fb.set_pixel(0, 0, [0.0, 1.0, 0.5, 1.0]);
+        fb.set_pixel(1, 0, [0.25, 0.75, 0.1, 0.5]);
+        fb.set_pixel(2, 0, [-1.0, 2.0, f32::NAN, 0.0]);
+        fb.set_pixel(0, 1, [1.0 / 3.0, 2.0 / 3.0, 0.999, 0.001]);
+        fb.set_pixel(1, 1, [f32::INFINITY, f32::NEG_INFINITY, 0.123_456, 1.0]);
+        fb.set_pixel(2, 1, [0.501_960_8, 0.000_01, 0.999_99, 0.3]);
+        fb
+    }
+
+    fn dir_entries(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn new_is_zeroed_rgba() {
+        let fb = Framebuffer::new(3, 2);
+        assert_eq!(fb.pixels.len(), 24);
+        assert!(fb.pixels.iter().all(|&v| v.to_bits() == 0));
+        let mut fb = fb;
+        fb.set_pixel(2, 1, [1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(&fb.pixels[20..24], &[1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(fb.pixel(2, 1), [1.0, 2.0, 3.0, 4.0]);
+    }
+
+    #[test]
+    fn quantisation() {
+        assert_eq!(to_u8(0.0), 0);
+        assert_eq!(to_u8(1.0), 255);
+        assert_eq!(to_u8(0.5), 128); // 127.5 rounds away from zero
+        assert_eq!(to_u8(-3.0), 0);
+        assert_eq!(to_u8(7.0), 255);
+        assert_eq!(to_u8(f32::NAN), 0);
+        assert_eq!(to_u8(f32::INFINITY), 255);
+        assert_eq!(to_u8(f32::NEG_INFINITY), 0);
+        assert_eq!(to_u16(0.5), 32768);
+        assert_eq!(to_u16(1.0), 65535);
+        assert_eq!(to_u16(f32::NAN), 0);
+        assert_eq!(to_u16(-0.1), 0);
+    }
+
+    #[test]
+    fn png_8bit_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.png");
+        let fb = sample();
+        assert_eq!(write_image(&fb, &path, None).unwrap(), Depth::Eight);
+        let img = image::open(&path).unwrap();
+        assert!(
+            matches!(img, image::DynamicImage::ImageRgba8(_)),
+            "{:?}",
+            img.color()
+        );
+        let img = img.into_rgba8();
+        assert_eq!((img.width(), img.height()), (3, 2));
+        let expected: Vec<u8> = fb.pixels.iter().map(|&v| to_u8(v)).collect();
+        assert_eq!(img.as_raw(), &expected);
+        // Spot-check the conversion by hand, top row first.
+        assert_eq!(img.get_pixel(0, 0).0, [0, 255, 128, 255]);
+        assert_eq!(img.get_pixel(1, 0).0, [64, 191, 26, 128]);
+        assert_eq!(img.get_pixel(2, 0).0, [0, 255, 0, 0]);
+        assert_eq!(img.get_pixel(1, 1).0, [255, 0, 31, 255]);
+        assert_eq!(dir_entries(dir.path()), ["out.png"]);
+    }
+
+    #[test]
+    fn png_16bit_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out16.PNG"); // extension is case-insensitive
+        let fb = sample();
+        assert_eq!(
+            write_image(&fb, &path, Some(Depth::Sixteen)).unwrap(),
+            Depth::Sixteen
+        );
+        let img = image::open(&path).unwrap();
+        let image::DynamicImage::ImageRgba16(img) = img else {
+            panic!("expected a 16-bit RGBA PNG, got {:?}", img.color());
+        };
+        let expected: Vec<u16> = fb.pixels.iter().map(|&v| to_u16(v)).collect();
+        assert_eq!(img.as_raw(), &expected);
+        assert_eq!(img.get_pixel(0, 0).0, [0, 65535, 32768, 65535]);
+        assert_eq!(img.get_pixel(1, 0).0, [16384, 49151, 6554, 32768]);
+        // Values that 8 bits could not distinguish survive.
+        assert_eq!(img.get_pixel(2, 1).0[1], 1); // 0.00001 * 65535 = 0.655 -> 1
+        assert_eq!(dir_entries(dir.path()), ["out16.PNG"]);
+    }
+
+    #[test]
+    fn exr_round_trip_is_bit_exact() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.exr");
+        let mut fb = sample();
+        // No NaN/inf here: compare plain finite values including out-of-range,
+        // negative zero, tiny and huge ones.
+        fb.pixels = vec![
+            0.0,
+            -0.0,
+            1.0,
+            0.5, //
+            -1.25,
+            3.5e7,
+            1.0e-30,
+            0.1, //
+            0.333_333_34,
+            2.0,
+            65504.0,
+            0.999_999_94, //
+            f32::MIN_POSITIVE,
+            1.0e-40,
+            -7.75,
+            1.0, //
+            0.123_456_79,
+            100.0,
+            0.2,
+            0.0, //
+            f32::MAX,
+            -f32::MAX,
+            42.0,
+            0.75,
+        ];
+        assert_eq!(write_image(&fb, &path, None).unwrap(), Depth::Float32);
+        let img = image::open(&path).unwrap();
+        let image::DynamicImage::ImageRgba32F(img) = img else {
+            panic!("expected RGBA f32, got {:?}", img.color());
+        };
+        assert_eq!((img.width(), img.height()), (3, 2));
+        let got: Vec<u32> = img.as_raw().iter().map(|v| v.to_bits()).collect();
+        let want: Vec<u32> = fb.pixels.iter().map(|v| v.to_bits()).collect();
+        assert_eq!(got, want);
+        assert_eq!(dir_entries(dir.path()), ["out.exr"]);
+    }
+
+    #[test]
+    fn jpeg_is_8bit_rgb() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.jpg");
+        let mut fb = Framebuffer::new(8, 8);
+        for y in 0..8 {
+            for x in 0..8 {
+                fb.set_pixel(x, y, [0.5, 0.5, 0.5, 0.0]);
+            }
+        }
+        assert_eq!(write_image(&fb, &path, None).unwrap(), Depth::Eight);
+        let img = image::open(&path).unwrap();
+        let image::DynamicImage::ImageRgb8(img) = img else {
+            panic!("expected 8-bit RGB, got {:?}", img.color());
+        };
+        for p in img.pixels() {
+            for c in p.0 {
+                assert!(c.abs_diff(128) <= 2, "{c}");
+            }
+        }
+        assert_eq!(dir_entries(dir.path()), ["out.jpg"]);
+    }
+
+    #[test]
+    fn overwrites_existing_file_atomically() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.png");
+        std::fs::write(&path, b"old content").unwrap();
+        write_image(&sample(), &path, None).unwrap();
+        assert!(image::open(&path).is_ok());
+        assert_eq!(dir_entries(dir.path()), ["out.png"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn new_file_gets_ordinary_permissions() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.png");
+        write_image(&sample(), &path, None).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        // tempfile's default would be 0o600; we want what File::create gives
+        // (0o666 minus the umask), whatever the umask is.
+        let plain = dir.path().join("plain");
+        File::create(&plain).unwrap();
+        let plain_mode = std::fs::metadata(&plain).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, plain_mode, "{mode:o} vs {plain_mode:o}");
+    }
+
+    #[test]
+    fn unsupported_depth_leaves_existing_file_intact() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.jpg");
+        std::fs::write(&path, b"precious bytes").unwrap();
+        let err = write_image(&sample(), &path, Some(Depth::Sixteen)).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                OutputError::UnsupportedDepth {
+                    format: "JPEG",
+                    depth: Depth::Sixteen,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let msg = err.to_string();
+        assert!(msg.contains("out.jpg"), "{msg}");
+        assert!(msg.contains("JPEG"), "{msg}");
+        assert!(msg.contains("16-bit"), "{msg}");
+        assert!(msg.contains("only 8-bit"), "{msg}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"precious bytes");
+        assert_eq!(dir_entries(dir.path()), ["out.jpg"]);
+
+        let png = dir.path().join("out.png");
+        std::fs::write(&png, b"png bytes").unwrap();
+        let err = write_image(&sample(), &png, Some(Depth::Float32)).unwrap_err();
+        assert!(err.to_string().contains("8-bit and 16-bit"), "{err}");
+        let exr = dir.path().join("out.exr");
+        let err = write_image(&sample(), &exr, Some(Depth::Eight)).unwrap_err();
+        assert!(err.to_string().contains("only 32-bit float"), "{err}");
+        assert_eq!(std::fs::read(&png).unwrap(), b"png bytes");
+        assert_eq!(dir_entries(dir.path()), ["out.jpg", "out.png"]);
+    }
+
+    #[test]
+    fn encode_failure_leaves_existing_file_intact_and_no_temp_file() {
+        // A zero-sized image passes every check before the temporary file is
+        // created, then the PNG encoder rejects it.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.png");
+        std::fs::write(&path, b"precious bytes").unwrap();
+        let err = write_image(&Framebuffer::new(0, 0), &path, None).unwrap_err();
+        assert!(matches!(err, OutputError::Encode { .. }), "{err:?}");
+        assert!(err.to_string().contains("out.png"), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"precious bytes");
+        assert_eq!(dir_entries(dir.path()), ["out.png"]);
+    }
+
+    #[test]
+    fn invalid_framebuffer_is_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.png");
+        let mut fb = sample();
+        fb.pixels.pop();
+        let err = write_image(&fb, &path, None).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                OutputError::InvalidFramebuffer {
+                    expected: Some(24),
+                    actual: 23,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(dir_entries(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn missing_directory_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("no").join("such");
+        let path = missing.join("out.png");
+        let err = write_image(&sample(), &path, None).unwrap_err();
+        match &err {
+            OutputError::DirectoryMissing { dir: d, path: p } => {
+                assert_eq!(d, &missing);
+                assert_eq!(p, &path);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "cannot write {}: directory {} does not exist",
+                path.display(),
+                missing.display()
+            )
+        );
+        assert!(dir_entries(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn target_directory_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("folder.png");
+        std::fs::create_dir(&path).unwrap();
+        let err = write_image(&sample(), &path, None).unwrap_err();
+        assert!(
+            matches!(err, OutputError::TargetIsDirectory { .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("is a directory"), "{err}");
+        assert!(path.is_dir());
+        assert_eq!(dir_entries(dir.path()), ["folder.png"]);
+    }
+
+    #[test]
+    fn unsupported_extension_lists_supported_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["out.bmp", "out.txt", "out", "out.apng"] {
+            let path = dir.path().join(name);
+            let err = write_image(&sample(), &path, None).unwrap_err();
+            assert!(
+                matches!(err, OutputError::UnsupportedFormat { .. }),
+                "{name}: {err:?}"
+            );
+            let msg = err.to_string();
+            assert!(msg.contains(name), "{msg}");
+            assert!(msg.contains("png, jpg, jpeg, exr"), "{msg}");
+        }
+        assert!(dir_entries(dir.path()).is_empty());
+        let msg = write_image(&sample(), &dir.path().join("x.tga"), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("'.tga' is not a supported image format"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn every_supported_extension_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        for ext in supported_extensions() {
+            let path = dir.path().join(format!("img.{}", ext.to_uppercase()));
+            write_image(&sample(), &path, None).unwrap();
+            image::open(&path).unwrap();
+        }
+        assert_eq!(dir_entries(dir.path()).len(), supported_extensions().len());
+    }
+
+    #[test]
+    fn target_dir_of_bare_file_name_is_current_directory() {
+        assert_eq!(target_dir(Path::new("out.png")), Path::new("."));
+        assert_eq!(target_dir(Path::new("a/out.png")), Path::new("a"));
+        assert_eq!(target_dir(Path::new("/out.png")), Path::new("/"));
+    }
+
+    #[test]
+    fn pixel_hash_is_sensitive_to_bits_and_dimensions() {
+        let fb = sample();
+        let h = pixel_hash(&fb);
+        assert_eq!(h.len(), 64);
+        assert!(
+            h.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
+        assert_eq!(h, pixel_hash(&fb.clone()), "deterministic");
+
+        // Flip the lowest mantissa bit of one float.
+        let mut one_bit = fb.clone();
+        one_bit.pixels[5] = f32::from_bits(one_bit.pixels[5].to_bits() ^ 1);
+        assert_ne!(h, pixel_hash(&one_bit));
+
+        // Sign of zero.
+        let mut zero = Framebuffer::new(1, 1);
+        let hz = pixel_hash(&zero);
+        zero.pixels[3] = -0.0;
+        assert_ne!(hz, pixel_hash(&zero));
+
+        // Same data, different dimensions.
+        let transposed = Framebuffer {
+            width: 2,
+            height: 3,
+            pixels: fb.pixels.clone(),
+        };
+        assert_ne!(h, pixel_hash(&transposed));
+        let flat = Framebuffer {
+            width: 6,
+            height: 1,
+            pixels: fb.pixels.clone(),
+        };
+        assert_ne!(h, pixel_hash(&flat));
+    }
+
+    #[test]
+    fn pixel_hash_known_value() {
+        // Recompute independently: header then every float, all little-endian.
+        let fb = sample();
+        let mut bytes = Vec::new();
+        bytes.extend_from_slice(&3u32.to_le_bytes());
+        bytes.extend_from_slice(&2u32.to_le_bytes());
+        for v in &fb.pixels {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        let digest = Sha256::digest(&bytes);
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(pixel_hash(&fb), hex);
+
+        // Empty 0x0 framebuffer: SHA-256 of eight zero bytes.
+        assert_eq!(
+            pixel_hash(&Framebuffer::new(0, 0)),
+            "af5570f5a1810b7af78caf4bc70a660f0df51e42baf91d4de5b2328de0e83dfc"
+        );
+
+        // More floats than one internal buffer holds.
+        let big = Framebuffer::new(40, 40);
+        let mut bytes = Vec::new();
+        bytes.extend_from_slice(&40u32.to_le_bytes());
+        bytes.extend_from_slice(&40u32.to_le_bytes());
+        bytes.resize(8 + 40 * 40 * 16, 0);
+        let hex: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(pixel_hash(&big), hex);
+    }
+
+    #[test]
+    fn depth_parse_and_display() {
+        assert_eq!("8".parse::<Depth>(), Ok(Depth::Eight));
+        assert_eq!("16".parse::<Depth>(), Ok(Depth::Sixteen));
+        assert_eq!("32".parse::<Depth>(), Ok(Depth::Float32));
+        assert_eq!("F32".parse::<Depth>(), Ok(Depth::Float32));
+        assert!("12".parse::<Depth>().is_err());
+        assert_eq!(Depth::Sixteen.to_string(), "16-bit");
+        assert_eq!(Depth::Float32.bits(), 32);
+    }
+
+    #[test]
+    fn frame_path_expands() {
+        assert_eq!(frame_path("out.png", 3).unwrap(), "out.png");
+        assert_eq!(frame_path("out_{frame}.png", 7).unwrap(), "out_7.png");
+        assert_eq!(frame_path("out_{frame}.png", -7).unwrap(), "out_-7.png");
+        assert_eq!(frame_path("out_{frame:04}.png", 7).unwrap(), "out_0007.png");
+        assert_eq!(
+            frame_path("out_{frame:04}.png", -7).unwrap(),
+            "out_-007.png"
+        );
+        assert_eq!(frame_path("{frame:04}", 12345).unwrap(), "12345");
+        assert_eq!(frame_path("{frame:00}", 5).unwrap(), "5");
+        assert_eq!(frame_path("{frame:010}", 42).unwrap(), "0000000042");
+        assert_eq!(frame_path("{frame:02}", 0).unwrap(), "00");
+        assert_eq!(
+            frame_path("{frame}", i64::MIN).unwrap(),
+            "-9223372036854775808"
+        );
+        assert_eq!(
+            frame_path("a/{frame}/b_{frame:03}.exr", 9).unwrap(),
+            "a/9/b_009.exr"
+        );
+        assert_eq!(frame_path("{{frame}}_{frame}", 1).unwrap(), "{frame}_1");
+        assert_eq!(frame_path("{{}}", 1).unwrap(), "{}");
+        assert_eq!(frame_path("x{{{frame}}}y", 2).unwrap(), "x{2}y");
+        assert_eq!(frame_path("ünï{frame}çødé", 2).unwrap(), "ünï2çødé");
+        assert_eq!(frame_path("", 2).unwrap(), "");
+    }
+
+    #[test]
+    fn frame_path_errors() {
+        let unknown = |t: &str| match frame_path(t, 1) {
+            Err(FrameTemplateError::UnknownPlaceholder { placeholder, .. }) => placeholder,
+            other => panic!("{t}: {other:?}"),
+        };
+        assert_eq!(unknown("out_{frames}.png"), "{frames}");
+        assert_eq!(unknown("{}"), "{}");
+        assert_eq!(unknown("{frame:4}"), "{frame:4}");
+        assert_eq!(unknown("{frame:0}"), "{frame:0}");
+        assert_eq!(unknown("{frame:0x}"), "{frame:0x}");
+        assert_eq!(unknown("{frame:0-4}"), "{frame:0-4}");
+        assert_eq!(unknown("{frame:065}"), "{frame:065}");
+        assert_eq!(
+            unknown("{frame:099999999999999999999999}"),
+            "{frame:099999999999999999999999}"
+        );
+        assert_eq!(unknown("{FRAME}"), "{FRAME}");
+        assert_eq!(unknown("{ frame }"), "{ frame }");
+        assert_eq!(unknown("{frame}{x{y}"), "{x{y}");
+
+        let err = frame_path("out_{frame.png", 1).unwrap_err();
+        assert_eq!(
+            err,
+            FrameTemplateError::UnclosedBrace {
+                template: "out_{frame.png".into(),
+                position: 4
+            }
+        );
+        let err = frame_path("{{a}}b}", 1).unwrap_err();
+        assert_eq!(
+            err,
+            FrameTemplateError::UnmatchedBrace {
+                template: "{{a}}b}".into(),
+                position: 6
+            }
+        );
+        let msg = frame_path("render_{shot}.png", 1).unwrap_err().to_string();
+        assert!(msg.contains("'{shot}'"), "{msg}");
+        assert!(msg.contains("{frame:04}"), "{msg}");
+        assert!(msg.contains("render_{shot}.png"), "{msg}");
+    }
+}
