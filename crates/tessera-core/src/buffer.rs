@@ -93,7 +93,7 @@ mod tests {
         let b = Buffer::from_vec(2, vec![1.0, 2.0, 3.0, 4.0]);
         assert_eq!(b.len(), 2);
         assert_eq!(b.sample(1), &[3.0, 4.0]);
-        assert_eq!(b.samples::<2>().nth(0), Some(&[1.0, 2.0]));
+        assert_eq!(b.samples::<2>().next(), Some(&[1.0, 2.0]));
         assert_eq!(Buffer::filled(&[0.5, 1.0], 2).data(), &[0.5, 1.0, 0.5, 1.0]);
     }
 }

@@ -118,8 +118,7 @@ pub fn compile(
 
     // Types, in order: a node's output types follow from its inputs.
     let mut output_types: Vec<Vec<ValueType>> = vec![Vec::new(); resolved.len()];
-    let mut planned: HashMap<usize, (Option<ValueType>, Vec<PlannedInput>, Vec<(String, Value)>)> =
-        HashMap::new();
+    let mut planned: HashMap<usize, InputPlan> = HashMap::new();
     for &i in &order {
         let node = &resolved[i];
         match plan_inputs(node, &resolved, &index, &output_types) {

@@ -1,7 +1,6 @@
 //! Scene constants to typed values, with type, range and choice checks.
 
 use crate::suggest::help_for;
-use glam::Vec4;
 use tessera_core::{InputSpec, RampStop, Value, ValueType};
 use tessera_scene::{Diagnostic, DiagnosticKind, ParamValue, Spanned};
 
@@ -233,7 +232,7 @@ fn ramp(value: &Spanned<ParamValue>) -> Result<Vec<RampStop>, Diagnostic> {
         }
         stops.push(RampStop {
             position: position as f32,
-            color: Vec4::from(color),
+            color,
         });
     }
     Ok(stops)
@@ -242,7 +241,7 @@ fn ramp(value: &Spanned<ParamValue>) -> Result<Vec<RampStop>, Diagnostic> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use glam::{Vec2, Vec3};
+    use glam::{Vec2, Vec3, Vec4};
     use tessera_core::SocketType;
 
     fn spanned(v: ParamValue) -> Spanned<ParamValue> {

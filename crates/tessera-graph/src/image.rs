@@ -106,23 +106,20 @@ pub fn image_settings(scene: &SceneDesc, errors: &mut Vec<Diagnostic>) -> Option
     if let (Some(w), Some(h)) = (width, height) {
         let pixels = w as u64 * h as u64;
         if pixels > MAX_PIXELS {
-            let span = section.get("width").map_or(section.span.clone(), |p| {
-                let end = section
-                    .get("height")
-                    .map_or(p.value.span.end, |h| h.value.span.end);
-                p.name.span.start.min(end)..end.max(p.value.span.end)
-            });
-            errors.push(
-                Diagnostic::new(
-                    DiagnosticKind::BadImageSize,
-                    format!("the image is too large: {w} x {h} = {pixels} pixels"),
-                    span,
-                )
-                .label(format!(
-                    "at most {MAX_PIXELS} pixels ({} GiB of float framebuffer)",
-                    MAX_PIXELS * 16 >> 30
-                )),
-            );
+            let value_span = |key: &str| section.get(key).map(|p| p.value.span.clone());
+            let mut d = Diagnostic::new(
+                DiagnosticKind::BadImageSize,
+                format!("the image is too large: {w} x {h} = {pixels} pixels"),
+                value_span("width").unwrap_or(section.span.clone()),
+            )
+            .label(format!(
+                "at most {MAX_PIXELS} pixels ({} GiB of float framebuffer)",
+                (MAX_PIXELS * 16) >> 30
+            ));
+            if let Some(height) = value_span("height") {
+                d = d.related(height, "times this height");
+            }
+            errors.push(d);
         }
     }
     if errors.len() > before {

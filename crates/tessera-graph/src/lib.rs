@@ -6,6 +6,10 @@
 //! The compiler never names a concrete node: everything it knows about a
 //! node comes from its [`tessera_core::NodeSpec`].
 
+// A Diagnostic is large, but it is built only on the cold path (once per
+// mistake in a scene); boxing it everywhere would only add noise.
+#![allow(clippy::result_large_err)]
+
 mod compile;
 mod constants;
 mod image;

@@ -1,7 +1,8 @@
 //! Topological order and cycle finding.
 
 /// Orders nodes so that each comes after every node in its `deps`; ties keep
-/// the given order. On a cycle, returns the nodes on it, in link order.
+/// the given order. On a cycle, returns the nodes on it in data-flow order,
+/// starting with the lowest index.
 pub fn topological_order(deps: &[Vec<usize>]) -> Result<Vec<usize>, Vec<usize>> {
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
@@ -36,6 +37,11 @@ pub fn topological_order(deps: &[Vec<usize>]) -> Result<Vec<usize>, Vec<usize>> 
                         let mut cycle: Vec<usize> =
                             stack[start..].iter().map(|&(n, _)| n).collect();
                         cycle.reverse();
+                        // Start at the node written first in the file.
+                        let first = (0..cycle.len())
+                            .min_by_key(|&i| cycle[i])
+                            .expect("a cycle has nodes");
+                        cycle.rotate_left(first);
                         return Err(cycle);
                     }
                     Mark::Done => {}
@@ -68,7 +74,7 @@ mod tests {
     fn cycles_are_named_in_data_flow_order() {
         // 0 reads 1, 1 reads 2, 2 reads 0; 3 is outside the cycle.
         let cycle = topological_order(&[vec![1], vec![2], vec![0], vec![0]]).unwrap_err();
-        assert_eq!(cycle, vec![2, 1, 0]);
+        assert_eq!(cycle, vec![0, 2, 1]);
         assert_eq!(topological_order(&[vec![0]]).unwrap_err(), vec![0]);
     }
 }

@@ -1,8 +1,8 @@
 //! TOML text to [`SceneDesc`].
 
 use crate::{
-    Diagnostic, DiagnosticKind, Link, NodeDesc, Param, ParamValue, SceneDesc, SceneErrors,
-    Section, Span, Spanned,
+    Diagnostic, DiagnosticKind, Link, NodeDesc, Param, ParamValue, SceneDesc, SceneErrors, Section,
+    Span, Spanned,
 };
 use toml::de::{DeTable, DeValue};
 
@@ -36,17 +36,18 @@ pub fn parse_scene(text: &str) -> Result<SceneDesc, SceneErrors> {
             "output" => scene.output = section_of(value, key_span, &mut errors),
             "python" => scene.python = section_of(value, key_span, &mut errors),
             "nodes" => scene.nodes = nodes_of(value, key_span, &mut errors),
-            other => {
-                errors.push(
-                    Diagnostic::new(
-                        DiagnosticKind::Structure,
-                        format!("unknown table `{other}`"),
-                        key_span,
-                    )
-                    .label("not a scene table")
-                    .note(format!("a scene has the tables {}", SECTIONS.map(|s| format!("[{s}]")).join(", "))),
+            other => errors.push(
+                Diagnostic::new(
+                    DiagnosticKind::Structure,
+                    format!("unknown table `{other}`"),
+                    key_span,
                 )
-            }
+                .label("not a scene table")
+                .note(format!(
+                    "a scene has the tables {}",
+                    SECTIONS.map(|s| format!("[{s}]")).join(", ")
+                )),
+            ),
         }
     }
     if errors.is_empty() {
@@ -76,13 +77,9 @@ fn table_params(
 ) -> Option<Vec<Param>> {
     let DeValue::Table(table) = value.get_ref() else {
         errors.push(
-            Diagnostic::new(
-                DiagnosticKind::Structure,
-                "expected a table",
-                value.span(),
-            )
-            .label(format!("{} given", toml_type(value.get_ref())))
-            .related(key_span, "for this key"),
+            Diagnostic::new(DiagnosticKind::Structure, "expected a table", value.span())
+                .label(format!("{} given", toml_type(value.get_ref())))
+                .related(key_span, "for this key"),
         );
         return None;
     };
@@ -126,7 +123,9 @@ fn nodes_of(
                     id.span.clone(),
                 )
                 .label("this id")
-                .note("node ids are used in links (`@id.output`): use letters, digits, `_` and `-`"),
+                .note(
+                    "node ids are used in links (`@id.output`): use letters, digits, `_` and `-`",
+                ),
             );
             continue;
         }
@@ -163,7 +162,9 @@ fn nodes_of(
                         id.span.clone(),
                     )
                     .label("this node")
-                    .note("add a line such as `type = \"noise2d\"`; `tessera nodes` lists the types"),
+                    .note(
+                        "add a line such as `type = \"noise2d\"`; `tessera nodes` lists the types",
+                    ),
                 );
                 continue;
             }
@@ -224,12 +225,9 @@ fn convert(value: &TomlSpanned<DeValue>) -> Result<Spanned<ParamValue>, Diagnost
             )
             .label("a datetime"));
         }
-        DeValue::Array(items) => ParamValue::Array(
-            items
-                .iter()
-                .map(convert)
-                .collect::<Result<Vec<_>, _>>()?,
-        ),
+        DeValue::Array(items) => {
+            ParamValue::Array(items.iter().map(convert).collect::<Result<Vec<_>, _>>()?)
+        }
         DeValue::Table(table) => ParamValue::Table(
             table
                 .iter()
@@ -323,7 +321,10 @@ color = "@grain.out"
                 output: None
             })
         );
-        assert_eq!(grain.params[1].value.value, ParamValue::String("@home".into()));
+        assert_eq!(
+            grain.params[1].value.value,
+            ParamValue::String("@home".into())
+        );
         let output = scene.output.unwrap();
         assert_eq!(
             output.get("color").unwrap().value.value,
@@ -338,7 +339,11 @@ color = "@grain.out"
     fn syntax_errors_are_located() {
         let err = parse_scene("[image]\nwidth = = 3\n").unwrap_err();
         assert_eq!(err.0[0].kind, DiagnosticKind::Syntax);
-        assert!(err.0[0].message.starts_with("invalid TOML"), "{}", err.0[0].message);
+        assert!(
+            err.0[0].message.starts_with("invalid TOML"),
+            "{}",
+            err.0[0].message
+        );
         assert_eq!(err.0[0].span.clone().unwrap().start, 16);
     }
 

@@ -1,0 +1,180 @@
+//! The subcommands.
+
+use crate::diagnostics;
+use crate::failure::{EXIT_BAD_SCENE, EXIT_IO, EXIT_NODE_FAILED, Failure};
+use anyhow::Context;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use tessera_core::Registry;
+use tessera_graph::Plan;
+use tessera_output::{Depth, Framebuffer};
+use tessera_render::{RenderError, RenderOptions};
+use tessera_scene::SceneSource;
+
+#[derive(Args)]
+pub struct RenderArgs {
+    /// The scene file (TOML).
+    scene: PathBuf,
+    /// The image to write; the format follows the extension (png, exr, jpg).
+    /// `{frame}` or `{frame:04}` is replaced by the frame number.
+    /// Default: the scene's name with .png, in the current directory.
+    #[arg(short, long)]
+    output: Option<String>,
+    /// Render threads (default: every core).
+    #[arg(short = 'j', long, default_value_t = 0, hide_default_value = true)]
+    threads: usize,
+    /// Tile edge in pixels. Does not change the pixels, only the speed.
+    #[arg(long = "tile", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    tile: u32,
+    /// The frame number (nodes see time = frame / fps).
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    frame: i64,
+    /// Bits per channel: 8 or 16 for PNG, 32 (float) for EXR.
+    #[arg(long)]
+    depth: Option<Depth>,
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+/// Reads and compiles a scene; a bad scene is exit code 2.
+pub fn load(path: &Path, registry: &Registry) -> Result<(SceneSource, Plan), Failure> {
+    let text = read_scene(path)?;
+    let source = SceneSource::new(path, text);
+    let scene = tessera_scene::parse_scene(&source.text)
+        .map_err(|errors| Failure::new(EXIT_BAD_SCENE, diagnostics::render(&source, &errors)))?;
+    let plan = tessera_graph::compile(&scene, registry, source.base_dir())
+        .map_err(|errors| Failure::new(EXIT_BAD_SCENE, diagnostics::render(&source, &errors)))?;
+    Ok((source, plan))
+}
+
+fn read_scene(path: &Path) -> Result<String, Failure> {
+    let bad = |reason: String| {
+        Failure::new(
+            EXIT_BAD_SCENE,
+            format!("error: cannot read scene {}: {reason}", path.display()),
+        )
+    };
+    if path.is_dir() {
+        return Err(bad("it is a directory".into()));
+    }
+    let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    String::from_utf8(bytes).map_err(|e| {
+        bad(format!(
+            "it is not UTF-8 text (byte {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
+
+pub fn check(scene: &Path) -> Result<(), Failure> {
+    let (_, plan) = load(scene, &tessera_nodes::registry())?;
+    println!(
+        "{}: ok ({} nodes rendered, {}x{}, {} samples)",
+        scene.display(),
+        plan.nodes.len(),
+        plan.image.width,
+        plan.image.height,
+        plan.image.samples
+    );
+    Ok(())
+}
+
+pub fn render(args: &RenderArgs) -> Result<(), Failure> {
+    let (_, plan) = load(&args.scene, &tessera_nodes::registry())?;
+    let output = output_path(args)?;
+    let options = RenderOptions {
+        threads: args.threads,
+        tile_size: args.tile,
+        frame: args.frame,
+        ..RenderOptions::default()
+    };
+    let cancel = AtomicBool::new(false);
+    let bar = progress_bar(args.quiet);
+    let rendered = tessera_render::render(&plan, &options, &cancel, &mut |p| {
+        bar.set_length(p.tiles_total as u64);
+        bar.set_position(p.tiles_done as u64);
+    });
+    bar.finish_and_clear();
+    let rendered = rendered.map_err(render_failure)?;
+    let framebuffer = Framebuffer {
+        width: rendered.width,
+        height: rendered.height,
+        pixels: rendered.pixels,
+    };
+    let hash = tessera_output::pixel_hash(&framebuffer);
+    let depth = tessera_output::write_image(&framebuffer, &output, args.depth)
+        .map_err(|e| Failure::from_error(EXIT_IO, e.into()))?;
+    if !args.quiet {
+        println!(
+            "{}: {}x{}, {} samples, {} threads, tile {}, {:.3} s, {depth}, sha256 {hash}",
+            output.display(),
+            rendered.width,
+            rendered.height,
+            plan.image.samples,
+            rendered.threads,
+            args.tile,
+            rendered.seconds,
+        );
+    }
+    Ok(())
+}
+
+fn output_path(args: &RenderArgs) -> Result<PathBuf, Failure> {
+    let template = match &args.output {
+        Some(template) => template.clone(),
+        None => {
+            let stem = args.scene.file_stem().unwrap_or_default().to_string_lossy();
+            format!("{stem}.png")
+        }
+    };
+    tessera_output::frame_path(&template, args.frame)
+        .map(PathBuf::from)
+        .context("bad --output")
+        .map_err(|e| Failure::from_error(EXIT_BAD_SCENE, e))
+}
+
+fn progress_bar(quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    // indicatif draws on stderr, and draws nothing when it is not a terminal.
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{bar:40}] {pos}/{len} tiles, {elapsed} elapsed, ETA {eta}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar
+}
+
+fn render_failure(error: RenderError) -> Failure {
+    let code = match error {
+        RenderError::Node(_) => EXIT_NODE_FAILED,
+        RenderError::Cancelled => crate::failure::EXIT_INTERRUPTED,
+        RenderError::ThreadPool { .. } | RenderError::BadTileSize => EXIT_IO,
+    };
+    let mut message = format!("error: {error}");
+    if let RenderError::Node(failure) = &error
+        && let Some(detail) = &failure.error.detail
+    {
+        message.push('\n');
+        message.push_str(detail);
+    }
+    Failure::new(code, message)
+}
+
+pub fn nodes(markdown: bool) -> Result<(), Failure> {
+    let registry = tessera_nodes::registry();
+    let text = if markdown {
+        crate::nodes_doc::markdown(&registry)
+    } else {
+        crate::nodes_doc::plain(&registry)
+    };
+    print!("{text}");
+    Ok(())
+}

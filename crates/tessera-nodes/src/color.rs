@@ -1,0 +1,625 @@
+//! Colour nodes: `colorramp` (Blender's Color Ramp), `hsvadjust` and
+//! `luminance` (MaterialX), and the compositing node `over` (MaterialX).
+
+use crate::kind::kind;
+use glam::{Vec3, Vec4};
+use std::sync::Arc;
+use tessera_core::{
+    Buffer, BuildArgs, BuildError, InputSpec, Node, NodeError, NodeKind, NodeSpec, OutputSpec,
+    RampInterpolation, RampStop, SocketType, TileCtx, Value, ValueType,
+};
+
+/// MaterialX's default luma coefficients (ACEScg primaries).
+const LUMA_COEFFS: Vec3 = Vec3::new(0.272_228_7, 0.674_081_8, 0.053_689_5);
+
+/// Checks that two buffers hold the same number of samples.
+fn same_len(a: &Buffer, b: &Buffer) -> Result<(), NodeError> {
+    if a.len() == b.len() {
+        Ok(())
+    } else {
+        Err(NodeError::new(format!(
+            "input buffers differ in length ({} and {} samples)",
+            a.len(),
+            b.len()
+        )))
+    }
+}
+
+// ---------------------------------------------------------------- colorramp
+
+/// Blender's Color Ramp on fixed, sorted stops.
+struct ColorRamp {
+    stops: Vec<RampStop>,
+    interpolation: RampInterpolation,
+}
+
+impl ColorRamp {
+    /// The ramp's colour at `fac`.
+    fn eval(&self, fac: f32) -> Vec4 {
+        let stops = &self.stops;
+        let (Some(first), Some(last)) = (stops.first(), stops.last()) else {
+            return Vec4::ZERO;
+        };
+        if fac.is_nan() {
+            return first.color;
+        }
+        // The number of stops at or before `fac`: the stop before is the last
+        // one whose position <= fac, the one after the first with position > fac.
+        let after = stops.partition_point(|s| s.position <= fac);
+        if after == 0 {
+            return first.color;
+        }
+        if after == stops.len() {
+            return last.color;
+        }
+        let (lo, hi) = (&stops[after - 1], &stops[after]);
+        // hi.position > fac >= lo.position, so the span is positive.
+        let t = ((fac - lo.position) / (hi.position - lo.position)).clamp(0.0, 1.0);
+        match self.interpolation {
+            RampInterpolation::Constant => lo.color,
+            RampInterpolation::Linear => lo.color.lerp(hi.color, t),
+            RampInterpolation::Ease => lo.color.lerp(hi.color, t * t * (3.0 - 2.0 * t)),
+        }
+    }
+}
+
+impl Node for ColorRamp {
+    fn eval_tile(
+        &self,
+        _: &TileCtx,
+        inputs: &[&Buffer],
+        outputs: &mut [Buffer],
+    ) -> Result<(), NodeError> {
+        let fac = inputs[0];
+        let out = &mut outputs[0];
+        same_len(fac, out)?;
+        for (out, &fac) in out.samples_mut::<4>().zip(fac.data()) {
+            *out = self.eval(fac).to_array();
+        }
+        Ok(())
+    }
+}
+
+fn build_colorramp(args: &BuildArgs) -> Result<Box<dyn Node>, BuildError> {
+    let stops = match args.uniform("stops") {
+        Value::Ramp(stops) if !stops.is_empty() => stops.clone(),
+        other => {
+            return Err(BuildError::at_input(
+                "stops",
+                format!("expected at least one colour stop, got {other}"),
+            ));
+        }
+    };
+    if stops.iter().any(|s| s.position.is_nan())
+        || stops.windows(2).any(|w| w[1].position < w[0].position)
+    {
+        return Err(BuildError::at_input(
+            "stops",
+            "stops must be in increasing order of position",
+        ));
+    }
+    let interpolation = match args.string("interpolation") {
+        "linear" => RampInterpolation::Linear,
+        "constant" => RampInterpolation::Constant,
+        "ease" => RampInterpolation::Ease,
+        other => {
+            return Err(BuildError::at_input(
+                "interpolation",
+                format!("unknown interpolation {other:?} (linear, constant or ease)"),
+            ));
+        }
+    };
+    Ok(Box::new(ColorRamp {
+        stops,
+        interpolation,
+    }))
+}
+
+/// Blender's Color Ramp: maps `fac` through colour stops.
+pub fn colorramp() -> Arc<dyn NodeKind> {
+    let default_stops = vec![
+        RampStop {
+            position: 0.0,
+            color: Vec4::new(0.0, 0.0, 0.0, 1.0),
+        },
+        RampStop {
+            position: 1.0,
+            color: Vec4::ONE,
+        },
+    ];
+    let spec = NodeSpec::new(
+        "colorramp",
+        "Blender's Color Ramp: the colour of the stops at fac. Before the first stop it is the \
+         first stop's colour, after the last the last's; between two stops it blends them \
+         (linear), eases with a smoothstep of the local position (ease), or holds the colour of \
+         the last stop at or before fac (constant). A NaN fac gives the first stop's colour",
+    )
+    .input(InputSpec::fixed(
+        "fac",
+        ValueType::Float,
+        Value::Float(0.5),
+        "the position looked up in the ramp",
+    ))
+    .input(InputSpec::fixed(
+        "stops",
+        ValueType::Ramp,
+        Value::Ramp(default_stops),
+        "the colour stops `{ position, color }`, in increasing order of position \
+         (default: opaque black at 0, white at 1)",
+    ))
+    .input(
+        InputSpec::fixed(
+            "interpolation",
+            ValueType::String,
+            Value::String("linear".into()),
+            "how colours blend between stops: linear, constant or ease",
+        )
+        .choices(&["linear", "constant", "ease"]),
+    )
+    .output(OutputSpec::new(
+        "out",
+        SocketType::Fixed(ValueType::Color4),
+        "the ramp's colour",
+    ));
+    kind(spec, build_colorramp)
+}
+
+// ---------------------------------------------------------------- hsvadjust
+
+/// MaterialX's `mx_hsvtorgb` (mx_hsv.glsl, after OSL's opcolor.cpp): hue in
+/// turns, wrapped to [0, 1).
+fn hsv_to_rgb(hsv: Vec3) -> Vec3 {
+    let (h, s, v) = (hsv.x, hsv.y, hsv.z);
+    if s >= 0.0001 {
+        let h = 6.0 * (h - h.floor()); // [0, 6)
+        // A hue a hair below a whole turn rounds to 6 in f32; that is hue 0
+        // (MaterialX would fall through to its last case and give magenta
+        // for red).
+        let h = if h >= 6.0 { 0.0 } else { h };
+        let hi = h.trunc();
+        let f = h - hi;
+        let p = v * (1.0 - s);
+        let q = v * (1.0 - s * f);
+        let t = v * (1.0 - s * (1.0 - f));
+        // A NaN or infinite hue gives NaN `hi`, which falls to the last case.
+        if hi == 0.0 {
+            Vec3::new(v, t, p)
+        } else if hi == 1.0 {
+            Vec3::new(q, v, p)
+        } else if hi == 2.0 {
+            Vec3::new(p, v, t)
+        } else if hi == 3.0 {
+            Vec3::new(p, q, v)
+        } else if hi == 4.0 {
+            Vec3::new(t, p, v)
+        } else {
+            Vec3::new(v, p, q)
+        }
+    } else {
+        Vec3::splat(v)
+    }
+}
+
+/// MaterialX's `mx_rgbtohsv` (mx_hsv.glsl): hue in turns in [0, 1).
+fn rgb_to_hsv(c: Vec3) -> Vec3 {
+    let (r, g, b) = (c.x, c.y, c.z);
+    let mincomp = r.min(g.min(b));
+    let maxcomp = r.max(g.max(b));
+    let delta = maxcomp - mincomp;
+    let v = maxcomp;
+    let s = if maxcomp > 0.0 { delta / maxcomp } else { 0.0 };
+    let h = if s <= 0.0 {
+        0.0
+    } else {
+        let h = if r >= maxcomp {
+            (g - b) / delta
+        } else if g >= maxcomp {
+            2.0 + (b - r) / delta
+        } else {
+            4.0 + (r - g) / delta
+        } * (1.0 / 6.0);
+        if h < 0.0 { h + 1.0 } else { h }
+    };
+    Vec3::new(h, s, v)
+}
+
+/// MaterialX's NG_hsvadjust: to HSV, add amount.x to the hue, multiply the
+/// saturation by amount.y and the value by amount.z, back to RGB.
+struct HsvAdjust;
+
+impl Node for HsvAdjust {
+    fn eval_tile(
+        &self,
+        _: &TileCtx,
+        inputs: &[&Buffer],
+        outputs: &mut [Buffer],
+    ) -> Result<(), NodeError> {
+        let [color, amount] = [inputs[0], inputs[1]];
+        let out = &mut outputs[0];
+        same_len(color, out)?;
+        same_len(amount, out)?;
+        let channels = color.channels();
+        for ((out, c), a) in out
+            .data_mut()
+            .chunks_exact_mut(channels)
+            .zip(color.data().chunks_exact(channels))
+            .zip(amount.samples::<3>())
+        {
+            let hsv = rgb_to_hsv(Vec3::new(c[0], c[1], c[2]));
+            let adjusted = Vec3::new(hsv.x + a[0], hsv.y * a[1], hsv.z * a[2]);
+            out[..3].copy_from_slice(&hsv_to_rgb(adjusted).to_array());
+            // color4: alpha passes through.
+            out[3..].copy_from_slice(&c[3..]);
+        }
+        Ok(())
+    }
+}
+
+/// MaterialX's `hsvadjust`.
+pub fn hsvadjust() -> Arc<dyn NodeKind> {
+    let spec = NodeSpec::new(
+        "hsvadjust",
+        "adjusts hue, saturation and value (MaterialX): the colour goes to HSV (MaterialX's \
+         rgbtohsv), amount.x is added to the hue (in turns, wrapping), the saturation is \
+         multiplied by amount.y and the value by amount.z, and it comes back with hsvtorgb; \
+         alpha passes through",
+    )
+    .generic_over(&[ValueType::Color3, ValueType::Color4])
+    .input(InputSpec::generic("in", 0.0, "the colour to adjust"))
+    .input(InputSpec::fixed(
+        "amount",
+        ValueType::Vector3,
+        Value::Vector3(Vec3::new(0.0, 1.0, 1.0)),
+        "(hue offset in turns, saturation multiplier, value multiplier)",
+    ))
+    .output(OutputSpec::new(
+        "out",
+        SocketType::Generic,
+        "the adjusted colour",
+    ));
+    kind(spec, |_| Ok(Box::new(HsvAdjust)))
+}
+
+// ---------------------------------------------------------------- luminance
+
+/// r = g = b = dot(rgb, lumacoeffs); alpha passes through.
+struct Luminance;
+
+impl Node for Luminance {
+    fn eval_tile(
+        &self,
+        _: &TileCtx,
+        inputs: &[&Buffer],
+        outputs: &mut [Buffer],
+    ) -> Result<(), NodeError> {
+        let [color, coeffs] = [inputs[0], inputs[1]];
+        let out = &mut outputs[0];
+        same_len(color, out)?;
+        same_len(coeffs, out)?;
+        let channels = color.channels();
+        for ((out, c), k) in out
+            .data_mut()
+            .chunks_exact_mut(channels)
+            .zip(color.data().chunks_exact(channels))
+            .zip(coeffs.samples::<3>())
+        {
+            let y = c[0] * k[0] + c[1] * k[1] + c[2] * k[2];
+            out[..3].fill(y);
+            out[3..].copy_from_slice(&c[3..]);
+        }
+        Ok(())
+    }
+}
+
+/// MaterialX's `luminance`.
+pub fn luminance() -> Arc<dyn NodeKind> {
+    let spec = NodeSpec::new(
+        "luminance",
+        "the colour's luminance (MaterialX): r = g = b = dot(rgb, lumacoeffs); alpha passes \
+         through",
+    )
+    .generic_over(&[ValueType::Color3, ValueType::Color4])
+    .input(InputSpec::generic("in", 0.0, "the colour"))
+    .input(InputSpec::fixed(
+        "lumacoeffs",
+        ValueType::Color3,
+        Value::Color3(LUMA_COEFFS),
+        "the weights of r, g and b (default: MaterialX's, for ACEScg primaries)",
+    ))
+    .output(OutputSpec::new(
+        "out",
+        SocketType::Generic,
+        "the luminance as a grey colour",
+    ));
+    kind(spec, |_| Ok(Box::new(Luminance)))
+}
+
+// ---------------------------------------------------------------- over
+
+/// Porter-Duff `over` on premultiplied colours, faded by `mix`.
+struct Over;
+
+impl Node for Over {
+    fn eval_tile(
+        &self,
+        _: &TileCtx,
+        inputs: &[&Buffer],
+        outputs: &mut [Buffer],
+    ) -> Result<(), NodeError> {
+        let [fg, bg, mix] = [inputs[0], inputs[1], inputs[2]];
+        let out = &mut outputs[0];
+        same_len(fg, out)?;
+        same_len(bg, out)?;
+        same_len(mix, out)?;
+        for (((out, fg), bg), &m) in out
+            .samples_mut::<4>()
+            .zip(fg.samples::<4>())
+            .zip(bg.samples::<4>())
+            .zip(mix.data())
+        {
+            let keep = 1.0 - fg[3];
+            for c in 0..4 {
+                out[c] = m * (fg[c] + bg[c] * keep) + (1.0 - m) * bg[c];
+            }
+        }
+        Ok(())
+    }
+}
+
+/// MaterialX's compositing `over`.
+pub fn over() -> Arc<dyn NodeKind> {
+    let spec = NodeSpec::new(
+        "over",
+        "composites fg over bg (MaterialX, premultiplied alpha): \
+         mix * (fg + bg * (1 - fg.a)) + (1 - mix) * bg",
+    )
+    .input(InputSpec::fixed(
+        "fg",
+        ValueType::Color4,
+        Value::Color4(Vec4::ZERO),
+        "the foreground, premultiplied",
+    ))
+    .input(InputSpec::fixed(
+        "bg",
+        ValueType::Color4,
+        Value::Color4(Vec4::ZERO),
+        "the background, premultiplied",
+    ))
+    .input(
+        InputSpec::fixed(
+            "mix",
+            ValueType::Float,
+            Value::Float(1.0),
+            "how much of the composite to use: 0 gives bg, 1 the full composite",
+        )
+        .range(0.0, 1.0),
+    )
+    .output(OutputSpec::new(
+        "out",
+        SocketType::Fixed(ValueType::Color4),
+        "the composite",
+    ));
+    kind(spec, |_| Ok(Box::new(Over)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_util::{assert_close, eval_node, eval_one, frame};
+    use tessera_core::Rect;
+
+    fn ramp(fac: &[f32], stops: Vec<RampStop>, interpolation: &str) -> Vec<[f32; 4]> {
+        let frame = frame(fac.len() as u32, 1);
+        let out = eval_node(
+            &colorramp(),
+            None,
+            &[
+                ("stops", Value::Ramp(stops)),
+                ("interpolation", Value::String(interpolation.into())),
+            ],
+            &frame,
+            Rect::new(0, 0, fac.len() as u32, 1),
+            &[Buffer::from_vec(1, fac.to_vec())],
+        )
+        .expect("colorramp evaluates");
+        out[0].samples::<4>().copied().collect()
+    }
+
+    fn three_stops() -> Vec<RampStop> {
+        vec![
+            RampStop {
+                position: 0.2,
+                color: Vec4::new(1.0, 0.0, 0.0, 1.0),
+            },
+            RampStop {
+                position: 0.6,
+                color: Vec4::new(0.0, 1.0, 0.0, 0.5),
+            },
+            RampStop {
+                position: 0.8,
+                color: Vec4::new(0.0, 0.0, 1.0, 0.0),
+            },
+        ]
+    }
+
+    #[test]
+    fn colorramp_default_is_black_to_white() {
+        let out = eval_one(&colorramp(), None, &[&[0.25]]);
+        assert_close(&out[0], &[0.25, 0.25, 0.25, 1.0]);
+    }
+
+    #[test]
+    fn colorramp_linear_holds_the_ends_and_blends_between() {
+        let fac = [-1.0, 0.0, 0.2, 0.3, 0.4, 0.6, 0.7, 0.8, 0.9, 2.0];
+        let out = ramp(&fac, three_stops(), "linear");
+        let red = [1.0, 0.0, 0.0, 1.0];
+        let blue = [0.0, 0.0, 1.0, 0.0];
+        assert_eq!(out[0], red);
+        assert_eq!(out[1], red);
+        assert_eq!(out[2], red);
+        assert_close(&out[3], &[0.75, 0.25, 0.0, 0.875]);
+        assert_close(&out[4], &[0.5, 0.5, 0.0, 0.75]);
+        assert_close(&out[5], &[0.0, 1.0, 0.0, 0.5]);
+        assert_close(&out[6], &[0.0, 0.5, 0.5, 0.25]);
+        assert_eq!(out[7], blue);
+        assert_eq!(out[8], blue);
+        assert_eq!(out[9], blue);
+    }
+
+    #[test]
+    fn colorramp_constant_takes_the_last_stop_at_or_before_fac() {
+        let fac = [0.0, 0.2, 0.3, 0.59, 0.6, 0.79, 0.8, 1.0];
+        let out = ramp(&fac, three_stops(), "constant");
+        let (red, green, blue) = (
+            [1.0, 0.0, 0.0, 1.0],
+            [0.0, 1.0, 0.0, 0.5],
+            [0.0, 0.0, 1.0, 0.0],
+        );
+        assert_eq!(out, [red, red, red, red, green, green, blue, blue]);
+    }
+
+    #[test]
+    fn colorramp_ease_is_a_smoothstep_between_stops() {
+        let fac = [0.1, 0.3, 0.4, 0.5, 0.7, 0.9];
+        let out = ramp(&fac, three_stops(), "ease");
+        assert_eq!(out[0], [1.0, 0.0, 0.0, 1.0]);
+        // t = 0.25 -> 0.15625; t = 0.5 -> 0.5; t = 0.75 -> 0.84375.
+        assert_close(&out[1], &[0.84375, 0.15625, 0.0, 0.921875]);
+        assert_close(&out[2], &[0.5, 0.5, 0.0, 0.75]);
+        assert_close(&out[3], &[0.15625, 0.84375, 0.0, 0.578125]);
+        assert_close(&out[4], &[0.0, 0.5, 0.5, 0.25]);
+        assert_eq!(out[5], [0.0, 0.0, 1.0, 0.0]);
+    }
+
+    #[test]
+    fn colorramp_nan_gives_the_first_stop_and_coincident_stops_step() {
+        let mut stops = three_stops();
+        stops[1].position = 0.2; // red and green both at 0.2
+        let out = ramp(&[f32::NAN, 0.2, 0.5], stops.clone(), "linear");
+        assert_eq!(out[0], [1.0, 0.0, 0.0, 1.0]);
+        assert_eq!(out[1], [0.0, 1.0, 0.0, 0.5]);
+        assert_close(&out[2], &[0.0, 0.5, 0.5, 0.25]);
+        let one = vec![stops[2]];
+        let out = ramp(&[0.0, 0.8, 1.0, f32::INFINITY], one, "ease");
+        assert!(out.iter().all(|c| *c == [0.0, 0.0, 1.0, 0.0]));
+    }
+
+    #[test]
+    fn hsv_conversions_match_materialx() {
+        assert_close(
+            &rgb_to_hsv(Vec3::new(1.0, 0.0, 0.0)).to_array(),
+            &[0.0, 1.0, 1.0],
+        );
+        assert_close(
+            &rgb_to_hsv(Vec3::new(0.0, 0.5, 0.5)).to_array(),
+            &[0.5, 1.0, 0.5],
+        );
+        assert_close(
+            &rgb_to_hsv(Vec3::new(0.5, 0.25, 0.5)).to_array(),
+            &[5.0 / 6.0, 0.5, 0.5],
+        );
+        for rgb in [
+            Vec3::new(0.2, 0.4, 0.9),
+            Vec3::new(0.9, 0.1, 0.3),
+            Vec3::new(0.3, 0.8, 0.1),
+        ] {
+            assert_close(&hsv_to_rgb(rgb_to_hsv(rgb)).to_array(), &rgb.to_array());
+        }
+        assert_eq!(hsv_to_rgb(Vec3::new(0.3, 0.0, 0.7)), Vec3::splat(0.7));
+        // A hue just below 0 wraps to just below 1 turn, which rounds to 6
+        // sextants in f32: still red, not MaterialX's fall-through magenta.
+        assert_close(
+            &hsv_to_rgb(Vec3::new(-1e-9, 1.0, 1.0)).to_array(),
+            &[1.0, 0.0, 0.0],
+        );
+    }
+
+    #[test]
+    fn hsvadjust_turns_red_to_green_and_scales_saturation_and_value() {
+        let kind = hsvadjust();
+        let red: &[f32] = &[1.0, 0.0, 0.0];
+        let out = eval_one(
+            &kind,
+            Some(ValueType::Color3),
+            &[red, &[1.0 / 3.0, 1.0, 1.0]],
+        );
+        assert_close(&out[0], &[0.0, 1.0, 0.0]);
+        // A whole turn plus a third wraps to the same place.
+        let out = eval_one(
+            &kind,
+            Some(ValueType::Color3),
+            &[red, &[4.0 / 3.0, 1.0, 1.0]],
+        );
+        assert_close(&out[0], &[0.0, 1.0, 0.0]);
+        // Negative offsets wrap backwards: red - 1/3 turn is blue.
+        let out = eval_one(
+            &kind,
+            Some(ValueType::Color3),
+            &[red, &[-1.0 / 3.0, 1.0, 1.0]],
+        );
+        assert_close(&out[0], &[0.0, 0.0, 1.0]);
+        // Half saturation, half value, alpha untouched.
+        let out = eval_one(
+            &kind,
+            Some(ValueType::Color4),
+            &[&[1.0, 0.0, 0.0, 0.25], &[0.0, 0.5, 0.5]],
+        );
+        assert_close(&out[0], &[0.5, 0.25, 0.25, 0.25]);
+        // The default amount is the identity.
+        let c: &[f32] = &[0.2, 0.4, 0.9];
+        let out = eval_one(&kind, Some(ValueType::Color3), &[c, &[0.0, 1.0, 1.0]]);
+        assert_close(&out[0], c);
+    }
+
+    #[test]
+    fn hsvadjust_survives_nan() {
+        let out = eval_one(
+            &hsvadjust(),
+            Some(ValueType::Color4),
+            &[&[f32::NAN, 0.0, 0.0, 1.0], &[f32::NAN, 1.0, 1.0]],
+        );
+        assert_eq!(out[0].len(), 4);
+        assert_eq!(out[0][3], 1.0);
+    }
+
+    #[test]
+    fn luminance_of_white_is_the_sum_of_the_coefficients() {
+        let coeffs = LUMA_COEFFS.to_array();
+        let sum = coeffs[0] + coeffs[1] + coeffs[2];
+        let out = eval_one(
+            &luminance(),
+            Some(ValueType::Color4),
+            &[&[1.0, 1.0, 1.0, 0.5], &coeffs],
+        );
+        assert_close(&out[0], &[sum, sum, sum, 0.5]);
+        let out = eval_one(
+            &luminance(),
+            Some(ValueType::Color3),
+            &[&[0.0, 1.0, 0.0], &coeffs],
+        );
+        assert_close(&out[0], &[coeffs[1]; 3]);
+        let out = eval_one(
+            &luminance(),
+            Some(ValueType::Color3),
+            &[&[0.5, 0.25, 1.0], &[0.2, 0.4, 0.4]],
+        );
+        assert_close(&out[0], &[0.6; 3]);
+    }
+
+    #[test]
+    fn over_composites_premultiplied_colours() {
+        let fg: &[f32] = &[0.2, 0.4, 0.6, 1.0];
+        let bg: &[f32] = &[1.0, 0.5, 0.0, 1.0];
+        assert_eq!(eval_one(&over(), None, &[fg, bg, &[1.0]])[0], fg);
+        let clear: &[f32] = &[0.0, 0.0, 0.0, 0.0];
+        assert_eq!(eval_one(&over(), None, &[clear, bg, &[1.0]])[0], bg);
+        // A half-transparent premultiplied fg lets half the bg through.
+        let half: &[f32] = &[0.5, 0.0, 0.0, 0.5];
+        let out = eval_one(&over(), None, &[half, bg, &[1.0]]);
+        assert_close(&out[0], &[1.0, 0.25, 0.0, 1.0]);
+        // mix = 0 gives bg; mix = 0.5 half way.
+        assert_eq!(eval_one(&over(), None, &[fg, bg, &[0.0]])[0], bg);
+        let out = eval_one(&over(), None, &[fg, bg, &[0.5]]);
+        assert_close(&out[0], &[0.6, 0.45, 0.3, 1.0]);
+    }
+}

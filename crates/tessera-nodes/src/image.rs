@@ -1,0 +1,516 @@
+//! `image` (MaterialX): samples an image file.
+
+use crate::kind::kind;
+use glam::{Vec2, Vec4};
+use std::path::Path;
+use std::sync::Arc;
+use tessera_core::{
+    Buffer, BuildArgs, BuildError, InputSpec, Node, NodeError, NodeKind, NodeSpec, OutputSpec,
+    SocketType, TileCtx, Value, ValueType,
+};
+
+const ADDRESS_MODES: [&str; 4] = ["constant", "clamp", "periodic", "mirror"];
+
+/// A decoded image: RGBA floats, row 0 at the top.
+#[derive(Debug)]
+struct Texture {
+    width: usize,
+    height: usize,
+    /// `width * height` RGBA texels, rows top to bottom.
+    texels: Vec<f32>,
+}
+
+impl Texture {
+    /// Loads `path`: 8- and 16-bit values are divided to 0..1, float images
+    /// (EXR) are kept as they are; there is no colour-space conversion.
+    fn load(path: &Path) -> Result<Texture, String> {
+        let shown = path.display();
+        let metadata =
+            std::fs::metadata(path).map_err(|e| format!("cannot read image {shown}: {e}"))?;
+        if metadata.is_dir() {
+            return Err(format!("cannot read image {shown}: it is a directory"));
+        }
+        let decoded = ::image::ImageReader::open(path)
+            .and_then(|reader| reader.with_guessed_format())
+            .map_err(|e| format!("cannot read image {shown}: {e}"))?
+            .decode()
+            .map_err(|e| format!("cannot decode image {shown}: {e}"))?
+            .into_rgba32f();
+        let (width, height) = (decoded.width() as usize, decoded.height() as usize);
+        if width == 0 || height == 0 {
+            return Err(format!("image {shown} has no pixels"));
+        }
+        Ok(Texture {
+            width,
+            height,
+            texels: decoded.into_raw(),
+        })
+    }
+
+    #[inline]
+    fn texel(&self, x: usize, y: usize) -> Vec4 {
+        let i = 4 * (y * self.width + x);
+        Vec4::from_slice(&self.texels[i..i + 4])
+    }
+}
+
+/// What happens to texture coordinates outside 0..1 (MaterialX's
+/// `uaddressmode` and `vaddressmode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AddressMode {
+    /// Outside 0..1 the `default` colour; texels beyond the edge read as
+    /// `default` too (a border), so bilinear filtering fades to it at the edge.
+    Constant,
+    Clamp,
+    Periodic,
+    Mirror,
+}
+
+impl AddressMode {
+    fn parse(input: &str, args: &BuildArgs) -> Result<AddressMode, BuildError> {
+        Ok(match args.string(input) {
+            "constant" => AddressMode::Constant,
+            "clamp" => AddressMode::Clamp,
+            "periodic" => AddressMode::Periodic,
+            "mirror" => AddressMode::Mirror,
+            other => {
+                return Err(BuildError::at_input(
+                    input,
+                    format!(
+                        "unknown address mode {other:?} ({})",
+                        ADDRESS_MODES.join(", ")
+                    ),
+                ));
+            }
+        })
+    }
+
+    /// The texel index `i` maps to on an axis of `n` texels; `None` for the
+    /// border of constant mode.
+    #[inline]
+    fn texel_index(self, i: i64, n: usize) -> Option<usize> {
+        let n = n as i64;
+        let index = match self {
+            AddressMode::Constant => {
+                if (0..n).contains(&i) {
+                    i
+                } else {
+                    return None;
+                }
+            }
+            AddressMode::Clamp => i.clamp(0, n - 1),
+            AddressMode::Periodic => i.rem_euclid(n),
+            AddressMode::Mirror => {
+                let m = i.rem_euclid(2 * n);
+                if m >= n { 2 * n - 1 - m } else { m }
+            }
+        };
+        Some(index as usize)
+    }
+
+    /// Whether a coordinate (0..1 over the image) is outside the image in
+    /// constant mode, where the sample is then `default`.
+    #[inline]
+    fn is_outside(self, t: f32) -> bool {
+        self == AddressMode::Constant && !(0.0..=1.0).contains(&t)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Filter {
+    Closest,
+    Linear,
+}
+
+/// The image node: a shared decoded texture and how to sample it.
+struct ImageNode {
+    texture: Arc<Texture>,
+    u_mode: AddressMode,
+    v_mode: AddressMode,
+    filter: Filter,
+}
+
+/// The integer part of a texel coordinate, saturating (NaN gives 0; the
+/// fraction computed beside it is NaN then, so the sample is NaN).
+#[inline]
+fn floor_index(t: f32) -> i64 {
+    t.floor() as i64
+}
+
+impl ImageNode {
+    #[inline]
+    fn fetch(&self, x: i64, y: i64, default: Vec4) -> Vec4 {
+        let tex = &self.texture;
+        match (
+            self.u_mode.texel_index(x, tex.width),
+            self.v_mode.texel_index(y, tex.height),
+        ) {
+            (Some(x), Some(y)) => tex.texel(x, y),
+            _ => default,
+        }
+    }
+
+    /// The colour at texture coordinate `uv` (v = 0 at the bottom row).
+    fn sample(&self, uv: Vec2, default: Vec4) -> Vec4 {
+        if self.u_mode.is_outside(uv.x) || self.v_mode.is_outside(uv.y) {
+            return default;
+        }
+        let tex = &self.texture;
+        // Continuous texel coordinates, texel centres at whole numbers,
+        // y downwards from the top row.
+        let fx = uv.x * tex.width as f32 - 0.5;
+        let fy = (1.0 - uv.y) * tex.height as f32 - 0.5;
+        match self.filter {
+            Filter::Closest => self.fetch(floor_index(fx + 0.5), floor_index(fy + 0.5), default),
+            Filter::Linear => {
+                let (x0, y0) = (floor_index(fx), floor_index(fy));
+                let (x1, y1) = (x0.saturating_add(1), y0.saturating_add(1));
+                let (tx, ty) = (fx - fx.floor(), fy - fy.floor());
+                let top = self
+                    .fetch(x0, y0, default)
+                    .lerp(self.fetch(x1, y0, default), tx);
+                let bottom = self
+                    .fetch(x0, y1, default)
+                    .lerp(self.fetch(x1, y1, default), tx);
+                top.lerp(bottom, ty)
+            }
+        }
+    }
+}
+
+impl Node for ImageNode {
+    fn eval_tile(
+        &self,
+        _: &TileCtx,
+        inputs: &[&Buffer],
+        outputs: &mut [Buffer],
+    ) -> Result<(), NodeError> {
+        let [default, texcoord] = [inputs[0], inputs[1]];
+        let out = &mut outputs[0];
+        if default.len() != out.len() || texcoord.len() != out.len() {
+            return Err(NodeError::new("image: input buffers differ in length"));
+        }
+        for ((out, d), t) in out
+            .samples_mut::<4>()
+            .zip(default.samples::<4>())
+            .zip(texcoord.samples::<2>())
+        {
+            *out = self
+                .sample(Vec2::from_array(*t), Vec4::from_array(*d))
+                .to_array();
+        }
+        Ok(())
+    }
+}
+
+fn build_image(args: &BuildArgs) -> Result<Box<dyn Node>, BuildError> {
+    let file = args.string("file");
+    if file.is_empty() {
+        return Err(BuildError::at_input("file", "no image file given"));
+    }
+    let path = args.base_dir.join(file);
+    let texture = Texture::load(&path).map_err(|message| BuildError::at_input("file", message))?;
+    let filter = match args.string("filtertype") {
+        "closest" => Filter::Closest,
+        "linear" => Filter::Linear,
+        other => {
+            return Err(BuildError::at_input(
+                "filtertype",
+                format!("unknown filter type {other:?} (closest or linear)"),
+            ));
+        }
+    };
+    Ok(Box::new(ImageNode {
+        texture: Arc::new(texture),
+        u_mode: AddressMode::parse("uaddressmode", args)?,
+        v_mode: AddressMode::parse("vaddressmode", args)?,
+        filter,
+    }))
+}
+
+/// MaterialX's `image`.
+pub fn image() -> Arc<dyn NodeKind> {
+    let address = |name: &str, axis: &str| {
+        InputSpec::fixed(
+            name,
+            ValueType::String,
+            Value::String("periodic".into()),
+            &format!(
+                "what {axis} outside 0..1 reads: constant (the default colour), clamp (the edge \
+                 texel), periodic (the image repeats) or mirror (it repeats mirrored)"
+            ),
+        )
+        .choices(&ADDRESS_MODES)
+    };
+    let spec = NodeSpec::new(
+        "image",
+        "samples an image file (MaterialX): PNG or JPEG (8 or 16 bits, divided to 0..1) or \
+         OpenEXR (as stored), with no colour-space conversion. v = 0 is the image's bottom \
+         row; linear filtering blends the four nearest texel centres, each addressed by the \
+         address modes, closest takes the nearest texel",
+    )
+    .input(InputSpec::fixed(
+        "file",
+        ValueType::String,
+        Value::String(String::new()),
+        "the image file, relative to the scene file's directory",
+    ))
+    .input(InputSpec::fixed(
+        "default",
+        ValueType::Color4,
+        Value::Color4(Vec4::ZERO),
+        "the colour outside 0..1 in constant address mode (and beyond the image's edge texels)",
+    ))
+    .input(InputSpec::texcoord())
+    .input(address("uaddressmode", "u"))
+    .input(address("vaddressmode", "v"))
+    .input(
+        InputSpec::fixed(
+            "filtertype",
+            ValueType::String,
+            Value::String("linear".into()),
+            "closest (nearest texel) or linear (bilinear)",
+        )
+        .choices(&["closest", "linear"]),
+    )
+    .output(OutputSpec::new(
+        "out",
+        SocketType::Fixed(ValueType::Color4),
+        "the sampled colour",
+    ));
+    kind(spec, build_image)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_util::{assert_close, eval_node, frame};
+    use tessera_core::Rect;
+
+    /// The test texture: 16 x 16, red = x * 17, green = row * 17 (row 0 at
+    /// the top), blue = 255 on a checker of 4 x 4 blocks, alpha 255.
+    const TEXTURE: &str = "../../scenes/nodes/textures/grid16.png";
+
+    fn expected_texel(x: usize, row: usize) -> [f32; 4] {
+        let blue = if (x / 4 + row / 4).is_multiple_of(2) {
+            255.0
+        } else {
+            0.0
+        };
+        [
+            (x * 17) as f32 / 255.0,
+            (row * 17) as f32 / 255.0,
+            blue / 255.0,
+            1.0,
+        ]
+    }
+
+    const DEFAULT: [f32; 4] = [0.25, 0.5, 0.75, 0.125];
+
+    /// Samples the test texture at each of `uvs`.
+    fn sample(uvs: &[[f32; 2]], u_mode: &str, v_mode: &str, filter: &str) -> Vec<[f32; 4]> {
+        let n = uvs.len() as u32;
+        let frame = frame(n, 1);
+        let texcoord: Vec<f32> = uvs.iter().flatten().copied().collect();
+        let out = eval_node(
+            &image(),
+            None,
+            &[
+                ("file", Value::String(TEXTURE.into())),
+                ("uaddressmode", Value::String(u_mode.into())),
+                ("vaddressmode", Value::String(v_mode.into())),
+                ("filtertype", Value::String(filter.into())),
+            ],
+            &frame,
+            Rect::new(0, 0, n, 1),
+            &[
+                Buffer::filled(&DEFAULT, n as usize),
+                Buffer::from_vec(2, texcoord),
+            ],
+        )
+        .expect("image evaluates");
+        out[0].samples::<4>().copied().collect()
+    }
+
+    /// The texture coordinate of the centre of texel (x, row).
+    fn centre(x: usize, row: usize) -> [f32; 2] {
+        [(x as f32 + 0.5) / 16.0, 1.0 - (row as f32 + 0.5) / 16.0]
+    }
+
+    fn build_error(file: &str) -> BuildError {
+        let kind = image();
+        let uniforms: Vec<(String, Value)> = kind
+            .spec()
+            .inputs
+            .iter()
+            .filter(|i| !i.is_varying())
+            .map(|i| {
+                let value = if i.name == "file" {
+                    Value::String(file.into())
+                } else {
+                    i.default.clone()
+                };
+                (i.name.clone(), value)
+            })
+            .collect();
+        let args = BuildArgs {
+            node_id: "test",
+            generic: None,
+            uniforms: &uniforms,
+            base_dir: Path::new(env!("CARGO_MANIFEST_DIR")),
+        };
+        match kind.build(&args) {
+            Ok(_) => panic!("{file:?} built"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn texel_centres_give_exact_texel_values() {
+        for filter in ["linear", "closest"] {
+            for (x, row) in [(0, 0), (1, 0), (15, 0), (0, 15), (7, 9), (15, 15)] {
+                let out = sample(&[centre(x, row)], "periodic", "periodic", filter);
+                assert_eq!(
+                    out[0],
+                    expected_texel(x, row),
+                    "{filter} texel ({x}, {row})"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn v_zero_is_the_bottom_row() {
+        // Just inside the bottom-left corner: the last row, first column.
+        let out = sample(&[[0.01, 0.01]], "clamp", "clamp", "closest");
+        assert_eq!(out[0], expected_texel(0, 15));
+        let out = sample(&[[0.99, 0.99]], "clamp", "clamp", "closest");
+        assert_eq!(out[0], expected_texel(15, 0));
+    }
+
+    #[test]
+    fn linear_blends_midway_between_texels() {
+        // Half way between the centres of texels (0, 0) and (1, 0).
+        let out = sample(
+            &[[1.0 / 16.0, centre(0, 0)[1]]],
+            "periodic",
+            "periodic",
+            "linear",
+        );
+        assert_close(&out[0], &[8.5 / 255.0, 0.0, 1.0, 1.0]);
+        // Half way between rows 2 and 3, and a quarter of the way from column
+        // 3 to column 4 (where blue changes from 1 to 0): texel (3.25, 2.5).
+        let uv = [3.75 / 16.0, 1.0 - 3.0 / 16.0];
+        let out = sample(&[uv], "periodic", "periodic", "linear");
+        assert_close(
+            &out[0],
+            &[3.25 * 17.0 / 255.0, 2.5 * 17.0 / 255.0, 0.75, 1.0],
+        );
+        // Closest picks the nearer texel instead.
+        let out = sample(&[uv], "periodic", "periodic", "closest");
+        assert_eq!(out[0], expected_texel(3, 3));
+    }
+
+    #[test]
+    fn address_modes_outside_the_image() {
+        let v = centre(0, 0)[1];
+        let red = |x0: f32, x1: f32| (x0 + x1) * 17.0 / 2.0 / 255.0;
+        // u = -0.25 is texel x = -4.5: between texels -5 and -4.
+        // u = 1.25 is texel x = 19.5: between texels 19 and 20.
+        let uvs = [[-0.25, v], [1.25, v]];
+        let periodic = sample(&uvs, "periodic", "periodic", "linear");
+        assert_close(&periodic[0][..2], &[red(11.0, 12.0), 0.0]);
+        assert_close(&periodic[1][..2], &[red(3.0, 4.0), 0.0]);
+        let mirror = sample(&uvs, "mirror", "periodic", "linear");
+        assert_close(&mirror[0][..2], &[red(4.0, 3.0), 0.0]);
+        assert_close(&mirror[1][..2], &[red(12.0, 11.0), 0.0]);
+        let clamp = sample(&uvs, "clamp", "periodic", "linear");
+        assert_eq!(clamp[0], expected_texel(0, 0));
+        assert_eq!(clamp[1], expected_texel(15, 0));
+        let constant = sample(&uvs, "constant", "periodic", "linear");
+        assert_eq!(constant, [DEFAULT, DEFAULT]);
+        // Closest filtering addresses the same way.
+        let closest = sample(&uvs, "periodic", "periodic", "closest");
+        assert_eq!(closest[0], expected_texel(12, 0));
+        assert_eq!(closest[1], expected_texel(4, 0));
+        let closest = sample(&uvs, "mirror", "periodic", "closest");
+        assert_eq!(closest[0], expected_texel(3, 0));
+        assert_eq!(closest[1], expected_texel(11, 0));
+        // And v: above the top clamps to row 0, below the bottom to row 15.
+        let u = centre(5, 0)[0];
+        let out = sample(&[[u, 1.25], [u, -0.25]], "periodic", "clamp", "linear");
+        assert_eq!(out, [expected_texel(5, 0), expected_texel(5, 15)]);
+        let out = sample(&[[u, 1.25], [u, -0.25]], "periodic", "constant", "linear");
+        assert_eq!(out, [DEFAULT, DEFAULT]);
+    }
+
+    #[test]
+    fn constant_mode_fades_to_default_beyond_the_edge_texel() {
+        // u = 0: half way between the border (texel -1) and texel 0.
+        let v = centre(0, 0)[1];
+        let out = sample(&[[0.0, v]], "constant", "periodic", "linear");
+        let t = expected_texel(0, 0);
+        let mid: Vec<f32> = (0..4).map(|c| (DEFAULT[c] + t[c]) / 2.0).collect();
+        assert_close(&out[0], &mid);
+    }
+
+    #[test]
+    fn odd_coordinates_do_not_panic() {
+        let uvs = [
+            [f32::NAN, 0.5],
+            [0.5, f32::INFINITY],
+            [f32::NEG_INFINITY, 0.5],
+            [1e30, -1e30],
+            [f32::MAX, f32::MIN],
+        ];
+        for mode in ADDRESS_MODES {
+            for filter in ["closest", "linear"] {
+                let out = sample(&uvs, mode, mode, filter);
+                assert_eq!(out.len(), uvs.len());
+                if mode == "constant" {
+                    assert!(
+                        out.iter().all(|c| *c == DEFAULT),
+                        "{mode} {filter}: {out:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn unreadable_files_are_errors_at_the_file_input() {
+        let missing = build_error("no/such/image.png");
+        assert_eq!(missing.input.as_deref(), Some("file"));
+        assert!(
+            missing.message.contains("no/such/image.png"),
+            "{}",
+            missing.message
+        );
+        assert!(missing.message.contains("os error"), "{}", missing.message);
+
+        let directory = build_error("src");
+        assert_eq!(directory.input.as_deref(), Some("file"));
+        assert!(
+            directory.message.contains("directory"),
+            "{}",
+            directory.message
+        );
+
+        let not_an_image = build_error("Cargo.toml");
+        assert_eq!(not_an_image.input.as_deref(), Some("file"));
+        assert!(
+            not_an_image.message.contains("Cargo.toml"),
+            "{}",
+            not_an_image.message
+        );
+
+        let empty = build_error("");
+        assert_eq!(empty.input.as_deref(), Some("file"));
+    }
+
+    #[test]
+    fn the_node_is_shareable_between_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<ImageNode>();
+    }
+}

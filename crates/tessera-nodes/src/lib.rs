@@ -1,0 +1,111 @@
+//! Tessera's built-in nodes.
+//!
+//! [`builtins`] is the one explicit, ordered list of them: the order
+//! `tessera nodes` and docs/nodes.md use. Each node lives with its unit tests
+//! in its module, and has a minimal scene in `scenes/nodes/<type>.toml`.
+//! Names, inputs and semantics follow MaterialX's standard nodes where
+//! MaterialX has the node, Blender's otherwise.
+
+mod blur;
+mod color;
+mod image;
+mod kind;
+mod math;
+pub mod noise;
+mod noise_nodes;
+mod pattern;
+mod place2d;
+#[cfg(test)]
+mod test_util;
+mod texcoord;
+
+use std::sync::Arc;
+use tessera_core::{NodeKind, Registry};
+
+/// Every built-in node type, in the order they are listed to users.
+pub fn builtins() -> Vec<Arc<dyn NodeKind>> {
+    vec![
+        // Geometry and constants.
+        texcoord::texcoord(),
+        texcoord::position(),
+        texcoord::constant(),
+        place2d::place2d(),
+        // Patterns.
+        pattern::checkerboard(),
+        pattern::ramplr(),
+        pattern::ramptb(),
+        // Noise.
+        noise_nodes::noise2d(),
+        noise_nodes::noise3d(),
+        noise_nodes::fractal2d(),
+        noise_nodes::cellnoise2d(),
+        noise_nodes::worleynoise2d(),
+        // Textures.
+        image::image(),
+        // Math.
+        math::add(),
+        math::subtract(),
+        math::multiply(),
+        math::divide(),
+        math::clamp(),
+        math::remap(),
+        math::smoothstep(),
+        math::mix(),
+        // Colour.
+        color::colorramp(),
+        color::hsvadjust(),
+        color::luminance(),
+        // Compositing.
+        color::over(),
+        // Filters.
+        blur::blur(),
+    ]
+}
+
+/// A registry holding every built-in node.
+pub fn registry() -> Registry {
+    let mut registry = Registry::new();
+    for kind in builtins() {
+        registry
+            .register(kind)
+            .expect("built-in node types have distinct names");
+    }
+    registry
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn every_builtin_has_a_unique_name_and_a_minimal_scene() {
+        let registry = registry();
+        let scenes = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenes/nodes");
+        for name in registry.type_names() {
+            let scene = scenes.join(format!("{name}.toml"));
+            assert!(
+                scene.is_file(),
+                "node {name} has no minimal scene {}",
+                scene.display()
+            );
+        }
+    }
+
+    #[test]
+    fn every_input_and_output_is_documented() {
+        for kind in builtins() {
+            let spec = kind.spec();
+            assert!(!spec.doc.is_empty(), "{} has no doc", spec.type_name);
+            for input in &spec.inputs {
+                assert!(
+                    !input.doc.is_empty(),
+                    "{}.{} has no doc",
+                    spec.type_name,
+                    input.name
+                );
+            }
+            assert!(!spec.outputs.is_empty(), "{} has no output", spec.type_name);
+        }
+    }
+}

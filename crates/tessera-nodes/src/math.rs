@@ -1,0 +1,268 @@
+//! Per-channel arithmetic on any varying type (MaterialX's math nodes), and
+//! `mix`.
+
+use crate::kind::kind;
+use std::sync::Arc;
+use tessera_core::{
+    Buffer, InputSpec, Node, NodeError, NodeKind, NodeSpec, OutputSpec, SocketType, TileCtx,
+    ValueType,
+};
+
+/// A node computing each output float from the floats at the same place in
+/// its inputs, which all share the node's type.
+struct Elementwise<const N: usize> {
+    op: fn([f32; N]) -> f32,
+}
+
+impl<const N: usize> Node for Elementwise<N> {
+    fn eval_tile(
+        &self,
+        _: &TileCtx,
+        inputs: &[&Buffer],
+        outputs: &mut [Buffer],
+    ) -> Result<(), NodeError> {
+        let inputs: [&[f32]; N] = std::array::from_fn(|i| inputs[i].data());
+        for (k, out) in outputs[0].data_mut().iter_mut().enumerate() {
+            *out = (self.op)(std::array::from_fn(|i| inputs[i][k]));
+        }
+        Ok(())
+    }
+}
+
+fn elementwise<const N: usize>(
+    name: &str,
+    doc: &str,
+    inputs: [(&str, f32, &str); N],
+    op: fn([f32; N]) -> f32,
+) -> Arc<dyn NodeKind> {
+    let mut spec = NodeSpec::new(name, doc)
+        .generic_over(&ValueType::VARYING)
+        .output(OutputSpec::new("out", SocketType::Generic, "the result"));
+    for (input, default, input_doc) in inputs {
+        spec = spec.input(InputSpec::generic(input, default, input_doc));
+    }
+    kind(spec, move |_| Ok(Box::new(Elementwise { op })))
+}
+
+pub fn add() -> Arc<dyn NodeKind> {
+    elementwise(
+        "add",
+        "in1 + in2, per channel",
+        [
+            ("in1", 0.0, "first operand"),
+            ("in2", 0.0, "second operand"),
+        ],
+        |[a, b]| a + b,
+    )
+}
+
+pub fn subtract() -> Arc<dyn NodeKind> {
+    elementwise(
+        "subtract",
+        "in1 - in2, per channel",
+        [
+            ("in1", 0.0, "first operand"),
+            ("in2", 0.0, "second operand"),
+        ],
+        |[a, b]| a - b,
+    )
+}
+
+pub fn multiply() -> Arc<dyn NodeKind> {
+    elementwise(
+        "multiply",
+        "in1 * in2, per channel",
+        [
+            ("in1", 0.0, "first operand"),
+            ("in2", 1.0, "second operand"),
+        ],
+        |[a, b]| a * b,
+    )
+}
+
+pub fn divide() -> Arc<dyn NodeKind> {
+    elementwise(
+        "divide",
+        "in1 / in2, per channel (division by zero gives infinity or NaN, as in MaterialX)",
+        [("in1", 0.0, "dividend"), ("in2", 1.0, "divisor")],
+        |[a, b]| a / b,
+    )
+}
+
+pub fn clamp() -> Arc<dyn NodeKind> {
+    elementwise(
+        "clamp",
+        "in limited to low..high, per channel",
+        [
+            ("in", 0.0, "the value"),
+            ("low", 0.0, "lower bound"),
+            ("high", 1.0, "upper bound"),
+        ],
+        |[v, low, high]| v.max(low).min(high),
+    )
+}
+
+pub fn remap() -> Arc<dyn NodeKind> {
+    elementwise(
+        "remap",
+        "maps in linearly from inlow..inhigh to outlow..outhigh, per channel (not clamped)",
+        [
+            ("in", 0.0, "the value"),
+            ("inlow", 0.0, "input value mapped to outlow"),
+            ("inhigh", 1.0, "input value mapped to outhigh"),
+            ("outlow", 0.0, "output for inlow"),
+            ("outhigh", 1.0, "output for inhigh"),
+        ],
+        |[v, inlow, inhigh, outlow, outhigh]| {
+            outlow + (v - inlow) * (outhigh - outlow) / (inhigh - inlow)
+        },
+    )
+}
+
+pub fn smoothstep() -> Arc<dyn NodeKind> {
+    elementwise(
+        "smoothstep",
+        "0 below low, 1 above high, a smooth Hermite step between, per channel",
+        [
+            ("in", 0.0, "the value"),
+            ("low", 0.0, "where the step starts"),
+            ("high", 1.0, "where the step ends"),
+        ],
+        |[v, low, high]| {
+            if v >= high {
+                1.0
+            } else if v <= low {
+                0.0
+            } else {
+                let t = (v - low) / (high - low);
+                t * t * (3.0 - 2.0 * t)
+            }
+        },
+    )
+}
+
+/// `bg * (1 - mix) + fg * mix`, with one mix amount for every channel.
+struct Mix;
+
+impl Node for Mix {
+    fn eval_tile(
+        &self,
+        _: &TileCtx,
+        inputs: &[&Buffer],
+        outputs: &mut [Buffer],
+    ) -> Result<(), NodeError> {
+        let [fg, bg, amount] = [inputs[0], inputs[1], inputs[2]];
+        let channels = fg.channels();
+        let out = outputs[0].data_mut();
+        for (((out, fg), bg), &t) in out
+            .chunks_exact_mut(channels)
+            .zip(fg.data().chunks_exact(channels))
+            .zip(bg.data().chunks_exact(channels))
+            .zip(amount.data())
+        {
+            for c in 0..channels {
+                out[c] = bg[c] * (1.0 - t) + fg[c] * t;
+            }
+        }
+        Ok(())
+    }
+}
+
+pub fn mix() -> Arc<dyn NodeKind> {
+    let spec = NodeSpec::new(
+        "mix",
+        "blends bg towards fg by mix: bg * (1 - mix) + fg * mix",
+    )
+    .generic_over(&ValueType::VARYING)
+    .input(InputSpec::generic(
+        "fg",
+        0.0,
+        "the foreground, returned at mix = 1",
+    ))
+    .input(InputSpec::generic(
+        "bg",
+        0.0,
+        "the background, returned at mix = 0",
+    ))
+    .input(
+        InputSpec::fixed(
+            "mix",
+            ValueType::Float,
+            tessera_core::Value::Float(0.0),
+            "blend amount",
+        )
+        .range(0.0, 1.0),
+    )
+    .output(OutputSpec::new("out", SocketType::Generic, "the blend"));
+    kind(spec, |_| Ok(Box::new(Mix)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_util::{assert_close, eval_one};
+    use ValueType::*;
+
+    #[test]
+    fn add_subtract_multiply_divide_work_per_channel() {
+        assert_eq!(
+            eval_one(&add(), Some(Color3), &[&[1.0, 2.0, 3.0], &[0.5, 0.5, 0.5]])[0],
+            [1.5, 2.5, 3.5]
+        );
+        assert_eq!(
+            eval_one(&subtract(), Some(Float), &[&[1.0], &[0.25]])[0],
+            [0.75]
+        );
+        assert_eq!(
+            eval_one(&multiply(), Some(Vector2), &[&[2.0, 3.0], &[4.0, 0.5]])[0],
+            [8.0, 1.5]
+        );
+        assert_eq!(
+            eval_one(&divide(), Some(Float), &[&[1.0], &[4.0]])[0],
+            [0.25]
+        );
+        assert!(eval_one(&divide(), Some(Float), &[&[1.0], &[0.0]])[0][0].is_infinite());
+    }
+
+    #[test]
+    fn clamp_remap_smoothstep_follow_materialx() {
+        assert_eq!(
+            eval_one(&clamp(), Some(Float), &[&[1.5], &[0.0], &[1.0]])[0],
+            [1.0]
+        );
+        assert_eq!(
+            eval_one(&clamp(), Some(Float), &[&[-1.0], &[0.0], &[1.0]])[0],
+            [0.0]
+        );
+        let remapped = eval_one(
+            &remap(),
+            Some(Float),
+            &[&[0.5], &[0.0], &[1.0], &[10.0], &[20.0]],
+        );
+        assert_eq!(remapped[0], [15.0]);
+        assert_eq!(
+            eval_one(&smoothstep(), Some(Float), &[&[0.5], &[0.0], &[1.0]])[0],
+            [0.5]
+        );
+        assert_close(
+            &eval_one(&smoothstep(), Some(Float), &[&[0.25], &[0.0], &[1.0]])[0],
+            &[0.15625],
+        );
+        assert_eq!(
+            eval_one(&smoothstep(), Some(Float), &[&[2.0], &[0.0], &[1.0]])[0],
+            [1.0]
+        );
+    }
+
+    #[test]
+    fn mix_blends_from_bg_to_fg() {
+        let fg: &[f32] = &[1.0, 1.0, 1.0];
+        let bg: &[f32] = &[0.0, 0.5, 1.0];
+        assert_eq!(eval_one(&mix(), Some(Color3), &[fg, bg, &[0.0]])[0], bg);
+        assert_eq!(eval_one(&mix(), Some(Color3), &[fg, bg, &[1.0]])[0], fg);
+        assert_eq!(
+            eval_one(&mix(), Some(Color3), &[fg, bg, &[0.5]])[0],
+            [0.5, 0.75, 1.0]
+        );
+    }
+}

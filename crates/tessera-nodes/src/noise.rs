@@ -1,0 +1,682 @@
+//! Gradient (Perlin), fractal, cell and Worley noise.
+//!
+//! A port of MaterialX's GLSL noise library
+//! (`libraries/stdlib/genglsl/lib/mx_noise.glsl`), which is itself a port of
+//! OSL's `src/include/OSL/oslnoise.h`. Every function follows the GLSL
+//! operation for operation, in `f32`, so results match MaterialX/OSL renders:
+//!
+//! * the lattice is hashed with Bob Jenkins' lookup3 ([`hash_words`], i.e.
+//!   `mx_hash_int`), not with Perlin's permutation table;
+//! * gradient noise uses the quintic fade `6t^5 - 15t^4 + 10t^3`, is exactly 0
+//!   at integer lattice points and is scaled by 0.6616 (2D) / 0.9820 (3D) to
+//!   lie in [-1, 1];
+//! * cell noise maps the hash of the floored coordinate to [0, 1] with
+//!   `mx_bits_to_01` (`bits / 0xffffffff` in `f32`). Note the closed interval:
+//!   hashes of `0xffffff80` and above round to exactly 1.0, as in MaterialX.
+
+use glam::{Vec2, Vec3};
+use tessera_core::hash::hash_words;
+
+/// `mx_gradient_scale2d`: normalises the unnormalised 2D gradients.
+const GRADIENT_SCALE_2D: f32 = 0.6616;
+/// `mx_gradient_scale3d`: normalises the unnormalised 3D gradients.
+const GRADIENT_SCALE_3D: f32 = 0.9820;
+
+/// `mx_floor`: `int(floor(x))`.
+#[inline]
+fn floor_i(x: f32) -> i32 {
+    x.floor() as i32
+}
+
+/// `mx_floorfrac`: the lattice cell and the position inside it.
+#[inline]
+fn floorfrac(x: f32) -> (i32, f32) {
+    let i = floor_i(x);
+    (i, x - i as f32)
+}
+
+/// `mx_fade`: Perlin's quintic `6t^5 - 15t^4 + 10t^3`.
+#[inline]
+fn fade(t: f32) -> f32 {
+    t * t * t * (t * (t * 6.0 - 15.0) + 10.0)
+}
+
+/// `mx_bilerp`.
+#[inline]
+fn bilerp(v0: f32, v1: f32, v2: f32, v3: f32, s: f32, t: f32) -> f32 {
+    let s1 = 1.0 - s;
+    (1.0 - t) * (v0 * s1 + v1 * s) + t * (v2 * s1 + v3 * s)
+}
+
+/// `mx_trilerp`, with the eight corner values `v0..v7` in an array.
+#[inline]
+fn trilerp(v: [f32; 8], s: f32, t: f32, r: f32) -> f32 {
+    let s1 = 1.0 - s;
+    let t1 = 1.0 - t;
+    let r1 = 1.0 - r;
+    r1 * (t1 * (v[0] * s1 + v[1] * s) + t * (v[2] * s1 + v[3] * s))
+        + r * (t1 * (v[4] * s1 + v[5] * s) + t * (v[6] * s1 + v[7] * s))
+}
+
+/// `mx_negate_if`.
+#[inline]
+fn negate_if(value: f32, negate: bool) -> f32 {
+    if negate { -value } else { value }
+}
+
+/// `mx_gradient_float(uint, float, float)`: dot product of `(x, y)` with one
+/// of the 8 directions (±1, ±2) and (±2, ±1).
+#[inline]
+fn gradient2(hash: u32, x: f32, y: f32) -> f32 {
+    let h = hash & 7;
+    let u = if h < 4 { x } else { y };
+    let v = 2.0 * if h < 4 { y } else { x };
+    negate_if(u, h & 1 != 0) + negate_if(v, h & 2 != 0)
+}
+
+/// `mx_gradient_float(uint, float, float, float)`: dot product of `(x, y, z)`
+/// with one of the 12 cube-edge directions (16 entries, 4 repeated).
+#[inline]
+fn gradient3(hash: u32, x: f32, y: f32, z: f32) -> f32 {
+    let h = hash & 15;
+    let u = if h < 8 { x } else { y };
+    let v = if h < 4 {
+        y
+    } else if h == 12 || h == 14 {
+        x
+    } else {
+        z
+    };
+    negate_if(u, h & 1 != 0) + negate_if(v, h & 2 != 0)
+}
+
+/// `mx_hash_int(int x, int y)`. GLSL's `uint(int)` is the two's-complement
+/// reinterpretation, like `as u32`.
+#[inline]
+fn hash2(x: i32, y: i32) -> u32 {
+    hash_words(&[x as u32, y as u32])
+}
+
+/// `mx_hash_int(int x, int y, int z)`.
+#[inline]
+fn hash3(x: i32, y: i32, z: i32) -> u32 {
+    hash_words(&[x as u32, y as u32, z as u32])
+}
+
+/// `mx_bits_to_01`: `float(bits) / float(0xffffffff)`. In `f32` the divisor
+/// is 2^32 and `float(bits)` rounds to nearest, so the range is [0, 1] with
+/// 1.0 reached by hashes >= 0xffffff80.
+#[inline]
+fn bits_to_01(bits: u32) -> f32 {
+    bits as f32 / u32::MAX as f32
+}
+
+/// Signed 2D gradient noise, `mx_perlin_noise_float(vec2)`: range [-1, 1],
+/// exactly 0 at integer lattice points.
+#[inline]
+pub fn perlin2(p: Vec2) -> f32 {
+    let (ix, fx) = floorfrac(p.x);
+    let (iy, fy) = floorfrac(p.y);
+    let u = fade(fx);
+    let v = fade(fy);
+    let (ix1, iy1) = (ix.wrapping_add(1), iy.wrapping_add(1));
+    let (gx, gy) = (fx - 1.0, fy - 1.0);
+    let result = bilerp(
+        gradient2(hash2(ix, iy), fx, fy),
+        gradient2(hash2(ix1, iy), gx, fy),
+        gradient2(hash2(ix, iy1), fx, gy),
+        gradient2(hash2(ix1, iy1), gx, gy),
+        u,
+        v,
+    );
+    GRADIENT_SCALE_2D * result
+}
+
+/// Signed 3D gradient noise, `mx_perlin_noise_float(vec3)`: range [-1, 1],
+/// exactly 0 at integer lattice points.
+#[inline]
+pub fn perlin3(p: Vec3) -> f32 {
+    let (ix, fx) = floorfrac(p.x);
+    let (iy, fy) = floorfrac(p.y);
+    let (iz, fz) = floorfrac(p.z);
+    let u = fade(fx);
+    let v = fade(fy);
+    let w = fade(fz);
+    let (ix1, iy1, iz1) = (ix.wrapping_add(1), iy.wrapping_add(1), iz.wrapping_add(1));
+    let (gx, gy, gz) = (fx - 1.0, fy - 1.0, fz - 1.0);
+    let result = trilerp(
+        [
+            gradient3(hash3(ix, iy, iz), fx, fy, fz),
+            gradient3(hash3(ix1, iy, iz), gx, fy, fz),
+            gradient3(hash3(ix, iy1, iz), fx, gy, fz),
+            gradient3(hash3(ix1, iy1, iz), gx, gy, fz),
+            gradient3(hash3(ix, iy, iz1), fx, fy, gz),
+            gradient3(hash3(ix1, iy, iz1), gx, fy, gz),
+            gradient3(hash3(ix, iy1, iz1), fx, gy, gz),
+            gradient3(hash3(ix1, iy1, iz1), gx, gy, gz),
+        ],
+        u,
+        v,
+        w,
+    );
+    GRADIENT_SCALE_3D * result
+}
+
+/// Fractal sum of [`perlin2`], `mx_fractal2d_noise_float`: octave `i` adds
+/// `diminish^i * perlin2(p * lacunarity^i)`, with the amplitude and the
+/// position updated multiplicatively per octave as in MaterialX. Not
+/// normalised: the range is ±(1 + diminish + diminish^2 + ...).
+#[inline]
+pub fn fractal2(mut p: Vec2, octaves: u32, lacunarity: f32, diminish: f32) -> f32 {
+    let mut result = 0.0;
+    let mut amplitude = 1.0;
+    for _ in 0..octaves {
+        result += amplitude * perlin2(p);
+        amplitude *= diminish;
+        p *= lacunarity;
+    }
+    result
+}
+
+/// Fractal sum of [`perlin3`], `mx_fractal_noise_float(vec3)` (called
+/// `mx_fractal3d_noise_float` in newer MaterialX); see [`fractal2`].
+#[inline]
+pub fn fractal3(mut p: Vec3, octaves: u32, lacunarity: f32, diminish: f32) -> f32 {
+    let mut result = 0.0;
+    let mut amplitude = 1.0;
+    for _ in 0..octaves {
+        result += amplitude * perlin3(p);
+        amplitude *= diminish;
+        p *= lacunarity;
+    }
+    result
+}
+
+/// 2D cell noise, `mx_cell_noise_float(vec2)`: one value in [0, 1] per unit
+/// cell, constant inside the cell (see the module docs for the closed range).
+#[inline]
+pub fn cell2(p: Vec2) -> f32 {
+    bits_to_01(hash2(floor_i(p.x), floor_i(p.y)))
+}
+
+/// 3D cell noise, `mx_cell_noise_float(vec3)`.
+#[inline]
+pub fn cell3(p: Vec3) -> f32 {
+    bits_to_01(hash3(floor_i(p.x), floor_i(p.y), floor_i(p.z)))
+}
+
+/// Distance metric of [`worley2`]. The discriminants are the values of the
+/// `metric` argument of MaterialX's `mx_worley_noise_float` /
+/// `mx_worley_distance`:
+///
+/// | `metric` | variant              | distance                 |
+/// |----------|----------------------|--------------------------|
+/// | 0        | [`Euclidean`]        | `sqrt(dx² + dy²)`        |
+/// | 1        | [`DistanceSquared`]  | `dx² + dy²`              |
+/// | 2        | [`Manhattan`]        | `abs(dx) + abs(dy)`      |
+/// | 3        | [`Chebyshev`]        | `max(abs(dx), abs(dy))`  |
+///
+/// The GLSL treats any other value like 1. MaterialX's `worleynoise2d` node
+/// has no metric input and always passes 0.
+///
+/// [`Euclidean`]: WorleyMetric::Euclidean
+/// [`DistanceSquared`]: WorleyMetric::DistanceSquared
+/// [`Manhattan`]: WorleyMetric::Manhattan
+/// [`Chebyshev`]: WorleyMetric::Chebyshev
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum WorleyMetric {
+    /// 0: straight-line distance.
+    #[default]
+    Euclidean = 0,
+    /// 1: squared straight-line distance.
+    DistanceSquared = 1,
+    /// 2: sum of the absolute coordinate differences.
+    Manhattan = 2,
+    /// 3: largest absolute coordinate difference.
+    Chebyshev = 3,
+}
+
+impl WorleyMetric {
+    /// The MaterialX `metric` number of this metric.
+    pub const fn index(self) -> i32 {
+        self as i32
+    }
+
+    /// The metric with MaterialX `metric` number `index`, if there is one.
+    pub const fn from_index(index: i32) -> Option<Self> {
+        match index {
+            0 => Some(Self::Euclidean),
+            1 => Some(Self::DistanceSquared),
+            2 => Some(Self::Manhattan),
+            3 => Some(Self::Chebyshev),
+            _ => None,
+        }
+    }
+}
+
+/// `mx_worley_cell_position(x, y, xoff, yoff, jitter)`: the feature point of
+/// the cell at offset `cell` from the sample's cell `base`, relative to the
+/// sample's cell origin.
+#[inline]
+fn worley_cell_position(cell: [i32; 2], base: [i32; 2], jitter: f32) -> Vec2 {
+    // `mx_cell_noise_vec3(vec2(x + xoff, y + yoff))`: the integer cell goes
+    // through `float` and `floor` and back, as in the GLSL (identity below
+    // 2^24). Only the x and y channels of the vec3 are used.
+    let cx = floor_i(cell[0].wrapping_add(base[0]) as f32);
+    let cy = floor_i(cell[1].wrapping_add(base[1]) as f32);
+    let off_x = (bits_to_01(hash3(cx, cy, 0)) - 0.5) * jitter + 0.5;
+    let off_y = (bits_to_01(hash3(cx, cy, 1)) - 0.5) * jitter + 0.5;
+    Vec2::new(cell[0] as f32 + off_x, cell[1] as f32 + off_y)
+}
+
+/// `mx_worley_distance(vec2 p, ...)`; for [`WorleyMetric::Euclidean`] this is
+/// the squared distance, the square root is taken once at the end.
+#[inline]
+fn worley_distance(
+    local: Vec2,
+    cell: [i32; 2],
+    base: [i32; 2],
+    jitter: f32,
+    metric: WorleyMetric,
+) -> f32 {
+    let diff = worley_cell_position(cell, base, jitter) - local;
+    match metric {
+        WorleyMetric::Manhattan => diff.x.abs() + diff.y.abs(),
+        WorleyMetric::Chebyshev => diff.x.abs().max(diff.y.abs()),
+        WorleyMetric::Euclidean | WorleyMetric::DistanceSquared => {
+            diff.x * diff.x + diff.y * diff.y
+        }
+    }
+}
+
+/// 2D Worley (cellular) noise, `mx_worley_noise_float(vec2 p, jitter, style
+/// 0, metric)`: the distance from `p` to the nearest feature point, one
+/// feature point per unit cell, searched over the 3x3 neighbouring cells.
+/// `jitter` 0 puts every feature point at its cell's centre, 1 anywhere in
+/// the cell; larger values are allowed (the search stays 3x3, as in
+/// MaterialX). MaterialX's `worleynoise2d` node uses [`WorleyMetric::Euclidean`].
+#[inline]
+pub fn worley2(p: Vec2, jitter: f32, metric: WorleyMetric) -> f32 {
+    let (ix, fx) = floorfrac(p.x);
+    let (iy, fy) = floorfrac(p.y);
+    let local = Vec2::new(fx, fy);
+    let base = [ix, iy];
+    // "Some big number for jitter > 1" in the GLSL.
+    let mut nearest = 1e6_f32;
+    for x in -1..=1 {
+        for y in -1..=1 {
+            let dist = worley_distance(local, [x, y], base, jitter, metric);
+            if dist < nearest {
+                nearest = dist;
+            }
+        }
+    }
+    if metric == WorleyMetric::Euclidean {
+        nearest.sqrt()
+    } else {
+        nearest
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn perlin_is_exactly_zero_on_the_lattice() {
+        for x in -40..=40 {
+            for y in -40..=40 {
+                let p = Vec2::new(x as f32, y as f32);
+                assert_eq!(perlin2(p), 0.0, "perlin2 at {p}");
+            }
+        }
+        for x in -9..=9 {
+            for y in -9..=9 {
+                for z in -9..=9 {
+                    let p = Vec3::new(x as f32, y as f32, z as f32);
+                    assert_eq!(perlin3(p), 0.0, "perlin3 at {p}");
+                }
+            }
+        }
+        for p in [
+            Vec2::new(-123_456.0, 98_765.0),
+            Vec2::new(1_000_000.0, -1.0),
+        ] {
+            assert_eq!(perlin2(p), 0.0, "perlin2 at {p}");
+        }
+        // Integer lacunarity keeps every octave on the lattice.
+        assert_eq!(fractal2(Vec2::new(-7.0, 3.0), 6, 2.0, 0.5), 0.0);
+        assert_eq!(fractal3(Vec3::new(5.0, -2.0, 11.0), 6, 2.0, 0.5), 0.0);
+    }
+
+    #[test]
+    fn perlin_stays_in_range_and_reaches_near_its_ends() {
+        // 640 x 640 = 409,600 samples over a 64 x 64 lattice region.
+        let (mut lo, mut hi) = (f32::MAX, f32::MIN);
+        for i in 0..640 {
+            for j in 0..640 {
+                let p = Vec2::new(-32.0 + i as f32 * 0.1003, -29.0 + j as f32 * 0.0997);
+                let v = perlin2(p);
+                assert!(v.abs() <= 1.0, "perlin2({p}) = {v}");
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
+        }
+        assert!(lo < -0.5 && hi > 0.5, "perlin2 extremes {lo} {hi}");
+
+        // 80^3 = 512,000 samples over a 16^3 lattice region.
+        let (mut lo, mut hi) = (f32::MAX, f32::MIN);
+        for i in 0..80 {
+            for j in 0..80 {
+                for k in 0..80 {
+                    let p = Vec3::new(
+                        -8.0 + i as f32 * 0.2003,
+                        -7.0 + j as f32 * 0.1997,
+                        -9.0 + k as f32 * 0.2011,
+                    );
+                    let v = perlin3(p);
+                    assert!(v.abs() <= 1.0, "perlin3({p}) = {v}");
+                    lo = lo.min(v);
+                    hi = hi.max(v);
+                }
+            }
+        }
+        assert!(lo < -0.5 && hi > 0.5, "perlin3 extremes {lo} {hi}");
+    }
+
+    #[test]
+    fn cell_noise_is_constant_per_cell_and_differs_between_cells() {
+        let mut values = Vec::new();
+        for cx in -5..5 {
+            for cy in -5..5 {
+                let corner = Vec2::new(cx as f32, cy as f32);
+                let v = cell2(corner);
+                assert!((0.0..=1.0).contains(&v), "cell2 at {corner} = {v}");
+                for offset in [
+                    Vec2::new(0.25, 0.5),
+                    Vec2::new(0.999, 0.001),
+                    Vec2::new(0.5, 0.999_9),
+                ] {
+                    assert_eq!(cell2(corner + offset), v, "cell2 in cell {corner}");
+                }
+                // Just below the corner is the neighbouring cell.
+                assert_ne!(cell2(corner - Vec2::splat(0.001)), v);
+                values.push(v);
+
+                let corner3 = corner.extend((cx * cy) as f32);
+                let v3 = cell3(corner3);
+                assert!((0.0..=1.0).contains(&v3), "cell3 at {corner3} = {v3}");
+                assert_eq!(cell3(corner3 + Vec3::new(0.5, 0.999, 0.25)), v3);
+                assert_ne!(cell3(corner3 - Vec3::new(0.0, 0.0, 0.5)), v3);
+            }
+        }
+        values.sort_by(f32::total_cmp);
+        values.dedup();
+        assert_eq!(values.len(), 100, "100 cells, 100 distinct values");
+    }
+
+    #[test]
+    fn cell_noise_reaches_exactly_one_like_materialx() {
+        // mx_bits_to_01 divides in f32, so hashes >= 0xffffff80 give 1.0.
+        // These cells were found by a brute-force search; their hashes
+        // (0xffffffdd, 0xfffffff2) agree with the Python lookup3 port.
+        assert_eq!(hash_words(&[-1906_i32 as u32, 13]), 0xffff_ffdd);
+        assert_eq!(cell2(Vec2::new(-1905.5, 13.25)), 1.0);
+        assert_eq!(hash_words(&[-114_i32 as u32, 51, 42]), 0xffff_fff2);
+        assert_eq!(cell3(Vec3::new(-113.5, 51.9, 42.01)), 1.0);
+        assert_eq!(bits_to_01(0), 0.0);
+        assert_eq!(bits_to_01(0xffff_ff7f), 1.0 - f32::EPSILON / 2.0);
+    }
+
+    #[test]
+    fn worley_metrics_are_consistent() {
+        // With no jitter every feature point is its cell's centre.
+        let p = Vec2::new(0.25, 0.75);
+        assert!((worley2(p, 0.0, WorleyMetric::Euclidean) - 0.125_f32.sqrt()).abs() < 1e-6);
+        assert_eq!(worley2(p, 0.0, WorleyMetric::DistanceSquared), 0.125);
+        assert_eq!(worley2(p, 0.0, WorleyMetric::Manhattan), 0.5);
+        assert_eq!(worley2(p, 0.0, WorleyMetric::Chebyshev), 0.25);
+        for i in 0..50 {
+            for j in 0..50 {
+                let p = Vec2::new(-6.0 + i as f32 * 0.237, -5.0 + j as f32 * 0.251);
+                let e = worley2(p, 1.0, WorleyMetric::Euclidean);
+                let s = worley2(p, 1.0, WorleyMetric::DistanceSquared);
+                let m = worley2(p, 1.0, WorleyMetric::Manhattan);
+                let c = worley2(p, 1.0, WorleyMetric::Chebyshev);
+                assert_eq!(e, s.sqrt());
+                assert!(c <= e && e <= m, "at {p}: {c} {e} {m}");
+                // With jitter <= 1 the own cell's point is within sqrt(2).
+                assert!((0.0..=std::f32::consts::SQRT_2).contains(&e));
+            }
+        }
+        for m in [
+            WorleyMetric::Euclidean,
+            WorleyMetric::DistanceSquared,
+            WorleyMetric::Manhattan,
+            WorleyMetric::Chebyshev,
+        ] {
+            assert_eq!(WorleyMetric::from_index(m.index()), Some(m));
+        }
+        assert_eq!(WorleyMetric::from_index(4), None);
+        assert_eq!(WorleyMetric::default(), WorleyMetric::Euclidean);
+    }
+
+    // ---- reference values -------------------------------------------------
+    //
+    // The expected numbers below come from an independent Python port of
+    // MaterialX's mx_noise.glsl (with lookup3 written from lookup3.c's
+    // hashword, every float operation rounded to binary32 through `struct`),
+    // not from this file.
+
+    const TOLERANCE: f32 = 1e-6;
+
+    fn assert_close(got: f32, want: f32, what: &str) {
+        assert!(
+            (got - want).abs() <= TOLERANCE,
+            "{what}: got {got}, Python port says {want}"
+        );
+    }
+
+    #[test]
+    fn hash_words_matches_an_independent_lookup3() {
+        assert_eq!(hash_words(&[0, 0]), 0xdc3d_74f9);
+        assert_eq!(hash_words(&[1, 2]), 0x1037_cb9d);
+        assert_eq!(hash_words(&[-3_i32 as u32, 7]), 0xbf0b_5d30);
+        assert_eq!(hash_words(&[123_456, -654_321_i32 as u32]), 0xc895_6a67);
+    }
+
+    #[test]
+    fn perlin2_matches_python_port() {
+        let cases: [(f32, f32, f32); 8] = [
+            (0.3, 1.7, -0.6460999),
+            (-2.25, 5.5, 0.30221036),
+            (12.34, -7.89, -0.50092566),
+            (0.5, 0.25, -0.23663184),
+            (-0.1, -0.9, 0.18157719),
+            (100.7, 3.3, 0.15133886),
+            (7.0001, -3.999, -0.00052904576),
+            (-45.6, 78.9, -0.25891784),
+        ];
+        for (x, y, want) in cases {
+            assert_close(
+                perlin2(Vec2::new(x, y)),
+                want,
+                &format!("perlin2({x}, {y})"),
+            );
+        }
+    }
+
+    #[test]
+    fn perlin3_matches_python_port() {
+        let cases: [(f32, f32, f32, f32); 8] = [
+            (0.3, 1.7, -0.4, 0.018657804),
+            (-2.25, 5.5, 3.75, 0.30114076),
+            (12.34, -7.89, 0.01, -0.3583706),
+            (0.5, 0.5, 0.5, 0.12275),
+            (-0.1, -0.9, -10.6, 0.34901312),
+            (100.7, 3.3, 42.42, 0.04529194),
+            (7.0001, -3.999, 1.5, -0.24456723),
+            (-45.6, 78.9, -0.77, 0.0555811),
+        ];
+        for (x, y, z, want) in cases {
+            assert_close(
+                perlin3(Vec3::new(x, y, z)),
+                want,
+                &format!("perlin3({x}, {y}, {z})"),
+            );
+        }
+    }
+
+    #[test]
+    fn fractal2_matches_python_port() {
+        let cases: [(f32, f32, u32, f32, f32, f32); 8] = [
+            (0.3, 1.7, 3, 2.0, 0.5, -0.9275439),
+            (-2.25, 5.5, 5, 2.0, 0.5, 0.21951036),
+            (12.34, -7.89, 4, 2.17, 0.6, -0.79291916),
+            (0.5, 0.25, 2, 2.0, 0.5, -0.23663184),
+            (-0.1, -0.9, 6, 1.9, 0.45, 0.3572382),
+            (100.7, 3.3, 3, 2.0, 0.5, 0.24418074),
+            (7.0001, -3.999, 2, 3.0, 0.7, -0.003447447),
+            (-45.6, 78.9, 8, 2.0, 0.5, -0.49462783),
+        ];
+        for (x, y, octaves, lacunarity, diminish, want) in cases {
+            let got = fractal2(Vec2::new(x, y), octaves, lacunarity, diminish);
+            assert_close(
+                got,
+                want,
+                &format!("fractal2({x}, {y}, {octaves}, {lacunarity}, {diminish})"),
+            );
+        }
+    }
+
+    #[test]
+    fn fractal3_matches_python_port() {
+        let cases: [(f32, f32, f32, u32, f32, f32, f32); 8] = [
+            (0.3, 1.7, -0.4, 3, 2.0, 0.5, -0.0738418),
+            (-2.25, 5.5, 3.75, 5, 2.0, 0.5, 0.055640757),
+            (12.34, -7.89, 0.01, 4, 2.17, 0.6, -0.3782639),
+            (0.5, 0.5, 0.5, 2, 2.0, 0.5, 0.12275),
+            (-0.1, -0.9, -10.6, 6, 1.9, 0.45, 0.2641184),
+            (100.7, 3.3, 42.42, 3, 2.0, 0.5, -0.05666114),
+            (7.0001, -3.999, 1.5, 2, 3.0, 0.7, -0.41858292),
+            (-45.6, 78.9, -0.77, 8, 2.0, 0.5, 0.20803647),
+        ];
+        for (x, y, z, octaves, lacunarity, diminish, want) in cases {
+            let got = fractal3(Vec3::new(x, y, z), octaves, lacunarity, diminish);
+            assert_close(
+                got,
+                want,
+                &format!("fractal3({x}, {y}, {z}, {octaves}, {lacunarity}, {diminish})"),
+            );
+        }
+    }
+
+    #[test]
+    fn cell2_matches_python_port() {
+        let cases: [(f32, f32, f32); 8] = [
+            (0.3, 1.7, 0.8425211),
+            (-2.25, 5.5, 0.05058222),
+            (12.34, -7.89, 0.9184067),
+            (0.5, 0.25, 0.86031276),
+            (-0.1, -0.9, 0.978705),
+            (100.7, 3.3, 0.70851666),
+            (7.0001, -3.999, 0.77905715),
+            (-45.6, 78.9, 0.59696126),
+        ];
+        for (x, y, want) in cases {
+            assert_close(cell2(Vec2::new(x, y)), want, &format!("cell2({x}, {y})"));
+        }
+    }
+
+    #[test]
+    fn cell3_matches_python_port() {
+        let cases: [(f32, f32, f32, f32); 8] = [
+            (0.3, 1.7, -0.4, 0.16719717),
+            (-2.25, 5.5, 3.75, 0.053023733),
+            (12.34, -7.89, 0.01, 0.65029013),
+            (0.5, 0.5, 0.5, 0.61106765),
+            (-0.1, -0.9, -10.6, 0.6148596),
+            (100.7, 3.3, 42.42, 0.7811354),
+            (7.0001, -3.999, 1.5, 0.018794868),
+            (-45.6, 78.9, -0.77, 0.33962488),
+        ];
+        for (x, y, z, want) in cases {
+            assert_close(
+                cell3(Vec3::new(x, y, z)),
+                want,
+                &format!("cell3({x}, {y}, {z})"),
+            );
+        }
+    }
+
+    #[test]
+    fn worley2_matches_python_port() {
+        let cases: [(f32, f32, f32, [f32; 4]); 8] = [
+            (
+                0.3,
+                1.7,
+                1.0,
+                [0.52751166, 0.27826858, 0.61155486, 0.51939964],
+            ),
+            (
+                -2.25,
+                5.5,
+                1.0,
+                [0.33005378, 0.10893549, 0.46538985, 0.25060642],
+            ),
+            (
+                12.34,
+                -7.89,
+                0.5,
+                [0.45567954, 0.20764384, 0.6015806, 0.41631997],
+            ),
+            (
+                0.5,
+                0.25,
+                1.0,
+                [0.12827551, 0.016454607, 0.17524385, 0.11106765],
+            ),
+            (
+                -0.1,
+                -0.9,
+                0.75,
+                [0.39078388, 0.15271205, 0.5526502, 0.27700436],
+            ),
+            (
+                100.7,
+                3.3,
+                0.0,
+                [0.28284058, 0.0799988, 0.399997, 0.20000005],
+            ),
+            (
+                7.0001,
+                -3.999,
+                1.0,
+                [0.08829183, 0.007795448, 0.12048018, 0.07663691],
+            ),
+            (
+                -45.6,
+                78.9,
+                1.3,
+                [0.31759223, 0.100864835, 0.3850422, 0.30814135],
+            ),
+        ];
+        // Expected values per metric: Euclidean, DistanceSquared, Manhattan, Chebyshev.
+        let metrics = [
+            WorleyMetric::Euclidean,
+            WorleyMetric::DistanceSquared,
+            WorleyMetric::Manhattan,
+            WorleyMetric::Chebyshev,
+        ];
+        for (x, y, jitter, wants) in cases {
+            for (metric, want) in metrics.into_iter().zip(wants) {
+                let got = worley2(Vec2::new(x, y), jitter, metric);
+                assert_close(
+                    got,
+                    want,
+                    &format!("worley2({x}, {y}, {jitter}, {metric:?})"),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! `checkerboard`, `ramplr`, `ramptb` (MaterialX standard nodes).
+
+use crate::kind::kind;
+use glam::{Vec2, Vec3};
+use std::sync::Arc;
+use tessera_core::{
+    Buffer, InputSpec, Node, NodeError, NodeKind, NodeSpec, OutputSpec, SocketType, TileCtx, Value,
+    ValueType,
+};
+
+/// MaterialX's `modulo`: `a - b * floor(a / b)`, never negative for b > 0.
+fn modulo(a: f32, b: f32) -> f32 {
+    a - b * (a / b).floor()
+}
+
+struct Checkerboard;
+
+impl Node for Checkerboard {
+    fn eval_tile(
+        &self,
+        _: &TileCtx,
+        inputs: &[&Buffer],
+        outputs: &mut [Buffer],
+    ) -> Result<(), NodeError> {
+        let [color1, color2, tiling, offset, texcoord] =
+            [inputs[0], inputs[1], inputs[2], inputs[3], inputs[4]];
+        for ((((out, c1), c2), tiling), (offset, uv)) in outputs[0]
+            .samples_mut::<3>()
+            .zip(color1.samples::<3>())
+            .zip(color2.samples::<3>())
+            .zip(tiling.samples::<2>())
+            .zip(offset.samples::<2>().zip(texcoord.samples::<2>()))
+        {
+            let cell = (Vec2::from(*uv) * Vec2::from(*tiling) - Vec2::from(*offset)).floor();
+            let odd = modulo(cell.x + cell.y, 2.0);
+            *out = Vec3::from(*c1).lerp(Vec3::from(*c2), odd).to_array();
+        }
+        Ok(())
+    }
+}
+
+pub fn checkerboard() -> Arc<dyn NodeKind> {
+    let color = |name: &str, v: f32, doc: &str| {
+        InputSpec::fixed(name, ValueType::Color3, Value::Color3(Vec3::splat(v)), doc)
+    };
+    let vector = |name: &str, v: f32, doc: &str| {
+        InputSpec::fixed(
+            name,
+            ValueType::Vector2,
+            Value::Vector2(Vec2::splat(v)),
+            doc,
+        )
+    };
+    let spec = NodeSpec::new(
+        "checkerboard",
+        "a 2-colour checkerboard: cell (i, j) of texcoord * uvtiling - uvoffset has color1 when i + j is even, color2 when odd",
+    )
+    .input(color("color1", 1.0, "colour of the even cells"))
+    .input(color("color2", 0.0, "colour of the odd cells"))
+    .input(vector("uvtiling", 8.0, "cells across u and v"))
+    .input(vector("uvoffset", 0.0, "shift of the pattern, in cells"))
+    .input(InputSpec::texcoord())
+    .output(OutputSpec::new("out", SocketType::Fixed(ValueType::Color3), "the pattern"));
+    kind(spec, |_| Ok(Box::new(Checkerboard)))
+}
+
+/// `mix(first, second, clamp(texcoord[axis], 0, 1))`.
+struct Ramp {
+    axis: usize,
+}
+
+impl Node for Ramp {
+    fn eval_tile(
+        &self,
+        _: &TileCtx,
+        inputs: &[&Buffer],
+        outputs: &mut [Buffer],
+    ) -> Result<(), NodeError> {
+        let [first, second, texcoord] = [inputs[0], inputs[1], inputs[2]];
+        let channels = first.channels();
+        for (((out, a), b), uv) in outputs[0]
+            .data_mut()
+            .chunks_exact_mut(channels)
+            .zip(first.data().chunks_exact(channels))
+            .zip(second.data().chunks_exact(channels))
+            .zip(texcoord.samples::<2>())
+        {
+            let t = uv[self.axis].clamp(0.0, 1.0);
+            for c in 0..channels {
+                out[c] = a[c] * (1.0 - t) + b[c] * t;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn ramp(
+    name: &str,
+    doc: &str,
+    first: (&str, &str),
+    second: (&str, &str),
+    axis: usize,
+) -> Arc<dyn NodeKind> {
+    let spec = NodeSpec::new(name, doc)
+        .generic_over(&ValueType::VARYING)
+        .input(InputSpec::generic(first.0, 0.0, first.1))
+        .input(InputSpec::generic(second.0, 0.0, second.1))
+        .input(InputSpec::texcoord())
+        .output(OutputSpec::new("out", SocketType::Generic, "the ramp"));
+    kind(spec, move |_| Ok(Box::new(Ramp { axis })))
+}
+
+pub fn ramplr() -> Arc<dyn NodeKind> {
+    ramp(
+        "ramplr",
+        "a linear ramp from valuel at u = 0 to valuer at u = 1",
+        ("valuel", "value at the left edge"),
+        ("valuer", "value at the right edge"),
+        0,
+    )
+}
+
+pub fn ramptb() -> Arc<dyn NodeKind> {
+    ramp(
+        "ramptb",
+        "a linear ramp from valueb at v = 0 (bottom) to valuet at v = 1 (top)",
+        ("valueb", "value at the bottom edge"),
+        ("valuet", "value at the top edge"),
+        1,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_util::eval_one;
+
+    #[test]
+    fn checkerboard_alternates_cells() {
+        let white: &[f32] = &[1.0, 1.0, 1.0];
+        let black: &[f32] = &[0.0, 0.0, 0.0];
+        let eval = |uv: [f32; 2]| {
+            eval_one(
+                &checkerboard(),
+                None,
+                &[white, black, &[2.0, 2.0], &[0.0, 0.0], &uv],
+            )[0]
+            .clone()
+        };
+        assert_eq!(eval([0.25, 0.25]), white);
+        assert_eq!(eval([0.75, 0.25]), black);
+        assert_eq!(eval([0.75, 0.75]), white);
+        // Negative cells keep alternating (MaterialX's modulo is never negative).
+        assert_eq!(eval([-0.25, 0.25]), black);
+    }
+
+    #[test]
+    fn ramps_interpolate_along_their_axis_and_clamp() {
+        let l: &[f32] = &[0.0];
+        let r: &[f32] = &[1.0];
+        assert_eq!(
+            eval_one(&ramplr(), Some(ValueType::Float), &[l, r, &[0.25, 0.9]])[0],
+            [0.25]
+        );
+        assert_eq!(
+            eval_one(&ramplr(), Some(ValueType::Float), &[l, r, &[1.5, 0.9]])[0],
+            [1.0]
+        );
+        assert_eq!(
+            eval_one(&ramptb(), Some(ValueType::Float), &[l, r, &[0.25, 0.75]])[0],
+            [0.75]
+        );
+    }
+}

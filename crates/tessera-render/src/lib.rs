@@ -1,0 +1,265 @@
+//! The tile executor: the only Tessera crate that uses rayon.
+//!
+//! The image is cut into a grid of tiles; each tile evaluates the whole plan
+//! for its pixels (plus each node's margin), independently of every other
+//! tile, on a rayon pool. Finished tiles travel over a channel to the calling
+//! thread, which merges them into the framebuffer strictly in tile-index
+//! order through a reorder buffer, never in completion order.
+
+mod tile;
+
+pub use tile::render_tile;
+
+use crossbeam_channel::unbounded;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
+use tessera_core::{FrameInfo, NodeError, Rect};
+use tessera_graph::Plan;
+
+/// How to render.
+#[derive(Clone)]
+pub struct RenderOptions {
+    /// Worker threads; 0 uses every core.
+    pub threads: usize,
+    /// Tile edge in pixels.
+    pub tile_size: u32,
+    /// The frame number; nodes see `time = frame / fps`.
+    pub frame: i64,
+    /// Called on each worker thread as it starts and as it exits (the
+    /// Python crate keeps a thread state per worker through this).
+    pub worker_hooks: Option<Arc<dyn WorkerHooks>>,
+}
+
+impl Default for RenderOptions {
+    fn default() -> RenderOptions {
+        RenderOptions {
+            threads: 0,
+            tile_size: 32,
+            frame: 0,
+            worker_hooks: None,
+        }
+    }
+}
+
+/// Per-worker set-up and tear-down.
+pub trait WorkerHooks: Send + Sync {
+    fn worker_started(&self, index: usize);
+    fn worker_exiting(&self, index: usize);
+}
+
+/// A finished render.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    pub width: u32,
+    pub height: u32,
+    /// RGBA, row-major, top row first.
+    pub pixels: Vec<f32>,
+    pub threads: usize,
+    pub tiles: usize,
+    pub seconds: f64,
+}
+
+/// Progress, reported on the calling thread after each merged tile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub tiles_done: usize,
+    pub tiles_total: usize,
+}
+
+/// A node that failed while rendering a tile, and where.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", self.describe())]
+pub struct NodeFailure {
+    pub node: String,
+    pub type_name: String,
+    pub tile: usize,
+    /// The pixels the node was evaluating.
+    pub rect: Rect,
+    pub error: NodeError,
+}
+
+impl NodeFailure {
+    fn describe(&self) -> String {
+        let place = match self.error.pixel {
+            Some((x, y)) => format!("at pixel ({x}, {y})"),
+            None => format!(
+                "in tile {} (pixels {}..{} x {}..{})",
+                self.tile,
+                self.rect.x,
+                self.rect.x + self.rect.width as i32,
+                self.rect.y,
+                self.rect.y + self.rect.height as i32
+            ),
+        };
+        format!(
+            "node `{}` ({}) failed {place}: {}",
+            self.node, self.type_name, self.error.message
+        )
+    }
+}
+
+/// Why a render stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error(transparent)]
+    Node(Box<NodeFailure>),
+    #[error("the render was cancelled")]
+    Cancelled,
+    #[error("could not start {threads} render threads: {message}")]
+    ThreadPool { threads: usize, message: String },
+    #[error("tile size must be at least 1 pixel")]
+    BadTileSize,
+}
+
+/// The tiles of a `width` x `height` image, in index order (row-major).
+pub fn tile_grid(width: u32, height: u32, tile_size: u32) -> Vec<Rect> {
+    let mut tiles = Vec::new();
+    for y in (0..height).step_by(tile_size as usize) {
+        for x in (0..width).step_by(tile_size as usize) {
+            tiles.push(Rect::new(
+                x as i32,
+                y as i32,
+                tile_size.min(width - x),
+                tile_size.min(height - y),
+            ));
+        }
+    }
+    tiles
+}
+
+/// Renders `plan`. `cancel` may be set from another thread (Ctrl-C, a
+/// timeout) to stop between tiles; `progress` is called on this thread.
+pub fn render(
+    plan: &Plan,
+    options: &RenderOptions,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Rendered, RenderError> {
+    let started = Instant::now();
+    if options.tile_size == 0 {
+        return Err(RenderError::BadTileSize);
+    }
+    let image = &plan.image;
+    let frame = FrameInfo {
+        width: image.width,
+        height: image.height,
+        samples: image.samples,
+        seed: image.seed,
+        frame: options.frame,
+        time: options.frame as f32 / image.fps,
+    };
+    let tiles = tile_grid(image.width, image.height, options.tile_size);
+    let pool = thread_pool(options)?;
+    let threads = pool.current_num_threads();
+
+    let mut pixels = vec![0.0f32; image.width as usize * image.height as usize * 4];
+    // Tiles after the first failed one are skipped; earlier ones still run,
+    // so the failure reported is always the lowest-index one, at any thread count.
+    let first_failure = AtomicUsize::new(usize::MAX);
+    let (sender, receiver) = unbounded::<(usize, Option<Result<Vec<f32>, RenderError>>)>();
+    let mut failure: Option<(usize, RenderError)> = None;
+
+    std::thread::scope(|scope| {
+        let tiles = &tiles;
+        let frame = &frame;
+        let first_failure = &first_failure;
+        scope.spawn(move || {
+            use rayon::prelude::*;
+            pool.install(|| {
+                (0..tiles.len())
+                    .into_par_iter()
+                    .for_each_with(sender, |sender, index| {
+                        let skip = cancel.load(Ordering::Relaxed)
+                            || index > first_failure.load(Ordering::Relaxed);
+                        let result = (!skip).then(|| render_tile(plan, frame, index, tiles[index]));
+                        if let Some(Err(_)) = &result {
+                            first_failure.fetch_min(index, Ordering::Relaxed);
+                        }
+                        // The receiver lives until every sender is gone.
+                        let _ = sender.send((index, result));
+                    });
+            });
+        });
+
+        let mut pending = BTreeMap::new();
+        let mut next = 0;
+        for (index, result) in receiver {
+            match result {
+                Some(Ok(tile_pixels)) => {
+                    pending.insert(index, tile_pixels);
+                }
+                Some(Err(error)) if failure.as_ref().is_none_or(|(i, _)| index < *i) => {
+                    failure = Some((index, error));
+                }
+                Some(Err(_)) => {}
+                None => {}
+            }
+            while let Some(tile_pixels) = pending.remove(&next) {
+                place_tile(&mut pixels, image.width, tiles[next], &tile_pixels);
+                next += 1;
+                progress(Progress {
+                    tiles_done: next,
+                    tiles_total: tiles.len(),
+                });
+            }
+        }
+    });
+
+    if let Some((_, error)) = failure {
+        return Err(error);
+    }
+    if cancel.load(Ordering::Relaxed) {
+        return Err(RenderError::Cancelled);
+    }
+    Ok(Rendered {
+        width: image.width,
+        height: image.height,
+        pixels,
+        threads,
+        tiles: tiles.len(),
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn thread_pool(options: &RenderOptions) -> Result<rayon::ThreadPool, RenderError> {
+    let mut builder = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.threads)
+        .thread_name(|i| format!("tessera-render-{i}"));
+    if let Some(hooks) = &options.worker_hooks {
+        let start = hooks.clone();
+        let exit = hooks.clone();
+        builder = builder
+            .start_handler(move |i| start.worker_started(i))
+            .exit_handler(move |i| exit.worker_exiting(i));
+    }
+    builder.build().map_err(|e| RenderError::ThreadPool {
+        threads: options.threads,
+        message: e.to_string(),
+    })
+}
+
+/// Copies a tile's RGBA pixels into the framebuffer.
+fn place_tile(pixels: &mut [f32], width: u32, rect: Rect, tile: &[f32]) {
+    let row = rect.width as usize * 4;
+    for (y, source) in tile.chunks_exact(row).enumerate() {
+        let start = ((rect.y as usize + y) * width as usize + rect.x as usize) * 4;
+        pixels[start..start + row].copy_from_slice(source);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_grid_covers_the_image_once_in_row_major_order() {
+        let tiles = tile_grid(70, 40, 32);
+        assert_eq!(tiles.len(), 6);
+        assert_eq!(tiles[2], Rect::new(64, 0, 6, 32));
+        assert_eq!(tiles[5], Rect::new(64, 32, 6, 8));
+        let area: usize = tiles.iter().map(Rect::area).sum();
+        assert_eq!(area, 70 * 40);
+    }
+}

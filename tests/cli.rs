@@ -1,0 +1,151 @@
+//! The command line: node listing, version, summary line, output files.
+
+use crate::util::{files_in, root, tessera, tessera_in};
+
+#[test]
+fn docs_nodes_md_is_current() {
+    let run = tessera(&["nodes", "--markdown"]);
+    run.expect_code(0);
+    let committed = std::fs::read_to_string(root().join("docs/nodes.md")).unwrap_or_default();
+    assert!(
+        committed == run.stdout,
+        "docs/nodes.md is out of date: run `cargo run -- nodes --markdown > docs/nodes.md`"
+    );
+}
+
+#[test]
+fn nodes_lists_every_type_with_inputs_and_outputs() {
+    let run = tessera(&["nodes"]);
+    run.expect_code(0);
+    assert!(run.stdout.starts_with("texcoord: "), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("\nnoise2d: Perlin gradient noise"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("  in  amplitude (float) = 1: scale of the noise\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains(
+        "  in  octaves (integer, constant only) = 3 (1 to 16): number of noise layers\n"
+    ));
+}
+
+#[test]
+fn version_names_the_program() {
+    let run = tessera(&["--version"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout
+            .starts_with(&format!("tessera {}", env!("CARGO_PKG_VERSION"))),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn render_prints_one_summary_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("checker.png");
+    let run = crate::util::render(
+        "scenes/nodes/checkerboard.toml",
+        &out,
+        &["--threads", "2", "--tile", "16"],
+    );
+    run.expect_code(0);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", run.stdout);
+    let line = lines[0];
+    assert!(
+        line.starts_with(&format!(
+            "{}: 64x64, 1 samples, 2 threads, tile 16, ",
+            out.display()
+        )),
+        "{line}"
+    );
+    assert!(line.contains(" s, 8-bit, sha256 "), "{line}");
+    assert_eq!(run.pixel_hash().len(), 64);
+    assert!(out.is_file());
+    assert_eq!(files_in(dir.path()), ["checker.png"]);
+}
+
+#[test]
+fn quiet_prints_nothing_on_success() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("q.png");
+    let run = crate::util::render("scenes/nodes/checkerboard.toml", &out, &["--quiet"]);
+    run.expect_code(0);
+    assert_eq!((run.stdout.as_str(), run.stderr.as_str()), ("", ""));
+    assert!(out.is_file());
+}
+
+#[test]
+fn frame_numbers_expand_in_output_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let template = dir.path().join("frame_{frame:04}.png");
+    let run = crate::util::render(
+        "scenes/nodes/checkerboard.toml",
+        &template,
+        &["--frame", "7", "--quiet"],
+    );
+    run.expect_code(0);
+    assert_eq!(files_in(dir.path()), ["frame_0007.png"]);
+}
+
+#[test]
+fn exr_and_16_bit_png_are_written_at_their_depth() {
+    let dir = tempfile::tempdir().unwrap();
+    let exr = dir.path().join("out.exr");
+    crate::util::render("scenes/nodes/ramplr.toml", &exr, &[]).expect_code(0);
+    assert!(matches!(
+        image::open(&exr).unwrap(),
+        image::DynamicImage::ImageRgba32F(_)
+    ));
+    let png = dir.path().join("out16.png");
+    crate::util::render("scenes/nodes/ramplr.toml", &png, &["--depth", "16"]).expect_code(0);
+    assert!(matches!(
+        image::open(&png).unwrap(),
+        image::DynamicImage::ImageRgba16(_)
+    ));
+}
+
+#[test]
+fn a_failed_write_leaves_the_existing_file_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("keep.jpg");
+    std::fs::write(&target, b"precious").unwrap();
+    let run = crate::util::render("scenes/nodes/ramplr.toml", &target, &["--depth", "16"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("JPEG cannot store 16-bit images"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), b"precious");
+    assert_eq!(files_in(dir.path()), ["keep.jpg"]);
+}
+
+#[test]
+fn a_missing_output_directory_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = root().join("scenes/nodes/ramplr.toml");
+    let run = tessera_in(
+        dir.path(),
+        &[
+            "render",
+            &scene.to_string_lossy(),
+            "-o",
+            "no/such/dir/out.png",
+        ],
+    );
+    run.expect_code(1);
+    assert!(
+        run.stderr
+            .contains("cannot write no/such/dir/out.png: directory no/such/dir does not exist"),
+        "{}",
+        run.stderr
+    );
+}

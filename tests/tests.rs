@@ -1,0 +1,7 @@
+//! Tessera's integration tests: one test binary, shared helpers in `util`.
+//! They drive the real `tessera` binary, as a user would.
+
+mod cli;
+mod golden;
+mod scene_errors;
+mod util;

@@ -1,0 +1,111 @@
+//! Helpers shared by every integration test.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repository root")
+}
+
+/// What a run of `tessera` printed and returned.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Asserts the exit code, showing everything printed when it differs.
+    #[track_caller]
+    pub fn expect_code(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.code, code,
+            "expected exit code {code}, got {}\nstdout:\n{}\nstderr:\n{}",
+            self.code, self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// The SHA-256 from a render's summary line.
+    pub fn pixel_hash(&self) -> String {
+        self.stdout
+            .split("sha256 ")
+            .nth(1)
+            .map(|rest| rest.trim().to_string())
+            .unwrap_or_else(|| {
+                panic!(
+                    "no sha256 in the summary line:\n{}\n{}",
+                    self.stdout, self.stderr
+                )
+            })
+    }
+}
+
+/// Runs `tessera` with `args` in the repository root.
+pub fn tessera(args: &[&str]) -> Run {
+    tessera_in(&root(), args)
+}
+
+pub fn tessera_in(dir: &Path, args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("tessera runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Every scene under `scenes/`, as paths relative to the root, sorted.
+pub fn all_scenes() -> Vec<String> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("readable scenes dir") {
+            let path = entry.expect("dir entry").path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "toml") {
+                out.push(path);
+            }
+        }
+    }
+    let root = root();
+    let mut scenes = Vec::new();
+    walk(&root.join("scenes"), &mut scenes);
+    let mut scenes: Vec<String> = scenes
+        .iter()
+        .map(|p| {
+            p.strip_prefix(&root)
+                .expect("under root")
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    scenes.sort();
+    scenes
+}
+
+/// Renders `scene` to `out` and returns the run.
+pub fn render(scene: &str, out: &Path, extra: &[&str]) -> Run {
+    let out = out.to_string_lossy();
+    let mut args = vec!["render", scene, "-o", &out];
+    args.extend_from_slice(extra);
+    tessera(&args)
+}
+
+/// Files in `dir`, sorted, for asserting nothing was left behind.
+pub fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("readable dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
