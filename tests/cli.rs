@@ -149,3 +149,16 @@ fn a_missing_output_directory_is_a_clear_error() {
         run.stderr
     );
 }
+
+#[test]
+fn the_frame_number_reaches_nodes_as_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("t.png");
+    let hash = |frame: &str| {
+        crate::util::render("scenes/nodes/time.toml", &out, &["--frame", frame])
+            .expect_code(0)
+            .pixel_hash()
+    };
+    assert_ne!(hash("0"), hash("12"));
+    assert_eq!(hash("12"), hash("12"));
+}

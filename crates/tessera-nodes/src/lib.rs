@@ -28,6 +28,7 @@ pub fn builtins() -> Vec<Arc<dyn NodeKind>> {
         // Geometry and constants.
         texcoord::texcoord(),
         texcoord::position(),
+        texcoord::time(),
         texcoord::constant(),
         place2d::place2d(),
         // Patterns.

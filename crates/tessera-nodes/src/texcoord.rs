@@ -1,4 +1,4 @@
-//! `texcoord`, `position` and `constant`.
+//! `texcoord`, `position`, `time` and `constant`.
 
 use crate::kind::kind;
 use std::sync::Arc;
@@ -47,6 +47,34 @@ pub fn position() -> Arc<dyn NodeKind> {
     kind(spec, |_| Ok(Box::new(Pass)))
 }
 
+/// The frame's time in seconds, the same for every sample.
+struct Time;
+
+impl Node for Time {
+    fn eval_tile(
+        &self,
+        ctx: &TileCtx,
+        _: &[&Buffer],
+        outputs: &mut [Buffer],
+    ) -> Result<(), NodeError> {
+        outputs[0].data_mut().fill(ctx.frame.time);
+        Ok(())
+    }
+}
+
+pub fn time() -> Arc<dyn NodeKind> {
+    let spec = NodeSpec::new(
+        "time",
+        "the current time in seconds: the frame (`--frame`) divided by [image] fps",
+    )
+    .output(OutputSpec::new(
+        "out",
+        SocketType::Fixed(ValueType::Float),
+        "seconds",
+    ));
+    kind(spec, |_| Ok(Box::new(Time)))
+}
+
 pub fn constant() -> Arc<dyn NodeKind> {
     let spec = NodeSpec::new("constant", "a constant value of any type")
         .generic_over(&ValueType::VARYING)
@@ -59,6 +87,21 @@ pub fn constant() -> Arc<dyn NodeKind> {
 mod tests {
     use super::*;
     use crate::test_util::eval_one;
+
+    #[test]
+    fn time_is_the_frames_time() {
+        let mut frame = crate::test_util::frame(2, 1);
+        frame.time = 1.5;
+        let out = crate::test_util::eval_node(
+            &time(),
+            None,
+            &[],
+            &frame,
+            tessera_core::Rect::new(0, 0, 2, 1),
+            &[],
+        );
+        assert_eq!(out.unwrap()[0].data(), &[1.5, 1.5]);
+    }
 
     #[test]
     fn texcoord_and_constant_pass_their_input_through() {
