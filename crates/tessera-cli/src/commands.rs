@@ -6,10 +6,13 @@ use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use tessera_core::Registry;
 use tessera_graph::Plan;
 use tessera_output::{Depth, Framebuffer};
+use tessera_python::{OnError, PythonSettings, PythonThreads};
+use tessera_render::WorkerHooks;
 use tessera_render::{RenderError, RenderOptions};
 use tessera_scene::SceneSource;
 
@@ -37,17 +40,47 @@ pub struct RenderArgs {
     /// Print nothing but errors.
     #[arg(short, long)]
     quiet: bool,
+    /// What a failing Python call does: stop the render (exit code 3), or
+    /// paint the sample magenta, count it and go on.
+    #[arg(long, value_enum, default_value_t = OnErrorArg::Stop)]
+    on_error: OnErrorArg,
 }
 
-/// Reads and compiles a scene; a bad scene is exit code 2.
-pub fn load(path: &Path, registry: &Registry) -> Result<(SceneSource, Plan), Failure> {
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum OnErrorArg {
+    Stop,
+    Color,
+}
+
+impl From<OnErrorArg> for OnError {
+    fn from(arg: OnErrorArg) -> OnError {
+        match arg {
+            OnErrorArg::Stop => OnError::Stop,
+            OnErrorArg::Color => OnError::Color,
+        }
+    }
+}
+
+/// Reads and compiles a scene (importing its Python scripts); a bad scene
+/// is exit code 2.
+pub fn load(path: &Path, on_error: OnError) -> Result<Plan, Failure> {
     let text = read_scene(path)?;
     let source = SceneSource::new(path, text);
-    let scene = tessera_scene::parse_scene(&source.text)
-        .map_err(|errors| Failure::new(EXIT_BAD_SCENE, diagnostics::render(&source, &errors)))?;
-    let plan = tessera_graph::compile(&scene, registry, source.base_dir())
-        .map_err(|errors| Failure::new(EXIT_BAD_SCENE, diagnostics::render(&source, &errors)))?;
-    Ok((source, plan))
+    let bad_scene = |errors| Failure::new(EXIT_BAD_SCENE, diagnostics::render(&source, &errors));
+    let scene = tessera_scene::parse_scene(&source.text).map_err(bad_scene)?;
+    let settings = tessera_python::python_settings(scene.python.as_ref(), source.base_dir())
+        .map_err(bad_scene)?;
+    let registry = registry(settings, on_error);
+    tessera_graph::compile(&scene, &registry, source.base_dir()).map_err(bad_scene)
+}
+
+/// Every node type a scene may use: the built-ins, then `python`.
+fn registry(settings: PythonSettings, on_error: OnError) -> Registry {
+    let mut registry = tessera_nodes::registry();
+    registry
+        .register(tessera_python::python_kind(settings, on_error))
+        .expect("`python` is not a built-in name");
+    registry
 }
 
 fn read_scene(path: &Path) -> Result<String, Failure> {
@@ -70,7 +103,7 @@ fn read_scene(path: &Path) -> Result<String, Failure> {
 }
 
 pub fn check(scene: &Path) -> Result<(), Failure> {
-    let (_, plan) = load(scene, &tessera_nodes::registry())?;
+    let plan = load(scene, OnError::Stop)?;
     println!(
         "{}: ok ({} nodes rendered, {}x{}, {} samples)",
         scene.display(),
@@ -83,13 +116,15 @@ pub fn check(scene: &Path) -> Result<(), Failure> {
 }
 
 pub fn render(args: &RenderArgs) -> Result<(), Failure> {
-    let (_, plan) = load(&args.scene, &tessera_nodes::registry())?;
+    let plan = load(&args.scene, args.on_error.into())?;
     let output = output_path(args)?;
+    let worker_hooks: Option<Arc<dyn WorkerHooks>> =
+        tessera_python::is_started().then(|| Arc::new(PythonThreads) as Arc<dyn WorkerHooks>);
     let options = RenderOptions {
         threads: args.threads,
         tile_size: args.tile,
         frame: args.frame,
-        ..RenderOptions::default()
+        worker_hooks,
     };
     let cancel = AtomicBool::new(false);
     let bar = progress_bar(args.quiet);
@@ -99,6 +134,13 @@ pub fn render(args: &RenderArgs) -> Result<(), Failure> {
     });
     bar.finish_and_clear();
     let rendered = rendered.map_err(render_failure)?;
+    if !args.quiet {
+        for node in &plan.nodes {
+            if let Some(report) = node.node.report() {
+                eprintln!("warning: node `{}`: {report}", node.id);
+            }
+        }
+    }
     let framebuffer = Framebuffer {
         width: rendered.width,
         height: rendered.height,
@@ -168,13 +210,40 @@ fn render_failure(error: RenderError) -> Failure {
     Failure::new(code, message)
 }
 
-pub fn nodes(markdown: bool) -> Result<(), Failure> {
-    let registry = tessera_nodes::registry();
-    let text = if markdown {
-        crate::nodes_doc::markdown(&registry)
-    } else {
-        crate::nodes_doc::plain(&registry)
+pub fn nodes(markdown: bool, script: Option<&Path>) -> Result<(), Failure> {
+    let text = match script {
+        Some(script) => {
+            let nodes = tessera_python::describe_script(script)
+                .map_err(|e| Failure::new(EXIT_BAD_SCENE, format!("error: {e}")))?;
+            crate::nodes_doc::script(&nodes)
+        }
+        None => {
+            let registry = registry(PythonSettings::default(), OnError::Stop);
+            if markdown {
+                crate::nodes_doc::markdown(&registry)
+            } else {
+                crate::nodes_doc::plain(&registry)
+            }
+        }
     };
     print!("{text}");
+    Ok(())
+}
+
+pub fn version() -> Result<(), Failure> {
+    println!("tessera {}", env!("CARGO_PKG_VERSION"));
+    match tessera_python::start() {
+        Ok(python) => println!(
+            "python {} at {} (started as {})",
+            python.version, python.prefix, python.executable
+        ),
+        Err(e) => println!("python unavailable: {e}"),
+    }
+    Ok(())
+}
+
+pub fn new_node(name: &str, dir: &Path) -> Result<(), Failure> {
+    let path = crate::new_node::write(name, dir).map_err(|e| Failure::from_error(EXIT_IO, e))?;
+    println!("wrote {}", path.display());
     Ok(())
 }

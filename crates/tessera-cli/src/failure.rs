@@ -29,7 +29,10 @@ impl Failure {
     }
 
     pub fn report(self) -> ExitCode {
-        eprintln!("{}", self.message.trim_end());
+        let message = self.message.trim_end();
+        if !message.is_empty() {
+            eprintln!("{message}");
+        }
         ExitCode::from(self.code)
     }
 }

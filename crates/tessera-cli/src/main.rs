@@ -3,9 +3,11 @@
 mod commands;
 mod diagnostics;
 mod failure;
+mod new_node;
 mod nodes_doc;
 
 use clap::{Parser, Subcommand};
+use failure::Failure;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -15,10 +17,13 @@ use std::process::ExitCode;
 /// Exit codes: 0 success, 1 an I/O or output failure, 2 a bad scene or bad
 /// arguments, 3 a node failed while rendering, 130 interrupted.
 #[derive(Parser)]
-#[command(name = "tessera", version, about, long_about)]
+#[command(name = "tessera", about, long_about, disable_version_flag = true)]
 struct Cli {
+    /// Print the version, and the Python this binary runs nodes with.
+    #[arg(short = 'V', long)]
+    version: bool,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
@@ -35,16 +40,36 @@ enum Command {
         /// Print Markdown (the source of docs/nodes.md).
         #[arg(long)]
         markdown: bool,
+        /// List the node classes of this Python script instead.
+        #[arg(long, value_name = "SCRIPT")]
+        script: Option<PathBuf>,
+    },
+    /// Write a starter Python node to NAME.py (snake_case file, CamelCase class).
+    NewNode {
+        /// The node's name, e.g. `wood_grain` or `WoodGrain`.
+        name: String,
+        /// The folder to write it in.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
     },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Render(args) => commands::render(&args),
-        Command::Check { scene } => commands::check(&scene),
-        Command::Nodes { markdown } => commands::nodes(markdown),
+        _ if cli.version => commands::version(),
+        Some(Command::Render(args)) => commands::render(&args),
+        Some(Command::Check { scene }) => commands::check(&scene),
+        Some(Command::Nodes { markdown, script }) => commands::nodes(markdown, script.as_deref()),
+        Some(Command::NewNode { name, dir }) => commands::new_node(&name, &dir),
+        None => {
+            use clap::CommandFactory;
+            let _ = Cli::command().print_help();
+            Err(Failure::new(failure::EXIT_BAD_SCENE, ""))
+        }
     };
+    // Python's buffered output reaches the terminal, whatever happened.
+    tessera_python::flush_output();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => failure.report(),

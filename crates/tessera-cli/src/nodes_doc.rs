@@ -1,6 +1,7 @@
 //! `tessera nodes`: every node type's inputs and outputs, as text or Markdown.
 
 use tessera_core::{InputSpec, NodeSpec, Registry, SocketType};
+use tessera_python::ScriptNode;
 
 fn default_text(input: &InputSpec) -> String {
     if let Some(geometry) = input.geometry {
@@ -35,21 +36,48 @@ fn uniform_marker(input: &InputSpec) -> &'static str {
 }
 
 pub fn plain(registry: &Registry) -> String {
+    registry
+        .kinds()
+        .map(|kind| plain_spec(&kind.spec().type_name, kind.spec()))
+        .collect()
+}
+
+/// The node classes of a Python script, as `tessera nodes --script` lists them.
+pub fn script(nodes: &[ScriptNode]) -> String {
+    if nodes.is_empty() {
+        return "no tessera.Node subclasses in this script\n".to_string();
+    }
+    nodes
+        .iter()
+        .map(|node| {
+            let title = format!("{} ({}:{})", node.class_name, node.script, node.class_line);
+            let mut text = plain_spec(&title, &node.spec);
+            if node.pure {
+                text.insert_str(
+                    text.find('\n').unwrap_or(0) + 1,
+                    "  (pure: declares no state)\n",
+                );
+            }
+            text
+        })
+        .collect()
+}
+
+fn plain_spec(title: &str, spec: &NodeSpec) -> String {
     let mut out = String::new();
-    for kind in registry.kinds() {
-        let spec = kind.spec();
-        out.push_str(&format!("{}: {}\n", spec.type_name, spec.doc));
+    {
+        out.push_str(&format!("{title}: {}\n", spec.doc));
         if let Some(note) = generic_note(spec) {
             out.push_str(&format!("  ({note})\n"));
         }
         for input in &spec.inputs {
             out.push_str(&format!(
-                "  in  {} ({}{}) = {}: {}\n",
+                "  in  {} ({}{}) = {}{}\n",
                 input.name,
                 input.ty,
                 uniform_marker(input),
                 default_text(input),
-                input.doc
+                described(&input.doc)
             ));
         }
         for output in &spec.outputs {
@@ -103,6 +131,15 @@ pub fn markdown(registry: &Registry) -> String {
         out.push('\n');
     }
     out
+}
+
+/// `: doc`, or nothing for an undocumented socket.
+fn described(doc: &str) -> String {
+    if doc.is_empty() {
+        String::new()
+    } else {
+        format!(": {doc}")
+    }
 }
 
 fn type_text(ty: SocketType) -> String {

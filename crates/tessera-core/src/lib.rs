@@ -13,7 +13,7 @@ mod value;
 pub use buffer::Buffer;
 pub use node::{BuildArgs, BuildError, Node, NodeError, NodeKind};
 pub use registry::{Registry, RegistryError};
-pub use tile::{FrameInfo, Rect, TileCtx, sample_offset};
+pub use tile::{FrameInfo, Rect, SampleFailures, TileCtx, sample_offset};
 pub use value::{
     GeomProp, InputSpec, NodeSpec, OutputSpec, RampInterpolation, RampStop, SocketType, Value,
     ValueType,

@@ -2,6 +2,7 @@
 
 use crate::{Buffer, NodeSpec, TileCtx, Value, ValueType};
 use std::path::Path;
+use std::sync::Arc;
 
 /// A node instance, ready to evaluate tiles. Built once per scene node by its
 /// [`NodeKind`]; called from many threads at once.
@@ -20,6 +21,12 @@ pub trait Node: Send + Sync {
         inputs: &[&Buffer],
         outputs: &mut [Buffer],
     ) -> Result<(), NodeError>;
+
+    /// What to tell the user once the render is over (samples a node failed
+    /// on and painted, say), if anything.
+    fn report(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A node type: its spec, and how to build an instance from a scene node.
@@ -27,6 +34,25 @@ pub trait NodeKind: Send + Sync {
     fn spec(&self) -> &NodeSpec;
 
     fn build(&self, args: &BuildArgs) -> Result<Box<dyn Node>, BuildError>;
+
+    /// For a kind whose sockets depend on constants of the node itself (a
+    /// Python node's `script` and `class`, named in
+    /// [`NodeSpec::specialised_by`]): the concrete kind for those values.
+    /// The compiler calls it before it looks at any other input.
+    fn specialise(
+        &self,
+        constants: &[(String, Value)],
+        base_dir: &Path,
+    ) -> Result<Arc<dyn NodeKind>, BuildError> {
+        let _ = (constants, base_dir);
+        Err(BuildError {
+            input: None,
+            message: format!(
+                "node type `{}` cannot be specialised",
+                self.spec().type_name
+            ),
+        })
+    }
 }
 
 /// What a node instance is built from.
@@ -80,6 +106,13 @@ pub struct BuildError {
 }
 
 impl BuildError {
+    pub fn new(message: impl Into<String>) -> BuildError {
+        BuildError {
+            input: None,
+            message: message.into(),
+        }
+    }
+
     pub fn at_input(input: &str, message: impl Into<String>) -> BuildError {
         BuildError {
             input: Some(input.to_string()),

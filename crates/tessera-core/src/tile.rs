@@ -2,6 +2,7 @@
 
 use crate::hash::{bits_to_unit, hash_words};
 use glam::Vec2;
+use std::sync::Mutex;
 
 /// A rectangle of pixels. `x` and `y` may be negative, and the rectangle may
 /// reach past the image: nodes with a halo read around their tile.
@@ -69,6 +70,35 @@ pub struct TileCtx<'a> {
     pub node_id: &'a str,
     /// `hash_str(node_id)`, for per-node randomness.
     pub node_hash: u32,
+    /// Where a node records samples it could not compute and painted
+    /// instead of failing (`--on-error=color`).
+    pub failures: &'a SampleFailures,
+}
+
+/// Samples of one tile that a node painted instead of failing: the
+/// renderer paints the final pixel's sample magenta.
+#[derive(Debug, Default)]
+pub struct SampleFailures {
+    samples: Mutex<Vec<(i32, i32, u32)>>,
+}
+
+impl SampleFailures {
+    /// Records sample `s` of pixel (x, y).
+    pub fn record(&self, x: i32, y: i32, s: u32) {
+        self.samples
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((x, y, s));
+    }
+
+    /// The recorded samples, sorted, each once.
+    pub fn take(&self) -> Vec<(i32, i32, u32)> {
+        let mut samples =
+            std::mem::take(&mut *self.samples.lock().unwrap_or_else(|e| e.into_inner()));
+        samples.sort_unstable();
+        samples.dedup();
+        samples
+    }
 }
 
 impl TileCtx<'_> {
@@ -79,6 +109,12 @@ impl TileCtx<'_> {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Records that sample `i` failed and was painted (see [`SampleFailures`]).
+    pub fn record_failure(&self, i: usize) {
+        let (x, y, s) = self.locate(i);
+        self.failures.record(x, y, s);
     }
 
     /// The pixel and sample index of sample `i`.
@@ -147,6 +183,7 @@ mod tests {
             tile_index: 0,
             node_id: "n",
             node_hash: 0,
+            failures: &SampleFailures::default(),
         };
         assert_eq!(ctx.locate(5), (1, 1, 0));
         assert_eq!(ctx.position(5), Vec2::new(1.5, 1.5));
@@ -162,6 +199,7 @@ mod tests {
             tile_index: 0,
             node_id: "n",
             node_hash: 0,
+            failures: &SampleFailures::default(),
         };
         let part = TileCtx {
             rect: Rect::new(2, 1, 2, 1),

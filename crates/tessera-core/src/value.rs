@@ -213,6 +213,21 @@ pub enum SocketType {
     Generic,
 }
 
+impl SocketType {
+    /// The type, unless generic.
+    pub fn fixed_type(self) -> Option<ValueType> {
+        match self {
+            SocketType::Fixed(t) => Some(t),
+            SocketType::Generic => None,
+        }
+    }
+
+    /// Floats per sample of a fixed varying type.
+    pub fn fixed_channels(self) -> Option<usize> {
+        self.fixed_type()?.channels()
+    }
+}
+
 impl fmt::Display for SocketType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -358,6 +373,9 @@ pub struct NodeSpec {
     pub outputs: Vec<OutputSpec>,
     /// The varying types a generic node may resolve to.
     pub generic_types: Vec<ValueType>,
+    /// Uniform string inputs that choose the node's other sockets (a
+    /// Python node's `script` and `class`); see `NodeKind::specialise`.
+    pub specialised_by: Vec<String>,
 }
 
 impl NodeSpec {
@@ -368,6 +386,7 @@ impl NodeSpec {
             inputs: Vec::new(),
             outputs: Vec::new(),
             generic_types: Vec::new(),
+            specialised_by: Vec::new(),
         }
     }
 
@@ -385,6 +404,13 @@ impl NodeSpec {
     /// links to a generic input and no constant decides).
     pub fn generic_over(mut self, types: &[ValueType]) -> NodeSpec {
         self.generic_types = types.to_vec();
+        self
+    }
+
+    /// Marks `inputs` (uniform strings already in the spec) as choosing the
+    /// node's other sockets.
+    pub fn specialised_by(mut self, inputs: &[&str]) -> NodeSpec {
+        self.specialised_by = inputs.iter().map(|s| s.to_string()).collect();
         self
     }
 

@@ -68,7 +68,13 @@ pub fn compile(
                     .note("`tessera nodes` lists every node type"),
                 );
             }
-            kind
+            let kind = kind?;
+            if kind.spec().specialised_by.is_empty() {
+                return Some(kind);
+            }
+            specialise(node, &kind, base_dir)
+                .map_err(|d| errors.push(d))
+                .ok()
         })
         .collect();
 
@@ -245,6 +251,58 @@ pub fn compile(
             color: reindex_output(output_color.expect("no errors")),
             alpha: output_alpha.map(|a| reindex_output(a.expect("no errors"))),
         },
+    })
+}
+
+/// The concrete kind of a node whose sockets depend on some of its own
+/// constants (a Python node's script and class).
+fn specialise(
+    node: &NodeDesc,
+    kind: &Arc<dyn NodeKind>,
+    base_dir: &Path,
+) -> Result<Arc<dyn NodeKind>, Diagnostic> {
+    let spec = kind.spec();
+    let mut constants = Vec::new();
+    for name in &spec.specialised_by {
+        let Some(param) = node.params.iter().find(|p| &p.name.value == name) else {
+            return Err(Diagnostic::new(
+                DiagnosticKind::Structure,
+                format!(
+                    "node `{}` ({}) needs `{name}`",
+                    node.id.value, spec.type_name
+                ),
+                node.type_name.span.clone(),
+            )
+            .label(format!("add `{name} = \"...\"` to this node")));
+        };
+        let (_, input) = spec
+            .find_input(name)
+            .expect("specialised_by names inputs of the spec");
+        let value = constant(&param.value, ValueType::String, input)?;
+        constants.push((name.clone(), value));
+    }
+    kind.specialise(&constants, base_dir).map_err(|e| {
+        let span = e
+            .input
+            .as_deref()
+            .and_then(|name| node.params.iter().find(|p| p.name.value == name))
+            .map_or(node.type_name.span.clone(), |p| p.value.span.clone());
+        let mut lines = e.message.lines();
+        let mut d = Diagnostic::new(
+            DiagnosticKind::BuildFailed,
+            format!(
+                "node `{}`: {}",
+                node.id.value,
+                lines.next().unwrap_or_default()
+            ),
+            span,
+        )
+        .label("here");
+        let rest: Vec<&str> = lines.collect();
+        if !rest.is_empty() {
+            d = d.note(rest.join("\n"));
+        }
+        d
     })
 }
 

@@ -3,7 +3,8 @@
 use std::path::Path;
 use std::sync::Arc;
 use tessera_core::{
-    Buffer, BuildArgs, FrameInfo, NodeError, NodeKind, Rect, SocketType, TileCtx, Value, ValueType,
+    Buffer, BuildArgs, FrameInfo, NodeError, NodeKind, Rect, SampleFailures, SocketType, TileCtx,
+    Value, ValueType,
 };
 
 /// A frame of `width` x `height` pixels, one sample each.
@@ -54,6 +55,7 @@ pub fn eval_node(
         tile_index: 0,
         node_id: "test",
         node_hash: 0,
+        failures: &SampleFailures::default(),
     };
     let mut outputs: Vec<Buffer> = spec
         .outputs

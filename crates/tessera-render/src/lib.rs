@@ -8,7 +8,7 @@
 
 mod tile;
 
-pub use tile::render_tile;
+pub use tile::{FAILURE_COLOR, TilePixels, render_tile};
 
 use crossbeam_channel::unbounded;
 use std::collections::BTreeMap;
@@ -58,6 +58,8 @@ pub struct Rendered {
     pub pixels: Vec<f32>,
     pub threads: usize,
     pub tiles: usize,
+    /// Samples painted [`FAILURE_COLOR`] because a node failed on them.
+    pub failed_samples: usize,
     pub seconds: f64,
 }
 
@@ -158,7 +160,8 @@ pub fn render(
     // Tiles after the first failed one are skipped; earlier ones still run,
     // so the failure reported is always the lowest-index one, at any thread count.
     let first_failure = AtomicUsize::new(usize::MAX);
-    let (sender, receiver) = unbounded::<(usize, Option<Result<Vec<f32>, RenderError>>)>();
+    let (sender, receiver) = unbounded::<(usize, Option<Result<TilePixels, RenderError>>)>();
+    let mut failed_samples = 0;
     let mut failure: Option<(usize, RenderError)> = None;
 
     std::thread::scope(|scope| {
@@ -196,8 +199,9 @@ pub fn render(
                 Some(Err(_)) => {}
                 None => {}
             }
-            while let Some(tile_pixels) = pending.remove(&next) {
-                place_tile(&mut pixels, image.width, tiles[next], &tile_pixels);
+            while let Some(tile) = pending.remove(&next) {
+                place_tile(&mut pixels, image.width, tiles[next], &tile.pixels);
+                failed_samples += tile.failed_samples;
                 next += 1;
                 progress(Progress {
                     tiles_done: next,
@@ -219,6 +223,7 @@ pub fn render(
         pixels,
         threads,
         tiles: tiles.len(),
+        failed_samples,
         seconds: started.elapsed().as_secs_f64(),
     })
 }

@@ -3,18 +3,30 @@
 use crate::{NodeFailure, RenderError};
 use std::borrow::Cow;
 use tessera_core::hash::hash_str;
-use tessera_core::{Buffer, FrameInfo, GeomProp, Rect, TileCtx, ValueType};
+use tessera_core::{Buffer, FrameInfo, GeomProp, Rect, SampleFailures, TileCtx, ValueType};
 use tessera_graph::{Plan, PlannedInput};
+
+/// The colour of a sample a node failed on and painted (`--on-error=color`).
+pub const FAILURE_COLOR: [f32; 4] = [1.0, 0.0, 1.0, 1.0];
+
+/// A rendered tile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TilePixels {
+    /// RGBA, row-major.
+    pub pixels: Vec<f32>,
+    /// Samples of this tile painted [`FAILURE_COLOR`] because a node failed on them.
+    pub failed_samples: usize,
+}
 
 /// Renders one tile: every node of the plan over the tile grown by the
 /// node's margin, then the output averaged over each pixel's samples.
-/// Returns the tile's RGBA pixels, row-major.
 pub fn render_tile(
     plan: &Plan,
     frame: &FrameInfo,
     tile_index: usize,
     tile: Rect,
-) -> Result<Vec<f32>, RenderError> {
+) -> Result<TilePixels, RenderError> {
+    let failures = SampleFailures::default();
     let mut results: Vec<(Rect, Vec<Buffer>)> = Vec::with_capacity(plan.nodes.len());
     for planned in &plan.nodes {
         let rect = tile.expand(planned.margin);
@@ -25,6 +37,7 @@ pub fn render_tile(
             tile_index,
             node_id: &planned.id,
             node_hash: hash_str(&planned.id),
+            failures: &failures,
         };
         let inputs: Vec<Cow<Buffer>> = planned
             .inputs
@@ -51,17 +64,34 @@ pub fn render_tile(
             })?;
         results.push((rect, outputs));
     }
-    let color = input_buffer(&plan.output.color, frame, tile, &results);
-    let alpha = plan
+    let mut color = input_buffer(&plan.output.color, frame, tile, &results).into_owned();
+    let mut alpha = plan
         .output
         .alpha
         .as_ref()
-        .map(|a| input_buffer(a, frame, tile, &results));
-    Ok(resolve_pixels(
-        &color,
-        alpha.as_deref(),
-        frame.samples as usize,
-    ))
+        .map(|a| input_buffer(a, frame, tile, &results).into_owned());
+    let samples = frame.samples as usize;
+    let mut failed_samples = 0;
+    for (x, y, s) in failures.take() {
+        let inside = x >= tile.x
+            && y >= tile.y
+            && x < tile.x + tile.width as i32
+            && y < tile.y + tile.height as i32;
+        if !inside {
+            continue; // in a halo: the tile that owns the pixel paints it
+        }
+        let i = ((y - tile.y) as usize * tile.width as usize + (x - tile.x) as usize) * samples
+            + s as usize;
+        color.sample_mut(i).copy_from_slice(&FAILURE_COLOR);
+        if let Some(alpha) = &mut alpha {
+            alpha.sample_mut(i)[0] = FAILURE_COLOR[3];
+        }
+        failed_samples += 1;
+    }
+    Ok(TilePixels {
+        pixels: resolve_pixels(&color, alpha.as_ref(), samples),
+        failed_samples,
+    })
 }
 
 /// The samples an input hands its node over `rect`.
@@ -105,6 +135,7 @@ fn geometry(prop: GeomProp, frame: &FrameInfo, rect: Rect) -> Buffer {
         tile_index: 0,
         node_id: "",
         node_hash: 0,
+        failures: &SampleFailures::default(),
     };
     let channels = prop.value_type().channels().expect("varying");
     let mut buffer = Buffer::new(channels, ctx.len());

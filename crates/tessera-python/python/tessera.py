@@ -1,0 +1,206 @@
+"""Tessera's Python node API: subclass `tessera.Node`, declare sockets.
+
+See docs/python-nodes.md for the tutorial and the rules. The `Context`
+class (the `ctx` argument) is provided by the renderer.
+"""
+
+import inspect as _inspect
+
+__all__ = ["Node", "Float", "Int", "Bool", "Vector2", "Vector3", "Color", "TEXCOORD", "Context"]
+
+#: A default meaning "the sample's texture coordinate" for a Vector2 input.
+TEXCOORD = "texcoord"
+
+
+class Socket:
+    """An input or output declaration. Use the subclasses."""
+
+    type_name = None
+    size = 1
+    default_value = 0.0
+
+    def __init__(self, default=None, min=None, max=None, doc=""):
+        self.doc = str(doc)
+        self.min = None if min is None else float(min)
+        self.max = None if max is None else float(max)
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"{type(self).__name__}: min {self.min} is greater than max {self.max}")
+        self.geometry = None
+        if default is None:
+            default = self.default_value
+        self.default = self._check_default(default)
+
+    def _check_default(self, value):
+        return _numbers(type(self).__name__, value, self.size)
+
+    def __repr__(self):
+        return f"tessera.{type(self).__name__}({self.default!r})"
+
+
+def _numbers(kind, value, size):
+    """`value` as a float (size 1) or a tuple of `size` floats, or TypeError."""
+    if size == 1:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise TypeError(f"{kind} default must be a number, not {type(value).__name__}")
+    try:
+        items = tuple(float(v) for v in value)
+    except TypeError:
+        raise TypeError(f"{kind} default must be {size} numbers, not {type(value).__name__}") from None
+    if len(items) != size:
+        raise TypeError(f"{kind} default must be {size} numbers, not {len(items)}")
+    return items
+
+
+class Float(Socket):
+    """A float, per sample."""
+
+    type_name = "float"
+
+
+class Int(Socket):
+    """An integer: a constant for the whole render (cannot be linked)."""
+
+    type_name = "integer"
+    default_value = 0
+
+    def _check_default(self, value):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"Int default must be an integer, not {type(value).__name__}")
+        return value
+
+
+class Bool(Socket):
+    """A boolean: a constant for the whole render (cannot be linked)."""
+
+    type_name = "boolean"
+    default_value = False
+
+    def _check_default(self, value):
+        if not isinstance(value, bool):
+            raise TypeError(f"Bool default must be True or False, not {type(value).__name__}")
+        return value
+
+
+class Vector2(Socket):
+    """Two floats, per sample. `Vector2(tessera.TEXCOORD)` defaults to the sample's (u, v)."""
+
+    type_name = "vector2"
+    size = 2
+    default_value = (0.0, 0.0)
+
+    def _check_default(self, value):
+        if isinstance(value, str) and value == TEXCOORD:
+            self.geometry = TEXCOORD
+            return (0.0, 0.0)
+        return super()._check_default(value)
+
+
+class Vector3(Socket):
+    """Three floats, per sample."""
+
+    type_name = "vector3"
+    size = 3
+    default_value = (0.0, 0.0, 0.0)
+
+
+class Color(Socket):
+    """An RGBA colour, per sample; an RGB default gets alpha 1."""
+
+    type_name = "color4"
+    size = 4
+    default_value = (0.0, 0.0, 0.0, 1.0)
+
+    def _check_default(self, value):
+        if not isinstance(value, str):
+            try:
+                if len(value) == 3:
+                    value = tuple(value) + (1.0,)
+            except TypeError:
+                pass
+        return super()._check_default(value)
+
+
+class Node:
+    """Base class of Python nodes.
+
+    Declare `inputs` and `outputs` as dicts of sockets, and define
+    `__call__(self, ctx, *inputs)` returning the outputs: a dict by name,
+    a tuple in declaration order, or a bare value when there is one output.
+    `setup(self)` runs once per node instance before any call.
+    """
+
+    inputs = {}
+    outputs = {}
+    #: Declare True when every call depends only on its arguments.
+    pure = False
+
+    def setup(self):
+        pass
+
+
+def _describe(cls):
+    """What the renderer needs to know of a node class, as plain data."""
+    name = getattr(cls, "__name__", repr(cls))
+    if not (isinstance(cls, type) and issubclass(cls, Node)):
+        raise TypeError(f"{name} is not a subclass of tessera.Node")
+    sockets = {}
+    for kind in ("inputs", "outputs"):
+        declared = getattr(cls, kind)
+        if not isinstance(declared, dict):
+            raise TypeError(f"{name}.{kind} must be a dict of sockets, not {type(declared).__name__}")
+        for key, socket in declared.items():
+            if not (isinstance(key, str) and key.isidentifier()):
+                raise TypeError(f"{name}.{kind}: {key!r} is not a valid socket name")
+            if not isinstance(socket, Socket) or type(socket) is Socket:
+                raise TypeError(
+                    f"{name}.{kind}[{key!r}] must be a socket such as tessera.Float(), "
+                    f"not {type(socket).__name__}"
+                )
+        sockets[kind] = declared
+    if not sockets["outputs"]:
+        raise TypeError(f"{name} declares no outputs")
+    for key, socket in sockets["outputs"].items():
+        if socket.type_name in ("integer", "boolean"):
+            raise TypeError(f"{name}.outputs[{key!r}]: outputs must be Float, Vector2, Vector3 or Color")
+    if key_clash := set(sockets["inputs"]) & {"script", "class", "policy"}:
+        raise TypeError(f"{name}.inputs: {sorted(key_clash)} are reserved names")
+    call = cls.__call__ if "__call__" in dir(cls) and cls.__call__ is not object.__call__ else None
+    if call is None or call is type.__call__:
+        raise TypeError(f"{name} defines no __call__(self, ctx, ...)")
+    try:
+        call_line = call.__code__.co_firstlineno
+    except AttributeError:
+        call_line = 0
+    try:
+        class_line = _inspect.getsourcelines(cls)[1]
+    except (OSError, TypeError):
+        class_line = 0
+    return {
+        "doc": _inspect.cleandoc(cls.__doc__ or f"Python node {name}").split("\n\n")[0].replace("\n", " "),
+        "inputs": [
+            (k, s.type_name, s.default, s.min, s.max, s.doc, s.geometry) for k, s in sockets["inputs"].items()
+        ],
+        "outputs": [(k, s.type_name, s.doc) for k, s in sockets["outputs"].items()],
+        "pure": bool(getattr(cls, "pure", False)),
+        "call_line": call_line,
+        "class_line": class_line,
+    }
+
+
+def _node_classes(module):
+    """The tessera.Node subclasses defined in `module`, in source order."""
+    found = [
+        value
+        for value in vars(module).values()
+        if isinstance(value, type) and issubclass(value, Node) and value is not Node
+        and value.__module__ == module.__name__
+    ]
+    return sorted(found, key=lambda c: c.__dict__.get("__firstlineno__", 0) or _line_of(c))
+
+
+def _line_of(cls):
+    try:
+        return _inspect.getsourcelines(cls)[1]
+    except (OSError, TypeError):
+        return 0

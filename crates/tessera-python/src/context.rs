@@ -1,0 +1,115 @@
+//! `ctx`: what a Python node knows about the sample it computes.
+
+use pyo3::prelude::*;
+use tessera_core::TileCtx;
+use tessera_core::hash::{bits_to_unit, hash_words};
+
+/// The context of one call: read-only to Python, refilled by Tessera before
+/// every call (so a node must not keep it past the call).
+#[pyclass(module = "tessera", name = "Context")]
+pub struct Context {
+    /// The pixel's column, from 0 at the left.
+    #[pyo3(get)]
+    x: i32,
+    /// The pixel's row, from 0 at the top.
+    #[pyo3(get)]
+    y: i32,
+    /// The sample's texture coordinate, 0 at the left edge to 1 at the right.
+    #[pyo3(get)]
+    u: f32,
+    /// The sample's texture coordinate, 0 at the bottom edge to 1 at the top.
+    #[pyo3(get)]
+    v: f32,
+    /// The sample's index within its pixel.
+    #[pyo3(get)]
+    sample: u32,
+    #[pyo3(get)]
+    frame: i64,
+    /// Seconds: frame / fps.
+    #[pyo3(get)]
+    time: f32,
+    #[pyo3(get)]
+    width: u32,
+    #[pyo3(get)]
+    height: u32,
+    /// The index of the tile being rendered.
+    #[pyo3(get)]
+    tile: usize,
+    /// The scene's seed.
+    #[pyo3(get)]
+    seed: u32,
+    /// The scene's id of this node.
+    #[pyo3(get)]
+    node: String,
+    node_hash: u32,
+    /// How many times `random()` was called in this call.
+    draws: u32,
+}
+
+impl Context {
+    pub fn new(ctx: &TileCtx) -> Context {
+        Context {
+            x: 0,
+            y: 0,
+            u: 0.0,
+            v: 0.0,
+            sample: 0,
+            frame: ctx.frame.frame,
+            time: ctx.frame.time,
+            width: ctx.frame.width,
+            height: ctx.frame.height,
+            tile: ctx.tile_index,
+            seed: ctx.frame.seed,
+            node: ctx.node_id.to_string(),
+            node_hash: ctx.node_hash,
+            draws: 0,
+        }
+    }
+
+    /// Points the context at sample `i` of the tile.
+    pub fn set_sample(&mut self, ctx: &TileCtx, i: usize) {
+        let (x, y, s) = ctx.locate(i);
+        let uv = ctx.texcoord(i);
+        self.x = x;
+        self.y = y;
+        self.sample = s;
+        self.u = uv.x;
+        self.v = uv.y;
+        self.tile = ctx.tile_index;
+        self.draws = 0;
+    }
+}
+
+#[pymethods]
+impl Context {
+    /// A float in [0, 1) that depends on the scene seed, this node, the pixel,
+    /// the sample and how many times `random()` was called before in this
+    /// call: the same on every run and every thread.
+    fn random(&mut self) -> f64 {
+        let h = hash_words(&[
+            self.seed,
+            self.node_hash,
+            self.x as u32,
+            self.y as u32,
+            self.sample,
+            self.draws,
+        ]);
+        self.draws += 1;
+        bits_to_unit(h) as f64
+    }
+
+    /// The render thread making this call: for diagnostics only; never let
+    /// it change a result.
+    #[getter]
+    fn thread(&self) -> String {
+        let current = std::thread::current();
+        current.name().unwrap_or("main").to_string()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<tessera.Context node={:?} pixel=({}, {}) sample={} tile={}>",
+            self.node, self.x, self.y, self.sample, self.tile
+        )
+    }
+}

@@ -1,0 +1,126 @@
+//! Starting the embedded interpreter, once.
+
+use crate::PythonError;
+use pyo3::ffi;
+use pyo3::prelude::*;
+use std::ffi::CString;
+use std::sync::OnceLock;
+
+/// The interpreter the binary was linked against (set by build.rs).
+const BUILD_PYTHON: &str = env!("TESSERA_BUILD_PYTHON");
+
+/// The Python actually running.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PythonInfo {
+    /// `sys.version`'s first word, e.g. `3.11.7`.
+    pub version: String,
+    /// `sys.prefix`: the virtual environment when one is active.
+    pub prefix: String,
+    /// The program name Python was started as.
+    pub executable: String,
+}
+
+static INTERPRETER: OnceLock<Result<PythonInfo, PythonError>> = OnceLock::new();
+
+/// Whether [`start`] has succeeded in this process.
+pub fn is_started() -> bool {
+    matches!(INTERPRETER.get(), Some(Ok(_)))
+}
+
+/// Starts Python (once; later calls return the first result). Call it
+/// before the render pool starts: workers take thread states from it.
+pub fn start() -> Result<&'static PythonInfo, PythonError> {
+    INTERPRETER
+        .get_or_init(initialise)
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// The program Python starts as: `$VIRTUAL_ENV/bin/python` when a virtual
+/// environment is active (CPython itself ignores `VIRTUAL_ENV`; started as
+/// the venv's python it reads pyvenv.cfg and imports the venv's packages),
+/// else the interpreter the binary was built against.
+fn program_name() -> String {
+    match std::env::var_os("VIRTUAL_ENV") {
+        Some(venv) if !venv.is_empty() => std::path::Path::new(&venv)
+            .join("bin/python")
+            .to_string_lossy()
+            .into_owned(),
+        _ => BUILD_PYTHON.to_string(),
+    }
+}
+
+fn initialise() -> Result<PythonInfo, PythonError> {
+    let executable = program_name();
+    let fail = |message: String| PythonError::Start {
+        executable: executable.clone(),
+        message,
+    };
+    let program = CString::new(executable.clone())
+        .map_err(|_| fail("the path contains a NUL byte".into()))?;
+    // SAFETY: the documented PyConfig sequence, run once (OnceLock) before any
+    // other Python call in this process; the config is cleared on every path.
+    unsafe {
+        let mut config = std::mem::MaybeUninit::<ffi::PyConfig>::zeroed();
+        let config = config.as_mut_ptr();
+        ffi::PyConfig_InitPythonConfig(config);
+        // Ctrl-C belongs to Tessera, not to Python.
+        (*config).install_signal_handlers = 0;
+        // Importing a user's script must not litter its folder with __pycache__.
+        (*config).write_bytecode = 0;
+        (*config).parse_argv = 0;
+        let status =
+            ffi::PyConfig_SetBytesString(config, &mut (*config).program_name, program.as_ptr());
+        if ffi::PyStatus_Exception(status) != 0 {
+            ffi::PyConfig_Clear(config);
+            return Err(fail(status_message(status)));
+        }
+        let status = ffi::Py_InitializeFromConfig(config);
+        ffi::PyConfig_Clear(config);
+        if ffi::PyStatus_Exception(status) != 0 {
+            return Err(fail(status_message(status)));
+        }
+        // Release the GIL taken by initialisation: the main thread attaches
+        // only when it runs Python, and waits for the workers detached.
+        ffi::PyEval_SaveThread();
+    }
+    Python::attach(|py| {
+        crate::script::install_api(py)?;
+        let sys = py.import("sys")?;
+        let version: String = sys.getattr("version")?.extract()?;
+        Ok(PythonInfo {
+            version: version
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+            prefix: sys.getattr("prefix")?.extract()?,
+            executable: executable.clone(),
+        })
+    })
+    .map_err(|e: PyErr| fail(e.to_string()))
+}
+
+fn status_message(status: ffi::PyStatus) -> String {
+    if status.err_msg.is_null() {
+        return "initialisation failed".into();
+    }
+    // SAFETY: CPython sets err_msg to a static NUL-terminated string.
+    let message = unsafe { std::ffi::CStr::from_ptr(status.err_msg) };
+    message.to_string_lossy().into_owned()
+}
+
+/// Flushes Python's stdout and stderr. pyo3 never finalises the interpreter,
+/// so without this, buffered `print` output is lost at exit when stdout is a pipe.
+pub fn flush_output() {
+    if !is_started() {
+        return;
+    }
+    Python::attach(|py| {
+        for stream in ["stdout", "stderr"] {
+            if let Ok(stream) = py.import("sys").and_then(|sys| sys.getattr(stream)) {
+                let _ = stream.call_method0("flush");
+            }
+        }
+    });
+}

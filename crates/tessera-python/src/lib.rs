@@ -1,0 +1,37 @@
+//! Python nodes for Tessera, and the only crate that uses pyo3.
+//!
+//! - [`start`] starts one embedded CPython, once: the interpreter the binary
+//!   was built against, or the active virtual environment's.
+//! - [`python_kind`] is the `python` node type: its `script` and `class`
+//!   choose a class deriving from `tessera.Node`, whose declared sockets
+//!   become the node's inputs and outputs (the compiler sees them before
+//!   rendering, through `NodeKind::specialise`).
+//! - [`PythonThreads`] gives every render worker one persistent Python
+//!   thread state for its whole life, so taking the GIL per call is cheap.
+//!
+//! Every Python call takes the GIL for that call only, on the worker that
+//! renders the tile; nothing here waits on rayon, a channel or a lock while
+//! holding the GIL.
+
+mod context;
+mod errors;
+mod interpreter;
+mod node;
+mod script;
+mod settings;
+mod threads;
+
+pub use interpreter::{PythonInfo, flush_output, is_started, start};
+pub use node::{OnError, python_kind};
+pub use script::{ScriptNode, describe_script};
+pub use settings::{PythonSettings, python_settings};
+pub use threads::PythonThreads;
+
+/// Why Python could not be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PythonError {
+    #[error("could not start Python ({executable}): {message}")]
+    Start { executable: String, message: String },
+    #[error("{0}")]
+    Script(String),
+}

@@ -1,0 +1,272 @@
+//! Scripts: importing them, and describing their node classes.
+
+use crate::PythonError;
+use crate::context::Context;
+use crate::errors::{ExceptionReport, display_path};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+use tessera_core::hash::hash_str;
+use tessera_core::{GeomProp, InputSpec, NodeSpec, OutputSpec, SocketType, Value, ValueType};
+
+const API_SOURCE: &str = include_str!("../python/tessera.py");
+
+/// Installs the `tessera` module (sockets, `Node`, `Context`) in `sys.modules`.
+pub fn install_api(py: Python) -> PyResult<()> {
+    let source = CString::new(API_SOURCE).expect("no NUL in the API source");
+    let module = PyModule::from_code(py, &source, c"<tessera>", c"tessera")?;
+    module.add_class::<Context>()?;
+    py.import("sys")?
+        .getattr("modules")?
+        .set_item("tessera", &module)?;
+    // A warning is printed once per place in the code, not once per pixel.
+    py.import("warnings")?
+        .call_method1("simplefilter", ("default",))?;
+    Ok(())
+}
+
+/// A node class of a script, as the compiler and `tessera nodes` see it.
+#[derive(Debug, Clone)]
+pub struct ScriptNode {
+    pub class_name: String,
+    /// The script's path as a user would type it.
+    pub script: String,
+    /// Type `python`: `script` and `class`, then the class's own inputs.
+    pub spec: NodeSpec,
+    /// The class declares `pure = True`.
+    pub pure: bool,
+    /// The line of `def __call__`.
+    pub call_line: u32,
+    pub class_line: u32,
+}
+
+/// A script's failure to import, or a class's failure to describe itself.
+fn script_error(py: Python, err: &PyErr, script: &Path) -> PythonError {
+    let report = ExceptionReport::new(py, err, script);
+    let place = match report.line {
+        Some(line) => format!("{}:{line}", display_path(script)),
+        None => display_path(script),
+    };
+    PythonError::Script(format!("{place}: {}\n{}", report.summary, report.traceback))
+}
+
+/// Imports `script` (a canonical path) once per process; its folder goes on
+/// `sys.path` so it can import its neighbours.
+fn import_script<'py>(py: Python<'py>, script: &Path) -> Result<Bound<'py, PyModule>, PythonError> {
+    let path = script.to_string_lossy().into_owned();
+    let name = format!("tessera_script_{:08x}", hash_str(&path));
+    let sys = py.import("sys").map_err(|e| script_error(py, &e, script))?;
+    let import = || -> PyResult<Bound<'py, PyModule>> {
+        let modules = sys.getattr("modules")?;
+        if let Some(module) = modules.cast::<PyDict>()?.get_item(&name)? {
+            return Ok(module.cast_into()?);
+        }
+        if let Some(folder) = script.parent() {
+            let sys_path = sys.getattr("path")?;
+            let folder = folder.to_string_lossy();
+            if !sys_path.contains(folder.as_ref())? {
+                sys_path.call_method1("insert", (0, folder.as_ref()))?;
+            }
+        }
+        let util = py.import("importlib.util")?;
+        let spec = util.call_method1("spec_from_file_location", (&name, &path))?;
+        let module = util.call_method1("module_from_spec", (&spec,))?;
+        modules.set_item(&name, &module)?;
+        if let Err(e) = spec
+            .getattr("loader")?
+            .call_method1("exec_module", (&module,))
+        {
+            modules.del_item(&name)?;
+            return Err(e);
+        }
+        Ok(module.cast_into()?)
+    };
+    import().map_err(|e| script_error(py, &e, script))
+}
+
+/// The class `class_name` of `script`, and its description.
+pub fn load_class(
+    py: Python,
+    script: &Path,
+    class_name: &str,
+) -> Result<(Py<PyAny>, ScriptNode), PythonError> {
+    let module = import_script(py, script)?;
+    let Ok(class) = module.getattr(class_name) else {
+        let api = py
+            .import("tessera")
+            .map_err(|e| script_error(py, &e, script))?;
+        let names: Vec<String> = api
+            .call_method1("_node_classes", (&module,))
+            .and_then(|classes| {
+                classes
+                    .try_iter()?
+                    .map(|c| c?.getattr("__name__")?.extract::<String>())
+                    .collect::<PyResult<Vec<String>>>()
+            })
+            .unwrap_or_default();
+        let found = if names.is_empty() {
+            "it defines no tessera.Node subclass".to_string()
+        } else {
+            format!("it defines {}", names.join(", "))
+        };
+        return Err(PythonError::Script(format!(
+            "{} has no class `{class_name}`: {found}",
+            display_path(script)
+        )));
+    };
+    let node = describe(py, &class, script)?;
+    Ok((class.unbind(), node))
+}
+
+/// Every node class of a script, in source order (for `tessera nodes --script`).
+pub fn describe_script(script: &Path) -> Result<Vec<ScriptNode>, PythonError> {
+    crate::start()?;
+    let script = script
+        .canonicalize()
+        .map_err(|e| PythonError::Script(format!("cannot read {}: {e}", script.display())))?;
+    Python::attach(|py| {
+        let module = import_script(py, &script)?;
+        let classes = py
+            .import("tessera")
+            .and_then(|api| api.call_method1("_node_classes", (&module,)))
+            .map_err(|e| script_error(py, &e, &script))?;
+        let mut nodes = Vec::new();
+        for class in classes
+            .try_iter()
+            .map_err(|e| script_error(py, &e, &script))?
+        {
+            let class = class.map_err(|e| script_error(py, &e, &script))?;
+            nodes.push(describe(py, &class, &script)?);
+        }
+        Ok(nodes)
+    })
+}
+
+/// The plain data `tessera._describe` returns for a class.
+type InputTuple = (
+    String,
+    String,
+    Py<PyAny>,
+    Option<f64>,
+    Option<f64>,
+    String,
+    Option<String>,
+);
+
+fn describe(py: Python, class: &Bound<PyAny>, script: &Path) -> Result<ScriptNode, PythonError> {
+    let described = py
+        .import("tessera")
+        .and_then(|api| api.call_method1("_describe", (class,)))
+        .map_err(|e| script_error(py, &e, script))?;
+    let field = |name: &str| {
+        described
+            .get_item(name)
+            .map_err(|e| script_error(py, &e, script))
+    };
+    let class_name: String = class
+        .getattr("__name__")
+        .and_then(|n| n.extract())
+        .unwrap_or_default();
+    let bad =
+        |what: &str| PythonError::Script(format!("{}: {class_name}: {what}", display_path(script)));
+    let doc: String = field("doc")?.extract().map_err(|_| bad("bad doc"))?;
+    let inputs: Vec<InputTuple> = field("inputs")?.extract().map_err(|_| bad("bad inputs"))?;
+    let outputs: Vec<(String, String, String)> = field("outputs")?
+        .extract()
+        .map_err(|_| bad("bad outputs"))?;
+    let mut spec = NodeSpec::new("python", &doc)
+        .input(InputSpec::fixed(
+            "script",
+            ValueType::String,
+            Value::String(display_path(script)),
+            "the Python file, relative to the scene or on [python] paths",
+        ))
+        .input(InputSpec::fixed(
+            "class",
+            ValueType::String,
+            Value::String(class_name.clone()),
+            "the tessera.Node subclass in the script",
+        ))
+        .specialised_by(&["script", "class"]);
+    for (name, type_name, default, min, max, input_doc, geometry) in inputs {
+        let ty = value_type(&type_name)
+            .ok_or_else(|| bad(&format!("input `{name}` has unknown type {type_name}")))?;
+        let default = default_value(py, ty, default)
+            .ok_or_else(|| bad(&format!("input `{name}` has a bad default")))?;
+        let mut input = InputSpec::fixed(&name, ty, default, &input_doc);
+        if min.is_some() || max.is_some() {
+            input = input.range(
+                min.unwrap_or(f64::NEG_INFINITY),
+                max.unwrap_or(f64::INFINITY),
+            );
+        }
+        if geometry.as_deref() == Some("texcoord") {
+            input.geometry = Some(GeomProp::Texcoord);
+        }
+        spec = spec.input(input);
+    }
+    for (name, type_name, output_doc) in outputs {
+        let ty = value_type(&type_name)
+            .ok_or_else(|| bad(&format!("output `{name}` has unknown type {type_name}")))?;
+        spec = spec.output(OutputSpec::new(&name, SocketType::Fixed(ty), &output_doc));
+    }
+    Ok(ScriptNode {
+        class_name,
+        script: display_path(script),
+        spec,
+        pure: field("pure")?.extract().unwrap_or(false),
+        call_line: field("call_line")?.extract().unwrap_or(0),
+        class_line: field("class_line")?.extract().unwrap_or(0),
+    })
+}
+
+fn value_type(name: &str) -> Option<ValueType> {
+    Some(match name {
+        "float" => ValueType::Float,
+        "integer" => ValueType::Integer,
+        "boolean" => ValueType::Boolean,
+        "vector2" => ValueType::Vector2,
+        "vector3" => ValueType::Vector3,
+        "color4" => ValueType::Color4,
+        _ => return None,
+    })
+}
+
+fn default_value(py: Python, ty: ValueType, default: Py<PyAny>) -> Option<Value> {
+    let default = default.bind(py);
+    match ty {
+        ValueType::Integer => default.extract().ok().map(Value::Integer),
+        ValueType::Boolean => default.extract().ok().map(Value::Boolean),
+        ValueType::Float => default.extract::<f32>().ok().map(Value::Float),
+        _ => {
+            let channels: Vec<f32> = default.extract().ok()?;
+            Value::from_channels(ty, &channels)
+        }
+    }
+}
+
+/// Finds `script`: relative to the scene's folder, else in `paths`.
+pub fn resolve_script(script: &str, base_dir: &Path, paths: &[PathBuf]) -> Result<PathBuf, String> {
+    let candidates: Vec<PathBuf> = std::iter::once(base_dir.join(script))
+        .chain(paths.iter().map(|p| p.join(script)))
+        .collect();
+    for candidate in &candidates {
+        if candidate.is_dir() {
+            return Err(format!(
+                "{} is a directory, not a Python script",
+                candidate.display()
+            ));
+        }
+        if candidate.is_file() {
+            return candidate
+                .canonicalize()
+                .map_err(|e| format!("cannot read {}: {e}", candidate.display()));
+        }
+    }
+    let looked: Vec<String> = candidates.iter().map(|c| c.display().to_string()).collect();
+    Err(format!(
+        "script {script:?} not found (looked for {})",
+        looked.join(", ")
+    ))
+}

@@ -1,0 +1,68 @@
+//! The scene's `[python]` table.
+
+use std::path::{Path, PathBuf};
+use tessera_scene::{Diagnostic, DiagnosticKind, ParamValue, SceneErrors, Section};
+
+/// How Python nodes are found and run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PythonSettings {
+    /// Folders searched for scripts not found beside the scene.
+    pub paths: Vec<PathBuf>,
+}
+
+const KEYS: [&str; 1] = ["paths"];
+
+/// Reads `[python]` (absent: the defaults). `base_dir` is the scene's folder.
+pub fn python_settings(
+    section: Option<&Section>,
+    base_dir: &Path,
+) -> Result<PythonSettings, SceneErrors> {
+    let mut settings = PythonSettings::default();
+    let Some(section) = section else {
+        return Ok(settings);
+    };
+    let mut errors = Vec::new();
+    for param in &section.params {
+        match param.name.value.as_str() {
+            "paths" => {
+                let items = match &param.value.value {
+                    ParamValue::Array(items) => items.as_slice(),
+                    _ => std::slice::from_ref(&param.value),
+                };
+                for item in items {
+                    match &item.value {
+                        ParamValue::String(path) => settings.paths.push(base_dir.join(path)),
+                        other => errors.push(
+                            Diagnostic::new(
+                                DiagnosticKind::WrongType,
+                                format!(
+                                    "[python] paths must be strings, found {}",
+                                    other.describe()
+                                ),
+                                item.span.clone(),
+                            )
+                            .label("expected a folder name"),
+                        ),
+                    }
+                }
+            }
+            other => errors.push(
+                Diagnostic::new(
+                    DiagnosticKind::UnknownInput,
+                    format!("unknown [python] setting `{other}`"),
+                    param.name.span.clone(),
+                )
+                .label("not a python setting")
+                .note(format!(
+                    "[python] takes {}",
+                    KEYS.map(|k| format!("`{k}`")).join(", ")
+                )),
+            ),
+        }
+    }
+    if errors.is_empty() {
+        Ok(settings)
+    } else {
+        Err(SceneErrors(errors))
+    }
+}
