@@ -39,24 +39,29 @@ pub fn write(name: &str, dir: &Path) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-/// `WoodGrain`, `wood_grain` and `wood-grain` all give `["wood", "grain"]`.
+/// `WoodGrain`, `wood_grain` and `wood-grain` all give `["wood", "grain"]`;
+/// `RGBNoise` gives `["rgb", "noise"]`.
 fn words(name: &str) -> Vec<String> {
+    let chars: Vec<char> = name.chars().collect();
     let mut words = Vec::new();
     let mut current = String::new();
-    for c in name.chars() {
+    for (i, &c) in chars.iter().enumerate() {
         if c == '_' || c == '-' {
             if !current.is_empty() {
                 words.push(std::mem::take(&mut current));
             }
-        } else {
-            if c.is_ascii_uppercase()
-                && !current.is_empty()
-                && !current.ends_with(|p: char| p.is_ascii_uppercase())
-            {
-                words.push(std::mem::take(&mut current));
-            }
-            current.push(c.to_ascii_lowercase());
+            continue;
         }
+        let previous = i.checked_sub(1).map(|p| chars[p]);
+        let next_is_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+        let starts_word = c.is_ascii_uppercase()
+            && previous.is_some_and(|p| {
+                p.is_ascii_lowercase() || p.is_ascii_digit() || (p.is_ascii_uppercase() && next_is_lower)
+            });
+        if starts_word && !current.is_empty() {
+            words.push(std::mem::take(&mut current));
+        }
+        current.push(c.to_ascii_lowercase());
     }
     if !current.is_empty() {
         words.push(current);
@@ -110,6 +115,6 @@ mod tests {
         assert_eq!(words("WoodGrain"), ["wood", "grain"]);
         assert_eq!(words("wood_grain"), ["wood", "grain"]);
         assert_eq!(words("wood-grain2"), ["wood", "grain2"]);
-        assert_eq!(words("RGBNoise"), ["rgbnoise"]);
+        assert_eq!(words("RGBNoise"), ["rgb", "noise"]);
     }
 }
