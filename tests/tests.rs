@@ -3,5 +3,6 @@
 
 mod cli;
 mod golden;
+mod python;
 mod scene_errors;
 mod util;

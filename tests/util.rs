@@ -52,11 +52,25 @@ pub fn tessera(args: &[&str]) -> Run {
 }
 
 pub fn tessera_in(dir: &Path, args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("tessera runs");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tessera"));
+    command.args(args).current_dir(dir);
+    run_command(command.env("VIRTUAL_ENV", venv()))
+}
+
+/// The virtual environment (with numpy) that scripts/test creates.
+pub fn venv() -> PathBuf {
+    let venv = root().join(".venv");
+    assert!(
+        venv.join("bin/python").exists(),
+        "{} is missing: run the tests with scripts/test, which creates it with numpy",
+        venv.display()
+    );
+    venv
+}
+
+/// Runs a prepared `tessera` command.
+pub fn run_command(command: &mut Command) -> Run {
+    let output = command.output().expect("tessera runs");
     Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

@@ -34,6 +34,10 @@ pub fn render(source: &SceneSource, errors: &SceneErrors) -> String {
                 source.path.display()
             ));
         }
+        if let Some(detail) = &d.detail {
+            out.push_str(detail.trim_end());
+            out.push_str("\n\n");
+        }
     }
     let count = errors.0.len();
     out.push_str(&format!(

@@ -56,7 +56,9 @@ fn words(name: &str) -> Vec<String> {
         let next_is_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
         let starts_word = c.is_ascii_uppercase()
             && previous.is_some_and(|p| {
-                p.is_ascii_lowercase() || p.is_ascii_digit() || (p.is_ascii_uppercase() && next_is_lower)
+                p.is_ascii_lowercase()
+                    || p.is_ascii_digit()
+                    || (p.is_ascii_uppercase() && next_is_lower)
             });
         if starts_word && !current.is_empty() {
             words.push(std::mem::take(&mut current));

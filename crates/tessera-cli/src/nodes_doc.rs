@@ -82,8 +82,10 @@ fn plain_spec(title: &str, spec: &NodeSpec) -> String {
         }
         for output in &spec.outputs {
             out.push_str(&format!(
-                "  out {} ({}): {}\n",
-                output.name, output.ty, output.doc
+                "  out {} ({}){}\n",
+                output.name,
+                output.ty,
+                described(&output.doc)
             ));
         }
         out.push('\n');

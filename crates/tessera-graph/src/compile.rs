@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use tessera_core::{
-    BuildArgs, InputSpec, NodeKind, NodeSpec, Registry, SocketType, Value, ValueType,
+    BuildArgs, BuildError, InputSpec, NodeKind, NodeSpec, Registry, SocketType, Value, ValueType,
 };
 use tessera_scene::{
     Diagnostic, DiagnosticKind, Link, NodeDesc, Param, ParamValue, SceneDesc, SceneErrors, Span,
@@ -212,21 +212,7 @@ pub fn compile(
                 outputs: output_types[i].clone(),
                 margin: 0,
             }),
-            Err(e) => {
-                let span = e
-                    .input
-                    .as_deref()
-                    .and_then(|name| desc.params.iter().find(|p| p.name.value == name))
-                    .map_or(desc.type_name.span.clone(), |p| p.value.span.clone());
-                errors.push(
-                    Diagnostic::new(
-                        DiagnosticKind::BuildFailed,
-                        format!("node `{}`: {}", desc.id.value, e.message),
-                        span,
-                    )
-                    .label("here"),
-                );
-            }
+            Err(e) => errors.push(build_failure(desc, &e)),
         }
     }
     if !errors.is_empty() {
@@ -281,29 +267,30 @@ fn specialise(
         let value = constant(&param.value, ValueType::String, input)?;
         constants.push((name.clone(), value));
     }
-    kind.specialise(&constants, base_dir).map_err(|e| {
-        let span = e
-            .input
-            .as_deref()
-            .and_then(|name| node.params.iter().find(|p| p.name.value == name))
-            .map_or(node.type_name.span.clone(), |p| p.value.span.clone());
-        let mut lines = e.message.lines();
-        let mut d = Diagnostic::new(
-            DiagnosticKind::BuildFailed,
-            format!(
-                "node `{}`: {}",
-                node.id.value,
-                lines.next().unwrap_or_default()
-            ),
-            span,
-        )
-        .label("here");
-        let rest: Vec<&str> = lines.collect();
-        if !rest.is_empty() {
-            d = d.note(rest.join("\n"));
-        }
-        d
-    })
+    kind.specialise(&constants, base_dir)
+        .map_err(|e| build_failure(node, &e))
+}
+
+/// A node that could not be built or specialised, pointing at the input to
+/// blame: the first line of the error is the message, the rest (a Python
+/// traceback) is printed after it.
+fn build_failure(node: &NodeDesc, error: &BuildError) -> Diagnostic {
+    let span = error
+        .input
+        .as_deref()
+        .and_then(|name| node.params.iter().find(|p| p.name.value == name))
+        .map_or(node.type_name.span.clone(), |p| p.value.span.clone());
+    let (first, rest) = error
+        .message
+        .split_once('\n')
+        .unwrap_or((&error.message, ""));
+    let d = Diagnostic::new(
+        DiagnosticKind::BuildFailed,
+        format!("node `{}`: {first}", node.id.value),
+        span,
+    )
+    .label("here");
+    if rest.is_empty() { d } else { d.detail(rest) }
 }
 
 fn link_of(value: &Spanned<ParamValue>) -> Option<&Link> {

@@ -82,6 +82,11 @@ fn format_traceback(py: Python, err: &PyErr) -> Option<String> {
         )
         .ok()?;
     let lines: Vec<String> = lines.extract().ok()?;
+    // Frames of the import machinery say nothing about the user's script.
+    let lines: Vec<String> = lines
+        .into_iter()
+        .filter(|l| !l.starts_with("  File \"<frozen importlib"))
+        .collect();
     Some(lines.concat().trim_end().to_string())
 }
 

@@ -48,7 +48,30 @@ fn script_error(py: Python, err: &PyErr, script: &Path) -> PythonError {
         Some(line) => format!("{}:{line}", display_path(script)),
         None => display_path(script),
     };
-    PythonError::Script(format!("{place}: {}\n{}", report.summary, report.traceback))
+    let mut text = format!("{place}: {}\n{}", report.summary, report.traceback);
+    if let Some(hint) = missing_module_hint(py, err) {
+        text.push_str("\n\n");
+        text.push_str(&hint);
+    }
+    PythonError::Script(text)
+}
+
+/// For a ModuleNotFoundError: how to install the module for the Python
+/// Tessera runs.
+fn missing_module_hint(py: Python, err: &PyErr) -> Option<String> {
+    if !err.is_instance_of::<pyo3::exceptions::PyModuleNotFoundError>(py) {
+        return None;
+    }
+    let module: String = err.value(py).getattr("name").ok()?.extract().ok()?;
+    let package = module.split('.').next().unwrap_or(&module).to_string();
+    let info = crate::start().ok()?;
+    Some(format!(
+        "`{package}` is not installed for the Python Tessera runs ({} at {}). Install it in a \
+         virtual environment and render with it active:\n    \
+         python3 -m venv .venv && .venv/bin/pip install {package}\n    \
+         VIRTUAL_ENV=$PWD/.venv tessera render ...   (or `source .venv/bin/activate` first)",
+        info.version, info.prefix
+    ))
 }
 
 /// Imports `script` (a canonical path) once per process; its folder goes on
@@ -155,10 +178,23 @@ type InputTuple = (
 );
 
 fn describe(py: Python, class: &Bound<PyAny>, script: &Path) -> Result<ScriptNode, PythonError> {
-    let described = py
+    let api = py
         .import("tessera")
-        .and_then(|api| api.call_method1("_describe", (class,)))
         .map_err(|e| script_error(py, &e, script))?;
+    let described = api.call_method1("_describe", (class,)).map_err(|e| {
+        // The class is at fault, not the code that inspected it: point at
+        // the class, without a traceback into Tessera's own module.
+        let line = api
+            .call_method1("_line_of", (class,))
+            .and_then(|l| l.extract::<u32>())
+            .unwrap_or(0);
+        let report = ExceptionReport::new(py, &e, script);
+        PythonError::Script(format!(
+            "{}:{line}: {}",
+            display_path(script),
+            report.summary
+        ))
+    })?;
     let field = |name: &str| {
         described
             .get_item(name)
@@ -264,7 +300,10 @@ pub fn resolve_script(script: &str, base_dir: &Path, paths: &[PathBuf]) -> Resul
                 .map_err(|e| format!("cannot read {}: {e}", candidate.display()));
         }
     }
-    let looked: Vec<String> = candidates.iter().map(|c| c.display().to_string()).collect();
+    let looked: Vec<String> = candidates
+        .iter()
+        .map(|c| c.strip_prefix(".").unwrap_or(c).display().to_string())
+        .collect();
     Err(format!(
         "script {script:?} not found (looked for {})",
         looked.join(", ")

@@ -33,6 +33,8 @@ pub struct Diagnostic {
     pub related: Vec<(Span, String)>,
     /// Lines printed after the snippet ("help: did you mean `noise2d`?").
     pub notes: Vec<String>,
+    /// Text printed as it is after everything else (a Python traceback).
+    pub detail: Option<String>,
 }
 
 impl Diagnostic {
@@ -44,6 +46,7 @@ impl Diagnostic {
             label: String::new(),
             related: Vec::new(),
             notes: Vec::new(),
+            detail: None,
         }
     }
 
@@ -54,6 +57,11 @@ impl Diagnostic {
 
     pub fn note(mut self, note: impl Into<String>) -> Diagnostic {
         self.notes.push(note.into());
+        self
+    }
+
+    pub fn detail(mut self, detail: impl Into<String>) -> Diagnostic {
+        self.detail = Some(detail.into());
         self
     }
 

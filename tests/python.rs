@@ -1,0 +1,464 @@
+//! Python nodes: rendering, determinism of pure nodes, and every error path
+//! with its message, location and exit code.
+
+use crate::util::{files_in, render, root, run_command, tessera, tessera_in, venv};
+use std::path::Path;
+use std::process::Command;
+
+/// Writes `node.py` (the script) and `scene.toml` (an 8 x 6 image whose
+/// output is node `py` of class `N`, with `params` added to it).
+fn python_scene(dir: &Path, script: &str, params: &str) {
+    std::fs::write(dir.join("node.py"), script).unwrap();
+    let scene = format!(
+        "[image]\nwidth = 8\nheight = 6\n\n[nodes.uv]\ntype = \"texcoord\"\n\n\
+         [nodes.py]\ntype = \"python\"\nscript = \"node.py\"\nclass = \"N\"\n{params}\n\n[output]\ncolor = \"@py\"\n"
+    );
+    std::fs::write(dir.join("scene.toml"), scene).unwrap();
+}
+
+/// Renders the scene of [`python_scene`] and returns the run.
+fn render_here(dir: &Path, extra: &[&str]) -> crate::util::Run {
+    let mut args = vec!["render", "scene.toml", "-o", "out.png"];
+    args.extend_from_slice(extra);
+    tessera_in(dir, &args)
+}
+
+const HEADER: &str = "import tessera\n\n\nclass N(tessera.Node):\n";
+
+#[test]
+fn an_exception_names_the_node_the_script_line_and_the_pixel() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        "{HEADER}    outputs = {{\"color\": tessera.Color()}}\n\n    def __call__(self, ctx):\n        \
+         if (ctx.x, ctx.y) == (5, 3):\n            raise ValueError(\"bad pixel\")\n        return (0.0, 0.0, 0.0)\n"
+    );
+    python_scene(dir.path(), &script, "");
+    for threads in ["1", "4"] {
+        let run = render_here(dir.path(), &["--threads", threads]);
+        run.expect_code(3);
+        assert!(
+            run.stderr.starts_with(
+                "error: node `py` (python) failed at pixel (5, 3): ValueError: bad pixel (in N.__call__, node.py:9)\n"
+            ),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("Traceback (most recent call last):"),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("    raise ValueError(\"bad pixel\")\n"),
+            "source line missing:\n{}",
+            run.stderr
+        );
+        assert_eq!(
+            files_in(dir.path()),
+            ["node.py", "scene.toml"],
+            "no output file, no temporary file"
+        );
+    }
+}
+
+#[test]
+fn on_error_color_paints_failing_samples_and_counts_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        "{HEADER}    outputs = {{\"color\": tessera.Color()}}\n\n    def __call__(self, ctx):\n        \
+         if ctx.x == 2:\n            raise ValueError(\"column two\")\n        return (0.0, 0.5, 0.0)\n"
+    );
+    python_scene(dir.path(), &script, "");
+    let run = render_here(dir.path(), &["--on-error", "color"]);
+    run.expect_code(0);
+    assert!(
+        run.stderr.contains(
+            "warning: node `py`: N.__call__ failed on 6 samples, painted magenta; the first at pixel (2, 0): \
+             ValueError: column two (in N.__call__, node.py:9)"
+        ),
+        "{}",
+        run.stderr
+    );
+    let image = image::open(dir.path().join("out.png")).unwrap().to_rgba8();
+    assert_eq!(image.get_pixel(2, 4).0, [255, 0, 255, 255]);
+    assert_eq!(image.get_pixel(3, 4).0, [0, 128, 0, 255]);
+}
+
+/// A node whose `__call__` returns `returned`, with outputs color and height.
+#[track_caller]
+fn assert_bad_return(returned: &str, message: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        "{HEADER}    outputs = {{\"color\": tessera.Color(), \"height\": tessera.Float()}}\n\n    \
+         def __call__(self, ctx):\n        return {returned}\n"
+    );
+    python_scene(dir.path(), &script, "");
+    let run = render_here(dir.path(), &[]);
+    run.expect_code(3);
+    let expected = format!(
+        "error: node `py` (python) failed at pixel (0, 0): N.__call__ {message} (node.py:7)\n"
+    );
+    assert_eq!(run.stderr, expected);
+    assert!(!dir.path().join("out.png").exists());
+}
+
+#[test]
+fn a_wrong_return_type_is_named() {
+    assert_bad_return(
+        "\"red\"",
+        "returned a str; expected a dict of the outputs (color, height) or a tuple in that order",
+    );
+}
+
+#[test]
+fn a_wrong_number_of_outputs_is_named() {
+    assert_bad_return(
+        "(1.0, 2.0, 3.0)",
+        "returned 3 values for 2 outputs (color, height)",
+    );
+}
+
+#[test]
+fn a_wrong_shape_is_named() {
+    assert_bad_return(
+        "{\"color\": (1.0, 0.0), \"height\": 1.0}",
+        "output `color` must be 3 or 4 numbers (RGB or RGBA), not 2",
+    );
+}
+
+#[test]
+fn nan_is_refused() {
+    assert_bad_return(
+        "{\"color\": (1.0, 0.0, 0.0), \"height\": float(\"nan\")}",
+        "output `height` is NaN; outputs must be finite",
+    );
+}
+
+#[test]
+fn a_missing_output_is_named() {
+    assert_bad_return(
+        "{\"color\": (1.0, 0.0, 0.0)}",
+        "returned no output `height` (outputs: color, height)",
+    );
+}
+
+#[test]
+fn an_unknown_output_is_named() {
+    assert_bad_return(
+        "{\"color\": (1.0, 0.0, 0.0), \"height\": 1.0, \"heigth\": 2.0}",
+        "returned an unknown output `heigth` (outputs: color, height)",
+    );
+}
+
+/// `tessera check` on a scene whose script is `script`: exit 2, the first
+/// line of the message, and the place underlined.
+#[track_caller]
+fn assert_check_error(script: &str, params: &str, first_line: &str, line_col: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    python_scene(dir.path(), script, params);
+    let run = tessera_in(dir.path(), &["check", "scene.toml"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.starts_with(&format!("error: {first_line}\n")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!("scene.toml:{line_col}")),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    run.stderr
+}
+
+#[test]
+fn a_syntax_error_is_reported_at_check_time_with_its_line() {
+    let stderr = assert_check_error(
+        "import tessera\n\nclass N(tessera.Node)\n    pass\n",
+        "",
+        "node `py`: node.py:3: SyntaxError: expected ':' (node.py, line 3)",
+        "10:10",
+    );
+    assert!(stderr.contains("class N(tessera.Node)\n"), "{stderr}");
+}
+
+#[test]
+fn an_import_error_is_reported_with_its_line() {
+    let stderr = assert_check_error(
+        "import tessera\n\nCONFIG = {}\nSIZE = CONFIG[\"size\"]\n",
+        "",
+        "node `py`: node.py:4: KeyError: 'size'",
+        "10:10",
+    );
+    assert!(stderr.contains("    SIZE = CONFIG[\"size\"]\n"), "{stderr}");
+}
+
+#[test]
+fn a_missing_module_says_how_to_install_it() {
+    let stderr = assert_check_error(
+        "import tessera\nimport no_such_module_xyz\n",
+        "",
+        "node `py`: node.py:2: ModuleNotFoundError: No module named 'no_such_module_xyz'",
+        "10:10",
+    );
+    assert!(
+        stderr.contains(".venv/bin/pip install no_such_module_xyz"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_missing_class_lists_the_classes_there_are() {
+    let script = format!(
+        "{HEADER}    outputs = {{\"out\": tessera.Float()}}\n\n    def __call__(self, ctx):\n        return 0.0\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    python_scene(dir.path(), &script, "");
+    let scene = std::fs::read_to_string(dir.path().join("scene.toml"))
+        .unwrap()
+        .replace("class = \"N\"", "class = \"M\"");
+    std::fs::write(dir.path().join("scene.toml"), scene).unwrap();
+    let run = tessera_in(dir.path(), &["check", "scene.toml"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .starts_with("error: node `py`: node.py has no class `M`: it defines N\n"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("scene.toml:11:9"), "{}", run.stderr);
+}
+
+#[test]
+fn a_class_that_is_not_a_node_is_refused() {
+    assert_check_error(
+        "import tessera\n\nclass N:\n    pass\n",
+        "",
+        "node `py`: node.py:3: TypeError: N is not a subclass of tessera.Node",
+        "10:10",
+    );
+}
+
+#[test]
+fn a_missing_script_and_a_directory_are_bad_scenes() {
+    let dir = tempfile::tempdir().unwrap();
+    python_scene(dir.path(), "", "");
+    let scene = std::fs::read_to_string(dir.path().join("scene.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("scene.toml"),
+        scene.replace("node.py", "nope.py"),
+    )
+    .unwrap();
+    let run = tessera_in(dir.path(), &["check", "scene.toml"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .starts_with("error: node `py`: script \"nope.py\" not found (looked for nope.py)\n"),
+        "{}",
+        run.stderr
+    );
+    std::fs::create_dir(dir.path().join("folder.py")).unwrap();
+    std::fs::write(
+        dir.path().join("scene.toml"),
+        scene.replace("node.py", "folder.py"),
+    )
+    .unwrap();
+    let run = tessera_in(dir.path(), &["check", "scene.toml"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .starts_with("error: node `py`: ./folder.py is a directory, not a Python script\n"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn setup_errors_stop_before_rendering() {
+    let script = format!(
+        "{HEADER}    outputs = {{\"out\": tessera.Float()}}\n\n    def setup(self):\n        self.table = [1, 2][5]\n\n    \
+         def __call__(self, ctx):\n        return 0.0\n"
+    );
+    let stderr = assert_check_error(
+        &script,
+        "",
+        "node `py`: setup() of N failed at node.py:8: IndexError: list index out of range",
+        "11:9",
+    );
+    assert!(stderr.contains("    self.table = [1, 2][5]\n"), "{stderr}");
+}
+
+#[test]
+fn python_inputs_are_checked_like_builtin_inputs() {
+    let script = format!(
+        "{HEADER}    inputs = {{\"gain\": tessera.Float(1.0, min=0.0, max=2.0), \"steps\": tessera.Int(3)}}\n    \
+         outputs = {{\"out\": tessera.Float()}}\n\n    def __call__(self, ctx, gain, steps):\n        return gain\n"
+    );
+    let stderr = assert_check_error(
+        &script,
+        "gian = 1.0",
+        "node `py` (python) has no input `gian`",
+        "12:1",
+    );
+    assert!(stderr.contains("help: did you mean `gain`?"), "{stderr}");
+    assert_check_error(
+        &script,
+        "gain = 3.0",
+        "node `py`, input `gain`: 3 is out of range for `gain` (0 to 2)",
+        "12:8",
+    );
+    assert_check_error(
+        &script,
+        "gain = \"@uv\"",
+        "cannot connect a vector2 output to a float input",
+        "12:8",
+    );
+    assert_check_error(
+        &script,
+        "steps = \"@uv\"",
+        "input `steps` of node `py` takes a constant integer, not a link",
+        "12:9",
+    );
+}
+
+#[test]
+fn prints_reach_a_pipe_and_warnings_come_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        "import warnings\n{HEADER}    outputs = {{\"out\": tessera.Float()}}\n\n    def setup(self):\n        \
+         print(\"setting up\")\n\n    def __call__(self, ctx):\n        \
+         warnings.warn(\"careful\")\n        if ctx.x == 0 and ctx.y == 0:\n            print(\"first pixel\")\n        return 0.5\n"
+    );
+    python_scene(dir.path(), &script, "");
+    // Output captured through pipes: print() is block-buffered there.
+    let run = render_here(dir.path(), &["--threads", "2"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.starts_with("setting up\nfirst pixel\n"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.stderr.matches("UserWarning: careful").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn pure_python_nodes_match_at_every_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.png");
+    let hashes: Vec<String> = ["1", "2", "4"]
+        .iter()
+        .map(|threads| {
+            render("scenes/python_ripples.toml", &out, &["--threads", threads])
+                .expect_code(0)
+                .pixel_hash()
+        })
+        .collect();
+    assert_eq!(hashes[0], hashes[1]);
+    assert_eq!(hashes[0], hashes[2]);
+}
+
+#[test]
+fn ctx_random_depends_on_the_seed_not_on_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = std::fs::read_to_string(root().join("scenes/python_sparkle.toml")).unwrap();
+    let scene = scene.replace(
+        "../scripts/",
+        &format!("{}/", root().join("scripts").display()),
+    );
+    std::fs::write(dir.path().join("a.toml"), &scene).unwrap();
+    std::fs::write(
+        dir.path().join("b.toml"),
+        scene.replace("seed = 11", "seed = 12"),
+    )
+    .unwrap();
+    let hash = |scene: &str, threads: &str| {
+        tessera_in(
+            dir.path(),
+            &["render", scene, "-o", "out.png", "--threads", threads],
+        )
+        .expect_code(0)
+        .pixel_hash()
+    };
+    assert_eq!(hash("a.toml", "1"), hash("a.toml", "4"));
+    assert_ne!(hash("a.toml", "1"), hash("b.toml", "1"));
+}
+
+#[test]
+fn a_venv_with_numpy_renders_a_numpy_node_and_version_names_it() {
+    let venv = venv();
+    let run = tessera(&["--version"]);
+    run.expect_code(0);
+    let python = run.stdout.lines().nth(1).unwrap_or_default().to_string();
+    assert!(python.starts_with("python 3."), "{}", run.stdout);
+    assert!(
+        python.contains(&format!(" at {} ", venv.display())),
+        "{}",
+        run.stdout
+    );
+    let dir = tempfile::tempdir().unwrap();
+    render("scenes/python_numpy.toml", &dir.path().join("n.png"), &[]).expect_code(0);
+}
+
+#[test]
+fn without_a_venv_the_build_interpreter_runs_nodes() {
+    let run = run_command(
+        Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .arg("--version")
+            .env_remove("VIRTUAL_ENV"),
+    );
+    run.expect_code(0);
+    assert!(
+        run.stdout
+            .lines()
+            .nth(1)
+            .unwrap_or_default()
+            .starts_with("python 3."),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains(".venv"), "{}", run.stdout);
+}
+
+#[test]
+fn nodes_script_lists_a_scripts_classes() {
+    let run = tessera(&["nodes", "--script", "scripts/ripples.py"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout
+            .starts_with("Ripples (scripts/ripples.py:7): Concentric ripples around a centre.\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains(
+        "  in  wavelength (float) = 0.1 (0.001 to 10): distance between rings, in uv units\n"
+    ));
+    assert!(
+        run.stdout.contains("  out height (float)\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn new_node_writes_a_script_that_renders_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = tessera_in(dir.path(), &["new-node", "WoodGrain"]);
+    run.expect_code(0);
+    assert_eq!(run.stdout, "wrote ./wood_grain.py\n");
+    let scene = "[image]\nwidth = 8\nheight = 8\n\n[nodes.w]\ntype = \"python\"\nscript = \"wood_grain.py\"\n\
+                 class = \"WoodGrain\"\nscale = 2.0\n\n[output]\ncolor = \"@w\"\n";
+    std::fs::write(dir.path().join("scene.toml"), scene).unwrap();
+    tessera_in(dir.path(), &["render", "scene.toml", "-o", "w.png"]).expect_code(0);
+    let again = tessera_in(dir.path(), &["new-node", "wood_grain"]);
+    again.expect_code(1);
+    assert_eq!(
+        again.stderr,
+        "error: ./wood_grain.py exists; not overwritten\n"
+    );
+}
