@@ -5,7 +5,7 @@ use crate::errors::ExceptionReport;
 use crate::script::{ScriptNode, load_class, resolve_script};
 use crate::settings::PythonSettings;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyFloat, PyList, PyTuple};
+use pyo3::types::{PyDict, PyFloat, PyList, PyString, PyTuple};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -140,7 +140,7 @@ impl NodeKind for ScriptKind {
             let mut slots = Vec::new();
             for input in &self.node.spec.inputs[2..] {
                 slots.push(match input.ty.fixed_channels() {
-                    Some(channels) => Slot::Varying(channels),
+                    Some(_) => Slot::Varying,
                     None => Slot::Uniform(uniform_object(py, args.uniform(&input.name))),
                 });
             }
@@ -158,6 +158,13 @@ impl NodeKind for ScriptKind {
                             o.ty.fixed_type().expect("python outputs are fixed"),
                         )
                     })
+                    .collect(),
+                output_keys: self
+                    .node
+                    .spec
+                    .outputs
+                    .iter()
+                    .map(|o| PyString::intern(py, &o.name).unbind())
                     .collect(),
                 class_name: self.node.class_name.clone(),
                 script: self.node.script.clone(),
@@ -188,7 +195,7 @@ fn uniform_object(py: Python, value: &Value) -> Py<PyAny> {
 /// How a declared input reaches `__call__`.
 enum Slot {
     /// Per sample, from the next input buffer: a float, or a tuple of floats.
-    Varying(usize),
+    Varying,
     /// The same object every call.
     Uniform(Py<PyAny>),
 }
@@ -199,10 +206,45 @@ enum CallFailure {
     BadResult(String),
 }
 
+/// Python objects the calls of one tile reuse.
+struct TileObjects {
+    context: Py<Context>,
+    /// Per slot, the last varying value passed and its Python object:
+    /// constant and slowly varying inputs cost no new object per call.
+    last: Vec<Option<([u32; 4], Py<PyAny>)>>,
+}
+
+/// The Python object for one varying input's sample: a float, or a tuple
+/// of floats; the previous call's object when the value is the same.
+fn argument<'py>(
+    py: Python<'py>,
+    sample: &[f32],
+    last: &mut Option<([u32; 4], Py<PyAny>)>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let mut bits = [0u32; 4];
+    for (b, v) in bits.iter_mut().zip(sample) {
+        *b = v.to_bits();
+    }
+    if let Some((previous, object)) = last
+        && *previous == bits
+    {
+        return Ok(object.bind(py).clone());
+    }
+    let object = if sample.len() == 1 {
+        PyFloat::new(py, sample[0] as f64).into_any()
+    } else {
+        PyTuple::new(py, sample.iter().map(|&v| v as f64))?.into_any()
+    };
+    *last = Some((bits, object.clone().unbind()));
+    Ok(object)
+}
+
 struct PyNode {
     instance: Py<PyAny>,
     slots: Vec<Slot>,
     outputs: Vec<(String, ValueType)>,
+    /// The output names as Python strings, for looking up returned dicts.
+    output_keys: Vec<Py<PyString>>,
     class_name: String,
     script: String,
     path: PathBuf,
@@ -220,22 +262,20 @@ impl Node for PyNode {
         inputs: &[&Buffer],
         outputs: &mut [Buffer],
     ) -> Result<(), NodeError> {
-        let mut context: Option<Py<Context>> = None;
+        let mut objects: Option<TileObjects> = None;
         let mut result = Ok(());
         for i in 0..ctx.len() {
             // The GIL is taken for each call, on this worker's own thread state.
             let outcome = Python::attach(|py| {
-                let context = match &context {
-                    Some(c) => c.bind(py).clone(),
-                    None => {
-                        let c =
-                            Bound::new(py, Context::new(ctx)).map_err(|e| self.raised(py, &e))?;
-                        context = Some(c.clone().unbind());
-                        c
-                    }
+                let objects = match &mut objects {
+                    Some(objects) => objects,
+                    None => objects.insert(TileObjects {
+                        context: Py::new(py, Context::new(ctx)).map_err(|e| self.raised(py, &e))?,
+                        last: self.slots.iter().map(|_| None).collect(),
+                    }),
                 };
-                context.borrow_mut().set_sample(ctx, i);
-                self.call(py, context.as_any(), inputs, outputs, i)
+                objects.context.borrow_mut(py).set_sample(ctx, i);
+                self.call(py, objects, inputs, outputs, i)
             });
             if let Err(failure) = outcome {
                 let error = self.node_error(failure, ctx, i);
@@ -257,8 +297,8 @@ impl Node for PyNode {
                 }
             }
         }
-        if let Some(context) = context {
-            Python::attach(|_| drop(context));
+        if let Some(objects) = objects {
+            Python::attach(|_| drop(objects));
         }
         result
     }
@@ -292,29 +332,20 @@ impl PyNode {
     fn call(
         &self,
         py: Python,
-        context: &Bound<PyAny>,
+        objects: &mut TileObjects,
         inputs: &[&Buffer],
         outputs: &mut [Buffer],
         i: usize,
     ) -> Result<(), CallFailure> {
         let mut args: Vec<Bound<PyAny>> = Vec::with_capacity(self.slots.len() + 1);
-        args.push(context.clone());
+        args.push(objects.context.bind(py).clone().into_any());
         let mut buffers = inputs.iter();
-        for slot in &self.slots {
+        for (slot, last) in self.slots.iter().zip(&mut objects.last) {
             args.push(match slot {
                 Slot::Uniform(value) => value.bind(py).clone(),
-                Slot::Varying(channels) => {
-                    let sample = buffers
-                        .next()
-                        .expect("one buffer per varying input")
-                        .sample(i);
-                    if *channels == 1 {
-                        PyFloat::new(py, sample[0] as f64).into_any()
-                    } else {
-                        PyTuple::new(py, sample.iter().map(|&v| v as f64))
-                            .map_err(|e| self.raised(py, &e))?
-                            .into_any()
-                    }
+                Slot::Varying => {
+                    let sample = buffers.next().expect("one buffer per varying input").sample(i);
+                    argument(py, sample, last).map_err(|e| self.raised(py, &e))?
                 }
             });
         }
@@ -324,13 +355,14 @@ impl PyNode {
             .bind(py)
             .call1(args)
             .map_err(|e| self.raised(py, &e))?;
-        self.store(&returned, outputs, i)
+        self.store(py, &returned, outputs, i)
     }
 
     /// Stores a return value: a dict by output name, a tuple or list in
     /// declaration order, or a bare value when there is one output.
     fn store(
         &self,
+        py: Python,
         returned: &Bound<PyAny>,
         outputs: &mut [Buffer],
         i: usize,
@@ -340,8 +372,8 @@ impl PyNode {
             names.join(", ")
         };
         if let Ok(dict) = returned.cast::<PyDict>() {
-            for (k, (name, _)) in self.outputs.iter().enumerate() {
-                match dict.get_item(name) {
+            for (k, ((name, _), key)) in self.outputs.iter().zip(&self.output_keys).enumerate() {
+                match dict.get_item(key.bind(py)) {
                     Ok(Some(value)) => self.store_one(k, &value, outputs, i)?,
                     _ => {
                         return Err(self.bad(format!(
@@ -405,34 +437,43 @@ impl PyNode {
     ) -> Result<(), CallFailure> {
         let (name, ty) = &self.outputs[k];
         let slot = outputs[k].sample_mut(i);
-        let numbers: Option<Vec<f64>> = if *ty == ValueType::Float {
-            value.extract::<f64>().ok().map(|v| vec![v])
+        let wrong = |found: String| {
+            let expected = match ty {
+                ValueType::Float => "a number".to_string(),
+                ValueType::Color4 => "3 or 4 numbers (RGB or RGBA)".to_string(),
+                other => format!("{} numbers", other.channels().expect("varying")),
+            };
+            self.bad(format!("output `{name}` must be {expected}, not {found}"))
+        };
+        // At most 4 numbers, on the stack: this runs once per call.
+        let mut numbers = [0.0f64; 4];
+        let count = if *ty == ValueType::Float {
+            numbers[0] = value.extract::<f64>().map_err(|_| wrong(type_name(value)))?;
+            1
+        } else if let Ok(tuple) = value.cast::<PyTuple>() {
+            for (number, item) in numbers.iter_mut().zip(tuple.iter()) {
+                *number = item.extract().map_err(|_| wrong(type_name(value)))?;
+            }
+            tuple.len()
         } else if value.is_instance_of::<pyo3::types::PyString>() {
-            None
+            return Err(wrong(type_name(value)));
         } else {
-            value.extract::<Vec<f64>>().ok()
+            let items: Vec<f64> = value.extract().map_err(|_| wrong(type_name(value)))?;
+            for (number, item) in numbers.iter_mut().zip(&items) {
+                *number = *item;
+            }
+            items.len()
         };
-        let expected = match ty {
-            ValueType::Float => "a number".to_string(),
-            ValueType::Color4 => "3 or 4 numbers (RGB or RGBA)".to_string(),
-            other => format!("{} numbers", other.channels().expect("varying")),
+        let count = if *ty == ValueType::Color4 && count == 3 {
+            numbers[3] = 1.0;
+            4
+        } else {
+            count
         };
-        let Some(mut numbers) = numbers else {
-            return Err(self.bad(format!(
-                "output `{name}` must be {expected}, not {}",
-                type_name(value)
-            )));
-        };
-        if *ty == ValueType::Color4 && numbers.len() == 3 {
-            numbers.push(1.0);
+        if count != slot.len() {
+            return Err(wrong(count.to_string()));
         }
-        if numbers.len() != slot.len() {
-            return Err(self.bad(format!(
-                "output `{name}` must be {expected}, not {}",
-                numbers.len()
-            )));
-        }
-        if let Some(bad) = numbers.iter().find(|v| !v.is_finite()) {
+        if let Some(bad) = numbers[..count].iter().find(|v| !v.is_finite()) {
             return Err(self.bad(format!("output `{name}` is {bad}; outputs must be finite")));
         }
         for (dst, src) in slot.iter_mut().zip(&numbers) {
