@@ -344,7 +344,10 @@ impl PyNode {
             args.push(match slot {
                 Slot::Uniform(value) => value.bind(py).clone(),
                 Slot::Varying => {
-                    let sample = buffers.next().expect("one buffer per varying input").sample(i);
+                    let sample = buffers
+                        .next()
+                        .expect("one buffer per varying input")
+                        .sample(i);
                     argument(py, sample, last).map_err(|e| self.raised(py, &e))?
                 }
             });
@@ -448,7 +451,9 @@ impl PyNode {
         // At most 4 numbers, on the stack: this runs once per call.
         let mut numbers = [0.0f64; 4];
         let count = if *ty == ValueType::Float {
-            numbers[0] = value.extract::<f64>().map_err(|_| wrong(type_name(value)))?;
+            numbers[0] = value
+                .extract::<f64>()
+                .map_err(|_| wrong(type_name(value)))?;
             1
         } else if let Ok(tuple) = value.cast::<PyTuple>() {
             for (number, item) in numbers.iter_mut().zip(tuple.iter()) {
