@@ -113,3 +113,53 @@ impl Context {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tessera_core::{FrameInfo, Rect, SampleFailures};
+
+    fn context(seed: u32) -> Context {
+        let frame = FrameInfo {
+            width: 4,
+            height: 4,
+            samples: 2,
+            seed,
+            frame: 0,
+            time: 0.0,
+        };
+        let failures = SampleFailures::default();
+        let ctx = TileCtx {
+            frame: &frame,
+            rect: Rect::new(0, 0, 4, 4),
+            tile_index: 0,
+            node_id: "n",
+            node_hash: 7,
+            failures: &failures,
+        };
+        let mut context = Context::new(&ctx);
+        context.set_sample(&ctx, 5);
+        context
+    }
+
+    #[test]
+    fn random_depends_on_the_draw_and_the_seed_only() {
+        let mut a = context(1);
+        let first = a.random();
+        let second = a.random();
+        assert_ne!(first, second);
+        assert!((0.0..1.0).contains(&first));
+        let mut b = context(1);
+        assert_eq!((b.random(), b.random()), (first, second));
+        assert_ne!(context(2).random(), first);
+    }
+
+    #[test]
+    fn set_sample_locates_the_pixel_and_restarts_the_draws() {
+        let mut c = context(1);
+        assert_eq!((c.x, c.y, c.sample), (2, 0, 1));
+        let first = c.random();
+        c.draws = 0;
+        assert_eq!(c.random(), first);
+    }
+}

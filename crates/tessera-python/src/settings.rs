@@ -66,3 +66,44 @@ pub fn python_settings(
         Err(SceneErrors(errors))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tessera_scene::parse_scene;
+
+    fn section(text: &str) -> Section {
+        parse_scene(text).unwrap().python.unwrap()
+    }
+
+    #[test]
+    fn paths_are_relative_to_the_scene() {
+        let settings = python_settings(
+            Some(&section("[python]\npaths = [\"lib\", \"../shared\"]\n")),
+            Path::new("scenes"),
+        )
+        .unwrap();
+        assert_eq!(
+            settings.paths,
+            [
+                PathBuf::from("scenes/lib"),
+                PathBuf::from("scenes/../shared")
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_settings_and_wrong_types_are_located() {
+        let text = "[python]\npathz = 1\npaths = [3]\n";
+        let errors = python_settings(Some(&section(text)), Path::new(".")).unwrap_err();
+        let messages: Vec<&str> = errors.0.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "unknown [python] setting `pathz`",
+                "[python] paths must be strings, found an integer"
+            ]
+        );
+        assert_eq!(&text[errors.0[0].span.clone().unwrap()], "pathz");
+    }
+}
