@@ -11,8 +11,8 @@ use std::sync::atomic::AtomicBool;
 use tessera_core::Registry;
 use tessera_graph::Plan;
 use tessera_output::{Depth, Framebuffer};
-use tessera_python::{OnError, PythonSettings, PythonThreads};
-use tessera_render::WorkerHooks;
+use tessera_python::{OnError, Policy, PythonSettings, RunOptions};
+use tessera_render::RenderHooks;
 use tessera_render::{RenderError, RenderOptions};
 use tessera_scene::SceneSource;
 
@@ -44,6 +44,29 @@ pub struct RenderArgs {
     /// paint the sample magenta, count it and go on.
     #[arg(long, value_enum, default_value_t = OnErrorArg::Stop)]
     on_error: OnErrorArg,
+    /// How Python nodes' calls are scheduled, for every Python node (wins
+    /// over `[python] policy` and a node's `policy`): free, exclusive,
+    /// ordered (the default) or isolated. See docs/determinism.md.
+    #[arg(long, value_name = "POLICY", value_parser = parse_policy)]
+    python_policy: Option<Policy>,
+    /// Python's switch interval in seconds (`sys.setswitchinterval`) for the
+    /// render; wins over `[python] switch_interval`. Default: Python's own.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    switch_interval: Option<f64>,
+}
+
+pub fn parse_policy(text: &str) -> Result<Policy, String> {
+    Policy::parse(text).ok_or_else(|| {
+        let names: Vec<&str> = Policy::ALL.iter().map(|p| p.name()).collect();
+        format!("not a policy; use one of {}", names.join(", "))
+    })
+}
+
+pub fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s > 0.0 && s.is_finite() => Ok(s),
+        _ => Err("must be a positive number of seconds, such as 0.005".into()),
+    }
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -61,24 +84,31 @@ impl From<OnErrorArg> for OnError {
     }
 }
 
+/// A compiled scene and its `[python]` settings.
+pub struct Loaded {
+    pub plan: Plan,
+    pub python: PythonSettings,
+}
+
 /// Reads and compiles a scene (importing its Python scripts); a bad scene
 /// is exit code 2.
-pub fn load(path: &Path, on_error: OnError) -> Result<Plan, Failure> {
+pub fn load(path: &Path, options: RunOptions) -> Result<Loaded, Failure> {
     let text = read_scene(path)?;
     let source = SceneSource::new(path, text);
     let bad_scene = |errors| Failure::new(EXIT_BAD_SCENE, diagnostics::render(&source, &errors));
     let scene = tessera_scene::parse_scene(&source.text).map_err(bad_scene)?;
-    let settings = tessera_python::python_settings(scene.python.as_ref(), source.base_dir())
+    let python = tessera_python::python_settings(scene.python.as_ref(), source.base_dir())
         .map_err(bad_scene)?;
-    let registry = registry(settings, on_error);
-    tessera_graph::compile(&scene, &registry, source.base_dir()).map_err(bad_scene)
+    let registry = registry(python.clone(), options);
+    let plan = tessera_graph::compile(&scene, &registry, source.base_dir()).map_err(bad_scene)?;
+    Ok(Loaded { plan, python })
 }
 
 /// Every node type a scene may use: the built-ins, then `python`.
-fn registry(settings: PythonSettings, on_error: OnError) -> Registry {
+fn registry(settings: PythonSettings, options: RunOptions) -> Registry {
     let mut registry = tessera_nodes::registry();
     registry
-        .register(tessera_python::python_kind(settings, on_error))
+        .register(tessera_python::python_kind(settings, options))
         .expect("`python` is not a built-in name");
     registry
 }
@@ -103,7 +133,7 @@ fn read_scene(path: &Path) -> Result<String, Failure> {
 }
 
 pub fn check(scene: &Path) -> Result<(), Failure> {
-    let plan = load(scene, OnError::Stop)?;
+    let plan = load(scene, RunOptions::default())?.plan;
     println!(
         "{}: ok ({} nodes rendered, {}x{}, {} samples)",
         scene.display(),
@@ -116,15 +146,28 @@ pub fn check(scene: &Path) -> Result<(), Failure> {
 }
 
 pub fn render(args: &RenderArgs) -> Result<(), Failure> {
-    let plan = load(&args.scene, args.on_error.into())?;
+    let run = RunOptions {
+        on_error: args.on_error.into(),
+        policy: args.python_policy,
+    };
+    let Loaded { plan, python } = load(&args.scene, run)?;
     let output = output_path(args)?;
-    let worker_hooks: Option<Arc<dyn WorkerHooks>> =
-        tessera_python::is_started().then(|| Arc::new(PythonThreads) as Arc<dyn WorkerHooks>);
+    // Only a scene with Python nodes starts Python and needs its session.
+    let session = match tessera_python::is_started() {
+        true => Some(
+            tessera_python::begin_render(
+                plan.image.seed,
+                args.switch_interval.or(python.switch_interval),
+            )
+            .map_err(|e| Failure::new(EXIT_IO, format!("error: {e}")))?,
+        ),
+        false => None,
+    };
     let options = RenderOptions {
         threads: args.threads,
         tile_size: args.tile,
         frame: args.frame,
-        worker_hooks,
+        hooks: session.clone().map(|s| s as Arc<dyn RenderHooks>),
     };
     let cancel = AtomicBool::new(false);
     let bar = progress_bar(args.quiet);
@@ -133,6 +176,8 @@ pub fn render(args: &RenderArgs) -> Result<(), Failure> {
         bar.set_position(p.tiles_done as u64);
     });
     bar.finish_and_clear();
+    drop(options);
+    drop(session);
     let rendered = rendered.map_err(render_failure)?;
     if !args.quiet {
         for node in &plan.nodes {
@@ -218,7 +263,7 @@ pub fn nodes(markdown: bool, script: Option<&Path>) -> Result<(), Failure> {
             crate::nodes_doc::script(&nodes)
         }
         None => {
-            let registry = registry(PythonSettings::default(), OnError::Stop);
+            let registry = registry(PythonSettings::default(), RunOptions::default());
             if markdown {
                 crate::nodes_doc::markdown(&registry)
             } else {

@@ -6,26 +6,33 @@
 //!   choose a class deriving from `tessera.Node`, whose declared sockets
 //!   become the node's inputs and outputs (the compiler sees them before
 //!   rendering, through `NodeKind::specialise`).
-//! - [`PythonThreads`] gives every render worker one persistent Python
-//!   thread state for its whole life, so taking the GIL per call is cheap.
+//! - [`begin_render`] prepares a render: seeds `random`, sets the switch
+//!   interval, gives every render worker one persistent Python thread state
+//!   (so taking the GIL per call is cheap) and runs the `ordered` policy's
+//!   dedicated Python thread.
+//! - [`Policy`]: how a node's calls are scheduled (docs/determinism.md).
 //!
 //! Every Python call takes the GIL for that call only, on the worker that
 //! renders the tile; nothing here waits on rayon, a channel or a lock while
 //! holding the GIL.
 
+mod call;
 mod context;
 mod errors;
 mod interpreter;
 mod node;
+mod policy;
 mod script;
+mod session;
 mod settings;
 mod threads;
 
 pub use interpreter::{PythonInfo, flush_output, is_started, start};
-pub use node::{OnError, python_kind};
+pub use node::{OnError, RunOptions, python_kind};
+pub use policy::Policy;
 pub use script::{ScriptNode, describe_script};
+pub use session::{RenderSession, begin_render};
 pub use settings::{PythonSettings, python_settings};
-pub use threads::PythonThreads;
 
 /// Why Python could not be used.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

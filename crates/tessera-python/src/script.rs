@@ -224,6 +224,7 @@ fn describe(py: Python, class: &Bound<PyAny>, script: &Path) -> Result<ScriptNod
             Value::String(class_name.clone()),
             "the tessera.Node subclass in the script",
         ))
+        .input(crate::node::policy_input())
         .specialised_by(&["script", "class"]);
     for (name, type_name, default, min, max, input_doc, geometry) in inputs {
         let ty = value_type(&type_name)

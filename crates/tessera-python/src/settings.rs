@@ -1,5 +1,6 @@
 //! The scene's `[python]` table.
 
+use crate::policy::Policy;
 use std::path::{Path, PathBuf};
 use tessera_scene::{Diagnostic, DiagnosticKind, ParamValue, SceneErrors, Section};
 
@@ -8,9 +9,17 @@ use tessera_scene::{Diagnostic, DiagnosticKind, ParamValue, SceneErrors, Section
 pub struct PythonSettings {
     /// Folders searched for scripts not found beside the scene.
     pub paths: Vec<PathBuf>,
+    /// The scene's default policy for its Python nodes.
+    pub policy: Option<Policy>,
+    /// Seconds, for `sys.setswitchinterval` during the render.
+    pub switch_interval: Option<f64>,
 }
 
-const KEYS: [&str; 1] = ["paths"];
+const KEYS: [&str; 3] = ["paths", "policy", "switch_interval"];
+
+fn policy_names() -> String {
+    Policy::ALL.map(Policy::name).join(", ")
+}
 
 /// Reads `[python]` (absent: the defaults). `base_dir` is the scene's folder.
 pub fn python_settings(
@@ -46,6 +55,29 @@ pub fn python_settings(
                     }
                 }
             }
+            "policy" => match &param.value.value {
+                ParamValue::String(name) if Policy::parse(name).is_some() => settings.policy = Policy::parse(name),
+                other => errors.push(
+                    Diagnostic::new(
+                        DiagnosticKind::OutOfRange,
+                        format!("[python] policy must be one of {}, found {}", policy_names(), other.describe()),
+                        param.value.span.clone(),
+                    )
+                    .label("not a policy"),
+                ),
+            },
+            "switch_interval" => match &param.value.value {
+                ParamValue::Float(s) if *s > 0.0 && s.is_finite() => settings.switch_interval = Some(*s),
+                ParamValue::Integer(s) if *s > 0 => settings.switch_interval = Some(*s as f64),
+                other => errors.push(
+                    Diagnostic::new(
+                        DiagnosticKind::OutOfRange,
+                        format!("[python] switch_interval must be a positive number of seconds, found {}", other.describe()),
+                        param.value.span.clone(),
+                    )
+                    .label("seconds, such as 0.005"),
+                ),
+            },
             other => errors.push(
                 Diagnostic::new(
                     DiagnosticKind::UnknownInput,

@@ -27,9 +27,10 @@ pub struct RenderOptions {
     pub tile_size: u32,
     /// The frame number; nodes see `time = frame / fps`.
     pub frame: i64,
-    /// Called on each worker thread as it starts and as it exits (the
-    /// Python crate keeps a thread state per worker through this).
-    pub worker_hooks: Option<Arc<dyn WorkerHooks>>,
+    /// Told of worker threads starting and exiting, and of each tile being
+    /// over (the Python crate keeps a thread state per worker, and orders
+    /// Python calls by tile, through these).
+    pub hooks: Option<Arc<dyn RenderHooks>>,
 }
 
 impl Default for RenderOptions {
@@ -38,15 +39,21 @@ impl Default for RenderOptions {
             threads: 0,
             tile_size: 32,
             frame: 0,
-            worker_hooks: None,
+            hooks: None,
         }
     }
 }
 
-/// Per-worker set-up and tear-down.
-pub trait WorkerHooks: Send + Sync {
+/// What the renderer tells an observer as it works.
+pub trait RenderHooks: Send + Sync {
+    /// On a new worker thread, before it renders anything.
     fn worker_started(&self, index: usize);
+    /// On a worker thread, as it exits.
     fn worker_exiting(&self, index: usize);
+    /// On the worker that had tile `index`, once no node will evaluate any
+    /// part of it any more: rendered, failed, skipped or cancelled. Called
+    /// exactly once per tile.
+    fn tile_finished(&self, index: usize);
 }
 
 /// A finished render.
@@ -177,6 +184,9 @@ pub fn render(
                         let skip = cancel.load(Ordering::Relaxed)
                             || index > first_failure.load(Ordering::Relaxed);
                         let result = (!skip).then(|| render_tile(plan, frame, index, tiles[index]));
+                        if let Some(hooks) = &options.hooks {
+                            hooks.tile_finished(index);
+                        }
                         if let Some(Err(_)) = &result {
                             first_failure.fetch_min(index, Ordering::Relaxed);
                         }
@@ -232,7 +242,7 @@ fn thread_pool(options: &RenderOptions) -> Result<rayon::ThreadPool, RenderError
     let mut builder = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads)
         .thread_name(|i| format!("tessera-render-{i}"));
-    if let Some(hooks) = &options.worker_hooks {
+    if let Some(hooks) = &options.hooks {
         let start = hooks.clone();
         let exit = hooks.clone();
         builder = builder

@@ -1,0 +1,462 @@
+//! Calling a Python node's `__call__` for each sample of a tile: the
+//! arguments, the checks on what it returns, and the errors.
+
+use crate::context::Context;
+use crate::errors::ExceptionReport;
+use crate::node::OnError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyFloat, PyList, PyString, PyTuple};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use tessera_core::{Buffer, NodeError, TileCtx, Value, ValueType};
+
+/// How an evaluation takes the GIL.
+#[derive(Clone, Copy)]
+pub enum Calls<'py> {
+    /// Each call takes the GIL for itself (`free`, `isolated`, pure nodes).
+    PerCall,
+    /// Each call takes the GIL and this node's [`Gate`] (`exclusive`).
+    Exclusive,
+    /// The GIL is held for the whole evaluation (the `ordered` thread).
+    Held(Python<'py>),
+}
+
+/// Everything about a Python node but its instance: how to call it and what
+/// to make of the result.
+pub struct NodeCore {
+    pub slots: Vec<Slot>,
+    pub outputs: Vec<(String, ValueType)>,
+    /// The output names as Python strings, for looking up returned dicts.
+    pub output_keys: Vec<Py<PyString>>,
+    pub class_name: String,
+    pub script: String,
+    /// Canonical, as tracebacks name it.
+    pub path: PathBuf,
+    pub call_line: u32,
+    pub on_error: OnError,
+    /// Samples painted under `OnError::Color`, and the first failure's message.
+    pub failures: AtomicUsize,
+    pub first_failure: Mutex<Option<String>>,
+    /// Keeps calls of this node apart under `exclusive`.
+    pub gate: Gate,
+}
+
+impl NodeCore {
+    /// Calls `instance` for every sample of the tile, in sample order.
+    pub fn eval_samples(
+        &self,
+        instance: &Py<PyAny>,
+        ctx: &TileCtx,
+        inputs: &[&Buffer],
+        outputs: &mut [Buffer],
+        calls: Calls,
+    ) -> Result<(), NodeError> {
+        let mut objects: Option<TileObjects> = None;
+        let mut result = Ok(());
+        for i in 0..ctx.len() {
+            let mut call = |py: Python| {
+                let objects = match &mut objects {
+                    Some(objects) => objects,
+                    None => objects.insert(TileObjects {
+                        context: Py::new(py, Context::new(ctx)).map_err(|e| self.raised(py, &e))?,
+                        last: self.slots.iter().map(|_| None).collect(),
+                    }),
+                };
+                objects.context.borrow_mut(py).set_sample(ctx, i);
+                self.call(py, instance, objects, inputs, outputs, i)
+            };
+            let outcome = match calls {
+                Calls::Held(py) => call(py),
+                // The GIL is taken for each call, on this worker's own thread state.
+                Calls::PerCall => Python::attach(call),
+                Calls::Exclusive => self.gate.run(call),
+            };
+            if let Err(failure) = outcome {
+                let error = self.node_error(failure, ctx, i);
+                match self.on_error {
+                    OnError::Stop => {
+                        result = Err(error);
+                        break;
+                    }
+                    OnError::Color => {
+                        ctx.record_failure(i);
+                        for output in outputs.iter_mut() {
+                            output.sample_mut(i).fill(0.0);
+                        }
+                        self.failures.fetch_add(1, Ordering::Relaxed);
+                        let mut first =
+                            self.first_failure.lock().unwrap_or_else(|e| e.into_inner());
+                        first.get_or_insert_with(|| format_failure(&error));
+                    }
+                }
+            }
+        }
+        match (objects, calls) {
+            (Some(objects), Calls::Held(_)) => drop(objects),
+            (Some(objects), _) => Python::attach(|_| drop(objects)),
+            (None, _) => {}
+        }
+        result
+    }
+
+    /// What to tell the user after the render, under `--on-error=color`.
+    pub fn report(&self) -> Option<String> {
+        let count = self.failures.load(Ordering::Relaxed);
+        let first = self.first_failure.lock().unwrap_or_else(|e| e.into_inner());
+        first.as_ref().map(|first| {
+            format!(
+                "{}.__call__ failed on {count} sample{}, painted magenta; the first {first}",
+                self.class_name,
+                if count == 1 { "" } else { "s" }
+            )
+        })
+    }
+
+    /// An error at tile level (creating an instance, say), at the tile's first pixel.
+    pub fn tile_error(&self, py: Python, err: &PyErr, what: &str, ctx: &TileCtx) -> NodeError {
+        let report = ExceptionReport::new(py, err, &self.path);
+        let line = report.line.map_or(String::new(), |l| format!(":{l}"));
+        let (x, y, _) = ctx.locate(0);
+        NodeError {
+            message: format!(
+                "{what} of {} failed at {}{line}: {}",
+                self.class_name, self.script, report.summary
+            ),
+            pixel: Some((x, y)),
+            detail: Some(report.traceback),
+        }
+    }
+}
+
+/// Lets one call of a node run at a time, whatever the switch interval,
+/// without ever holding a Rust lock while waiting for the GIL or the GIL
+/// while waiting for a Rust lock: the busy flag is tested and set with the
+/// GIL held, and a caller that finds it set waits on a condition variable
+/// with the GIL released. The generation counter, read before trying, means
+/// a release between the try and the wait is never missed.
+#[derive(Default)]
+pub struct Gate {
+    busy: AtomicBool,
+    generation: Mutex<u64>,
+    released: Condvar,
+}
+
+/// Clears the busy flag even if the call panics.
+struct Busy<'a>(&'a AtomicBool);
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+impl Gate {
+    fn generation(&self) -> MutexGuard<'_, u64> {
+        self.generation.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `call` with the GIL and this gate held.
+    pub fn run<R>(&self, mut call: impl FnMut(Python) -> R) -> R {
+        loop {
+            let seen = *self.generation();
+            let done = Python::attach(|py| {
+                if self.busy.swap(true, Ordering::Acquire) {
+                    return None;
+                }
+                let _busy = Busy(&self.busy);
+                Some(call(py))
+            });
+            let mut generation = self.generation();
+            match done {
+                Some(result) => {
+                    *generation += 1;
+                    self.released.notify_all();
+                    return result;
+                }
+                None => {
+                    while *generation == seen {
+                        generation = self
+                            .released
+                            .wait(generation)
+                            .unwrap_or_else(|e| e.into_inner());
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub fn uniform_object(py: Python, value: &Value) -> Py<PyAny> {
+    match value {
+        Value::Integer(v) => v.into_pyobject(py).expect("int").into_any().unbind(),
+        Value::Boolean(v) => v
+            .into_pyobject(py)
+            .expect("bool")
+            .to_owned()
+            .into_any()
+            .unbind(),
+        Value::String(v) => v.into_pyobject(py).expect("str").into_any().unbind(),
+        other => unreachable!("python nodes have no uniform {other:?}"),
+    }
+}
+
+/// How a declared input reaches `__call__`.
+pub enum Slot {
+    /// Per sample, from the next input buffer: a float, or a tuple of floats.
+    Varying,
+    /// The same object every call.
+    Uniform(Py<PyAny>),
+}
+
+/// Why one call failed.
+enum CallFailure {
+    Raised(ExceptionReport),
+    BadResult(String),
+}
+
+/// Python objects the calls of one tile reuse.
+struct TileObjects {
+    context: Py<Context>,
+    /// Per slot, the last varying value passed and its Python object:
+    /// constant and slowly varying inputs cost no new object per call.
+    last: Vec<Option<([u32; 4], Py<PyAny>)>>,
+}
+
+/// The Python object for one varying input's sample: a float, or a tuple
+/// of floats; the previous call's object when the value is the same.
+fn argument<'py>(
+    py: Python<'py>,
+    sample: &[f32],
+    last: &mut Option<([u32; 4], Py<PyAny>)>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let mut bits = [0u32; 4];
+    for (b, v) in bits.iter_mut().zip(sample) {
+        *b = v.to_bits();
+    }
+    if let Some((previous, object)) = last
+        && *previous == bits
+    {
+        return Ok(object.bind(py).clone());
+    }
+    let object = if sample.len() == 1 {
+        PyFloat::new(py, sample[0] as f64).into_any()
+    } else {
+        PyTuple::new(py, sample.iter().map(|&v| v as f64))?.into_any()
+    };
+    *last = Some((bits, object.clone().unbind()));
+    Ok(object)
+}
+
+fn format_failure(error: &NodeError) -> String {
+    match error.pixel {
+        Some((x, y)) => format!("at pixel ({x}, {y}): {}", error.message),
+        None => error.message.clone(),
+    }
+}
+
+impl NodeCore {
+    fn raised(&self, py: Python, err: &PyErr) -> CallFailure {
+        CallFailure::Raised(ExceptionReport::new(py, err, &self.path))
+    }
+
+    /// Calls `__call__` for sample `i` and stores what it returns.
+    fn call(
+        &self,
+        py: Python,
+        instance: &Py<PyAny>,
+        objects: &mut TileObjects,
+        inputs: &[&Buffer],
+        outputs: &mut [Buffer],
+        i: usize,
+    ) -> Result<(), CallFailure> {
+        let mut args: Vec<Bound<PyAny>> = Vec::with_capacity(self.slots.len() + 1);
+        args.push(objects.context.bind(py).clone().into_any());
+        let mut buffers = inputs.iter();
+        for (slot, last) in self.slots.iter().zip(&mut objects.last) {
+            args.push(match slot {
+                Slot::Uniform(value) => value.bind(py).clone(),
+                Slot::Varying => {
+                    let sample = buffers
+                        .next()
+                        .expect("one buffer per varying input")
+                        .sample(i);
+                    argument(py, sample, last).map_err(|e| self.raised(py, &e))?
+                }
+            });
+        }
+        let args = PyTuple::new(py, args).map_err(|e| self.raised(py, &e))?;
+        let returned = instance
+            .bind(py)
+            .call1(args)
+            .map_err(|e| self.raised(py, &e))?;
+        self.store(py, &returned, outputs, i)
+    }
+
+    /// Stores a return value: a dict by output name, a tuple or list in
+    /// declaration order, or a bare value when there is one output.
+    fn store(
+        &self,
+        py: Python,
+        returned: &Bound<PyAny>,
+        outputs: &mut [Buffer],
+        i: usize,
+    ) -> Result<(), CallFailure> {
+        let names = || {
+            let names: Vec<&str> = self.outputs.iter().map(|(n, _)| n.as_str()).collect();
+            names.join(", ")
+        };
+        if let Ok(dict) = returned.cast::<PyDict>() {
+            for (k, ((name, _), key)) in self.outputs.iter().zip(&self.output_keys).enumerate() {
+                match dict.get_item(key.bind(py)) {
+                    Ok(Some(value)) => self.store_one(k, &value, outputs, i)?,
+                    _ => {
+                        return Err(self.bad(format!(
+                            "returned no output `{name}` (outputs: {})",
+                            names()
+                        )));
+                    }
+                }
+            }
+            if dict.len() > self.outputs.len() {
+                for key in dict.keys() {
+                    let key = key.str().map(|k| k.to_string()).unwrap_or_default();
+                    if !self.outputs.iter().any(|(n, _)| *n == key) {
+                        return Err(self.bad(format!(
+                            "returned an unknown output `{key}` (outputs: {})",
+                            names()
+                        )));
+                    }
+                }
+            }
+            return Ok(());
+        }
+        if self.outputs.len() == 1 {
+            return self.store_one(0, returned, outputs, i);
+        }
+        let items = if returned.is_instance_of::<PyTuple>() || returned.is_instance_of::<PyList>() {
+            returned
+                .try_iter()
+                .and_then(|it| it.collect::<PyResult<Vec<_>>>())
+                .ok()
+        } else {
+            None
+        };
+        match items {
+            Some(items) if items.len() == self.outputs.len() => {
+                for (k, item) in items.iter().enumerate() {
+                    self.store_one(k, item, outputs, i)?;
+                }
+                Ok(())
+            }
+            Some(items) => Err(self.bad(format!(
+                "returned {} values for {} outputs ({})",
+                items.len(),
+                self.outputs.len(),
+                names()
+            ))),
+            None => Err(self.bad(format!(
+                "returned {}; expected a dict of the outputs ({}) or a tuple in that order",
+                type_name(returned),
+                names()
+            ))),
+        }
+    }
+
+    fn store_one(
+        &self,
+        k: usize,
+        value: &Bound<PyAny>,
+        outputs: &mut [Buffer],
+        i: usize,
+    ) -> Result<(), CallFailure> {
+        let (name, ty) = &self.outputs[k];
+        let slot = outputs[k].sample_mut(i);
+        let wrong = |found: String| {
+            let expected = match ty {
+                ValueType::Float => "a number".to_string(),
+                ValueType::Color4 => "3 or 4 numbers (RGB or RGBA)".to_string(),
+                other => format!("{} numbers", other.channels().expect("varying")),
+            };
+            self.bad(format!("output `{name}` must be {expected}, not {found}"))
+        };
+        // At most 4 numbers, on the stack: this runs once per call.
+        let mut numbers = [0.0f64; 4];
+        let count = if *ty == ValueType::Float {
+            numbers[0] = value
+                .extract::<f64>()
+                .map_err(|_| wrong(type_name(value)))?;
+            1
+        } else if let Ok(tuple) = value.cast::<PyTuple>() {
+            for (number, item) in numbers.iter_mut().zip(tuple.iter()) {
+                *number = item.extract().map_err(|_| wrong(type_name(value)))?;
+            }
+            tuple.len()
+        } else if value.is_instance_of::<pyo3::types::PyString>() {
+            return Err(wrong(type_name(value)));
+        } else {
+            let items: Vec<f64> = value.extract().map_err(|_| wrong(type_name(value)))?;
+            for (number, item) in numbers.iter_mut().zip(&items) {
+                *number = *item;
+            }
+            items.len()
+        };
+        let count = if *ty == ValueType::Color4 && count == 3 {
+            numbers[3] = 1.0;
+            4
+        } else {
+            count
+        };
+        if count != slot.len() {
+            return Err(wrong(count.to_string()));
+        }
+        if let Some(bad) = numbers[..count].iter().find(|v| !v.is_finite()) {
+            return Err(self.bad(format!("output `{name}` is {bad}; outputs must be finite")));
+        }
+        for (dst, src) in slot.iter_mut().zip(&numbers) {
+            *dst = *src as f32;
+        }
+        Ok(())
+    }
+
+    fn bad(&self, message: String) -> CallFailure {
+        CallFailure::BadResult(message)
+    }
+
+    fn node_error(&self, failure: CallFailure, ctx: &TileCtx, i: usize) -> NodeError {
+        let (x, y, _) = ctx.locate(i);
+        let (message, detail) = match failure {
+            CallFailure::Raised(report) => {
+                let line = report.line.map_or(String::new(), |l| format!(":{l}"));
+                (
+                    format!(
+                        "{} (in {}.__call__, {}{line})",
+                        report.summary, self.class_name, self.script
+                    ),
+                    Some(report.traceback),
+                )
+            }
+            CallFailure::BadResult(message) => (
+                format!(
+                    "{}.__call__ {message} ({}:{})",
+                    self.class_name, self.script, self.call_line
+                ),
+                None,
+            ),
+        };
+        NodeError {
+            message,
+            pixel: Some((x, y)),
+            detail,
+        }
+    }
+}
+
+fn type_name(value: &Bound<PyAny>) -> String {
+    let name = value
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "an object".into());
+    format!("a {name}")
+}

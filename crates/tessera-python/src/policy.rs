@@ -1,0 +1,116 @@
+//! Determinism policies: how a Python node's calls are scheduled.
+
+use crate::call::{Calls, NodeCore};
+use crate::session::submit_ordered;
+use pyo3::prelude::*;
+use std::fmt;
+use std::sync::Arc;
+use tessera_core::{Buffer, Node, NodeError, TileCtx};
+
+/// How the calls of a Python node are scheduled; docs/determinism.md states
+/// what each guarantees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Policy {
+    /// Every call takes the GIL on the thread rendering the tile, in any
+    /// order. Deterministic for pure nodes only.
+    Free,
+    /// One call of the node at a time, never interleaved with another call
+    /// of the same node, whatever the switch interval. Order still follows
+    /// scheduling.
+    Exclusive,
+    /// Every call in one canonical order (tile, node, pixel, sample) on one
+    /// Python thread. Identical at any thread count, for any node.
+    Ordered,
+    /// A fresh instance of the node (its `setup()` run again) for each tile.
+    Isolated,
+}
+
+impl Policy {
+    pub const ALL: [Policy; 4] = [
+        Policy::Free,
+        Policy::Exclusive,
+        Policy::Ordered,
+        Policy::Isolated,
+    ];
+    pub const DEFAULT: Policy = Policy::Ordered;
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Policy::Free => "free",
+            Policy::Exclusive => "exclusive",
+            Policy::Ordered => "ordered",
+            Policy::Isolated => "isolated",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Policy> {
+        Policy::ALL.into_iter().find(|p| p.name() == name)
+    }
+}
+
+impl fmt::Display for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A Python node instance under its policy.
+pub struct PythonNode {
+    pub core: Arc<NodeCore>,
+    /// The class, for `isolated`'s fresh instance per tile.
+    pub class: Py<PyAny>,
+    /// The instance built (and set up) at compile time.
+    pub instance: Arc<Py<PyAny>>,
+    pub policy: Policy,
+    /// The class declares `pure = True`: `ordered` may run it in parallel.
+    pub pure: bool,
+    /// The node's place among the render's Python nodes (plan order), for
+    /// `ordered`'s canonical order within a tile.
+    pub sequence: usize,
+}
+
+impl Node for PythonNode {
+    fn eval_tile(
+        &self,
+        ctx: &TileCtx,
+        inputs: &[&Buffer],
+        outputs: &mut [Buffer],
+    ) -> Result<(), NodeError> {
+        match self.policy {
+            Policy::Free => {
+                self.core
+                    .eval_samples(&self.instance, ctx, inputs, outputs, Calls::PerCall)
+            }
+            Policy::Ordered if self.pure => {
+                self.core
+                    .eval_samples(&self.instance, ctx, inputs, outputs, Calls::PerCall)
+            }
+            Policy::Exclusive => {
+                self.core
+                    .eval_samples(&self.instance, ctx, inputs, outputs, Calls::Exclusive)
+            }
+            Policy::Ordered => submit_ordered(self, ctx, inputs, outputs),
+            Policy::Isolated => {
+                let instance = Python::attach(|py| {
+                    let instance =
+                        self.class.bind(py).call0().map_err(|e| {
+                            self.core.tile_error(py, &e, "creating an instance", ctx)
+                        })?;
+                    instance
+                        .call_method0("setup")
+                        .map_err(|e| self.core.tile_error(py, &e, "setup()", ctx))?;
+                    Ok::<_, NodeError>(instance.unbind())
+                })?;
+                let result =
+                    self.core
+                        .eval_samples(&instance, ctx, inputs, outputs, Calls::PerCall);
+                Python::attach(|_| drop(instance));
+                result
+            }
+        }
+    }
+
+    fn report(&self) -> Option<String> {
+        self.core.report()
+    }
+}

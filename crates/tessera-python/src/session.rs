@@ -1,0 +1,223 @@
+//! One render's Python side: seeding, the switch interval, the workers'
+//! thread states, and the `ordered` policy's dedicated Python thread.
+
+use crate::PythonError;
+use crate::call::Calls;
+use crate::policy::PythonNode;
+use crate::threads::{ThreadState, enter_thread, leave_thread};
+use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
+use pyo3::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use tessera_core::{Buffer, FrameInfo, NodeError, Rect, SampleFailures, TileCtx};
+use tessera_render::RenderHooks;
+
+/// One node's samples of one tile, for the ordered thread to compute.
+struct Job {
+    tile: usize,
+    sequence: usize,
+    node: Arc<crate::call::NodeCore>,
+    instance: Arc<Py<PyAny>>,
+    frame: FrameInfo,
+    rect: Rect,
+    node_id: String,
+    node_hash: u32,
+    inputs: Vec<Buffer>,
+    outputs: Vec<Buffer>,
+    reply: Sender<JobDone>,
+}
+
+struct JobDone {
+    outputs: Vec<Buffer>,
+    failures: Vec<(i32, i32, u32)>,
+    result: Result<(), NodeError>,
+}
+
+enum Message {
+    Job(Box<Job>),
+    /// No node will evaluate any part of this tile any more.
+    TileFinished(usize),
+}
+
+/// The running ordered thread's inbox, while a render is on.
+static ORDERED: Mutex<Option<Sender<Message>>> = Mutex::new(None);
+
+fn ordered_sender() -> Option<Sender<Message>> {
+    ORDERED.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// The Python side of one render. Create it after compiling and before
+/// rendering; pass it to the renderer as its hooks; drop it after.
+pub struct RenderSession {
+    thread: Option<JoinHandle<()>>,
+}
+
+/// Prepares Python for a render: seeds `random` (and numpy's legacy global
+/// generator, when numpy is imported) from the scene seed, sets the switch
+/// interval when given, and starts the ordered thread.
+pub fn begin_render(
+    seed: u32,
+    switch_interval: Option<f64>,
+) -> Result<Arc<RenderSession>, PythonError> {
+    crate::start()?;
+    Python::attach(|py| -> PyResult<()> {
+        py.import("random")?.call_method1("seed", (seed,))?;
+        let modules = py.import("sys")?.getattr("modules")?;
+        if modules.contains("numpy")? {
+            py.import("numpy.random")?.call_method1("seed", (seed,))?;
+        }
+        if let Some(interval) = switch_interval {
+            py.import("sys")?
+                .call_method1("setswitchinterval", (interval,))?;
+        }
+        Ok(())
+    })
+    .map_err(|e| PythonError::Script(format!("preparing Python for the render: {e}")))?;
+    let (sender, receiver) = unbounded();
+    *ORDERED.lock().unwrap_or_else(|e| e.into_inner()) = Some(sender);
+    let thread = std::thread::Builder::new()
+        .name("tessera-python".into())
+        .spawn(move || run_ordered(receiver))
+        .map_err(|e| PythonError::Script(format!("cannot start the Python thread: {e}")))?;
+    Ok(Arc::new(RenderSession {
+        thread: Some(thread),
+    }))
+}
+
+impl Drop for RenderSession {
+    fn drop(&mut self) {
+        // The thread ends when the last sender is gone.
+        ORDERED.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl RenderHooks for RenderSession {
+    fn worker_started(&self, _index: usize) {
+        enter_thread();
+    }
+
+    fn worker_exiting(&self, _index: usize) {
+        leave_thread();
+    }
+
+    fn tile_finished(&self, index: usize) {
+        if let Some(sender) = ordered_sender() {
+            let _ = sender.send(Message::TileFinished(index));
+        }
+    }
+}
+
+/// Runs a node's calls for a tile on the ordered thread, and waits (without
+/// the GIL) for them to be done.
+pub fn submit_ordered(
+    node: &PythonNode,
+    ctx: &TileCtx,
+    inputs: &[&Buffer],
+    outputs: &mut [Buffer],
+) -> Result<(), NodeError> {
+    let stopped = || {
+        NodeError::new("the ordered Python thread is not running").at_pixel(ctx.rect.x, ctx.rect.y)
+    };
+    let sender = ordered_sender().ok_or_else(stopped)?;
+    let (reply, done) = bounded(1);
+    let job = Job {
+        tile: ctx.tile_index,
+        sequence: node.sequence,
+        node: node.core.clone(),
+        instance: node.instance.clone(),
+        frame: ctx.frame.clone(),
+        rect: ctx.rect,
+        node_id: ctx.node_id.to_string(),
+        node_hash: ctx.node_hash,
+        inputs: inputs.iter().map(|b| (*b).clone()).collect(),
+        outputs: outputs
+            .iter_mut()
+            .map(|b| std::mem::replace(b, Buffer::new(b.channels(), 0)))
+            .collect(),
+        reply,
+    };
+    sender
+        .send(Message::Job(Box::new(job)))
+        .map_err(|_| stopped())?;
+    let finished = done.recv().map_err(|_| stopped())?;
+    for (output, computed) in outputs.iter_mut().zip(finished.outputs) {
+        *output = computed;
+    }
+    for (x, y, s) in finished.failures {
+        ctx.failures.record(x, y, s);
+    }
+    finished.result
+}
+
+/// The ordered thread: runs jobs in (tile, sequence) order. Jobs of later
+/// tiles wait in a reorder buffer until every earlier tile is finished.
+fn run_ordered(inbox: Receiver<Message>) {
+    let _state = ThreadState::enter();
+    let mut next_tile = 0;
+    let mut pending: BTreeMap<(usize, usize), Box<Job>> = BTreeMap::new();
+    let mut finished: BTreeSet<usize> = BTreeSet::new();
+    loop {
+        // Run what is due; a job of the current tile is due at once (its
+        // worker sends the tile's jobs one after another, in sequence order).
+        loop {
+            if let Some(entry) = pending.first_entry()
+                && entry.key().0 == next_tile
+            {
+                run_job(*entry.remove());
+                continue;
+            }
+            if finished.remove(&next_tile) {
+                next_tile += 1;
+                continue;
+            }
+            break;
+        }
+        match inbox.recv() {
+            Ok(Message::Job(job)) => {
+                pending.insert((job.tile, job.sequence), job);
+            }
+            Ok(Message::TileFinished(tile)) => {
+                finished.insert(tile);
+            }
+            Err(_) => return,
+        }
+    }
+}
+
+fn run_job(job: Job) {
+    let Job {
+        node,
+        instance,
+        frame,
+        rect,
+        tile,
+        node_id,
+        node_hash,
+        inputs,
+        mut outputs,
+        reply,
+        ..
+    } = job;
+    let failures = SampleFailures::default();
+    let ctx = TileCtx {
+        frame: &frame,
+        rect,
+        tile_index: tile,
+        node_id: &node_id,
+        node_hash,
+        failures: &failures,
+    };
+    let input_refs: Vec<&Buffer> = inputs.iter().collect();
+    let result = Python::attach(|py| {
+        node.eval_samples(&instance, &ctx, &input_refs, &mut outputs, Calls::Held(py))
+    });
+    let _ = reply.send(JobDone {
+        outputs,
+        failures: failures.take(),
+        result,
+    });
+}
