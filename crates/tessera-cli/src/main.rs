@@ -1,6 +1,7 @@
 //! `tessera`: renders node-graph scene files, tile by tile, on every core.
 
 mod commands;
+mod compare;
 mod diagnostics;
 mod failure;
 mod new_node;
@@ -14,8 +15,9 @@ use std::process::ExitCode;
 /// Renders procedural-texture and compositing node graphs from TOML scene
 /// files, tile by tile on every core, with identical pixels at any thread count.
 ///
-/// Exit codes: 0 success, 1 an I/O or output failure, 2 a bad scene or bad
-/// arguments, 3 a node failed while rendering, 130 interrupted.
+/// Exit codes: 0 success, 1 an I/O or output failure (for `compare`: some
+/// renders differ), 2 a bad scene or bad arguments, 3 a node failed while
+/// rendering, 130 interrupted.
 #[derive(Parser)]
 #[command(name = "tessera", about, long_about, disable_version_flag = true)]
 struct Cli {
@@ -30,6 +32,9 @@ struct Cli {
 enum Command {
     /// Render a scene to an image file.
     Render(commands::RenderArgs),
+    /// Render a scene at several thread counts, under several policies,
+    /// several times, and report which renders differ (exit 1 if any).
+    Compare(compare::CompareArgs),
     /// Check a scene for mistakes without rendering it.
     Check {
         /// The scene file (TOML).
@@ -59,6 +64,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         _ if cli.version => commands::version(),
         Some(Command::Render(args)) => commands::render(&args),
+        Some(Command::Compare(args)) => compare::compare(&args),
         Some(Command::Check { scene }) => commands::check(&scene),
         Some(Command::Nodes { markdown, script }) => commands::nodes(markdown, script.as_deref()),
         Some(Command::NewNode { name, dir }) => commands::new_node(&name, &dir),

@@ -246,6 +246,14 @@ pub enum OutputError {
         source: std::io::Error,
     },
 
+    /// An image could not be read back.
+    #[error("cannot read {}: {source}", path.display())]
+    Decode {
+        path: PathBuf,
+        #[source]
+        source: image::ImageError,
+    },
+
     /// The image encoder failed.
     #[error("cannot write {}: encoding the image failed: {source}", path.display())]
     Encode {
@@ -265,6 +273,7 @@ impl OutputError {
             | OutputError::TargetIsDirectory { path }
             | OutputError::InvalidFramebuffer { path, .. }
             | OutputError::Io { path, .. }
+            | OutputError::Decode { path, .. }
             | OutputError::Encode { path, .. } => path,
         }
     }
@@ -289,6 +298,21 @@ fn list_depths(depths: &[Depth]) -> String {
 
 /// File extensions [`write_image`] accepts (lowercase, without the dot).
 /// Matching is case-insensitive.
+/// Reads an image back as a float framebuffer (EXR keeps every bit; 8- and
+/// 16-bit files are divided down to 0..1), for comparing renders.
+pub fn read_image(path: &Path) -> Result<Framebuffer, OutputError> {
+    let image = image::open(path).map_err(|source| OutputError::Decode {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let image = image.into_rgba32f();
+    Ok(Framebuffer {
+        width: image.width(),
+        height: image.height(),
+        pixels: image.into_raw(),
+    })
+}
+
 pub fn supported_extensions() -> &'static [&'static str] {
     &["png", "jpg", "jpeg", "exr"]
 }
