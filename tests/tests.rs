@@ -2,6 +2,7 @@
 //! They drive the real `tessera` binary, as a user would.
 
 mod cli;
+mod determinism;
 mod golden;
 mod python;
 mod scene_errors;

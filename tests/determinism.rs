@@ -1,0 +1,286 @@
+//! The guarantee table of docs/determinism.md, cell by cell: every policy x
+//! every kind of node x threads 1, 2, 4, 8 x 2 runs (each run its own
+//! process, through `tessera compare`). Cells promised identical must be;
+//! cells documented to differ must be seen to differ, so a policy that
+//! silently serialised everything would fail here too.
+
+use crate::util::{root, tessera, tessera_in};
+use std::path::Path;
+
+/// What docs/determinism.md promises for one node kind under one policy.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Promise {
+    /// Bit-identical at every thread count and run.
+    Identical,
+    /// Identical across runs at one thread; differs at some thread count above one.
+    DiffersAcrossThreads,
+}
+
+use Promise::{DiffersAcrossThreads as Differs, Identical as Same};
+
+const POLICIES: [&str; 4] = ["free", "exclusive", "ordered", "isolated"];
+
+/// (class in tests/python/kinds.py, promise under free, exclusive, ordered, isolated)
+const TABLE: [(&str, [Promise; 4]); 6] = [
+    ("Pure", [Same, Same, Same, Same]),
+    ("Counter", [Differs, Differs, Same, Same]),
+    ("ReadModifyWrite", [Differs, Differs, Same, Same]),
+    ("GlobalRandom", [Differs, Differs, Same, Differs]),
+    ("CtxRandom", [Same, Same, Same, Same]),
+    ("ModuleGlobal", [Differs, Differs, Same, Differs]),
+];
+
+/// A 48 x 48 scene (36 tiles of 8 x 8) whose output is node `n` of `class`.
+pub fn kind_scene(dir: &Path, class: &str, output: &str) -> String {
+    let scripts = root().join("tests/python");
+    let scene = format!(
+        "[image]\nwidth = 48\nheight = 48\nseed = 5\n\n[python]\npaths = [{:?}]\n\n\
+         [nodes.n]\ntype = \"python\"\nscript = \"kinds.py\"\nclass = \"{class}\"\n\n[output]\ncolor = \"@n.{output}\"\n",
+        scripts.display().to_string()
+    );
+    let name = format!("{class}.toml");
+    std::fs::write(dir.join(&name), scene).unwrap();
+    name
+}
+
+#[test]
+fn every_policy_keeps_its_promise_for_every_kind_of_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut broken = Vec::new();
+    for (class, promises) in TABLE {
+        let scene = kind_scene(dir.path(), class, "out");
+        let run = tessera_in(
+            dir.path(),
+            &[
+                "compare",
+                &scene,
+                "--threads",
+                "1,2,4,8",
+                "--python-policy",
+                "all",
+                "--runs",
+                "2",
+                "--tile",
+                "8",
+                "--json",
+            ],
+        );
+        assert!(
+            run.code == 0 || run.code == 1,
+            "{class}: {}\n{}",
+            run.code,
+            run.stderr
+        );
+        let report: serde_json::Value =
+            serde_json::from_str(&run.stdout).expect("compare --json prints JSON");
+        for (policy, promise) in POLICIES.iter().zip(promises) {
+            let rows: Vec<&serde_json::Value> = report["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["policy"] == *policy)
+                .collect();
+            assert_eq!(rows.len(), 8, "{class} {policy}: 4 thread counts x 2 runs");
+            let identical = |r: &&serde_json::Value| r["identical"] == true;
+            let one_thread_same = rows.iter().filter(|r| r["threads"] == 1).all(identical);
+            let all_same = rows.iter().all(identical);
+            let observed = if all_same { Same } else { Differs };
+            if !one_thread_same || observed != promise {
+                broken.push(format!(
+                    "{class} under {policy}: promised {promise:?}, observed {observed:?} (one thread stable: {one_thread_same})"
+                ));
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "docs/determinism.md is wrong:\n{}",
+        broken.join("\n")
+    );
+}
+
+#[test]
+fn ordered_gives_one_hash_for_a_counter_and_global_random_at_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let scripts = root().join("tests/python");
+    let scene = format!(
+        "[image]\nwidth = 48\nheight = 48\n\n[python]\npaths = [{:?}]\n\n\
+         [nodes.count]\ntype = \"python\"\nscript = \"kinds.py\"\nclass = \"Counter\"\n\n\
+         [nodes.dice]\ntype = \"python\"\nscript = \"kinds.py\"\nclass = \"GlobalRandom\"\n\n\
+         [nodes.both]\ntype = \"mix\"\nfg = \"@count\"\nbg = \"@dice\"\nmix = 0.5\n\n[output]\ncolor = \"@both\"\n",
+        scripts.display().to_string()
+    );
+    std::fs::write(dir.path().join("both.toml"), scene).unwrap();
+    // The default policy is ordered; each run is its own process.
+    let run = tessera_in(
+        dir.path(),
+        &[
+            "compare",
+            "both.toml",
+            "--threads",
+            "1,2,4,8",
+            "--runs",
+            "2",
+            "--tile",
+            "8",
+        ],
+    );
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains("ordered: all 8 renders identical"),
+        "{}",
+        run.stdout
+    );
+    let hashes: std::collections::BTreeSet<&str> = run
+        .stdout
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().nth(3))
+        .filter(|h| h.len() == 12)
+        .collect();
+    assert_eq!(hashes.len(), 1, "{}", run.stdout);
+}
+
+#[test]
+fn free_with_a_tiny_switch_interval_differs_and_compare_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = kind_scene(dir.path(), "ReadModifyWrite", "out");
+    let run = tessera_in(
+        dir.path(),
+        &[
+            "compare",
+            &scene,
+            "--threads",
+            "1,2",
+            "--python-policy",
+            "free",
+            "--runs",
+            "2",
+            "--tile",
+            "8",
+            "--switch-interval",
+            "0.000001",
+            "--diff",
+            "diff.png",
+        ],
+    );
+    run.expect_code(1);
+    let summary = run.stdout.lines().last().unwrap_or_default();
+    assert!(
+        summary.starts_with("free: ") && summary.ends_with("renders differ from the first"),
+        "{}",
+        run.stdout
+    );
+    let differing: Vec<usize> = run
+        .stdout
+        .lines()
+        .filter(|l| l.contains(" NO "))
+        .map(|l| l.split_whitespace().nth(5).unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        !differing.is_empty() && differing.iter().all(|&n| n > 0),
+        "{}",
+        run.stdout
+    );
+    assert!(dir.path().join("diff.png").is_file(), "no heat map written");
+}
+
+#[test]
+fn exclusive_loses_no_update_whatever_the_switch_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = kind_scene(dir.path(), "ReadModifyWrite", "count");
+    let run = tessera_in(
+        dir.path(),
+        &[
+            "render",
+            &scene,
+            "-o",
+            "count.exr",
+            "--threads",
+            "4",
+            "--tile",
+            "8",
+            "--python-policy",
+            "exclusive",
+            "--switch-interval",
+            "0.000001",
+        ],
+    );
+    run.expect_code(0);
+    let image = image::open(dir.path().join("count.exr"))
+        .unwrap()
+        .into_rgba32f();
+    let last_count = image.pixels().map(|p| p.0[0]).fold(0.0f32, f32::max);
+    assert_eq!(
+        last_count,
+        (48 * 48) as f32,
+        "calls: 2304, final count: {last_count}"
+    );
+}
+
+#[test]
+fn a_node_policy_is_overridden_by_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = kind_scene(dir.path(), "Counter", "out");
+    let text = std::fs::read_to_string(dir.path().join(&scene)).unwrap();
+    std::fs::write(
+        dir.path().join(&scene),
+        text.replace(
+            "class = \"Counter\"",
+            "class = \"Counter\"\npolicy = \"isolated\"",
+        ),
+    )
+    .unwrap();
+    let hash = |extra: &[&str]| {
+        let mut args = vec![
+            "render",
+            scene.as_str(),
+            "-o",
+            "o.png",
+            "--tile",
+            "8",
+            "--threads",
+            "1",
+        ];
+        args.extend_from_slice(extra);
+        tessera_in(dir.path(), &args).expect_code(0).pixel_hash()
+    };
+    // isolated restarts the count in every tile; ordered counts on.
+    assert_ne!(hash(&[]), hash(&["--python-policy", "ordered"]));
+    assert_eq!(hash(&[]), hash(&["--python-policy", "isolated"]));
+}
+
+#[test]
+fn a_bad_policy_is_a_located_scene_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = kind_scene(dir.path(), "Pure", "out");
+    let text = std::fs::read_to_string(dir.path().join(&scene)).unwrap();
+    std::fs::write(
+        dir.path().join(&scene),
+        text.replace("[python]\n", "[python]\npolicy = \"orderd\"\n"),
+    )
+    .unwrap();
+    let run = tessera_in(dir.path(), &["check", &scene]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.starts_with(
+            "error: [python] policy must be one of free, exclusive, ordered, isolated, found a string\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    let bad_flag = tessera(&[
+        "render",
+        "scenes/python_ripples.toml",
+        "--python-policy",
+        "fastest",
+    ]);
+    bad_flag.expect_code(2);
+    assert!(
+        bad_flag
+            .stderr
+            .contains("not a policy; use one of free, exclusive, ordered, isolated"),
+        "{}",
+        bad_flag.stderr
+    );
+}

@@ -1,0 +1,83 @@
+"""Node kinds for the determinism matrix test (tests/determinism.rs): each
+keeps state (or not) in a different way. Every node outputs a float."""
+import random
+
+import tessera
+
+# State in a module global, shared by every instance and every tile.
+CALLS_SO_FAR = [0]
+
+
+def busy(n):
+    """Work that holds the GIL long enough for the switch interval to fire."""
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+class Pure(tessera.Node):
+    """Depends only on its arguments."""
+
+    inputs = {"uv": tessera.Vector2(tessera.TEXCOORD)}
+    outputs = {"out": tessera.Float()}
+    pure = True
+
+    def __call__(self, ctx, uv):
+        return (uv[0] * 7.0 + uv[1] * 3.0) % 1.0
+
+
+class Counter(tessera.Node):
+    """Counts its calls on self."""
+
+    outputs = {"out": tessera.Float()}
+
+    def setup(self):
+        self.calls = 0
+
+    def __call__(self, ctx):
+        self.calls += 1
+        return (self.calls % 97) / 97.0
+
+
+class ReadModifyWrite(tessera.Node):
+    """Reads self.count, works, then writes it back: a torn update loses counts."""
+
+    outputs = {"out": tessera.Float(), "count": tessera.Float()}
+
+    def setup(self):
+        self.count = 0
+
+    def __call__(self, ctx):
+        seen = self.count
+        busy(200)
+        self.count = seen + 1
+        return (self.count % 97) / 97.0, float(self.count)
+
+
+class GlobalRandom(tessera.Node):
+    """Draws from Python's global random generator (seeded by Tessera)."""
+
+    outputs = {"out": tessera.Float()}
+
+    def __call__(self, ctx):
+        return random.random()
+
+
+class CtxRandom(tessera.Node):
+    """Draws from ctx.random(): a hash of seed, node, pixel, sample and draw."""
+
+    outputs = {"out": tessera.Float()}
+
+    def __call__(self, ctx):
+        return ctx.random() * 0.5 + ctx.random() * 0.5
+
+
+class ModuleGlobal(tessera.Node):
+    """Counts its calls in a module global."""
+
+    outputs = {"out": tessera.Float()}
+
+    def __call__(self, ctx):
+        CALLS_SO_FAR[0] += 1
+        return (CALLS_SO_FAR[0] % 89) / 89.0
