@@ -2,7 +2,7 @@
 //!
 //! The image is cut into a grid of tiles; each tile evaluates the whole plan
 //! for its pixels (plus each node's margin), independently of every other
-//! tile, on a rayon pool. Finished tiles travel over a channel to the calling
+//! tile, on a rayon pool whose workers claim tiles in index order. Finished tiles travel over a channel to the calling
 //! thread, which merges them into the framebuffer strictly in tile-index
 //! order through a reorder buffer, never in completion order.
 
@@ -176,24 +176,31 @@ pub fn render(
         let frame = &frame;
         let first_failure = &first_failure;
         scope.spawn(move || {
-            use rayon::prelude::*;
-            pool.install(|| {
-                (0..tiles.len())
-                    .into_par_iter()
-                    .for_each_with(sender, |sender, index| {
-                        let skip = cancel.load(Ordering::Relaxed)
-                            || index > first_failure.load(Ordering::Relaxed);
-                        let result = (!skip).then(|| render_tile(plan, frame, index, tiles[index]));
-                        if let Some(hooks) = &options.hooks {
-                            hooks.tile_finished(index);
-                        }
-                        if let Some(Err(_)) = &result {
-                            first_failure.fetch_min(index, Ordering::Relaxed);
-                        }
-                        // The receiver lives until every sender is gone.
-                        let _ = sender.send((index, result));
-                    });
+            // Every worker claims the next tile in index order. Tiles are thus
+            // started in order, so a worker that blocks on a tile (the ordered
+            // Python thread serves tiles in order) never holds back an earlier
+            // tile, and Python work of tile k overlaps native work of tile k+1.
+            let next_tile = AtomicUsize::new(0);
+            pool.broadcast(|_| {
+                loop {
+                    let index = next_tile.fetch_add(1, Ordering::Relaxed);
+                    if index >= tiles.len() {
+                        break;
+                    }
+                    let skip = cancel.load(Ordering::Relaxed)
+                        || index > first_failure.load(Ordering::Relaxed);
+                    let result = (!skip).then(|| render_tile(plan, frame, index, tiles[index]));
+                    if let Some(hooks) = &options.hooks {
+                        hooks.tile_finished(index);
+                    }
+                    if let Some(Err(_)) = &result {
+                        first_failure.fetch_min(index, Ordering::Relaxed);
+                    }
+                    // The receiver lives until every sender is gone.
+                    let _ = sender.send((index, result));
+                }
             });
+            drop(sender);
         });
 
         let mut pending = BTreeMap::new();
