@@ -20,21 +20,12 @@ const CONFIGURATIONS: [(&str, &str); 6] = [
     ("4", "64"),
 ];
 
-/// Scenes whose nodes keep state, so their pixels follow the order of calls:
-/// compared at one thread only, until a determinism policy orders the calls.
-const STATEFUL: [&str; 1] = ["scenes/python_counter.toml"];
-
 #[test]
 fn every_scene_gives_one_hash_at_any_thread_count_and_tile_size() {
     let dir = tempfile::tempdir().unwrap();
     let mut failures = Vec::new();
     for scene in all_scenes() {
-        let configurations: &[(&str, &str)] = if STATEFUL.contains(&scene.as_str()) {
-            &[("1", "16"), ("1", "16")]
-        } else {
-            &CONFIGURATIONS
-        };
-        let hashes: Vec<String> = configurations
+        let hashes: Vec<String> = CONFIGURATIONS
             .iter()
             .map(|(threads, tile)| {
                 let out = dir.path().join("out.png");
@@ -60,12 +51,7 @@ fn every_scene_matches_its_reference_image() {
     let mut failures = Vec::new();
     for scene in all_scenes() {
         let out = dir.path().join("out.png");
-        let threads: &[&str] = if STATEFUL.contains(&scene.as_str()) {
-            &["--threads", "1"]
-        } else {
-            &[]
-        };
-        render(&scene, &out, threads).expect_code(0);
+        render(&scene, &out, &[]).expect_code(0);
         let reference = root()
             .join("tests/golden")
             .join(scene.replace('/', "__").replace(".toml", ".png"));

@@ -1,11 +1,18 @@
 """Node kinds for the determinism matrix test (tests/determinism.rs): each
-keeps state (or not) in a different way. Every node outputs a float."""
+keeps state (or not) in a different way. Every node outputs a float.
+
+Every call does some work first (WORK), so that a render lasts long enough
+(tens of milliseconds) for every render thread to start and take turns at
+the GIL: a difference that can occur is then seen, not missed by luck."""
 import random
 
 import tessera
 
 # State in a module global, shared by every instance and every tile.
 CALLS_SO_FAR = [0]
+
+# Loop iterations of work per call (about 5 microseconds).
+WORK = 100
 
 
 def busy(n):
@@ -24,6 +31,7 @@ class Pure(tessera.Node):
     pure = True
 
     def __call__(self, ctx, uv):
+        busy(WORK)
         return (uv[0] * 7.0 + uv[1] * 3.0) % 1.0
 
 
@@ -36,6 +44,7 @@ class Counter(tessera.Node):
         self.calls = 0
 
     def __call__(self, ctx):
+        busy(WORK)
         self.calls += 1
         return (self.calls % 97) / 97.0
 
@@ -61,6 +70,7 @@ class GlobalRandom(tessera.Node):
     outputs = {"out": tessera.Float()}
 
     def __call__(self, ctx):
+        busy(WORK)
         return random.random()
 
 
@@ -70,6 +80,7 @@ class CtxRandom(tessera.Node):
     outputs = {"out": tessera.Float()}
 
     def __call__(self, ctx):
+        busy(WORK)
         return ctx.random() * 0.5 + ctx.random() * 0.5
 
 
@@ -79,5 +90,6 @@ class ModuleGlobal(tessera.Node):
     outputs = {"out": tessera.Float()}
 
     def __call__(self, ctx):
+        busy(WORK)
         CALLS_SO_FAR[0] += 1
         return (CALLS_SO_FAR[0] % 89) / 89.0
