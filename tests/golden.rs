@@ -10,32 +10,39 @@ use crate::util::{all_scenes, render, root};
 
 const TOLERANCE: i32 = 1;
 
-/// (threads, tile) combinations that must all give one hash per scene.
-const CONFIGURATIONS: [(&str, &str); 6] = [
-    ("1", "16"),
-    ("1", "64"),
-    ("2", "16"),
-    ("2", "64"),
-    ("4", "16"),
-    ("4", "64"),
-];
+const THREADS: [&str; 3] = ["1", "2", "4"];
+const TILES: [&str; 2] = ["16", "64"];
+
+/// Scenes with a stateful Python node: under the default policy (ordered)
+/// calls run in tile order, so their pixels follow the tile size (see
+/// docs/determinism.md); they must still be identical at any thread count.
+const TILE_DEPENDENT: [&str; 1] = ["scenes/python_counter.toml"];
 
 #[test]
 fn every_scene_gives_one_hash_at_any_thread_count_and_tile_size() {
     let dir = tempfile::tempdir().unwrap();
     let mut failures = Vec::new();
     for scene in all_scenes() {
-        let hashes: Vec<String> = CONFIGURATIONS
+        let hashes: Vec<Vec<String>> = TILES
             .iter()
-            .map(|(threads, tile)| {
-                let out = dir.path().join("out.png");
-                render(&scene, &out, &["--threads", threads, "--tile", tile])
-                    .expect_code(0)
-                    .pixel_hash()
+            .map(|tile| {
+                THREADS
+                    .iter()
+                    .map(|threads| {
+                        let out = dir.path().join("out.png");
+                        render(&scene, &out, &["--threads", threads, "--tile", tile])
+                            .expect_code(0)
+                            .pixel_hash()
+                    })
+                    .collect()
             })
             .collect();
-        if hashes.iter().any(|h| h != &hashes[0]) {
-            failures.push(format!("{scene}: {hashes:?}"));
+        let same_per_tile = hashes.iter().all(|h| h.iter().all(|x| x == &h[0]));
+        let same_across_tiles = hashes.iter().all(|h| h[0] == hashes[0][0]);
+        if !same_per_tile || (!same_across_tiles && !TILE_DEPENDENT.contains(&scene.as_str())) {
+            failures.push(format!(
+                "{scene}: by tile size {TILES:?}, threads {THREADS:?}: {hashes:?}"
+            ));
         }
     }
     assert!(
