@@ -202,8 +202,9 @@ fn a_missing_module_says_how_to_install_it() {
         "node `py`: node.py:2: ModuleNotFoundError: No module named 'no_such_module_xyz'",
         "10:10",
     );
+    // The tests run with the project's venv active: install into it.
     assert!(
-        stderr.contains(".venv/bin/pip install no_such_module_xyz"),
+        stderr.contains("/.venv/bin/python -m pip install no_such_module_xyz\n"),
         "{stderr}"
     );
 }
@@ -460,5 +461,99 @@ fn new_node_writes_a_script_that_renders_and_never_overwrites() {
     assert_eq!(
         again.stderr,
         "error: ./wood_grain.py exists; not overwritten\n"
+    );
+}
+
+#[test]
+fn a_virtual_env_that_is_not_one_or_from_another_python_is_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let render = |venv: &Path| {
+        run_command(
+            Command::new(env!("CARGO_BIN_EXE_tessera"))
+                .args(["check", "scenes/python_ripples.toml"])
+                .current_dir(root())
+                .env("VIRTUAL_ENV", venv),
+        )
+    };
+    let run = render(dir.path());
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains(&format!(
+            "VIRTUAL_ENV={} is not a virtual environment (it has no pyvenv.cfg)",
+            dir.path().display()
+        )),
+        "{}",
+        run.stderr
+    );
+    std::fs::write(
+        dir.path().join("pyvenv.cfg"),
+        "home = /nonexistent/other-python/bin\n",
+    )
+    .unwrap();
+    let run = render(dir.path());
+    run.expect_code(2);
+    assert!(run.stderr.contains("was made from the Python in /nonexistent/other-python/bin, but this tessera was built against"), "{}", run.stderr);
+}
+
+#[test]
+fn on_error_color_reports_the_same_first_failure_at_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        "{HEADER}    outputs = {{\"out\": tessera.Float()}}\n\n    def __call__(self, ctx):\n        \
+         if (ctx.x + ctx.y) % 3 == 0:\n            raise ValueError(f\"at {{ctx.x}} {{ctx.y}}\")\n        return 0.5\n"
+    );
+    python_scene(dir.path(), &script, "");
+    let scene = std::fs::read_to_string(dir.path().join("scene.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("scene.toml"),
+        scene.replace("width = 8\nheight = 6", "width = 64\nheight = 64"),
+    )
+    .unwrap();
+    let reports: Vec<String> = ["1", "2", "4"]
+        .iter()
+        .map(|threads| {
+            let run = render_here(
+                dir.path(),
+                &[
+                    "--on-error",
+                    "color",
+                    "--threads",
+                    threads,
+                    "--tile",
+                    "8",
+                    "--python-policy",
+                    "free",
+                ],
+            );
+            run.expect_code(0);
+            run.stderr
+        })
+        .collect();
+    assert!(
+        reports[0].contains(
+            "failed on 1366 samples, painted magenta; the first at pixel (0, 0): ValueError: at 0 0"
+        ),
+        "{}",
+        reports[0]
+    );
+    assert_eq!(reports[0], reports[1]);
+    assert_eq!(reports[0], reports[2]);
+}
+
+#[test]
+fn a_call_with_the_wrong_parameters_names_the_def_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        "{HEADER}    outputs = {{\"out\": tessera.Float()}}\n\n    def __call__(self, ctx, extra):\n        return 0.5\n"
+    );
+    python_scene(dir.path(), &script, "");
+    let run = render_here(dir.path(), &[]);
+    run.expect_code(3);
+    assert!(
+        run.stderr.starts_with(
+            "error: node `py` (python) failed at pixel (0, 0): TypeError: N.__call__() missing 1 required positional argument: 'extra' (in N.__call__, node.py:7)"
+        ),
+        "{}",
+        run.stderr
     );
 }

@@ -7,7 +7,7 @@ use crate::node::OnError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyList, PyString, PyTuple};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use tessera_core::{Buffer, NodeError, TileCtx, Value, ValueType};
 
@@ -38,6 +38,8 @@ pub struct NodeCore {
     /// Samples painted under `OnError::Color`, and the first failure's message.
     pub failures: AtomicUsize,
     pub first_failure: Mutex<Option<String>>,
+    /// (tile << 32 | sample) of `first_failure`; `u64::MAX` for none.
+    pub first_failure_key: AtomicU64,
     /// Keeps calls of this node apart under `exclusive`.
     pub gate: Gate,
 }
@@ -55,16 +57,31 @@ impl NodeCore {
         let mut objects: Option<TileObjects> = None;
         let mut result = Ok(());
         for i in 0..ctx.len() {
+            let key = failure_key(ctx, i);
             let mut call = |py: Python| {
-                let objects = match &mut objects {
-                    Some(objects) => objects,
-                    None => objects.insert(TileObjects {
-                        context: Py::new(py, Context::new(ctx)).map_err(|e| self.raised(py, &e))?,
-                        last: self.slots.iter().map(|_| None).collect(),
-                    }),
+                let attempt = match &mut objects {
+                    Some(objects) => Ok(objects),
+                    None => Py::new(py, Context::new(ctx))
+                        .map(|context| {
+                            objects.insert(TileObjects {
+                                context,
+                                last: self.slots.iter().map(|_| None).collect(),
+                            })
+                        })
+                        .map_err(CallFailure::Raised),
                 };
-                objects.context.borrow_mut(py).set_sample(ctx, i);
-                self.call(py, instance, objects, inputs, outputs, i)
+                attempt
+                    .and_then(|objects| {
+                        objects.context.borrow_mut(py).set_sample(ctx, i);
+                        self.call(py, instance, objects, inputs, outputs, i)
+                    })
+                    .map_err(|failure| {
+                        // Formatting a traceback costs far more than a call:
+                        // only for an error that will be shown.
+                        let shown = self.on_error == OnError::Stop
+                            || key < self.first_failure_key.load(Ordering::Relaxed);
+                        shown.then(|| self.node_error(py, failure, ctx, i))
+                    })
             };
             let outcome = match calls {
                 Calls::Held(py) => call(py),
@@ -72,11 +89,10 @@ impl NodeCore {
                 Calls::PerCall => Python::attach(call),
                 Calls::Exclusive => self.gate.run(call),
             };
-            if let Err(failure) = outcome {
-                let error = self.node_error(failure, ctx, i);
+            if let Err(error) = outcome {
                 match self.on_error {
                     OnError::Stop => {
-                        result = Err(error);
+                        result = Err(error.expect("errors that stop are formatted"));
                         break;
                     }
                     OnError::Color => {
@@ -85,9 +101,9 @@ impl NodeCore {
                             output.sample_mut(i).fill(0.0);
                         }
                         self.failures.fetch_add(1, Ordering::Relaxed);
-                        let mut first =
-                            self.first_failure.lock().unwrap_or_else(|e| e.into_inner());
-                        first.get_or_insert_with(|| format_failure(&error));
+                        if let Some(error) = error {
+                            self.keep_first_failure(key, &error);
+                        }
                     }
                 }
             }
@@ -98,6 +114,16 @@ impl NodeCore {
             (None, _) => {}
         }
         result
+    }
+
+    /// Keeps the failure of the lowest (tile, sample), so the report names
+    /// the same failure at any thread count.
+    fn keep_first_failure(&self, key: u64, error: &NodeError) {
+        let mut first = self.first_failure.lock().unwrap_or_else(|e| e.into_inner());
+        if key < self.first_failure_key.load(Ordering::Relaxed) {
+            self.first_failure_key.store(key, Ordering::Relaxed);
+            *first = Some(format_failure(error));
+        }
     }
 
     /// What to tell the user after the render, under `--on-error=color`.
@@ -211,8 +237,13 @@ pub enum Slot {
 
 /// Why one call failed.
 enum CallFailure {
-    Raised(ExceptionReport),
+    Raised(PyErr),
     BadResult(String),
+}
+
+/// Orders failures canonically: by tile, then by sample.
+fn failure_key(ctx: &TileCtx, i: usize) -> u64 {
+    ((ctx.tile_index as u64) << 32) | i as u64
 }
 
 /// Python objects the calls of one tile reuse.
@@ -256,10 +287,6 @@ fn format_failure(error: &NodeError) -> String {
 }
 
 impl NodeCore {
-    fn raised(&self, py: Python, err: &PyErr) -> CallFailure {
-        CallFailure::Raised(ExceptionReport::new(py, err, &self.path))
-    }
-
     /// Calls `__call__` for sample `i` and stores what it returns.
     fn call(
         &self,
@@ -281,15 +308,12 @@ impl NodeCore {
                         .next()
                         .expect("one buffer per varying input")
                         .sample(i);
-                    argument(py, sample, last).map_err(|e| self.raised(py, &e))?
+                    argument(py, sample, last).map_err(CallFailure::Raised)?
                 }
             });
         }
-        let args = PyTuple::new(py, args).map_err(|e| self.raised(py, &e))?;
-        let returned = instance
-            .bind(py)
-            .call1(args)
-            .map_err(|e| self.raised(py, &e))?;
+        let args = PyTuple::new(py, args).map_err(CallFailure::Raised)?;
+        let returned = instance.bind(py).call1(args).map_err(CallFailure::Raised)?;
         self.store(py, &returned, outputs, i)
     }
 
@@ -423,11 +447,14 @@ impl NodeCore {
         CallFailure::BadResult(message)
     }
 
-    fn node_error(&self, failure: CallFailure, ctx: &TileCtx, i: usize) -> NodeError {
+    fn node_error(&self, py: Python, failure: CallFailure, ctx: &TileCtx, i: usize) -> NodeError {
         let (x, y, _) = ctx.locate(i);
         let (message, detail) = match failure {
-            CallFailure::Raised(report) => {
-                let line = report.line.map_or(String::new(), |l| format!(":{l}"));
+            CallFailure::Raised(err) => {
+                let report = ExceptionReport::new(py, &err, &self.path);
+                // Raised before the user's code ran (a wrong number of
+                // parameters, say): the `def __call__` line.
+                let line = format!(":{}", report.line.unwrap_or(self.call_line));
                 (
                     format!(
                         "{} (in {}.__call__, {}{line})",

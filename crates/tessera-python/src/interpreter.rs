@@ -4,10 +4,11 @@ use crate::PythonError;
 use pyo3::ffi;
 use pyo3::prelude::*;
 use std::ffi::CString;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 /// The interpreter the binary was linked against (set by build.rs).
-const BUILD_PYTHON: &str = env!("TESSERA_BUILD_PYTHON");
+pub const BUILD_PYTHON: &str = env!("TESSERA_BUILD_PYTHON");
 
 /// The Python actually running.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,18 +41,49 @@ pub fn start() -> Result<&'static PythonInfo, PythonError> {
 /// environment is active (CPython itself ignores `VIRTUAL_ENV`; started as
 /// the venv's python it reads pyvenv.cfg and imports the venv's packages),
 /// else the interpreter the binary was built against.
-fn program_name() -> String {
-    match std::env::var_os("VIRTUAL_ENV") {
-        Some(venv) if !venv.is_empty() => std::path::Path::new(&venv)
-            .join("bin/python")
-            .to_string_lossy()
-            .into_owned(),
-        _ => BUILD_PYTHON.to_string(),
+fn program_name() -> Result<String, String> {
+    let Some(venv) = std::env::var_os("VIRTUAL_ENV").filter(|v| !v.is_empty()) else {
+        return Ok(BUILD_PYTHON.to_string());
+    };
+    let venv = Path::new(&venv);
+    let config = std::fs::read_to_string(venv.join("pyvenv.cfg")).map_err(|_| {
+        format!(
+            "VIRTUAL_ENV={} is not a virtual environment (it has no pyvenv.cfg); \
+             make one with `{BUILD_PYTHON} -m venv DIR`, or unset VIRTUAL_ENV",
+            venv.display()
+        )
+    })?;
+    // A venv made from another Python has another standard library: it would
+    // fail later with obscure import errors (`No module named 'math'`).
+    let home = config
+        .lines()
+        .filter_map(|line| line.split_once('='))
+        .find(|(key, _)| key.trim() == "home")
+        .map(|(_, value)| PathBuf::from(value.trim()));
+    let built = Path::new(BUILD_PYTHON).parent().map(Path::to_path_buf);
+    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    };
+    if let (Some(home), Some(built)) = (&home, &built)
+        && !same(home, built)
+    {
+        return Err(format!(
+            "the virtual environment {} was made from the Python in {}, but this tessera was built \
+             against {BUILD_PYTHON}; make the environment with `{BUILD_PYTHON} -m venv {}`",
+            venv.display(),
+            home.display(),
+            venv.display()
+        ));
     }
+    Ok(venv.join("bin/python").to_string_lossy().into_owned())
 }
 
 fn initialise() -> Result<PythonInfo, PythonError> {
-    let executable = program_name();
+    let executable = program_name().map_err(|message| PythonError::Start {
+        executable: BUILD_PYTHON.to_string(),
+        message,
+    })?;
     let fail = |message: String| PythonError::Start {
         executable: executable.clone(),
         message,

@@ -8,7 +8,7 @@ use crate::settings::PythonSettings;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tessera_core::{BuildArgs, BuildError, InputSpec, Node, NodeKind, NodeSpec, Value, ValueType};
 
@@ -202,6 +202,7 @@ impl NodeKind for ScriptKind {
                 on_error: self.options.on_error,
                 failures: AtomicUsize::new(0),
                 first_failure: Mutex::new(None),
+                first_failure_key: AtomicU64::new(u64::MAX),
                 gate: Gate::default(),
             };
             let policy = self

@@ -56,20 +56,29 @@ fn script_error(py: Python, err: &PyErr, script: &Path) -> PythonError {
     PythonError::Script(text)
 }
 
-/// For a ModuleNotFoundError: how to install the module for the Python
-/// Tessera runs.
+/// For a ModuleNotFoundError of a module outside the standard library: how
+/// to install it for the Python Tessera runs.
 fn missing_module_hint(py: Python, err: &PyErr) -> Option<String> {
     if !err.is_instance_of::<pyo3::exceptions::PyModuleNotFoundError>(py) {
         return None;
     }
     let module: String = err.value(py).getattr("name").ok()?.extract().ok()?;
     let package = module.split('.').next().unwrap_or(&module).to_string();
+    let stdlib = py.import("sys").ok()?.getattr("stdlib_module_names").ok()?;
+    if stdlib.contains(&package).ok()? {
+        return None;
+    }
     let info = crate::start().ok()?;
+    let install = match std::env::var_os("VIRTUAL_ENV").filter(|v| !v.is_empty()) {
+        Some(_) => format!("    {}/bin/python -m pip install {package}", info.prefix),
+        None => format!(
+            "    {} -m venv .venv && .venv/bin/python -m pip install {package}\n    \
+             VIRTUAL_ENV=$PWD/.venv tessera render ...   (or `source .venv/bin/activate` first)",
+            crate::interpreter::BUILD_PYTHON
+        ),
+    };
     Some(format!(
-        "`{package}` is not installed for the Python Tessera runs ({} at {}). Install it in a \
-         virtual environment and render with it active:\n    \
-         python3 -m venv .venv && .venv/bin/pip install {package}\n    \
-         VIRTUAL_ENV=$PWD/.venv tessera render ...   (or `source .venv/bin/activate` first)",
+        "`{package}` is not installed for the Python Tessera runs ({} at {}). Install it:\n{install}",
         info.version, info.prefix
     ))
 }
