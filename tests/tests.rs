@@ -5,5 +5,7 @@ mod cli;
 mod determinism;
 mod golden;
 mod python;
+mod python_misbehaviour;
+mod robustness;
 mod scene_errors;
 mod util;

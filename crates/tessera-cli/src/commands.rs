@@ -7,13 +7,12 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use tessera_core::Registry;
 use tessera_graph::Plan;
 use tessera_output::{Depth, Framebuffer};
 use tessera_python::{OnError, Policy, PythonSettings, RunOptions};
 use tessera_render::RenderHooks;
-use tessera_render::{RenderError, RenderOptions};
+use tessera_render::{NodeFailure, RenderError, RenderOptions};
 use tessera_scene::SceneSource;
 
 #[derive(Args)]
@@ -53,6 +52,10 @@ pub struct RenderArgs {
     /// render; wins over `[python] switch_interval`. Default: Python's own.
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
     switch_interval: Option<f64>,
+    /// Stop the render (exit code 124, no image written) after this many
+    /// seconds, interrupting Python code that is running.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    timeout: Option<f64>,
 }
 
 pub fn parse_policy(text: &str) -> Result<Policy, String> {
@@ -146,6 +149,37 @@ pub fn check(scene: &Path) -> Result<(), Failure> {
 }
 
 pub fn render(args: &RenderArgs) -> Result<(), Failure> {
+    crate::cancel::install(args.timeout);
+    render_scene(args).map_err(|failure| match crate::cancel::stopped(args.timeout) {
+        // Stopped before rendering (a script's import looping forever, say).
+        Some((code, why)) if failure.code != code => Failure::new(
+            code,
+            format!("error: {why}; no image written\n{}", failure.message),
+        ),
+        _ => failure,
+    })
+}
+
+/// The failure of a cancelled command: why it stopped, and what was running.
+fn stopped_failure(code: u8, why: &str, interrupted: Option<&NodeFailure>) -> Failure {
+    let message = match interrupted {
+        Some(f) => {
+            let place = f
+                .error
+                .pixel
+                .map(|(x, y)| format!(" at pixel ({x}, {y})"))
+                .unwrap_or_default();
+            format!(
+                "error: {why} while node `{}` ({}) was running{place}; no image written\n  {}",
+                f.node, f.type_name, f.error.message
+            )
+        }
+        None => format!("error: {why}; no image written"),
+    };
+    Failure::new(code, message)
+}
+
+fn render_scene(args: &RenderArgs) -> Result<(), Failure> {
     let run = RunOptions {
         on_error: args.on_error.into(),
         policy: args.python_policy,
@@ -169,21 +203,29 @@ pub fn render(args: &RenderArgs) -> Result<(), Failure> {
         frame: args.frame,
         hooks: session.clone().map(|s| s as Arc<dyn RenderHooks>),
     };
-    let cancel = AtomicBool::new(false);
     let bar = progress_bar(args.quiet);
-    let rendered = tessera_render::render(&plan, &options, &cancel, &mut |p| {
+    let rendered = tessera_render::render(&plan, &options, &crate::cancel::CANCEL, &mut |p| {
         bar.set_length(p.tiles_total as u64);
         bar.set_position(p.tiles_done as u64);
     });
     bar.finish_and_clear();
     drop(options);
     drop(session);
-    let rendered = rendered.map_err(render_failure)?;
+    let rendered = rendered.map_err(|e| render_failure(e, args.timeout))?;
     if !args.quiet {
         for node in &plan.nodes {
             if let Some(report) = node.node.report() {
                 eprintln!("warning: node `{}`: {report}", node.id);
             }
+        }
+        let lingering = tessera_python::lingering_threads();
+        if !lingering.is_empty() {
+            eprintln!(
+                "warning: Python nodes left {} thread{} running, which Tessera does not wait for: {}",
+                lingering.len(),
+                if lingering.len() == 1 { "" } else { "s" },
+                lingering.join("; ")
+            );
         }
     }
     let framebuffer = Framebuffer {
@@ -239,10 +281,19 @@ fn progress_bar(quiet: bool) -> ProgressBar {
     bar
 }
 
-fn render_failure(error: RenderError) -> Failure {
+fn render_failure(error: RenderError, timeout: Option<f64>) -> Failure {
+    if let Some((code, why)) = crate::cancel::stopped(timeout) {
+        // A node failing after a cancel failed because of it (KeyboardInterrupt).
+        let interrupted = match &error {
+            RenderError::Cancelled { interrupted } => interrupted.as_deref(),
+            RenderError::Node(failure) => Some(&**failure),
+            _ => None,
+        };
+        return stopped_failure(code, &why, interrupted);
+    }
     let code = match error {
         RenderError::Node(_) => EXIT_NODE_FAILED,
-        RenderError::Cancelled => crate::failure::EXIT_INTERRUPTED,
+        RenderError::Cancelled { .. } => crate::failure::EXIT_INTERRUPTED,
         RenderError::ThreadPool { .. } | RenderError::BadTileSize => EXIT_IO,
     };
     let mut message = format!("error: {error}");

@@ -7,6 +7,8 @@ pub const EXIT_IO: u8 = 1;
 pub const EXIT_BAD_SCENE: u8 = 2;
 pub const EXIT_NODE_FAILED: u8 = 3;
 pub const EXIT_INTERRUPTED: u8 = 130;
+/// As `timeout(1)`.
+pub const EXIT_TIMEOUT: u8 = 124;
 
 /// A failed command: what to print on stderr, and the exit code.
 #[derive(Debug)]

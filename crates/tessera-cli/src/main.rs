@@ -1,5 +1,6 @@
 //! `tessera`: renders node-graph scene files, tile by tile, on every core.
 
+mod cancel;
 mod commands;
 mod compare;
 mod diagnostics;
@@ -17,7 +18,7 @@ use std::process::ExitCode;
 ///
 /// Exit codes: 0 success, 1 an I/O or output failure (for `compare`: some
 /// renders differ), 2 a bad scene or bad arguments, 3 a node failed while
-/// rendering, 130 interrupted.
+/// rendering, 124 stopped by --timeout, 130 interrupted (Ctrl-C).
 #[derive(Parser)]
 #[command(name = "tessera", about, long_about, disable_version_flag = true)]
 struct Cli {

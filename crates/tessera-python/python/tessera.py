@@ -204,3 +204,77 @@ def _line_of(cls):
         return _inspect.getsourcelines(cls)[1]
     except (OSError, TypeError):
         return 0
+
+
+class _LineWriter:
+    """Wraps sys.stdout / sys.stderr so that text printed by nodes on
+    different render threads is written a whole line at a time: `print`
+    writes the text and the newline separately, and another thread could
+    otherwise write between them."""
+
+    def __init__(self, stream):
+        import threading
+
+        self._stream = stream
+        self._lock = threading.Lock()
+        self._ident = threading.get_ident
+        self._partial = {}
+
+    def write(self, text):
+        ident = self._ident()
+        buffered = self._partial.pop(ident, "") + text
+        complete, newline, rest = buffered.rpartition("\n")
+        if rest:
+            self._partial[ident] = rest
+        if newline:
+            with self._lock:
+                self._stream.write(complete + newline)
+        return len(text)
+
+    def flush(self):
+        """Flushes this thread's unfinished line too."""
+        rest = self._partial.pop(self._ident(), "")
+        with self._lock:
+            if rest:
+                self._stream.write(rest)
+            self._stream.flush()
+
+    def _flush_all(self):
+        """At exit: every thread's unfinished line, then the stream."""
+        with self._lock:
+            for ident in list(self._partial):
+                self._stream.write(self._partial.pop(ident))
+            self._stream.flush()
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def _install_line_writers():
+    import sys
+
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is not None and not isinstance(stream, _LineWriter):
+            setattr(sys, name, _LineWriter(stream))
+
+
+def _lingering_threads():
+    """Threads started by Python code (not Tessera's own) still running."""
+    import sys
+    import threading
+
+    found = []
+    for thread in threading.enumerate():
+        if thread is threading.main_thread() or isinstance(thread, threading._DummyThread):
+            continue
+        if not thread.is_alive():
+            continue
+        target = getattr(thread, "_target", None) or getattr(thread, "function", None)
+        where = ""
+        if target is not None:
+            module = sys.modules.get(getattr(target, "__module__", ""), None)
+            script = getattr(module, "__file__", None)
+            where = f" running {getattr(target, '__qualname__', target)}()" + (f" from {script}" if script else "")
+        found.append(f"{thread.name}{where}")
+    return found

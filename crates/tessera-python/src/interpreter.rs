@@ -112,6 +112,9 @@ fn initialise() -> Result<PythonInfo, PythonError> {
         if ffi::PyStatus_Exception(status) != 0 {
             return Err(fail(status_message(status)));
         }
+        // The main thread runs scripts' imports and setup(): Ctrl-C must
+        // reach it too.
+        crate::threads::register_current_thread();
         // Release the GIL taken by initialisation: the main thread attaches
         // only when it runs Python, and waits for the workers detached.
         ffi::PyEval_SaveThread();
@@ -151,8 +154,26 @@ pub fn flush_output() {
     Python::attach(|py| {
         for stream in ["stdout", "stderr"] {
             if let Ok(stream) = py.import("sys").and_then(|sys| sys.getattr(stream)) {
-                let _ = stream.call_method0("flush");
+                // Every thread's unfinished line (see tessera._LineWriter).
+                if stream.call_method0("_flush_all").is_err() {
+                    let _ = stream.call_method0("flush");
+                }
             }
         }
     });
+}
+
+/// Threads that Python code started and left running (a node's
+/// `threading.Thread` or `Timer`): Tessera never waits for them, since
+/// pyo3 does not finalise the interpreter, but the user should know.
+pub fn lingering_threads() -> Vec<String> {
+    if !is_started() {
+        return Vec::new();
+    }
+    Python::attach(|py| {
+        py.import("tessera")
+            .and_then(|api| api.call_method0("_lingering_threads"))
+            .and_then(|found| found.extract())
+            .unwrap_or_default()
+    })
 }

@@ -27,12 +27,17 @@ mod session;
 mod settings;
 mod threads;
 
-pub use interpreter::{PythonInfo, flush_output, is_started, start};
+pub use interpreter::{PythonInfo, flush_output, is_started, lingering_threads, start};
 pub use node::{OnError, RunOptions, python_kind};
 pub use policy::Policy;
 pub use script::{ScriptNode, describe_script};
 pub use session::{RenderSession, begin_render};
 pub use settings::{PythonSettings, python_settings};
+pub use threads::interrupt;
+
+/// Stack size for threads that run Python: a main thread's 8 MiB, since
+/// Python code recursing through C calls uses the C stack.
+pub const STACK_SIZE: usize = 8 << 20;
 
 /// Why Python could not be used.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

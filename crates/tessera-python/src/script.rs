@@ -23,6 +23,8 @@ pub fn install_api(py: Python) -> PyResult<()> {
     // A warning is printed once per place in the code, not once per pixel.
     py.import("warnings")?
         .call_method1("simplefilter", ("default",))?;
+    // Lines printed by nodes on different threads are written whole.
+    module.call_method0("_install_line_writers")?;
     Ok(())
 }
 

@@ -78,6 +78,7 @@ pub fn begin_render(
     *ORDERED.lock().unwrap_or_else(|e| e.into_inner()) = Some(sender);
     let thread = std::thread::Builder::new()
         .name("tessera-python".into())
+        .stack_size(crate::STACK_SIZE)
         .spawn(move || run_ordered(receiver))
         .map_err(|e| PythonError::Script(format!("cannot start the Python thread: {e}")))?;
     Ok(Arc::new(RenderSession {

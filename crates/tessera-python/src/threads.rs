@@ -6,7 +6,52 @@
 //! docs/performance.md).
 
 use pyo3::ffi;
+use pyo3::prelude::*;
 use std::cell::Cell;
+use std::sync::Mutex;
+
+/// Python thread idents of the threads that may be running Python code for
+/// Tessera (render workers, the ordered thread, the main thread).
+static THREADS: Mutex<Vec<std::ffi::c_ulong>> = Mutex::new(Vec::new());
+
+fn threads() -> std::sync::MutexGuard<'static, Vec<std::ffi::c_ulong>> {
+    THREADS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Records the calling thread (which must have a Python thread state) as
+/// one [`interrupt`] reaches.
+pub fn register_current_thread() {
+    // SAFETY: plain query of the calling thread's ident.
+    let ident = unsafe { ffi::PyThread_get_thread_ident() };
+    threads().push(ident);
+}
+
+fn unregister_current_thread() {
+    // SAFETY: as above.
+    let ident = unsafe { ffi::PyThread_get_thread_ident() };
+    threads().retain(|&t| t != ident);
+}
+
+/// Raises KeyboardInterrupt in every thread running Python code for
+/// Tessera, so an endless loop in a node stops (at its next bytecode; a node
+/// blocked inside a C call stops when the call returns). Safe to call from
+/// any thread, e.g. a Ctrl-C handler: it takes the GIL itself, holding no
+/// lock while waiting for it.
+pub fn interrupt() {
+    if !crate::is_started() {
+        return;
+    }
+    let idents = threads().clone();
+    Python::attach(|py| {
+        let error = py.get_type::<pyo3::exceptions::PyKeyboardInterrupt>();
+        for ident in idents {
+            // SAFETY: the GIL is held; the exception type is a live object.
+            unsafe {
+                ffi::PyThreadState_SetAsyncExc(ident as _, error.as_ptr());
+            }
+        }
+    });
+}
 
 thread_local! {
     /// The thread's GILState token and its saved (detached) thread state.
@@ -28,11 +73,13 @@ pub fn enter_thread() {
         (gil, ffi::PyEval_SaveThread())
     };
     THREAD_STATE.with(|s| s.set(Some(saved)));
+    register_current_thread();
 }
 
 /// Releases the thread state [`enter_thread`] made, on the same thread.
 pub fn leave_thread() {
     if let Some((gil, state)) = THREAD_STATE.with(|s| s.take()) {
+        unregister_current_thread();
         // SAFETY: the reverse of enter_thread, on the same thread.
         unsafe {
             ffi::PyEval_RestoreThread(state);

@@ -114,8 +114,12 @@ impl NodeFailure {
 pub enum RenderError {
     #[error(transparent)]
     Node(Box<NodeFailure>),
-    #[error("the render was cancelled")]
-    Cancelled,
+    /// Cancelled from outside (Ctrl-C, a timeout); `interrupted` is the
+    /// failure of the node that was stopped mid-call, if any.
+    #[error("the render was cancelled{}", .interrupted.as_ref().map(|f| format!(" while {f}")).unwrap_or_default())]
+    Cancelled {
+        interrupted: Option<Box<NodeFailure>>,
+    },
     #[error("could not start {threads} render threads: {message}")]
     ThreadPool { threads: usize, message: String },
     #[error("tile size must be at least 1 pixel")]
@@ -228,11 +232,15 @@ pub fn render(
         }
     });
 
+    if cancel.load(Ordering::Relaxed) {
+        let interrupted = match failure {
+            Some((_, RenderError::Node(failure))) => Some(failure),
+            _ => None,
+        };
+        return Err(RenderError::Cancelled { interrupted });
+    }
     if let Some((_, error)) = failure {
         return Err(error);
-    }
-    if cancel.load(Ordering::Relaxed) {
-        return Err(RenderError::Cancelled);
     }
     Ok(Rendered {
         width: image.width,
@@ -248,6 +256,8 @@ pub fn render(
 fn thread_pool(options: &RenderOptions) -> Result<rayon::ThreadPool, RenderError> {
     let mut builder = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads)
+        // A main thread's stack: Python nodes recursing through C calls use it.
+        .stack_size(8 << 20)
         .thread_name(|i| format!("tessera-render-{i}"));
     if let Some(hooks) = &options.hooks {
         let start = hooks.clone();

@@ -1,0 +1,62 @@
+//! Stopping a render from outside: Ctrl-C and `--timeout`.
+//!
+//! Both set one flag, which the renderer checks between tiles, and interrupt
+//! Python code that is running (KeyboardInterrupt in each Python thread of
+//! Tessera's), so a node looping forever stops too. A second Ctrl-C exits at
+//! once.
+
+use crate::failure::{EXIT_INTERRUPTED, EXIT_TIMEOUT};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::time::Duration;
+
+/// Set when the render must stop.
+pub static CANCEL: AtomicBool = AtomicBool::new(false);
+
+const NONE: u8 = 0;
+const INTERRUPTED: u8 = 1;
+const TIMED_OUT: u8 = 2;
+static REASON: AtomicU8 = AtomicU8::new(NONE);
+
+fn cancel(reason: u8) {
+    if REASON
+        .compare_exchange(NONE, reason, Ordering::SeqCst, Ordering::SeqCst)
+        .is_err()
+    {
+        if reason == INTERRUPTED {
+            // The second Ctrl-C: the user means it.
+            eprintln!("\ninterrupted again: exiting now");
+            std::process::exit(EXIT_INTERRUPTED as i32);
+        }
+        return;
+    }
+    CANCEL.store(true, Ordering::SeqCst);
+    tessera_python::interrupt();
+}
+
+/// Installs the Ctrl-C handler and, when given, starts the timeout clock.
+pub fn install(timeout: Option<f64>) {
+    // If the handler cannot be installed, Ctrl-C kills the process as
+    // before: no image is written either way (files are written atomically).
+    let _ = ctrlc::set_handler(|| cancel(INTERRUPTED));
+    if let Some(seconds) = timeout {
+        std::thread::Builder::new()
+            .name("tessera-timeout".into())
+            .spawn(move || {
+                std::thread::sleep(Duration::from_secs_f64(seconds));
+                cancel(TIMED_OUT);
+            })
+            .expect("a thread for the timeout");
+    }
+}
+
+/// Why the command was stopped, if it was: the exit code and what to say.
+pub fn stopped(timeout: Option<f64>) -> Option<(u8, String)> {
+    match REASON.load(Ordering::SeqCst) {
+        INTERRUPTED => Some((EXIT_INTERRUPTED, "interrupted (Ctrl-C)".to_string())),
+        TIMED_OUT => Some((
+            EXIT_TIMEOUT,
+            format!("stopped after --timeout {} s", timeout.unwrap_or_default()),
+        )),
+        _ => None,
+    }
+}

@@ -1,0 +1,302 @@
+//! Python nodes that misbehave: loop forever, exit, leave threads running,
+//! sleep, recurse without bound, exhaust memory, print a lot. Whatever a node
+//! does, Tessera ends with a clear message, a documented exit code, and
+//! either a complete image or none.
+
+use crate::util::{files_in, run_command};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Writes `node.py` with class `N` (body given) and a 32 x 32 `scene.toml`
+/// (one tile at the default tile size: tests of threads pass `--tile 8`).
+fn node_scene(dir: &Path, body: &str) {
+    let script = format!(
+        "import sys\nimport threading\nimport time\n\nimport tessera\n\n\nclass N(tessera.Node):\n{body}"
+    );
+    std::fs::write(dir.join("node.py"), script).unwrap();
+    let scene = "[image]\nwidth = 32\nheight = 32\n\n[nodes.py]\ntype = \"python\"\nscript = \"node.py\"\nclass = \"N\"\n\n\
+                 [output]\ncolor = \"@py\"\n";
+    std::fs::write(dir.join("scene.toml"), scene).unwrap();
+}
+
+fn tessera(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tessera"));
+    command
+        .current_dir(dir)
+        .env("VIRTUAL_ENV", crate::util::venv());
+    command
+}
+
+fn render(dir: &Path, extra: &[&str]) -> crate::util::Run {
+    run_command(
+        tessera(dir)
+            .args(["render", "scene.toml", "-o", "out.png"])
+            .args(extra),
+    )
+}
+
+/// Waits for `child` to exit by itself; kills it and fails if it hangs.
+fn wait_bounded(child: &mut std::process::Child, bound: Duration) -> i32 {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code().unwrap_or(-1);
+        }
+        if started.elapsed() > bound {
+            child.kill().unwrap();
+            panic!("tessera hung: still running after {bound:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+const SPIN: &str = "    outputs = {\"out\": tessera.Float()}\n\n    def __call__(self, ctx):\n        \
+                    if (ctx.x, ctx.y) == (5, 9):\n            print(\"spinning\", flush=True)\n            while True:\n                pass\n        \
+                    return 0.5\n";
+
+#[test]
+fn a_timeout_stops_an_endless_loop_names_the_node_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    node_scene(dir.path(), SPIN);
+    for policy in ["ordered", "free", "exclusive", "isolated"] {
+        let run = render(
+            dir.path(),
+            &[
+                "--timeout",
+                "0.5",
+                "--threads",
+                "2",
+                "--python-policy",
+                policy,
+            ],
+        );
+        run.expect_code(124);
+        assert_eq!(
+            run.stderr,
+            "error: stopped after --timeout 0.5 s while node `py` (python) was running at pixel (5, 9); no image written\n  \
+             KeyboardInterrupt (in N.__call__, node.py:14)\n",
+            "{policy}"
+        );
+        assert_eq!(files_in(dir.path()), ["node.py", "scene.toml"], "{policy}");
+    }
+}
+
+#[test]
+fn ctrl_c_stops_an_endless_loop_with_exit_130_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    node_scene(dir.path(), SPIN);
+    let mut child = tessera(dir.path())
+        .args(["render", "scene.toml", "-o", "out.png", "--threads", "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the node says it is spinning, it is inside the loop.
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line, "spinning\n");
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let code = wait_bounded(&mut child, Duration::from_secs(20));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(code, 130, "{stderr}");
+    assert!(
+        stderr.starts_with("error: interrupted (Ctrl-C) while node `py` (python) was running at pixel (5, 9); no image written\n"),
+        "{stderr}"
+    );
+    assert_eq!(files_in(dir.path()), ["node.py", "scene.toml"]);
+}
+
+#[test]
+fn an_endless_loop_at_import_is_stopped_too() {
+    let dir = tempfile::tempdir().unwrap();
+    node_scene(
+        dir.path(),
+        "    outputs = {\"out\": tessera.Float()}\n\n    def __call__(self, ctx):\n        return 0.5\n\n\nwhile True:\n    pass\n",
+    );
+    let run = render(dir.path(), &["--timeout", "0.5"]);
+    run.expect_code(124);
+    assert!(
+        run.stderr
+            .starts_with("error: stopped after --timeout 0.5 s; no image written\n"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("KeyboardInterrupt"), "{}", run.stderr);
+}
+
+#[test]
+fn sys_exit_in_a_node_is_an_error_of_that_node() {
+    let dir = tempfile::tempdir().unwrap();
+    node_scene(
+        dir.path(),
+        "    outputs = {\"out\": tessera.Float()}\n\n    def __call__(self, ctx):\n        sys.exit(7)\n",
+    );
+    let run = render(dir.path(), &[]);
+    run.expect_code(3);
+    assert!(
+        run.stderr.starts_with("error: node `py` (python) failed at pixel (0, 0): SystemExit: 7 (in N.__call__, node.py:12)\n"),
+        "{}",
+        run.stderr
+    );
+    assert!(!dir.path().join("out.png").exists());
+}
+
+#[test]
+fn sys_exit_at_import_is_a_located_scene_error() {
+    let dir = tempfile::tempdir().unwrap();
+    node_scene(dir.path(), "    pass\n\n\nsys.exit(\"no\")\n");
+    let run = render(dir.path(), &[]);
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .starts_with("error: node `py`: node.py:12: SystemExit: no\n"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn threads_a_node_leaves_running_are_reported_once_and_never_waited_for() {
+    let dir = tempfile::tempdir().unwrap();
+    node_scene(
+        dir.path(),
+        "    outputs = {\"out\": tessera.Float()}\n\n    def setup(self):\n        \
+         self.timer = threading.Timer(3600, print, args=(\"late\",))\n        self.timer.start()\n        \
+         threading.Thread(target=time.sleep, args=(3600,), name=\"sleeper\").start()\n\n    \
+         def __call__(self, ctx):\n        return 0.5\n",
+    );
+    let mut child = tessera(dir.path())
+        .args(["render", "scene.toml", "-o", "out.png"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let code = wait_bounded(&mut child, Duration::from_secs(30));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stderr
+            .matches("warning: Python nodes left 2 threads running")
+            .count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains("sleeper running sleep()"), "{stderr}");
+    assert!(dir.path().join("out.png").is_file());
+}
+
+#[test]
+fn a_node_sleeping_or_blocked_in_c_does_not_stop_other_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    node_scene(
+        dir.path(),
+        "    outputs = {\"out\": tessera.Float()}\n    pure = True\n\n    def __call__(self, ctx):\n        \
+         if ctx.x == 0:\n            time.sleep(0.002)\n        return ctx.u\n",
+    );
+    let one = render(
+        dir.path(),
+        &["--threads", "1", "--tile", "8", "--python-policy", "free"],
+    );
+    one.expect_code(0);
+    let four = render(
+        dir.path(),
+        &["--threads", "4", "--tile", "8", "--python-policy", "free"],
+    );
+    four.expect_code(0);
+    assert_eq!(one.pixel_hash(), four.pixel_hash());
+}
+
+#[test]
+fn unbounded_recursion_is_an_error_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    node_scene(
+        dir.path(),
+        "    outputs = {\"out\": tessera.Float()}\n\n    def deeper(self, n):\n        return self.deeper(n + 1)\n\n    \
+         def __call__(self, ctx):\n        return self.deeper(0)\n",
+    );
+    for policy in ["free", "ordered"] {
+        let run = render(dir.path(), &["--python-policy", policy]);
+        run.expect_code(3);
+        assert!(
+            run.stderr.starts_with(
+                "error: node `py` (python) failed at pixel (0, 0): RecursionError: maximum recursion depth exceeded"
+            ),
+            "{policy}: {}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn exhausting_memory_is_an_error_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    node_scene(
+        dir.path(),
+        "    outputs = {\"out\": tessera.Float()}\n\n    def __call__(self, ctx):\n        \
+         hoard = bytearray(1 << 60)\n        return 0.5\n",
+    );
+    let run = render(dir.path(), &[]);
+    run.expect_code(3);
+    assert!(
+        run.stderr.starts_with("error: node `py` (python) failed at pixel (0, 0): MemoryError (in N.__call__, node.py:12)\n"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn many_prints_from_many_threads_are_neither_lost_nor_mixed_mid_line() {
+    let dir = tempfile::tempdir().unwrap();
+    // Each line is written in three pieces with Python work between them,
+    // so without whole-line writes another thread's output lands mid-line.
+    node_scene(
+        dir.path(),
+        "    outputs = {\"out\": tessera.Float()}\n    pure = True\n\n    def __call__(self, ctx):\n        \
+         print(f\"pixel {ctx.x:02} {ctx.y:02} \", end=\"\")\n        for _ in range(300): pass\n        \
+         print(\"=\" * 100, end=\"\")\n        for _ in range(300): pass\n        print()\n        return 0.5\n",
+    );
+    let run = render(
+        dir.path(),
+        &[
+            "--threads",
+            "4",
+            "--tile",
+            "8",
+            "--python-policy",
+            "free",
+            "--switch-interval",
+            "0.00001",
+            "--quiet",
+        ],
+    );
+    run.expect_code(0);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    let expected_tail = "=".repeat(100);
+    let mixed: Vec<&&str> = lines
+        .iter()
+        .filter(|line| {
+            !(line.len() == 12 + 100
+                && line.starts_with("pixel ")
+                && line.ends_with(&expected_tail))
+        })
+        .collect();
+    assert!(
+        mixed.is_empty(),
+        "{} mixed lines, such as {:?}",
+        mixed.len(),
+        mixed.first()
+    );
+    assert_eq!(lines.len(), 32 * 32);
+    let distinct: std::collections::BTreeSet<&str> = lines.iter().map(|l| &l[..12]).collect();
+    assert_eq!(distinct.len(), 32 * 32, "every pixel printed once");
+}
