@@ -234,8 +234,9 @@ fn render_scene(args: &RenderArgs) -> Result<(), Failure> {
         pixels: rendered.pixels,
     };
     let hash = tessera_output::pixel_hash(&framebuffer);
+    // The message already carries the OS reason; no error chain to print.
     let depth = tessera_output::write_image(&framebuffer, &output, args.depth)
-        .map_err(|e| Failure::from_error(EXIT_IO, e.into()))?;
+        .map_err(|e| Failure::new(EXIT_IO, format!("error: {e}")))?;
     if !args.quiet {
         println!(
             "{}: {}x{}, {} samples, {} threads, tile {}, {:.3} s, {depth}, sha256 {hash}",

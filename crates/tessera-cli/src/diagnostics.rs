@@ -5,6 +5,13 @@ use codespan_reporting::files::SimpleFile;
 use codespan_reporting::term::{self, Config};
 use tessera_scene::{SceneErrors, SceneSource};
 
+/// Source lines longer than this are not printed under a message: a 10 MB
+/// string constant would otherwise be copied to the terminal, twice.
+const LONGEST_SHOWN_LINE: usize = 400;
+
+/// Related places shown per message at most (a cycle through 10,000 nodes).
+const MOST_RELATED: usize = 8;
+
 /// Renders every diagnostic as `error: message` with a `file:line:column`
 /// pointer and the source line underlined.
 pub fn render(source: &SceneSource, errors: &SceneErrors) -> String {
@@ -12,12 +19,28 @@ pub fn render(source: &SceneSource, errors: &SceneErrors) -> String {
     let config = Config::default();
     let mut out = String::new();
     for d in &errors.0 {
+        if let Some(span) = &d.span
+            && line_length(&source.text, span.start) > LONGEST_SHOWN_LINE
+        {
+            let (line, column) = source.line_col(span.start);
+            out.push_str(&format!(
+                "error: {}\n  ┌─ {}:{line}:{column}\n  (line {line} is {} characters long; not shown)\n",
+                d.message,
+                source.path.display(),
+                line_length(&source.text, span.start)
+            ));
+            for note in &d.notes {
+                out.push_str(&format!("  = help: {note}\n"));
+            }
+            out.push('\n');
+            continue;
+        }
         let mut labels = Vec::new();
         if let Some(span) = &d.span {
             labels
                 .push(Label::primary((), clamp(span.clone(), &source.text)).with_message(&d.label));
         }
-        for (span, label) in &d.related {
+        for (span, label) in d.related.iter().take(MOST_RELATED) {
             labels
                 .push(Label::secondary((), clamp(span.clone(), &source.text)).with_message(label));
         }
@@ -50,6 +73,14 @@ pub fn render(source: &SceneSource, errors: &SceneErrors) -> String {
         source.path.display()
     ));
     out
+}
+
+/// The length in characters of the line holding byte `offset`.
+fn line_length(text: &str, offset: usize) -> usize {
+    let offset = offset.min(text.len());
+    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+    text[start..end].chars().count()
 }
 
 /// Keeps a span inside the text (an error at the very end of a file).

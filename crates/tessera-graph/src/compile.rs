@@ -676,7 +676,18 @@ fn cycle_error(cycle: &[usize], resolved: &[Resolved]) -> SceneErrors {
         .map(|&i| resolved[i].desc.id.value.as_str())
         .collect();
     let first = resolved[cycle[0]].desc;
-    let mut path = names.join(" -> ");
+    // A cycle through thousands of nodes is named by its ends.
+    const MOST_NAMED: usize = 12;
+    let mut path = if names.len() > MOST_NAMED {
+        format!(
+            "{} -> ... ({} more) -> {}",
+            names[..MOST_NAMED / 2].join(" -> "),
+            names.len() - MOST_NAMED,
+            names[names.len() - MOST_NAMED / 2..].join(" -> ")
+        )
+    } else {
+        names.join(" -> ")
+    };
     path.push_str(&format!(" -> {}", names[0]));
     let mut d = Diagnostic::new(
         DiagnosticKind::Cycle,
@@ -684,7 +695,7 @@ fn cycle_error(cycle: &[usize], resolved: &[Resolved]) -> SceneErrors {
         first.id.span.clone(),
     )
     .label("this node depends on itself");
-    for &i in &cycle[1..] {
+    for &i in cycle[1..].iter().take(8) {
         d = d.related(resolved[i].desc.id.span.clone(), "on the cycle");
     }
     SceneErrors(vec![d])

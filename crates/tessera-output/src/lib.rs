@@ -453,7 +453,7 @@ pub fn write_image(
     // 4. Encode into a temporary file next to the target, then rename.
     let io_err = |source: std::io::Error| OutputError::Io {
         path: path.to_path_buf(),
-        source,
+        source: without_temp_path(source),
     };
     let mut prefix = OsString::from(".");
     prefix.push(file_name);
@@ -470,9 +470,15 @@ pub fn write_image(
 
     {
         let mut writer = BufWriter::new(tmp.as_file_mut());
-        encode(fb, spec.format, depth, &mut writer).map_err(|source| OutputError::Encode {
-            path: path.to_path_buf(),
-            source,
+        encode(fb, spec.format, depth, &mut writer).map_err(|source| {
+            match os_error_in(&source) {
+                // The disk, not the encoder, failed (full, or over a size limit).
+                Some(code) => io_err(std::io::Error::from_raw_os_error(code)),
+                None => OutputError::Encode {
+                    path: path.to_path_buf(),
+                    source,
+                },
+            }
         })?;
         writer.flush().map_err(io_err)?;
     }
@@ -480,6 +486,45 @@ pub fn write_image(
     tmp.persist(path).map_err(|e| io_err(e.error))?;
     sync_dir(dir);
     Ok(depth)
+}
+
+/// The OS error anywhere in an error's chain of sources. The PNG encoder
+/// keeps only the text of an OS error ("File too large (os error 27)"), so
+/// the code is also read back from that text.
+fn os_error_in(error: &(dyn std::error::Error + 'static)) -> Option<i32> {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if let Some(code) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::raw_os_error)
+        {
+            return Some(code);
+        }
+        let text = e.to_string();
+        if let Some(code) = text
+            .strip_suffix(')')
+            .and_then(|t| t.rsplit_once("(os error "))
+            .and_then(|(_, code)| code.parse().ok())
+        {
+            return Some(code);
+        }
+        current = e.source();
+    }
+    None
+}
+
+/// The OS error inside one of tempfile's errors, which name the temporary
+/// file (`.out.png.x1Yz.tmp`): the user knows only the target.
+fn without_temp_path(error: std::io::Error) -> std::io::Error {
+    // tempfile's wrapper keeps the OS error private; its message is
+    // "<OS error> at path <temporary file>".
+    let message = error.to_string();
+    match message.split_once(" at path ") {
+        Some((reason, _)) if error.raw_os_error().is_none() => {
+            std::io::Error::new(error.kind(), reason)
+        }
+        _ => error,
+    }
 }
 
 /// The directory a file is written into; `.` for a bare file name.
