@@ -21,7 +21,10 @@ fuzz_target!(|data: &[u8]| {
     let scene = match tessera_scene::parse_scene(text) {
         Ok(scene) => scene,
         Err(errors) => {
-            assert!(!errors.0.is_empty(), "parse_scene failed with no diagnostic");
+            assert!(
+                !errors.0.is_empty(),
+                "parse_scene failed with no diagnostic"
+            );
             check_diagnostics(text, &errors.0);
             return;
         }
@@ -30,11 +33,9 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let registry = tessera_nodes::registry();
-    if let Err(errors) = tessera_graph::compile(
-        &scene,
-        &registry,
-        Path::new("/nonexistent-fuzz-dir"),
-    ) {
+    if let Err(errors) =
+        tessera_graph::compile(&scene, &registry, Path::new("/nonexistent-fuzz-dir"))
+    {
         assert!(!errors.0.is_empty(), "compile failed with no diagnostic");
         check_diagnostics(text, &errors.0);
     }
@@ -81,7 +82,9 @@ fn names_an_absolute_path(scene: &SceneDesc) -> bool {
 
 fn absolute(value: &ParamValue) -> bool {
     match value {
-        ParamValue::String(s) => s.starts_with('/') || s.starts_with('\\') || Path::new(s).is_absolute(),
+        ParamValue::String(s) => {
+            s.starts_with('/') || s.starts_with('\\') || Path::new(s).is_absolute()
+        }
         ParamValue::Array(items) => items.iter().any(|item| absolute(&item.value)),
         ParamValue::Table(params) => params.iter().any(|p| absolute(&p.value.value)),
         _ => false,

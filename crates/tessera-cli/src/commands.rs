@@ -192,6 +192,7 @@ fn render_scene(args: &RenderArgs) -> Result<(), Failure> {
             tessera_python::begin_render(
                 plan.image.seed,
                 args.switch_interval.or(python.switch_interval),
+                tessera_render::worker_count(args.threads),
             )
             .map_err(|e| Failure::new(EXIT_IO, format!("error: {e}")))?,
         ),

@@ -40,11 +40,28 @@ enum Message {
     TileFinished(usize),
 }
 
-/// The running ordered thread's inbox, while a render is on.
-static ORDERED: Mutex<Option<Sender<Message>>> = Mutex::new(None);
+/// Where `ordered` calls go while a render is on.
+#[derive(Clone)]
+enum Route {
+    /// To the ordered thread's inbox.
+    Thread(Sender<Message>),
+    /// Run by the one render worker itself: it claims tiles in order and
+    /// runs a tile's nodes in plan order, which is the canonical order, and
+    /// a hand-off per tile to another thread would only cost time.
+    Inline,
+}
+
+static ORDERED: Mutex<Option<Route>> = Mutex::new(None);
+
+fn ordered_route() -> Option<Route> {
+    ORDERED.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
 
 fn ordered_sender() -> Option<Sender<Message>> {
-    ORDERED.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    match ordered_route() {
+        Some(Route::Thread(sender)) => Some(sender),
+        _ => None,
+    }
 }
 
 /// The Python side of one render. Create it after compiling and before
@@ -53,12 +70,14 @@ pub struct RenderSession {
     thread: Option<JoinHandle<()>>,
 }
 
-/// Prepares Python for a render: seeds `random` (and numpy's legacy global
-/// generator, when numpy is imported) from the scene seed, sets the switch
-/// interval when given, and starts the ordered thread.
+/// Prepares Python for a render with `render_threads` workers: seeds
+/// `random` (and numpy's legacy global generator, when numpy is imported)
+/// from the scene seed, sets the switch interval when given, and starts the
+/// ordered thread (with one worker, `ordered` calls run on the worker).
 pub fn begin_render(
     seed: u32,
     switch_interval: Option<f64>,
+    render_threads: usize,
 ) -> Result<Arc<RenderSession>, PythonError> {
     crate::start()?;
     Python::attach(|py| -> PyResult<()> {
@@ -74,8 +93,12 @@ pub fn begin_render(
         Ok(())
     })
     .map_err(|e| PythonError::Script(format!("preparing Python for the render: {e}")))?;
+    if render_threads == 1 {
+        *ORDERED.lock().unwrap_or_else(|e| e.into_inner()) = Some(Route::Inline);
+        return Ok(Arc::new(RenderSession { thread: None }));
+    }
     let (sender, receiver) = unbounded();
-    *ORDERED.lock().unwrap_or_else(|e| e.into_inner()) = Some(sender);
+    *ORDERED.lock().unwrap_or_else(|e| e.into_inner()) = Some(Route::Thread(sender));
     let thread = std::thread::Builder::new()
         .name("tessera-python".into())
         .stack_size(crate::STACK_SIZE)
@@ -123,7 +146,14 @@ pub fn submit_ordered(
     let stopped = || {
         NodeError::new("the ordered Python thread is not running").at_pixel(ctx.rect.x, ctx.rect.y)
     };
-    let sender = ordered_sender().ok_or_else(stopped)?;
+    let sender = match ordered_route().ok_or_else(stopped)? {
+        Route::Thread(sender) => sender,
+        Route::Inline => {
+            return node
+                .core
+                .eval_samples(&node.instance, ctx, inputs, outputs, Calls::PerCall);
+        }
+    };
     let (reply, done) = bounded(1);
     let job = Job {
         tile: ctx.tile_index,

@@ -253,9 +253,22 @@ pub fn render(
     })
 }
 
+/// The number of workers a render with `requested` threads uses: `requested`,
+/// or for 0, `RAYON_NUM_THREADS` when set, else every core (rayon's rule).
+pub fn worker_count(requested: usize) -> usize {
+    if requested > 0 {
+        return requested;
+    }
+    std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 fn thread_pool(options: &RenderOptions) -> Result<rayon::ThreadPool, RenderError> {
     let mut builder = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.threads)
+        .num_threads(worker_count(options.threads))
         // A main thread's stack: Python nodes recursing through C calls use it.
         .stack_size(8 << 20)
         .thread_name(|i| format!("tessera-render-{i}"));
