@@ -631,14 +631,11 @@ fn generic_type(
         });
     }
     let chosen = match (linked, constants) {
-        (Some((ty, _)), _) => ty,
-        (None, Some((ty, _))) => ty,
+        // A constant wider than the links (a color3 constant beside a float
+        // link) widens the node; one that does not fit is reported when read.
+        (Some((linked, _)), Some((constant, _))) => join(linked, constant).unwrap_or(linked),
+        (Some((ty, _)), None) | (None, Some((ty, _))) => ty,
         (None, None) => spec.generic_types[0],
-    };
-    // A constant wider than the links (a color3 constant beside a float link) widens the node.
-    let chosen = match (linked, constants) {
-        (Some(_), Some((c, _))) => join(chosen, c).unwrap_or(chosen),
-        _ => chosen,
     };
     if !spec.generic_types.contains(&chosen) {
         let (_, param) = linked

@@ -1,13 +1,19 @@
 //! Colour nodes: `colorramp` (Blender's Color Ramp), `hsvadjust` and
 //! `luminance` (MaterialX), and the compositing node `over` (MaterialX).
 
-use crate::kind::kind;
+use crate::kind::{Choices, kind};
 use glam::{Vec3, Vec4};
 use std::sync::Arc;
 use tessera_core::{
     Buffer, BuildArgs, BuildError, InputSpec, Node, NodeError, NodeKind, NodeSpec, OutputSpec,
     RampInterpolation, RampStop, SocketType, TileCtx, Value, ValueType,
 };
+
+const INTERPOLATIONS: Choices<RampInterpolation> = Choices(&[
+    ("linear", RampInterpolation::Linear),
+    ("constant", RampInterpolation::Constant),
+    ("ease", RampInterpolation::Ease),
+]);
 
 /// MaterialX's default luma coefficients (ACEScg primaries).
 const LUMA_COEFFS: Vec3 = Vec3::new(0.272_228_7, 0.674_081_8, 0.053_689_5);
@@ -98,17 +104,7 @@ fn build_colorramp(args: &BuildArgs) -> Result<Box<dyn Node>, BuildError> {
             "stops must be in increasing order of position",
         ));
     }
-    let interpolation = match args.string("interpolation") {
-        "linear" => RampInterpolation::Linear,
-        "constant" => RampInterpolation::Constant,
-        "ease" => RampInterpolation::Ease,
-        other => {
-            return Err(BuildError::at_input(
-                "interpolation",
-                format!("unknown interpolation {other:?} (linear, constant or ease)"),
-            ));
-        }
-    };
+    let interpolation = INTERPOLATIONS.pick(args, "interpolation")?;
     Ok(Box::new(ColorRamp {
         stops,
         interpolation,
@@ -154,7 +150,7 @@ pub fn colorramp() -> Arc<dyn NodeKind> {
             Value::String("linear".into()),
             "how colours blend between stops: linear, constant or ease",
         )
-        .choices(&["linear", "constant", "ease"]),
+        .choices(&INTERPOLATIONS.names()),
     )
     .output(OutputSpec::new(
         "out",

@@ -1,6 +1,6 @@
 //! `image` (MaterialX): samples an image file.
 
-use crate::kind::kind;
+use crate::kind::{Choices, kind};
 use glam::{Vec2, Vec4};
 use std::path::Path;
 use std::sync::Arc;
@@ -9,7 +9,15 @@ use tessera_core::{
     SocketType, TileCtx, Value, ValueType,
 };
 
-const ADDRESS_MODES: [&str; 4] = ["constant", "clamp", "periodic", "mirror"];
+const ADDRESS_MODES: Choices<AddressMode> = Choices(&[
+    ("constant", AddressMode::Constant),
+    ("clamp", AddressMode::Clamp),
+    ("periodic", AddressMode::Periodic),
+    ("mirror", AddressMode::Mirror),
+]);
+
+const FILTERS: Choices<Filter> =
+    Choices(&[("closest", Filter::Closest), ("linear", Filter::Linear)]);
 
 /// A decoded image: RGBA floats, row 0 at the top.
 #[derive(Debug)]
@@ -67,24 +75,6 @@ enum AddressMode {
 }
 
 impl AddressMode {
-    fn parse(input: &str, args: &BuildArgs) -> Result<AddressMode, BuildError> {
-        Ok(match args.string(input) {
-            "constant" => AddressMode::Constant,
-            "clamp" => AddressMode::Clamp,
-            "periodic" => AddressMode::Periodic,
-            "mirror" => AddressMode::Mirror,
-            other => {
-                return Err(BuildError::at_input(
-                    input,
-                    format!(
-                        "unknown address mode {other:?} ({})",
-                        ADDRESS_MODES.join(", ")
-                    ),
-                ));
-            }
-        })
-    }
-
     /// The texel index `i` maps to on an axis of `n` texels; `None` for the
     /// border of constant mode.
     #[inline]
@@ -210,20 +200,11 @@ fn build_image(args: &BuildArgs) -> Result<Box<dyn Node>, BuildError> {
     }
     let path = args.base_dir.join(file);
     let texture = Texture::load(&path).map_err(|message| BuildError::at_input("file", message))?;
-    let filter = match args.string("filtertype") {
-        "closest" => Filter::Closest,
-        "linear" => Filter::Linear,
-        other => {
-            return Err(BuildError::at_input(
-                "filtertype",
-                format!("unknown filter type {other:?} (closest or linear)"),
-            ));
-        }
-    };
+    let filter = FILTERS.pick(args, "filtertype")?;
     Ok(Box::new(ImageNode {
         texture: Arc::new(texture),
-        u_mode: AddressMode::parse("uaddressmode", args)?,
-        v_mode: AddressMode::parse("vaddressmode", args)?,
+        u_mode: ADDRESS_MODES.pick(args, "uaddressmode")?,
+        v_mode: ADDRESS_MODES.pick(args, "vaddressmode")?,
         filter,
     }))
 }
@@ -240,7 +221,7 @@ pub fn image() -> Arc<dyn NodeKind> {
                  texel), periodic (the image repeats) or mirror (it repeats mirrored)"
             ),
         )
-        .choices(&ADDRESS_MODES)
+        .choices(&ADDRESS_MODES.names())
     };
     let spec = NodeSpec::new(
         "image",
@@ -271,7 +252,7 @@ pub fn image() -> Arc<dyn NodeKind> {
             Value::String("linear".into()),
             "closest (nearest texel) or linear (bilinear)",
         )
-        .choices(&["closest", "linear"]),
+        .choices(&FILTERS.names()),
     )
     .output(OutputSpec::new(
         "out",
@@ -463,7 +444,7 @@ mod tests {
             [1e30, -1e30],
             [f32::MAX, f32::MIN],
         ];
-        for mode in ADDRESS_MODES {
+        for mode in ADDRESS_MODES.names() {
             for filter in ["closest", "linear"] {
                 let out = sample(&uvs, mode, mode, filter);
                 assert_eq!(out.len(), uvs.len());

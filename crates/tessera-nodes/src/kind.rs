@@ -30,3 +30,30 @@ pub fn kind(
         build: Box::new(build),
     })
 }
+
+/// The values a string input may name: its names go into the spec's
+/// `choices` (so the compiler rejects others, with a did-you-mean), and a
+/// built node picks its value from the same table.
+pub struct Choices<T: 'static>(pub &'static [(&'static str, T)]);
+
+impl<T: Copy> Choices<T> {
+    pub fn names(&self) -> Vec<&'static str> {
+        self.0.iter().map(|(name, _)| *name).collect()
+    }
+
+    /// The value that input `input` names. The compiler has checked the
+    /// name; a node built some other way gets an error, not a panic.
+    pub fn pick(&self, args: &BuildArgs, input: &str) -> Result<T, BuildError> {
+        let name = args.string(input);
+        self.0
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, value)| *value)
+            .ok_or_else(|| {
+                BuildError::at_input(
+                    input,
+                    format!("{name:?} is not one of {}", self.names().join(", ")),
+                )
+            })
+    }
+}

@@ -1,7 +1,7 @@
 //! The noise nodes: MaterialX's `noise2d`, `noise3d`, `fractal2d`,
 //! `cellnoise2d` and `worleynoise2d`, on the functions of [`crate::noise`].
 
-use crate::kind::kind;
+use crate::kind::{Choices, kind};
 use crate::noise::{WorleyMetric, cell2, fractal2, perlin2, perlin3, worley2};
 use glam::{Vec2, Vec3};
 use std::sync::Arc;
@@ -172,12 +172,12 @@ impl Node for Worley {
     }
 }
 
-const METRICS: [(&str, WorleyMetric); 4] = [
+const METRICS: Choices<WorleyMetric> = Choices(&[
     ("euclidean", WorleyMetric::Euclidean),
     ("distance2", WorleyMetric::DistanceSquared),
     ("manhattan", WorleyMetric::Manhattan),
     ("chebyshev", WorleyMetric::Chebyshev),
-];
+]);
 
 pub fn worleynoise2d() -> Arc<dyn NodeKind> {
     let spec = NodeSpec::new(
@@ -192,17 +192,12 @@ pub fn worleynoise2d() -> Arc<dyn NodeKind> {
             Value::String("euclidean".into()),
             "distance measure: euclidean, distance2 (squared), manhattan or chebyshev",
         )
-        .choices(&METRICS.map(|(name, _)| name)),
+        .choices(&METRICS.names()),
     )
     .input(InputSpec::texcoord())
     .output(float_output("distance to the nearest feature point"));
     kind(spec, |args| {
-        let name = args.string("metric");
-        let metric = METRICS
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, m)| *m)
-            .expect("the compiler checks choices");
+        let metric = METRICS.pick(args, "metric")?;
         Ok(Box::new(Worley { metric }))
     })
 }
