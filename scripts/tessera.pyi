@@ -9,7 +9,7 @@ Subclass `Node`, declare its sockets in `inputs` and `outputs`, and define
 `__call__(self, ctx, *inputs)`.
 """
 
-from typing import ClassVar, Final, Literal, final
+from typing import Any, ClassVar, Final, Literal, final
 
 __all__ = ["Node", "Float", "Int", "Bool", "Vector2", "Vector3", "Color", "TEXCOORD", "Context"]
 
@@ -240,3 +240,29 @@ class Context:
         """A float in [0, 1) that depends on the scene seed, this node's id,
         the pixel, the sample and how many times `random()` was called before
         in this call: the same on every run, at any thread count and tile size."""
+
+
+@final
+class TileContext:
+    """`ctx` of `evaluate_tile(self, ctx, **inputs)`: arrays of the tile's n samples."""
+
+    @property
+    def x(self) -> Any: ...
+    @property
+    def y(self) -> Any: ...
+    @property
+    def u(self) -> Any: ...
+    @property
+    def v(self) -> Any: ...
+    @property
+    def sample(self) -> Any: ...
+    frame: int
+    time: float
+    width: int
+    height: int
+    tile: int
+    seed: int
+    node: str
+    def random(self, shape: int | tuple[int] | tuple[int, int] | None = ...) -> Any:
+        """Deterministic floats in [0, 1) of shape (n,) or (n, k)."""
+        ...

@@ -557,3 +557,138 @@ fn a_call_with_the_wrong_parameters_names_the_def_line() {
         run.stderr
     );
 }
+
+/// A node with both `__call__` and `evaluate_tile`, rendered both ways.
+fn both_modes(dir: &Path, extra: &[&str]) -> (String, String) {
+    let hash = |mode: &str| {
+        let mut args = vec!["--python-mode", mode, "--tile", "8", "--threads", "2"];
+        args.extend_from_slice(extra);
+        render_here(dir, &args).expect_code(0).pixel_hash()
+    };
+    (hash("auto"), hash("per-sample"))
+}
+
+#[test]
+fn evaluate_tile_and_call_give_the_same_pixels_for_the_example_nodes() {
+    for scene in ["scenes/python_tile.toml", "scenes/python_numpy.toml"] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("o.png");
+        let tile = render(scene, &out, &["--python-mode", "auto"])
+            .expect_code(0)
+            .pixel_hash();
+        let per_sample = render(scene, &out, &["--python-mode", "per-sample"])
+            .expect_code(0)
+            .pixel_hash();
+        assert_eq!(tile, per_sample, "{scene}: bit-identical, as measured");
+    }
+}
+
+#[test]
+fn ctx_random_of_a_tile_draws_what_each_call_would() {
+    let dir = tempfile::tempdir().unwrap();
+    // float64 arithmetic in both, as Python floats are.
+    let script = "import numpy as np\nimport tessera\n\n\nclass N(tessera.Node):\n    outputs = {\"out\": tessera.Float()}\n\n    \
+                  def __call__(self, ctx):\n        a = ctx.random()\n        return a * 0.25 + ctx.random() * 0.75\n\n    \
+                  def evaluate_tile(self, ctx):\n        a = ctx.random()\n        b = ctx.random((len(a), 1))[:, 0]\n        \
+                  return a.astype(np.float64) * 0.25 + b.astype(np.float64) * 0.75\n";
+    python_scene(dir.path(), script, "");
+    let (tile, per_sample) = both_modes(dir.path(), &[]);
+    assert_eq!(tile, per_sample);
+}
+
+#[test]
+fn evaluate_tile_runs_under_every_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = "import tessera\n\n\nclass N(tessera.Node):\n    inputs = {\"uv\": tessera.Vector2(tessera.TEXCOORD)}\n    \
+                  outputs = {\"out\": tessera.Float()}\n\n    def evaluate_tile(self, ctx, uv):\n        return uv[:, 0] * uv[:, 1]\n";
+    python_scene(dir.path(), script, "");
+    let hashes: Vec<String> = ["free", "exclusive", "ordered", "isolated"]
+        .iter()
+        .map(|policy| {
+            render_here(
+                dir.path(),
+                &["--python-policy", policy, "--tile", "4", "--threads", "2"],
+            )
+            .expect_code(0)
+            .pixel_hash()
+        })
+        .collect();
+    assert!(hashes.iter().all(|h| h == &hashes[0]), "{hashes:?}");
+}
+
+/// A tile node whose `evaluate_tile` (line 8) runs `body` and returns `returned`.
+fn assert_tile_error(body: &str, returned: &str, first_line: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        "import numpy as np\nimport tessera\n\n\nclass N(tessera.Node):\n    outputs = {{\"out\": tessera.Float(), \"color\": tessera.Color()}}\n\n    \
+         def evaluate_tile(self, ctx):\n        n = len(ctx.x)\n{body}        return {returned}\n"
+    );
+    python_scene(dir.path(), &script, "");
+    let run = render_here(dir.path(), &[]);
+    run.expect_code(3);
+    assert!(run.stderr.starts_with(first_line), "{}", run.stderr);
+    assert!(!dir.path().join("out.png").exists());
+    run.stderr
+}
+
+#[test]
+fn evaluate_tile_errors_name_the_node_the_line_and_the_pixel() {
+    let stderr = assert_tile_error(
+        "        raise ValueError(\"no tiles today\")\n",
+        "None",
+        "error: node `py` (python) failed at pixel (0, 0): ValueError: no tiles today (in N.evaluate_tile, node.py:10, tile 0)\n",
+    );
+    assert!(
+        stderr.contains("    raise ValueError(\"no tiles today\")\n"),
+        "{stderr}"
+    );
+    assert_tile_error(
+        "",
+        "{\"out\": np.zeros(5), \"color\": np.zeros((n, 4))}",
+        "error: node `py` (python) failed at pixel (0, 0): N.evaluate_tile output `out` has shape (5,); expected (48,) (node.py:8)\n",
+    );
+    assert_tile_error(
+        "        out = np.zeros(n)\n        out[13] = np.nan\n",
+        "{\"out\": out, \"color\": np.zeros((n, 3))}",
+        "error: node `py` (python) failed at pixel (5, 1): N.evaluate_tile output `out` is nan there; outputs must be finite (node.py:8)\n",
+    );
+    assert_tile_error(
+        "",
+        "{\"out\": np.zeros(n)}",
+        "error: node `py` (python) failed at pixel (0, 0): N.evaluate_tile returned no output `color` (outputs: out, color) (node.py:8)\n",
+    );
+    assert_tile_error(
+        "",
+        "{\"out\": np.array([\"a\"] * n), \"color\": np.zeros((n, 4))}",
+        "error: node `py` (python) failed at pixel (0, 0): N.evaluate_tile output `out` has dtype <U1; expected float32 numbers (node.py:8)\n",
+    );
+}
+
+#[test]
+fn evaluate_tile_without_numpy_says_how_to_install_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = "import tessera\n\n\nclass N(tessera.Node):\n    outputs = {\"out\": tessera.Float()}\n\n    \
+                  def evaluate_tile(self, ctx):\n        return ctx.u\n";
+    python_scene(dir.path(), script, "");
+    // The build interpreter, without the test venv: no numpy there.
+    let run = run_command(
+        Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .args(["check", "scene.toml"])
+            .current_dir(dir.path())
+            .env_remove("VIRTUAL_ENV"),
+    );
+    run.expect_code(2);
+    assert!(
+        run.stderr.starts_with(
+            "error: node `py`: node.py:4: ModuleNotFoundError: evaluate_tile needs numpy\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("-m venv .venv && .venv/bin/python -m pip install numpy"),
+        "{}",
+        run.stderr
+    );
+}

@@ -52,6 +52,11 @@ pub struct RenderArgs {
     /// render; wins over `[python] switch_interval`. Default: Python's own.
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
     switch_interval: Option<f64>,
+    /// How Python nodes with both methods are called: `auto` uses
+    /// `evaluate_tile` (numpy, once per tile), `per-sample` forces `__call__`
+    /// (to check one against the other).
+    #[arg(long, value_enum, default_value_t = PythonMode::Auto)]
+    python_mode: PythonMode,
     /// Stop the render (exit code 124, no image written) after this many
     /// seconds, interrupting Python code that is running.
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
@@ -70,6 +75,12 @@ pub fn parse_seconds(text: &str) -> Result<f64, String> {
         Ok(s) if s > 0.0 && s.is_finite() => Ok(s),
         _ => Err("must be a positive number of seconds, such as 0.005".into()),
     }
+}
+
+#[derive(Clone, Copy, PartialEq, clap::ValueEnum)]
+pub enum PythonMode {
+    Auto,
+    PerSample,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -182,6 +193,7 @@ fn stopped_failure(code: u8, why: &str, interrupted: Option<&NodeFailure>) -> Fa
 fn render_scene(args: &RenderArgs) -> Result<(), Failure> {
     let run = RunOptions {
         on_error: args.on_error.into(),
+        per_sample: args.python_mode == PythonMode::PerSample,
         policy: args.python_policy,
     };
     let Loaded { plan, python } = load(&args.scene, run)?;

@@ -166,12 +166,20 @@ def _describe(cls):
     if key_clash := set(sockets["inputs"]) & {"script", "class", "policy"}:
         raise TypeError(f"{name}.inputs: {sorted(key_clash)} are reserved names")
     call = cls.__call__ if "__call__" in dir(cls) and cls.__call__ is not object.__call__ else None
-    if call is None or call is type.__call__:
-        raise TypeError(f"{name} defines no __call__(self, ctx, ...)")
-    try:
-        call_line = call.__code__.co_firstlineno
-    except AttributeError:
-        call_line = 0
+    tile = getattr(cls, "evaluate_tile", None)
+    if call is None and tile is None:
+        raise TypeError(f"{name} defines neither __call__(self, ctx, ...) nor evaluate_tile(self, ctx, **inputs)")
+    if tile is not None:
+        _numpy()
+
+    def first_line(function):
+        try:
+            return function.__code__.co_firstlineno
+        except AttributeError:
+            return 0
+
+    call_line = first_line(call) if call is not None else 0
+    tile_line = first_line(tile) if tile is not None else 0
     try:
         class_line = _inspect.getsourcelines(cls)[1]
     except (OSError, TypeError):
@@ -184,6 +192,9 @@ def _describe(cls):
         "outputs": [(k, s.type_name, s.doc) for k, s in sockets["outputs"].items()],
         "pure": bool(getattr(cls, "pure", False)),
         "call_line": call_line,
+        "tile_line": tile_line,
+        "has_call": call is not None,
+        "has_tile": tile is not None,
         "class_line": class_line,
     }
 
@@ -278,3 +289,100 @@ def _lingering_threads():
             where = f" running {getattr(target, '__qualname__', target)}()" + (f" from {script}" if script else "")
         found.append(f"{thread.name}{where}")
     return found
+
+
+class TileContext:
+    """`ctx` of `evaluate_tile`: per-sample numpy arrays of the tile, plus the
+    frame's facts. Read-only; valid during the call only."""
+
+    def __init__(self, np, n, info, x, y, u, v, sample, draws):
+        self.x = np.frombuffer(x, dtype=np.int32)
+        self.y = np.frombuffer(y, dtype=np.int32)
+        self.u = np.frombuffer(u, dtype=np.float32)
+        self.v = np.frombuffer(v, dtype=np.float32)
+        self.sample = np.frombuffer(sample, dtype=np.int32)
+        for key, value in info.items():
+            setattr(self, key, value)
+        self._np = np
+        self._n = n
+        self._draws = draws
+
+    def random(self, shape=None):
+        """Deterministic floats in [0, 1): shape (n,) or (n, k), n the samples of
+        the tile. The j-th value of sample i equals what the per-sample
+        `ctx.random()` gives on its j-th call (counting earlier calls here)."""
+        shape = (self._n,) if shape is None else shape
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        if len(shape) not in (1, 2) or shape[0] != self._n:
+            raise ValueError(f"ctx.random(shape): shape must be ({self._n},) or ({self._n}, k), not {shape}")
+        k = 1 if len(shape) == 1 else shape[1]
+        values = self._np.frombuffer(self._draws.draw(k), dtype=self._np.float32)
+        return values.reshape(shape)
+
+
+class _TileResultError(Exception):
+    """A value `evaluate_tile` returned that Tessera cannot use; `index` is the
+    first sample at fault, when one is."""
+
+    def __init__(self, message, index=None):
+        super().__init__(message)
+        self.index = index
+
+
+def _numpy():
+    try:
+        import numpy
+    except ImportError:
+        raise ModuleNotFoundError("evaluate_tile needs numpy", name="numpy") from None
+    return numpy
+
+
+def _call_tile(node, n, info, positions, draws, names, payloads, channels, output_names, output_channels):
+    """Calls node.evaluate_tile(ctx, **inputs) with numpy arrays; returns each
+    output as float32 bytes, or raises _TileResultError."""
+    np = _numpy()
+    ctx = TileContext(np, n, info, *positions, draws)
+    inputs = {}
+    for name, payload, count in zip(names, payloads, channels):
+        if count == 0:
+            inputs[name] = payload
+        else:
+            array = np.frombuffer(payload, dtype=np.float32)
+            inputs[name] = array if count == 1 else array.reshape(n, count)
+    result = node.evaluate_tile(ctx, **inputs)
+    listed = ", ".join(output_names)
+    if isinstance(result, dict):
+        for key in result:
+            if key not in output_names:
+                raise _TileResultError(f"returned an unknown output `{key}` (outputs: {listed})")
+        missing = [name for name in output_names if name not in result]
+        if missing:
+            raise _TileResultError(f"returned no output `{missing[0]}` (outputs: {listed})")
+        values = [result[name] for name in output_names]
+    elif len(output_names) == 1:
+        values = [result]
+    elif isinstance(result, (tuple, list)):
+        if len(result) != len(output_names):
+            raise _TileResultError(f"returned {len(result)} values for {len(output_names)} outputs ({listed})")
+        values = list(result)
+    else:
+        raise _TileResultError(
+            f"returned a {type(result).__name__}; expected a dict of the outputs ({listed}) or a tuple in that order"
+        )
+    out = []
+    for name, count, value in zip(output_names, output_channels, values):
+        array = np.asarray(value)
+        if array.dtype.kind not in "fiub":
+            raise _TileResultError(f"output `{name}` has dtype {array.dtype}; expected float32 numbers")
+        if count == 4 and array.shape == (n, 3):
+            array = np.concatenate([array, np.ones((n, 1), dtype=array.dtype)], axis=1)
+        expected = (n,) if count == 1 else (n, count)
+        if array.shape != expected:
+            raise _TileResultError(f"output `{name}` has shape {array.shape}; expected {expected}")
+        array = np.ascontiguousarray(array, dtype=np.float32)
+        bad = ~np.isfinite(array.reshape(n, -1)).all(axis=1)
+        if bad.any():
+            index = int(np.argmax(bad))
+            raise _TileResultError(f"output `{name}` is {array[index].tolist()} there; outputs must be finite", index)
+        out.append(array.tobytes())
+    return out

@@ -5,7 +5,7 @@ use crate::context::Context;
 use crate::errors::ExceptionReport;
 use crate::node::OnError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyFloat, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyFloat, PyList, PyString, PyTuple};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -26,6 +26,12 @@ pub enum Calls<'py> {
 /// to make of the result.
 pub struct NodeCore {
     pub slots: Vec<Slot>,
+    /// The class's own inputs, in the order of `slots`.
+    pub input_names: Vec<String>,
+    /// Call `evaluate_tile` once per tile rather than `__call__` per sample.
+    pub vectorised: bool,
+    /// The line of `def evaluate_tile`.
+    pub tile_line: u32,
     pub outputs: Vec<(String, ValueType)>,
     /// The output names as Python strings, for looking up returned dicts.
     pub output_keys: Vec<Py<PyString>>,
@@ -45,6 +51,175 @@ pub struct NodeCore {
 }
 
 impl NodeCore {
+    /// Evaluates the tile: `evaluate_tile` once, or `__call__` per sample.
+    pub fn evaluate(
+        &self,
+        instance: &Py<PyAny>,
+        ctx: &TileCtx,
+        inputs: &[&Buffer],
+        outputs: &mut [Buffer],
+        calls: Calls,
+    ) -> Result<(), NodeError> {
+        if !self.vectorised {
+            return self.eval_samples(instance, ctx, inputs, outputs, calls);
+        }
+        let result = match calls {
+            Calls::Held(py) => self.eval_vectorised(py, instance, ctx, inputs, outputs),
+            Calls::PerCall => {
+                Python::attach(|py| self.eval_vectorised(py, instance, ctx, inputs, outputs))
+            }
+            Calls::Exclusive => self
+                .gate
+                .run(|py| self.eval_vectorised(py, instance, ctx, inputs, outputs)),
+        };
+        match (result, self.on_error) {
+            (Err(error), OnError::Color) => {
+                // The whole tile's call failed: every sample of it.
+                for i in 0..ctx.len() {
+                    ctx.record_failure(i);
+                }
+                for output in outputs.iter_mut() {
+                    output.data_mut().fill(0.0);
+                }
+                self.failures.fetch_add(ctx.len(), Ordering::Relaxed);
+                self.keep_first_failure(failure_key(ctx, 0), &error);
+                Ok(())
+            }
+            (result, _) => result,
+        }
+    }
+
+    /// `evaluate_tile(ctx, **inputs)` with numpy arrays, the GIL held for
+    /// the whole tile. Buffers cross as float32 bytes (one copy each way).
+    fn eval_vectorised(
+        &self,
+        py: Python,
+        instance: &Py<PyAny>,
+        ctx: &TileCtx,
+        inputs: &[&Buffer],
+        outputs: &mut [Buffer],
+    ) -> Result<(), NodeError> {
+        let n = ctx.len();
+        let fail = |e: PyErr| self.tile_error_at(py, e, ctx);
+        let api = py.import("tessera").map_err(fail)?;
+        let mut positions: [Vec<u8>; 5] = std::array::from_fn(|_| Vec::with_capacity(n * 4));
+        for i in 0..n {
+            let (x, y, s) = ctx.locate(i);
+            let uv = ctx.texcoord(i);
+            positions[0].extend_from_slice(&x.to_ne_bytes());
+            positions[1].extend_from_slice(&y.to_ne_bytes());
+            positions[2].extend_from_slice(&uv.x.to_ne_bytes());
+            positions[3].extend_from_slice(&uv.y.to_ne_bytes());
+            positions[4].extend_from_slice(&(s as i32).to_ne_bytes());
+        }
+        let positions =
+            PyTuple::new(py, positions.iter().map(|p| PyBytes::new(py, p))).map_err(fail)?;
+        let info = PyDict::new(py);
+        let facts = || -> PyResult<()> {
+            info.set_item("frame", ctx.frame.frame)?;
+            info.set_item("time", ctx.frame.time)?;
+            info.set_item("width", ctx.frame.width)?;
+            info.set_item("height", ctx.frame.height)?;
+            info.set_item("tile", ctx.tile_index)?;
+            info.set_item("seed", ctx.frame.seed)?;
+            info.set_item("node", ctx.node_id)
+        };
+        facts().map_err(fail)?;
+        let draws = Py::new(py, crate::context::TileDraws::new(ctx)).map_err(fail)?;
+        let mut payloads: Vec<Bound<PyAny>> = Vec::with_capacity(self.slots.len());
+        let mut channels = Vec::with_capacity(self.slots.len());
+        let mut buffers = inputs.iter();
+        for slot in &self.slots {
+            match slot {
+                Slot::Uniform(value) => {
+                    payloads.push(value.bind(py).clone());
+                    channels.push(0);
+                }
+                Slot::Varying => {
+                    let buffer = buffers.next().expect("one buffer per varying input");
+                    let bytes: Vec<u8> =
+                        buffer.data().iter().flat_map(|v| v.to_ne_bytes()).collect();
+                    payloads.push(PyBytes::new(py, &bytes).into_any());
+                    channels.push(buffer.channels());
+                }
+            }
+        }
+        let output_names: Vec<&str> = self.outputs.iter().map(|(name, _)| name.as_str()).collect();
+        let output_channels: Vec<usize> = outputs.iter().map(Buffer::channels).collect();
+        let returned = api
+            .call_method1(
+                "_call_tile",
+                (
+                    instance.bind(py),
+                    n,
+                    info,
+                    positions,
+                    draws,
+                    &self.input_names,
+                    payloads,
+                    channels,
+                    output_names,
+                    output_channels,
+                ),
+            )
+            .map_err(fail)?;
+        for (output, bytes) in outputs.iter_mut().zip(returned.try_iter().map_err(fail)?) {
+            let bytes = bytes.map_err(fail)?;
+            let bytes = bytes
+                .cast::<PyBytes>()
+                .map_err(|e| fail(e.into()))?
+                .as_bytes();
+            for (value, chunk) in output.data_mut().iter_mut().zip(bytes.chunks_exact(4)) {
+                *value = f32::from_ne_bytes(chunk.try_into().expect("4 bytes"));
+            }
+        }
+        Ok(())
+    }
+
+    /// An `evaluate_tile` failure: a value Tessera cannot use (at its
+    /// sample, with the `def evaluate_tile` line) or an exception.
+    fn tile_error_at(&self, py: Python, err: PyErr, ctx: &TileCtx) -> NodeError {
+        let bad_result = py
+            .import("tessera")
+            .and_then(|api| api.getattr("_TileResultError"))
+            .is_ok_and(|kind| err.is_instance(py, &kind));
+        if bad_result {
+            let value = err.value(py);
+            let index: usize = value
+                .getattr("index")
+                .and_then(|i| i.extract::<Option<usize>>())
+                .ok()
+                .flatten()
+                .unwrap_or(0);
+            let (x, y, _) = ctx.locate(index.min(ctx.len().saturating_sub(1)));
+            return NodeError {
+                message: format!(
+                    "{}.evaluate_tile {} ({}:{})",
+                    self.class_name,
+                    value.str().map(|s| s.to_string()).unwrap_or_default(),
+                    self.script,
+                    self.tile_line
+                ),
+                pixel: Some((x, y)),
+                detail: None,
+            };
+        }
+        let report = ExceptionReport::new(py, &err, &self.path);
+        let (x, y, _) = ctx.locate(0);
+        NodeError {
+            message: format!(
+                "{} (in {}.evaluate_tile, {}:{}, tile {})",
+                report.summary,
+                self.class_name,
+                self.script,
+                report.line.unwrap_or(self.tile_line),
+                ctx.tile_index
+            ),
+            pixel: Some((x, y)),
+            detail: Some(report.traceback),
+        }
+    }
+
     /// Calls `instance` for every sample of the tile, in sample order.
     pub fn eval_samples(
         &self,

@@ -80,6 +80,50 @@ impl Context {
     }
 }
 
+/// The random source of an `evaluate_tile` call: `draw(k)` gives, for each
+/// sample of the tile, the next `k` of the values the per-sample
+/// `ctx.random()` would give, as float32 bytes.
+#[pyclass(module = "tessera")]
+pub struct TileDraws {
+    seed: u32,
+    node_hash: u32,
+    samples: Vec<(i32, i32, u32)>,
+    drawn: u32,
+}
+
+impl TileDraws {
+    pub fn new(ctx: &TileCtx) -> TileDraws {
+        TileDraws {
+            seed: ctx.frame.seed,
+            node_hash: ctx.node_hash,
+            samples: (0..ctx.len()).map(|i| ctx.locate(i)).collect(),
+            drawn: 0,
+        }
+    }
+}
+
+#[pymethods]
+impl TileDraws {
+    fn draw<'py>(&mut self, py: Python<'py>, k: u32) -> Bound<'py, pyo3::types::PyBytes> {
+        let mut bytes = Vec::with_capacity(self.samples.len() * k as usize * 4);
+        for &(x, y, s) in &self.samples {
+            for j in 0..k {
+                let h = hash_words(&[
+                    self.seed,
+                    self.node_hash,
+                    x as u32,
+                    y as u32,
+                    s,
+                    self.drawn + j,
+                ]);
+                bytes.extend_from_slice(&bits_to_unit(h).to_ne_bytes());
+            }
+        }
+        self.drawn += k;
+        pyo3::types::PyBytes::new(py, &bytes)
+    }
+}
+
 #[pymethods]
 impl Context {
     /// A float in [0, 1) that depends on the scene seed, this node, the pixel,

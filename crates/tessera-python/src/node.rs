@@ -26,6 +26,9 @@ pub enum OnError {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RunOptions {
     pub on_error: OnError,
+    /// `--python-mode per-sample`: call `__call__` even where a class has
+    /// `evaluate_tile` (to check one against the other).
+    pub per_sample: bool,
     /// `--python-policy`: wins over the node's and the scene's.
     pub policy: Option<Policy>,
 }
@@ -174,8 +177,24 @@ impl NodeKind for ScriptKind {
                     None => Slot::Uniform(uniform_object(py, args.uniform(&input.name))),
                 })
                 .collect();
+            let node = &self.node;
+            if self.options.per_sample && !node.has_call {
+                return Err(BuildError::at_input(
+                    "class",
+                    format!(
+                        "{} has no __call__ for --python-mode per-sample",
+                        node.class_name
+                    ),
+                ));
+            }
             let core = NodeCore {
                 slots,
+                input_names: node.spec.inputs[FIXED_INPUTS..]
+                    .iter()
+                    .map(|i| i.name.clone())
+                    .collect(),
+                vectorised: node.has_tile && !(self.options.per_sample && node.has_call),
+                tile_line: node.tile_line,
                 outputs: self
                     .node
                     .spec

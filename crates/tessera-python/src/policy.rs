@@ -79,15 +79,15 @@ impl Node for PythonNode {
         match self.policy {
             Policy::Free => {
                 self.core
-                    .eval_samples(&self.instance, ctx, inputs, outputs, Calls::PerCall)
+                    .evaluate(&self.instance, ctx, inputs, outputs, Calls::PerCall)
             }
             Policy::Ordered if self.pure => {
                 self.core
-                    .eval_samples(&self.instance, ctx, inputs, outputs, Calls::PerCall)
+                    .evaluate(&self.instance, ctx, inputs, outputs, Calls::PerCall)
             }
             Policy::Exclusive => {
                 self.core
-                    .eval_samples(&self.instance, ctx, inputs, outputs, Calls::Exclusive)
+                    .evaluate(&self.instance, ctx, inputs, outputs, Calls::Exclusive)
             }
             Policy::Ordered => submit_ordered(self, ctx, inputs, outputs),
             Policy::Isolated => {
@@ -101,9 +101,9 @@ impl Node for PythonNode {
                         .map_err(|e| self.core.tile_error(py, &e, "setup()", ctx))?;
                     Ok::<_, NodeError>(instance.unbind())
                 })?;
-                let result =
-                    self.core
-                        .eval_samples(&instance, ctx, inputs, outputs, Calls::PerCall);
+                let result = self
+                    .core
+                    .evaluate(&instance, ctx, inputs, outputs, Calls::PerCall);
                 Python::attach(|_| drop(instance));
                 result
             }

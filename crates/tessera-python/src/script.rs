@@ -17,6 +17,7 @@ pub fn install_api(py: Python) -> PyResult<()> {
     let source = CString::new(API_SOURCE).expect("no NUL in the API source");
     let module = PyModule::from_code(py, &source, c"<tessera>", c"tessera")?;
     module.add_class::<Context>()?;
+    module.add_class::<crate::context::TileDraws>()?;
     py.import("sys")?
         .getattr("modules")?
         .set_item("tessera", &module)?;
@@ -38,8 +39,13 @@ pub struct ScriptNode {
     pub spec: NodeSpec,
     /// The class declares `pure = True`.
     pub pure: bool,
-    /// The line of `def __call__`.
+    /// The line of `def __call__` (0 without one).
     pub call_line: u32,
+    /// The line of `def evaluate_tile` (0 without one).
+    pub tile_line: u32,
+    pub has_call: bool,
+    /// The class has `evaluate_tile`: called once per tile with numpy arrays.
+    pub has_tile: bool,
     pub class_line: u32,
 }
 
@@ -200,8 +206,9 @@ fn describe(py: Python, class: &Bound<PyAny>, script: &Path) -> Result<ScriptNod
             .and_then(|l| l.extract::<u32>())
             .unwrap_or(0);
         let report = ExceptionReport::new(py, &e, script);
+        let hint = missing_module_hint(py, &e).map_or(String::new(), |h| format!("\n\n{h}"));
         PythonError::Script(format!(
-            "{}:{line}: {}",
+            "{}:{line}: {}{hint}",
             display_path(script),
             report.summary
         ))
@@ -265,6 +272,9 @@ fn describe(py: Python, class: &Bound<PyAny>, script: &Path) -> Result<ScriptNod
         spec,
         pure: field("pure")?.extract().unwrap_or(false),
         call_line: field("call_line")?.extract().unwrap_or(0),
+        tile_line: field("tile_line")?.extract().unwrap_or(0),
+        has_call: field("has_call")?.extract().unwrap_or(true),
+        has_tile: field("has_tile")?.extract().unwrap_or(false),
         class_line: field("class_line")?.extract().unwrap_or(0),
     })
 }

@@ -151,7 +151,7 @@ pub fn submit_ordered(
         Route::Inline => {
             return node
                 .core
-                .eval_samples(&node.instance, ctx, inputs, outputs, Calls::PerCall);
+                .evaluate(&node.instance, ctx, inputs, outputs, Calls::PerCall);
         }
     };
     let (reply, done) = bounded(1);
@@ -244,7 +244,7 @@ fn run_job(job: Job) {
     };
     let input_refs: Vec<&Buffer> = inputs.iter().collect();
     let result = Python::attach(|py| {
-        node.eval_samples(&instance, &ctx, &input_refs, &mut outputs, Calls::Held(py))
+        node.evaluate(&instance, &ctx, &input_refs, &mut outputs, Calls::Held(py))
     });
     let _ = reply.send(JobDone {
         outputs,
