@@ -137,9 +137,7 @@ impl NodeCore {
                 }
                 Slot::Varying => {
                     let buffer = buffers.next().expect("one buffer per varying input");
-                    let bytes: Vec<u8> =
-                        buffer.data().iter().flat_map(|v| v.to_ne_bytes()).collect();
-                    payloads.push(PyBytes::new(py, &bytes).into_any());
+                    payloads.push(PyBytes::new(py, bytemuck::cast_slice(buffer.data())).into_any());
                     channels.push(buffer.channels());
                 }
             }
@@ -169,9 +167,8 @@ impl NodeCore {
                 .cast::<PyBytes>()
                 .map_err(|e| fail(e.into()))?
                 .as_bytes();
-            for (value, chunk) in output.data_mut().iter_mut().zip(bytes.chunks_exact(4)) {
-                *value = f32::from_ne_bytes(chunk.try_into().expect("4 bytes"));
-            }
+            // _call_tile checked the shape: exactly this many float32s.
+            bytemuck::cast_slice_mut::<f32, u8>(output.data_mut()).copy_from_slice(bytes);
         }
         Ok(())
     }
