@@ -155,13 +155,6 @@ impl Value {
         })
     }
 
-    pub fn as_f32(&self) -> Option<f32> {
-        match self {
-            Value::Float(v) => Some(*v),
-            _ => None,
-        }
-    }
-
     pub fn as_i64(&self) -> Option<i64> {
         match self {
             Value::Integer(v) => Some(*v),

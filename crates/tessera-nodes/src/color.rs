@@ -219,36 +219,47 @@ fn rgb_to_hsv(c: Vec3) -> Vec3 {
     Vec3::new(h, s, v)
 }
 
-/// MaterialX's NG_hsvadjust: to HSV, add amount.x to the hue, multiply the
-/// saturation by amount.y and the value by amount.z, back to RGB.
-struct HsvAdjust;
+/// A node computing each sample's RGB from its colour's RGB and a vector3
+/// parameter; a color4's alpha passes through.
+struct RgbMap {
+    map: fn(Vec3, Vec3) -> Vec3,
+}
 
-impl Node for HsvAdjust {
+impl Node for RgbMap {
     fn eval_tile(
         &self,
         _: &TileCtx,
         inputs: &[&Buffer],
         outputs: &mut [Buffer],
     ) -> Result<(), NodeError> {
-        let [color, amount] = [inputs[0], inputs[1]];
+        let [color, parameter] = [inputs[0], inputs[1]];
         let out = &mut outputs[0];
         same_len(color, out)?;
-        same_len(amount, out)?;
+        same_len(parameter, out)?;
         let channels = color.channels();
-        for ((out, c), a) in out
+        for ((out, c), p) in out
             .data_mut()
             .chunks_exact_mut(channels)
             .zip(color.data().chunks_exact(channels))
-            .zip(amount.samples::<3>())
+            .zip(parameter.samples::<3>())
         {
-            let hsv = rgb_to_hsv(Vec3::new(c[0], c[1], c[2]));
-            let adjusted = Vec3::new(hsv.x + a[0], hsv.y * a[1], hsv.z * a[2]);
-            out[..3].copy_from_slice(&hsv_to_rgb(adjusted).to_array());
-            // color4: alpha passes through.
+            let rgb = (self.map)(Vec3::new(c[0], c[1], c[2]), Vec3::from_array(*p));
+            out[..3].copy_from_slice(&rgb.to_array());
             out[3..].copy_from_slice(&c[3..]);
         }
         Ok(())
     }
+}
+
+/// MaterialX's NG_hsvadjust: to HSV, add amount.x to the hue, multiply the
+/// saturation by amount.y and the value by amount.z, back to RGB.
+fn adjust_hsv(rgb: Vec3, amount: Vec3) -> Vec3 {
+    let hsv = rgb_to_hsv(rgb);
+    hsv_to_rgb(Vec3::new(
+        hsv.x + amount.x,
+        hsv.y * amount.y,
+        hsv.z * amount.z,
+    ))
 }
 
 /// MaterialX's `hsvadjust`.
@@ -273,38 +284,14 @@ pub fn hsvadjust() -> Arc<dyn NodeKind> {
         SocketType::Generic,
         "the adjusted colour",
     ));
-    kind(spec, |_| Ok(Box::new(HsvAdjust)))
+    kind(spec, |_| Ok(Box::new(RgbMap { map: adjust_hsv })))
 }
 
 // ---------------------------------------------------------------- luminance
 
-/// r = g = b = dot(rgb, lumacoeffs); alpha passes through.
-struct Luminance;
-
-impl Node for Luminance {
-    fn eval_tile(
-        &self,
-        _: &TileCtx,
-        inputs: &[&Buffer],
-        outputs: &mut [Buffer],
-    ) -> Result<(), NodeError> {
-        let [color, coeffs] = [inputs[0], inputs[1]];
-        let out = &mut outputs[0];
-        same_len(color, out)?;
-        same_len(coeffs, out)?;
-        let channels = color.channels();
-        for ((out, c), k) in out
-            .data_mut()
-            .chunks_exact_mut(channels)
-            .zip(color.data().chunks_exact(channels))
-            .zip(coeffs.samples::<3>())
-        {
-            let y = c[0] * k[0] + c[1] * k[1] + c[2] * k[2];
-            out[..3].fill(y);
-            out[3..].copy_from_slice(&c[3..]);
-        }
-        Ok(())
-    }
+/// r = g = b = dot(rgb, lumacoeffs).
+fn luminance_of(rgb: Vec3, coeffs: Vec3) -> Vec3 {
+    Vec3::splat(rgb.x * coeffs.x + rgb.y * coeffs.y + rgb.z * coeffs.z)
 }
 
 /// MaterialX's `luminance`.
@@ -327,7 +314,7 @@ pub fn luminance() -> Arc<dyn NodeKind> {
         SocketType::Generic,
         "the luminance as a grey colour",
     ));
-    kind(spec, |_| Ok(Box::new(Luminance)))
+    kind(spec, |_| Ok(Box::new(RgbMap { map: luminance_of })))
 }
 
 // ---------------------------------------------------------------- over

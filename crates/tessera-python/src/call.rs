@@ -218,7 +218,7 @@ impl NodeCore {
     }
 
     /// Calls `instance` for every sample of the tile, in sample order.
-    pub fn eval_samples(
+    fn eval_samples(
         &self,
         instance: &Py<PyAny>,
         ctx: &TileCtx,
