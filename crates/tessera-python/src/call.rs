@@ -22,6 +22,19 @@ pub enum Calls<'py> {
     Held(Python<'py>),
 }
 
+impl Calls<'_> {
+    /// Runs `call` with the GIL taken as this mode says: already held, taken
+    /// for this call on the worker's own thread state, or taken with the
+    /// node's gate.
+    fn with_gil<R>(self, gate: &Gate, mut call: impl FnMut(Python) -> R) -> R {
+        match self {
+            Calls::Held(py) => call(py),
+            Calls::PerCall => Python::attach(call),
+            Calls::Exclusive => gate.run(call),
+        }
+    }
+}
+
 /// Everything about a Python node but its instance: how to call it and what
 /// to make of the result.
 pub struct NodeCore {
@@ -63,15 +76,9 @@ impl NodeCore {
         if !self.vectorised {
             return self.eval_samples(instance, ctx, inputs, outputs, calls);
         }
-        let result = match calls {
-            Calls::Held(py) => self.eval_vectorised(py, instance, ctx, inputs, outputs),
-            Calls::PerCall => {
-                Python::attach(|py| self.eval_vectorised(py, instance, ctx, inputs, outputs))
-            }
-            Calls::Exclusive => self
-                .gate
-                .run(|py| self.eval_vectorised(py, instance, ctx, inputs, outputs)),
-        };
+        let result = calls.with_gil(&self.gate, |py| {
+            self.eval_vectorised(py, instance, ctx, inputs, outputs)
+        });
         match (result, self.on_error) {
             (Err(error), OnError::Color) => {
                 // The whole tile's call failed: every sample of it.
@@ -230,7 +237,7 @@ impl NodeCore {
         let mut result = Ok(());
         for i in 0..ctx.len() {
             let key = failure_key(ctx, i);
-            let mut call = |py: Python| {
+            let call = |py: Python| {
                 let attempt = match &mut objects {
                     Some(objects) => Ok(objects),
                     None => Py::new(py, Context::new(ctx))
@@ -255,12 +262,7 @@ impl NodeCore {
                         shown.then(|| self.node_error(py, failure, ctx, i))
                     })
             };
-            let outcome = match calls {
-                Calls::Held(py) => call(py),
-                // The GIL is taken for each call, on this worker's own thread state.
-                Calls::PerCall => Python::attach(call),
-                Calls::Exclusive => self.gate.run(call),
-            };
+            let outcome = calls.with_gil(&self.gate, call);
             if let Err(error) = outcome {
                 match self.on_error {
                     OnError::Stop => {
