@@ -406,8 +406,29 @@ fn a_venv_with_numpy_renders_a_numpy_node_and_version_names_it() {
     render("scenes/python_numpy.toml", &dir.path().join("n.png"), &[]).expect_code(0);
 }
 
+/// Tests of Tessera without a venv need the build interpreter to be a plain
+/// Python (one without numpy), not a venv's: `scripts/test` sees to that.
+fn assert_built_outside_a_venv() {
+    let run = run_command(
+        Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .arg("--version")
+            .env_remove("VIRTUAL_ENV"),
+    );
+    let started_as = run.stdout.split("(started as ").nth(1).unwrap_or_default();
+    let program = Path::new(started_as.trim_end().trim_end_matches(')'));
+    let in_a_venv = (program.parent().and_then(Path::parent))
+        .is_some_and(|venv| venv.join("pyvenv.cfg").is_file());
+    assert!(
+        !in_a_venv,
+        "tessera was built against a venv's Python (built with a venv active?); \
+         run scripts/test, which builds against the Python the venv was made from\n{}",
+        run.stdout
+    );
+}
+
 #[test]
 fn without_a_venv_the_build_interpreter_runs_nodes() {
+    assert_built_outside_a_venv();
     let run = run_command(
         Command::new(env!("CARGO_BIN_EXE_tessera"))
             .arg("--version")
@@ -671,6 +692,7 @@ fn evaluate_tile_without_numpy_says_how_to_install_it() {
                   def evaluate_tile(self, ctx):\n        return ctx.u\n";
     python_scene(dir.path(), script, "");
     // The build interpreter, without the test venv: no numpy there.
+    assert_built_outside_a_venv();
     let run = run_command(
         Command::new(env!("CARGO_BIN_EXE_tessera"))
             .args(["check", "scene.toml"])

@@ -55,12 +55,8 @@ fn program_name() -> Result<String, String> {
     })?;
     // A venv made from another Python has another standard library: it would
     // fail later with obscure import errors (`No module named 'math'`).
-    let home = config
-        .lines()
-        .filter_map(|line| line.split_once('='))
-        .find(|(key, _)| key.trim() == "home")
-        .map(|(_, value)| PathBuf::from(value.trim()));
-    let built = Path::new(BUILD_PYTHON).parent().map(Path::to_path_buf);
+    let home = venv_home(&config);
+    let built = base_interpreter_folder(Path::new(BUILD_PYTHON));
     let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
@@ -77,6 +73,26 @@ fn program_name() -> Result<String, String> {
         ));
     }
     Ok(venv.join("bin/python").to_string_lossy().into_owned())
+}
+
+/// The `home` of a pyvenv.cfg: the folder of the Python the venv was made from.
+fn venv_home(pyvenv_cfg: &str) -> Option<PathBuf> {
+    pyvenv_cfg
+        .lines()
+        .filter_map(|line| line.split_once('='))
+        .find(|(key, _)| key.trim() == "home")
+        .map(|(_, value)| PathBuf::from(value.trim()))
+}
+
+/// The folder of the Python that `python` runs: its own folder, or, when
+/// `python` is a venv's (built with a venv active), the venv's `home`.
+fn base_interpreter_folder(python: &Path) -> Option<PathBuf> {
+    let folder = python.parent()?;
+    let venv_config = folder.parent().map(|venv| venv.join("pyvenv.cfg"));
+    venv_config
+        .and_then(|config| std::fs::read_to_string(config).ok())
+        .and_then(|config| venv_home(&config))
+        .or_else(|| Some(folder.to_path_buf()))
 }
 
 fn initialise() -> Result<PythonInfo, PythonError> {
@@ -176,4 +192,26 @@ pub fn lingering_threads() -> Vec<String> {
             .and_then(|found| found.extract())
             .unwrap_or_default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_venv_python_counts_as_the_python_it_was_made_from() {
+        let root = std::env::temp_dir().join(format!("tessera-venv-{}", std::process::id()));
+        let bin = root.join("venv/bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::write(
+            root.join("venv/pyvenv.cfg"),
+            "home = /opt/python/bin\ninclude-system-site-packages = false\n",
+        )
+        .unwrap();
+        let from_venv = base_interpreter_folder(&bin.join("python"));
+        let plain = base_interpreter_folder(&root.join("python/bin/python3"));
+        std::fs::remove_dir_all(&root).unwrap();
+        assert_eq!(from_venv, Some(PathBuf::from("/opt/python/bin")));
+        assert_eq!(plain, Some(root.join("python/bin")));
+    }
 }
