@@ -68,19 +68,17 @@ impl Buffer {
     }
 
     /// Samples as fixed-size arrays, for nodes that know their channel count.
-    pub fn samples<const N: usize>(&self) -> impl Iterator<Item = &[f32; N]> {
+    /// (A slice iterator, so that zipping several of them compiles to one
+    /// indexed loop the compiler can vectorise.)
+    pub fn samples<const N: usize>(&self) -> std::slice::Iter<'_, [f32; N]> {
         assert_eq!(N, self.channels, "buffer has {} channels", self.channels);
-        self.data
-            .chunks_exact(N)
-            .map(|c| c.try_into().expect("chunk of N"))
+        self.data.as_chunks::<N>().0.iter()
     }
 
     /// Mutable samples as fixed-size arrays.
-    pub fn samples_mut<const N: usize>(&mut self) -> impl Iterator<Item = &mut [f32; N]> {
+    pub fn samples_mut<const N: usize>(&mut self) -> std::slice::IterMut<'_, [f32; N]> {
         assert_eq!(N, self.channels, "buffer has {} channels", self.channels);
-        self.data
-            .chunks_exact_mut(N)
-            .map(|c| c.try_into().expect("chunk of N"))
+        self.data.as_chunks_mut::<N>().0.iter_mut()
     }
 }
 

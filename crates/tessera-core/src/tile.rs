@@ -146,6 +146,27 @@ impl TileCtx<'_> {
             1.0 - p.y / self.frame.height as f32,
         )
     }
+
+    /// Calls `each(i, texcoord(i))` for every sample, in order. With one
+    /// sample per pixel, u depends on the column only and v on the row only,
+    /// so each is divided out once per column or row, not once per sample.
+    pub fn for_each_texcoord(&self, mut each: impl FnMut(usize, Vec2)) {
+        if self.frame.samples != 1 {
+            (0..self.len()).for_each(|i| each(i, self.texcoord(i)));
+            return;
+        }
+        let (width, height) = (self.frame.width as f32, self.frame.height as f32);
+        let columns: Vec<f32> = (0..self.rect.width as i32)
+            .map(|dx| ((self.rect.x + dx) as f32 + 0.5) / width)
+            .collect();
+        for dy in 0..self.rect.height as i32 {
+            let v = 1.0 - ((self.rect.y + dy) as f32 + 0.5) / height;
+            let row = dy as usize * columns.len();
+            for (dx, &u) in columns.iter().enumerate() {
+                each(row + dx, Vec2::new(u, v));
+            }
+        }
+    }
 }
 
 /// The sub-pixel offset of sample `s` of pixel (x, y), in [0, 1)².
@@ -209,6 +230,29 @@ mod tests {
         // Pixel (2, 1), sample 3, seen from both tiles.
         assert_eq!(whole.position((4 + 2) * 4 + 3), part.position(3));
         assert_ne!(whole.position(0), whole.position(1));
+    }
+
+    #[test]
+    fn texcoords_of_a_whole_tile_are_those_of_each_sample() {
+        for samples in [1, 4] {
+            let f = FrameInfo {
+                width: 7,
+                height: 3,
+                ..frame(samples)
+            };
+            let ctx = TileCtx {
+                frame: &f,
+                rect: Rect::new(-2, 1, 5, 3),
+                tile_index: 0,
+                node_id: "n",
+                node_hash: 0,
+                failures: &SampleFailures::default(),
+            };
+            let mut seen = Vec::new();
+            ctx.for_each_texcoord(|i, uv| seen.push((i, uv)));
+            let expected: Vec<_> = (0..ctx.len()).map(|i| (i, ctx.texcoord(i))).collect();
+            assert_eq!(seen, expected);
+        }
     }
 
     #[test]

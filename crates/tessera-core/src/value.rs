@@ -66,19 +66,36 @@ impl ValueType {
             || (self == ValueType::Color3 && target == ValueType::Color4)
     }
 
-    /// Widens one sample of `self` (in `src`) to `target` (in `dst`).
-    /// Only valid when [`ValueType::converts_to`] holds.
-    #[inline]
-    pub fn convert_sample(self, target: ValueType, src: &[f32], dst: &mut [f32]) {
+    /// Widens samples of `self` (in `src`) to `target` (in `dst`, as many
+    /// samples). Only valid when [`ValueType::converts_to`] holds.
+    pub fn convert_samples(self, target: ValueType, src: &[f32], dst: &mut [f32]) {
+        let from_channels = self.channels().expect("varying type");
+        let to_channels = target.channels().expect("varying type");
+        let pairs = src
+            .chunks_exact(from_channels)
+            .zip(dst.chunks_exact_mut(to_channels));
         match (self, target) {
             (from, to) if from == to => dst.copy_from_slice(src),
-            (ValueType::Float, _) => dst.fill(src[0]),
-            (ValueType::Color3, ValueType::Color4) => {
-                dst[..3].copy_from_slice(src);
-                dst[3] = 1.0;
-            }
+            (ValueType::Float, _) => match to_channels {
+                2 => widen_float::<2>(src, dst),
+                3 => widen_float::<3>(src, dst),
+                _ => widen_float::<4>(src, dst),
+            },
+            (ValueType::Color3, ValueType::Color4) => pairs.for_each(|(s, d)| {
+                let [r, g, b]: [f32; 3] = s.try_into().expect("3 channels");
+                let d: &mut [f32; 4] = d.try_into().expect("4 channels");
+                *d = [r, g, b, 1.0];
+            }),
             (from, to) => unreachable!("no conversion from {from} to {to}"),
         }
+    }
+}
+
+/// Each float of `src` repeated `N` times into `dst`.
+fn widen_float<const N: usize>(src: &[f32], dst: &mut [f32]) {
+    for (&value, out) in src.iter().zip(dst.chunks_exact_mut(N)) {
+        let out: &mut [f32; N] = out.try_into().expect("N channels");
+        *out = [value; N];
     }
 }
 
@@ -439,9 +456,9 @@ mod tests {
     #[test]
     fn color3_widens_with_opaque_alpha() {
         let mut out = [0.0; 4];
-        ValueType::Color3.convert_sample(ValueType::Color4, &[0.1, 0.2, 0.3], &mut out);
+        ValueType::Color3.convert_samples(ValueType::Color4, &[0.1, 0.2, 0.3], &mut out);
         assert_eq!(out, [0.1, 0.2, 0.3, 1.0]);
-        ValueType::Float.convert_sample(ValueType::Color3, &[0.5], &mut out[..3]);
+        ValueType::Float.convert_samples(ValueType::Color3, &[0.5], &mut out[..3]);
         assert_eq!(out[..3], [0.5, 0.5, 0.5]);
     }
 

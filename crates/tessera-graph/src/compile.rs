@@ -577,7 +577,7 @@ fn default_value(input: &InputSpec, ty: ValueType) -> Value {
             input
                 .default
                 .value_type()
-                .convert_sample(ty, &channels, &mut out);
+                .convert_samples(ty, &channels, &mut out);
             Value::from_channels(ty, &out).expect("channels match")
         }
         _ => input.default.clone(),

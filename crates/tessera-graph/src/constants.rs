@@ -114,7 +114,7 @@ fn varying_constant(value: &Spanned<ParamValue>, ty: ValueType) -> Result<Value,
     }
     let source: Vec<f32> = numbers.iter().map(|&n| n as f32).collect();
     let mut channels = vec![0.0; ty.channels().expect("varying")];
-    found.convert_sample(ty, &source, &mut channels);
+    found.convert_samples(ty, &source, &mut channels);
     Ok(Value::from_channels(ty, &channels).expect("channels match type"))
 }
 

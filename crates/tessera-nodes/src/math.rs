@@ -10,19 +10,21 @@ use tessera_core::{
 
 /// A node computing each output float from the floats at the same place in
 /// its inputs, which all share the node's type.
-struct Elementwise<const N: usize> {
-    op: fn([f32; N]) -> f32,
+struct Elementwise<const N: usize, Op> {
+    op: Op,
 }
 
-impl<const N: usize> Node for Elementwise<N> {
+impl<const N: usize, Op: Fn([f32; N]) -> f32 + Send + Sync> Node for Elementwise<N, Op> {
     fn eval_tile(
         &self,
         _: &TileCtx,
         inputs: &[&Buffer],
         outputs: &mut [Buffer],
     ) -> Result<(), NodeError> {
-        let inputs: [&[f32]; N] = std::array::from_fn(|i| inputs[i].data());
-        for (k, out) in outputs[0].data_mut().iter_mut().enumerate() {
+        let out = outputs[0].data_mut();
+        // Cut to the output's length, so that indexing below needs no bounds checks.
+        let inputs: [&[f32]; N] = std::array::from_fn(|i| &inputs[i].data()[..out.len()]);
+        for (k, out) in out.iter_mut().enumerate() {
             *out = (self.op)(std::array::from_fn(|i| inputs[i][k]));
         }
         Ok(())
@@ -33,7 +35,7 @@ fn elementwise<const N: usize>(
     name: &str,
     doc: &str,
     inputs: [(&str, f32, &str); N],
-    op: fn([f32; N]) -> f32,
+    op: impl Fn([f32; N]) -> f32 + Copy + Send + Sync + 'static,
 ) -> Arc<dyn NodeKind> {
     let mut spec = NodeSpec::new(name, doc)
         .generic_over(&ValueType::VARYING)
@@ -152,19 +154,20 @@ impl Node for Mix {
         outputs: &mut [Buffer],
     ) -> Result<(), NodeError> {
         let [fg, bg, amount] = [inputs[0], inputs[1], inputs[2]];
-        let channels = fg.channels();
-        let out = outputs[0].data_mut();
-        for (((out, fg), bg), &t) in out
-            .chunks_exact_mut(channels)
-            .zip(fg.data().chunks_exact(channels))
-            .zip(bg.data().chunks_exact(channels))
-            .zip(amount.data())
-        {
-            for c in 0..channels {
-                out[c] = bg[c] * (1.0 - t) + fg[c] * t;
-            }
-        }
+        let out = &mut outputs[0];
+        with_channels!(fg.channels(), mix_samples(fg, bg, amount, out));
         Ok(())
+    }
+}
+
+fn mix_samples<const N: usize>(fg: &Buffer, bg: &Buffer, amount: &Buffer, out: &mut Buffer) {
+    for (((out, fg), bg), &t) in out
+        .samples_mut::<N>()
+        .zip(fg.samples::<N>())
+        .zip(bg.samples::<N>())
+        .zip(amount.data())
+    {
+        *out = std::array::from_fn(|c| bg[c] * (1.0 - t) + fg[c] * t);
     }
 }
 

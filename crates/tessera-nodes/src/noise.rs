@@ -25,7 +25,7 @@ const GRADIENT_SCALE_3D: f32 = 0.9820;
 /// `mx_floor`: `int(floor(x))`.
 #[inline]
 fn floor_i(x: f32) -> i32 {
-    x.floor() as i32
+    crate::float::floor(x) as i32
 }
 
 /// `mx_floorfrac`: the lattice cell and the position inside it.

@@ -1,5 +1,6 @@
 //! `checkerboard`, `ramplr`, `ramptb` (MaterialX standard nodes).
 
+use crate::float::floor;
 use crate::kind::kind;
 use glam::{Vec2, Vec3};
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use tessera_core::{
 
 /// MaterialX's `modulo`: `a - b * floor(a / b)`, never negative for b > 0.
 fn modulo(a: f32, b: f32) -> f32 {
-    a - b * (a / b).floor()
+    a - b * floor(a / b)
 }
 
 struct Checkerboard;
@@ -31,7 +32,7 @@ impl Node for Checkerboard {
             .zip(tiling.samples::<2>())
             .zip(offset.samples::<2>().zip(texcoord.samples::<2>()))
         {
-            let cell = (Vec2::from(*uv) * Vec2::from(*tiling) - Vec2::from(*offset)).floor();
+            let cell = (Vec2::from(*uv) * Vec2::from(*tiling) - Vec2::from(*offset)).map(floor);
             let odd = modulo(cell.x + cell.y, 2.0);
             *out = Vec3::from(*c1).lerp(Vec3::from(*c2), odd).to_array();
         }
@@ -77,20 +78,30 @@ impl Node for Ramp {
         outputs: &mut [Buffer],
     ) -> Result<(), NodeError> {
         let [first, second, texcoord] = [inputs[0], inputs[1], inputs[2]];
-        let channels = first.channels();
-        for (((out, a), b), uv) in outputs[0]
-            .data_mut()
-            .chunks_exact_mut(channels)
-            .zip(first.data().chunks_exact(channels))
-            .zip(second.data().chunks_exact(channels))
-            .zip(texcoord.samples::<2>())
-        {
-            let t = uv[self.axis].clamp(0.0, 1.0);
-            for c in 0..channels {
-                out[c] = a[c] * (1.0 - t) + b[c] * t;
-            }
-        }
+        let out = &mut outputs[0];
+        with_channels!(
+            first.channels(),
+            ramp_samples(first, second, texcoord, self.axis, out)
+        );
         Ok(())
+    }
+}
+
+fn ramp_samples<const N: usize>(
+    first: &Buffer,
+    second: &Buffer,
+    texcoord: &Buffer,
+    axis: usize,
+    out: &mut Buffer,
+) {
+    for (((out, a), b), uv) in out
+        .samples_mut::<N>()
+        .zip(first.samples::<N>())
+        .zip(second.samples::<N>())
+        .zip(texcoord.samples::<2>())
+    {
+        let t = uv[axis].clamp(0.0, 1.0);
+        *out = std::array::from_fn(|c| a[c] * (1.0 - t) + b[c] * t);
     }
 }
 

@@ -8,12 +8,12 @@
 
 mod tile;
 
-pub use tile::{FAILURE_COLOR, TilePixels, render_tile};
+pub use tile::{FAILURE_COLOR, TilePixels, TileScratch, render_tile};
 
 use crossbeam_channel::unbounded;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tessera_core::{FrameInfo, NodeError, Rect};
 use tessera_graph::Plan;
@@ -168,15 +168,23 @@ pub fn render(
     let threads = pool.current_num_threads();
 
     let mut pixels = vec![0.0f32; image.width as usize * image.height as usize * 4];
+    // The framebuffer's rows of tiles: the worker that renders a tile copies
+    // it into its band itself, so that tile buffers are allocated and freed
+    // on one thread. (Freed on another, they made glibc's per-thread heaps
+    // shrink and grow again, page faults and all, once per tile.)
+    let band_floats = image.width as usize * options.tile_size as usize * 4;
+    let bands: Vec<Mutex<&mut [f32]>> = pixels.chunks_mut(band_floats).map(Mutex::new).collect();
     // Tiles after the first failed one are skipped; earlier ones still run,
     // so the failure reported is always the lowest-index one, at any thread count.
     let first_failure = AtomicUsize::new(usize::MAX);
-    let (sender, receiver) = unbounded::<(usize, Option<Result<TilePixels, RenderError>>)>();
+    // Each tile's number of failed samples, or why it failed; None if skipped.
+    let (sender, receiver) = unbounded::<(usize, Option<Result<usize, RenderError>>)>();
     let mut failed_samples = 0;
     let mut failure: Option<(usize, RenderError)> = None;
 
     std::thread::scope(|scope| {
         let tiles = &tiles;
+        let bands = &bands;
         let frame = &frame;
         let first_failure = &first_failure;
         scope.spawn(move || {
@@ -186,6 +194,7 @@ pub fn render(
             // tile, and Python work of tile k overlaps native work of tile k+1.
             let next_tile = AtomicUsize::new(0);
             pool.broadcast(|_| {
+                let mut scratch = TileScratch::default();
                 loop {
                     let index = next_tile.fetch_add(1, Ordering::Relaxed);
                     if index >= tiles.len() {
@@ -193,7 +202,14 @@ pub fn render(
                     }
                     let skip = cancel.load(Ordering::Relaxed)
                         || index > first_failure.load(Ordering::Relaxed);
-                    let result = (!skip).then(|| render_tile(plan, frame, index, tiles[index]));
+                    let result = (!skip).then(|| {
+                        let tile = tiles[index];
+                        let rendered = render_tile(plan, frame, index, tile, &mut scratch)?;
+                        let band = tile.y as usize / options.tile_size as usize;
+                        let mut band = bands[band].lock().unwrap_or_else(|e| e.into_inner());
+                        place_tile(&mut band, image.width, tile, &rendered.pixels);
+                        Ok(rendered.failed_samples)
+                    });
                     if let Some(hooks) = &options.hooks {
                         hooks.tile_finished(index);
                     }
@@ -211,8 +227,8 @@ pub fn render(
         let mut next = 0;
         for (index, result) in receiver {
             match result {
-                Some(Ok(tile_pixels)) => {
-                    pending.insert(index, tile_pixels);
+                Some(Ok(tile_failed_samples)) => {
+                    pending.insert(index, tile_failed_samples);
                 }
                 Some(Err(error)) if failure.as_ref().is_none_or(|(i, _)| index < *i) => {
                     failure = Some((index, error));
@@ -220,9 +236,8 @@ pub fn render(
                 Some(Err(_)) => {}
                 None => {}
             }
-            while let Some(tile) = pending.remove(&next) {
-                place_tile(&mut pixels, image.width, tiles[next], &tile.pixels);
-                failed_samples += tile.failed_samples;
+            while let Some(tile_failed_samples) = pending.remove(&next) {
+                failed_samples += tile_failed_samples;
                 next += 1;
                 progress(Progress {
                     tiles_done: next,
@@ -231,6 +246,7 @@ pub fn render(
             }
         }
     });
+    drop(bands);
 
     if cancel.load(Ordering::Relaxed) {
         let interrupted = match failure {
@@ -285,12 +301,12 @@ fn thread_pool(options: &RenderOptions) -> Result<rayon::ThreadPool, RenderError
     })
 }
 
-/// Copies a tile's RGBA pixels into the framebuffer.
-fn place_tile(pixels: &mut [f32], width: u32, rect: Rect, tile: &[f32]) {
+/// Copies a tile's RGBA pixels into its band of the framebuffer.
+fn place_tile(band: &mut [f32], width: u32, rect: Rect, tile: &[f32]) {
     let row = rect.width as usize * 4;
     for (y, source) in tile.chunks_exact(row).enumerate() {
-        let start = ((rect.y as usize + y) * width as usize + rect.x as usize) * 4;
-        pixels[start..start + row].copy_from_slice(source);
+        let start = (y * width as usize + rect.x as usize) * 4;
+        band[start..start + row].copy_from_slice(source);
     }
 }
 

@@ -18,6 +18,16 @@ pub struct TilePixels {
     pub failed_samples: usize,
 }
 
+/// What a render worker keeps from one tile to the next, so that a tile
+/// does not rebuild what the one before it built.
+#[derive(Debug, Default)]
+pub struct TileScratch {
+    /// Each constant input broadcast over the length it was last asked for,
+    /// as `constants[node][input]`; the output's inputs come after the
+    /// plan's nodes. Tiles of one size reuse them as they are.
+    constants: Vec<Vec<Option<Buffer>>>,
+}
+
 /// Renders one tile: every node of the plan over the tile grown by the
 /// node's margin, then the output averaged over each pixel's samples.
 pub fn render_tile(
@@ -25,10 +35,14 @@ pub fn render_tile(
     frame: &FrameInfo,
     tile_index: usize,
     tile: Rect,
+    scratch: &mut TileScratch,
 ) -> Result<TilePixels, RenderError> {
     let failures = SampleFailures::default();
-    let mut results: Vec<(Rect, Vec<Buffer>)> = Vec::with_capacity(plan.nodes.len());
-    for planned in &plan.nodes {
+    let mut tile_buffers = TileBuffers {
+        results: Vec::with_capacity(plan.nodes.len()),
+        geometry: Vec::new(),
+    };
+    for (node_index, planned) in plan.nodes.iter().enumerate() {
         let rect = tile.expand(planned.margin);
         let input_rect = rect.expand(planned.halo());
         let ctx = TileCtx {
@@ -39,10 +53,14 @@ pub fn render_tile(
             node_hash: hash_str(&planned.id),
             failures: &failures,
         };
-        let inputs: Vec<Cow<Buffer>> = planned
-            .inputs
-            .iter()
-            .map(|input| input_buffer(input, frame, input_rect, &results))
+        for (input_index, input) in planned.inputs.iter().enumerate() {
+            let key = (node_index, input_index);
+            tile_buffers.prepare(input, key, frame, input_rect, scratch);
+        }
+        let inputs: Vec<Cow<Buffer>> = (planned.inputs.iter().enumerate())
+            .map(|(k, input)| {
+                tile_buffers.input(input, (node_index, k), frame, input_rect, scratch)
+            })
             .collect();
         let input_refs: Vec<&Buffer> = inputs.iter().map(|b| b.as_ref()).collect();
         let mut outputs: Vec<Buffer> = planned
@@ -50,26 +68,31 @@ pub fn render_tile(
             .iter()
             .map(|ty| Buffer::new(ty.channels().expect("varying output"), ctx.len()))
             .collect();
-        planned
-            .node
-            .eval_tile(&ctx, &input_refs, &mut outputs)
-            .map_err(|error| {
-                RenderError::Node(Box::new(NodeFailure {
-                    node: planned.id.clone(),
-                    type_name: planned.type_name.clone(),
-                    tile: tile_index,
-                    rect,
-                    error,
-                }))
-            })?;
-        results.push((rect, outputs));
+        let evaluated = planned.node.eval_tile(&ctx, &input_refs, &mut outputs);
+        drop(inputs);
+        evaluated.map_err(|error| {
+            RenderError::Node(Box::new(NodeFailure {
+                node: planned.id.clone(),
+                type_name: planned.type_name.clone(),
+                tile: tile_index,
+                rect,
+                error,
+            }))
+        })?;
+        tile_buffers.results.push((rect, outputs));
     }
-    let mut color = input_buffer(&plan.output.color, frame, tile, &results).into_owned();
-    let mut alpha = plan
-        .output
-        .alpha
-        .as_ref()
-        .map(|a| input_buffer(a, frame, tile, &results).into_owned());
+    let output_key = |k| (plan.nodes.len(), k);
+    let output_inputs = std::iter::once(&plan.output.color).chain(&plan.output.alpha);
+    for (k, input) in output_inputs.enumerate() {
+        tile_buffers.prepare(input, output_key(k), frame, tile, scratch);
+    }
+    let mut color =
+        (tile_buffers.input(&plan.output.color, output_key(0), frame, tile, scratch)).into_owned();
+    let mut alpha = (plan.output.alpha.as_ref()).map(|a| {
+        tile_buffers
+            .input(a, output_key(1), frame, tile, scratch)
+            .into_owned()
+    });
     let samples = frame.samples as usize;
     let mut failed_samples = 0;
     for (x, y, s) in failures.take() {
@@ -89,40 +112,96 @@ pub fn render_tile(
         failed_samples += 1;
     }
     Ok(TilePixels {
-        pixels: resolve_pixels(&color, alpha.as_ref(), samples),
+        pixels: resolve_pixels(color, alpha.as_ref(), samples),
         failed_samples,
     })
 }
 
-/// The samples an input hands its node over `rect`.
-fn input_buffer<'a>(
-    input: &PlannedInput,
-    frame: &FrameInfo,
-    rect: Rect,
-    results: &'a [(Rect, Vec<Buffer>)],
-) -> Cow<'a, Buffer> {
-    let samples = frame.samples as usize;
-    let len = rect.area() * samples;
-    match input {
-        PlannedInput::Constant(value) => Cow::Owned(Buffer::filled(value, len)),
-        PlannedInput::Geometry(prop) => Cow::Owned(geometry(*prop, frame, rect)),
-        PlannedInput::Link {
-            node,
-            output,
-            from,
-            to,
-        } => {
-            let (source_rect, outputs) = &results[*node];
-            let source = &outputs[*output];
-            let cropped = if *source_rect == rect {
-                Cow::Borrowed(source)
-            } else {
-                Cow::Owned(crop(source, *source_rect, rect, samples))
-            };
-            if from == to {
-                cropped
-            } else {
-                Cow::Owned(convert(&cropped, *from, *to))
+/// The buffers of one tile that inputs read: node outputs, and geometry
+/// computed once per rectangle however many nodes read it.
+struct TileBuffers {
+    /// Each node's rectangle and outputs, in plan order.
+    results: Vec<(Rect, Vec<Buffer>)>,
+    geometry: Vec<(GeomProp, Rect, Buffer)>,
+}
+
+impl TileBuffers {
+    /// Makes what [`TileBuffers::input`] will hand out for `input` over `rect`.
+    fn prepare(
+        &mut self,
+        input: &PlannedInput,
+        key: (usize, usize),
+        frame: &FrameInfo,
+        rect: Rect,
+        scratch: &mut TileScratch,
+    ) {
+        let len = rect.area() * frame.samples as usize;
+        match input {
+            PlannedInput::Constant(value) => {
+                let (node, input) = key;
+                if scratch.constants.len() <= node {
+                    scratch.constants.resize_with(node + 1, Vec::new);
+                }
+                let inputs = &mut scratch.constants[node];
+                if inputs.len() <= input {
+                    inputs.resize_with(input + 1, || None);
+                }
+                if inputs[input].as_ref().is_none_or(|b| b.len() != len) {
+                    inputs[input] = Some(Buffer::filled(value, len));
+                }
+            }
+            PlannedInput::Geometry(prop) => {
+                if !self
+                    .geometry
+                    .iter()
+                    .any(|(p, r, _)| p == prop && *r == rect)
+                {
+                    self.geometry
+                        .push((*prop, rect, geometry(*prop, frame, rect)));
+                }
+            }
+            PlannedInput::Link { .. } => {}
+        }
+    }
+
+    /// The samples `input` hands its node over `rect`, once prepared.
+    fn input<'a>(
+        &'a self,
+        input: &PlannedInput,
+        key: (usize, usize),
+        frame: &FrameInfo,
+        rect: Rect,
+        scratch: &'a TileScratch,
+    ) -> Cow<'a, Buffer> {
+        match input {
+            PlannedInput::Constant(_) => Cow::Borrowed(
+                scratch.constants[key.0][key.1]
+                    .as_ref()
+                    .expect("constant prepared"),
+            ),
+            PlannedInput::Geometry(prop) => Cow::Borrowed(
+                (self.geometry.iter())
+                    .find_map(|(p, r, buffer)| (p == prop && *r == rect).then_some(buffer))
+                    .expect("geometry prepared"),
+            ),
+            PlannedInput::Link {
+                node,
+                output,
+                from,
+                to,
+            } => {
+                let (source_rect, outputs) = &self.results[*node];
+                let source = &outputs[*output];
+                let cropped = if *source_rect == rect {
+                    Cow::Borrowed(source)
+                } else {
+                    Cow::Owned(crop(source, *source_rect, rect, frame.samples as usize))
+                };
+                if from == to {
+                    cropped
+                } else {
+                    Cow::Owned(convert(&cropped, *from, *to))
+                }
             }
         }
     }
@@ -139,11 +218,11 @@ fn geometry(prop: GeomProp, frame: &FrameInfo, rect: Rect) -> Buffer {
     };
     let channels = prop.value_type().channels().expect("varying");
     let mut buffer = Buffer::new(channels, ctx.len());
-    for (i, sample) in buffer.data_mut().chunks_exact_mut(channels).enumerate() {
-        let uv = ctx.texcoord(i);
-        sample[0] = uv.x;
-        sample[1] = uv.y;
-    }
+    let data = buffer.data_mut();
+    ctx.for_each_texcoord(|i, uv| {
+        data[i * channels] = uv.x;
+        data[i * channels + 1] = uv.y;
+    });
     buffer
 }
 
@@ -163,20 +242,19 @@ fn crop(source: &Buffer, from: Rect, to: Rect, samples: usize) -> Buffer {
 }
 
 fn convert(source: &Buffer, from: ValueType, to: ValueType) -> Buffer {
-    let channels = to.channels().expect("varying");
-    let mut out = Buffer::new(channels, source.len());
-    for (src, dst) in source
-        .data()
-        .chunks_exact(source.channels())
-        .zip(out.data_mut().chunks_exact_mut(channels))
-    {
-        from.convert_sample(to, src, dst);
-    }
+    let mut out = Buffer::new(to.channels().expect("varying"), source.len());
+    from.convert_samples(to, source.data(), out.data_mut());
     out
 }
 
 /// Averages each pixel's samples into RGBA; `alpha` replaces the colour's alpha.
-fn resolve_pixels(color: &Buffer, alpha: Option<&Buffer>, samples: usize) -> Vec<f32> {
+fn resolve_pixels(color: Buffer, alpha: Option<&Buffer>, samples: usize) -> Vec<f32> {
+    if samples == 1 && alpha.is_none() {
+        // What the average below gives for one sample: 0 + v, which turns -0 into +0.
+        let mut pixels = color.into_vec();
+        pixels.iter_mut().for_each(|v| *v += 0.0);
+        return pixels;
+    }
     let pixels = color.len() / samples;
     let mut out = Vec::with_capacity(pixels * 4);
     for p in 0..pixels {
@@ -217,10 +295,10 @@ mod tests {
     #[test]
     fn samples_average_and_alpha_replaces() {
         let color = Buffer::from_vec(4, vec![1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0]);
-        assert_eq!(resolve_pixels(&color, None, 2), [0.5, 0.0, 0.5, 1.0]);
+        assert_eq!(resolve_pixels(color.clone(), None, 2), [0.5, 0.0, 0.5, 1.0]);
         let alpha = Buffer::from_vec(1, vec![0.0, 0.5]);
         assert_eq!(
-            resolve_pixels(&color, Some(&alpha), 2),
+            resolve_pixels(color, Some(&alpha), 2),
             [0.5, 0.0, 0.5, 0.25]
         );
     }

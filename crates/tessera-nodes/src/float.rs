@@ -1,0 +1,65 @@
+//! Float helpers that inner loops can vectorise.
+
+/// 2^23: every f32 of this magnitude or more is an integer.
+const INTEGRAL_FROM: f32 = 8_388_608.0;
+
+/// `x.floor()`, bit for bit. On x86-64 without SSE4.1 (Rust's baseline
+/// target) `f32::floor` is a call into libm, which keeps a loop from being
+/// vectorised and cost 8% of a pattern render on its own.
+#[inline]
+pub fn floor(x: f32) -> f32 {
+    let magnitude = x.abs();
+    // Adding and taking away 2^23 rounds |x| to the nearest integer; the
+    // sign goes back on so that -0.0 and -0.3 round to -0.0, as floor keeps.
+    let nearest = ((magnitude + INTEGRAL_FROM) - INTEGRAL_FROM).copysign(x);
+    let floored = if nearest > x { nearest - 1.0 } else { nearest };
+    if magnitude < INTEGRAL_FROM {
+        floored
+    } else {
+        x // integral already, infinite or NaN
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_same(x: f32) {
+        let (ours, libm) = (floor(x), x.floor());
+        assert!(
+            ours.to_bits() == libm.to_bits() || (ours.is_nan() && libm.is_nan()),
+            "floor({x:e}) = {ours:e}, libm says {libm:e}"
+        );
+    }
+
+    #[test]
+    fn floor_matches_libm_bit_for_bit() {
+        let special = [
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            -2.5,
+            0.999_999_94,
+            -0.999_999_94,
+            1.0e-45,
+            -1.0e-45,
+            INTEGRAL_FROM - 0.5,
+            -(INTEGRAL_FROM - 0.5),
+            INTEGRAL_FROM,
+            f32::MAX,
+            f32::MIN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+        ];
+        special.into_iter().for_each(assert_same);
+        // A spread of every exponent and sign: about 4.3 million patterns.
+        (0..=u32::MAX)
+            .step_by(997)
+            .for_each(|bits| assert_same(f32::from_bits(bits)));
+    }
+}
