@@ -339,7 +339,7 @@ def _numpy():
 
 def _call_tile(node, n, info, positions, draws, names, payloads, channels, output_names, output_channels):
     """Calls node.evaluate_tile(ctx, **inputs) with numpy arrays; returns each
-    output as float32 bytes, or raises _TileResultError."""
+    output as a C-contiguous float32 array, or raises _TileResultError."""
     np = _numpy()
     ctx = TileContext(np, n, info, *positions, draws)
     inputs = {}
@@ -384,5 +384,5 @@ def _call_tile(node, n, info, positions, draws, names, payloads, channels, outpu
         if bad.any():
             index = int(np.argmax(bad))
             raise _TileResultError(f"output `{name}` is {array[index].tolist()} there; outputs must be finite", index)
-        out.append(array.tobytes())
+        out.append(array)
     return out

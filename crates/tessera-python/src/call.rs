@@ -4,6 +4,7 @@
 use crate::context::Context;
 use crate::errors::ExceptionReport;
 use crate::node::OnError;
+use pyo3::buffer::PyBuffer;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyFloat, PyList, PyString, PyTuple};
 use std::path::PathBuf;
@@ -97,7 +98,8 @@ impl NodeCore {
     }
 
     /// `evaluate_tile(ctx, **inputs)` with numpy arrays, the GIL held for
-    /// the whole tile. Buffers cross as float32 bytes (one copy each way).
+    /// the whole tile. Inputs cross as float32 bytes, a copy Python may keep;
+    /// outputs are copied once, from the returned arrays' memory.
     fn eval_vectorised(
         &self,
         py: Python,
@@ -168,14 +170,11 @@ impl NodeCore {
                 ),
             )
             .map_err(fail)?;
-        for (output, bytes) in outputs.iter_mut().zip(returned.try_iter().map_err(fail)?) {
-            let bytes = bytes.map_err(fail)?;
-            let bytes = bytes
-                .cast::<PyBytes>()
-                .map_err(|e| fail(e.into()))?
-                .as_bytes();
-            // _call_tile checked the shape: exactly this many float32s.
-            bytemuck::cast_slice_mut::<f32, u8>(output.data_mut()).copy_from_slice(bytes);
+        for (output, array) in outputs.iter_mut().zip(returned.try_iter().map_err(fail)?) {
+            // _call_tile checked the array: C-contiguous float32, exactly
+            // this many; its memory is copied straight into the buffer.
+            let array = PyBuffer::<f32>::get(&array.map_err(fail)?).map_err(fail)?;
+            array.copy_to_slice(py, output.data_mut()).map_err(fail)?;
         }
         Ok(())
     }
