@@ -1,7 +1,9 @@
 //! Python nodes: rendering, determinism of pure nodes, and every error path
 //! with its message, location and exit code.
 
-use crate::util::{files_in, render, root, run_command, tessera, tessera_in, venv};
+use crate::util::{
+    files_in, python_node_scene, render, root, run_command, tessera, tessera_in, venv,
+};
 use std::path::Path;
 use std::process::Command;
 
@@ -9,10 +11,7 @@ use std::process::Command;
 /// output is node `py` of class `N`, with `params` added to it).
 fn python_scene(dir: &Path, script: &str, params: &str) {
     std::fs::write(dir.join("node.py"), script).unwrap();
-    let scene = format!(
-        "[image]\nwidth = 8\nheight = 6\n\n[nodes.uv]\ntype = \"texcoord\"\n\n\
-         [nodes.py]\ntype = \"python\"\nscript = \"node.py\"\nclass = \"N\"\n{params}\n\n[output]\ncolor = \"@py\"\n"
-    );
+    let scene = python_node_scene(8, 6, "node.py", params);
     std::fs::write(dir.join("scene.toml"), scene).unwrap();
 }
 

@@ -16,8 +16,7 @@ fn node_scene(dir: &Path, body: &str) {
         "import sys\nimport threading\nimport time\n\nimport tessera\n\n\nclass N(tessera.Node):\n{body}"
     );
     std::fs::write(dir.join("node.py"), script).unwrap();
-    let scene = "[image]\nwidth = 32\nheight = 32\n\n[nodes.py]\ntype = \"python\"\nscript = \"node.py\"\nclass = \"N\"\n\n\
-                 [output]\ncolor = \"@py\"\n";
+    let scene = crate::util::python_node_scene(32, 32, "node.py", "");
     std::fs::write(dir.join("scene.toml"), scene).unwrap();
 }
 

@@ -424,21 +424,7 @@ color = "@a"
 
 /// A scene with one Python node whose script is `script`.
 fn python_scene(script: &str) -> String {
-    format!(
-        r#"# Ripples from a Python script.
-[image]
-width = 16
-height = 16
-
-[nodes.ripples]
-type = "python"
-script = "{script}"
-class = "X"
-
-[output]
-color = "@ripples"
-"#
-    )
+    crate::util::python_node_scene(16, 16, script, "")
 }
 
 #[test]
@@ -446,8 +432,8 @@ fn a_python_script_that_does_not_exist() {
     let stderr = assert_bad_scene(
         python_scene("missing.py"),
         &[(
-            "node `ripples`: script \"missing.py\" not found (looked for missing.py)",
-            8,
+            "node `py`: script \"missing.py\" not found (looked for missing.py)",
+            10,
             10,
         )],
     );
@@ -468,11 +454,11 @@ fn a_python_script_that_is_a_directory() {
         assert_no_panic(&run);
         assert!(
             run.stderr
-                .starts_with("error: node `ripples`: ./lib is a directory, not a Python script\n"),
+                .starts_with("error: node `py`: ./lib is a directory, not a Python script\n"),
             "{}",
             run.stderr
         );
-        assert!(run.stderr.contains("scene.toml:8:10\n"), "{}", run.stderr);
+        assert!(run.stderr.contains("scene.toml:10:10\n"), "{}", run.stderr);
         assert_only(dir.path(), &["lib", SCENE]);
     }
 }

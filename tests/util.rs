@@ -57,6 +57,17 @@ pub fn tessera_in(dir: &Path, args: &[&str]) -> Run {
     run_command(command.env("VIRTUAL_ENV", venv()))
 }
 
+/// A scene of one Python node, `py` (class `N` of `script`, on line 10),
+/// over a `width` x `height` image, with a `uv` texcoord node to link its
+/// inputs to; `node_lines` are more lines of the Python node.
+pub fn python_node_scene(width: u32, height: u32, script: &str, node_lines: &str) -> String {
+    format!(
+        "[image]\nwidth = {width}\nheight = {height}\n\n[nodes.uv]\ntype = \"texcoord\"\n\n\
+         [nodes.py]\ntype = \"python\"\nscript = \"{script}\"\nclass = \"N\"\n{node_lines}\n\n\
+         [output]\ncolor = \"@py\"\n"
+    )
+}
+
 /// The virtual environment (with numpy) that scripts/test creates.
 pub fn venv() -> PathBuf {
     let venv = root().join(".venv");
