@@ -81,10 +81,13 @@ impl Node for PythonNode {
                 self.core
                     .evaluate(&self.instance, ctx, inputs, outputs, Calls::PerCall)
             }
-            Policy::Ordered if self.pure => {
+            // In parallel, but with the GIL taken once per tile, not per
+            // call: workers then hand it over once a tile instead of once a
+            // call (the convoy that makes `free` slower with more threads).
+            Policy::Ordered if self.pure => Python::attach(|py| {
                 self.core
-                    .evaluate(&self.instance, ctx, inputs, outputs, Calls::PerCall)
-            }
+                    .evaluate(&self.instance, ctx, inputs, outputs, Calls::Held(py))
+            }),
             Policy::Exclusive => {
                 self.core
                     .evaluate(&self.instance, ctx, inputs, outputs, Calls::Exclusive)
