@@ -2,9 +2,11 @@
 //!
 //! The image is cut into a grid of tiles; each tile evaluates the whole plan
 //! for its pixels (plus each node's margin), independently of every other
-//! tile, on a rayon pool whose workers claim tiles in index order. Finished tiles travel over a channel to the calling
-//! thread, which merges them into the framebuffer strictly in tile-index
-//! order through a reorder buffer, never in completion order.
+//! tile, on a rayon pool whose workers claim tiles in index order. The
+//! worker copies each finished tile into its own pixels of the framebuffer
+//! (tiles never overlap, so completion order cannot change a bit) and tells
+//! the calling thread, which reports progress and failures strictly in
+//! tile-index order through a reorder buffer.
 
 mod tile;
 
@@ -70,7 +72,7 @@ pub struct Rendered {
     pub seconds: f64,
 }
 
-/// Progress, reported on the calling thread after each merged tile.
+/// Progress, reported on the calling thread as tiles finish, in tile order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Progress {
     pub tiles_done: usize,
