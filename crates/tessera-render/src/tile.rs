@@ -293,6 +293,16 @@ mod tests {
     }
 
     #[test]
+    fn one_sample_resolves_as_an_average_of_one_would() {
+        let color = Buffer::from_vec(4, vec![-0.0, 0.25, 1.0, 1.0]);
+        let general = resolve_pixels(color.clone(), Some(&Buffer::from_vec(1, vec![1.0])), 1);
+        let direct = resolve_pixels(color, None, 1);
+        assert_eq!(direct[0].to_bits(), 0.0f32.to_bits(), "-0 becomes +0");
+        let bits = |pixels: &[f32]| pixels.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&direct), bits(&general));
+    }
+
+    #[test]
     fn samples_average_and_alpha_replaces() {
         let color = Buffer::from_vec(4, vec![1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0]);
         assert_eq!(resolve_pixels(color.clone(), None, 2), [0.5, 0.0, 0.5, 1.0]);
