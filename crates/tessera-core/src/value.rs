@@ -69,23 +69,20 @@ impl ValueType {
     /// Widens samples of `self` (in `src`) to `target` (in `dst`, as many
     /// samples). Only valid when [`ValueType::converts_to`] holds.
     pub fn convert_samples(self, target: ValueType, src: &[f32], dst: &mut [f32]) {
-        let from_channels = self.channels().expect("varying type");
-        let to_channels = target.channels().expect("varying type");
-        let pairs = src
-            .chunks_exact(from_channels)
-            .zip(dst.chunks_exact_mut(to_channels));
         match (self, target) {
             (from, to) if from == to => dst.copy_from_slice(src),
-            (ValueType::Float, _) => match to_channels {
-                2 => widen_float::<2>(src, dst),
-                3 => widen_float::<3>(src, dst),
-                _ => widen_float::<4>(src, dst),
+            (ValueType::Float, to) => match to.channels() {
+                Some(2) => widen_float::<2>(src, dst),
+                Some(3) => widen_float::<3>(src, dst),
+                Some(4) => widen_float::<4>(src, dst),
+                _ => unreachable!("no conversion from float to {to}"),
             },
-            (ValueType::Color3, ValueType::Color4) => pairs.for_each(|(s, d)| {
-                let [r, g, b]: [f32; 3] = s.try_into().expect("3 channels");
-                let d: &mut [f32; 4] = d.try_into().expect("4 channels");
-                *d = [r, g, b, 1.0];
-            }),
+            (ValueType::Color3, ValueType::Color4) => {
+                let (rgb, rgba) = (src.as_chunks::<3>().0, dst.as_chunks_mut::<4>().0);
+                for ([r, g, b], out) in rgb.iter().zip(rgba) {
+                    *out = [*r, *g, *b, 1.0];
+                }
+            }
             (from, to) => unreachable!("no conversion from {from} to {to}"),
         }
     }
@@ -93,8 +90,7 @@ impl ValueType {
 
 /// Each float of `src` repeated `N` times into `dst`.
 fn widen_float<const N: usize>(src: &[f32], dst: &mut [f32]) {
-    for (&value, out) in src.iter().zip(dst.chunks_exact_mut(N)) {
-        let out: &mut [f32; N] = out.try_into().expect("N channels");
+    for (&value, out) in src.iter().zip(dst.as_chunks_mut::<N>().0) {
         *out = [value; N];
     }
 }
