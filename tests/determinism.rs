@@ -219,6 +219,40 @@ fn exclusive_loses_no_update_whatever_the_switch_interval() {
 }
 
 #[test]
+fn ordered_runs_a_pure_nodes_tile_under_one_gil_hold() {
+    // Pure nodes run on every render thread under `ordered`, each taking
+    // the GIL once per tile: with a switch interval far longer than a tile,
+    // no other tile's calls can come between a tile's calls, so 36 tiles
+    // make exactly 36 runs. (Taken per call, the GIL went back and forth
+    // between the threads, a hand-off per call.)
+    let dir = tempfile::tempdir().unwrap();
+    let scene = kind_scene(dir.path(), "TileRuns", "out");
+    let run = tessera_in(
+        dir.path(),
+        &[
+            "render",
+            &scene,
+            "-o",
+            "runs.exr",
+            "--threads",
+            "4",
+            "--tile",
+            "8",
+            "--python-policy",
+            "ordered",
+            "--switch-interval",
+            "10",
+        ],
+    );
+    run.expect_code(0);
+    let image = image::open(dir.path().join("runs.exr"))
+        .unwrap()
+        .into_rgba32f();
+    let runs = image.pixels().map(|p| p.0[0]).fold(0.0f32, f32::max);
+    assert_eq!(runs, 36.0, "36 tiles made {runs} runs of calls");
+}
+
+#[test]
 fn a_node_policy_is_overridden_by_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let scene = kind_scene(dir.path(), "Counter", "out");

@@ -93,3 +93,25 @@ class ModuleGlobal(tessera.Node):
         busy(WORK)
         CALLS_SO_FAR[0] += 1
         return (CALLS_SO_FAR[0] % 89) / 89.0
+
+
+# The tile of the last call, and how many runs of calls of one tile there
+# have been: for TileRuns.
+LAST_TILE = [None]
+TILE_RUNS = [0]
+
+
+class TileRuns(tessera.Node):
+    """Declared pure, but counts runs of consecutive calls of one tile in a
+    module global: a tile's calls interleaved with another tile's make more
+    runs than tiles. Not one of the matrix's kinds: it observes scheduling."""
+
+    outputs = {"out": tessera.Float()}
+    pure = True
+
+    def __call__(self, ctx):
+        busy(WORK)
+        if LAST_TILE[0] != ctx.tile:
+            LAST_TILE[0] = ctx.tile
+            TILE_RUNS[0] += 1
+        return float(TILE_RUNS[0])
