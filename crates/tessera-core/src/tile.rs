@@ -184,6 +184,21 @@ pub fn sample_offset(frame: &FrameInfo, x: i32, y: i32, s: u32) -> Vec2 {
 mod tests {
     use super::*;
 
+    static NO_FAILURES: SampleFailures = SampleFailures {
+        samples: Mutex::new(Vec::new()),
+    };
+
+    fn tile_ctx(frame: &FrameInfo, rect: Rect) -> TileCtx<'_> {
+        TileCtx {
+            frame,
+            rect,
+            tile_index: 0,
+            node_id: "n",
+            node_hash: 0,
+            failures: &NO_FAILURES,
+        }
+    }
+
     fn frame(samples: u32) -> FrameInfo {
         FrameInfo {
             width: 4,
@@ -198,14 +213,7 @@ mod tests {
     #[test]
     fn one_sample_sits_at_the_pixel_centre() {
         let f = frame(1);
-        let ctx = TileCtx {
-            frame: &f,
-            rect: Rect::new(0, 0, 4, 2),
-            tile_index: 0,
-            node_id: "n",
-            node_hash: 0,
-            failures: &SampleFailures::default(),
-        };
+        let ctx = tile_ctx(&f, Rect::new(0, 0, 4, 2));
         assert_eq!(ctx.locate(5), (1, 1, 0));
         assert_eq!(ctx.position(5), Vec2::new(1.5, 1.5));
         assert_eq!(ctx.texcoord(0), Vec2::new(0.125, 0.75));
@@ -214,14 +222,7 @@ mod tests {
     #[test]
     fn jitter_depends_on_pixel_and_sample_not_on_the_tile() {
         let f = frame(4);
-        let whole = TileCtx {
-            frame: &f,
-            rect: Rect::new(0, 0, 4, 2),
-            tile_index: 0,
-            node_id: "n",
-            node_hash: 0,
-            failures: &SampleFailures::default(),
-        };
+        let whole = tile_ctx(&f, Rect::new(0, 0, 4, 2));
         let part = TileCtx {
             rect: Rect::new(2, 1, 2, 1),
             tile_index: 3,
@@ -240,14 +241,7 @@ mod tests {
                 height: 3,
                 ..frame(samples)
             };
-            let ctx = TileCtx {
-                frame: &f,
-                rect: Rect::new(-2, 1, 5, 3),
-                tile_index: 0,
-                node_id: "n",
-                node_hash: 0,
-                failures: &SampleFailures::default(),
-            };
+            let ctx = tile_ctx(&f, Rect::new(-2, 1, 5, 3));
             let mut seen = Vec::new();
             ctx.for_each_texcoord(|i, uv| seen.push((i, uv)));
             let expected: Vec<_> = (0..ctx.len()).map(|i| (i, ctx.texcoord(i))).collect();
