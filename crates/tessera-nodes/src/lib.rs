@@ -22,7 +22,7 @@ macro_rules! with_channels {
 
 mod blur;
 mod color;
-mod float;
+pub mod float;
 mod image;
 mod kind;
 mod math;
