@@ -685,6 +685,43 @@ fn evaluate_tile_errors_name_the_node_the_line_and_the_pixel() {
 }
 
 #[test]
+fn evaluate_tile_inputs_are_read_only_views_that_outlive_their_tile() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = "import numpy as np\nimport tessera\n\n\nclass N(tessera.Node):\n    \
+                  inputs = {\"uv\": tessera.Vector2(), \"gain\": tessera.Float(1.0)}\n    \
+                  outputs = {\"out\": tessera.Float()}\n\n    \
+                  def setup(self):\n        self.kept = []\n\n    \
+                  def evaluate_tile(self, ctx, uv, gain):\n        \
+                  for name, base in ((\"uv\", uv.base), (\"gain\", gain.base.base)):\n            \
+                  if type(base).__name__ != \"SharedSamples\":\n                \
+                  raise AssertionError(f\"{name} is a copy, its base is {base!r}\")\n        \
+                  if uv.flags.writeable or gain.flags.writeable:\n            \
+                  raise AssertionError(\"an input is writeable\")\n        \
+                  for kept, snapshot in self.kept:\n            \
+                  if not np.array_equal(kept, snapshot):\n                \
+                  raise AssertionError(\"an input kept from an earlier tile changed\")\n        \
+                  self.kept.append((uv, uv.copy()))\n        \
+                  return uv[:, 0] * gain\n";
+    python_scene(dir.path(), script, "uv = \"@uv\"");
+    render_here(dir.path(), &["--threads", "2", "--tile", "4"]).expect_code(0);
+
+    let writes = script.replace(
+        "        self.kept.append",
+        "        uv[0, 0] = 2.0\n        self.kept.append",
+    );
+    python_scene(dir.path(), &writes, "uv = \"@uv\"");
+    let run = render_here(dir.path(), &[]);
+    run.expect_code(3);
+    assert!(
+        run.stderr.starts_with(
+            "error: node `py` (python) failed at pixel (0, 0): ValueError: assignment destination is read-only (in N.evaluate_tile, node.py:21, tile 0)\n"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn evaluate_tile_without_numpy_says_how_to_install_it() {
     let dir = tempfile::tempdir().unwrap();
     let script = "import tessera\n\n\nclass N(tessera.Node):\n    outputs = {\"out\": tessera.Float()}\n\n    \

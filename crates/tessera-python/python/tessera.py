@@ -296,11 +296,9 @@ class TileContext:
     frame's facts. Read-only; valid during the call only."""
 
     def __init__(self, np, n, info, x, y, u, v, sample, draws):
-        self.x = np.frombuffer(x, dtype=np.int32)
-        self.y = np.frombuffer(y, dtype=np.int32)
-        self.u = np.frombuffer(u, dtype=np.float32)
-        self.v = np.frombuffer(v, dtype=np.float32)
-        self.sample = np.frombuffer(sample, dtype=np.int32)
+        for array in (x, y, u, v, sample):
+            array.flags.writeable = False
+        self.x, self.y, self.u, self.v, self.sample = x, y, u, v, sample
         for key, value in info.items():
             setattr(self, key, value)
         self._np = np
@@ -316,8 +314,7 @@ class TileContext:
         if len(shape) not in (1, 2) or shape[0] != self._n:
             raise ValueError(f"ctx.random(shape): shape must be ({self._n},) or ({self._n}, k), not {shape}")
         k = 1 if len(shape) == 1 else shape[1]
-        values = self._np.frombuffer(self._draws.draw(k), dtype=self._np.float32)
-        return values.reshape(shape)
+        return self._draws.draw(k).reshape(shape)
 
 
 class _TileResultError(Exception):
@@ -344,11 +341,8 @@ def _call_tile(node, n, info, positions, draws, names, payloads, channels, outpu
     ctx = TileContext(np, n, info, *positions, draws)
     inputs = {}
     for name, payload, count in zip(names, payloads, channels):
-        if count == 0:
-            inputs[name] = payload
-        else:
-            array = np.frombuffer(payload, dtype=np.float32)
-            inputs[name] = array if count == 1 else array.reshape(n, count)
+        # payload: a constant, or a read-only (n, count) view of the tile's buffer.
+        inputs[name] = payload.reshape(n) if count == 1 else payload
     result = node.evaluate_tile(ctx, **inputs)
     listed = ", ".join(output_names)
     if isinstance(result, dict):

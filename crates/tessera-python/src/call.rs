@@ -1,12 +1,14 @@
 //! Calling a Python node's `__call__` for each sample of a tile: the
 //! arguments, the checks on what it returns, and the errors.
 
+use crate::arrays::input_array;
 use crate::context::Context;
 use crate::errors::ExceptionReport;
 use crate::node::OnError;
+use numpy::PyArray1;
 use pyo3::buffer::PyBuffer;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyFloat, PyList, PyString, PyTuple};
+use pyo3::types::{PyDict, PyFloat, PyList, PyString, PyTuple};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -98,8 +100,8 @@ impl NodeCore {
     }
 
     /// `evaluate_tile(ctx, **inputs)` with numpy arrays, the GIL held for
-    /// the whole tile. Inputs cross as float32 bytes, a copy Python may keep;
-    /// outputs are copied once, from the returned arrays' memory.
+    /// the whole tile. Inputs are read-only arrays viewing the tile's
+    /// buffers; outputs are copied once, from the returned arrays' memory.
     fn eval_vectorised(
         &self,
         py: Python,
@@ -111,18 +113,32 @@ impl NodeCore {
         let n = ctx.len();
         let fail = |e: PyErr| self.tile_error_at(py, e, ctx);
         let api = py.import("tessera").map_err(fail)?;
-        let mut positions: [Vec<u8>; 5] = std::array::from_fn(|_| Vec::with_capacity(n * 4));
+        // numpy importable, or the error that says how to install it (the
+        // numpy crate would panic without it).
+        api.call_method0("_numpy").map_err(fail)?;
+        let (mut xs, mut ys, mut samples) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        let (mut us, mut vs) = (Vec::with_capacity(n), Vec::with_capacity(n));
         for i in 0..n {
             let (x, y, s) = ctx.locate(i);
             let uv = ctx.texcoord(i);
-            positions[0].extend_from_slice(&x.to_ne_bytes());
-            positions[1].extend_from_slice(&y.to_ne_bytes());
-            positions[2].extend_from_slice(&uv.x.to_ne_bytes());
-            positions[3].extend_from_slice(&uv.y.to_ne_bytes());
-            positions[4].extend_from_slice(&(s as i32).to_ne_bytes());
+            xs.push(x);
+            ys.push(y);
+            us.push(uv.x);
+            vs.push(uv.y);
+            samples.push(s as i32);
         }
-        let positions =
-            PyTuple::new(py, positions.iter().map(|p| PyBytes::new(py, p))).map_err(fail)?;
+        // Moved into numpy, not copied.
+        let positions = (
+            PyArray1::from_vec(py, xs),
+            PyArray1::from_vec(py, ys),
+            PyArray1::from_vec(py, us),
+            PyArray1::from_vec(py, vs),
+            PyArray1::from_vec(py, samples),
+        );
         let info = PyDict::new(py);
         let facts = || -> PyResult<()> {
             info.set_item("frame", ctx.frame.frame)?;
@@ -146,7 +162,7 @@ impl NodeCore {
                 }
                 Slot::Varying => {
                     let buffer = buffers.next().expect("one buffer per varying input");
-                    payloads.push(PyBytes::new(py, bytemuck::cast_slice(buffer.data())).into_any());
+                    payloads.push(input_array(py, buffer).map_err(fail)?);
                     channels.push(buffer.channels());
                 }
             }

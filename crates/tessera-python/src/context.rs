@@ -104,8 +104,10 @@ impl TileDraws {
 
 #[pymethods]
 impl TileDraws {
-    fn draw<'py>(&mut self, py: Python<'py>, k: u32) -> Bound<'py, pyo3::types::PyBytes> {
-        let mut bytes = Vec::with_capacity(self.samples.len() * k as usize * 4);
+    /// The next `k` draws of every sample, sample by sample: a float32
+    /// array of `samples x k` values, moved into numpy.
+    fn draw<'py>(&mut self, py: Python<'py>, k: u32) -> Bound<'py, numpy::PyArray1<f32>> {
+        let mut values = Vec::with_capacity(self.samples.len() * k as usize);
         for &(x, y, s) in &self.samples {
             for j in 0..k {
                 let h = hash_words(&[
@@ -116,11 +118,11 @@ impl TileDraws {
                     s,
                     self.drawn + j,
                 ]);
-                bytes.extend_from_slice(&bits_to_unit(h).to_ne_bytes());
+                values.push(bits_to_unit(h));
             }
         }
         self.drawn += k;
-        pyo3::types::PyBytes::new(py, &bytes)
+        numpy::PyArray1::from_vec(py, values)
     }
 }
 

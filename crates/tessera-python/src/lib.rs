@@ -16,6 +16,7 @@
 //! renders the tile; nothing here waits on rayon, a channel or a lock while
 //! holding the GIL.
 
+mod arrays;
 mod call;
 mod context;
 mod errors;
