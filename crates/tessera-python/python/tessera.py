@@ -292,8 +292,8 @@ def _lingering_threads():
 
 
 class TileContext:
-    """`ctx` of `evaluate_tile`: per-sample numpy arrays of the tile, plus the
-    frame's facts. Read-only; valid during the call only."""
+    """`ctx` of `evaluate_tile`: per-sample numpy arrays of the tile (read-only),
+    plus the frame's facts."""
 
     def __init__(self, np, n, info, x, y, u, v, sample, draws):
         for array in (x, y, u, v, sample):
