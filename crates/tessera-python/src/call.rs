@@ -17,22 +17,27 @@ use tessera_core::{Buffer, NodeError, TileCtx, Value, ValueType};
 /// How an evaluation takes the GIL.
 #[derive(Clone, Copy)]
 pub enum Calls<'py> {
-    /// Each call takes the GIL for itself (`free`, `isolated`, pure nodes).
+    /// Each call takes the GIL for itself (`free`, `isolated`).
     PerCall,
+    /// The GIL is taken once for the whole tile on the worker (`ordered`:
+    /// pure nodes, and every node when one worker renders): threads then
+    /// hand it over once a tile, not once a call.
+    PerTile,
     /// Each call takes the GIL and this node's [`Gate`] (`exclusive`).
     Exclusive,
-    /// The GIL is held for the whole evaluation (the `ordered` thread).
+    /// The GIL is already held, for the whole evaluation (the `ordered`
+    /// thread, and [`Calls::PerTile`] once taken).
     Held(Python<'py>),
 }
 
 impl Calls<'_> {
     /// Runs `call` with the GIL taken as this mode says: already held, taken
-    /// for this call on the worker's own thread state, or taken with the
-    /// node's gate.
+    /// for this call (or tile) on the worker's own thread state, or taken
+    /// with the node's gate.
     fn with_gil<R>(self, gate: &Gate, mut call: impl FnMut(Python) -> R) -> R {
         match self {
             Calls::Held(py) => call(py),
-            Calls::PerCall => Python::attach(call),
+            Calls::PerCall | Calls::PerTile => Python::attach(call),
             Calls::Exclusive => gate.run(call),
         }
     }
@@ -76,6 +81,11 @@ impl NodeCore {
         outputs: &mut [Buffer],
         calls: Calls,
     ) -> Result<(), NodeError> {
+        if let Calls::PerTile = calls {
+            return Python::attach(|py| {
+                self.evaluate(instance, ctx, inputs, outputs, Calls::Held(py))
+            });
+        }
         if !self.vectorised {
             return self.eval_samples(instance, ctx, inputs, outputs, calls);
         }

@@ -81,13 +81,13 @@ impl Node for PythonNode {
                 self.core
                     .evaluate(&self.instance, ctx, inputs, outputs, Calls::PerCall)
             }
-            // In parallel, but with the GIL taken once per tile, not per
-            // call: workers then hand it over once a tile instead of once a
-            // call (the convoy that makes `free` slower with more threads).
-            Policy::Ordered if self.pure => Python::attach(|py| {
+            // In parallel, each worker taking the GIL once per tile: workers
+            // then hand it over once a tile instead of once a call (the
+            // convoy that makes `free` slower with more threads).
+            Policy::Ordered if self.pure => {
                 self.core
-                    .evaluate(&self.instance, ctx, inputs, outputs, Calls::Held(py))
-            }),
+                    .evaluate(&self.instance, ctx, inputs, outputs, Calls::PerTile)
+            }
             Policy::Exclusive => {
                 self.core
                     .evaluate(&self.instance, ctx, inputs, outputs, Calls::Exclusive)

@@ -151,7 +151,7 @@ pub fn submit_ordered(
         Route::Inline => {
             return node
                 .core
-                .evaluate(&node.instance, ctx, inputs, outputs, Calls::PerCall);
+                .evaluate(&node.instance, ctx, inputs, outputs, Calls::PerTile);
         }
     };
     let (reply, done) = bounded(1);
