@@ -143,15 +143,11 @@ pub fn colorramp() -> Arc<dyn NodeKind> {
         "the colour stops `{ position, color }`, in increasing order of position \
          (default: opaque black at 0, white at 1)",
     ))
-    .input(
-        InputSpec::fixed(
-            "interpolation",
-            ValueType::String,
-            Value::String("linear".into()),
-            "how colours blend between stops: linear, constant or ease",
-        )
-        .choices(&INTERPOLATIONS.names()),
-    )
+    .input(INTERPOLATIONS.input(
+        "interpolation",
+        "linear",
+        "how colours blend between stops: linear, constant or ease",
+    ))
     .output(OutputSpec::new(
         "out",
         SocketType::Fixed(ValueType::Color4),

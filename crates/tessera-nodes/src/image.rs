@@ -212,16 +212,14 @@ fn build_image(args: &BuildArgs) -> Result<Box<dyn Node>, BuildError> {
 /// MaterialX's `image`.
 pub fn image() -> Arc<dyn NodeKind> {
     let address = |name: &str, axis: &str| {
-        InputSpec::fixed(
+        ADDRESS_MODES.input(
             name,
-            ValueType::String,
-            Value::String("periodic".into()),
+            "periodic",
             &format!(
                 "what {axis} outside 0..1 reads: constant (the default colour), clamp (the edge \
                  texel), periodic (the image repeats) or mirror (it repeats mirrored)"
             ),
         )
-        .choices(&ADDRESS_MODES.names())
     };
     let spec = NodeSpec::new(
         "image",
@@ -245,15 +243,11 @@ pub fn image() -> Arc<dyn NodeKind> {
     .input(InputSpec::texcoord())
     .input(address("uaddressmode", "u"))
     .input(address("vaddressmode", "v"))
-    .input(
-        InputSpec::fixed(
-            "filtertype",
-            ValueType::String,
-            Value::String("linear".into()),
-            "closest (nearest texel) or linear (bilinear)",
-        )
-        .choices(&FILTERS.names()),
-    )
+    .input(FILTERS.input(
+        "filtertype",
+        "linear",
+        "closest (nearest texel) or linear (bilinear)",
+    ))
     .output(OutputSpec::new(
         "out",
         SocketType::Fixed(ValueType::Color4),

@@ -1,7 +1,7 @@
 //! A node type made of a spec and a build function.
 
 use std::sync::Arc;
-use tessera_core::{BuildArgs, BuildError, Node, NodeKind, NodeSpec};
+use tessera_core::{BuildArgs, BuildError, InputSpec, Node, NodeKind, NodeSpec, Value, ValueType};
 
 type BuildFn = Box<dyn Fn(&BuildArgs) -> Result<Box<dyn Node>, BuildError> + Send + Sync>;
 
@@ -39,6 +39,13 @@ pub struct Choices<T: 'static>(pub &'static [(&'static str, T)]);
 impl<T: Copy> Choices<T> {
     pub fn names(&self) -> Vec<&'static str> {
         self.0.iter().map(|(name, _)| *name).collect()
+    }
+
+    /// A string input naming one of these values; `default` must be one.
+    pub fn input(&self, name: &str, default: &str, doc: &str) -> InputSpec {
+        debug_assert!(self.names().contains(&default), "{default} is not a choice");
+        InputSpec::fixed(name, ValueType::String, Value::String(default.into()), doc)
+            .choices(&self.names())
     }
 
     /// The value that input `input` names. The compiler has checked the

@@ -186,13 +186,11 @@ pub fn worleynoise2d() -> Arc<dyn NodeKind> {
     )
     .input(float_input("jitter", 1.0, "how far feature points stray from cell centres").range(0.0, 1.0))
     .input(
-        InputSpec::fixed(
+        METRICS.input(
             "metric",
-            ValueType::String,
-            Value::String("euclidean".into()),
+            "euclidean",
             "distance measure: euclidean, distance2 (squared), manhattan or chebyshev",
-        )
-        .choices(&METRICS.names()),
+        ),
     )
     .input(InputSpec::texcoord())
     .output(float_output("distance to the nearest feature point"));
