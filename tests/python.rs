@@ -722,6 +722,31 @@ fn evaluate_tile_inputs_are_read_only_views_that_outlive_their_tile() {
 }
 
 #[test]
+fn evaluate_tile_refuses_a_numpy_it_cannot_load() {
+    // A numpy beside the script shadows the venv's: version 3.0.0, whose C
+    // API the numpy crate would fail to load in the middle of a render.
+    let dir = tempfile::tempdir().unwrap();
+    let script = "import tessera\n\n\nclass N(tessera.Node):\n    outputs = {\"out\": tessera.Float()}\n\n    \
+                  def evaluate_tile(self, ctx):\n        return ctx.u\n";
+    python_scene(dir.path(), script, "");
+    std::fs::create_dir(dir.path().join("numpy")).unwrap();
+    std::fs::write(
+        dir.path().join("numpy/__init__.py"),
+        "__version__ = \"3.0.0\"\n",
+    )
+    .unwrap();
+    let run = tessera_in(dir.path(), &["check", "scene.toml"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.starts_with(
+            "error: node `py`: node.py:4: ImportError: evaluate_tile needs numpy 1.15 to 2.x; "
+        ) && run.stderr.contains("numpy/__init__.py is numpy 3.0.0\n"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn evaluate_tile_without_numpy_says_how_to_install_it() {
     let dir = tempfile::tempdir().unwrap();
     let script = "import tessera\n\n\nclass N(tessera.Node):\n    outputs = {\"out\": tessera.Float()}\n\n    \

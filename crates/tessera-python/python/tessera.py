@@ -5,6 +5,7 @@ class (the `ctx` argument) is provided by the renderer.
 """
 
 import inspect as _inspect
+import re as _re
 
 __all__ = ["Node", "Float", "Int", "Bool", "Vector2", "Vector3", "Color", "TEXCOORD", "Context"]
 
@@ -331,6 +332,13 @@ def _numpy():
         import numpy
     except ImportError:
         raise ModuleNotFoundError("evaluate_tile needs numpy", name="numpy") from None
+    # Tessera's numpy crate (rust-numpy 0.30) loads the C API of numpy 1.15
+    # to 2.x; any other would fail deep inside a render, so it is refused here.
+    version = getattr(numpy, "__version__", "unknown")
+    found = _re.match(r"(\d+)\.(\d+)", version)
+    major, minor = (int(found[1]), int(found[2])) if found else (0, 0)
+    if not ((1, 15) <= (major, minor) and major <= 2):
+        raise ImportError(f"evaluate_tile needs numpy 1.15 to 2.x; {numpy.__file__} is numpy {version}", name="numpy")
     return numpy
 
 
