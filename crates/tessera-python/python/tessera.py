@@ -327,7 +327,14 @@ class _TileResultError(Exception):
         self.index = index
 
 
+# numpy once checked: _numpy() runs before every tile.
+_checked_numpy = None
+
+
 def _numpy():
+    global _checked_numpy
+    if _checked_numpy is not None:
+        return _checked_numpy
     try:
         import numpy
     except ImportError:
@@ -339,6 +346,7 @@ def _numpy():
     major, minor = (int(found[1]), int(found[2])) if found else (0, 0)
     if not ((1, 15) <= (major, minor) and major <= 2):
         raise ImportError(f"evaluate_tile needs numpy 1.15 to 2.x; {numpy.__file__} is numpy {version}", name="numpy")
+    _checked_numpy = numpy
     return numpy
 
 
