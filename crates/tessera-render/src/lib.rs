@@ -170,6 +170,7 @@ pub fn render(
     let threads = pool.current_num_threads();
 
     let mut pixels = vec![0.0f32; image.width as usize * image.height as usize * 4];
+    advise_huge_pages(&mut pixels);
     // The framebuffer's rows of tiles: the worker that renders a tile copies
     // it into its band itself, so that tile buffers are allocated and freed
     // on one thread. (Freed on another, they made glibc's per-thread heaps
@@ -302,6 +303,29 @@ fn thread_pool(options: &RenderOptions) -> Result<rayon::ThreadPool, RenderError
         message: e.to_string(),
     })
 }
+
+/// Asks Linux to back the framebuffer with transparent huge pages. Its
+/// memory is fresh, so each 4 KiB page would otherwise cost a page fault on
+/// first write: 4,096 faults for a 1024 x 1024 image, 8 ms on a virtual
+/// machine. numpy advises the same for its large arrays. Advice only: where
+/// huge pages are off or refused, nothing changes but the speed.
+#[cfg(target_os = "linux")]
+fn advise_huge_pages(pixels: &mut [f32]) {
+    // SAFETY: sysconf has no preconditions.
+    let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
+    let address = pixels.as_mut_ptr() as usize;
+    // The whole pages inside `pixels`: madvise takes page-aligned ranges.
+    let start = address.next_multiple_of(page);
+    let end = (address + std::mem::size_of_val(pixels)) / page * page;
+    if end > start {
+        // SAFETY: the range lies within `pixels`, which stays allocated, and
+        // MADV_HUGEPAGE changes neither its contents nor its mapping.
+        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) };
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn advise_huge_pages(_pixels: &mut [f32]) {}
 
 /// Copies a tile's RGBA pixels into its band of the framebuffer.
 fn place_tile(band: &mut [f32], width: u32, rect: Rect, tile: &[f32]) {
