@@ -246,11 +246,20 @@ fn render_scene(args: &RenderArgs) -> Result<(), Failure> {
         height: rendered.height,
         pixels: rendered.pixels,
     };
-    let hash = tessera_output::pixel_hash(&framebuffer);
+    // Hashing and encoding both read the whole image: on another core the
+    // hash costs no wall time. (`--quiet` prints no hash, so takes none.)
+    let (hash, written) = std::thread::scope(|scope| {
+        let hash = (!args.quiet).then(|| scope.spawn(|| tessera_output::pixel_hash(&framebuffer)));
+        let written = tessera_output::write_image(&framebuffer, &output, args.depth);
+        let hash = hash.map(|h| {
+            h.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
+        (hash, written)
+    });
     // The message already carries the OS reason; no error chain to print.
-    let depth = tessera_output::write_image(&framebuffer, &output, args.depth)
-        .map_err(|e| Failure::new(EXIT_IO, format!("error: {e}")))?;
-    if !args.quiet {
+    let depth = written.map_err(|e| Failure::new(EXIT_IO, format!("error: {e}")))?;
+    if let Some(hash) = hash {
         println!(
             "{}: {}x{}, {} samples, {} threads, tile {}, {:.3} s, {depth}, sha256 {hash}",
             output.display(),

@@ -546,20 +546,23 @@ fn sync_dir(dir: &Path) {
     let _ = dir;
 }
 
+/// `round(clamp(v, 0, 1) * max)` plus one half, to truncate: NaN gives 0.
+///
+/// `f32::round` is a libm call on baseline x86-64, once per channel. For a
+/// non-negative `f32` p, `p + 0.5` is exact in `f64`, so truncating it rounds
+/// half away from zero exactly as `round` does, and the loop vectorises.
+/// (`as` turns NaN into 0; `f32::clamp` keeps NaN.)
+#[inline]
+fn quantize(v: f32, max: f32) -> f64 {
+    f64::from(v.clamp(0.0, 1.0) * max) + 0.5
+}
+
 fn to_u8(v: f32) -> u8 {
-    if v.is_nan() {
-        0
-    } else {
-        (v.clamp(0.0, 1.0) * 255.0).round() as u8
-    }
+    quantize(v, 255.0) as u8
 }
 
 fn to_u16(v: f32) -> u16 {
-    if v.is_nan() {
-        0
-    } else {
-        (v.clamp(0.0, 1.0) * 65535.0).round() as u16
-    }
+    quantize(v, 65535.0) as u16
 }
 
 fn encode(
@@ -1030,6 +1033,35 @@ mod tests {
         assert_eq!(target_dir(Path::new("out.png")), Path::new("."));
         assert_eq!(target_dir(Path::new("a/out.png")), Path::new("a"));
         assert_eq!(target_dir(Path::new("/out.png")), Path::new("/"));
+    }
+
+    #[test]
+    fn quantizing_rounds_exactly_as_f32_round() {
+        let rounded = |v: f32, max: f32| {
+            if v.is_nan() {
+                0.0
+            } else {
+                (v.clamp(0.0, 1.0) * max).round()
+            }
+        };
+        // The results can only differ next to the halfway points, so check
+        // 64 floats either side of each of them, and the edge cases.
+        let mut values = vec![f32::NAN, -f32::NAN, f32::INFINITY, f32::NEG_INFINITY];
+        values.extend([-1.0, -0.0, 0.0, f32::MIN_POSITIVE, 1.0, 2.0, f32::MAX]);
+        for max in [255.0f32, 65535.0] {
+            for k in 0..max as u32 {
+                let mut v = (k as f32 + 0.5) / max;
+                (0..64).for_each(|_| v = v.next_down());
+                for _ in 0..128 {
+                    values.push(v);
+                    v = v.next_up();
+                }
+            }
+        }
+        for v in values {
+            assert_eq!(f32::from(to_u8(v)), rounded(v, 255.0), "to_u8({v:e})");
+            assert_eq!(f32::from(to_u16(v)), rounded(v, 65535.0), "to_u16({v:e})");
+        }
     }
 
     #[test]
