@@ -2,9 +2,14 @@
 
 use std::sync::Arc;
 
-/// `len` samples of `channels` floats each, interleaved
-/// (`[r0, g0, b0, r1, g1, b1, ...]`), samples in pixel-major order
-/// (all samples of a pixel together, pixels row by row).
+/// `len` samples of `channels` floats each, stored planar: every sample's
+/// first channel, then every sample's second, and so on
+/// (`[r0, r1, ..., g0, g1, ..., b0, b1, ...]`); samples in pixel-major
+/// order (all samples of a pixel together, pixels row by row).
+///
+/// Planar so that a node's loop over one channel is a loop over contiguous
+/// floats, which the compiler vectorises: with interleaved colours, a
+/// colour node worked on 3-float strides that SSE cannot fill.
 ///
 /// The samples live behind an `Arc` so that they can be lent out without a
 /// copy ([`Buffer::share`]: numpy arrays viewing a tile's inputs); writing
@@ -26,19 +31,35 @@ impl Buffer {
 
     /// A buffer of `len` copies of `sample`.
     pub fn filled(sample: &[f32], len: usize) -> Buffer {
+        let data = sample.iter().flat_map(|&v| std::iter::repeat_n(v, len));
         Buffer {
             channels: sample.len(),
-            data: Arc::new(sample.repeat(len)),
+            data: Arc::new(data.collect()),
         }
     }
 
-    /// Wraps interleaved data. Panics if `data` is not a whole number of samples.
-    pub fn from_vec(channels: usize, data: Vec<f32>) -> Buffer {
+    /// Wraps planar data. Panics if `data` is not a whole number of samples.
+    pub fn from_planar(channels: usize, data: Vec<f32>) -> Buffer {
         assert!(channels > 0 && data.len().is_multiple_of(channels));
         Buffer {
             channels,
             data: Arc::new(data),
         }
+    }
+
+    /// Copies interleaved samples (`[r0, g0, b0, r1, ...]`) into planes.
+    /// Panics if `data` is not a whole number of samples.
+    pub fn from_interleaved(channels: usize, data: &[f32]) -> Buffer {
+        assert!(channels > 0 && data.len().is_multiple_of(channels));
+        let len = data.len() / channels;
+        let mut buffer = Buffer::new(channels, len);
+        let planes = buffer.data_mut();
+        for (i, sample) in data.chunks_exact(channels).enumerate() {
+            for (c, &value) in sample.iter().enumerate() {
+                planes[c * len + i] = value;
+            }
+        }
+        buffer
     }
 
     pub fn channels(&self) -> usize {
@@ -54,6 +75,7 @@ impl Buffer {
         self.data.is_empty()
     }
 
+    /// Every plane, one after the other.
     pub fn data(&self) -> &[f32] {
         &self.data
     }
@@ -63,6 +85,7 @@ impl Buffer {
         Arc::make_mut(&mut self.data).as_mut_slice()
     }
 
+    /// The planes, one after the other.
     pub fn into_vec(self) -> Vec<f32> {
         Arc::unwrap_or_clone(self.data)
     }
@@ -74,29 +97,86 @@ impl Buffer {
         Arc::clone(&self.data)
     }
 
+    /// The samples interleaved (`[r0, g0, b0, r1, ...]`), as image files
+    /// and numpy's (samples, channels) arrays lay them out.
+    pub fn to_interleaved(&self) -> Vec<f32> {
+        let len = self.len();
+        (0..len * self.channels)
+            .map(|k| self.data[(k % self.channels) * len + k / self.channels])
+            .collect()
+    }
+
+    /// Channel `c` of every sample.
     #[inline]
-    pub fn sample(&self, i: usize) -> &[f32] {
-        &self.data[i * self.channels..(i + 1) * self.channels]
+    pub fn plane(&self, c: usize) -> &[f32] {
+        let len = self.len();
+        &self.data[c * len..(c + 1) * len]
     }
 
+    /// Channel `c` of every sample, to write.
     #[inline]
-    pub fn sample_mut(&mut self, i: usize) -> &mut [f32] {
-        let channels = self.channels;
-        &mut self.data_mut()[i * channels..(i + 1) * channels]
+    pub fn plane_mut(&mut self, c: usize) -> &mut [f32] {
+        let len = self.len();
+        &mut self.data_mut()[c * len..(c + 1) * len]
     }
 
-    /// Samples as fixed-size arrays, for nodes that know their channel count.
-    /// (A slice iterator, so that zipping several of them compiles to one
-    /// indexed loop the compiler can vectorise.)
-    pub fn samples<const N: usize>(&self) -> std::slice::Iter<'_, [f32; N]> {
+    /// The planes, for nodes that know their channel count.
+    #[inline]
+    pub fn planes<const N: usize>(&self) -> [&[f32]; N] {
         assert_eq!(N, self.channels, "buffer has {} channels", self.channels);
-        self.data.as_chunks::<N>().0.iter()
+        std::array::from_fn(|c| self.plane(c))
     }
 
-    /// Mutable samples as fixed-size arrays.
-    pub fn samples_mut<const N: usize>(&mut self) -> std::slice::IterMut<'_, [f32; N]> {
+    /// The planes, to write.
+    #[inline]
+    pub fn planes_mut<const N: usize>(&mut self) -> [&mut [f32]; N] {
         assert_eq!(N, self.channels, "buffer has {} channels", self.channels);
-        self.data_mut().as_chunks_mut::<N>().0.iter_mut()
+        let len = self.len();
+        let mut rest = self.data_mut();
+        std::array::from_fn(|_| {
+            let (plane, tail) = std::mem::take(&mut rest).split_at_mut(len);
+            rest = tail;
+            plane
+        })
+    }
+
+    /// Sample `i`'s channels, copied into the start of `into`.
+    #[inline]
+    pub fn read_sample<'a>(&self, i: usize, into: &'a mut [f32]) -> &'a [f32] {
+        let len = self.len();
+        let sample = &mut into[..self.channels];
+        for (c, value) in sample.iter_mut().enumerate() {
+            *value = self.data[c * len + i];
+        }
+        sample
+    }
+
+    /// Sets sample `i`'s channels. Panics unless `values` has one per channel.
+    #[inline]
+    pub fn write_sample(&mut self, i: usize, values: &[f32]) {
+        assert_eq!(values.len(), self.channels, "one value per channel");
+        let len = self.len();
+        let data = self.data_mut();
+        for (c, &value) in values.iter().enumerate() {
+            data[c * len + i] = value;
+        }
+    }
+
+    /// Samples as fixed-size arrays, gathered from the planes, for nodes
+    /// whose work per sample outweighs the gathering.
+    pub fn samples<const N: usize>(&self) -> impl ExactSizeIterator<Item = [f32; N]> + '_ {
+        let planes = self.planes::<N>();
+        (0..self.len()).map(move |i| planes.map(|plane| plane[i]))
+    }
+
+    /// Writes `values`, one array per sample, into the planes.
+    pub fn write_samples<const N: usize>(&mut self, values: impl IntoIterator<Item = [f32; N]>) {
+        let mut planes = self.planes_mut::<N>();
+        for (i, sample) in values.into_iter().enumerate() {
+            for (plane, value) in planes.iter_mut().zip(sample) {
+                plane[i] = value;
+            }
+        }
     }
 }
 
@@ -105,17 +185,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn samples_are_interleaved() {
-        let b = Buffer::from_vec(2, vec![1.0, 2.0, 3.0, 4.0]);
-        assert_eq!(b.len(), 2);
-        assert_eq!(b.sample(1), &[3.0, 4.0]);
-        assert_eq!(b.samples::<2>().next(), Some(&[1.0, 2.0]));
-        assert_eq!(Buffer::filled(&[0.5, 1.0], 2).data(), &[0.5, 1.0, 0.5, 1.0]);
+    fn samples_are_planar() {
+        let mut b = Buffer::from_interleaved(2, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        assert_eq!(b.len(), 3);
+        assert_eq!(b.data(), &[1.0, 3.0, 5.0, 2.0, 4.0, 6.0]);
+        assert_eq!(b.plane(1), &[2.0, 4.0, 6.0]);
+        assert_eq!(b.planes::<2>(), [&[1.0, 3.0, 5.0][..], &[2.0, 4.0, 6.0]]);
+        assert_eq!(b.read_sample(1, &mut [0.0; 4]), &[3.0, 4.0]);
+        assert_eq!(b.samples::<2>().nth(2), Some([5.0, 6.0]));
+        assert_eq!(b.to_interleaved(), [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        b.write_sample(0, &[7.0, 8.0]);
+        b.planes_mut::<2>()[1][2] = 9.0;
+        assert_eq!(b.data(), &[7.0, 3.0, 5.0, 8.0, 4.0, 9.0]);
+        b.write_samples([[0.0, 1.0], [2.0, 3.0]]);
+        assert_eq!(b.data(), &[0.0, 2.0, 5.0, 1.0, 3.0, 9.0]);
+        assert_eq!(Buffer::filled(&[0.5, 1.0], 2).data(), &[0.5, 0.5, 1.0, 1.0]);
+        assert_eq!(Buffer::new(3, 0).planes::<3>(), [&[] as &[f32]; 3]);
     }
 
     #[test]
     fn shared_samples_are_copied_before_a_write() {
-        let mut b = Buffer::from_vec(1, vec![1.0, 2.0]);
+        let mut b = Buffer::from_planar(1, vec![1.0, 2.0]);
         let lent = b.share();
         b.data_mut()[0] = 5.0;
         assert_eq!(*lent, [1.0, 2.0], "what was lent never changes");

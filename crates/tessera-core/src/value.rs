@@ -66,32 +66,26 @@ impl ValueType {
             || (self == ValueType::Color3 && target == ValueType::Color4)
     }
 
-    /// Widens samples of `self` (in `src`) to `target` (in `dst`, as many
-    /// samples). Only valid when [`ValueType::converts_to`] holds.
+    /// Widens planar samples of `self` (in `src`) to `target` (in `dst`, as
+    /// many samples). Only valid when [`ValueType::converts_to`] holds.
     pub fn convert_samples(self, target: ValueType, src: &[f32], dst: &mut [f32]) {
+        let len = src.len() / self.channels().expect("a fixed type");
         match (self, target) {
             (from, to) if from == to => dst.copy_from_slice(src),
-            (ValueType::Float, to) => match to.channels() {
-                Some(2) => widen_float::<2>(src, dst),
-                Some(3) => widen_float::<3>(src, dst),
-                Some(4) => widen_float::<4>(src, dst),
-                _ => unreachable!("no conversion from float to {to}"),
-            },
-            (ValueType::Color3, ValueType::Color4) => {
-                let (rgb, rgba) = (src.as_chunks::<3>().0, dst.as_chunks_mut::<4>().0);
-                for ([r, g, b], out) in rgb.iter().zip(rgba) {
-                    *out = [*r, *g, *b, 1.0];
+            (ValueType::Float, _) => {
+                // Each plane of `dst` is a copy of the one float plane.
+                if len > 0 {
+                    dst.chunks_exact_mut(len)
+                        .for_each(|plane| plane.copy_from_slice(src));
                 }
+            }
+            (ValueType::Color3, ValueType::Color4) => {
+                let (rgb, alpha) = dst.split_at_mut(3 * len);
+                rgb.copy_from_slice(src);
+                alpha.fill(1.0);
             }
             (from, to) => unreachable!("no conversion from {from} to {to}"),
         }
-    }
-}
-
-/// Each float of `src` repeated `N` times into `dst`.
-fn widen_float<const N: usize>(src: &[f32], dst: &mut [f32]) {
-    for (&value, out) in src.iter().zip(dst.as_chunks_mut::<N>().0) {
-        *out = [value; N];
     }
 }
 
@@ -456,6 +450,16 @@ mod tests {
         assert_eq!(out, [0.1, 0.2, 0.3, 1.0]);
         ValueType::Float.convert_samples(ValueType::Color3, &[0.5], &mut out[..3]);
         assert_eq!(out[..3], [0.5, 0.5, 0.5]);
+        // Planar: two samples.
+        let mut out = [0.0; 8];
+        ValueType::Color3.convert_samples(
+            ValueType::Color4,
+            &[0.1, 0.2, 0.3, 0.4, 0.5, 0.6],
+            &mut out,
+        );
+        assert_eq!(out, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 1.0, 1.0]);
+        ValueType::Float.convert_samples(ValueType::Vector2, &[0.1, 0.2], &mut out[..4]);
+        assert_eq!(out[..4], [0.1, 0.2, 0.1, 0.2]);
     }
 
     #[test]

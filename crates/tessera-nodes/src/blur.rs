@@ -52,17 +52,17 @@ impl Node for Blur {
         let r = self.radius;
         let (width, height) = (ctx.rect.width as usize, ctx.rect.height as usize);
         let (in_width, in_height) = (width + 2 * r, height + 2 * r);
-        // Floats per pixel: every sample's channels.
-        let stride = ctx.frame.samples as usize * input.channels();
+        // Floats per pixel in a plane: its samples.
+        let stride = ctx.frame.samples as usize;
         if input.channels() != out.channels()
-            || input.data().len() != in_width * in_height * stride
-            || out.data().len() != width * height * stride
+            || input.len() != in_width * in_height * stride
+            || out.len() != width * height * stride
         {
             return Err(NodeError::new(format!(
-                "blur: input of {} floats for a {width}x{height} tile with radius {r} \
-                 and an output of {} floats",
-                input.data().len(),
-                out.data().len()
+                "blur: input of {} samples for a {width}x{height} tile with radius {r} \
+                 and an output of {} samples",
+                input.len(),
+                out.len()
             )));
         }
         if r == 0 {
@@ -71,28 +71,31 @@ impl Node for Blur {
         }
         let row_len = width * stride;
         let in_row_len = in_width * stride;
-
-        // Horizontal: every input row, narrowed to the tile's columns.
         let mut rows = vec![0.0f32; in_height * row_len];
-        for (dst, src) in rows
-            .chunks_exact_mut(row_len)
-            .zip(input.data().chunks_exact(in_row_len))
-        {
-            for (k, &w) in self.weights.iter().enumerate() {
-                let shifted = &src[k * stride..k * stride + row_len];
-                for (d, &v) in dst.iter_mut().zip(shifted) {
-                    *d += w * v;
+        for channel in 0..input.channels() {
+            // Horizontal: every input row, narrowed to the tile's columns.
+            rows.fill(0.0);
+            for (dst, src) in rows
+                .chunks_exact_mut(row_len)
+                .zip(input.plane(channel).chunks_exact(in_row_len))
+            {
+                for (k, &w) in self.weights.iter().enumerate() {
+                    let shifted = &src[k * stride..k * stride + row_len];
+                    for (d, &v) in dst.iter_mut().zip(shifted) {
+                        *d += w * v;
+                    }
                 }
             }
-        }
 
-        // Vertical: each output row from the 2r + 1 rows around it.
-        for (y, dst) in out.data_mut().chunks_exact_mut(row_len).enumerate() {
-            dst.fill(0.0);
-            for (k, &w) in self.weights.iter().enumerate() {
-                let src = &rows[(y + k) * row_len..(y + k + 1) * row_len];
-                for (d, &v) in dst.iter_mut().zip(src) {
-                    *d += w * v;
+            // Vertical: each output row from the 2r + 1 rows around it.
+            let plane = out.plane_mut(channel);
+            for (y, dst) in plane.chunks_exact_mut(row_len).enumerate() {
+                dst.fill(0.0);
+                for (k, &w) in self.weights.iter().enumerate() {
+                    let src = &rows[(y + k) * row_len..(y + k + 1) * row_len];
+                    for (d, &v) in dst.iter_mut().zip(src) {
+                        *d += w * v;
+                    }
                 }
             }
         }
@@ -160,7 +163,7 @@ mod tests {
         )
         .expect("blur evaluates")
         .remove(0)
-        .into_vec()
+        .to_interleaved()
     }
 
     /// The input of a tile: `f(x, y, sample, channel)` over `rect` grown by
@@ -183,7 +186,7 @@ mod tests {
                 }
             }
         }
-        Buffer::from_vec(channels, data)
+        Buffer::from_interleaved(channels, &data)
     }
 
     #[test]
@@ -282,7 +285,7 @@ mod tests {
         let input = grown_input(rect, 0, 1, 4, |x, y, _, c| {
             (x * 10 + y) as f32 + c as f32 * 0.1
         });
-        let expected = input.data().to_vec();
+        let expected = input.to_interleaved();
         assert_eq!(run(ValueType::Color4, 0, &f, rect, input), expected);
     }
 

@@ -79,9 +79,7 @@ impl Node for ColorRamp {
         let fac = inputs[0];
         let out = &mut outputs[0];
         same_len(fac, out)?;
-        for (out, &fac) in out.samples_mut::<4>().zip(fac.data()) {
-            *out = self.eval(fac).to_array();
-        }
+        out.write_samples(fac.plane(0).iter().map(|&fac| self.eval(fac).to_array()));
         Ok(())
     }
 }
@@ -232,17 +230,20 @@ impl Node for RgbMap {
         let out = &mut outputs[0];
         same_len(color, out)?;
         same_len(parameter, out)?;
-        let channels = color.channels();
-        for ((out, c), p) in out
-            .data_mut()
-            .chunks_exact_mut(channels)
-            .zip(color.data().chunks_exact(channels))
-            .zip(parameter.samples::<3>())
-        {
-            let rgb = (self.map)(Vec3::new(c[0], c[1], c[2]), Vec3::from_array(*p));
-            out[..3].copy_from_slice(&rgb.to_array());
-            out[3..].copy_from_slice(&c[3..]);
+        let len = out.len();
+        let (rgb, alpha) = out.data_mut().split_at_mut(3 * len);
+        let input = [color.plane(0), color.plane(1), color.plane(2)];
+        for (i, p) in parameter.samples::<3>().enumerate() {
+            let c = (self.map)(
+                Vec3::from_array(input.map(|plane| plane[i])),
+                Vec3::from_array(p),
+            );
+            for (channel, value) in c.to_array().into_iter().enumerate() {
+                rgb[channel * len + i] = value;
+            }
         }
+        // A colour4's alpha passes through.
+        alpha.copy_from_slice(&color.data()[3 * len..]);
         Ok(())
     }
 }
@@ -330,15 +331,11 @@ impl Node for Over {
         same_len(fg, out)?;
         same_len(bg, out)?;
         same_len(mix, out)?;
-        for (((out, fg), bg), &m) in out
-            .samples_mut::<4>()
-            .zip(fg.samples::<4>())
-            .zip(bg.samples::<4>())
-            .zip(mix.data())
-        {
-            let keep = 1.0 - fg[3];
-            for c in 0..4 {
-                out[c] = m * (fg[c] + bg[c] * keep) + (1.0 - m) * bg[c];
+        let (fg_alpha, mix) = (fg.plane(3), mix.plane(0));
+        for c in 0..4 {
+            let (out, fg, bg) = (out.plane_mut(c), fg.plane(c), bg.plane(c));
+            for ((((out, f), b), a), m) in out.iter_mut().zip(fg).zip(bg).zip(fg_alpha).zip(mix) {
+                *out = m * (f + b * (1.0 - a)) + (1.0 - m) * b;
             }
         }
         Ok(())
@@ -398,10 +395,10 @@ mod tests {
             ],
             &frame,
             Rect::new(0, 0, fac.len() as u32, 1),
-            &[Buffer::from_vec(1, fac.to_vec())],
+            &[Buffer::from_planar(1, fac.to_vec())],
         )
         .expect("colorramp evaluates");
-        out[0].samples::<4>().copied().collect()
+        out[0].samples::<4>().collect()
     }
 
     fn three_stops() -> Vec<RampStop> {

@@ -20,6 +20,15 @@ pub fn floor(x: f32) -> f32 {
     }
 }
 
+/// `out[i] = a[i] * (1 - t[i]) + b[i] * t[i]`, over one plane: the blend
+/// of every interpolating node (and glam's `lerp`, operation for operation).
+#[inline]
+pub fn lerp_plane(out: &mut [f32], a: &[f32], b: &[f32], t: &[f32]) {
+    for (((out, a), b), t) in out.iter_mut().zip(a).zip(b).zip(t) {
+        *out = a * (1.0 - t) + b * t;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -180,15 +180,11 @@ impl Node for ImageNode {
         if default.len() != out.len() || texcoord.len() != out.len() {
             return Err(NodeError::new("image: input buffers differ in length"));
         }
-        for ((out, d), t) in out
-            .samples_mut::<4>()
-            .zip(default.samples::<4>())
-            .zip(texcoord.samples::<2>())
-        {
-            *out = self
-                .sample(Vec2::from_array(*t), Vec4::from_array(*d))
-                .to_array();
-        }
+        let sampled = (default.samples::<4>().zip(texcoord.samples::<2>())).map(|(d, t)| {
+            self.sample(Vec2::from_array(t), Vec4::from_array(d))
+                .to_array()
+        });
+        out.write_samples(sampled);
         Ok(())
     }
 }
@@ -300,11 +296,11 @@ mod tests {
             Rect::new(0, 0, n, 1),
             &[
                 Buffer::filled(&DEFAULT, n as usize),
-                Buffer::from_vec(2, texcoord),
+                Buffer::from_interleaved(2, &texcoord),
             ],
         )
         .expect("image evaluates");
-        out[0].samples::<4>().copied().collect()
+        out[0].samples::<4>().collect()
     }
 
     /// The texture coordinate of the centre of texel (x, row).

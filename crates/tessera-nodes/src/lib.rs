@@ -6,20 +6,6 @@
 //! Names, inputs and semantics follow MaterialX's standard nodes where
 //! MaterialX has the node, Blender's otherwise.
 
-/// Evaluates `$function::<N>($args)` with `N` the channel count, 1 to 4, so
-/// that loops over a sample's channels are unrolled and vectorised.
-macro_rules! with_channels {
-    ($channels:expr, $function:ident($($arg:expr),* $(,)?)) => {
-        match $channels {
-            1 => $function::<1>($($arg),*),
-            2 => $function::<2>($($arg),*),
-            3 => $function::<3>($($arg),*),
-            4 => $function::<4>($($arg),*),
-            n => unreachable!("varying types have 1 to 4 channels, not {n}"),
-        }
-    };
-}
-
 mod blur;
 mod color;
 pub mod float;

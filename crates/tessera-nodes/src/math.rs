@@ -1,6 +1,7 @@
 //! Per-channel arithmetic on any varying type (MaterialX's math nodes), and
 //! `mix`.
 
+use crate::float::lerp_plane;
 use crate::kind::kind;
 use std::sync::Arc;
 use tessera_core::{
@@ -155,19 +156,10 @@ impl Node for Mix {
     ) -> Result<(), NodeError> {
         let [fg, bg, amount] = [inputs[0], inputs[1], inputs[2]];
         let out = &mut outputs[0];
-        with_channels!(fg.channels(), mix_samples(fg, bg, amount, out));
+        for c in 0..out.channels() {
+            lerp_plane(out.plane_mut(c), bg.plane(c), fg.plane(c), amount.plane(0));
+        }
         Ok(())
-    }
-}
-
-fn mix_samples<const N: usize>(fg: &Buffer, bg: &Buffer, amount: &Buffer, out: &mut Buffer) {
-    for (((out, fg), bg), &t) in out
-        .samples_mut::<N>()
-        .zip(fg.samples::<N>())
-        .zip(bg.samples::<N>())
-        .zip(amount.data())
-    {
-        *out = std::array::from_fn(|c| bg[c] * (1.0 - t) + fg[c] * t);
     }
 }
 

@@ -34,12 +34,12 @@ impl<const D: usize> Node for Perlin<D> {
             .iter_mut()
             .zip(amplitude.data())
             .zip(pivot.data())
-            .zip(coord.data().chunks_exact(D))
+            .zip(coord.samples::<D>())
         {
             let n = if D == 2 {
-                perlin2(Vec2::from_slice(c))
+                perlin2(Vec2::from_slice(&c))
             } else {
-                perlin3(Vec3::from_slice(c))
+                perlin3(Vec3::from_slice(&c))
             };
             *out = n * a + p;
         }
@@ -91,7 +91,7 @@ impl Node for Fractal {
             .zip(diminish.data())
             .zip(texcoord.samples::<2>())
         {
-            *out = a * fractal2(Vec2::from(*uv), self.octaves, *l, *d);
+            *out = a * fractal2(Vec2::from(uv), self.octaves, *l, *d);
         }
         Ok(())
     }
@@ -132,7 +132,7 @@ impl Node for Cell {
             .iter_mut()
             .zip(inputs[0].samples::<2>())
         {
-            *out = cell2(Vec2::from(*uv));
+            *out = cell2(Vec2::from(uv));
         }
         Ok(())
     }
@@ -166,7 +166,7 @@ impl Node for Worley {
             .zip(jitter.data())
             .zip(texcoord.samples::<2>())
         {
-            *out = worley2(Vec2::from(*uv), *j, self.metric);
+            *out = worley2(Vec2::from(uv), *j, self.metric);
         }
         Ok(())
     }

@@ -1,6 +1,6 @@
 //! `checkerboard`, `ramplr`, `ramptb` (MaterialX standard nodes).
 
-use crate::float::floor;
+use crate::float::{floor, lerp_plane};
 use crate::kind::kind;
 use glam::{Vec2, Vec3};
 use std::sync::Arc;
@@ -25,16 +25,24 @@ impl Node for Checkerboard {
     ) -> Result<(), NodeError> {
         let [color1, color2, tiling, offset, texcoord] =
             [inputs[0], inputs[1], inputs[2], inputs[3], inputs[4]];
-        for ((((out, c1), c2), tiling), (offset, uv)) in outputs[0]
-            .samples_mut::<3>()
-            .zip(color1.samples::<3>())
-            .zip(color2.samples::<3>())
-            .zip(tiling.samples::<2>())
-            .zip(offset.samples::<2>().zip(texcoord.samples::<2>()))
+        let ([u, v], [tile_u, tile_v], [offset_u, offset_v]) =
+            (texcoord.planes(), tiling.planes(), offset.planes());
+        let across = u.iter().zip(tile_u).zip(offset_u);
+        let up = v.iter().zip(tile_v).zip(offset_v);
+        let odd: Vec<f32> = (across.zip(up))
+            .map(|(((u, tile_u), offset_u), ((v, tile_v), offset_v))| {
+                let cell_u = floor(u * tile_u - offset_u);
+                let cell_v = floor(v * tile_v - offset_v);
+                modulo(cell_u + cell_v, 2.0)
+            })
+            .collect();
+        let planes = outputs[0].planes_mut::<3>();
+        for ((out, c1), c2) in planes
+            .into_iter()
+            .zip(color1.planes::<3>())
+            .zip(color2.planes::<3>())
         {
-            let cell = (Vec2::from(*uv) * Vec2::from(*tiling) - Vec2::from(*offset)).map(floor);
-            let odd = modulo(cell.x + cell.y, 2.0);
-            *out = Vec3::from(*c1).lerp(Vec3::from(*c2), odd).to_array();
+            lerp_plane(out, c1, c2, &odd);
         }
         Ok(())
     }
@@ -78,30 +86,16 @@ impl Node for Ramp {
         outputs: &mut [Buffer],
     ) -> Result<(), NodeError> {
         let [first, second, texcoord] = [inputs[0], inputs[1], inputs[2]];
+        let t: Vec<f32> = texcoord
+            .plane(self.axis)
+            .iter()
+            .map(|t| t.clamp(0.0, 1.0))
+            .collect();
         let out = &mut outputs[0];
-        with_channels!(
-            first.channels(),
-            ramp_samples(first, second, texcoord, self.axis, out)
-        );
+        for c in 0..out.channels() {
+            lerp_plane(out.plane_mut(c), first.plane(c), second.plane(c), &t);
+        }
         Ok(())
-    }
-}
-
-fn ramp_samples<const N: usize>(
-    first: &Buffer,
-    second: &Buffer,
-    texcoord: &Buffer,
-    axis: usize,
-    out: &mut Buffer,
-) {
-    for (((out, a), b), uv) in out
-        .samples_mut::<N>()
-        .zip(first.samples::<N>())
-        .zip(second.samples::<N>())
-        .zip(texcoord.samples::<2>())
-    {
-        let t = uv[axis].clamp(0.0, 1.0);
-        *out = std::array::from_fn(|c| a[c] * (1.0 - t) + b[c] * t);
     }
 }
 

@@ -43,22 +43,15 @@ impl Node for Place2d {
         {
             return Err(NodeError::new("place2d: input buffers differ in length"));
         }
-        for ((((out, t), p), s), (&r, o)) in out
-            .samples_mut::<2>()
-            .zip(texcoord.samples::<2>())
+        let placed = (texcoord.samples::<2>())
             .zip(pivot.samples::<2>())
             .zip(scale.samples::<2>())
-            .zip(rotate.data().iter().zip(offset.samples::<2>()))
-        {
-            let placed = place(
-                Vec2::from_array(*t),
-                Vec2::from_array(*p),
-                Vec2::from_array(*s),
-                r,
-                Vec2::from_array(*o),
-            );
-            *out = placed.to_array();
-        }
+            .zip(rotate.plane(0).iter().zip(offset.samples::<2>()))
+            .map(|(((t, p), s), (&r, o))| {
+                let [t, p, s, o] = [t, p, s, o].map(Vec2::from_array);
+                place(t, p, s, r, o).to_array()
+            });
+        out.write_samples(placed);
         Ok(())
     }
 }

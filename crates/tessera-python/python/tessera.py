@@ -352,12 +352,14 @@ def _numpy():
 
 def _call_tile(node, n, info, positions, draws, names, payloads, channels, output_names, output_channels):
     """Calls node.evaluate_tile(ctx, **inputs) with numpy arrays; returns each
-    output as a C-contiguous float32 array, or raises _TileResultError."""
+    output as a Fortran-ordered float32 array (its columns are Tessera's
+    channel planes), or raises _TileResultError."""
     np = _numpy()
     ctx = TileContext(np, n, info, *positions, draws)
     inputs = {}
     for name, payload, count in zip(names, payloads, channels):
-        # payload: a constant, or a read-only (n, count) view of the tile's buffer.
+        # payload: a constant, or a read-only (n, count) view of the tile's
+        # buffer, Fortran-ordered: each column is one of its channel planes.
         inputs[name] = payload.reshape(n) if count == 1 else payload
     result = node.evaluate_tile(ctx, **inputs)
     listed = ", ".join(output_names)
@@ -389,7 +391,7 @@ def _call_tile(node, n, info, positions, draws, names, payloads, channels, outpu
         expected = (n,) if count == 1 else (n, count)
         if array.shape != expected:
             raise _TileResultError(f"output `{name}` has shape {array.shape}; expected {expected}")
-        array = np.ascontiguousarray(array, dtype=np.float32)
+        array = np.asfortranarray(array, dtype=np.float32)
         bad = ~np.isfinite(array.reshape(n, -1)).all(axis=1)
         if bad.any():
             index = int(np.argmax(bad))

@@ -1,6 +1,6 @@
 //! Tile buffers as numpy arrays, without copying them.
 
-use numpy::ndarray::ArrayView2;
+use numpy::ndarray::{ArrayView2, ShapeBuilder};
 use numpy::{PyArray2, PyArrayMethods};
 use pyo3::prelude::*;
 use std::sync::Arc;
@@ -14,12 +14,13 @@ struct SharedSamples {
 }
 
 /// A read-only float32 array of shape (samples, channels) viewing
-/// `buffer`'s samples, not a copy of them. A node may keep it past its call
+/// `buffer`'s samples, not a copy of them: its planes are the array's
+/// columns (Fortran order, strides (4, 4 * samples) bytes). A node may keep it past its call
 /// (`self.last = inputs["in"]`): the array holds a share of the samples, and
 /// the renderer copies shared samples before it writes them.
 pub fn input_array<'py>(py: Python<'py>, buffer: &Buffer) -> PyResult<Bound<'py, PyAny>> {
     let samples = buffer.share();
-    let shape = (buffer.len(), buffer.channels());
+    let shape = (buffer.len(), buffer.channels()).f();
     let view = ArrayView2::from_shape(shape, samples.as_slice()).expect("len x channels floats");
     let owner = Bound::new(
         py,

@@ -197,10 +197,13 @@ impl NodeCore {
             )
             .map_err(fail)?;
         for (output, array) in outputs.iter_mut().zip(returned.try_iter().map_err(fail)?) {
-            // _call_tile checked the array: C-contiguous float32, exactly
-            // this many; its memory is copied straight into the buffer.
+            // _call_tile checked the array: float32 of shape (n, channels),
+            // made Fortran-ordered, whose columns are the buffer's planes:
+            // its memory is copied straight into the buffer.
             let array = PyBuffer::<f32>::get(&array.map_err(fail)?).map_err(fail)?;
-            array.copy_to_slice(py, output.data_mut()).map_err(fail)?;
+            array
+                .copy_to_fortran_slice(py, output.data_mut())
+                .map_err(fail)?;
         }
         Ok(())
     }
@@ -297,7 +300,7 @@ impl NodeCore {
                     OnError::Color => {
                         ctx.record_failure(i);
                         for output in outputs.iter_mut() {
-                            output.sample_mut(i).fill(0.0);
+                            output.write_sample(i, &[0.0; 4][..output.channels()]);
                         }
                         self.failures.fetch_add(1, Ordering::Relaxed);
                         if let Some(error) = error {
@@ -503,10 +506,9 @@ impl NodeCore {
             args.push(match slot {
                 Slot::Uniform(value) => value.bind(py).clone(),
                 Slot::Varying => {
-                    let sample = buffers
-                        .next()
-                        .expect("one buffer per varying input")
-                        .sample(i);
+                    let buffer = buffers.next().expect("one buffer per varying input");
+                    let mut sample = [0.0; 4];
+                    let sample = buffer.read_sample(i, &mut sample);
                     argument(py, sample, last).map_err(CallFailure::Raised)?
                 }
             });
@@ -594,7 +596,7 @@ impl NodeCore {
         i: usize,
     ) -> Result<(), CallFailure> {
         let (name, ty) = &self.outputs[k];
-        let slot = outputs[k].sample_mut(i);
+        let channels = outputs[k].channels();
         let wrong = |found: String| {
             let expected = match ty {
                 ValueType::Float => "a number".to_string(),
@@ -630,15 +632,13 @@ impl NodeCore {
         } else {
             count
         };
-        if count != slot.len() {
+        if count != channels {
             return Err(wrong(count.to_string()));
         }
         if let Some(bad) = numbers[..count].iter().find(|v| !v.is_finite()) {
             return Err(self.bad(format!("output `{name}` is {bad}; outputs must be finite")));
         }
-        for (dst, src) in slot.iter_mut().zip(&numbers) {
-            *dst = *src as f32;
-        }
+        outputs[k].write_sample(i, &numbers.map(|v| v as f32)[..count]);
         Ok(())
     }
 

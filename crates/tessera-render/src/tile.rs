@@ -86,13 +86,10 @@ pub fn render_tile(
     for (k, input) in output_inputs.enumerate() {
         tile_buffers.prepare(input, output_key(k), frame, tile, scratch);
     }
-    let mut color =
-        (tile_buffers.input(&plan.output.color, output_key(0), frame, tile, scratch)).into_owned();
-    let mut alpha = (plan.output.alpha.as_ref()).map(|a| {
-        tile_buffers
-            .input(a, output_key(1), frame, tile, scratch)
-            .into_owned()
-    });
+    // Borrowed from the tile's results unless a failure is painted on them.
+    let mut color = tile_buffers.input(&plan.output.color, output_key(0), frame, tile, scratch);
+    let mut alpha = (plan.output.alpha.as_ref())
+        .map(|a| tile_buffers.input(a, output_key(1), frame, tile, scratch));
     let samples = frame.samples as usize;
     let mut failed_samples = 0;
     for (x, y, s) in failures.take() {
@@ -105,14 +102,14 @@ pub fn render_tile(
         }
         let i = ((y - tile.y) as usize * tile.width as usize + (x - tile.x) as usize) * samples
             + s as usize;
-        color.sample_mut(i).copy_from_slice(&FAILURE_COLOR);
+        color.to_mut().write_sample(i, &FAILURE_COLOR);
         if let Some(alpha) = &mut alpha {
-            alpha.sample_mut(i)[0] = FAILURE_COLOR[3];
+            alpha.to_mut().write_sample(i, &FAILURE_COLOR[3..]);
         }
         failed_samples += 1;
     }
     Ok(TilePixels {
-        pixels: resolve_pixels(color, alpha.as_ref(), samples),
+        pixels: resolve_pixels(&color, alpha.as_deref(), samples),
         failed_samples,
     })
 }
@@ -218,10 +215,11 @@ fn geometry(prop: GeomProp, frame: &FrameInfo, rect: Rect) -> Buffer {
     };
     let channels = prop.value_type().channels().expect("varying");
     let mut buffer = Buffer::new(channels, ctx.len());
-    let data = buffer.data_mut();
+    // (u, v), then a zero plane for a position's z.
+    let (us, vs) = buffer.data_mut().split_at_mut(ctx.len());
     ctx.for_each_texcoord(|i, uv| {
-        data[i * channels] = uv.x;
-        data[i * channels + 1] = uv.y;
+        us[i] = uv.x;
+        vs[i] = uv.y;
     });
     buffer
 }
@@ -229,16 +227,18 @@ fn geometry(prop: GeomProp, frame: &FrameInfo, rect: Rect) -> Buffer {
 /// The part of `source` (covering `from`) that covers `to`.
 fn crop(source: &Buffer, from: Rect, to: Rect, samples: usize) -> Buffer {
     debug_assert!(from.contains_rect(&to));
-    let pixel = source.channels() * samples;
-    let row = to.width as usize * pixel;
-    let mut data = Vec::with_capacity(to.height as usize * row);
-    for y in 0..to.height as usize {
-        let sy = (to.y - from.y) as usize + y;
-        let sx = (to.x - from.x) as usize;
-        let start = (sy * from.width as usize + sx) * pixel;
-        data.extend_from_slice(&source.data()[start..start + row]);
+    let row = to.width as usize * samples;
+    let mut data = Vec::with_capacity(source.channels() * to.height as usize * row);
+    for c in 0..source.channels() {
+        let plane = source.plane(c);
+        for y in 0..to.height as usize {
+            let sy = (to.y - from.y) as usize + y;
+            let sx = (to.x - from.x) as usize;
+            let start = (sy * from.width as usize + sx) * samples;
+            data.extend_from_slice(&plane[start..start + row]);
+        }
     }
-    Buffer::from_vec(source.channels(), data)
+    Buffer::from_planar(source.channels(), data)
 }
 
 fn convert(source: &Buffer, from: ValueType, to: ValueType) -> Buffer {
@@ -248,11 +248,16 @@ fn convert(source: &Buffer, from: ValueType, to: ValueType) -> Buffer {
 }
 
 /// Averages each pixel's samples into RGBA; `alpha` replaces the colour's alpha.
-fn resolve_pixels(color: Buffer, alpha: Option<&Buffer>, samples: usize) -> Vec<f32> {
+fn resolve_pixels(color: &Buffer, alpha: Option<&Buffer>, samples: usize) -> Vec<f32> {
+    let planes = color.planes::<4>();
     if samples == 1 && alpha.is_none() {
         // What the average below gives for one sample: 0 + v, which turns -0 into +0.
-        let mut pixels = color.into_vec();
-        pixels.iter_mut().for_each(|v| *v += 0.0);
+        let [r, g, b, a] = planes;
+        let mut pixels = vec![0.0; 4 * color.len()];
+        let rgba = r.iter().zip(g).zip(b.iter().zip(a));
+        for (pixel, ((r, g), (b, a))) in pixels.as_chunks_mut::<4>().0.iter_mut().zip(rgba) {
+            *pixel = [r + 0.0, g + 0.0, b + 0.0, a + 0.0];
+        }
         return pixels;
     }
     let pixels = color.len() / samples;
@@ -262,11 +267,11 @@ fn resolve_pixels(color: Buffer, alpha: Option<&Buffer>, samples: usize) -> Vec<
         let mut alpha_sum = 0.0f32;
         for s in 0..samples {
             let i = p * samples + s;
-            for (channel, value) in sum.iter_mut().zip(color.sample(i)) {
-                *channel += value;
+            for (channel, plane) in sum.iter_mut().zip(planes) {
+                *channel += plane[i];
             }
             if let Some(alpha) = alpha {
-                alpha_sum += alpha.sample(i)[0];
+                alpha_sum += alpha.plane(0)[i];
             }
         }
         if alpha.is_some() {
@@ -288,15 +293,24 @@ mod tests {
         let data: Vec<f32> = (0..3)
             .flat_map(|y| (0..4).map(move |x| (x + 10 * y) as f32))
             .collect();
-        let cropped = crop(&Buffer::from_vec(1, data), from, Rect::new(0, 0, 2, 1), 1);
+        let cropped = crop(
+            &Buffer::from_planar(1, data),
+            from,
+            Rect::new(0, 0, 2, 1),
+            1,
+        );
         assert_eq!(cropped.data(), &[11.0, 12.0]);
+        // Two channels, the second 100 more: each plane is cropped.
+        let two = Buffer::from_planar(2, (0..24).map(|k| (k % 12 + k / 12 * 100) as f32).collect());
+        let cropped = crop(&two, from, Rect::new(0, 1, 1, 1), 1);
+        assert_eq!(cropped.data(), &[9.0, 109.0]);
     }
 
     #[test]
     fn one_sample_resolves_as_an_average_of_one_would() {
-        let color = Buffer::from_vec(4, vec![-0.0, 0.25, 1.0, 1.0]);
-        let general = resolve_pixels(color.clone(), Some(&Buffer::from_vec(1, vec![1.0])), 1);
-        let direct = resolve_pixels(color, None, 1);
+        let color = Buffer::from_interleaved(4, &[-0.0, 0.25, 1.0, 1.0]);
+        let general = resolve_pixels(&color, Some(&Buffer::from_planar(1, vec![1.0])), 1);
+        let direct = resolve_pixels(&color, None, 1);
         assert_eq!(direct[0].to_bits(), 0.0f32.to_bits(), "-0 becomes +0");
         let bits = |pixels: &[f32]| pixels.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&direct), bits(&general));
@@ -304,11 +318,11 @@ mod tests {
 
     #[test]
     fn samples_average_and_alpha_replaces() {
-        let color = Buffer::from_vec(4, vec![1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0]);
-        assert_eq!(resolve_pixels(color.clone(), None, 2), [0.5, 0.0, 0.5, 1.0]);
-        let alpha = Buffer::from_vec(1, vec![0.0, 0.5]);
+        let color = Buffer::from_interleaved(4, &[1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0]);
+        assert_eq!(resolve_pixels(&color, None, 2), [0.5, 0.0, 0.5, 1.0]);
+        let alpha = Buffer::from_planar(1, vec![0.0, 0.5]);
         assert_eq!(
-            resolve_pixels(color, Some(&alpha), 2),
+            resolve_pixels(&color, Some(&alpha), 2),
             [0.5, 0.0, 0.5, 0.25]
         );
     }
