@@ -97,8 +97,11 @@ impl Buffer {
         Arc::clone(&self.data)
     }
 
-    /// The samples interleaved (`[r0, g0, b0, r1, ...]`), as image files
-    /// and numpy's (samples, channels) arrays lay them out.
+    /// The samples interleaved (`[r0, g0, b0, r1, ...]`): the inverse of
+    /// [`Buffer::from_interleaved`], for checking a node's output against
+    /// samples written pixel by pixel. (Renders never interleave a buffer:
+    /// the framebuffer is filled from the planes, and numpy reads them as
+    /// Fortran-ordered columns.)
     pub fn to_interleaved(&self) -> Vec<f32> {
         let len = self.len();
         (0..len * self.channels)
