@@ -183,6 +183,40 @@ impl Buffer {
     }
 }
 
+/// Sample storage kept from one tile to the next, so that a render worker
+/// does not allocate and free every node's outputs for every tile.
+#[derive(Debug, Default)]
+pub struct BufferPool {
+    /// Storage that no buffer or numpy array uses any more.
+    spare: Vec<Arc<Vec<f32>>>,
+}
+
+impl BufferPool {
+    /// A zeroed buffer, as [`Buffer::new`].
+    pub fn zeroed(&mut self, channels: usize, len: usize) -> Buffer {
+        self.build(channels, |data| data.resize(channels * len, 0.0))
+    }
+
+    /// A buffer whose planes `fill` appends to an empty vector. Panics if
+    /// it leaves a partial sample.
+    pub fn build(&mut self, channels: usize, fill: impl FnOnce(&mut Vec<f32>)) -> Buffer {
+        let mut data = self.spare.pop().unwrap_or_default();
+        let vec = Arc::get_mut(&mut data).expect("the pool keeps unshared storage only");
+        vec.clear();
+        fill(vec);
+        assert!(channels > 0 && vec.len().is_multiple_of(channels));
+        Buffer { channels, data }
+    }
+
+    /// Keeps `buffer`'s storage for a later buffer, unless something (a
+    /// numpy array a Python node kept) still shares it.
+    pub fn recycle(&mut self, mut buffer: Buffer) {
+        if Arc::get_mut(&mut buffer.data).is_some() {
+            self.spare.push(buffer.data);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,6 +238,28 @@ mod tests {
         assert_eq!(b.data(), &[0.0, 2.0, 5.0, 1.0, 3.0, 9.0]);
         assert_eq!(Buffer::filled(&[0.5, 1.0], 2).data(), &[0.5, 0.5, 1.0, 1.0]);
         assert_eq!(Buffer::new(3, 0).planes::<3>(), [&[] as &[f32]; 3]);
+    }
+
+    #[test]
+    fn the_pool_reuses_storage_nothing_shares() {
+        let mut pool = BufferPool::default();
+        let mut first = pool.zeroed(2, 3);
+        first.data_mut().fill(7.0);
+        let storage = first.data().as_ptr();
+        pool.recycle(first);
+        let second = pool.zeroed(1, 4);
+        assert_eq!(second.data().as_ptr(), storage, "storage reused");
+        assert_eq!((second.channels(), second.data()), (1, &[0.0; 4][..]));
+        let lent = second.share();
+        pool.recycle(second);
+        let third = pool.build(1, |data| data.extend([1.0, 2.0]));
+        assert_ne!(
+            third.data().as_ptr(),
+            lent.as_ptr(),
+            "shared storage never reused"
+        );
+        assert_eq!(*lent, [0.0; 4]);
+        assert_eq!(third.data(), &[1.0, 2.0]);
     }
 
     #[test]

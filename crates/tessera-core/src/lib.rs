@@ -10,7 +10,7 @@ mod registry;
 mod tile;
 mod value;
 
-pub use buffer::Buffer;
+pub use buffer::{Buffer, BufferPool};
 pub use node::{BuildArgs, BuildError, Node, NodeError, NodeKind};
 pub use registry::{Registry, RegistryError};
 pub use tile::{FrameInfo, Rect, SampleFailures, TileCtx, sample_offset};

@@ -1,5 +1,7 @@
 //! Float helpers that inner loops can vectorise.
 
+use tessera_core::Buffer;
+
 /// 2^23: every f32 of this magnitude or more is an integer.
 const INTEGRAL_FROM: f32 = 8_388_608.0;
 
@@ -20,12 +22,35 @@ pub fn floor(x: f32) -> f32 {
     }
 }
 
-/// `out[i] = a[i] * (1 - t[i]) + b[i] * t[i]`, over one plane: the blend
-/// of every interpolating node (and glam's `lerp`, operation for operation).
+/// The blend of every interpolating node (glam's `lerp`, operation for operation).
+#[inline]
+fn lerp(a: f32, b: f32, t: f32) -> f32 {
+    a * (1.0 - t) + b * t
+}
+
+/// `out[i] = lerp(a[i], b[i], t[i])`, over one plane.
 #[inline]
 pub fn lerp_plane(out: &mut [f32], a: &[f32], b: &[f32], t: &[f32]) {
     for (((out, a), b), t) in out.iter_mut().zip(a).zip(b).zip(t) {
-        *out = a * (1.0 - t) + b * t;
+        *out = lerp(*a, *b, *t);
+    }
+}
+
+/// Blends each plane of `a` towards `b`'s into `out`, by weights that
+/// `weights` writes into the plane it is given. That plane is `out`'s
+/// last, blended last and in place, so the weights need no storage of
+/// their own.
+#[inline]
+pub fn lerp_planes_by(out: &mut Buffer, a: &Buffer, b: &Buffer, weights: impl FnOnce(&mut [f32])) {
+    let (len, last) = (out.len(), out.channels() - 1);
+    let (first, weight_plane) = out.data_mut().split_at_mut(len * last);
+    weights(weight_plane);
+    for (c, plane) in first.chunks_exact_mut(len.max(1)).enumerate() {
+        lerp_plane(plane, a.plane(c), b.plane(c), weight_plane);
+    }
+    let ends = a.plane(last).iter().zip(b.plane(last));
+    for (t, (a, b)) in weight_plane.iter_mut().zip(ends) {
+        *t = lerp(*a, *b, *t);
     }
 }
 

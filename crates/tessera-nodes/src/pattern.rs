@@ -1,6 +1,6 @@
 //! `checkerboard`, `ramplr`, `ramptb` (MaterialX standard nodes).
 
-use crate::float::{floor, lerp_plane};
+use crate::float::{floor, lerp_planes_by};
 use crate::kind::kind;
 use glam::{Vec2, Vec3};
 use std::sync::Arc;
@@ -29,21 +29,14 @@ impl Node for Checkerboard {
             (texcoord.planes(), tiling.planes(), offset.planes());
         let across = u.iter().zip(tile_u).zip(offset_u);
         let up = v.iter().zip(tile_v).zip(offset_v);
-        let odd: Vec<f32> = (across.zip(up))
-            .map(|(((u, tile_u), offset_u), ((v, tile_v), offset_v))| {
+        lerp_planes_by(&mut outputs[0], color1, color2, |odd| {
+            let cells = odd.iter_mut().zip(across.zip(up));
+            for (odd, (((u, tile_u), offset_u), ((v, tile_v), offset_v))) in cells {
                 let cell_u = floor(u * tile_u - offset_u);
                 let cell_v = floor(v * tile_v - offset_v);
-                modulo(cell_u + cell_v, 2.0)
-            })
-            .collect();
-        let planes = outputs[0].planes_mut::<3>();
-        for ((out, c1), c2) in planes
-            .into_iter()
-            .zip(color1.planes::<3>())
-            .zip(color2.planes::<3>())
-        {
-            lerp_plane(out, c1, c2, &odd);
-        }
+                *odd = modulo(cell_u + cell_v, 2.0);
+            }
+        });
         Ok(())
     }
 }
@@ -86,15 +79,11 @@ impl Node for Ramp {
         outputs: &mut [Buffer],
     ) -> Result<(), NodeError> {
         let [first, second, texcoord] = [inputs[0], inputs[1], inputs[2]];
-        let t: Vec<f32> = texcoord
-            .plane(self.axis)
-            .iter()
-            .map(|t| t.clamp(0.0, 1.0))
-            .collect();
-        let out = &mut outputs[0];
-        for c in 0..out.channels() {
-            lerp_plane(out.plane_mut(c), first.plane(c), second.plane(c), &t);
-        }
+        lerp_planes_by(&mut outputs[0], first, second, |t| {
+            for (t, coordinate) in t.iter_mut().zip(texcoord.plane(self.axis)) {
+                *t = coordinate.clamp(0.0, 1.0);
+            }
+        });
         Ok(())
     }
 }

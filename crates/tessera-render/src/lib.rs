@@ -10,7 +10,7 @@
 
 mod tile;
 
-pub use tile::{FAILURE_COLOR, TilePixels, TileScratch, render_tile};
+pub use tile::{FAILURE_COLOR, TileScratch, TileTarget, render_tile};
 
 use crossbeam_channel::unbounded;
 use std::collections::BTreeMap;
@@ -207,11 +207,12 @@ pub fn render(
                         || index > first_failure.load(Ordering::Relaxed);
                     let result = (!skip).then(|| {
                         let tile = tiles[index];
-                        let rendered = render_tile(plan, frame, index, tile, &mut scratch)?;
                         let band = tile.y as usize / options.tile_size as usize;
-                        let mut band = bands[band].lock().unwrap_or_else(|e| e.into_inner());
-                        place_tile(&mut band, image.width, tile, &rendered.pixels);
-                        Ok(rendered.failed_samples)
+                        let target = TileTarget {
+                            rows: &bands[band],
+                            image_width: image.width,
+                        };
+                        render_tile(plan, frame, index, tile, &mut scratch, target)
                     });
                     if let Some(hooks) = &options.hooks {
                         hooks.tile_finished(index);
@@ -328,14 +329,6 @@ fn advise_huge_pages(pixels: &mut [f32]) {
 fn advise_huge_pages(_pixels: &mut [f32]) {}
 
 /// Copies a tile's RGBA pixels into its band of the framebuffer.
-fn place_tile(band: &mut [f32], width: u32, rect: Rect, tile: &[f32]) {
-    let row = rect.width as usize * 4;
-    for (y, source) in tile.chunks_exact(row).enumerate() {
-        let start = (y * width as usize + rect.x as usize) * 4;
-        band[start..start + row].copy_from_slice(source);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

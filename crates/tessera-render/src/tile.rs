@@ -2,21 +2,15 @@
 
 use crate::{NodeFailure, RenderError};
 use std::borrow::Cow;
+use std::sync::Mutex;
 use tessera_core::hash::hash_str;
-use tessera_core::{Buffer, FrameInfo, GeomProp, Rect, SampleFailures, TileCtx, ValueType};
+use tessera_core::{
+    Buffer, BufferPool, FrameInfo, GeomProp, Rect, SampleFailures, TileCtx, ValueType,
+};
 use tessera_graph::{Plan, PlannedInput};
 
 /// The colour of a sample a node failed on and painted (`--on-error=color`).
 pub const FAILURE_COLOR: [f32; 4] = [1.0, 0.0, 1.0, 1.0];
-
-/// A rendered tile.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TilePixels {
-    /// RGBA, row-major.
-    pub pixels: Vec<f32>,
-    /// Samples of this tile painted [`FAILURE_COLOR`] because a node failed on them.
-    pub failed_samples: usize,
-}
 
 /// What a render worker keeps from one tile to the next, so that a tile
 /// does not rebuild what the one before it built.
@@ -25,18 +19,35 @@ pub struct TileScratch {
     /// Each constant input broadcast over the length it was last asked for,
     /// as `constants[node][input]`; the output's inputs come after the
     /// plan's nodes. Tiles of one size reuse them as they are.
-    constants: Vec<Vec<Option<Buffer>>>,
+    constants: Constants,
+    /// Storage of the buffers of the tile before, for this tile's buffers.
+    pool: BufferPool,
+}
+
+type Constants = Vec<Vec<Option<Buffer>>>;
+
+/// Where a tile's pixels go: the rows of the framebuffer that hold it,
+/// locked only while the finished tile is written, since other tiles of
+/// the same rows are rendered at the same time.
+pub struct TileTarget<'a, 'f> {
+    /// RGBA rows of the image's width, the tile's first row first.
+    pub rows: &'a Mutex<&'f mut [f32]>,
+    pub image_width: u32,
 }
 
 /// Renders one tile: every node of the plan over the tile grown by the
-/// node's margin, then the output averaged over each pixel's samples.
+/// node's margin, then the output averaged over each pixel's samples into
+/// `target`. Returns how many samples of the tile were painted
+/// [`FAILURE_COLOR`] because a node failed on them.
 pub fn render_tile(
     plan: &Plan,
     frame: &FrameInfo,
     tile_index: usize,
     tile: Rect,
     scratch: &mut TileScratch,
-) -> Result<TilePixels, RenderError> {
+    target: TileTarget,
+) -> Result<usize, RenderError> {
+    let TileScratch { constants, pool } = scratch;
     let failures = SampleFailures::default();
     let mut tile_buffers = TileBuffers {
         results: Vec::with_capacity(plan.nodes.len()),
@@ -55,21 +66,21 @@ pub fn render_tile(
         };
         for (input_index, input) in planned.inputs.iter().enumerate() {
             let key = (node_index, input_index);
-            tile_buffers.prepare(input, key, frame, input_rect, scratch);
+            tile_buffers.prepare(input, key, frame, input_rect, constants, pool);
         }
         let inputs: Vec<Cow<Buffer>> = (planned.inputs.iter().enumerate())
             .map(|(k, input)| {
-                tile_buffers.input(input, (node_index, k), frame, input_rect, scratch)
+                let key = (node_index, k);
+                tile_buffers.input(input, key, frame, input_rect, constants, pool)
             })
             .collect();
         let input_refs: Vec<&Buffer> = inputs.iter().map(|b| b.as_ref()).collect();
-        let mut outputs: Vec<Buffer> = planned
-            .outputs
-            .iter()
-            .map(|ty| Buffer::new(ty.channels().expect("varying output"), ctx.len()))
+        let mut outputs: Vec<Buffer> = (planned.outputs.iter())
+            .map(|ty| pool.zeroed(ty.channels().expect("varying output"), ctx.len()))
             .collect();
         let evaluated = planned.node.eval_tile(&ctx, &input_refs, &mut outputs);
-        drop(inputs);
+        drop(input_refs);
+        recycle_owned(inputs, pool);
         evaluated.map_err(|error| {
             RenderError::Node(Box::new(NodeFailure {
                 node: planned.id.clone(),
@@ -84,12 +95,19 @@ pub fn render_tile(
     let output_key = |k| (plan.nodes.len(), k);
     let output_inputs = std::iter::once(&plan.output.color).chain(&plan.output.alpha);
     for (k, input) in output_inputs.enumerate() {
-        tile_buffers.prepare(input, output_key(k), frame, tile, scratch);
+        tile_buffers.prepare(input, output_key(k), frame, tile, constants, pool);
     }
-    // Borrowed from the tile's results unless a failure is painted on them.
-    let mut color = tile_buffers.input(&plan.output.color, output_key(0), frame, tile, scratch);
+    // Borrowed from the tile's results unless converted or painted on.
+    let mut color = tile_buffers.input(
+        &plan.output.color,
+        output_key(0),
+        frame,
+        tile,
+        constants,
+        pool,
+    );
     let mut alpha = (plan.output.alpha.as_ref())
-        .map(|a| tile_buffers.input(a, output_key(1), frame, tile, scratch));
+        .map(|a| tile_buffers.input(a, output_key(1), frame, tile, constants, pool));
     let samples = frame.samples as usize;
     let mut failed_samples = 0;
     for (x, y, s) in failures.take() {
@@ -108,10 +126,23 @@ pub fn render_tile(
         }
         failed_samples += 1;
     }
-    Ok(TilePixels {
-        pixels: resolve_pixels(&color, alpha.as_deref(), samples),
-        failed_samples,
-    })
+    let row = tile.width as usize * 4;
+    let stride = target.image_width as usize * 4;
+    let mut rows = target.rows.lock().unwrap_or_else(|e| e.into_inner());
+    let tile_rows = (rows.chunks_mut(stride)).map(|r| &mut r[tile.x as usize * 4..][..row]);
+    resolve_pixels(&color, alpha.as_deref(), samples, tile_rows);
+    recycle_owned([color].into_iter().chain(alpha), pool);
+    tile_buffers.recycle(pool);
+    Ok(failed_samples)
+}
+
+/// Gives the pool the buffers made for one reader (crops, conversions).
+fn recycle_owned<'a>(buffers: impl IntoIterator<Item = Cow<'a, Buffer>>, pool: &mut BufferPool) {
+    for buffer in buffers {
+        if let Cow::Owned(buffer) = buffer {
+            pool.recycle(buffer);
+        }
+    }
 }
 
 /// The buffers of one tile that inputs read: node outputs, and geometry
@@ -123,6 +154,15 @@ struct TileBuffers {
 }
 
 impl TileBuffers {
+    /// Gives the pool every buffer of the tile, once nothing reads them.
+    fn recycle(self, pool: &mut BufferPool) {
+        let outputs = self.results.into_iter().flat_map(|(_, outputs)| outputs);
+        let geometry = self.geometry.into_iter().map(|(_, _, buffer)| buffer);
+        for buffer in outputs.chain(geometry) {
+            pool.recycle(buffer);
+        }
+    }
+
     /// Makes what [`TileBuffers::input`] will hand out for `input` over `rect`.
     fn prepare(
         &mut self,
@@ -130,16 +170,17 @@ impl TileBuffers {
         key: (usize, usize),
         frame: &FrameInfo,
         rect: Rect,
-        scratch: &mut TileScratch,
+        constants: &mut Constants,
+        pool: &mut BufferPool,
     ) {
         let len = rect.area() * frame.samples as usize;
         match input {
             PlannedInput::Constant(value) => {
                 let (node, input) = key;
-                if scratch.constants.len() <= node {
-                    scratch.constants.resize_with(node + 1, Vec::new);
+                if constants.len() <= node {
+                    constants.resize_with(node + 1, Vec::new);
                 }
-                let inputs = &mut scratch.constants[node];
+                let inputs = &mut constants[node];
                 if inputs.len() <= input {
                     inputs.resize_with(input + 1, || None);
                 }
@@ -153,8 +194,8 @@ impl TileBuffers {
                     .iter()
                     .any(|(p, r, _)| p == prop && *r == rect)
                 {
-                    self.geometry
-                        .push((*prop, rect, geometry(*prop, frame, rect)));
+                    let buffer = geometry(*prop, frame, rect, pool);
+                    self.geometry.push((*prop, rect, buffer));
                 }
             }
             PlannedInput::Link { .. } => {}
@@ -168,14 +209,13 @@ impl TileBuffers {
         key: (usize, usize),
         frame: &FrameInfo,
         rect: Rect,
-        scratch: &'a TileScratch,
+        constants: &'a Constants,
+        pool: &mut BufferPool,
     ) -> Cow<'a, Buffer> {
         match input {
-            PlannedInput::Constant(_) => Cow::Borrowed(
-                scratch.constants[key.0][key.1]
-                    .as_ref()
-                    .expect("constant prepared"),
-            ),
+            PlannedInput::Constant(_) => {
+                Cow::Borrowed(constants[key.0][key.1].as_ref().expect("constant prepared"))
+            }
             PlannedInput::Geometry(prop) => Cow::Borrowed(
                 (self.geometry.iter())
                     .find_map(|(p, r, buffer)| (p == prop && *r == rect).then_some(buffer))
@@ -192,19 +232,22 @@ impl TileBuffers {
                 let cropped = if *source_rect == rect {
                     Cow::Borrowed(source)
                 } else {
-                    Cow::Owned(crop(source, *source_rect, rect, frame.samples as usize))
+                    let samples = frame.samples as usize;
+                    Cow::Owned(crop(source, *source_rect, rect, samples, pool))
                 };
                 if from == to {
                     cropped
                 } else {
-                    Cow::Owned(convert(&cropped, *from, *to))
+                    let converted = convert(&cropped, *from, *to, pool);
+                    recycle_owned([cropped], pool);
+                    Cow::Owned(converted)
                 }
             }
         }
     }
 }
 
-fn geometry(prop: GeomProp, frame: &FrameInfo, rect: Rect) -> Buffer {
+fn geometry(prop: GeomProp, frame: &FrameInfo, rect: Rect, pool: &mut BufferPool) -> Buffer {
     let ctx = TileCtx {
         frame,
         rect,
@@ -214,7 +257,7 @@ fn geometry(prop: GeomProp, frame: &FrameInfo, rect: Rect) -> Buffer {
         failures: &SampleFailures::default(),
     };
     let channels = prop.value_type().channels().expect("varying");
-    let mut buffer = Buffer::new(channels, ctx.len());
+    let mut buffer = pool.zeroed(channels, ctx.len());
     // (u, v), then a zero plane for a position's z.
     let (us, vs) = buffer.data_mut().split_at_mut(ctx.len());
     ctx.for_each_texcoord(|i, uv| {
@@ -225,61 +268,69 @@ fn geometry(prop: GeomProp, frame: &FrameInfo, rect: Rect) -> Buffer {
 }
 
 /// The part of `source` (covering `from`) that covers `to`.
-fn crop(source: &Buffer, from: Rect, to: Rect, samples: usize) -> Buffer {
+fn crop(source: &Buffer, from: Rect, to: Rect, samples: usize, pool: &mut BufferPool) -> Buffer {
     debug_assert!(from.contains_rect(&to));
     let row = to.width as usize * samples;
-    let mut data = Vec::with_capacity(source.channels() * to.height as usize * row);
-    for c in 0..source.channels() {
-        let plane = source.plane(c);
-        for y in 0..to.height as usize {
-            let sy = (to.y - from.y) as usize + y;
-            let sx = (to.x - from.x) as usize;
-            let start = (sy * from.width as usize + sx) * samples;
-            data.extend_from_slice(&plane[start..start + row]);
+    pool.build(source.channels(), |data| {
+        for c in 0..source.channels() {
+            let plane = source.plane(c);
+            for y in 0..to.height as usize {
+                let sy = (to.y - from.y) as usize + y;
+                let sx = (to.x - from.x) as usize;
+                let start = (sy * from.width as usize + sx) * samples;
+                data.extend_from_slice(&plane[start..start + row]);
+            }
         }
-    }
-    Buffer::from_planar(source.channels(), data)
+    })
 }
 
-fn convert(source: &Buffer, from: ValueType, to: ValueType) -> Buffer {
-    let mut out = Buffer::new(to.channels().expect("varying"), source.len());
+fn convert(source: &Buffer, from: ValueType, to: ValueType, pool: &mut BufferPool) -> Buffer {
+    let mut out = pool.zeroed(to.channels().expect("varying"), source.len());
     from.convert_samples(to, source.data(), out.data_mut());
     out
 }
 
-/// Averages each pixel's samples into RGBA; `alpha` replaces the colour's alpha.
-fn resolve_pixels(color: &Buffer, alpha: Option<&Buffer>, samples: usize) -> Vec<f32> {
+/// Averages each pixel's samples into RGBA, one row of `rows` per row of
+/// the tile; `alpha` replaces the colour's alpha.
+fn resolve_pixels<'r>(
+    color: &Buffer,
+    alpha: Option<&Buffer>,
+    samples: usize,
+    rows: impl Iterator<Item = &'r mut [f32]>,
+) {
     let planes = color.planes::<4>();
-    if samples == 1 && alpha.is_none() {
-        // What the average below gives for one sample: 0 + v, which turns -0 into +0.
-        let [r, g, b, a] = planes;
-        let mut pixels = vec![0.0; 4 * color.len()];
-        let rgba = r.iter().zip(g).zip(b.iter().zip(a));
-        for (pixel, ((r, g), (b, a))) in pixels.as_chunks_mut::<4>().0.iter_mut().zip(rgba) {
-            *pixel = [r + 0.0, g + 0.0, b + 0.0, a + 0.0];
-        }
-        return pixels;
-    }
-    let pixels = color.len() / samples;
-    let mut out = Vec::with_capacity(pixels * 4);
-    for p in 0..pixels {
-        let mut sum = [0.0f32; 4];
-        let mut alpha_sum = 0.0f32;
-        for s in 0..samples {
-            let i = p * samples + s;
-            for (channel, plane) in sum.iter_mut().zip(planes) {
-                *channel += plane[i];
+    let mut first_sample = 0;
+    for row in rows {
+        let row_samples = first_sample..first_sample + row.len() / 4 * samples;
+        let pixels = row.as_chunks_mut::<4>().0;
+        first_sample = row_samples.end;
+        if samples == 1 && alpha.is_none() {
+            // What the average below gives for one sample: 0 + v, which turns -0 into +0.
+            let [r, g, b, a] = planes.map(|plane| &plane[row_samples.clone()]);
+            let rgba = r.iter().zip(g).zip(b.iter().zip(a));
+            for (pixel, ((r, g), (b, a))) in pixels.iter_mut().zip(rgba) {
+                *pixel = [r + 0.0, g + 0.0, b + 0.0, a + 0.0];
             }
-            if let Some(alpha) = alpha {
-                alpha_sum += alpha.plane(0)[i];
+            continue;
+        }
+        for (p, pixel) in pixels.iter_mut().enumerate() {
+            let mut sum = [0.0f32; 4];
+            let mut alpha_sum = 0.0f32;
+            for s in 0..samples {
+                let i = row_samples.start + p * samples + s;
+                for (channel, plane) in sum.iter_mut().zip(planes) {
+                    *channel += plane[i];
+                }
+                if let Some(alpha) = alpha {
+                    alpha_sum += alpha.plane(0)[i];
+                }
             }
+            if alpha.is_some() {
+                sum[3] = alpha_sum;
+            }
+            *pixel = sum.map(|v| v / samples as f32);
         }
-        if alpha.is_some() {
-            sum[3] = alpha_sum;
-        }
-        out.extend(sum.map(|v| v / samples as f32));
     }
-    out
 }
 
 #[cfg(test)]
@@ -293,24 +344,33 @@ mod tests {
         let data: Vec<f32> = (0..3)
             .flat_map(|y| (0..4).map(move |x| (x + 10 * y) as f32))
             .collect();
+        let pool = &mut BufferPool::default();
         let cropped = crop(
             &Buffer::from_planar(1, data),
             from,
             Rect::new(0, 0, 2, 1),
             1,
+            pool,
         );
         assert_eq!(cropped.data(), &[11.0, 12.0]);
         // Two channels, the second 100 more: each plane is cropped.
         let two = Buffer::from_planar(2, (0..24).map(|k| (k % 12 + k / 12 * 100) as f32).collect());
-        let cropped = crop(&two, from, Rect::new(0, 1, 1, 1), 1);
+        let cropped = crop(&two, from, Rect::new(0, 1, 1, 1), 1, pool);
         assert_eq!(cropped.data(), &[9.0, 109.0]);
+    }
+
+    /// `resolve_pixels` into one row of as many pixels as `color` has samples / `samples`.
+    fn resolve_row(color: &Buffer, alpha: Option<&Buffer>, samples: usize) -> Vec<f32> {
+        let mut row = vec![f32::NAN; color.len() / samples * 4];
+        resolve_pixels(color, alpha, samples, std::iter::once(row.as_mut_slice()));
+        row
     }
 
     #[test]
     fn one_sample_resolves_as_an_average_of_one_would() {
         let color = Buffer::from_interleaved(4, &[-0.0, 0.25, 1.0, 1.0]);
-        let general = resolve_pixels(&color, Some(&Buffer::from_planar(1, vec![1.0])), 1);
-        let direct = resolve_pixels(&color, None, 1);
+        let general = resolve_row(&color, Some(&Buffer::from_planar(1, vec![1.0])), 1);
+        let direct = resolve_row(&color, None, 1);
         assert_eq!(direct[0].to_bits(), 0.0f32.to_bits(), "-0 becomes +0");
         let bits = |pixels: &[f32]| pixels.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&direct), bits(&general));
@@ -319,11 +379,8 @@ mod tests {
     #[test]
     fn samples_average_and_alpha_replaces() {
         let color = Buffer::from_interleaved(4, &[1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0]);
-        assert_eq!(resolve_pixels(&color, None, 2), [0.5, 0.0, 0.5, 1.0]);
+        assert_eq!(resolve_row(&color, None, 2), [0.5, 0.0, 0.5, 1.0]);
         let alpha = Buffer::from_planar(1, vec![0.0, 0.5]);
-        assert_eq!(
-            resolve_pixels(&color, Some(&alpha), 2),
-            [0.5, 0.0, 0.5, 0.25]
-        );
+        assert_eq!(resolve_row(&color, Some(&alpha), 2), [0.5, 0.0, 0.5, 0.25]);
     }
 }
