@@ -1,5 +1,6 @@
 //! Float helpers that inner loops can vectorise.
 
+use multiversion::multiversion;
 use tessera_core::Buffer;
 
 /// 2^23: every f32 of this magnitude or more is an integer.
@@ -29,7 +30,7 @@ fn lerp(a: f32, b: f32, t: f32) -> f32 {
 }
 
 /// `out[i] = lerp(a[i], b[i], t[i])`, over one plane.
-#[inline]
+#[multiversion(targets("x86_64+avx2"))]
 pub fn lerp_plane(out: &mut [f32], a: &[f32], b: &[f32], t: &[f32]) {
     for (((out, a), b), t) in out.iter_mut().zip(a).zip(b).zip(t) {
         *out = lerp(*a, *b, *t);
@@ -40,7 +41,7 @@ pub fn lerp_plane(out: &mut [f32], a: &[f32], b: &[f32], t: &[f32]) {
 /// `weights` writes into the plane it is given. That plane is `out`'s
 /// last, blended last and in place, so the weights need no storage of
 /// their own.
-#[inline]
+#[multiversion(targets("x86_64+avx2"))]
 pub fn lerp_planes_by(out: &mut Buffer, a: &Buffer, b: &Buffer, weights: impl FnOnce(&mut [f32])) {
     let (len, last) = (out.len(), out.channels() - 1);
     let (first, weight_plane) = out.data_mut().split_at_mut(len * last);

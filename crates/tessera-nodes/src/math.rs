@@ -3,6 +3,7 @@
 
 use crate::float::lerp_plane;
 use crate::kind::kind;
+use multiversion::multiversion;
 use std::sync::Arc;
 use tessera_core::{
     Buffer, InputSpec, Node, NodeError, NodeKind, NodeSpec, OutputSpec, SocketType, TileCtx,
@@ -25,10 +26,16 @@ impl<const N: usize, Op: Fn([f32; N]) -> f32 + Send + Sync> Node for Elementwise
         let out = outputs[0].data_mut();
         // Cut to the output's length, so that indexing below needs no bounds checks.
         let inputs: [&[f32]; N] = std::array::from_fn(|i| &inputs[i].data()[..out.len()]);
-        for (k, out) in out.iter_mut().enumerate() {
-            *out = (self.op)(std::array::from_fn(|i| inputs[i][k]));
-        }
+        apply(&self.op, out, inputs);
         Ok(())
+    }
+}
+
+/// `out[k] = op(inputs[..][k])` for every float.
+#[multiversion(targets("x86_64+avx2"))]
+fn apply<const N: usize, Op: Fn([f32; N]) -> f32>(op: &Op, out: &mut [f32], inputs: [&[f32]; N]) {
+    for (k, out) in out.iter_mut().enumerate() {
+        *out = op(std::array::from_fn(|i| inputs[i][k]));
     }
 }
 
