@@ -12,11 +12,11 @@ mod tile;
 
 pub use tile::{FAILURE_COLOR, TileScratch, TileTarget, render_tile};
 
-use crossbeam_channel::unbounded;
+use crossbeam_channel::{Sender, unbounded};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tessera_core::{FrameInfo, NodeError, Rect};
 use tessera_graph::Plan;
 
@@ -180,8 +180,7 @@ pub fn render(
     // Tiles after the first failed one are skipped; earlier ones still run,
     // so the failure reported is always the lowest-index one, at any thread count.
     let first_failure = AtomicUsize::new(usize::MAX);
-    // Each tile's number of failed samples, or why it failed; None if skipped.
-    let (sender, receiver) = unbounded::<(usize, Option<Result<usize, RenderError>>)>();
+    let (sender, receiver) = unbounded::<Vec<TileReport>>();
     let mut failed_samples = 0;
     let mut failure: Option<(usize, RenderError)> = None;
 
@@ -198,6 +197,7 @@ pub fn render(
             let next_tile = AtomicUsize::new(0);
             pool.broadcast(|_| {
                 let mut scratch = TileScratch::default();
+                let mut reports = TileReports::new(&sender);
                 loop {
                     let index = next_tile.fetch_add(1, Ordering::Relaxed);
                     if index >= tiles.len() {
@@ -220,16 +220,16 @@ pub fn render(
                     if let Some(Err(_)) = &result {
                         first_failure.fetch_min(index, Ordering::Relaxed);
                     }
-                    // The receiver lives until every sender is gone.
-                    let _ = sender.send((index, result));
+                    reports.push((index, result));
                 }
+                reports.send();
             });
             drop(sender);
         });
 
         let mut pending = BTreeMap::new();
         let mut next = 0;
-        for (index, result) in receiver {
+        for (index, result) in receiver.into_iter().flatten() {
             match result {
                 Some(Ok(tile_failed_samples)) => {
                     pending.insert(index, tile_failed_samples);
@@ -275,6 +275,51 @@ pub fn render(
 
 /// The number of workers a render with `requested` threads uses: `requested`,
 /// or for 0, `RAYON_NUM_THREADS` when set, else every core (rayon's rule).
+/// A tile's index and what became of it: how many of its samples were
+/// painted on failure, why it failed, or None if it was skipped.
+type TileReport = (usize, Option<Result<usize, RenderError>>);
+
+/// A worker's finished tiles, sent in batches to the thread that orders
+/// them: each send wakes that thread, which cost a system call per tile (5%
+/// of a fast render), and a progress bar needs a few updates a second. A
+/// tile may thus be counted late by the time the worker's next tile takes.
+struct TileReports<'s> {
+    sender: &'s Sender<Vec<TileReport>>,
+    batch: Vec<TileReport>,
+    sent: Instant,
+}
+
+impl<'s> TileReports<'s> {
+    /// How long a finished tile may wait to be reported.
+    const LATENCY: Duration = Duration::from_millis(10);
+
+    fn new(sender: &'s Sender<Vec<TileReport>>) -> TileReports<'s> {
+        TileReports {
+            sender,
+            batch: Vec::new(),
+            sent: Instant::now(),
+        }
+    }
+
+    /// Adds a tile's report; sends the batch if it holds a failure, so that
+    /// the first failure is known at once, or if it has waited long enough.
+    fn push(&mut self, report: TileReport) {
+        let failed = matches!(report.1, Some(Err(_)));
+        self.batch.push(report);
+        if failed || self.sent.elapsed() >= Self::LATENCY {
+            self.send();
+        }
+    }
+
+    fn send(&mut self) {
+        if !self.batch.is_empty() {
+            // The receiver lives until every sender is gone.
+            let _ = self.sender.send(std::mem::take(&mut self.batch));
+        }
+        self.sent = Instant::now();
+    }
+}
+
 pub fn worker_count(requested: usize) -> usize {
     if requested > 0 {
         return requested;
