@@ -15,6 +15,6 @@ pub use node::{BuildArgs, BuildError, Node, NodeError, NodeKind};
 pub use registry::{Registry, RegistryError};
 pub use tile::{FrameInfo, Rect, SampleFailures, TileCtx, sample_offset};
 pub use value::{
-    GeomProp, InputSpec, NodeSpec, OutputSpec, RampInterpolation, RampStop, SocketType, Value,
-    ValueType,
+    GeomProp, InputSpec, NodeSpec, OutputSpec, PlaneSource, RampInterpolation, RampStop,
+    SocketType, Value, ValueType,
 };

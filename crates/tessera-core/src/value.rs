@@ -66,27 +66,41 @@ impl ValueType {
             || (self == ValueType::Color3 && target == ValueType::Color4)
     }
 
+    /// Where plane `plane` of a `target` value widened from `self` comes
+    /// from. Only valid when [`ValueType::converts_to`] holds.
+    pub fn widened_plane(self, target: ValueType, plane: usize) -> PlaneSource {
+        match (self, target) {
+            (from, to) if from == to => PlaneSource::Plane(plane),
+            (ValueType::Float, _) => PlaneSource::Plane(0),
+            (ValueType::Color3, ValueType::Color4) if plane < 3 => PlaneSource::Plane(plane),
+            (ValueType::Color3, ValueType::Color4) => PlaneSource::One,
+            (from, to) => unreachable!("no conversion from {from} to {to}"),
+        }
+    }
+
     /// Widens planar samples of `self` (in `src`) to `target` (in `dst`, as
     /// many samples). Only valid when [`ValueType::converts_to`] holds.
     pub fn convert_samples(self, target: ValueType, src: &[f32], dst: &mut [f32]) {
         let len = src.len() / self.channels().expect("a fixed type");
-        match (self, target) {
-            (from, to) if from == to => dst.copy_from_slice(src),
-            (ValueType::Float, _) => {
-                // Each plane of `dst` is a copy of the one float plane.
-                if len > 0 {
-                    dst.chunks_exact_mut(len)
-                        .for_each(|plane| plane.copy_from_slice(src));
-                }
+        if len == 0 {
+            return;
+        }
+        for (plane, out) in dst.chunks_exact_mut(len).enumerate() {
+            match self.widened_plane(target, plane) {
+                PlaneSource::Plane(k) => out.copy_from_slice(&src[k * len..(k + 1) * len]),
+                PlaneSource::One => out.fill(1.0),
             }
-            (ValueType::Color3, ValueType::Color4) => {
-                let (rgb, alpha) = dst.split_at_mut(3 * len);
-                rgb.copy_from_slice(src);
-                alpha.fill(1.0);
-            }
-            (from, to) => unreachable!("no conversion from {from} to {to}"),
         }
     }
+}
+
+/// What a plane of a widened value holds (see [`ValueType::widened_plane`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlaneSource {
+    /// A copy of this plane of the narrower value.
+    Plane(usize),
+    /// 1.0 everywhere: the alpha a colour3 widens with.
+    One,
 }
 
 impl fmt::Display for ValueType {
@@ -460,6 +474,12 @@ mod tests {
         assert_eq!(out, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 1.0, 1.0]);
         ValueType::Float.convert_samples(ValueType::Vector2, &[0.1, 0.2], &mut out[..4]);
         assert_eq!(out[..4], [0.1, 0.2, 0.1, 0.2]);
+        // What the render's output stage reads instead of a widened copy.
+        let rgba = |from: ValueType| (0..4).map(move |c| from.widened_plane(ValueType::Color4, c));
+        let (plane, one) = (PlaneSource::Plane, PlaneSource::One);
+        assert!(rgba(ValueType::Color3).eq([plane(0), plane(1), plane(2), one]));
+        assert!(rgba(ValueType::Float).eq([plane(0); 4]));
+        assert!(rgba(ValueType::Color4).eq((0..4).map(plane)));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::sync::Mutex;
 use tessera_core::hash::hash_str;
 use tessera_core::{
-    Buffer, BufferPool, FrameInfo, GeomProp, Rect, SampleFailures, TileCtx, ValueType,
+    Buffer, BufferPool, FrameInfo, GeomProp, PlaneSource, Rect, SampleFailures, TileCtx, ValueType,
 };
 use tessera_graph::{Plan, PlannedInput};
 
@@ -22,6 +22,8 @@ pub struct TileScratch {
     constants: Constants,
     /// Storage of the buffers of the tile before, for this tile's buffers.
     pool: BufferPool,
+    /// 1.0s, the alpha of an output colour widened from colour3.
+    ones: Vec<f32>,
 }
 
 type Constants = Vec<Vec<Option<Buffer>>>;
@@ -47,7 +49,11 @@ pub fn render_tile(
     scratch: &mut TileScratch,
     target: TileTarget,
 ) -> Result<usize, RenderError> {
-    let TileScratch { constants, pool } = scratch;
+    let TileScratch {
+        constants,
+        pool,
+        ones,
+    } = scratch;
     let failures = SampleFailures::default();
     let mut tile_buffers = TileBuffers {
         results: Vec::with_capacity(plan.nodes.len()),
@@ -97,8 +103,23 @@ pub fn render_tile(
     for (k, input) in output_inputs.enumerate() {
         tile_buffers.prepare(input, output_key(k), frame, tile, constants, pool);
     }
-    // Borrowed from the tile's results unless converted or painted on.
-    let mut color = tile_buffers.input(
+    let samples = frame.samples as usize;
+    let painted: Vec<usize> = (failures.take().into_iter())
+        .filter(|&(x, y, _)| {
+            // A sample in a halo is painted by the tile that owns its pixel.
+            x >= tile.x
+                && y >= tile.y
+                && x < tile.x + tile.width as i32
+                && y < tile.y + tile.height as i32
+        })
+        .map(|(x, y, s)| {
+            let pixel = (y - tile.y) as usize * tile.width as usize + (x - tile.x) as usize;
+            pixel * samples + s as usize
+        })
+        .collect();
+    // Borrowed from the tile's results, and widened to RGBA while it is
+    // averaged, unless failures are painted on it.
+    let (mut color, widening) = tile_buffers.unwidened(
         &plan.output.color,
         output_key(0),
         frame,
@@ -106,34 +127,36 @@ pub fn render_tile(
         constants,
         pool,
     );
+    // The output's colour is RGBA (what the compiler gives it).
+    let mut color_type = ValueType::Color4;
+    match widening {
+        Some((from, _)) if painted.is_empty() => color_type = from,
+        Some((from, to)) => color = Cow::Owned(widen(color, from, to, pool)),
+        None => {}
+    }
     let mut alpha = (plan.output.alpha.as_ref())
         .map(|a| tile_buffers.input(a, output_key(1), frame, tile, constants, pool));
-    let samples = frame.samples as usize;
-    let mut failed_samples = 0;
-    for (x, y, s) in failures.take() {
-        let inside = x >= tile.x
-            && y >= tile.y
-            && x < tile.x + tile.width as i32
-            && y < tile.y + tile.height as i32;
-        if !inside {
-            continue; // in a halo: the tile that owns the pixel paints it
-        }
-        let i = ((y - tile.y) as usize * tile.width as usize + (x - tile.x) as usize) * samples
-            + s as usize;
+    for &i in &painted {
         color.to_mut().write_sample(i, &FAILURE_COLOR);
         if let Some(alpha) = &mut alpha {
             alpha.to_mut().write_sample(i, &FAILURE_COLOR[3..]);
         }
-        failed_samples += 1;
     }
+    if ones.len() < color.len() {
+        ones.resize(color.len(), 1.0);
+    }
+    let rgba = std::array::from_fn(|c| match color_type.widened_plane(ValueType::Color4, c) {
+        PlaneSource::Plane(k) => color.plane(k),
+        PlaneSource::One => &ones[..color.len()],
+    });
     let row = tile.width as usize * 4;
     let stride = target.image_width as usize * 4;
     let mut rows = target.rows.lock().unwrap_or_else(|e| e.into_inner());
     let tile_rows = (rows.chunks_mut(stride)).map(|r| &mut r[tile.x as usize * 4..][..row]);
-    resolve_pixels(&color, alpha.as_deref(), samples, tile_rows);
+    resolve_pixels(rgba, alpha.as_deref(), samples, tile_rows);
     recycle_owned([color].into_iter().chain(alpha), pool);
     tile_buffers.recycle(pool);
-    Ok(failed_samples)
+    Ok(painted.len())
 }
 
 /// Gives the pool the buffers made for one reader (crops, conversions).
@@ -212,15 +235,33 @@ impl TileBuffers {
         constants: &'a Constants,
         pool: &mut BufferPool,
     ) -> Cow<'a, Buffer> {
+        match self.unwidened(input, key, frame, rect, constants, pool) {
+            (samples, None) => samples,
+            (samples, Some((from, to))) => Cow::Owned(widen(samples, from, to, pool)),
+        }
+    }
+
+    /// What [`TileBuffers::input`] hands out, before a link widens it: the
+    /// samples, and the types a link widens them from and to.
+    fn unwidened<'a>(
+        &'a self,
+        input: &PlannedInput,
+        key: (usize, usize),
+        frame: &FrameInfo,
+        rect: Rect,
+        constants: &'a Constants,
+        pool: &mut BufferPool,
+    ) -> (Cow<'a, Buffer>, Option<(ValueType, ValueType)>) {
         match input {
             PlannedInput::Constant(_) => {
-                Cow::Borrowed(constants[key.0][key.1].as_ref().expect("constant prepared"))
+                let constant = constants[key.0][key.1].as_ref();
+                (Cow::Borrowed(constant.expect("constant prepared")), None)
             }
-            PlannedInput::Geometry(prop) => Cow::Borrowed(
-                (self.geometry.iter())
-                    .find_map(|(p, r, buffer)| (p == prop && *r == rect).then_some(buffer))
-                    .expect("geometry prepared"),
-            ),
+            PlannedInput::Geometry(prop) => {
+                let geometry = (self.geometry.iter())
+                    .find_map(|(p, r, buffer)| (p == prop && *r == rect).then_some(buffer));
+                (Cow::Borrowed(geometry.expect("geometry prepared")), None)
+            }
             PlannedInput::Link {
                 node,
                 output,
@@ -235,13 +276,7 @@ impl TileBuffers {
                     let samples = frame.samples as usize;
                     Cow::Owned(crop(source, *source_rect, rect, samples, pool))
                 };
-                if from == to {
-                    cropped
-                } else {
-                    let converted = convert(&cropped, *from, *to, pool);
-                    recycle_owned([cropped], pool);
-                    Cow::Owned(converted)
-                }
+                (cropped, (from != to).then_some((*from, *to)))
             }
         }
     }
@@ -284,21 +319,22 @@ fn crop(source: &Buffer, from: Rect, to: Rect, samples: usize, pool: &mut Buffer
     })
 }
 
-fn convert(source: &Buffer, from: ValueType, to: ValueType, pool: &mut BufferPool) -> Buffer {
+/// `source`, widened from `from` to `to`; `source` goes back to the pool.
+fn widen(source: Cow<Buffer>, from: ValueType, to: ValueType, pool: &mut BufferPool) -> Buffer {
     let mut out = pool.zeroed(to.channels().expect("varying"), source.len());
     from.convert_samples(to, source.data(), out.data_mut());
+    recycle_owned([source], pool);
     out
 }
 
-/// Averages each pixel's samples into RGBA, one row of `rows` per row of
-/// the tile; `alpha` replaces the colour's alpha.
+/// Averages each pixel's samples of the colour planes `planes` into RGBA,
+/// one row of `rows` per row of the tile; `alpha` replaces the colour's alpha.
 fn resolve_pixels<'r>(
-    color: &Buffer,
+    planes: [&[f32]; 4],
     alpha: Option<&Buffer>,
     samples: usize,
     rows: impl Iterator<Item = &'r mut [f32]>,
 ) {
-    let planes = color.planes::<4>();
     let mut first_sample = 0;
     for row in rows {
         let row_samples = first_sample..first_sample + row.len() / 4 * samples;
@@ -362,7 +398,8 @@ mod tests {
     /// `resolve_pixels` into one row of as many pixels as `color` has samples / `samples`.
     fn resolve_row(color: &Buffer, alpha: Option<&Buffer>, samples: usize) -> Vec<f32> {
         let mut row = vec![f32::NAN; color.len() / samples * 4];
-        resolve_pixels(color, alpha, samples, std::iter::once(row.as_mut_slice()));
+        let planes = color.planes::<4>();
+        resolve_pixels(planes, alpha, samples, std::iter::once(row.as_mut_slice()));
         row
     }
 
