@@ -147,24 +147,28 @@ impl TileCtx<'_> {
         )
     }
 
-    /// Calls `each(i, texcoord(i))` for every sample, in order. With one
-    /// sample per pixel, u depends on the column only and v on the row only,
-    /// so each is divided out once per column or row, not once per sample.
-    pub fn for_each_texcoord(&self, mut each: impl FnMut(usize, Vec2)) {
-        if self.frame.samples != 1 {
-            (0..self.len()).for_each(|i| each(i, self.texcoord(i)));
+    /// Writes every sample's texture coordinate: u into `us`, v into `vs`.
+    /// With one sample per pixel, u depends on the column only and v on the
+    /// row only, so each row of `us` is a copy of the first and each row of
+    /// `vs` one value, each divided out once.
+    pub fn texcoord_planes(&self, us: &mut [f32], vs: &mut [f32]) {
+        let width = self.rect.width as usize;
+        if self.frame.samples != 1 || width == 0 {
+            for (i, (u, v)) in us.iter_mut().zip(vs.iter_mut()).enumerate() {
+                (*u, *v) = self.texcoord(i).into();
+            }
             return;
         }
-        let (width, height) = (self.frame.width as f32, self.frame.height as f32);
-        let columns: Vec<f32> = (0..self.rect.width as i32)
-            .map(|dx| ((self.rect.x + dx) as f32 + 0.5) / width)
-            .collect();
-        for dy in 0..self.rect.height as i32 {
-            let v = 1.0 - ((self.rect.y + dy) as f32 + 0.5) / height;
-            let row = dy as usize * columns.len();
-            for (dx, &u) in columns.iter().enumerate() {
-                each(row + dx, Vec2::new(u, v));
-            }
+        let (image_width, image_height) = (self.frame.width as f32, self.frame.height as f32);
+        let (first_row, rows) = us.split_at_mut(width.min(us.len()));
+        for (dx, u) in first_row.iter_mut().enumerate() {
+            *u = ((self.rect.x + dx as i32) as f32 + 0.5) / image_width;
+        }
+        for row in rows.chunks_exact_mut(width) {
+            row.copy_from_slice(first_row);
+        }
+        for (dy, row) in vs.chunks_exact_mut(width).enumerate() {
+            row.fill(1.0 - ((self.rect.y + dy as i32) as f32 + 0.5) / image_height);
         }
     }
 }
@@ -242,9 +246,10 @@ mod tests {
                 ..frame(samples)
             };
             let ctx = tile_ctx(&f, Rect::new(-2, 1, 5, 3));
-            let mut seen = Vec::new();
-            ctx.for_each_texcoord(|i, uv| seen.push((i, uv)));
-            let expected: Vec<_> = (0..ctx.len()).map(|i| (i, ctx.texcoord(i))).collect();
+            let (mut us, mut vs) = (vec![f32::NAN; ctx.len()], vec![f32::NAN; ctx.len()]);
+            ctx.texcoord_planes(&mut us, &mut vs);
+            let seen: Vec<Vec2> = us.into_iter().zip(vs).map(Vec2::from).collect();
+            let expected: Vec<Vec2> = (0..ctx.len()).map(|i| ctx.texcoord(i)).collect();
             assert_eq!(seen, expected);
         }
     }

@@ -24,6 +24,8 @@ pub struct TileScratch {
     pool: BufferPool,
     /// 1.0s, the alpha of an output colour widened from colour3.
     ones: Vec<f32>,
+    /// Each node's `hash_str(id)`, in plan order.
+    node_hashes: Vec<u32>,
 }
 
 type Constants = Vec<Vec<Option<Buffer>>>;
@@ -53,7 +55,11 @@ pub fn render_tile(
         constants,
         pool,
         ones,
+        node_hashes,
     } = scratch;
+    if node_hashes.is_empty() {
+        node_hashes.extend(plan.nodes.iter().map(|planned| hash_str(&planned.id)));
+    }
     let failures = SampleFailures::default();
     let mut tile_buffers = TileBuffers {
         results: Vec::with_capacity(plan.nodes.len()),
@@ -67,7 +73,7 @@ pub fn render_tile(
             rect,
             tile_index,
             node_id: &planned.id,
-            node_hash: hash_str(&planned.id),
+            node_hash: node_hashes[node_index],
             failures: &failures,
         };
         for (input_index, input) in planned.inputs.iter().enumerate() {
@@ -294,11 +300,8 @@ fn geometry(prop: GeomProp, frame: &FrameInfo, rect: Rect, pool: &mut BufferPool
     let channels = prop.value_type().channels().expect("varying");
     let mut buffer = pool.zeroed(channels, ctx.len());
     // (u, v), then a zero plane for a position's z.
-    let (us, vs) = buffer.data_mut().split_at_mut(ctx.len());
-    ctx.for_each_texcoord(|i, uv| {
-        us[i] = uv.x;
-        vs[i] = uv.y;
-    });
+    let (us, rest) = buffer.data_mut().split_at_mut(ctx.len());
+    ctx.texcoord_planes(us, &mut rest[..ctx.len()]);
     buffer
 }
 
