@@ -3,15 +3,36 @@
 use crate::float::{floor, lerp_planes_by};
 use crate::kind::kind;
 use glam::{Vec2, Vec3};
+use multiversion::multiversion;
+use multiversion::target::target_cfg_f;
 use std::sync::Arc;
 use tessera_core::{
     Buffer, InputSpec, Node, NodeError, NodeKind, NodeSpec, OutputSpec, SocketType, TileCtx, Value,
     ValueType,
 };
 
-/// MaterialX's `modulo`: `a - b * floor(a / b)`, never negative for b > 0.
-fn modulo(a: f32, b: f32) -> f32 {
-    a - b * floor(a / b)
+/// Which cell each sample falls in, as 1 for odd cells and 0 for even:
+/// `modulo(floor(u * tile_u - offset_u) + floor(v * tile_v - offset_v), 2)`,
+/// with MaterialX's `modulo(a, b) = a - b * floor(a / b)`.
+#[multiversion(targets("x86_64+avx2"))]
+fn cell_parity(odd: &mut [f32], [u, v]: [&[f32]; 2], tiling: [&[f32]; 2], offset: [&[f32]; 2]) {
+    // The AVX2 clone floors in one instruction (SSE4.1's `roundps`, which
+    // AVX2 implies); the baseline gets the portable floor. Same bits.
+    let floor = |x: f32| {
+        if target_cfg_f!(target_feature = "avx2") {
+            x.floor()
+        } else {
+            floor(x)
+        }
+    };
+    let across = u.iter().zip(tiling[0]).zip(offset[0]);
+    let up = v.iter().zip(tiling[1]).zip(offset[1]);
+    for (odd, (((u, tile_u), offset_u), ((v, tile_v), offset_v))) in
+        odd.iter_mut().zip(across.zip(up))
+    {
+        let cells = floor(u * tile_u - offset_u) + floor(v * tile_v - offset_v);
+        *odd = cells - 2.0 * floor(cells / 2.0);
+    }
 }
 
 struct Checkerboard;
@@ -25,17 +46,8 @@ impl Node for Checkerboard {
     ) -> Result<(), NodeError> {
         let [color1, color2, tiling, offset, texcoord] =
             [inputs[0], inputs[1], inputs[2], inputs[3], inputs[4]];
-        let ([u, v], [tile_u, tile_v], [offset_u, offset_v]) =
-            (texcoord.planes(), tiling.planes(), offset.planes());
-        let across = u.iter().zip(tile_u).zip(offset_u);
-        let up = v.iter().zip(tile_v).zip(offset_v);
         lerp_planes_by(&mut outputs[0], color1, color2, |odd| {
-            let cells = odd.iter_mut().zip(across.zip(up));
-            for (odd, (((u, tile_u), offset_u), ((v, tile_v), offset_v))) in cells {
-                let cell_u = floor(u * tile_u - offset_u);
-                let cell_v = floor(v * tile_v - offset_v);
-                *odd = modulo(cell_u + cell_v, 2.0);
-            }
+            cell_parity(odd, texcoord.planes(), tiling.planes(), offset.planes());
         });
         Ok(())
     }
