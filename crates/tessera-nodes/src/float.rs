@@ -46,6 +46,7 @@ pub fn lerp_planes_by(out: &mut Buffer, a: &Buffer, b: &Buffer, weights: impl Fn
     let (len, last) = (out.len(), out.channels() - 1);
     let (first, weight_plane) = out.data_mut().split_at_mut(len * last);
     weights(weight_plane);
+    // (`max(1)`: chunks of 0 panic; an empty buffer has no planes to blend.)
     for (c, plane) in first.chunks_exact_mut(len.max(1)).enumerate() {
         lerp_plane(plane, a.plane(c), b.plane(c), weight_plane);
     }

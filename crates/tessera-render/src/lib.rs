@@ -273,8 +273,6 @@ pub fn render(
     })
 }
 
-/// The number of workers a render with `requested` threads uses: `requested`,
-/// or for 0, `RAYON_NUM_THREADS` when set, else every core (rayon's rule).
 /// A tile's index and what became of it: how many of its samples were
 /// painted on failure, why it failed, or None if it was skipped.
 type TileReport = (usize, Option<Result<usize, RenderError>>);
@@ -320,6 +318,8 @@ impl<'s> TileReports<'s> {
     }
 }
 
+/// The number of workers a render with `requested` threads uses: `requested`,
+/// or for 0, `RAYON_NUM_THREADS` when set, else every core (rayon's rule).
 pub fn worker_count(requested: usize) -> usize {
     if requested > 0 {
         return requested;
