@@ -7,10 +7,12 @@
 
 use crate::failure::{EXIT_INTERRUPTED, EXIT_TIMEOUT};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-/// Set when the render must stop.
-pub static CANCEL: AtomicBool = AtomicBool::new(false);
+/// Set when the render must stop (shared with the Python worker pool, which
+/// kills a busy worker when it is set).
+pub static CANCEL: LazyLock<Arc<AtomicBool>> = LazyLock::new(Arc::default);
 
 const NONE: u8 = 0;
 const INTERRUPTED: u8 = 1;

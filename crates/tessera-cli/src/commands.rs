@@ -10,7 +10,10 @@ use std::sync::Arc;
 use tessera_core::Registry;
 use tessera_graph::Plan;
 use tessera_output::{Depth, Framebuffer};
-use tessera_python::{OnError, Policy, PythonSettings, RunOptions};
+use tessera_python::{
+    OnError, Policy, PythonRuntime, PythonSettings, PythonWorkers, RenderSetup, RunOptions,
+    WorkerConnection, WorkerLaunch,
+};
 use tessera_render::RenderHooks;
 use tessera_render::{NodeFailure, RenderError, RenderOptions};
 use tessera_scene::SceneSource;
@@ -52,6 +55,13 @@ pub struct RenderArgs {
     /// render; wins over `[python] switch_interval`. Default: Python's own.
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
     switch_interval: Option<f64>,
+    /// Where Python nodes run: `threads` of this process (one interpreter,
+    /// whose GIL they share), or `processes`, one worker process with its
+    /// own interpreter per render thread, so Python work uses every core
+    /// (nodes that keep state under `ordered` stay in this process). Wins
+    /// over `[python] workers`. Default: threads. See docs/python-nodes.md.
+    #[arg(long, value_name = "WHERE", value_parser = parse_workers)]
+    python_workers: Option<PythonWorkers>,
     /// How Python nodes with both methods are called: `auto` uses
     /// `evaluate_tile` (numpy, once per tile), `per-sample` forces `__call__`
     /// (to check one against the other).
@@ -68,6 +78,10 @@ pub fn parse_policy(text: &str) -> Result<Policy, String> {
         let names: Vec<&str> = Policy::ALL.iter().map(|p| p.name()).collect();
         format!("not a policy; use one of {}", names.join(", "))
     })
+}
+
+pub fn parse_workers(text: &str) -> Result<PythonWorkers, String> {
+    PythonWorkers::parse(text).ok_or_else(|| "use threads or processes".to_string())
 }
 
 pub fn parse_seconds(text: &str) -> Result<f64, String> {
@@ -104,25 +118,25 @@ pub struct Loaded {
     pub python: PythonSettings,
 }
 
-/// Reads and compiles a scene (importing its Python scripts); a bad scene
-/// is exit code 2.
-pub fn load(path: &Path, options: RunOptions) -> Result<Loaded, Failure> {
+/// Reads and compiles a scene (importing its Python scripts, whose nodes
+/// belong to `runtime`); a bad scene is exit code 2.
+pub fn load(path: &Path, options: RunOptions, runtime: &PythonRuntime) -> Result<Loaded, Failure> {
     let text = read_scene(path)?;
     let source = SceneSource::new(path, text);
     let bad_scene = |errors| Failure::new(EXIT_BAD_SCENE, diagnostics::render(&source, &errors));
     let scene = tessera_scene::parse_scene(&source.text).map_err(bad_scene)?;
     let python = tessera_python::python_settings(scene.python.as_ref(), source.base_dir())
         .map_err(bad_scene)?;
-    let registry = registry(python.clone(), options);
+    let registry = registry(python.clone(), options, runtime.clone());
     let plan = tessera_graph::compile(&scene, &registry, source.base_dir()).map_err(bad_scene)?;
     Ok(Loaded { plan, python })
 }
 
 /// Every node type a scene may use: the built-ins, then `python`.
-fn registry(settings: PythonSettings, options: RunOptions) -> Registry {
+fn registry(settings: PythonSettings, options: RunOptions, runtime: PythonRuntime) -> Registry {
     let mut registry = tessera_nodes::registry();
     registry
-        .register(tessera_python::python_kind(settings, options))
+        .register(tessera_python::python_kind(settings, options, runtime))
         .expect("`python` is not a built-in name");
     registry
 }
@@ -147,7 +161,7 @@ fn read_scene(path: &Path) -> Result<String, Failure> {
 }
 
 pub fn check(scene: &Path) -> Result<(), Failure> {
-    let plan = load(scene, RunOptions::default())?.plan;
+    let plan = load(scene, RunOptions::default(), &PythonRuntime::default())?.plan;
     println!(
         "{}: ok ({} nodes rendered, {}x{}, {} samples)",
         scene.display(),
@@ -190,28 +204,66 @@ fn stopped_failure(code: u8, why: &str, interrupted: Option<&NodeFailure>) -> Fa
     Failure::new(code, message)
 }
 
-fn render_scene(args: &RenderArgs) -> Result<(), Failure> {
-    let run = RunOptions {
+fn run_options(args: &RenderArgs) -> RunOptions {
+    RunOptions {
         on_error: args.on_error.into(),
         per_sample: args.python_mode == PythonMode::PerSample,
         policy: args.python_policy,
+    }
+}
+
+/// How to start a Python worker process for this render: this program's
+/// hidden `python-worker` command, with the options that decide how the
+/// scene's Python nodes are built.
+fn worker_launch(args: &RenderArgs) -> Result<WorkerLaunch, Failure> {
+    use clap::ValueEnum;
+    let program = std::env::current_exe().map_err(|e| Failure::from_error(EXIT_IO, e.into()))?;
+    let name = |value: Option<clap::builder::PossibleValue>| {
+        value.map(|v| v.get_name().to_string()).unwrap_or_default()
     };
-    let Loaded { plan, python } = load(&args.scene, run)?;
+    let mut launch = vec![
+        "python-worker".into(),
+        args.scene.clone().into_os_string(),
+        "--on-error".into(),
+        name(args.on_error.to_possible_value()).into(),
+        "--python-mode".into(),
+        name(args.python_mode.to_possible_value()).into(),
+    ];
+    if let Some(policy) = args.python_policy {
+        launch.extend(["--python-policy".into(), policy.name().into()]);
+    }
+    Ok(WorkerLaunch {
+        program,
+        args: launch,
+    })
+}
+
+fn render_scene(args: &RenderArgs) -> Result<(), Failure> {
+    let runtime = PythonRuntime::default();
+    let Loaded { plan, python } = load(&args.scene, run_options(args), &runtime)?;
     let output = output_path(args)?;
+    let threads = tessera_render::worker_count(args.threads);
+    let processes = match args.python_workers.or(python.workers).unwrap_or_default() {
+        PythonWorkers::Processes => Some(worker_launch(args)?),
+        PythonWorkers::Threads => None,
+    };
     // Only a scene with Python nodes starts Python and needs its session.
     let session = match tessera_python::is_started() {
         true => Some(
-            tessera_python::begin_render(
-                plan.image.seed,
-                args.switch_interval.or(python.switch_interval),
-                tessera_render::worker_count(args.threads),
-            )
-            .map_err(|e| Failure::new(EXIT_IO, format!("error: {e}")))?,
+            runtime
+                .begin_render(RenderSetup {
+                    seed: plan.image.seed,
+                    switch_interval: args.switch_interval.or(python.switch_interval),
+                    threads,
+                    processes,
+                    cancel: crate::cancel::CANCEL.clone(),
+                })
+                .map_err(|e| Failure::new(EXIT_IO, format!("error: {e}")))?,
         ),
         false => None,
     };
     let options = RenderOptions {
-        threads: args.threads,
+        threads,
         tile_size: args.tile,
         frame: args.frame,
         hooks: session.clone().map(|s| s as Arc<dyn RenderHooks>),
@@ -337,7 +389,11 @@ pub fn nodes(markdown: bool, script: Option<&Path>) -> Result<(), Failure> {
             crate::nodes_doc::script(&nodes)
         }
         None => {
-            let registry = registry(PythonSettings::default(), RunOptions::default());
+            let registry = registry(
+                PythonSettings::default(),
+                RunOptions::default(),
+                PythonRuntime::default(),
+            );
             if markdown {
                 crate::nodes_doc::markdown(&registry)
             } else {
@@ -359,6 +415,31 @@ pub fn version() -> Result<(), Failure> {
         Err(e) => println!("python unavailable: {e}"),
     }
     Ok(())
+}
+
+/// The hidden `python-worker` command: a worker process of a render under
+/// `--python-workers processes`, started by the render process with the
+/// render's own options. It loads the scene, then evaluates the tiles it is
+/// sent until the render process closes the connection.
+pub fn python_worker(args: &RenderArgs) -> Result<(), Failure> {
+    let connection = WorkerConnection::inherited()
+        .map_err(|e| Failure::new(EXIT_BAD_SCENE, format!("error: {e}")))?;
+    let runtime = PythonRuntime::default();
+    match load(&args.scene, run_options(args), &runtime) {
+        Ok(Loaded { plan, python }) => connection
+            .serve(
+                &runtime,
+                plan.image.seed,
+                args.switch_interval.or(python.switch_interval),
+            )
+            .map_err(|e| Failure::new(EXIT_IO, format!("error: {e}"))),
+        Err(failure) => {
+            // The render process reports it; printing it here too would
+            // show it twice.
+            connection.setup_failed(&failure.message);
+            Err(Failure::new(failure.code, ""))
+        }
+    }
 }
 
 pub fn new_node(name: &str, dir: &Path) -> Result<(), Failure> {

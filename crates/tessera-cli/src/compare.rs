@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 use tessera_output::{Framebuffer, read_image, write_image};
-use tessera_python::{Policy, RunOptions};
+use tessera_python::{Policy, PythonRuntime, PythonWorkers, RunOptions};
 
 /// Exit code when some render of a policy differs from that policy's first.
 pub const EXIT_DIFFERENT: u8 = 1;
@@ -34,6 +34,9 @@ pub struct CompareArgs {
     /// Python's switch interval in seconds for every render.
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
     switch_interval: Option<f64>,
+    /// Where Python nodes run in every render: threads or processes.
+    #[arg(long, value_name = "WHERE", value_parser = crate::commands::parse_workers)]
+    python_workers: Option<PythonWorkers>,
     /// Tile edge in pixels for every render.
     #[arg(long = "tile", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
     tile: u32,
@@ -72,7 +75,11 @@ struct Report {
 
 pub fn compare(args: &CompareArgs) -> Result<(), Failure> {
     // A bad scene is reported once, here, with its location (exit code 2).
-    let Loaded { python, .. } = load(&args.scene, RunOptions::default())?;
+    let Loaded { python, .. } = load(
+        &args.scene,
+        RunOptions::default(),
+        &PythonRuntime::default(),
+    )?;
     let policies = policies(&args.python_policy, python.policy)?;
     if args.threads.contains(&0) {
         return Err(Failure::new(
@@ -180,6 +187,9 @@ fn render_once(
         .args(["--python-policy", policy.name()]);
     if let Some(interval) = args.switch_interval {
         command.args(["--switch-interval", &interval.to_string()]);
+    }
+    if let Some(workers) = args.python_workers {
+        command.args(["--python-workers", workers.name()]);
     }
     let started = Instant::now();
     let output = command

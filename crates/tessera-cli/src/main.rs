@@ -50,6 +50,10 @@ enum Command {
         #[arg(long, value_name = "SCRIPT")]
         script: Option<PathBuf>,
     },
+    /// A Python worker process of `render --python-workers processes`
+    /// (started by the render, never by hand).
+    #[command(hide = true)]
+    PythonWorker(commands::RenderArgs),
     /// Write a starter Python node to NAME.py (snake_case file, CamelCase class).
     NewNode {
         /// The node's name, e.g. `wood_grain` or `WoodGrain`.
@@ -69,6 +73,7 @@ fn main() -> ExitCode {
         Some(Command::Check { scene }) => commands::check(&scene),
         Some(Command::Nodes { markdown, script }) => commands::nodes(markdown, script.as_deref()),
         Some(Command::NewNode { name, dir }) => commands::new_node(&name, &dir),
+        Some(Command::PythonWorker(args)) => commands::python_worker(&args),
         None => {
             use clap::CommandFactory;
             let _ = Cli::command().print_help();

@@ -321,10 +321,40 @@ impl NodeCore {
     /// Keeps the failure of the lowest (tile, sample), so the report names
     /// the same failure at any thread count.
     fn keep_first_failure(&self, key: u64, error: &NodeError) {
+        self.keep_first(key, || format_failure(error));
+    }
+
+    fn keep_first(&self, key: u64, message: impl FnOnce() -> String) {
         let mut first = self.first_failure.lock().unwrap_or_else(|e| e.into_inner());
         if key < self.first_failure_key.load(Ordering::Relaxed) {
             self.first_failure_key.store(key, Ordering::Relaxed);
-            *first = Some(format_failure(error));
+            *first = Some(message());
+        }
+    }
+
+    /// The samples painted so far and the first failure, cleared: a
+    /// worker process reports each tile's to the render process.
+    pub fn take_painted(&self) -> (usize, Option<(u64, String)>) {
+        let mut first = self.first_failure.lock().unwrap_or_else(|e| e.into_inner());
+        let key = self.first_failure_key.swap(u64::MAX, Ordering::Relaxed);
+        let count = self.failures.swap(0, Ordering::Relaxed);
+        (count, first.take().map(|message| (key, message)))
+    }
+
+    /// Counts samples a worker process painted, keeping the first failure.
+    pub fn absorb_painted(&self, count: usize, first: Option<(u64, String)>) {
+        self.failures.fetch_add(count, Ordering::Relaxed);
+        if let Some((key, message)) = first {
+            self.keep_first(key, || message);
+        }
+    }
+
+    /// The method a tile's evaluation calls.
+    pub fn method_name(&self) -> &'static str {
+        if self.vectorised {
+            "evaluate_tile"
+        } else {
+            "__call__"
         }
     }
 

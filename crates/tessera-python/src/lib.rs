@@ -23,6 +23,8 @@ mod errors;
 mod interpreter;
 mod node;
 mod policy;
+mod processes;
+mod runtime;
 mod script;
 mod session;
 mod settings;
@@ -31,8 +33,10 @@ mod threads;
 pub use interpreter::{PythonInfo, flush_output, is_started, lingering_threads, start};
 pub use node::{OnError, RunOptions, python_kind};
 pub use policy::Policy;
+pub use processes::{PythonWorkers, WorkerConnection, WorkerLaunch};
+pub use runtime::PythonRuntime;
 pub use script::{ScriptNode, describe_script};
-pub use session::{RenderSession, begin_render};
+pub use session::{RenderSession, RenderSetup};
 pub use settings::{PythonSettings, python_settings};
 pub use threads::interrupt;
 
@@ -45,6 +49,17 @@ pub const STACK_SIZE: usize = 8 << 20;
 pub enum PythonError {
     #[error("could not start Python ({executable}): {message}")]
     Start { executable: String, message: String },
+    /// A script failed to load, or declares its node wrongly.
     #[error("{0}")]
     Script(String),
+    /// A script has no class of the name asked for.
+    #[error("{0}")]
+    NoClass(String),
+    #[error("preparing Python for the render: {0}")]
+    Prepare(String),
+    #[error("cannot start the Python thread: {0}")]
+    Thread(String),
+    /// The worker processes of `--python-workers processes` could not start.
+    #[error("{0}")]
+    Workers(String),
 }

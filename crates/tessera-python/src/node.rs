@@ -1,14 +1,16 @@
 //! The `python` node type and its instances.
 
+use crate::PythonError;
 use crate::call::{Gate, NodeCore, Slot, uniform_object};
 use crate::errors::ExceptionReport;
-use crate::policy::{Policy, PythonNode};
+use crate::policy::{NodeState, Policy, PythonNode};
+use crate::runtime::PythonRuntime;
 use crate::script::{ScriptNode, load_class, resolve_script};
 use crate::settings::PythonSettings;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex};
 use tessera_core::{BuildArgs, BuildError, InputSpec, Node, NodeKind, NodeSpec, Value, ValueType};
 
@@ -33,8 +35,13 @@ pub struct RunOptions {
     pub policy: Option<Policy>,
 }
 
-/// The `python` node type, finding scripts and policies through `settings`.
-pub fn python_kind(settings: PythonSettings, options: RunOptions) -> Arc<dyn NodeKind> {
+/// The `python` node type, finding scripts and policies through `settings`;
+/// the nodes it builds belong to `runtime`.
+pub fn python_kind(
+    settings: PythonSettings,
+    options: RunOptions,
+    runtime: PythonRuntime,
+) -> Arc<dyn NodeKind> {
     let spec = NodeSpec::new(
         "python",
         "a node written in Python: `script` names the file, `class` a tessera.Node subclass in it, whose sockets become this node's inputs and outputs (see docs/python-nodes.md)",
@@ -57,6 +64,7 @@ pub fn python_kind(settings: PythonSettings, options: RunOptions) -> Arc<dyn Nod
         spec,
         settings,
         options,
+        runtime,
     })
 }
 
@@ -81,6 +89,7 @@ struct PythonKind {
     spec: NodeSpec,
     settings: PythonSettings,
     options: RunOptions,
+    runtime: PythonRuntime,
 }
 
 impl NodeKind for PythonKind {
@@ -113,10 +122,9 @@ impl NodeKind for PythonKind {
         crate::start().map_err(|e| BuildError::at_input("script", e.to_string()))?;
         let (class, node) =
             Python::attach(|py| load_class(py, &path, &class_name)).map_err(|e| {
-                let input = if e.to_string().contains("has no class") {
-                    "class"
-                } else {
-                    "script"
+                let input = match e {
+                    PythonError::NoClass(_) => "class",
+                    _ => "script",
                 };
                 BuildError::at_input(input, e.to_string())
             })?;
@@ -126,6 +134,7 @@ impl NodeKind for PythonKind {
             path,
             options: self.options,
             scene_policy: self.settings.policy,
+            runtime: self.runtime.clone(),
         }))
     }
 }
@@ -138,11 +147,8 @@ struct ScriptKind {
     path: PathBuf,
     options: RunOptions,
     scene_policy: Option<Policy>,
+    runtime: PythonRuntime,
 }
-
-/// Plan order of the Python nodes built in this process: `ordered` runs a
-/// tile's Python nodes in this order.
-static BUILT: AtomicUsize = AtomicUsize::new(0);
 
 impl NodeKind for ScriptKind {
     fn spec(&self) -> &NodeSpec {
@@ -230,13 +236,19 @@ impl NodeKind for ScriptKind {
                 .or_else(|| Policy::parse(args.string("policy")))
                 .or(self.scene_policy)
                 .unwrap_or(Policy::DEFAULT);
+            let state = self.runtime.add_node(args.node_id, |sequence| {
+                Arc::new(NodeState {
+                    core: Arc::new(core),
+                    class: self.class.clone_ref(py),
+                    instance: Arc::new(instance.unbind()),
+                    policy,
+                    pure: self.node.pure,
+                    sequence,
+                })
+            });
             Ok(Box::new(PythonNode {
-                core: Arc::new(core),
-                class: self.class.clone_ref(py),
-                instance: Arc::new(instance.unbind()),
-                policy,
-                pure: self.node.pure,
-                sequence: BUILT.fetch_add(1, Ordering::Relaxed),
+                state,
+                runtime: self.runtime.clone(),
             }) as Box<dyn Node>)
         })
     }

@@ -1,6 +1,7 @@
 //! Determinism policies: how a Python node's calls are scheduled.
 
 use crate::call::{Calls, NodeCore};
+use crate::runtime::PythonRuntime;
 use crate::session::submit_ordered;
 use pyo3::prelude::*;
 use std::fmt;
@@ -54,8 +55,9 @@ impl fmt::Display for Policy {
     }
 }
 
-/// A Python node instance under its policy.
-pub struct PythonNode {
+/// A Python node's instance, what is needed to call it, and its policy:
+/// shared by the node in the plan and the runtime that routes its calls.
+pub struct NodeState {
     pub core: Arc<NodeCore>,
     /// The class, for `isolated`'s fresh instance per tile.
     pub class: Py<PyAny>,
@@ -64,9 +66,66 @@ pub struct PythonNode {
     pub policy: Policy,
     /// The class declares `pure = True`: `ordered` may run it in parallel.
     pub pure: bool,
-    /// The node's place among the render's Python nodes (plan order), for
+    /// The node's place among the scene's Python nodes (plan order), for
     /// `ordered`'s canonical order within a tile.
     pub sequence: usize,
+}
+
+impl NodeState {
+    /// Whether the node's calls may run in worker processes: under every
+    /// policy but `ordered` for a node that keeps state, whose calls must
+    /// run in one canonical order on one interpreter (this process's).
+    pub fn runs_in_processes(&self) -> bool {
+        self.pure || self.policy != Policy::Ordered
+    }
+
+    /// Evaluates the tile on the calling thread, as the only Python caller
+    /// of this interpreter (a worker process): one GIL hold for the tile,
+    /// and under `isolated` a fresh instance.
+    pub fn evaluate_alone(
+        &self,
+        ctx: &TileCtx,
+        inputs: &[&Buffer],
+        outputs: &mut [Buffer],
+    ) -> Result<(), NodeError> {
+        match self.policy {
+            Policy::Isolated => self.evaluate_isolated(ctx, inputs, outputs, Calls::PerTile),
+            _ => self
+                .core
+                .evaluate(&self.instance, ctx, inputs, outputs, Calls::PerTile),
+        }
+    }
+
+    /// Evaluates the tile with a fresh instance, its `setup()` run first.
+    fn evaluate_isolated(
+        &self,
+        ctx: &TileCtx,
+        inputs: &[&Buffer],
+        outputs: &mut [Buffer],
+        calls: Calls,
+    ) -> Result<(), NodeError> {
+        let instance = Python::attach(|py| {
+            let instance = self
+                .class
+                .bind(py)
+                .call0()
+                .map_err(|e| self.core.tile_error(py, &e, "creating an instance", ctx))?;
+            instance
+                .call_method0("setup")
+                .map_err(|e| self.core.tile_error(py, &e, "setup()", ctx))?;
+            Ok::<_, NodeError>(instance.unbind())
+        })?;
+        let result = self.core.evaluate(&instance, ctx, inputs, outputs, calls);
+        Python::attach(|_| drop(instance));
+        result
+    }
+}
+
+/// A Python node in a plan: its state, and the runtime that says where its
+/// calls go during the render.
+pub struct PythonNode {
+    pub state: Arc<NodeState>,
+    pub runtime: PythonRuntime,
 }
 
 impl Node for PythonNode {
@@ -76,44 +135,40 @@ impl Node for PythonNode {
         inputs: &[&Buffer],
         outputs: &mut [Buffer],
     ) -> Result<(), NodeError> {
-        match self.policy {
+        let state = &self.state;
+        let routes = self.runtime.routes();
+        if let Some(pool) = routes.as_ref().and_then(|r| r.processes.as_ref())
+            && state.runs_in_processes()
+        {
+            return pool.evaluate(state, ctx, inputs, outputs);
+        }
+        match state.policy {
             Policy::Free => {
-                self.core
-                    .evaluate(&self.instance, ctx, inputs, outputs, Calls::PerCall)
+                state
+                    .core
+                    .evaluate(&state.instance, ctx, inputs, outputs, Calls::PerCall)
             }
             // In parallel, each worker taking the GIL once per tile: workers
             // then hand it over once a tile instead of once a call (the
             // convoy that makes `free` slower with more threads).
-            Policy::Ordered if self.pure => {
-                self.core
-                    .evaluate(&self.instance, ctx, inputs, outputs, Calls::PerTile)
+            Policy::Ordered if state.pure => {
+                state
+                    .core
+                    .evaluate(&state.instance, ctx, inputs, outputs, Calls::PerTile)
             }
             Policy::Exclusive => {
-                self.core
-                    .evaluate(&self.instance, ctx, inputs, outputs, Calls::Exclusive)
-            }
-            Policy::Ordered => submit_ordered(self, ctx, inputs, outputs),
-            Policy::Isolated => {
-                let instance = Python::attach(|py| {
-                    let instance =
-                        self.class.bind(py).call0().map_err(|e| {
-                            self.core.tile_error(py, &e, "creating an instance", ctx)
-                        })?;
-                    instance
-                        .call_method0("setup")
-                        .map_err(|e| self.core.tile_error(py, &e, "setup()", ctx))?;
-                    Ok::<_, NodeError>(instance.unbind())
-                })?;
-                let result = self
+                state
                     .core
-                    .evaluate(&instance, ctx, inputs, outputs, Calls::PerCall);
-                Python::attach(|_| drop(instance));
-                result
+                    .evaluate(&state.instance, ctx, inputs, outputs, Calls::Exclusive)
             }
+            Policy::Ordered => {
+                submit_ordered(state, routes.map(|r| r.ordered), ctx, inputs, outputs)
+            }
+            Policy::Isolated => state.evaluate_isolated(ctx, inputs, outputs, Calls::PerCall),
         }
     }
 
     fn report(&self) -> Option<String> {
-        self.core.report()
+        self.state.core.report()
     }
 }

@@ -150,7 +150,7 @@ pub fn load_class(
         } else {
             format!("it defines {}", names.join(", "))
         };
-        return Err(PythonError::Script(format!(
+        return Err(PythonError::NoClass(format!(
             "{} has no class `{class_name}`: {found}",
             display_path(script)
         )));

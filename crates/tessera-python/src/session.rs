@@ -3,18 +3,21 @@
 
 use crate::PythonError;
 use crate::call::Calls;
-use crate::policy::PythonNode;
+use crate::policy::NodeState;
+use crate::processes::{ProcessPool, WorkerLaunch};
+use crate::runtime::{PythonRuntime, Routes};
 use crate::threads::{ThreadState, enter_thread, leave_thread};
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 use pyo3::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::thread::JoinHandle;
 use tessera_core::{Buffer, FrameInfo, NodeError, Rect, SampleFailures, TileCtx};
 use tessera_render::RenderHooks;
 
 /// One node's samples of one tile, for the ordered thread to compute.
-struct Job {
+pub(crate) struct Job {
     tile: usize,
     sequence: usize,
     node: Arc<crate::call::NodeCore>,
@@ -34,7 +37,7 @@ struct JobDone {
     result: Result<(), NodeError>,
 }
 
-enum Message {
+pub(crate) enum Message {
     Job(Box<Job>),
     /// No node will evaluate any part of this tile any more.
     TileFinished(usize),
@@ -42,7 +45,7 @@ enum Message {
 
 /// Where `ordered` calls go while a render is on.
 #[derive(Clone)]
-enum Route {
+pub(crate) enum Route {
     /// To the ordered thread's inbox.
     Thread(Sender<Message>),
     /// Run by the one render worker itself: it claims tiles in order and
@@ -51,35 +54,79 @@ enum Route {
     Inline,
 }
 
-static ORDERED: Mutex<Option<Route>> = Mutex::new(None);
-
-fn ordered_route() -> Option<Route> {
-    ORDERED.lock().unwrap_or_else(|e| e.into_inner()).clone()
-}
-
-fn ordered_sender() -> Option<Sender<Message>> {
-    match ordered_route() {
-        Some(Route::Thread(sender)) => Some(sender),
-        _ => None,
-    }
+/// How to prepare Python for one render.
+pub struct RenderSetup {
+    /// The scene's seed: `random` (and numpy's legacy global generator) are
+    /// seeded from it.
+    pub seed: u32,
+    /// Seconds, for `sys.setswitchinterval`; None keeps Python's own.
+    pub switch_interval: Option<f64>,
+    /// The render's worker threads, as the renderer will start them
+    /// ([`tessera_render::worker_count`]).
+    pub threads: usize,
+    /// How to start worker processes for Python nodes (`--python-workers
+    /// processes`): one per render thread. None: Python runs in this process.
+    pub processes: Option<WorkerLaunch>,
+    /// Set from outside to stop the render: a worker process busy with a
+    /// tile is then killed rather than waited for.
+    pub cancel: Arc<AtomicBool>,
 }
 
 /// The Python side of one render. Create it after compiling and before
-/// rendering; pass it to the renderer as its hooks; drop it after.
+/// rendering; pass it to the renderer as its hooks; drop it after (which
+/// ends the ordered thread and the worker processes).
 pub struct RenderSession {
+    runtime: PythonRuntime,
+    ordered: Option<Sender<Message>>,
     thread: Option<JoinHandle<()>>,
 }
 
-/// Prepares Python for a render with `render_threads` workers: seeds
-/// `random` (and numpy's legacy global generator, when numpy is imported)
-/// from the scene seed, sets the switch interval when given, and starts the
-/// ordered thread (with one worker, `ordered` calls run on the worker).
-pub fn begin_render(
+impl PythonRuntime {
+    /// Prepares Python for a render of this runtime's scene: seeds `random`
+    /// from the scene seed, sets the switch interval when given, starts the
+    /// ordered thread (with one worker, `ordered` calls run on the worker)
+    /// and, when asked for, the worker processes.
+    pub fn begin_render(&self, setup: RenderSetup) -> Result<Arc<RenderSession>, PythonError> {
+        crate::start()?;
+        prepare_interpreter(setup.seed, setup.switch_interval)?;
+        let processes = match setup.processes {
+            Some(launch) if self.has_process_nodes() => Some(Arc::new(ProcessPool::start(
+                launch,
+                setup.threads,
+                setup.cancel,
+            )?)),
+            _ => None,
+        };
+        let mut session = RenderSession {
+            runtime: self.clone(),
+            ordered: None,
+            thread: None,
+        };
+        let ordered = if setup.threads == 1 {
+            Route::Inline
+        } else {
+            let (sender, receiver) = unbounded();
+            session.thread = Some(
+                std::thread::Builder::new()
+                    .name("tessera-python".into())
+                    .stack_size(crate::STACK_SIZE)
+                    .spawn(move || run_ordered(receiver))
+                    .map_err(|e| PythonError::Thread(e.to_string()))?,
+            );
+            session.ordered = Some(sender.clone());
+            Route::Thread(sender)
+        };
+        self.set_routes(Some(Routes { ordered, processes }));
+        Ok(Arc::new(session))
+    }
+}
+
+/// Seeds `random` (and numpy's legacy global generator, when numpy is
+/// imported) and sets the switch interval when given.
+pub(crate) fn prepare_interpreter(
     seed: u32,
     switch_interval: Option<f64>,
-    render_threads: usize,
-) -> Result<Arc<RenderSession>, PythonError> {
-    crate::start()?;
+) -> Result<(), PythonError> {
     Python::attach(|py| -> PyResult<()> {
         py.import("random")?.call_method1("seed", (seed,))?;
         let modules = py.import("sys")?.getattr("modules")?;
@@ -92,27 +139,15 @@ pub fn begin_render(
         }
         Ok(())
     })
-    .map_err(|e| PythonError::Script(format!("preparing Python for the render: {e}")))?;
-    if render_threads == 1 {
-        *ORDERED.lock().unwrap_or_else(|e| e.into_inner()) = Some(Route::Inline);
-        return Ok(Arc::new(RenderSession { thread: None }));
-    }
-    let (sender, receiver) = unbounded();
-    *ORDERED.lock().unwrap_or_else(|e| e.into_inner()) = Some(Route::Thread(sender));
-    let thread = std::thread::Builder::new()
-        .name("tessera-python".into())
-        .stack_size(crate::STACK_SIZE)
-        .spawn(move || run_ordered(receiver))
-        .map_err(|e| PythonError::Script(format!("cannot start the Python thread: {e}")))?;
-    Ok(Arc::new(RenderSession {
-        thread: Some(thread),
-    }))
+    .map_err(|e| PythonError::Prepare(e.to_string()))
 }
 
 impl Drop for RenderSession {
     fn drop(&mut self) {
-        // The thread ends when the last sender is gone.
-        ORDERED.lock().unwrap_or_else(|e| e.into_inner()).take();
+        // The ordered thread ends when the last sender is gone; the worker
+        // processes when the pool is dropped.
+        drop(self.runtime.set_routes(None));
+        self.ordered.take();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -129,16 +164,18 @@ impl RenderHooks for RenderSession {
     }
 
     fn tile_finished(&self, index: usize) {
-        if let Some(sender) = ordered_sender() {
+        if let Some(sender) = &self.ordered {
             let _ = sender.send(Message::TileFinished(index));
         }
     }
 }
 
-/// Runs a node's calls for a tile on the ordered thread, and waits (without
-/// the GIL) for them to be done.
-pub fn submit_ordered(
-    node: &PythonNode,
+/// Runs a node's calls for a tile where `ordered` says: on the ordered
+/// thread (waiting, without the GIL, for them to be done) or, with one
+/// render worker, right here.
+pub(crate) fn submit_ordered(
+    node: &NodeState,
+    route: Option<Route>,
     ctx: &TileCtx,
     inputs: &[&Buffer],
     outputs: &mut [Buffer],
@@ -146,7 +183,7 @@ pub fn submit_ordered(
     let stopped = || {
         NodeError::new("the ordered Python thread is not running").at_pixel(ctx.rect.x, ctx.rect.y)
     };
-    let sender = match ordered_route().ok_or_else(stopped)? {
+    let sender = match route.ok_or_else(stopped)? {
         Route::Thread(sender) => sender,
         Route::Inline => {
             return node

@@ -1,6 +1,7 @@
 //! The scene's `[python]` table.
 
 use crate::policy::Policy;
+use crate::processes::PythonWorkers;
 use std::path::{Path, PathBuf};
 use tessera_scene::{Diagnostic, DiagnosticKind, ParamValue, SceneErrors, Section};
 
@@ -13,9 +14,11 @@ pub struct PythonSettings {
     pub policy: Option<Policy>,
     /// Seconds, for `sys.setswitchinterval` during the render.
     pub switch_interval: Option<f64>,
+    /// Where Python nodes run: threads of this process, or worker processes.
+    pub workers: Option<PythonWorkers>,
 }
 
-const KEYS: [&str; 3] = ["paths", "policy", "switch_interval"];
+const KEYS: [&str; 4] = ["paths", "policy", "switch_interval", "workers"];
 
 fn policy_names() -> String {
     Policy::ALL.map(Policy::name).join(", ")
@@ -78,6 +81,17 @@ pub fn python_settings(
                     .label("seconds, such as 0.005"),
                 ),
             },
+            "workers" => match &param.value.value {
+                ParamValue::String(name) if PythonWorkers::parse(name).is_some() => settings.workers = PythonWorkers::parse(name),
+                other => errors.push(
+                    Diagnostic::new(
+                        DiagnosticKind::OutOfRange,
+                        format!("[python] workers must be \"threads\" or \"processes\", found {}", other.describe()),
+                        param.value.span.clone(),
+                    )
+                    .label("threads or processes"),
+                ),
+            },
             other => errors.push(
                 Diagnostic::new(
                     DiagnosticKind::UnknownInput,
@@ -122,6 +136,23 @@ mod tests {
                 PathBuf::from("scenes/../shared")
             ]
         );
+    }
+
+    #[test]
+    fn workers_are_threads_or_processes() {
+        let settings = python_settings(
+            Some(&section("[python]\nworkers = \"processes\"\n")),
+            Path::new("."),
+        )
+        .unwrap();
+        assert_eq!(settings.workers, Some(PythonWorkers::Processes));
+        let text = "[python]\nworkers = \"forks\"\n";
+        let errors = python_settings(Some(&section(text)), Path::new(".")).unwrap_err();
+        assert_eq!(
+            errors.0[0].message,
+            "[python] workers must be \"threads\" or \"processes\", found a string"
+        );
+        assert_eq!(&text[errors.0[0].span.clone().unwrap()], "\"forks\"");
     }
 
     #[test]

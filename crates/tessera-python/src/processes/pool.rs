@@ -1,0 +1,351 @@
+//! The render process's side: starting workers, sending them tiles, and
+//! telling the user what happened when one dies.
+
+use super::protocol::{Channel, Done, Evaluate, Frame, Received, Reply};
+use super::shared::SharedTiles;
+use super::{FDS_VARIABLE, WorkerLaunch};
+use crate::PythonError;
+use crate::policy::NodeState;
+use crossbeam_channel::{Receiver, Sender, unbounded};
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+use tessera_core::{Buffer, NodeError, TileCtx};
+
+/// One worker process per render thread. A render thread takes an idle
+/// worker for each tile of a Python node and gives it back after, so with
+/// as many workers as threads none ever waits for one.
+pub struct ProcessPool {
+    idle: Receiver<Slot>,
+    give_back: Sender<Slot>,
+    launch: WorkerLaunch,
+    cancel: Arc<AtomicBool>,
+}
+
+enum Slot {
+    Running(Box<Worker>),
+    /// A worker that died: the next user of the slot starts a new one, so
+    /// that the tiles before a failed one still render.
+    Dead,
+}
+
+struct Worker {
+    child: Child,
+    channel: Channel,
+    shared: SharedTiles,
+}
+
+/// Why a wait on a worker ended without a reply.
+enum Lost {
+    Cancelled,
+    /// It exited or was killed: how, in words.
+    Died(String),
+    Broken(io::Error),
+}
+
+impl ProcessPool {
+    /// Starts `count` workers and waits until each has loaded the scene.
+    pub fn start(
+        launch: WorkerLaunch,
+        count: usize,
+        cancel: Arc<AtomicBool>,
+    ) -> Result<ProcessPool, PythonError> {
+        let (give_back, idle) = unbounded();
+        let pool = ProcessPool {
+            idle,
+            give_back,
+            launch,
+            cancel,
+        };
+        // Every worker loads the scene at once; then each is waited for.
+        let mut starting = Vec::with_capacity(count);
+        for _ in 0..count {
+            starting.push(pool.spawn().map_err(|e| pool.start_error(&e.to_string()))?);
+        }
+        for mut worker in starting {
+            pool.wait_ready(&mut worker)?;
+            let _ = pool.give_back.send(Slot::Running(Box::new(worker)));
+        }
+        Ok(pool)
+    }
+
+    fn start_error(&self, why: &str) -> PythonError {
+        PythonError::Workers(format!(
+            "cannot start a Python worker process ({}): {why}",
+            self.launch.program.display()
+        ))
+    }
+
+    fn spawn(&self) -> io::Result<Worker> {
+        let (ours, theirs) = UnixStream::pair()?;
+        let shared = SharedTiles::create()?;
+        let inherited: [RawFd; 2] = [theirs.as_raw_fd(), shared.raw_fd()];
+        let mut command = Command::new(&self.launch.program);
+        command
+            .args(&self.launch.args)
+            .env(FDS_VARIABLE, format!("{},{}", inherited[0], inherited[1]))
+            .stdin(Stdio::null());
+        // SAFETY: between fork and exec only async-signal-safe calls are
+        // made (fcntl, setpgid), on descriptors this process owns.
+        unsafe {
+            command.pre_exec(move || {
+                for fd in inherited {
+                    // Kept across exec: the worker's two descriptors only.
+                    if libc::fcntl(fd, libc::F_SETFD, 0) == -1 {
+                        return Err(io::Error::last_os_error());
+                    }
+                }
+                // Its own process group: a Ctrl-C at the terminal reaches
+                // the render process, which stops the workers itself.
+                if libc::setpgid(0, 0) == -1 {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = command.spawn()?;
+        drop(theirs);
+        let channel = Channel::new(ours)?;
+        channel.poll_cancel()?;
+        Ok(Worker {
+            child,
+            channel,
+            shared,
+        })
+    }
+
+    fn wait_ready(&self, worker: &mut Worker) -> Result<(), PythonError> {
+        match worker.receive(&self.cancel) {
+            Ok(Reply::Ready) => Ok(()),
+            Ok(Reply::SetupFailed(message)) => Err(PythonError::Workers(format!(
+                "a Python worker process could not load the scene:\n{message}"
+            ))),
+            Ok(Reply::Done(_)) => Err(self.start_error("it replied before it was asked")),
+            Err(Lost::Cancelled) => Err(PythonError::Workers(
+                "cancelled while the Python worker processes started".into(),
+            )),
+            Err(Lost::Died(how)) => {
+                Err(self.start_error(&format!("it {how} while loading the scene")))
+            }
+            Err(Lost::Broken(e)) => Err(self.start_error(&e.to_string())),
+        }
+    }
+
+    /// An idle worker, started anew if the slot's worker died.
+    fn take(&self) -> Result<Worker, String> {
+        let slot = self
+            .idle
+            .recv()
+            .map_err(|_| "the Python worker processes are gone".to_string())?;
+        match slot {
+            Slot::Running(worker) => Ok(*worker),
+            Slot::Dead => {
+                let started = self.spawn().map_err(|e| self.start_error(&e.to_string()));
+                let ready = started.and_then(|mut worker| {
+                    self.wait_ready(&mut worker)?;
+                    Ok(worker)
+                });
+                ready.map_err(|e| {
+                    let _ = self.give_back.send(Slot::Dead);
+                    e.to_string()
+                })
+            }
+        }
+    }
+
+    /// Evaluates `node` over the tile in a worker process.
+    pub fn evaluate(
+        &self,
+        node: &NodeState,
+        ctx: &TileCtx,
+        inputs: &[&Buffer],
+        outputs: &mut [Buffer],
+    ) -> Result<(), NodeError> {
+        let at_tile = |message: String| {
+            let (x, y, _) = ctx.locate(0);
+            NodeError::new(message).at_pixel(x, y)
+        };
+        let mut worker = self.take().map_err(at_tile)?;
+        match worker.evaluate(ctx, inputs, outputs, &self.cancel) {
+            Ok(done) => {
+                let _ = self.give_back.send(Slot::Running(Box::new(worker)));
+                for &(x, y, s) in &done.failed_samples {
+                    ctx.failures.record(x, y, s);
+                }
+                node.core.absorb_painted(done.painted, done.first_painted);
+                done.error.map_or(Ok(()), |e| Err(e.into()))
+            }
+            Err(lost) => {
+                worker.stop();
+                let _ = self.give_back.send(Slot::Dead);
+                Err(at_tile(match lost {
+                    Lost::Cancelled => "stopped: the render was cancelled".to_string(),
+                    Lost::Died(how) => format!(
+                        "the Python worker process running {}.{} (pid {}) {how} in tile {}; \
+                         a node must not end its process (os._exit, a crash in a C extension); \
+                         its last words, if any, are above",
+                        node.core.class_name,
+                        node.core.method_name(),
+                        worker.child.id(),
+                        ctx.tile_index
+                    ),
+                    Lost::Broken(e) => format!(
+                        "lost touch with the Python worker process (pid {}) in tile {}: {e}",
+                        worker.child.id(),
+                        ctx.tile_index
+                    ),
+                }))
+            }
+        }
+    }
+}
+
+impl Worker {
+    fn evaluate(
+        &mut self,
+        ctx: &TileCtx,
+        inputs: &[&Buffer],
+        outputs: &mut [Buffer],
+        cancel: &AtomicBool,
+    ) -> Result<Done, Lost> {
+        let floats: usize = inputs
+            .iter()
+            .map(|b| b.data().len())
+            .chain(outputs.iter().map(|b| b.data().len()))
+            .sum();
+        self.shared.reserve(floats).map_err(Lost::Broken)?;
+        let memory = self.shared.floats();
+        let mut at = 0;
+        for input in inputs {
+            memory[at..at + input.data().len()].copy_from_slice(input.data());
+            at += input.data().len();
+        }
+        let request = Evaluate {
+            node: ctx.node_id.to_string(),
+            node_hash: ctx.node_hash,
+            tile: ctx.tile_index,
+            rect: (ctx.rect.x, ctx.rect.y, ctx.rect.width, ctx.rect.height),
+            frame: Frame::from(ctx.frame),
+            inputs: inputs.iter().map(|b| (b.channels(), b.len())).collect(),
+            outputs: outputs.iter().map(|b| (b.channels(), b.len())).collect(),
+            shared_bytes: self.shared.len(),
+        };
+        if let Err(e) = self.channel.send(&request) {
+            // A worker that died is seen as a broken pipe here.
+            return Err(self.lost(e));
+        }
+        let done = match self.receive(cancel)? {
+            Reply::Done(done) => done,
+            other => {
+                return Err(Lost::Broken(io::Error::other(format!(
+                    "unexpected reply {other:?}"
+                ))));
+            }
+        };
+        if done.error.is_none() {
+            let memory = self.shared.floats();
+            for output in outputs.iter_mut() {
+                let data = output.data_mut();
+                data.copy_from_slice(&memory[at..at + data.len()]);
+                at += data.len();
+            }
+        }
+        Ok(done)
+    }
+
+    fn receive(&mut self, cancel: &AtomicBool) -> Result<Reply, Lost> {
+        match self.channel.receive(cancel) {
+            Ok(Received::Message(reply)) => Ok(reply),
+            Ok(Received::Cancelled) => Err(Lost::Cancelled),
+            Ok(Received::Closed) => Err(Lost::Died(self.ending())),
+            Err(e) => Err(self.lost(e)),
+        }
+    }
+
+    /// Why talking to the worker failed: its death, if it died.
+    fn lost(&mut self, error: io::Error) -> Lost {
+        match self.child.try_wait() {
+            Ok(Some(status)) => Lost::Died(describe_exit(status)),
+            _ if error.kind() == io::ErrorKind::BrokenPipe => Lost::Died(self.ending()),
+            _ => Lost::Broken(error),
+        }
+    }
+
+    /// How the worker ended, once its socket closed: it is about to exit
+    /// (or has), so wait a little for its status.
+    fn ending(&mut self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => return describe_exit(status),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(5))
+                }
+                _ => return "closed its end of the connection".into(),
+            }
+        }
+    }
+
+    /// Kills the worker (if it still runs) and reaps it.
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Lets the worker finish (it exits when its socket closes), killing it
+    /// if it takes longer than `grace`.
+    fn finish(self, grace: Duration) {
+        let Worker {
+            mut child,
+            channel,
+            shared,
+        } = self;
+        // Closing the socket is what tells the worker to finish.
+        drop((channel, shared));
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+impl Drop for ProcessPool {
+    fn drop(&mut self) {
+        // The render is over: every worker is idle. Each flushes its
+        // output and exits when its socket closes.
+        while let Ok(slot) = self.idle.try_recv() {
+            if let Slot::Running(worker) = slot {
+                worker.finish(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+/// "exited with code 5", "was killed by signal 11 (SIGSEGV)".
+fn describe_exit(status: ExitStatus) -> String {
+    if let Some(code) = status.code() {
+        return format!("exited with code {code}");
+    }
+    let signal = status.signal().unwrap_or_default();
+    let name = match signal {
+        libc::SIGSEGV => " (SIGSEGV, a segmentation fault)",
+        libc::SIGABRT => " (SIGABRT, an abort)",
+        libc::SIGBUS => " (SIGBUS)",
+        libc::SIGFPE => " (SIGFPE)",
+        libc::SIGILL => " (SIGILL)",
+        libc::SIGKILL => " (SIGKILL: killed, perhaps for lack of memory)",
+        libc::SIGTERM => " (SIGTERM)",
+        _ => "",
+    };
+    format!("was killed by signal {signal}{name}")
+}

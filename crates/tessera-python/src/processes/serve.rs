@@ -1,0 +1,168 @@
+//! The worker's side: serving tiles for the render process that started it.
+
+use super::FDS_VARIABLE;
+use super::protocol::{Channel, Done, Evaluate, Received, Reply};
+use super::shared::SharedTiles;
+use crate::PythonError;
+use crate::runtime::PythonRuntime;
+use pyo3::prelude::*;
+use std::os::fd::{FromRawFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::AtomicBool;
+use tessera_core::{Buffer, FrameInfo, NodeError, SampleFailures, TileCtx};
+
+/// A worker process's connection to its render process, from the
+/// descriptors it inherited. Load the scene into a [`PythonRuntime`], then
+/// [`WorkerConnection::serve`] it (or say why it failed to load with
+/// [`WorkerConnection::setup_failed`]).
+pub struct WorkerConnection {
+    channel: Channel,
+    shared: SharedTiles,
+}
+
+impl WorkerConnection {
+    /// The connection this process was started with, or why there is none
+    /// (it was not started by a render process).
+    pub fn inherited() -> Result<WorkerConnection, PythonError> {
+        let not_a_worker = || {
+            PythonError::Workers(format!(
+                "this command is run by `tessera render --python-workers processes`, not by hand \
+                 ({FDS_VARIABLE} is not set)"
+            ))
+        };
+        let value = std::env::var(FDS_VARIABLE).map_err(|_| not_a_worker())?;
+        let fds: Vec<RawFd> = value.split(',').filter_map(|f| f.parse().ok()).collect();
+        let [socket, memory] = fds[..] else {
+            return Err(not_a_worker());
+        };
+        let valid = |fd: RawFd| {
+            // SAFETY: F_GETFD only queries the descriptor.
+            unsafe { libc::fcntl(fd, libc::F_GETFD) != -1 }
+        };
+        if !valid(socket) || !valid(memory) {
+            return Err(not_a_worker());
+        }
+        // SAFETY: the render process passed these two descriptors to this
+        // process for this connection alone, and nothing else adopts them.
+        let (stream, shared) = unsafe {
+            (
+                UnixStream::from_raw_fd(socket),
+                SharedTiles::inherited(memory),
+            )
+        };
+        let channel = Channel::new(stream).map_err(|e| PythonError::Workers(e.to_string()))?;
+        Ok(WorkerConnection { channel, shared })
+    }
+
+    /// Tells the render process that the scene did not load, and why.
+    pub fn setup_failed(mut self, message: &str) {
+        let _ = self.channel.send(&Reply::SetupFailed(message.to_string()));
+    }
+
+    /// Serves tiles of `runtime`'s scene until the render process closes
+    /// the connection. `seed` and `switch_interval` are the render's.
+    pub fn serve(
+        mut self,
+        runtime: &PythonRuntime,
+        seed: u32,
+        switch_interval: Option<f64>,
+    ) -> Result<(), PythonError> {
+        let lost = |e: std::io::Error| {
+            PythonError::Workers(format!("lost the render process's connection: {e}"))
+        };
+        if crate::is_started() {
+            crate::session::prepare_interpreter(seed, switch_interval)?;
+            Python::attach(worker_streams).map_err(|e| PythonError::Prepare(e.to_string()))?;
+        }
+        self.channel.send(&Reply::Ready).map_err(lost)?;
+        let never = AtomicBool::new(false);
+        loop {
+            let request = match self.channel.receive::<Evaluate>(&never).map_err(lost)? {
+                Received::Message(request) => request,
+                Received::Closed | Received::Cancelled => return Ok(()),
+            };
+            let done = self.evaluate(runtime, &request);
+            self.channel.send(&Reply::Done(done)).map_err(lost)?;
+        }
+    }
+
+    fn evaluate(&mut self, runtime: &PythonRuntime, request: &Evaluate) -> Done {
+        let failed = |error: NodeError| Done {
+            failed_samples: Vec::new(),
+            painted: 0,
+            first_painted: None,
+            error: Some(error.into()),
+        };
+        let Some(node) = runtime.node(&request.node) else {
+            return failed(NodeError::new(format!(
+                "the worker process has no Python node `{}`",
+                request.node
+            )));
+        };
+        if let Err(e) = self.shared.map_bytes(request.shared_bytes) {
+            return failed(NodeError::new(format!(
+                "cannot map the shared tile memory: {e}"
+            )));
+        }
+        let memory = self.shared.floats();
+        let mut at = 0;
+        let mut take = |(channels, len): (usize, usize)| {
+            let planes = &memory[at..at + channels * len];
+            at += planes.len();
+            planes
+        };
+        let inputs: Vec<Buffer> = request
+            .inputs
+            .iter()
+            .map(|&shape| Buffer::from_planar(shape.0, take(shape).to_vec()))
+            .collect();
+        let input_refs: Vec<&Buffer> = inputs.iter().collect();
+        let mut outputs: Vec<Buffer> = request
+            .outputs
+            .iter()
+            .map(|&(channels, len)| Buffer::new(channels, len))
+            .collect();
+        let frame = FrameInfo::from(&request.frame);
+        let failures = SampleFailures::default();
+        let ctx = TileCtx {
+            frame: &frame,
+            rect: request.rect(),
+            tile_index: request.tile,
+            node_id: &request.node,
+            node_hash: request.node_hash,
+            failures: &failures,
+        };
+        let result = node.evaluate_alone(&ctx, &input_refs, &mut outputs);
+        if result.is_ok() {
+            for output in &outputs {
+                let planes = output.data();
+                memory[at..at + planes.len()].copy_from_slice(planes);
+                at += planes.len();
+            }
+        }
+        let (painted, first_painted) = node.core.take_painted();
+        Done {
+            failed_samples: failures.take(),
+            painted,
+            first_painted,
+            error: result.err().map(Into::into),
+        }
+    }
+}
+
+/// A worker's output shares the terminal with other processes: each line
+/// is written whole as soon as it is complete, and a crash prints the
+/// Python stack (faulthandler) before the process dies.
+fn worker_streams(py: Python) -> PyResult<()> {
+    let sys = py.import("sys")?;
+    for name in ["__stdout__", "__stderr__"] {
+        let stream = sys.getattr(name)?;
+        if !stream.is_none() {
+            let options = pyo3::types::PyDict::new(py);
+            options.set_item("line_buffering", true)?;
+            stream.call_method("reconfigure", (), Some(&options))?;
+        }
+    }
+    py.import("faulthandler")?.call_method0("enable")?;
+    Ok(())
+}
