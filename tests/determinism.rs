@@ -45,26 +45,40 @@ pub fn kind_scene(dir: &Path, class: &str, output: &str) -> String {
 
 #[test]
 fn every_policy_keeps_its_promise_for_every_kind_of_node() {
+    check_the_table(&[], "1,2,4,8");
+}
+
+/// The same table holds with Python nodes in worker processes: nodes that
+/// keep state under `ordered` stay in the render process, and a pure or
+/// isolated node gives the same pixels in any process.
+#[test]
+fn every_policy_keeps_its_promise_in_worker_processes() {
+    check_the_table(&["--python-workers", "processes"], "1,2,3");
+}
+
+/// Renders every cell of [`TABLE`] through `tessera compare` with `extra`
+/// arguments, at each of `threads`, twice.
+fn check_the_table(extra: &[&str], threads: &str) {
+    let thread_counts = threads.split(',').count();
     let dir = tempfile::tempdir().unwrap();
     let mut broken = Vec::new();
     for (class, promises) in TABLE {
         let scene = kind_scene(dir.path(), class, "out");
-        let run = tessera_in(
-            dir.path(),
-            &[
-                "compare",
-                &scene,
-                "--threads",
-                "1,2,4,8",
-                "--python-policy",
-                "all",
-                "--runs",
-                "2",
-                "--tile",
-                "8",
-                "--json",
-            ],
-        );
+        let mut args = vec![
+            "compare",
+            &scene,
+            "--threads",
+            threads,
+            "--python-policy",
+            "all",
+            "--runs",
+            "2",
+            "--tile",
+            "8",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let run = tessera_in(dir.path(), &args);
         assert!(
             run.code == 0 || run.code == 1,
             "{class}: {}\n{}",
@@ -80,7 +94,11 @@ fn every_policy_keeps_its_promise_for_every_kind_of_node() {
                 .iter()
                 .filter(|r| r["policy"] == *policy)
                 .collect();
-            assert_eq!(rows.len(), 8, "{class} {policy}: 4 thread counts x 2 runs");
+            assert_eq!(
+                rows.len(),
+                2 * thread_counts,
+                "{class} {policy}: each thread count twice"
+            );
             let identical = |r: &&serde_json::Value| r["identical"] == true;
             let one_thread_same = rows.iter().filter(|r| r["threads"] == 1).all(identical);
             let all_same = rows.iter().all(identical);

@@ -6,6 +6,7 @@ mod determinism;
 mod golden;
 mod python;
 mod python_misbehaviour;
+mod python_processes;
 mod robustness;
 mod scene_errors;
 mod util;

@@ -1,0 +1,302 @@
+//! Python nodes in worker processes (`--python-workers processes`): the
+//! same pixels as in-process rendering, and every fault the in-process path
+//! handles handled here too, with the same exit codes and located messages.
+
+use crate::util::{files_in, python_node_scene, render, run_command, tessera_in, venv};
+use std::path::Path;
+use std::process::Command;
+
+const PROCESSES: [&str; 2] = ["--python-workers", "processes"];
+
+/// Writes `node.py` (class `N`, the body given, after `import os, tessera`)
+/// and `scene.toml`: one node over a 64 x 64 image, linked to `uv`.
+fn node_scene(dir: &Path, body: &str) {
+    let script =
+        format!("import os\nimport sys\n\nimport tessera\n\n\nclass N(tessera.Node):\n{body}");
+    std::fs::write(dir.join("node.py"), script).unwrap();
+    let scene = python_node_scene(64, 64, "node.py", "uv = \"@uv\"");
+    std::fs::write(dir.join("scene.toml"), scene).unwrap();
+}
+
+fn render_here(dir: &Path, extra: &[&str]) -> crate::util::Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tessera"));
+    command
+        .current_dir(dir)
+        .env("VIRTUAL_ENV", venv())
+        .args(["render", "scene.toml", "-o", "out.png", "--tile", "16"])
+        .args(extra);
+    run_command(&mut command)
+}
+
+/// A pure node that fails in tile 5 (pixels 16..32 x 16..32) as `failure` says.
+fn failing_in_tile_5(dir: &Path, failure: &str) {
+    node_scene(
+        dir,
+        &format!(
+            "    inputs = {{\"uv\": tessera.Vector2(tessera.TEXCOORD)}}\n    outputs = {{\"out\": tessera.Float()}}\n    pure = True\n\n    \
+             def __call__(self, ctx, uv):\n        if ctx.tile == 5:\n            {failure}\n        return uv[0]\n"
+        ),
+    );
+}
+
+#[test]
+fn every_python_scene_gives_the_in_process_pixels_in_worker_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.exr");
+    for scene in [
+        "python_grade",
+        "python_numpy",
+        "python_ripples",
+        "python_sparkle",
+        "python_tile",
+        "python_counter",
+    ] {
+        let scene = format!("scenes/{scene}.toml");
+        let reference = render(&scene, &out, &["--threads", "1"])
+            .expect_code(0)
+            .pixel_hash();
+        for threads in ["1", "2", "3"] {
+            let mut args = vec!["--threads", threads];
+            args.extend(PROCESSES);
+            let hash = render(&scene, &out, &args).expect_code(0).pixel_hash();
+            assert_eq!(hash, reference, "{scene} at {threads} threads in processes");
+        }
+    }
+}
+
+#[test]
+fn an_exception_in_a_worker_reads_as_it_does_in_process() {
+    let dir = tempfile::tempdir().unwrap();
+    failing_in_tile_5(dir.path(), "raise ValueError(f\"bad {ctx.x}\")");
+    let in_process = render_here(dir.path(), &["--threads", "2"]);
+    let workers = render_here(
+        dir.path(),
+        &["--threads", "2", "--python-workers", "processes"],
+    );
+    workers.expect_code(3);
+    assert!(
+        workers.stderr.starts_with(
+            "error: node `py` (python) failed at pixel (16, 16): ValueError: bad 16 (in N.__call__, node.py:14)\nTraceback"
+        ),
+        "{}",
+        workers.stderr
+    );
+    assert_eq!(workers.stderr, in_process.stderr);
+    assert_eq!(files_in(dir.path()), ["node.py", "scene.toml"]);
+}
+
+#[test]
+fn a_worker_that_exits_is_named_with_its_node_tile_and_code_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    failing_in_tile_5(dir.path(), "os._exit(5)");
+    std::fs::write(dir.path().join("out.png"), b"an older image").unwrap();
+    let run = render_here(
+        dir.path(),
+        &["--threads", "2", "--python-workers", "processes"],
+    );
+    run.expect_code(3);
+    assert!(
+        run.stderr.contains("error: node `py` (python) failed at pixel (16, 16): the Python worker process running N.__call__ (pid "),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(") exited with code 5 in tile 5;"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("out.png")).unwrap(),
+        b"an older image"
+    );
+    assert_eq!(files_in(dir.path()), ["node.py", "out.png", "scene.toml"]);
+}
+
+#[test]
+fn a_worker_that_crashes_names_the_signal_and_prints_the_python_stack() {
+    let dir = tempfile::tempdir().unwrap();
+    failing_in_tile_5(dir.path(), "import ctypes; ctypes.string_at(0)");
+    let run = render_here(
+        dir.path(),
+        &["--threads", "2", "--python-workers", "processes"],
+    );
+    run.expect_code(3);
+    assert!(
+        run.stderr
+            .contains("was killed by signal 11 (SIGSEGV, a segmentation fault) in tile 5"),
+        "{}",
+        run.stderr
+    );
+    // faulthandler's stack names the script's line.
+    assert!(
+        run.stderr.contains("node.py\", line 14 in __call__"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(files_in(dir.path()), ["node.py", "scene.toml"]);
+}
+
+#[test]
+fn a_timeout_kills_a_looping_worker() {
+    let dir = tempfile::tempdir().unwrap();
+    failing_in_tile_5(dir.path(), "while True: pass");
+    let run = render_here(
+        dir.path(),
+        &[
+            "--threads",
+            "2",
+            "--python-workers",
+            "processes",
+            "--timeout",
+            "1",
+        ],
+    );
+    run.expect_code(124);
+    assert!(
+        run.stderr.starts_with(
+            "error: stopped after --timeout 1 s while node `py` (python) was running at pixel (16, 16); no image written"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(files_in(dir.path()), ["node.py", "scene.toml"]);
+}
+
+#[test]
+fn on_error_color_paints_and_reports_as_in_process() {
+    let dir = tempfile::tempdir().unwrap();
+    failing_in_tile_5(dir.path(), "raise ValueError(f\"at {ctx.x} {ctx.y}\")");
+    let args = ["--threads", "2", "--on-error", "color"];
+    let in_process = render_here(dir.path(), &args);
+    in_process.expect_code(0);
+    let mut with_workers = args.to_vec();
+    with_workers.extend(PROCESSES);
+    let workers = render_here(dir.path(), &with_workers);
+    workers.expect_code(0);
+    assert!(
+        workers.stderr.contains(
+            "warning: node `py`: N.__call__ failed on 256 samples, painted magenta; the first at pixel (16, 16): ValueError: at 16 16"
+        ),
+        "{}",
+        workers.stderr
+    );
+    assert_eq!(workers.stderr, in_process.stderr);
+    assert_eq!(workers.pixel_hash(), in_process.pixel_hash());
+}
+
+#[test]
+fn every_worker_sets_the_node_up_and_its_prints_arrive_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    node_scene(
+        dir.path(),
+        "    inputs = {\"uv\": tessera.Vector2(tessera.TEXCOORD)}\n    outputs = {\"out\": tessera.Float()}\n    pure = True\n\n    \
+         def setup(self):\n        print(\"setup in\", os.getpid())\n\n    \
+         def __call__(self, ctx, uv):\n        if ctx.x % 16 == 0 and ctx.y % 16 == 0:\n            \
+         print(\"tile\", ctx.tile, \"from\", os.getpid(), \"x\" * 200)\n        return uv[0]\n",
+    );
+    let run = render_here(
+        dir.path(),
+        &["--threads", "3", "--python-workers", "processes"],
+    );
+    run.expect_code(0);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    // The render process sets the node up when it compiles; each of the
+    // three workers again, in its own interpreter.
+    let setups: std::collections::BTreeSet<&str> = lines
+        .iter()
+        .filter(|l| l.starts_with("setup in "))
+        .copied()
+        .collect();
+    assert_eq!(setups.len(), 4, "{}", run.stdout);
+    let mut tiles: Vec<usize> = lines
+        .iter()
+        .filter(|l| l.starts_with("tile "))
+        .map(|l| {
+            assert!(l.ends_with(&"x".repeat(200)), "a line cut short: {l}");
+            l.split(' ').nth(1).unwrap().parse().unwrap()
+        })
+        .collect();
+    tiles.sort();
+    assert_eq!(tiles, (0..16).collect::<Vec<_>>());
+    assert!(
+        lines.last().unwrap().starts_with("out.png: 64x64"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_node_that_keeps_state_under_ordered_stays_in_the_render_process() {
+    let dir = tempfile::tempdir().unwrap();
+    node_scene(
+        dir.path(),
+        "    inputs = {\"uv\": tessera.Vector2(tessera.TEXCOORD)}\n    outputs = {\"out\": tessera.Float()}\n\n    \
+         def setup(self):\n        self.calls = 0\n\n    \
+         def __call__(self, ctx, uv):\n        self.calls += 1\n        \
+         if self.calls == 1:\n            print(\"first call in\", \"render\" if \"TESSERA_WORKER_FDS\" not in os.environ else \"worker\")\n        \
+         return (self.calls % 97) / 97\n",
+    );
+    let threads = render_here(dir.path(), &["--threads", "1"]);
+    let workers = render_here(
+        dir.path(),
+        &["--threads", "2", "--python-workers", "processes"],
+    );
+    workers.expect_code(0);
+    assert!(
+        workers.stdout.starts_with("first call in render\n"),
+        "{}",
+        workers.stdout
+    );
+    assert_eq!(workers.pixel_hash(), threads.pixel_hash());
+}
+
+#[test]
+fn workers_are_chosen_in_the_scene_and_refused_when_misspelt() {
+    let dir = tempfile::tempdir().unwrap();
+    node_scene(
+        dir.path(),
+        "    inputs = {\"uv\": tessera.Vector2(tessera.TEXCOORD)}\n    outputs = {\"out\": tessera.Float()}\n    pure = True\n\n    \
+         def __call__(self, ctx, uv):\n        if ctx.tile == 0 and ctx.x == 0 and ctx.y == 0:\n            \
+         print(\"worker\" if \"TESSERA_WORKER_FDS\" in os.environ else \"render\")\n        return uv[0]\n",
+    );
+    let scene = std::fs::read_to_string(dir.path().join("scene.toml")).unwrap();
+    let with_workers = |value: &str| format!("[python]\nworkers = {value}\n\n{scene}");
+    std::fs::write(dir.path().join("scene.toml"), with_workers("\"processes\"")).unwrap();
+    let run = render_here(dir.path(), &["--threads", "2"]);
+    assert!(
+        run.expect_code(0).stdout.starts_with("worker\n"),
+        "{}",
+        run.stdout
+    );
+    // The command line wins.
+    let run = render_here(
+        dir.path(),
+        &["--threads", "2", "--python-workers", "threads"],
+    );
+    assert!(
+        run.expect_code(0).stdout.starts_with("render\n"),
+        "{}",
+        run.stdout
+    );
+
+    std::fs::write(dir.path().join("scene.toml"), with_workers("\"forks\"")).unwrap();
+    let run = tessera_in(dir.path(), &["check", "scene.toml"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .contains("[python] workers must be \"threads\" or \"processes\", found a string"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("scene.toml:2:11"), "{}", run.stderr);
+}
+
+#[test]
+fn the_worker_command_refuses_to_run_by_hand() {
+    let run = crate::util::tessera(&["python-worker", "scenes/python_ripples.toml"]);
+    run.expect_code(2);
+    assert_eq!(
+        run.stderr.trim_end(),
+        "error: this command is run by `tessera render --python-workers processes`, not by hand (TESSERA_WORKER_FDS is not set)"
+    );
+}
