@@ -409,8 +409,15 @@ pub fn version() -> Result<(), Failure> {
     println!("tessera {}", env!("CARGO_PKG_VERSION"));
     match tessera_python::start() {
         Ok(python) => println!(
-            "python {} at {} (started as {})",
-            python.version, python.prefix, python.executable
+            "python {} at {} (started as {}), GIL {}",
+            python.version,
+            python.prefix,
+            python.executable,
+            if python.gil_enabled {
+                "enabled"
+            } else {
+                "disabled (free-threaded)"
+            }
         ),
         Err(e) => println!("python unavailable: {e}"),
     }

@@ -19,6 +19,9 @@ pub struct PythonInfo {
     pub prefix: String,
     /// The program name Python was started as.
     pub executable: String,
+    /// Whether the interpreter has a GIL: always before 3.13; a
+    /// free-threaded build (3.13t, 3.14t) may run without one.
+    pub gil_enabled: bool,
 }
 
 static INTERPRETER: OnceLock<Result<PythonInfo, PythonError>> = OnceLock::new();
@@ -147,6 +150,10 @@ fn initialise() -> Result<PythonInfo, PythonError> {
                 .to_string(),
             prefix: sys.getattr("prefix")?.extract()?,
             executable: executable.clone(),
+            gil_enabled: match sys.getattr("_is_gil_enabled") {
+                Ok(is_enabled) => is_enabled.call0()?.extract()?,
+                Err(_) => true,
+            },
         })
     })
     .map_err(|e: PyErr| fail(e.to_string()))

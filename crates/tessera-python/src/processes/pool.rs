@@ -17,6 +17,15 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 use tessera_core::{Buffer, NodeError, TileCtx};
 
+/// The variables that size the thread pools of numpy's BLAS (OpenBLAS, MKL,
+/// BLIS) and of OpenMP code.
+const BLAS_THREADS: [&str; 4] = [
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+];
+
 /// One worker process per render thread. A render thread takes an idle
 /// worker for each tile of a Python node and gives it back after, so with
 /// as many workers as threads none ever waits for one.
@@ -90,10 +99,33 @@ impl ProcessPool {
             .args(&self.launch.args)
             .env(FDS_VARIABLE, format!("{},{}", inherited[0], inherited[1]))
             .stdin(Stdio::null());
+        // The workers are the parallelism: numpy's BLAS starting a thread
+        // per core in each of them would oversubscribe the cores (its idle
+        // threads spin: 30% of a numpy worker's time). One thread each, as
+        // Dask and joblib do, unless the user chose otherwise.
+        for variable in BLAS_THREADS {
+            if std::env::var_os(variable).is_none() {
+                command.env(variable, "1");
+            }
+        }
         // SAFETY: between fork and exec only async-signal-safe calls are
-        // made (fcntl, setpgid), on descriptors this process owns.
+        // made (fcntl, setpgid, prctl, getppid), on descriptors this
+        // process owns.
+        let render_process = std::process::id() as libc::pid_t;
         unsafe {
             command.pre_exec(move || {
+                // Killed with the render process, even if that is killed
+                // outright while the worker loops in a node (a worker only
+                // sees its socket close when it next reads). Linux sends it
+                // when the spawning thread ends: a worker started anew on a
+                // render thread ends with the render, when it is done.
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                    return Err(io::Error::last_os_error());
+                }
+                if libc::getppid() != render_process {
+                    // The render process died before the signal was asked for.
+                    return Err(io::Error::from_raw_os_error(libc::ESRCH));
+                }
                 for fd in inherited {
                     // Kept across exec: the worker's two descriptors only.
                     if libc::fcntl(fd, libc::F_SETFD, 0) == -1 {

@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use std::os::fd::{FromRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::AtomicBool;
-use tessera_core::{Buffer, FrameInfo, NodeError, SampleFailures, TileCtx};
+use tessera_core::{Buffer, BufferPool, FrameInfo, NodeError, SampleFailures, TileCtx};
 
 /// A worker process's connection to its render process, from the
 /// descriptors it inherited. Load the scene into a [`PythonRuntime`], then
@@ -18,6 +18,9 @@ use tessera_core::{Buffer, FrameInfo, NodeError, SampleFailures, TileCtx};
 pub struct WorkerConnection {
     channel: Channel,
     shared: SharedTiles,
+    /// Tile buffers kept from one request to the next: fresh large
+    /// allocations cost page faults every tile.
+    pool: BufferPool,
 }
 
 impl WorkerConnection {
@@ -51,7 +54,11 @@ impl WorkerConnection {
             )
         };
         let channel = Channel::new(stream).map_err(|e| PythonError::Workers(e.to_string()))?;
-        Ok(WorkerConnection { channel, shared })
+        Ok(WorkerConnection {
+            channel,
+            shared,
+            pool: BufferPool::default(),
+        })
     }
 
     /// Tells the render process that the scene did not load, and why.
@@ -105,22 +112,22 @@ impl WorkerConnection {
             )));
         }
         let memory = self.shared.floats();
+        let pool = &mut self.pool;
         let mut at = 0;
-        let mut take = |(channels, len): (usize, usize)| {
-            let planes = &memory[at..at + channels * len];
-            at += planes.len();
-            planes
-        };
         let inputs: Vec<Buffer> = request
             .inputs
             .iter()
-            .map(|&shape| Buffer::from_planar(shape.0, take(shape).to_vec()))
+            .map(|&(channels, len)| {
+                let planes = &memory[at..at + channels * len];
+                at += planes.len();
+                pool.build(channels, |data| data.extend_from_slice(planes))
+            })
             .collect();
         let input_refs: Vec<&Buffer> = inputs.iter().collect();
         let mut outputs: Vec<Buffer> = request
             .outputs
             .iter()
-            .map(|&(channels, len)| Buffer::new(channels, len))
+            .map(|&(channels, len)| pool.zeroed(channels, len))
             .collect();
         let frame = FrameInfo::from(&request.frame);
         let failures = SampleFailures::default();
@@ -139,6 +146,9 @@ impl WorkerConnection {
                 memory[at..at + planes.len()].copy_from_slice(planes);
                 at += planes.len();
             }
+        }
+        for buffer in inputs.into_iter().chain(outputs) {
+            pool.recycle(buffer);
         }
         let (painted, first_painted) = node.core.take_painted();
         Done {
