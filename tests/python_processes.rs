@@ -8,11 +8,16 @@ use std::process::Command;
 
 const PROCESSES: [&str; 2] = ["--python-workers", "processes"];
 
+/// `WHERE()` in a node: "worker" in a worker process, else "render".
+const WHERE: &str = "\n\ndef WHERE():\n    command = open(\"/proc/self/cmdline\", \"rb\").read().split(b\"\\0\")\n    \
+                     return \"worker\" if command[1] == b\"python-worker\" else \"render\"\n";
+
 /// Writes `node.py` (class `N`, the body given, after `import os, tessera`)
 /// and `scene.toml`: one node over a 64 x 64 image, linked to `uv`.
 fn node_scene(dir: &Path, body: &str) {
-    let script =
-        format!("import os\nimport sys\n\nimport tessera\n\n\nclass N(tessera.Node):\n{body}");
+    let script = format!(
+        "import os\nimport sys\n\nimport tessera\n\n\nclass N(tessera.Node):\n{body}{WHERE}"
+    );
     std::fs::write(dir.join("node.py"), script).unwrap();
     let scene = python_node_scene(64, 64, "node.py", "uv = \"@uv\"");
     std::fs::write(dir.join("scene.toml"), scene).unwrap();
@@ -233,7 +238,7 @@ fn a_node_that_keeps_state_under_ordered_stays_in_the_render_process() {
         "    inputs = {\"uv\": tessera.Vector2(tessera.TEXCOORD)}\n    outputs = {\"out\": tessera.Float()}\n\n    \
          def setup(self):\n        self.calls = 0\n\n    \
          def __call__(self, ctx, uv):\n        self.calls += 1\n        \
-         if self.calls == 1:\n            print(\"first call in\", \"render\" if \"TESSERA_WORKER_FDS\" not in os.environ else \"worker\")\n        \
+         if self.calls == 1:\n            print(\"first call in\", WHERE())\n        \
          return (self.calls % 97) / 97\n",
     );
     let threads = render_here(dir.path(), &["--threads", "1"]);
@@ -257,7 +262,7 @@ fn workers_are_chosen_in_the_scene_and_refused_when_misspelt() {
         dir.path(),
         "    inputs = {\"uv\": tessera.Vector2(tessera.TEXCOORD)}\n    outputs = {\"out\": tessera.Float()}\n    pure = True\n\n    \
          def __call__(self, ctx, uv):\n        if ctx.tile == 0 and ctx.x == 0 and ctx.y == 0:\n            \
-         print(\"worker\" if \"TESSERA_WORKER_FDS\" in os.environ else \"render\")\n        return uv[0]\n",
+         print(WHERE())\n        return uv[0]\n",
     );
     let scene = std::fs::read_to_string(dir.path().join("scene.toml")).unwrap();
     let with_workers = |value: &str| format!("[python]\nworkers = {value}\n\n{scene}");
@@ -297,6 +302,6 @@ fn the_worker_command_refuses_to_run_by_hand() {
     run.expect_code(2);
     assert_eq!(
         run.stderr.trim_end(),
-        "error: this command is run by `tessera render --python-workers processes`, not by hand (TESSERA_WORKER_FDS is not set)"
+        "error: this command is run by `tessera render --python-workers processes`, not by hand"
     );
 }

@@ -10,9 +10,10 @@ use std::sync::Arc;
 use tessera_core::Registry;
 use tessera_graph::Plan;
 use tessera_output::{Depth, Framebuffer};
+use tessera_process::Launch;
 use tessera_python::{
     OnError, Policy, PythonRuntime, PythonSettings, PythonWorkers, RenderSetup, RunOptions,
-    WorkerConnection, WorkerLaunch,
+    WorkerConnection,
 };
 use tessera_render::RenderHooks;
 use tessera_render::{NodeFailure, RenderError, RenderOptions};
@@ -215,7 +216,7 @@ fn run_options(args: &RenderArgs) -> RunOptions {
 /// How to start a Python worker process for this render: this program's
 /// hidden `python-worker` command, with the options that decide how the
 /// scene's Python nodes are built.
-fn worker_launch(args: &RenderArgs) -> Result<WorkerLaunch, Failure> {
+fn worker_launch(args: &RenderArgs) -> Result<Launch, Failure> {
     use clap::ValueEnum;
     let program = std::env::current_exe().map_err(|e| Failure::from_error(EXIT_IO, e.into()))?;
     let name = |value: Option<clap::builder::PossibleValue>| {
@@ -232,9 +233,10 @@ fn worker_launch(args: &RenderArgs) -> Result<WorkerLaunch, Failure> {
     if let Some(policy) = args.python_policy {
         launch.extend(["--python-policy".into(), policy.name().into()]);
     }
-    Ok(WorkerLaunch {
+    Ok(Launch {
         program,
         args: launch,
+        env: Vec::new(),
     })
 }
 

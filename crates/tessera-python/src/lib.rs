@@ -33,7 +33,7 @@ mod threads;
 pub use interpreter::{PythonInfo, flush_output, is_started, lingering_threads, start};
 pub use node::{OnError, RunOptions, python_kind};
 pub use policy::Policy;
-pub use processes::{PythonWorkers, WorkerConnection, WorkerLaunch};
+pub use processes::{PythonWorkers, WorkerConnection};
 pub use runtime::PythonRuntime;
 pub use script::{ScriptNode, describe_script};
 pub use session::{RenderSession, RenderSetup};

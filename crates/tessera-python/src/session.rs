@@ -4,7 +4,7 @@
 use crate::PythonError;
 use crate::call::Calls;
 use crate::policy::NodeState;
-use crate::processes::{ProcessPool, WorkerLaunch};
+use crate::processes::ProcessPool;
 use crate::runtime::{PythonRuntime, Routes};
 use crate::threads::{ThreadState, enter_thread, leave_thread};
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
@@ -66,7 +66,7 @@ pub struct RenderSetup {
     pub threads: usize,
     /// How to start worker processes for Python nodes (`--python-workers
     /// processes`): one per render thread. None: Python runs in this process.
-    pub processes: Option<WorkerLaunch>,
+    pub processes: Option<tessera_process::Launch>,
     /// Set from outside to stop the render: a worker process busy with a
     /// tile is then killed rather than waited for.
     pub cancel: Arc<AtomicBool>,

@@ -3,7 +3,7 @@
 use crate::policy::Policy;
 use crate::processes::PythonWorkers;
 use std::path::{Path, PathBuf};
-use tessera_scene::{Diagnostic, DiagnosticKind, ParamValue, SceneErrors, Section};
+use tessera_scene::{Diagnostic, DiagnosticKind, Param, ParamValue, SceneErrors, Section};
 
 /// How Python nodes are found and run.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -22,6 +22,20 @@ const KEYS: [&str; 4] = ["paths", "policy", "switch_interval", "workers"];
 
 fn policy_names() -> String {
     Policy::ALL.map(Policy::name).join(", ")
+}
+
+/// "[python] NAME must be EXPECTED, found WHAT", at the value.
+fn out_of_range(param: &Param, expected: &str, label: &str) -> Diagnostic {
+    Diagnostic::new(
+        DiagnosticKind::OutOfRange,
+        format!(
+            "[python] {} must be {expected}, found {}",
+            param.name.value,
+            param.value.value.describe()
+        ),
+        param.value.span.clone(),
+    )
+    .label(label)
 }
 
 /// Reads `[python]` (absent: the defaults). `base_dir` is the scene's folder.
@@ -59,38 +73,35 @@ pub fn python_settings(
                 }
             }
             "policy" => match &param.value.value {
-                ParamValue::String(name) if Policy::parse(name).is_some() => settings.policy = Policy::parse(name),
-                other => errors.push(
-                    Diagnostic::new(
-                        DiagnosticKind::OutOfRange,
-                        format!("[python] policy must be one of {}, found {}", policy_names(), other.describe()),
-                        param.value.span.clone(),
-                    )
-                    .label("not a policy"),
-                ),
+                ParamValue::String(name) if Policy::parse(name).is_some() => {
+                    settings.policy = Policy::parse(name)
+                }
+                _ => errors.push(out_of_range(
+                    param,
+                    &format!("one of {}", policy_names()),
+                    "not a policy",
+                )),
             },
             "switch_interval" => match &param.value.value {
-                ParamValue::Float(s) if *s > 0.0 && s.is_finite() => settings.switch_interval = Some(*s),
+                ParamValue::Float(s) if *s > 0.0 && s.is_finite() => {
+                    settings.switch_interval = Some(*s)
+                }
                 ParamValue::Integer(s) if *s > 0 => settings.switch_interval = Some(*s as f64),
-                other => errors.push(
-                    Diagnostic::new(
-                        DiagnosticKind::OutOfRange,
-                        format!("[python] switch_interval must be a positive number of seconds, found {}", other.describe()),
-                        param.value.span.clone(),
-                    )
-                    .label("seconds, such as 0.005"),
-                ),
+                _ => errors.push(out_of_range(
+                    param,
+                    "a positive number of seconds",
+                    "seconds, such as 0.005",
+                )),
             },
             "workers" => match &param.value.value {
-                ParamValue::String(name) if PythonWorkers::parse(name).is_some() => settings.workers = PythonWorkers::parse(name),
-                other => errors.push(
-                    Diagnostic::new(
-                        DiagnosticKind::OutOfRange,
-                        format!("[python] workers must be \"threads\" or \"processes\", found {}", other.describe()),
-                        param.value.span.clone(),
-                    )
-                    .label("threads or processes"),
-                ),
+                ParamValue::String(name) if PythonWorkers::parse(name).is_some() => {
+                    settings.workers = PythonWorkers::parse(name)
+                }
+                _ => errors.push(out_of_range(
+                    param,
+                    "\"threads\" or \"processes\"",
+                    "threads or processes",
+                )),
             },
             other => errors.push(
                 Diagnostic::new(

@@ -2,10 +2,11 @@
 //! interpreter per process, so Python work scales with cores where threads
 //! of one interpreter take turns at its GIL.
 //!
-//! The render process starts one worker per render thread by running a
-//! [`WorkerLaunch`] (the `tessera` binary's hidden `python-worker` command)
-//! with two inherited descriptors, named in `TESSERA_WORKER_FDS`:
-//! - a Unix socket, carrying one JSON line each way per tile ([`protocol`]);
+//! The render process starts one worker per render thread with
+//! [`tessera_process::spawn`], running a [`tessera_process::Launch`] (the
+//! `tessera` binary's hidden `python-worker` command). Each worker has:
+//! - the socket every Tessera child has, carrying one JSON line each way
+//!   per tile ([`protocol`]);
 //! - a memfd that both processes map ([`shared::SharedTiles`]), holding the
 //!   tile's input planes and then its output planes, so pixels cross the
 //!   boundary as two copies of whole planes, never sample by sample.
@@ -13,8 +14,8 @@
 //! A worker loads the same scene (importing its scripts and running each
 //! Python node's `setup()` itself), says it is ready, then evaluates tiles
 //! until the socket closes. Workers have their own process group, so Ctrl-C
-//! reaches only the render process, which kills them; a worker whose render
-//! process dies sees its socket close and exits.
+//! reaches only the render process, which kills them; they die with the
+//! render process.
 
 mod pool;
 mod protocol;
@@ -23,9 +24,6 @@ mod shared;
 
 pub use pool::ProcessPool;
 pub use serve::WorkerConnection;
-
-use std::ffi::OsString;
-use std::path::PathBuf;
 
 /// Where a scene's Python nodes run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -52,15 +50,3 @@ impl PythonWorkers {
         PythonWorkers::ALL.into_iter().find(|w| w.name() == name)
     }
 }
-
-/// How to start one worker process: a program that loads the same scene
-/// with the same options and then serves it through a [`WorkerConnection`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct WorkerLaunch {
-    pub program: PathBuf,
-    pub args: Vec<OsString>,
-}
-
-/// The environment variable naming a worker's inherited descriptors:
-/// `SOCKET,MEMFD`.
-const FDS_VARIABLE: &str = "TESSERA_WORKER_FDS";

@@ -1,21 +1,18 @@
 //! The render process's side: starting workers, sending them tiles, and
 //! telling the user what happened when one dies.
 
-use super::protocol::{Channel, Done, Evaluate, Frame, Received, Reply};
+use super::protocol::{Done, Evaluate, Frame, Reply};
 use super::shared::SharedTiles;
-use super::{FDS_VARIABLE, WorkerLaunch};
 use crate::PythonError;
 use crate::policy::NodeState;
 use crossbeam_channel::{Receiver, Sender, unbounded};
 use std::io;
-use std::os::fd::{AsRawFd, RawFd};
-use std::os::unix::net::UnixStream;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 use tessera_core::{Buffer, NodeError, TileCtx};
+use tessera_process::{Channel, Launch, Options, Received, Spawned, describe_exit, wait_or_kill};
 
 /// The variables that size the thread pools of numpy's BLAS (OpenBLAS, MKL,
 /// BLIS) and of OpenMP code.
@@ -32,7 +29,7 @@ const BLAS_THREADS: [&str; 4] = [
 pub struct ProcessPool {
     idle: Receiver<Slot>,
     give_back: Sender<Slot>,
-    launch: WorkerLaunch,
+    launch: Launch,
     cancel: Arc<AtomicBool>,
 }
 
@@ -60,7 +57,7 @@ enum Lost {
 impl ProcessPool {
     /// Starts `count` workers and waits until each has loaded the scene.
     pub fn start(
-        launch: WorkerLaunch,
+        launch: Launch,
         count: usize,
         cancel: Arc<AtomicBool>,
     ) -> Result<ProcessPool, PythonError> {
@@ -91,58 +88,23 @@ impl ProcessPool {
     }
 
     fn spawn(&self) -> io::Result<Worker> {
-        let (ours, theirs) = UnixStream::pair()?;
         let shared = SharedTiles::create()?;
-        let inherited: [RawFd; 2] = [theirs.as_raw_fd(), shared.raw_fd()];
-        let mut command = Command::new(&self.launch.program);
-        command
-            .args(&self.launch.args)
-            .env(FDS_VARIABLE, format!("{},{}", inherited[0], inherited[1]))
-            .stdin(Stdio::null());
+        let mut launch = self.launch.clone();
         // The workers are the parallelism: numpy's BLAS starting a thread
-        // per core in each of them would oversubscribe the cores (its idle
-        // threads spin: 30% of a numpy worker's time). One thread each, as
-        // Dask and joblib do, unless the user chose otherwise.
+        // per core in each of them would oversubscribe the cores. One
+        // thread each, as Dask and joblib do, unless the user chose.
         for variable in BLAS_THREADS {
             if std::env::var_os(variable).is_none() {
-                command.env(variable, "1");
+                launch.env.push((variable.into(), "1".into()));
             }
         }
-        // SAFETY: between fork and exec only async-signal-safe calls are
-        // made (fcntl, setpgid, prctl, getppid), on descriptors this
-        // process owns.
-        let render_process = std::process::id() as libc::pid_t;
-        unsafe {
-            command.pre_exec(move || {
-                // Killed with the render process, even if that is killed
-                // outright while the worker loops in a node (a worker only
-                // sees its socket close when it next reads). Linux sends it
-                // when the spawning thread ends: a worker started anew on a
-                // render thread ends with the render, when it is done.
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
-                    return Err(io::Error::last_os_error());
-                }
-                if libc::getppid() != render_process {
-                    // The render process died before the signal was asked for.
-                    return Err(io::Error::from_raw_os_error(libc::ESRCH));
-                }
-                for fd in inherited {
-                    // Kept across exec: the worker's two descriptors only.
-                    if libc::fcntl(fd, libc::F_SETFD, 0) == -1 {
-                        return Err(io::Error::last_os_error());
-                    }
-                }
-                // Its own process group: a Ctrl-C at the terminal reaches
-                // the render process, which stops the workers itself.
-                if libc::setpgid(0, 0) == -1 {
-                    return Err(io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let child = command.spawn()?;
-        drop(theirs);
-        let channel = Channel::new(ours)?;
+        let options = Options {
+            // Ctrl-C reaches the render process, which stops the workers.
+            own_group: true,
+            no_stdin: true,
+        };
+        let Spawned { child, channel } =
+            tessera_process::spawn(&launch, &[shared.raw_fd()], options)?;
         channel.poll_cancel()?;
         Ok(Worker {
             child,
@@ -339,15 +301,7 @@ impl Worker {
         } = self;
         // Closing the socket is what tells the worker to finish.
         drop((channel, shared));
-        let deadline = Instant::now() + grace;
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
+        wait_or_kill(&mut child, grace);
     }
 }
 
@@ -361,23 +315,4 @@ impl Drop for ProcessPool {
             }
         }
     }
-}
-
-/// "exited with code 5", "was killed by signal 11 (SIGSEGV)".
-fn describe_exit(status: ExitStatus) -> String {
-    if let Some(code) = status.code() {
-        return format!("exited with code {code}");
-    }
-    let signal = status.signal().unwrap_or_default();
-    let name = match signal {
-        libc::SIGSEGV => " (SIGSEGV, a segmentation fault)",
-        libc::SIGABRT => " (SIGABRT, an abort)",
-        libc::SIGBUS => " (SIGBUS)",
-        libc::SIGFPE => " (SIGFPE)",
-        libc::SIGILL => " (SIGILL)",
-        libc::SIGKILL => " (SIGKILL: killed, perhaps for lack of memory)",
-        libc::SIGTERM => " (SIGTERM)",
-        _ => "",
-    };
-    format!("was killed by signal {signal}{name}")
 }

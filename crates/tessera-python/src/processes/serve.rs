@@ -1,15 +1,13 @@
 //! The worker's side: serving tiles for the render process that started it.
 
-use super::FDS_VARIABLE;
-use super::protocol::{Channel, Done, Evaluate, Received, Reply};
+use super::protocol::{Done, Evaluate, Reply};
 use super::shared::SharedTiles;
 use crate::PythonError;
 use crate::runtime::PythonRuntime;
 use pyo3::prelude::*;
-use std::os::fd::{FromRawFd, RawFd};
-use std::os::unix::net::UnixStream;
 use std::sync::atomic::AtomicBool;
 use tessera_core::{Buffer, BufferPool, FrameInfo, NodeError, SampleFailures, TileCtx};
+use tessera_process::{Channel, Received};
 
 /// A worker process's connection to its render process, from the
 /// descriptors it inherited. Load the scene into a [`PythonRuntime`], then
@@ -28,32 +26,18 @@ impl WorkerConnection {
     /// (it was not started by a render process).
     pub fn inherited() -> Result<WorkerConnection, PythonError> {
         let not_a_worker = || {
-            PythonError::Workers(format!(
-                "this command is run by `tessera render --python-workers processes`, not by hand \
-                 ({FDS_VARIABLE} is not set)"
-            ))
-        };
-        let value = std::env::var(FDS_VARIABLE).map_err(|_| not_a_worker())?;
-        let fds: Vec<RawFd> = value.split(',').filter_map(|f| f.parse().ok()).collect();
-        let [socket, memory] = fds[..] else {
-            return Err(not_a_worker());
-        };
-        let valid = |fd: RawFd| {
-            // SAFETY: F_GETFD only queries the descriptor.
-            unsafe { libc::fcntl(fd, libc::F_GETFD) != -1 }
-        };
-        if !valid(socket) || !valid(memory) {
-            return Err(not_a_worker());
-        }
-        // SAFETY: the render process passed these two descriptors to this
-        // process for this connection alone, and nothing else adopts them.
-        let (stream, shared) = unsafe {
-            (
-                UnixStream::from_raw_fd(socket),
-                SharedTiles::inherited(memory),
+            PythonError::Workers(
+                "this command is run by `tessera render --python-workers processes`, not by hand"
+                    .into(),
             )
         };
-        let channel = Channel::new(stream).map_err(|e| PythonError::Workers(e.to_string()))?;
+        let (channel, fds) = tessera_process::inherited().ok_or_else(not_a_worker)?;
+        let [memory] = fds[..] else {
+            return Err(not_a_worker());
+        };
+        // SAFETY: the render process handed this memfd to this process for
+        // this connection alone, and nothing else adopts it.
+        let shared = unsafe { SharedTiles::inherited(memory) };
         Ok(WorkerConnection {
             channel,
             shared,

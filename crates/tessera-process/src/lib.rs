@@ -1,0 +1,219 @@
+//! The processes Tessera starts and watches, one model for all of them: the
+//! Python worker processes of `--python-workers processes`, and the
+//! supervised render that the `tessera` command runs its work in.
+//!
+//! A parent starts a child with [`spawn`]: the child gets a Unix socket
+//! (and any other descriptors the parent hands it, such as shared memory),
+//! named in `TESSERA_CHILD_FDS`; it dies with the parent (Linux's
+//! parent-death signal); and, when asked, it has its own process group, so
+//! that Ctrl-C at the terminal reaches only the parent, which decides what
+//! to stop. Messages go both ways over the socket as JSON lines
+//! ([`Channel`]); a child that dies is seen as the socket closing, and
+//! [`describe_exit`] says how it ended. The child finds its end with
+//! [`inherited`].
+
+mod channel;
+
+pub use channel::{Channel, Received};
+
+use std::ffi::OsString;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// A program to start as a child, with its arguments and the environment
+/// variables it needs beyond the parent's.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Launch {
+    pub program: PathBuf,
+    pub args: Vec<OsString>,
+    pub env: Vec<(OsString, OsString)>,
+}
+
+/// The variable naming a child's inherited descriptors: the socket first,
+/// then the others, comma-separated.
+const FDS_VARIABLE: &str = "TESSERA_CHILD_FDS";
+
+/// How to start a child.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Its own process group: Ctrl-C at the terminal does not reach it.
+    pub own_group: bool,
+    /// Standard input closed (nodes must not wait on the terminal).
+    pub no_stdin: bool,
+}
+
+/// A running child and the parent's end of its socket.
+pub struct Spawned {
+    pub child: Child,
+    pub channel: Channel,
+}
+
+/// Starts `launch` as a child that inherits a new socket and `extra`
+/// descriptors (which must stay open until this returns).
+pub fn spawn(launch: &Launch, extra: &[RawFd], options: Options) -> io::Result<Spawned> {
+    let (ours, theirs) = UnixStream::pair()?;
+    let mut inherited = vec![theirs.as_raw_fd()];
+    inherited.extend_from_slice(extra);
+    let names: Vec<String> = inherited.iter().map(|fd| fd.to_string()).collect();
+    let mut command = Command::new(&launch.program);
+    command
+        .args(&launch.args)
+        .envs(launch.env.iter().map(|(k, v)| (k, v)))
+        .env(FDS_VARIABLE, names.join(","));
+    if options.no_stdin {
+        command.stdin(Stdio::null());
+    }
+    let parent = std::process::id() as libc::pid_t;
+    let own_group = options.own_group;
+    // SAFETY: between fork and exec only async-signal-safe calls are made
+    // (fcntl, setpgid, prctl, getppid), on descriptors this process owns;
+    // `inherited` is moved in, not allocated there.
+    unsafe {
+        command.pre_exec(move || {
+            for &fd in &inherited {
+                // Kept across exec: these descriptors only (std opens every
+                // descriptor close-on-exec).
+                if libc::fcntl(fd, libc::F_SETFD, 0) == -1 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            if own_group && libc::setpgid(0, 0) == -1 {
+                return Err(io::Error::last_os_error());
+            }
+            // Killed with the parent, even if the parent is killed outright
+            // while the child is busy (it would only see its socket close
+            // when it next reads). Linux sends it when the spawning thread
+            // ends, so spawn from a thread that outlives the child.
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                return Err(io::Error::last_os_error());
+            }
+            if libc::getppid() != parent {
+                // The parent died before the signal was asked for.
+                return Err(io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            Ok(())
+        });
+    }
+    let child = command.spawn()?;
+    drop(theirs);
+    Ok(Spawned {
+        child,
+        channel: Channel::new(ours)?,
+    })
+}
+
+/// The child's side: its socket and the other descriptors its parent
+/// handed it, or None when this process was not started by [`spawn`].
+///
+/// Call it once: the descriptors are adopted by what it returns.
+pub fn inherited() -> Option<(Channel, Vec<RawFd>)> {
+    let value = std::env::var(FDS_VARIABLE).ok()?;
+    let fds: Vec<RawFd> = value
+        .split(',')
+        .map(|fd| fd.parse().ok())
+        .collect::<Option<_>>()?;
+    let valid = |fd: RawFd| {
+        // SAFETY: F_GETFD only queries the descriptor.
+        unsafe { libc::fcntl(fd, libc::F_GETFD) != -1 }
+    };
+    let (&socket, extra) = fds.split_first()?;
+    if !fds.iter().all(|&fd| valid(fd)) {
+        return None;
+    }
+    // Grandchildren (a worker's, a node's `os.system`) must not inherit
+    // them, nor take the variable for theirs.
+    for &fd in &fds {
+        // SAFETY: sets a flag of a descriptor checked valid above.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+    // SAFETY: removing a variable while other threads read the environment
+    // is a data race; children call this first thing, before any thread.
+    unsafe { std::env::remove_var(FDS_VARIABLE) };
+    // SAFETY: the parent passed this socket to this process for this
+    // connection alone, and nothing else adopts it.
+    let stream = unsafe { UnixStream::from_raw_fd(socket) };
+    let channel = Channel::new(stream).ok()?;
+    Some((channel, extra.to_vec()))
+}
+
+/// "exited with code 5", "was killed by signal 11 (SIGSEGV, a
+/// segmentation fault)".
+pub fn describe_exit(status: ExitStatus) -> String {
+    if let Some(code) = status.code() {
+        return format!("exited with code {code}");
+    }
+    let signal = status.signal().unwrap_or_default();
+    let name = match signal {
+        libc::SIGSEGV => " (SIGSEGV, a segmentation fault)",
+        libc::SIGABRT => " (SIGABRT, an abort)",
+        libc::SIGBUS => " (SIGBUS, a bus error)",
+        libc::SIGFPE => " (SIGFPE, an arithmetic error)",
+        libc::SIGILL => " (SIGILL, an illegal instruction)",
+        libc::SIGKILL => " (SIGKILL: killed, perhaps for lack of memory)",
+        libc::SIGTERM => " (SIGTERM)",
+        libc::SIGXFSZ => " (SIGXFSZ, the file size limit)",
+        _ => "",
+    };
+    format!("was killed by signal {signal}{name}")
+}
+
+/// Waits up to `grace` for `child` to exit by itself, then kills it; its
+/// status either way (None if it could not be waited for).
+pub fn wait_or_kill(child: &mut Child, grace: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + grace;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(2)),
+            _ => break,
+        }
+    }
+    let _ = child.kill();
+    child.wait().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    #[test]
+    fn exits_are_told_in_words() {
+        let status = |script: &str| Command::new("sh").args(["-c", script]).status().unwrap();
+        assert_eq!(describe_exit(status("exit 5")), "exited with code 5");
+        assert_eq!(
+            describe_exit(status("kill -SEGV $$")),
+            "was killed by signal 11 (SIGSEGV, a segmentation fault)"
+        );
+    }
+
+    #[test]
+    fn a_child_gets_its_socket_and_its_death_closes_it() {
+        let launch = Launch {
+            program: "sh".into(),
+            // Writes a JSON line to the inherited socket, then exits 3.
+            args: vec![
+                "-c".into(),
+                "fd=${TESSERA_CHILD_FDS%%,*}; echo '\"hello\"' >&$fd; exit 3".into(),
+            ],
+            env: Vec::new(),
+        };
+        let mut spawned = spawn(&launch, &[], Options::default()).unwrap();
+        let never = std::sync::atomic::AtomicBool::new(false);
+        match spawned.channel.receive::<String>(&never).unwrap() {
+            Received::Message(text) => assert_eq!(text, "hello"),
+            _ => panic!("no message"),
+        }
+        assert!(matches!(
+            spawned.channel.receive::<String>(&never).unwrap(),
+            Received::Closed
+        ));
+        let status = wait_or_kill(&mut spawned.child, Duration::from_secs(5)).unwrap();
+        assert_eq!(describe_exit(status), "exited with code 3");
+    }
+}
