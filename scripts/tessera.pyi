@@ -266,3 +266,7 @@ class TileContext:
     def random(self, shape: int | tuple[int] | tuple[int, int] | None = ...) -> Any:
         """Deterministic floats in [0, 1) of shape (n,) or (n, k)."""
         ...
+
+class ProcessExit(BaseException):
+    """Raised by `os._exit` called in Tessera's own process: a node must
+    return or raise, never end the renderer."""

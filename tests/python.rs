@@ -202,10 +202,11 @@ fn a_missing_module_says_how_to_install_it() {
         "10:10",
     );
     // The tests run with the project's venv active: install into it.
-    assert!(
-        stderr.contains("/.venv/bin/python -m pip install no_such_module_xyz\n"),
-        "{stderr}"
+    let pip = format!(
+        "{}/bin/python -m pip install no_such_module_xyz\n",
+        venv().display()
     );
+    assert!(stderr.contains(&pip), "{stderr}");
 }
 
 #[test]

@@ -93,7 +93,9 @@ fn an_exception_in_a_worker_reads_as_it_does_in_process() {
 #[test]
 fn a_worker_that_exits_is_named_with_its_node_tile_and_code_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    failing_in_tile_5(dir.path(), "os._exit(5)");
+    // libc's _exit, below Python's os._exit (which raises ProcessExit in
+    // every Tessera interpreter: see the next test).
+    failing_in_tile_5(dir.path(), "import ctypes; ctypes.CDLL(None)._exit(5)");
     std::fs::write(dir.path().join("out.png"), b"an older image").unwrap();
     let run = render_here(
         dir.path(),
@@ -115,6 +117,27 @@ fn a_worker_that_exits_is_named_with_its_node_tile_and_code_and_writes_nothing()
         b"an older image"
     );
     assert_eq!(files_in(dir.path()), ["node.py", "out.png", "scene.toml"]);
+}
+
+#[test]
+fn os_exit_in_a_worker_is_an_error_of_its_node_as_in_process() {
+    let dir = tempfile::tempdir().unwrap();
+    failing_in_tile_5(dir.path(), "os._exit(5)");
+    let in_process = render_here(dir.path(), &["--threads", "2"]);
+    let workers = render_here(
+        dir.path(),
+        &["--threads", "2", "--python-workers", "processes"],
+    );
+    workers.expect_code(3);
+    assert!(
+        workers.stderr.starts_with(
+            "error: node `py` (python) failed at pixel (16, 16): ProcessExit: os._exit(5) would end Tessera's process; \
+             a node must return or raise instead (in N.__call__, node.py:14)\n"
+        ),
+        "{}",
+        workers.stderr
+    );
+    assert_eq!(workers.stderr, in_process.stderr);
 }
 
 #[test]

@@ -68,9 +68,12 @@ pub fn python_node_scene(width: u32, height: u32, script: &str, node_lines: &str
     )
 }
 
-/// The virtual environment (with numpy) that scripts/test creates.
+/// The virtual environment (with numpy) that scripts/test creates:
+/// `.venv`, or for a build against another Python, the one that
+/// `TESSERA_TEST_VENV` names (scripts/test-pythons sets it).
 pub fn venv() -> PathBuf {
-    let venv = root().join(".venv");
+    let name = std::env::var("TESSERA_TEST_VENV").unwrap_or_else(|_| ".venv".into());
+    let venv = root().join(name);
     assert!(
         venv.join("bin/python").exists(),
         "{} is missing: run the tests with scripts/test, which creates it with numpy",

@@ -2,14 +2,16 @@
 
 use crate::diagnostics;
 use crate::failure::{EXIT_BAD_SCENE, EXIT_IO, EXIT_NODE_FAILED, Failure};
+use crate::supervise::{GRACE, Supervisor, Work, supervise};
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 use tessera_core::Registry;
 use tessera_graph::Plan;
-use tessera_output::{Depth, Framebuffer};
+use tessera_output::{Depth, Framebuffer, ImageTarget};
 use tessera_process::Launch;
 use tessera_python::{
     OnError, Policy, PythonRuntime, PythonSettings, PythonWorkers, RenderSetup, RunOptions,
@@ -72,6 +74,24 @@ pub struct RenderArgs {
     /// seconds, interrupting Python code that is running.
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
     timeout: Option<f64>,
+    /// Render in this process instead of a supervised child (for
+    /// profiling): a node that ends or crashes its process then ends
+    /// tessera with it, and --timeout cannot stop a node that ignores it.
+    #[arg(long)]
+    no_supervise: bool,
+}
+
+#[derive(Args)]
+pub struct CheckArgs {
+    /// The scene file (TOML).
+    scene: PathBuf,
+    /// Stop (exit code 124) when importing the scene's Python scripts and
+    /// running their setup() take longer than this many seconds.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, default_value_t = 60.0)]
+    timeout: f64,
+    /// Check in this process instead of a supervised child.
+    #[arg(long)]
+    no_supervise: bool,
 }
 
 pub fn parse_policy(text: &str) -> Result<Policy, String> {
@@ -161,7 +181,22 @@ fn read_scene(path: &Path) -> Result<String, Failure> {
     })
 }
 
-pub fn check(scene: &Path) -> Result<(), Failure> {
+pub fn check(args: &CheckArgs) -> Result<(), Failure> {
+    if let Some(supervisor) = Supervisor::inherited() {
+        return supervisor.exiting(check_here(&args.scene));
+    }
+    if args.no_supervise {
+        return check_here(&args.scene);
+    }
+    supervise(
+        Work::Check,
+        Some(Duration::from_secs_f64(args.timeout)),
+        args.timeout,
+        true,
+    )
+}
+
+fn check_here(scene: &Path) -> Result<(), Failure> {
     let plan = load(scene, RunOptions::default(), &PythonRuntime::default())?.plan;
     println!(
         "{}: ok ({} nodes rendered, {}x{}, {} samples)",
@@ -175,8 +210,31 @@ pub fn check(scene: &Path) -> Result<(), Failure> {
 }
 
 pub fn render(args: &RenderArgs) -> Result<(), Failure> {
+    if let Some(mut supervisor) = Supervisor::inherited() {
+        let result = render_here(args, Some(&mut supervisor));
+        return supervisor.exiting(result);
+    }
+    if args.no_supervise {
+        return render_here(args, None);
+    }
+    let target = ImageTarget::new(&output_path(args)?, args.depth)
+        .map_err(|e| Failure::new(EXIT_IO, format!("error: {e}")))?;
+    // The child stops itself at its --timeout, naming the node it stopped;
+    // a child that does not is killed a moment later.
+    let deadline = args.timeout.map(|s| Duration::from_secs_f64(s) + GRACE);
+    supervise(
+        Work::Render(&target),
+        deadline,
+        args.timeout.unwrap_or_default(),
+        args.quiet,
+    )
+}
+
+/// Renders in this process: a supervised child's work, or the whole
+/// command under --no-supervise.
+fn render_here(args: &RenderArgs, supervisor: Option<&mut Supervisor>) -> Result<(), Failure> {
     crate::cancel::install(args.timeout);
-    render_scene(args).map_err(|failure| match crate::cancel::stopped(args.timeout) {
+    render_scene(args, supervisor).map_err(|failure| match crate::cancel::stopped(args.timeout) {
         // Stopped before rendering (a script's import looping forever, say).
         Some((code, why)) if failure.code != code => Failure::new(
             code,
@@ -240,7 +298,7 @@ fn worker_launch(args: &RenderArgs) -> Result<Launch, Failure> {
     })
 }
 
-fn render_scene(args: &RenderArgs) -> Result<(), Failure> {
+fn render_scene(args: &RenderArgs, mut supervisor: Option<&mut Supervisor>) -> Result<(), Failure> {
     let runtime = PythonRuntime::default();
     let Loaded { plan, python } = load(&args.scene, run_options(args), &runtime)?;
     let output = output_path(args)?;
@@ -270,10 +328,15 @@ fn render_scene(args: &RenderArgs) -> Result<(), Failure> {
         frame: args.frame,
         hooks: session.clone().map(|s| s as Arc<dyn RenderHooks>),
     };
-    let bar = progress_bar(args.quiet);
+    let bar = progress_bar(args.quiet || supervisor.is_some());
     let rendered = tessera_render::render(&plan, &options, &crate::cancel::CANCEL, &mut |p| {
-        bar.set_length(p.tiles_total as u64);
-        bar.set_position(p.tiles_done as u64);
+        match &mut supervisor {
+            Some(supervisor) => supervisor.progress(p.tiles_done, p.tiles_total),
+            None => {
+                bar.set_length(p.tiles_total as u64);
+                bar.set_position(p.tiles_done as u64);
+            }
+        }
     });
     bar.finish_and_clear();
     drop(options);
@@ -304,7 +367,14 @@ fn render_scene(args: &RenderArgs) -> Result<(), Failure> {
     // hash costs no wall time. (`--quiet` prints no hash, so takes none.)
     let (hash, written) = std::thread::scope(|scope| {
         let hash = (!args.quiet).then(|| scope.spawn(|| tessera_output::pixel_hash(&framebuffer)));
-        let written = tessera_output::write_image(&framebuffer, &output, args.depth);
+        let written = match &mut supervisor {
+            // Into the supervising tessera's temporary file; it renames it.
+            Some(supervisor) => ImageTarget::new(&output, args.depth).and_then(|target| {
+                target.encode(&framebuffer, supervisor.file()?)?;
+                Ok(target.depth)
+            }),
+            None => tessera_output::write_image(&framebuffer, &output, args.depth),
+        };
         let hash = hash.map(|h| {
             h.join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
@@ -313,8 +383,8 @@ fn render_scene(args: &RenderArgs) -> Result<(), Failure> {
     });
     // The message already carries the OS reason; no error chain to print.
     let depth = written.map_err(|e| Failure::new(EXIT_IO, format!("error: {e}")))?;
-    if let Some(hash) = hash {
-        println!(
+    let summary = hash.map(|hash| {
+        format!(
             "{}: {}x{}, {} samples, {} threads, tile {}, {:.3} s, {depth}, sha256 {hash}",
             output.display(),
             rendered.width,
@@ -323,7 +393,15 @@ fn render_scene(args: &RenderArgs) -> Result<(), Failure> {
             rendered.threads,
             args.tile,
             rendered.seconds,
-        );
+        )
+    });
+    match supervisor {
+        Some(supervisor) => supervisor.finished(summary),
+        None => {
+            if let Some(summary) = summary {
+                println!("{summary}");
+            }
+        }
     }
     Ok(())
 }
@@ -342,7 +420,7 @@ fn output_path(args: &RenderArgs) -> Result<PathBuf, Failure> {
         .map_err(|e| Failure::from_error(EXIT_BAD_SCENE, e))
 }
 
-fn progress_bar(quiet: bool) -> ProgressBar {
+pub fn progress_bar(quiet: bool) -> ProgressBar {
     if quiet {
         return ProgressBar::hidden();
     }

@@ -7,6 +7,7 @@ mod diagnostics;
 mod failure;
 mod new_node;
 mod nodes_doc;
+mod supervise;
 
 use clap::{Parser, Subcommand};
 use failure::Failure;
@@ -37,10 +38,7 @@ enum Command {
     /// several times, and report which renders differ (exit 1 if any).
     Compare(compare::CompareArgs),
     /// Check a scene for mistakes without rendering it.
-    Check {
-        /// The scene file (TOML).
-        scene: PathBuf,
-    },
+    Check(commands::CheckArgs),
     /// List every node type with its inputs, types, defaults and outputs.
     Nodes {
         /// Print Markdown (the source of docs/nodes.md).
@@ -65,12 +63,14 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // An image over `ulimit -f` is an I/O error to report, not a death.
+    tessera_process::ignore_file_size_signal();
     let cli = Cli::parse();
     let result = match cli.command {
         _ if cli.version => commands::version(),
         Some(Command::Render(args)) => commands::render(&args),
         Some(Command::Compare(args)) => compare::compare(&args),
-        Some(Command::Check { scene }) => commands::check(&scene),
+        Some(Command::Check(args)) => commands::check(&args),
         Some(Command::Nodes { markdown, script }) => commands::nodes(markdown, script.as_deref()),
         Some(Command::NewNode { name, dir }) => commands::new_node(&name, &dir),
         Some(Command::PythonWorker(args)) => commands::python_worker(&args),

@@ -27,6 +27,7 @@ use std::str::FromStr;
 
 use image::{ImageBuffer, ImageFormat, Rgb, Rgba};
 use sha2::{Digest, Sha256};
+use tempfile::NamedTempFile;
 
 /// Number of channels in a [`Framebuffer`] pixel (RGBA).
 pub const CHANNELS: usize = 4;
@@ -389,103 +390,136 @@ pub fn write_image(
     path: &Path,
     depth: Option<Depth>,
 ) -> Result<Depth, OutputError> {
-    // 1. Decide format and depth before touching the file system.
-    let ext = path
-        .extension()
-        .map(|e| e.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let ext_lower = ext.to_ascii_lowercase();
-    let spec = supported_extensions()
-        .contains(&ext_lower.as_str())
-        .then(|| ImageFormat::from_extension(&ext_lower))
-        .flatten()
-        .and_then(format_spec)
-        .ok_or_else(|| OutputError::UnsupportedFormat {
-            path: path.to_path_buf(),
-            ext: ext.clone(),
-        })?;
-    let depth = depth.unwrap_or(spec.default_depth);
-    if !spec.depths.contains(&depth) {
-        return Err(OutputError::UnsupportedDepth {
-            path: path.to_path_buf(),
-            format: spec.name,
-            depth,
-            supported: spec.depths,
-        });
-    }
+    let target = ImageTarget::new(path, depth)?;
+    let mut tmp = target.temporary()?;
+    target.encode(fb, tmp.as_file_mut())?;
+    target.persist(tmp)?;
+    Ok(target.depth)
+}
 
-    // 2. Validate the framebuffer.
-    let expected = Framebuffer::expected_len(fb.width, fb.height);
-    if expected != Some(fb.pixels.len()) {
-        return Err(OutputError::InvalidFramebuffer {
-            path: path.to_path_buf(),
-            width: fb.width,
-            height: fb.height,
-            expected,
-            actual: fb.pixels.len(),
-        });
-    }
+/// An image file to write, checked before anything is rendered: its format
+/// and depth, and a folder to write it in. [`write_image`] in steps, so that
+/// one process can own the temporary file and the rename while another
+/// encodes into it (the supervised render).
+#[derive(Debug, Clone)]
+pub struct ImageTarget {
+    path: PathBuf,
+    format: ImageFormat,
+    pub depth: Depth,
+}
 
-    // 3. Check the destination.
-    let file_name = match path.file_name() {
-        Some(name) => name,
+impl ImageTarget {
+    /// Checks the format (from the extension), the depth, and the
+    /// destination (not a folder, in a folder that exists).
+    pub fn new(path: &Path, depth: Option<Depth>) -> Result<ImageTarget, OutputError> {
+        let ext = path
+            .extension()
+            .map(|e| e.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let ext_lower = ext.to_ascii_lowercase();
+        let spec = supported_extensions()
+            .contains(&ext_lower.as_str())
+            .then(|| ImageFormat::from_extension(&ext_lower))
+            .flatten()
+            .and_then(format_spec)
+            .ok_or_else(|| OutputError::UnsupportedFormat {
+                path: path.to_path_buf(),
+                ext: ext.clone(),
+            })?;
+        let depth = depth.unwrap_or(spec.default_depth);
+        if !spec.depths.contains(&depth) {
+            return Err(OutputError::UnsupportedDepth {
+                path: path.to_path_buf(),
+                format: spec.name,
+                depth,
+                supported: spec.depths,
+            });
+        }
         // `path.extension()` succeeded, so there is a file name; this only
         // guards against odd paths such as `foo.png/..`.
-        None => {
+        if path.file_name().is_none() || path.is_dir() {
             return Err(OutputError::TargetIsDirectory {
                 path: path.to_path_buf(),
             });
         }
-    };
-    let dir = target_dir(path);
-    if path.is_dir() {
-        return Err(OutputError::TargetIsDirectory {
+        let dir = target_dir(path);
+        if !dir.is_dir() {
+            return Err(OutputError::DirectoryMissing {
+                path: path.to_path_buf(),
+                dir: dir.to_path_buf(),
+            });
+        }
+        Ok(ImageTarget {
             path: path.to_path_buf(),
-        });
-    }
-    if !dir.is_dir() {
-        return Err(OutputError::DirectoryMissing {
-            path: path.to_path_buf(),
-            dir: dir.to_path_buf(),
-        });
+            format: spec.format,
+            depth,
+        })
     }
 
-    // 4. Encode into a temporary file next to the target, then rename.
-    let io_err = |source: std::io::Error| OutputError::Io {
-        path: path.to_path_buf(),
-        source: without_temp_path(source),
-    };
-    let mut prefix = OsString::from(".");
-    prefix.push(file_name);
-    prefix.push(".");
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(&prefix).suffix(".tmp");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    pub fn path(&self) -> &Path {
+        &self.path
     }
-    // From here on, dropping `tmp` (on any early return) deletes the file.
-    let mut tmp = builder.tempfile_in(dir).map_err(io_err)?;
 
-    {
-        let mut writer = BufWriter::new(tmp.as_file_mut());
-        encode(fb, spec.format, depth, &mut writer).map_err(|source| {
+    fn io_error(&self, source: std::io::Error) -> OutputError {
+        OutputError::Io {
+            path: self.path.clone(),
+            source: without_temp_path(source),
+        }
+    }
+
+    /// A new temporary file `.<file name>.<random>.tmp` beside the target,
+    /// deleted when dropped unless [`ImageTarget::persist`]ed.
+    pub fn temporary(&self) -> Result<NamedTempFile, OutputError> {
+        let mut prefix = OsString::from(".");
+        prefix.push(self.path.file_name().unwrap_or_default());
+        prefix.push(".");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".tmp");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        builder
+            .tempfile_in(target_dir(&self.path))
+            .map_err(|e| self.io_error(e))
+    }
+
+    /// Encodes `fb` into `file` (a temporary file), flushed and synced.
+    pub fn encode(&self, fb: &Framebuffer, file: &mut File) -> Result<(), OutputError> {
+        let expected = Framebuffer::expected_len(fb.width, fb.height);
+        if expected != Some(fb.pixels.len()) {
+            return Err(OutputError::InvalidFramebuffer {
+                path: self.path.clone(),
+                width: fb.width,
+                height: fb.height,
+                expected,
+                actual: fb.pixels.len(),
+            });
+        }
+        let mut writer = BufWriter::new(&mut *file);
+        encode(fb, self.format, self.depth, &mut writer).map_err(|source| {
             match os_error_in(&source) {
                 // The disk, not the encoder, failed (full, or over a size limit).
-                Some(code) => io_err(std::io::Error::from_raw_os_error(code)),
+                Some(code) => self.io_error(std::io::Error::from_raw_os_error(code)),
                 None => OutputError::Encode {
-                    path: path.to_path_buf(),
+                    path: self.path.clone(),
                     source,
                 },
             }
         })?;
-        writer.flush().map_err(io_err)?;
+        writer.flush().map_err(|e| self.io_error(e))?;
+        drop(writer);
+        file.sync_all().map_err(|e| self.io_error(e))
     }
-    tmp.as_file().sync_all().map_err(io_err)?;
-    tmp.persist(path).map_err(|e| io_err(e.error))?;
-    sync_dir(dir);
-    Ok(depth)
+
+    /// Renames the finished temporary file over the target.
+    pub fn persist(&self, tmp: NamedTempFile) -> Result<(), OutputError> {
+        tmp.persist(&self.path)
+            .map_err(|e| self.io_error(e.error))?;
+        sync_dir(target_dir(&self.path));
+        Ok(())
+    }
 }
 
 /// The OS error anywhere in an error's chain of sources. The PNG encoder

@@ -141,6 +141,23 @@ pub fn inherited() -> Option<(Channel, Vec<RawFd>)> {
     Some((channel, extra.to_vec()))
 }
 
+/// Sends SIGINT to process `pid` (a child not yet waited for), as Ctrl-C
+/// at a terminal would.
+pub fn interrupt(pid: u32) {
+    if let Ok(pid) = libc::pid_t::try_from(pid) {
+        // SAFETY: kill has no memory effects.
+        unsafe { libc::kill(pid, libc::SIGINT) };
+    }
+}
+
+/// Makes writing past the file size limit (`ulimit -f`) fail with an error
+/// (EFBIG, "File too large") instead of killing this process with SIGXFSZ,
+/// so that the writer can say so and clean up.
+pub fn ignore_file_size_signal() {
+    // SAFETY: setting a signal's disposition to SIG_IGN installs no handler.
+    unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
+}
+
 /// "exited with code 5", "was killed by signal 11 (SIGSEGV, a
 /// segmentation fault)".
 pub fn describe_exit(status: ExitStatus) -> String {

@@ -271,6 +271,33 @@ def _install_line_writers():
             setattr(sys, name, _LineWriter(stream))
 
 
+class ProcessExit(BaseException):
+    """Raised by `os._exit` called in Tessera's own process: a node must
+    return or raise, never end the renderer (a BaseException, as SystemExit
+    is, so that `except Exception` does not swallow it)."""
+
+
+def _guard_process_exit():
+    """Makes os._exit in this process raise ProcessExit, so that the error
+    names the node and the line; a process forked by a node (multiprocessing)
+    still exits as asked."""
+    import os
+
+    if getattr(os._exit, "_tessera_guard", False):
+        return
+    real_exit = os._exit
+    owner = os.getpid()
+
+    def _exit(status):
+        if os.getpid() != owner:
+            real_exit(status)
+        raise ProcessExit(f"os._exit({status}) would end Tessera's process; a node must return or raise instead")
+
+    _exit._tessera_guard = True
+    _exit.__wrapped__ = real_exit
+    os._exit = _exit
+
+
 def _lingering_threads():
     """Threads started by Python code (not Tessera's own) still running."""
     import sys

@@ -145,8 +145,7 @@ impl WorkerConnection {
 }
 
 /// A worker's output shares the terminal with other processes: each line
-/// is written whole as soon as it is complete, and a crash prints the
-/// Python stack (faulthandler) before the process dies.
+/// is written whole as soon as it is complete.
 fn worker_streams(py: Python) -> PyResult<()> {
     let sys = py.import("sys")?;
     for name in ["__stdout__", "__stderr__"] {
@@ -157,6 +156,5 @@ fn worker_streams(py: Python) -> PyResult<()> {
             stream.call_method("reconfigure", (), Some(&options))?;
         }
     }
-    py.import("faulthandler")?.call_method0("enable")?;
     Ok(())
 }

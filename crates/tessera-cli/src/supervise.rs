@@ -1,0 +1,288 @@
+//! The supervised command: `tessera render` and `tessera check` do their
+//! work in a child process (this same program, with the same arguments)
+//! and watch it, so that nothing a scene's code does to its process (exit,
+//! crash, abort, loop past `--timeout`, read the terminal) gets past the
+//! promises of the README: a documented exit code, a message, and either a
+//! complete image or none.
+//!
+//! The parent checks the output path, makes the temporary file beside it
+//! and hands it to the child, which renders, encodes into it and reports
+//! progress and its summary line over the socket every Tessera child has
+//! (tessera-process). The parent alone renames the finished file into
+//! place; a child that dies or is killed leaves no file. The child has its
+//! own process group and no standard input: Ctrl-C reaches the parent,
+//! which passes it on, and kills the child if it has not stopped a moment
+//! later, as it does past `--timeout`.
+
+use crate::failure::{EXIT_INTERRUPTED, EXIT_IO, EXIT_NODE_FAILED, EXIT_TIMEOUT, Failure};
+use serde::{Deserialize, Serialize};
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+use tessera_output::{ImageTarget, OutputError};
+use tessera_process::{Channel, Launch, Options, Received, Spawned, describe_exit, wait_or_kill};
+
+/// What a supervised child tells its parent.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum Report {
+    Progress {
+        done: usize,
+        total: usize,
+    },
+    /// The image is encoded and synced into the temporary file; the line
+    /// to print once it is in place (None under `--quiet`).
+    Finished {
+        summary: Option<String>,
+    },
+    /// The child is about to exit with this code, having said why (if it
+    /// failed) on the terminal it shares with its parent. A child that
+    /// exits without saying so was ended by something else.
+    Exiting {
+        code: u8,
+    },
+}
+
+/// How long a child may take to stop by itself after Ctrl-C or its own
+/// `--timeout` before it is killed.
+pub const GRACE: Duration = Duration::from_millis(500);
+
+/// The supervised child's side: where a render's progress and image go,
+/// and how the work ended.
+pub struct Supervisor {
+    channel: Channel,
+    /// The temporary file the parent made beside the target (a render's).
+    file: Option<File>,
+    reported: Instant,
+}
+
+impl Supervisor {
+    /// This process's supervisor, if it is a supervised child.
+    pub fn inherited() -> Option<Supervisor> {
+        let (channel, fds) = tessera_process::inherited()?;
+        let file = match fds[..] {
+            [] => None,
+            // SAFETY: the parent handed this descriptor (its temporary
+            // file) to this process alone, and nothing else adopts it.
+            [fd] => Some(unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(fd) }),
+            _ => return None,
+        };
+        Some(Supervisor {
+            channel,
+            file,
+            reported: Instant::now() - Duration::from_secs(1),
+        })
+    }
+
+    /// Reports progress, a few times a second at most.
+    pub fn progress(&mut self, done: usize, total: usize) {
+        if done == total || self.reported.elapsed() >= Duration::from_millis(50) {
+            self.reported = Instant::now();
+            let _ = self.channel.send(&Report::Progress { done, total });
+        }
+    }
+
+    /// The temporary file to encode the image into.
+    pub fn file(&mut self) -> Result<&mut File, OutputError> {
+        self.file.as_mut().ok_or_else(|| OutputError::Io {
+            path: "the output".into(),
+            source: std::io::Error::other("the supervising tessera handed over no file"),
+        })
+    }
+
+    pub fn finished(&mut self, summary: Option<String>) {
+        let _ = self.channel.send(&Report::Finished { summary });
+    }
+
+    /// Tells the parent how the work ended, then passes `result` on.
+    pub fn exiting(mut self, result: Result<(), Failure>) -> Result<(), Failure> {
+        let code = result.as_ref().err().map_or(0, |failure| failure.code);
+        let _ = self.channel.send(&Report::Exiting { code });
+        result
+    }
+}
+
+/// What the supervised child does.
+#[derive(Clone, Copy)]
+pub enum Work<'a> {
+    /// Renders into a temporary file beside this target.
+    Render(&'a ImageTarget),
+    /// Checks the scene: its exit is the verdict.
+    Check,
+}
+
+/// The child's pid, for the Ctrl-C handler (installed once per process).
+static CHILD: AtomicU32 = AtomicU32::new(0);
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// Set when the child is to be killed now.
+static KILL: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+
+fn kill_flag() -> &'static Arc<AtomicBool> {
+    KILL.get_or_init(Arc::default)
+}
+
+/// Sets the kill flag after `delay`, on a thread of its own.
+fn kill_after(delay: Duration) {
+    let _ = std::thread::Builder::new()
+        .name("tessera-deadline".into())
+        .spawn(move || {
+            std::thread::sleep(delay);
+            kill_flag().store(true, Ordering::SeqCst);
+        });
+}
+
+/// Runs this same command in a supervised child and reports how it ended.
+/// The child is killed at `deadline` if it is still running; `timeout` is
+/// the `--timeout` that deadline comes from, for the message.
+pub fn supervise(
+    work: Work,
+    deadline: Option<Duration>,
+    timeout: f64,
+    quiet: bool,
+) -> Result<(), Failure> {
+    let output = match work {
+        Work::Render(target) => Some(target),
+        Work::Check => None,
+    };
+    let io =
+        |e: std::io::Error| Failure::new(EXIT_IO, format!("error: cannot start the render: {e}"));
+    let temporary = output
+        .map(|target| target.temporary())
+        .transpose()
+        .map_err(|e| Failure::new(EXIT_IO, format!("error: {e}")))?;
+    let launch = Launch {
+        program: std::env::current_exe().map_err(io)?,
+        args: std::env::args_os().skip(1).collect(),
+        env: Vec::new(),
+    };
+    let extra: Vec<_> = temporary.iter().map(|t| t.as_file().as_raw_fd()).collect();
+    let options = Options {
+        own_group: true,
+        no_stdin: true,
+    };
+    let Spawned {
+        mut child,
+        mut channel,
+    } = tessera_process::spawn(&launch, &extra, options).map_err(io)?;
+    channel.poll_cancel().map_err(io)?;
+    CHILD.store(child.id(), Ordering::SeqCst);
+    // If the handler cannot be installed, Ctrl-C kills both processes: no
+    // image is written either way.
+    let _ = ctrlc::set_handler(|| {
+        // The first Ctrl-C asks the child to stop (it names the node it
+        // stopped); the second makes it exit at once. Either way it is
+        // killed if it has not stopped a moment later.
+        INTERRUPTED.store(true, Ordering::SeqCst);
+        // The pid is our child's, not yet waited for (that comes after the
+        // loop), so it cannot have been reused.
+        tessera_process::interrupt(CHILD.load(Ordering::SeqCst));
+        kill_after(GRACE);
+    });
+    if let Some(deadline) = deadline {
+        kill_after(deadline);
+    }
+
+    let bar = crate::commands::progress_bar(quiet || output.is_none());
+    let mut finished = None;
+    let mut said = None;
+    let mut last_progress = None;
+    let killed = loop {
+        match channel.receive::<Report>(kill_flag()) {
+            Ok(Received::Message(Report::Progress { done, total })) => {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+                last_progress = Some((done, total));
+            }
+            Ok(Received::Message(Report::Finished { summary })) => finished = Some(summary),
+            Ok(Received::Message(Report::Exiting { code })) => said = Some(code),
+            Ok(Received::Cancelled) => break true,
+            Ok(Received::Closed) | Err(_) => break false,
+        }
+    };
+    bar.finish_and_clear();
+    let status = if killed {
+        let _ = child.kill();
+        child.wait().ok()
+    } else {
+        // The socket closed: the child is exiting.
+        wait_or_kill(&mut child, Duration::from_secs(5))
+    };
+    let interrupted = INTERRUPTED.load(Ordering::SeqCst);
+    let what = match work {
+        Work::Render(_) => "the render",
+        Work::Check => "the check",
+    };
+    if killed {
+        let message = if interrupted {
+            (
+                EXIT_INTERRUPTED,
+                format!(
+                    "error: interrupted (Ctrl-C); {what} did not stop by itself and was killed"
+                ),
+            )
+        } else {
+            let why = match work {
+                Work::Render(_) => "the render did not stop by itself and was killed",
+                Work::Check => {
+                    "the scene's Python scripts were still importing or setting up, and the check was killed"
+                }
+            };
+            (
+                EXIT_TIMEOUT,
+                format!("error: stopped after --timeout {timeout} s; {why}"),
+            )
+        };
+        let written = if output.is_some() {
+            "; no image written"
+        } else {
+            ""
+        };
+        return Err(Failure::new(message.0, format!("{}{written}", message.1)));
+    }
+    let Some(status) = status else {
+        return Err(Failure::new(
+            EXIT_IO,
+            format!("error: lost {what}'s process"),
+        ));
+    };
+    let code = status.code().and_then(|code| u8::try_from(code).ok());
+    match (code, said, finished) {
+        (Some(0), Some(0), Some(summary)) => {
+            if let (Some(target), Some(temporary)) = (output, temporary) {
+                target
+                    .persist(temporary)
+                    .map_err(|e| Failure::new(EXIT_IO, format!("error: {e}")))?;
+            }
+            if let Some(summary) = summary {
+                println!("{summary}");
+            }
+            Ok(())
+        }
+        // A check has nothing to deliver: its exit is the verdict.
+        (Some(0), Some(0), None) if output.is_none() => Ok(()),
+        // The child said why it failed, on the terminal it shares.
+        (Some(code), Some(said), _) if code == said && code != 0 => Err(Failure::new(code, "")),
+        _ => {
+            let progress = match last_progress {
+                Some((done, total)) => format!(" after {done} of {total} tiles"),
+                None => String::new(),
+            };
+            let written = if output.is_some() {
+                "; no image written"
+            } else {
+                ""
+            };
+            Err(Failure::new(
+                EXIT_NODE_FAILED,
+                format!(
+                    "error: {what}'s process {}{progress}{written}\n  \
+                     something in it ended it: a node's code (a crash in a C extension, \
+                     os.abort, a call to exit) or a signal; Python's stack, if it was \
+                     running Python, is above",
+                    describe_exit(status)
+                ),
+            ))
+        }
+    }
+}
