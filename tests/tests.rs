@@ -4,6 +4,7 @@
 mod cli;
 mod determinism;
 mod golden;
+mod hostile;
 mod python;
 mod python_misbehaviour;
 mod python_processes;

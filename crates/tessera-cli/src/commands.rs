@@ -31,7 +31,7 @@ pub struct RenderArgs {
     #[arg(short, long)]
     output: Option<String>,
     /// Render threads (default: every core).
-    #[arg(short = 'j', long, default_value_t = 0, hide_default_value = true)]
+    #[arg(short = 'j', long, default_value_t = 0, hide_default_value = true, value_parser = parse_threads)]
     threads: usize,
     /// Tile edge in pixels. Does not change the pixels, only the speed.
     #[arg(long = "tile", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
@@ -99,6 +99,19 @@ pub fn parse_policy(text: &str) -> Result<Policy, String> {
         let names: Vec<&str> = Policy::ALL.iter().map(|p| p.name()).collect();
         format!("not a policy; use one of {}", names.join(", "))
     })
+}
+
+/// The most render threads Tessera starts: beyond this, a typo (1000000)
+/// rather than a machine.
+pub const MAX_THREADS: usize = 1024;
+
+pub fn parse_threads(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n <= MAX_THREADS => Ok(n),
+        _ => Err(format!(
+            "must be a number of threads from 0 (every core) to {MAX_THREADS}"
+        )),
+    }
 }
 
 pub fn parse_workers(text: &str) -> Result<PythonWorkers, String> {
@@ -530,6 +543,8 @@ pub fn python_worker(args: &RenderArgs) -> Result<(), Failure> {
 }
 
 pub fn new_node(name: &str, dir: &Path) -> Result<(), Failure> {
+    // A bad name is a bad argument (2); only writing the file is I/O (1).
+    crate::new_node::names(name).map_err(|e| Failure::from_error(EXIT_BAD_SCENE, e))?;
     let path = crate::new_node::write(name, dir).map_err(|e| Failure::from_error(EXIT_IO, e))?;
     println!("wrote {}", path.display());
     Ok(())

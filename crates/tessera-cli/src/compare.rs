@@ -22,7 +22,7 @@ pub struct CompareArgs {
     /// The scene file (TOML).
     scene: PathBuf,
     /// Thread counts to render at, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8")]
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8", value_parser = crate::commands::parse_threads)]
     threads: Vec<usize>,
     /// Policies to compare, comma-separated, or `all`. Default: the scene's
     /// own (its [python] policy, else ordered).

@@ -3,9 +3,9 @@
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
 
-/// Writes `<snake_name>.py` in `dir` with a class `<CamelName>`; never
-/// overwrites a file.
-pub fn write(name: &str, dir: &Path) -> anyhow::Result<PathBuf> {
+/// The file stem (snake_case) and class name (CamelCase) for `name`, or
+/// why it cannot name a node.
+pub fn names(name: &str) -> anyhow::Result<(String, String)> {
     let words = words(name);
     if words.is_empty()
         || !name
@@ -24,6 +24,13 @@ pub fn write(name: &str, dir: &Path) -> anyhow::Result<PathBuf> {
         .iter()
         .map(|w| w[..1].to_uppercase() + &w[1..])
         .collect();
+    Ok((file, class))
+}
+
+/// Writes `<snake_name>.py` in `dir` with a class `<CamelName>`; never
+/// overwrites a file.
+pub fn write(name: &str, dir: &Path) -> anyhow::Result<PathBuf> {
+    let (file, class) = names(name)?;
     let path = dir.join(format!("{file}.py"));
     let text = TEMPLATE.replace("CLASS", &class).replace("FILE", &file);
     let mut options = std::fs::OpenOptions::new();

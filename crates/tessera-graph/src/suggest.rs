@@ -5,9 +5,18 @@ pub fn did_you_mean<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
-    let limit = (name.chars().count() / 3).max(2);
+    // Edit distance costs the product of the lengths: past this, a name is
+    // no typo worth the time (a megabyte-long id would take minutes).
+    const LONGEST: usize = 128;
+    let length = name.chars().count();
+    if length > LONGEST {
+        return None;
+    }
+    let limit = (length / 3).max(2);
     candidates
         .into_iter()
+        // The distance is at least the difference in length.
+        .filter(|c| c.len() <= LONGEST * 4 && c.chars().count().abs_diff(length) <= limit)
         .map(|c| (strsim::levenshtein(name, c), c))
         .filter(|(distance, _)| *distance <= limit)
         .min_by_key(|(distance, _)| *distance)
@@ -42,6 +51,8 @@ mod tests {
         let names = ["noise2d", "noise3d", "checkerboard"];
         assert_eq!(did_you_mean("nosie2d", names), Some("noise2d"));
         assert_eq!(did_you_mean("checker", names), None);
+        let long = "n".repeat(1 << 20);
+        assert_eq!(did_you_mean(&long, [long.as_str(), "noise2d"]), None);
         assert_eq!(
             help_for("zzz", "inputs", ["a", "b"]),
             "the inputs are `a`, `b`"

@@ -470,8 +470,15 @@ impl ImageTarget {
     /// A new temporary file `.<file name>.<random>.tmp` beside the target,
     /// deleted when dropped unless [`ImageTarget::persist`]ed.
     pub fn temporary(&self) -> Result<NamedTempFile, OutputError> {
+        // `.<name>.<6 random>.tmp` must fit the 255 bytes a file name may
+        // have: a long name is cut (at a character) in the temporary's.
+        let name = self.path.file_name().unwrap_or_default().to_string_lossy();
+        let mut cut = name.len().min(240);
+        while !name.is_char_boundary(cut) {
+            cut -= 1;
+        }
         let mut prefix = OsString::from(".");
-        prefix.push(self.path.file_name().unwrap_or_default());
+        prefix.push(&name[..cut]);
         prefix.push(".");
         let mut builder = tempfile::Builder::new();
         builder.prefix(&prefix).suffix(".tmp");

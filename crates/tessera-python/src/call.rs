@@ -665,8 +665,16 @@ impl NodeCore {
         if count != channels {
             return Err(wrong(count.to_string()));
         }
-        if let Some(bad) = numbers[..count].iter().find(|v| !v.is_finite()) {
-            return Err(self.bad(format!("output `{name}` is {bad}; outputs must be finite")));
+        // Finite as a 32-bit float too: 1e300 would become infinity.
+        if let Some(bad) = numbers[..count].iter().find(|v| !(**v as f32).is_finite()) {
+            let beyond = if bad.is_finite() {
+                ", beyond a 32-bit float (about 3.4e38)"
+            } else {
+                ""
+            };
+            return Err(self.bad(format!(
+                "output `{name}` is {bad:?}{beyond}; outputs must be finite"
+            )));
         }
         outputs[k].write_sample(i, &numbers.map(|v| v as f32)[..count]);
         Ok(())

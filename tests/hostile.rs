@@ -1,0 +1,353 @@
+//! What a hostile or careless scene does to the process that renders it,
+//! one test per class of docs/reliability.md's "Supervision" list: a node
+//! ending the process, crashing it, outliving --timeout, hanging `check`,
+//! and the smaller promises (file size limits, long names, huge numbers,
+//! absurd thread counts, huge ids). Each asserts the exit code, the message
+//! and the files left (none new; an existing image intact; no temporary).
+
+use crate::util::{files_in, python_node_scene, run_command, venv};
+use std::path::Path;
+use std::process::Command;
+
+/// Writes `node.py` (class `N`; `body` is `__call__`'s, after `import os,
+/// sys, time, tessera`; `top` is module code after the class) and a 64 x 64
+/// `scene.toml` over it, and an older `out.png` that must survive.
+fn scene(dir: &Path, body: &str, top: &str) {
+    let script = format!(
+        "import os\nimport sys\nimport time\n\nimport tessera\n\n\nclass N(tessera.Node):\n    \
+         inputs = {{\"uv\": tessera.Vector2(tessera.TEXCOORD)}}\n    outputs = {{\"out\": tessera.Float()}}\n\n    \
+         def __call__(self, ctx, uv):\n        if ctx.tile == 5:\n{body}        return uv[0]\n{top}"
+    );
+    std::fs::write(dir.join("node.py"), script).unwrap();
+    let scene = python_node_scene(64, 64, "node.py", "uv = \"@uv\"");
+    std::fs::write(dir.join("scene.toml"), scene).unwrap();
+    std::fs::write(dir.join("out.png"), b"an older image").unwrap();
+}
+
+fn tessera(dir: &Path, args: &[&str]) -> crate::util::Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tessera"));
+    command
+        .current_dir(dir)
+        .env("VIRTUAL_ENV", venv())
+        .args(args);
+    run_command(&mut command)
+}
+
+fn render(dir: &Path, extra: &[&str]) -> crate::util::Run {
+    let mut args = vec![
+        "render",
+        "scene.toml",
+        "-o",
+        "out.png",
+        "--tile",
+        "16",
+        "--threads",
+        "2",
+    ];
+    args.extend_from_slice(extra);
+    tessera(dir, &args)
+}
+
+/// Nothing new beside the scene, and the older image untouched.
+#[track_caller]
+fn assert_nothing_written(dir: &Path) {
+    assert_eq!(files_in(dir), ["node.py", "out.png", "scene.toml"]);
+    assert_eq!(
+        std::fs::read(dir.join("out.png")).unwrap(),
+        b"an older image"
+    );
+}
+
+#[test]
+fn a_node_ending_the_process_is_an_error_naming_it_and_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    scene(dir.path(), "            os._exit(5)\n", "");
+    let run = render(dir.path(), &[]);
+    run.expect_code(3);
+    assert!(
+        run.stderr.starts_with(
+            "error: node `py` (python) failed at pixel (16, 16): ProcessExit: os._exit(5) would end Tessera's process; \
+             a node must return or raise instead (in N.__call__, node.py:14)\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_nothing_written(dir.path());
+
+    // Below Python (libc's _exit): the supervisor sees the render end
+    // without a word, even with code 0.
+    scene(
+        dir.path(),
+        "            import ctypes; ctypes.CDLL(None)._exit(0)\n",
+        "",
+    );
+    let run = render(dir.path(), &[]);
+    run.expect_code(3);
+    assert!(
+        run.stderr
+            .starts_with("error: the render's process exited with code 0"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("; no image written\n"),
+        "{}",
+        run.stderr
+    );
+    assert_nothing_written(dir.path());
+
+    // At import: `check` fails with the line, and is not fooled by exit 0.
+    scene(dir.path(), "            pass\n", "\nos._exit(0)\n");
+    let run = tessera(dir.path(), &["check", "scene.toml"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.starts_with(
+            "error: node `py`: node.py:17: ProcessExit: os._exit(0) would end Tessera's process"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_crash_in_a_node_is_reported_with_its_signal_and_python_line() {
+    let dir = tempfile::tempdir().unwrap();
+    for (crash, signal) in [
+        (
+            "import ctypes; ctypes.string_at(0)",
+            "was killed by signal 11 (SIGSEGV, a segmentation fault)",
+        ),
+        ("os.abort()", "was killed by signal 6 (SIGABRT, an abort)"),
+    ] {
+        scene(dir.path(), &format!("            {crash}\n"), "");
+        let run = render(dir.path(), &[]);
+        run.expect_code(3);
+        assert!(
+            run.stderr
+                .contains(&format!("error: the render's process {signal}")),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("; no image written\n"),
+            "{}",
+            run.stderr
+        );
+        // faulthandler's stack, printed by the dying process.
+        assert!(
+            run.stderr.contains("node.py\", line 14 in __call__"),
+            "{}",
+            run.stderr
+        );
+        assert_nothing_written(dir.path());
+    }
+}
+
+#[test]
+fn timeout_is_a_deadline_whatever_the_node_does() {
+    let dir = tempfile::tempdir().unwrap();
+    // Swallows every KeyboardInterrupt; then blocked in C, where Python
+    // cannot interrupt it.
+    for body in [
+        "            while True:\n                try:\n                    time.sleep(0.001)\n                except KeyboardInterrupt:\n                    pass\n",
+        "            import ctypes; ctypes.CDLL(None).sleep(100)\n",
+    ] {
+        scene(dir.path(), body, "");
+        let run = render(dir.path(), &["--timeout", "1"]);
+        run.expect_code(124);
+        assert!(
+            run.stderr.starts_with("error: stopped after --timeout 1 s"),
+            "{}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("no image written"), "{}", run.stderr);
+        assert_nothing_written(dir.path());
+    }
+}
+
+#[test]
+fn a_node_reading_the_terminal_reads_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    scene(dir.path(), "            sys.stdin.read()\n", "");
+    // Standard input stays open and silent, as a terminal nobody types at:
+    // were it passed on, the read would wait until the timeout.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .current_dir(dir.path())
+        .env("VIRTUAL_ENV", venv())
+        .args([
+            "render",
+            "scene.toml",
+            "-o",
+            "out.png",
+            "--tile",
+            "16",
+            "--quiet",
+            "--timeout",
+            "30",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _stdin = child.stdin.take();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(files_in(dir.path()), ["node.py", "out.png", "scene.toml"]);
+    assert_ne!(
+        std::fs::read(dir.path().join("out.png")).unwrap(),
+        b"an older image"
+    );
+}
+
+#[test]
+fn check_has_a_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    scene(
+        dir.path(),
+        "            pass\n",
+        "\nwhile True:\n    pass\n",
+    );
+    let run = tessera(dir.path(), &["check", "scene.toml", "--timeout", "1"]);
+    run.expect_code(124);
+    assert_eq!(
+        run.stderr,
+        "error: stopped after --timeout 1 s; the scene's Python scripts were still importing or setting up, \
+         and the check was killed\n"
+    );
+}
+
+#[test]
+fn an_image_node_reading_a_fifo_is_stopped_by_the_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("texture.png");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    std::fs::write(
+        dir.path().join("scene.toml"),
+        "[image]\nwidth = 8\nheight = 8\n\n[nodes.tex]\ntype = \"image\"\nfile = \"texture.png\"\n\n[output]\ncolor = \"@tex\"\n",
+    )
+    .unwrap();
+    let run = tessera(
+        dir.path(),
+        &["render", "scene.toml", "-o", "out.png", "--timeout", "1"],
+    );
+    run.expect_code(124);
+    assert!(
+        run.stderr.starts_with("error: stopped after --timeout 1 s"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(files_in(dir.path()), ["scene.toml", "texture.png"]);
+}
+
+#[test]
+fn writing_past_the_file_size_limit_is_an_io_error_leaving_no_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("scene.toml"),
+        "[image]\nwidth = 256\nheight = 256\n\n[nodes.n]\ntype = \"noise2d\"\n\n[output]\ncolor = \"@n\"\n",
+    )
+    .unwrap();
+    // A 1 KiB limit (ulimit counts 512-byte blocks in sh), and the image is larger.
+    let mut command = Command::new("sh");
+    command.current_dir(dir.path()).args([
+        "-c",
+        &format!(
+            "ulimit -f 2; exec {} render scene.toml -o out.png",
+            env!("CARGO_BIN_EXE_tessera")
+        ),
+    ]);
+    let run = run_command(&mut command);
+    run.expect_code(1);
+    assert_eq!(
+        run.stderr,
+        "error: cannot write out.png: File too large (os error 27)\n"
+    );
+    assert_eq!(files_in(dir.path()), ["scene.toml"]);
+}
+
+#[test]
+fn a_long_output_name_gets_a_temporary_file_that_fits() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("{}.png", "x".repeat(250));
+    let run = crate::util::tessera_in(
+        dir.path(),
+        &[
+            "render",
+            &crate::util::root()
+                .join("scenes/nodes/checkerboard.toml")
+                .to_string_lossy(),
+            "-o",
+            &name,
+            "--quiet",
+        ],
+    );
+    run.expect_code(0);
+    assert_eq!(files_in(dir.path()), [name]);
+}
+
+#[test]
+fn a_number_beyond_a_float_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    scene(dir.path(), "            return 1e300\n", "");
+    let run = render(dir.path(), &[]);
+    run.expect_code(3);
+    assert!(
+        run.stderr.starts_with(
+            "error: node `py` (python) failed at pixel (16, 16): N.__call__ output `out` is 1e300, beyond a 32-bit float \
+             (about 3.4e38); outputs must be finite (node.py:12)\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_nothing_written(dir.path());
+}
+
+#[test]
+fn absurd_thread_counts_and_bad_node_names_are_bad_arguments() {
+    let run = crate::util::tessera(&[
+        "render",
+        "scenes/nodes/checkerboard.toml",
+        "--threads",
+        "1000000",
+    ]);
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .contains("must be a number of threads from 0 (every core) to 1024"),
+        "{}",
+        run.stderr
+    );
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["", "9lives", "wood grain"] {
+        let run = crate::util::tessera_in(dir.path(), &["new-node", name]);
+        run.expect_code(2);
+        assert!(
+            run.stderr.starts_with("error: node name "),
+            "{}",
+            run.stderr
+        );
+    }
+    assert!(files_in(dir.path()).is_empty());
+}
+
+#[test]
+fn a_megabyte_long_misspelt_link_is_reported_without_a_suggestion() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = "n".repeat(1 << 20);
+    std::fs::write(
+        dir.path().join("scene.toml"),
+        format!("[image]\nwidth = 8\nheight = 8\n\n[nodes.{id}]\ntype = \"texcoord\"\n\n[output]\ncolor = \"@{id}x\"\n"),
+    )
+    .unwrap();
+    let run = crate::util::tessera_in(dir.path(), &["check", "scene.toml"]);
+    run.expect_code(2);
+    let start = &run.stderr[..run.stderr.len().min(500)];
+    assert!(
+        start.starts_with("error: link to a missing node `nnnn"),
+        "{start}"
+    );
+    assert!(
+        run.stderr.contains("= help: the node ids are `nnnn"),
+        "{start}"
+    );
+}
