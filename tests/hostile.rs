@@ -216,27 +216,70 @@ fn check_has_a_deadline() {
 }
 
 #[test]
-fn an_image_node_reading_a_fifo_is_stopped_by_the_timeout() {
+fn a_scene_that_is_a_fifo_is_stopped_by_the_timeout_and_an_image_fifo_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let fifo = dir.path().join("texture.png");
-    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
-    assert!(made.success());
-    std::fs::write(
-        dir.path().join("scene.toml"),
-        "[image]\nwidth = 8\nheight = 8\n\n[nodes.tex]\ntype = \"image\"\nfile = \"texture.png\"\n\n[output]\ncolor = \"@tex\"\n",
-    )
-    .unwrap();
+    let mkfifo = |name: &str| {
+        let made = Command::new("mkfifo")
+            .arg(dir.path().join(name))
+            .status()
+            .unwrap();
+        assert!(made.success());
+    };
+    // Nobody writes the scene: reading it waits until the deadline.
+    mkfifo("scene.toml");
     let run = tessera(
         dir.path(),
         &["render", "scene.toml", "-o", "out.png", "--timeout", "1"],
     );
     run.expect_code(124);
+    assert_eq!(
+        run.stderr,
+        "error: stopped after --timeout 1 s; the render did not stop by itself and was killed; no image written\n"
+    );
+    assert_eq!(files_in(dir.path()), ["scene.toml"]);
+
+    // A texture that is a FIFO is refused before it is opened.
+    std::fs::remove_file(dir.path().join("scene.toml")).unwrap();
+    mkfifo("texture.png");
+    std::fs::write(
+        dir.path().join("scene.toml"),
+        "[image]\nwidth = 8\nheight = 8\n\n[nodes.tex]\ntype = \"image\"\nfile = \"texture.png\"\n\n[output]\ncolor = \"@tex\"\n",
+    )
+    .unwrap();
+    let run = tessera(dir.path(), &["render", "scene.toml", "-o", "out.png"]);
+    run.expect_code(2);
     assert!(
-        run.stderr.starts_with("error: stopped after --timeout 1 s"),
+        run.stderr.starts_with(
+            "error: node `tex`: cannot read image ./texture.png: it is not a regular file (a FIFO, socket or device)\n"
+        ),
         "{}",
         run.stderr
     );
     assert_eq!(files_in(dir.path()), ["scene.toml", "texture.png"]);
+}
+
+#[test]
+fn a_texture_too_large_for_memory_is_a_located_error_not_an_abort() {
+    let dir = tempfile::tempdir().unwrap();
+    // A 9000 x 9000 grey PNG of zeros, made here: 81 MB as grey, 1.2 GiB
+    // as the float RGBA a texture is kept in.
+    image::GrayImage::new(9000, 9000)
+        .save(dir.path().join("big.png"))
+        .unwrap();
+    std::fs::write(
+        dir.path().join("scene.toml"),
+        "[image]\nwidth = 8\nheight = 8\n\n[nodes.tex]\ntype = \"image\"\nfile = \"big.png\"\n\n[output]\ncolor = \"@tex\"\n",
+    )
+    .unwrap();
+    let run = tessera(dir.path(), &["check", "scene.toml"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.starts_with(
+            "error: node `tex`: image ./big.png is 9000 x 9000: as float RGBA it needs 1235 MiB, more than the 1024 MiB a texture may take\n"
+        ),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

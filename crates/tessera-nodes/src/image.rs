@@ -28,6 +28,15 @@ struct Texture {
     texels: Vec<f32>,
 }
 
+/// The most memory one texture may take as float RGBA (1 GiB: 8192 x 8192).
+const MAX_TEXTURE_BYTES: u64 = 1 << 30;
+
+fn limits_for_decoding() -> ::image::Limits {
+    let mut limits = ::image::Limits::default();
+    limits.max_alloc = Some(MAX_TEXTURE_BYTES);
+    limits
+}
+
 impl Texture {
     /// Loads `path`: 8- and 16-bit values are divided to 0..1, float images
     /// (EXR) are kept as they are; there is no colour-space conversion.
@@ -38,9 +47,33 @@ impl Texture {
         if metadata.is_dir() {
             return Err(format!("cannot read image {shown}: it is a directory"));
         }
-        let decoded = ::image::ImageReader::open(path)
+        // Opening a FIFO would wait for a writer; a device could be endless.
+        if !metadata.is_file() {
+            return Err(format!(
+                "cannot read image {shown}: it is not a regular file (a FIFO, socket or device)"
+            ));
+        }
+        let mut reader = ::image::ImageReader::open(path)
             .and_then(|reader| reader.with_guessed_format())
-            .map_err(|e| format!("cannot read image {shown}: {e}"))?
+            .map_err(|e| format!("cannot read image {shown}: {e}"))?;
+        // Too large is an error to report, not an allocation that aborts.
+        reader.limits(limits_for_decoding());
+        let (width, height) = reader
+            .into_dimensions()
+            .map_err(|e| format!("cannot decode image {shown}: {e}"))?;
+        let needed = u64::from(width) * u64::from(height) * 16;
+        if needed > MAX_TEXTURE_BYTES {
+            return Err(format!(
+                "image {shown} is {width} x {height}: as float RGBA it needs {} MiB, more than the {} MiB a texture may take",
+                needed >> 20,
+                MAX_TEXTURE_BYTES >> 20
+            ));
+        }
+        let mut reader = ::image::ImageReader::open(path)
+            .and_then(|reader| reader.with_guessed_format())
+            .map_err(|e| format!("cannot read image {shown}: {e}"))?;
+        reader.limits(limits_for_decoding());
+        let decoded = reader
             .decode()
             .map_err(|e| format!("cannot decode image {shown}: {e}"))?
             .into_rgba32f();
