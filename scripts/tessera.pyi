@@ -270,3 +270,9 @@ class TileContext:
 class ProcessExit(BaseException):
     """Raised by `os._exit` called in Tessera's own process: a node must
     return or raise, never end the renderer."""
+
+class StaticCheckError(TypeError):
+    """A node class that `tessera check --no-python` cannot read from its
+    source; `filename` and `lineno` say where."""
+    filename: str
+    lineno: int

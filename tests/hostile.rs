@@ -394,3 +394,82 @@ fn a_megabyte_long_misspelt_link_is_reported_without_a_suggestion() {
         "{start}"
     );
 }
+
+/// A script that leaves a file `ran` beside it when it is imported.
+const MARKS_ITS_IMPORT: &str =
+    "open(os.path.join(os.path.dirname(__file__), \"ran\"), \"w\").close()\n";
+
+#[test]
+fn no_python_refuses_to_render_or_compare_a_scene_that_runs_python() {
+    let dir = tempfile::tempdir().unwrap();
+    scene(dir.path(), "            pass\n", MARKS_ITS_IMPORT);
+    for command in [
+        &["render", "scene.toml", "-o", "out.png", "--no-python"][..],
+        &["compare", "scene.toml", "--threads", "1", "--no-python"],
+    ] {
+        let run = tessera(dir.path(), command);
+        run.expect_code(2);
+        assert!(
+            run.stderr.starts_with(
+                "error: node `py`: --no-python: this node would run the Python script node.py, which is not imported\n"
+            ),
+            "{}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("scene.toml:10:10"), "{}", run.stderr);
+        assert_nothing_written(dir.path());
+    }
+}
+
+#[test]
+fn check_no_python_reads_the_sockets_without_running_the_script() {
+    let dir = tempfile::tempdir().unwrap();
+    scene(dir.path(), "            pass\n", MARKS_ITS_IMPORT);
+    let run = tessera(dir.path(), &["check", "scene.toml", "--no-python"]);
+    run.expect_code(0);
+    assert_eq!(
+        run.stdout,
+        "scene.toml: ok (2 nodes rendered, 64x64, 1 samples)\n"
+    );
+    assert_eq!(
+        run.stderr,
+        "note: node `py`: N was read without running Python: its module code was not run; \
+         whether os, sys, time can be imported\n"
+    );
+    assert_nothing_written(dir.path());
+
+    // The graph is still checked with the sockets read: a link to an input
+    // the class does not declare.
+    let text = std::fs::read_to_string(dir.path().join("scene.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("scene.toml"),
+        text.replace("uv = \"@uv\"", "uvw = \"@uv\""),
+    )
+    .unwrap();
+    let run = tessera(dir.path(), &["check", "scene.toml", "--no-python"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("error: node `py` (python) has no input `uvw`"),
+        "{}",
+        run.stderr
+    );
+    assert_nothing_written(dir.path());
+
+    // Sockets computed at run time cannot be read so: a located error.
+    std::fs::write(
+        dir.path().join("node.py"),
+        "import tessera\n\nSOCKETS = {\"out\": tessera.Float()}\n\n\nclass N(tessera.Node):\n    outputs = SOCKETS\n\n    \
+         def __call__(self, ctx):\n        return 0.5\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("scene.toml"), text).unwrap();
+    let run = tessera(dir.path(), &["check", "scene.toml", "--no-python"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.starts_with(
+            "error: node `py`: node.py:7: StaticCheckError: N.outputs must be a literal dict to be read without running Python\n"
+        ),
+        "{}",
+        run.stderr
+    );
+}

@@ -15,7 +15,7 @@ use tessera_output::{Depth, Framebuffer, ImageTarget};
 use tessera_process::Launch;
 use tessera_python::{
     OnError, Policy, PythonRuntime, PythonSettings, PythonWorkers, RenderSetup, RunOptions,
-    WorkerConnection,
+    ScriptAccess, WorkerConnection,
 };
 use tessera_render::RenderHooks;
 use tessera_render::{NodeFailure, RenderError, RenderOptions};
@@ -79,6 +79,10 @@ pub struct RenderArgs {
     /// tessera with it, and --timeout cannot stop a node that ignores it.
     #[arg(long)]
     no_supervise: bool,
+    /// Refuse to import or run any Python script: a scene with Python
+    /// nodes is an error (exit 2). See docs/security.md.
+    #[arg(long)]
+    no_python: bool,
 }
 
 #[derive(Args)]
@@ -92,6 +96,11 @@ pub struct CheckArgs {
     /// Check in this process instead of a supervised child.
     #[arg(long)]
     no_supervise: bool,
+    /// Run no Python: read each Python node's class and sockets from its
+    /// script's source (Python's `ast`, nothing executed) and check the
+    /// graph with them, saying what could not be verified.
+    #[arg(long)]
+    no_python: bool,
 }
 
 pub fn parse_policy(text: &str) -> Result<Policy, String> {
@@ -196,10 +205,10 @@ fn read_scene(path: &Path) -> Result<String, Failure> {
 
 pub fn check(args: &CheckArgs) -> Result<(), Failure> {
     if let Some(supervisor) = Supervisor::inherited() {
-        return supervisor.exiting(check_here(&args.scene));
+        return supervisor.exiting(check_here(args));
     }
     if args.no_supervise {
-        return check_here(&args.scene);
+        return check_here(args);
     }
     supervise(
         Work::Check,
@@ -209,8 +218,22 @@ pub fn check(args: &CheckArgs) -> Result<(), Failure> {
     )
 }
 
-fn check_here(scene: &Path) -> Result<(), Failure> {
-    let plan = load(scene, RunOptions::default(), &PythonRuntime::default())?.plan;
+fn check_here(args: &CheckArgs) -> Result<(), Failure> {
+    let scene = &args.scene;
+    let options = RunOptions {
+        scripts: if args.no_python {
+            ScriptAccess::ReadOnly
+        } else {
+            ScriptAccess::Run
+        },
+        ..RunOptions::default()
+    };
+    let plan = load(scene, options, &PythonRuntime::default())?.plan;
+    for node in &plan.nodes {
+        if let (true, Some(report)) = (args.no_python, node.node.report()) {
+            eprintln!("note: node `{}`: {report}", node.id);
+        }
+    }
     println!(
         "{}: ok ({} nodes rendered, {}x{}, {} samples)",
         scene.display(),
@@ -278,6 +301,11 @@ fn stopped_failure(code: u8, why: &str, interrupted: Option<&NodeFailure>) -> Fa
 
 fn run_options(args: &RenderArgs) -> RunOptions {
     RunOptions {
+        scripts: if args.no_python {
+            ScriptAccess::Refuse
+        } else {
+            ScriptAccess::Run
+        },
         on_error: args.on_error.into(),
         per_sample: args.python_mode == PythonMode::PerSample,
         policy: args.python_policy,

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 use tessera_output::{Framebuffer, read_image, write_image};
-use tessera_python::{Policy, PythonRuntime, PythonWorkers, RunOptions};
+use tessera_python::{Policy, PythonRuntime, PythonWorkers, RunOptions, ScriptAccess};
 
 /// Exit code when some render of a policy differs from that policy's first.
 pub const EXIT_DIFFERENT: u8 = 1;
@@ -34,6 +34,9 @@ pub struct CompareArgs {
     /// Python's switch interval in seconds for every render.
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
     switch_interval: Option<f64>,
+    /// Refuse to import or run any Python script (docs/security.md).
+    #[arg(long)]
+    no_python: bool,
     /// Where Python nodes run in every render: threads or processes.
     #[arg(long, value_name = "WHERE", value_parser = crate::commands::parse_workers)]
     python_workers: Option<PythonWorkers>,
@@ -77,7 +80,14 @@ pub fn compare(args: &CompareArgs) -> Result<(), Failure> {
     // A bad scene is reported once, here, with its location (exit code 2).
     let Loaded { python, .. } = load(
         &args.scene,
-        RunOptions::default(),
+        RunOptions {
+            scripts: if args.no_python {
+                ScriptAccess::Refuse
+            } else {
+                ScriptAccess::Run
+            },
+            ..RunOptions::default()
+        },
         &PythonRuntime::default(),
     )?;
     let policies = policies(&args.python_policy, python.policy)?;
@@ -187,6 +197,9 @@ fn render_once(
         .args(["--python-policy", policy.name()]);
     if let Some(interval) = args.switch_interval {
         command.args(["--switch-interval", &interval.to_string()]);
+    }
+    if args.no_python {
+        command.arg("--no-python");
     }
     if let Some(workers) = args.python_workers {
         command.args(["--python-workers", workers.name()]);

@@ -200,6 +200,103 @@ def _describe(cls):
     }
 
 
+class StaticCheckError(TypeError):
+    """A node class that `tessera check --no-python` cannot read from its
+    source; `filename` and `lineno` say where, as a SyntaxError's do."""
+
+    def __init__(self, message, filename, lineno):
+        super().__init__(message)
+        self.filename = filename
+        self.lineno = lineno
+
+
+def _describe_static(path, class_name):
+    """What `_describe` says of class `class_name` of the script at `path`,
+    read from its source with `ast` (nothing in the script runs), and what
+    that could not verify. For `tessera check --no-python`."""
+    import ast
+
+    with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read(), filename=path)
+    classes = [node for node in tree.body if isinstance(node, ast.ClassDef)]
+    found = next((c for c in classes if c.name == class_name), None)
+    if found is None:
+        names = ", ".join(c.name for c in classes) or "no class"
+        raise LookupError(f"{path} has no class `{class_name}`: it defines {names}")
+
+    def refuse(node, message):
+        return StaticCheckError(f"{class_name}{message}", path, node.lineno)
+
+    def is_api(node, names):
+        """`tessera.X` or a bare `X`, for X in names."""
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            return node.value.id == "tessera" and node.attr in names
+        return isinstance(node, ast.Name) and node.id in names
+
+    if not any(is_api(base, ("Node",)) for base in found.bases):
+        raise refuse(found, " does not derive from tessera.Node in its `class` line")
+    fields, methods = {}, {}
+    for statement in found.body:
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            target = statement.targets[0]
+            if isinstance(target, ast.Name):
+                fields[target.id] = statement.value
+        elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) and statement.value:
+            fields[statement.target.id] = statement.value
+        elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            methods[statement.name] = statement
+    socket_types = {c.__name__: c for c in (Float, Int, Bool, Vector2, Vector3, Color)}
+
+    def literal(node):
+        if is_api(node, ("TEXCOORD",)):
+            return TEXCOORD
+        return ast.literal_eval(node)
+
+    def sockets(kind):
+        value = fields.get(kind)
+        if value is None:
+            return {}
+        if not isinstance(value, ast.Dict):
+            raise refuse(value, f".{kind} must be a literal dict to be read without running Python")
+        declared = {}
+        for key, call in zip(value.keys, value.values):
+            if not (isinstance(key, ast.Constant) and isinstance(call, ast.Call) and is_api(call.func, socket_types)):
+                raise refuse(
+                    call, f".{kind} must map names to tessera.Float(...) and the like to be read without running Python"
+                )
+            name = call.func.attr if isinstance(call.func, ast.Attribute) else call.func.id
+            try:
+                args = [literal(a) for a in call.args]
+                kwargs = {k.arg: literal(k.value) for k in call.keywords}
+            except ValueError:
+                raise refuse(
+                    call, f".{kind}[{key.value!r}] has arguments that are not literals, so it cannot be read without running Python"
+                ) from None
+            declared[key.value] = socket_types[name](*args, **kwargs)
+        return declared
+
+    namespace = {"inputs": sockets("inputs"), "outputs": sockets("outputs"), "__doc__": ast.get_docstring(found)}
+    if "pure" in fields:
+        namespace["pure"] = literal(fields["pure"])
+    for method in ("__call__", "evaluate_tile"):
+        if method in methods:
+            namespace[method] = lambda self, *args, **kwargs: None
+    described = _describe(type(class_name, (Node,), namespace))
+    described["class_line"] = found.lineno
+    described["call_line"] = methods["__call__"].lineno if "__call__" in methods else 0
+    described["tile_line"] = methods["evaluate_tile"].lineno if "evaluate_tile" in methods else 0
+
+    unverified = ["its module code was not run"]
+    modules = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    modules |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    imported = sorted({module.split(".")[0] for module in modules} - {"tessera"})
+    if imported:
+        unverified.append(f"whether {', '.join(imported)} can be imported")
+    if "setup" in methods:
+        unverified.append("setup() was not run")
+    return described, unverified
+
+
 def _node_classes(module):
     """The tessera.Node subclasses defined in `module`, in source order."""
     found = [

@@ -31,7 +31,7 @@ mod settings;
 mod threads;
 
 pub use interpreter::{PythonInfo, flush_output, is_started, lingering_threads, start};
-pub use node::{OnError, RunOptions, python_kind};
+pub use node::{OnError, RunOptions, ScriptAccess, python_kind};
 pub use policy::Policy;
 pub use processes::{PythonWorkers, WorkerConnection};
 pub use runtime::PythonRuntime;

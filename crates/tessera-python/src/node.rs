@@ -5,14 +5,17 @@ use crate::call::{Gate, NodeCore, Slot, uniform_object};
 use crate::errors::ExceptionReport;
 use crate::policy::{NodeState, Policy, PythonNode};
 use crate::runtime::PythonRuntime;
-use crate::script::{ScriptNode, load_class, resolve_script};
+use crate::script::{ScriptNode, describe_static, load_class, resolve_script};
 use crate::settings::PythonSettings;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex};
-use tessera_core::{BuildArgs, BuildError, InputSpec, Node, NodeKind, NodeSpec, Value, ValueType};
+use tessera_core::{
+    Buffer, BuildArgs, BuildError, InputSpec, Node, NodeError, NodeKind, NodeSpec, TileCtx, Value,
+    ValueType,
+};
 
 /// What a Python node does when a call fails.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -24,6 +27,20 @@ pub enum OnError {
     Color,
 }
 
+/// Whether a scene's Python scripts may run (`--no-python`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ScriptAccess {
+    /// Import the scripts and set their nodes up.
+    #[default]
+    Run,
+    /// Refuse any scene with a Python node (`render` and `compare
+    /// --no-python`): each is a located error.
+    Refuse,
+    /// Read each node's class from its source without running anything
+    /// (`check --no-python`): the graph is checked, nothing can render.
+    ReadOnly,
+}
+
 /// How the command line asks Python nodes to run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RunOptions {
@@ -33,6 +50,8 @@ pub struct RunOptions {
     pub per_sample: bool,
     /// `--python-policy`: wins over the node's and the scene's.
     pub policy: Option<Policy>,
+    /// `--no-python`.
+    pub scripts: ScriptAccess,
 }
 
 /// The `python` node type, finding scripts and policies through `settings`;
@@ -119,18 +138,37 @@ impl NodeKind for PythonKind {
         let (script, class_name) = (text("script"), text("class"));
         let path = resolve_script(&script, base_dir, &self.settings.paths)
             .map_err(|m| BuildError::at_input("script", m))?;
-        crate::start().map_err(|e| BuildError::at_input("script", e.to_string()))?;
-        let (class, node) =
-            Python::attach(|py| load_class(py, &path, &class_name)).map_err(|e| {
-                let input = match e {
-                    PythonError::NoClass(_) => "class",
-                    _ => "script",
-                };
-                BuildError::at_input(input, e.to_string())
-            })?;
+        let located = |e: PythonError| {
+            let input = match e {
+                PythonError::NoClass(_) => "class",
+                _ => "script",
+            };
+            BuildError::at_input(input, e.to_string())
+        };
+        let (class, node, unverified) = match self.options.scripts {
+            ScriptAccess::Refuse => {
+                return Err(BuildError::at_input(
+                    "script",
+                    format!(
+                        "--no-python: this node would run the Python script {script}, which is not imported"
+                    ),
+                ));
+            }
+            ScriptAccess::ReadOnly => {
+                let (node, unverified) = describe_static(&path, &class_name).map_err(located)?;
+                (None, node, unverified)
+            }
+            ScriptAccess::Run => {
+                crate::start().map_err(|e| BuildError::at_input("script", e.to_string()))?;
+                let (class, node) =
+                    Python::attach(|py| load_class(py, &path, &class_name)).map_err(located)?;
+                (Some(class), node, Vec::new())
+            }
+        };
         Ok(Arc::new(ScriptKind {
             class,
             node,
+            unverified,
             path,
             options: self.options,
             scene_policy: self.settings.policy,
@@ -141,8 +179,11 @@ impl NodeKind for PythonKind {
 
 /// One class of one script.
 struct ScriptKind {
-    class: Py<PyAny>,
+    /// None when the class was read without running the script.
+    class: Option<Py<PyAny>>,
     node: ScriptNode,
+    /// What reading the class without running it could not verify.
+    unverified: Vec<String>,
     /// Canonical, as tracebacks name it.
     path: PathBuf,
     options: RunOptions,
@@ -156,6 +197,12 @@ impl NodeKind for ScriptKind {
     }
 
     fn build(&self, args: &BuildArgs) -> Result<Box<dyn Node>, BuildError> {
+        let Some(class) = &self.class else {
+            return Ok(Box::new(UnloadedNode {
+                class_name: self.node.class_name.clone(),
+                unverified: self.unverified.clone(),
+            }));
+        };
         Python::attach(|py| {
             let failed = |e: PyErr, what: &str| {
                 let report = ExceptionReport::new(py, &e, &self.path);
@@ -168,8 +215,7 @@ impl NodeKind for ScriptKind {
                     ),
                 )
             };
-            let instance = self
-                .class
+            let instance = class
                 .bind(py)
                 .call0()
                 .map_err(|e| failed(e, "creating an instance"))?;
@@ -239,7 +285,7 @@ impl NodeKind for ScriptKind {
             let state = self.runtime.add_node(args.node_id, |sequence| {
                 Arc::new(NodeState {
                     core: Arc::new(core),
-                    class: self.class.clone_ref(py),
+                    class: class.clone_ref(py),
                     instance: Arc::new(instance.unbind()),
                     policy,
                     pure: self.node.pure,
@@ -251,5 +297,31 @@ impl NodeKind for ScriptKind {
                 runtime: self.runtime.clone(),
             }) as Box<dyn Node>)
         })
+    }
+}
+
+/// A Python node whose class was read without running its script
+/// (`check --no-python`): it takes its place in the graph, and says what
+/// was not verified; it cannot render.
+struct UnloadedNode {
+    class_name: String,
+    unverified: Vec<String>,
+}
+
+impl Node for UnloadedNode {
+    fn eval_tile(&self, ctx: &TileCtx, _: &[&Buffer], _: &mut [Buffer]) -> Result<(), NodeError> {
+        Err(NodeError::new(format!(
+            "{} was read without running its script (--no-python), so it cannot render",
+            self.class_name
+        ))
+        .at_pixel(ctx.rect.x, ctx.rect.y))
+    }
+
+    fn report(&self) -> Option<String> {
+        Some(format!(
+            "{} was read without running Python: {}",
+            self.class_name,
+            self.unverified.join("; ")
+        ))
     }
 }

@@ -218,15 +218,61 @@ fn describe(py: Python, class: &Bound<PyAny>, script: &Path) -> Result<ScriptNod
             report.summary
         ))
     })?;
+    let class_name: String = class
+        .getattr("__name__")
+        .and_then(|n| n.extract())
+        .unwrap_or_default();
+    script_node(py, &described, class_name, script)
+}
+
+/// Class `class_name` of `script` (a canonical path), read from its source
+/// without running it (`tessera check --no-python`), and what that could
+/// not verify.
+pub fn describe_static(
+    script: &Path,
+    class_name: &str,
+) -> Result<(ScriptNode, Vec<String>), PythonError> {
+    crate::start()?;
+    Python::attach(|py| {
+        let api = py
+            .import("tessera")
+            .map_err(|e| script_error(py, &e, script))?;
+        let path = script.to_string_lossy();
+        let result = api
+            .call_method1("_describe_static", (path.as_ref(), class_name))
+            .map_err(|e| {
+                if e.is_instance_of::<pyo3::exceptions::PyLookupError>(py) {
+                    let message = e.value(py).to_string();
+                    return PythonError::NoClass(
+                        message.replace(path.as_ref(), &display_path(script)),
+                    );
+                }
+                let report = ExceptionReport::new(py, &e, script);
+                let place = match report.line {
+                    Some(line) => format!("{}:{line}", display_path(script)),
+                    None => display_path(script),
+                };
+                PythonError::Script(format!("{place}: {}", report.summary))
+            })?;
+        let (described, unverified): (Bound<PyAny>, Vec<String>) =
+            result.extract().map_err(|e| script_error(py, &e, script))?;
+        let node = script_node(py, &described, class_name.to_string(), script)?;
+        Ok((node, unverified))
+    })
+}
+
+/// A [`ScriptNode`] from what `tessera._describe` (or `_describe_static`) returned.
+fn script_node(
+    py: Python,
+    described: &Bound<PyAny>,
+    class_name: String,
+    script: &Path,
+) -> Result<ScriptNode, PythonError> {
     let field = |name: &str| {
         described
             .get_item(name)
             .map_err(|e| script_error(py, &e, script))
     };
-    let class_name: String = class
-        .getattr("__name__")
-        .and_then(|n| n.extract())
-        .unwrap_or_default();
     let bad =
         |what: &str| PythonError::Script(format!("{}: {class_name}: {what}", display_path(script)));
     let doc: String = field("doc")?.extract().map_err(|_| bad("bad doc"))?;
