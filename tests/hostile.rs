@@ -449,7 +449,8 @@ fn check_no_python_reads_the_sockets_without_running_the_script() {
     let run = tessera(dir.path(), &["check", "scene.toml", "--no-python"]);
     run.expect_code(2);
     assert!(
-        run.stderr.contains("error: node `py` (python) has no input `uvw`"),
+        run.stderr
+            .contains("error: node `py` (python) has no input `uvw`"),
         "{}",
         run.stderr
     );
@@ -472,4 +473,95 @@ fn check_no_python_reads_the_sockets_without_running_the_script() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn a_render_larger_than_memory_is_refused_before_it_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    // 100 blurs of radius 64 in a chain: the first is computed 6400 pixels
+    // around every tile, tens of GiB per thread.
+    let mut scene =
+        String::from("[image]\nwidth = 256\nheight = 256\n\n[nodes.b0]\ntype = \"noise2d\"\n");
+    for i in 1..=100 {
+        scene.push_str(&format!(
+            "\n[nodes.b{i}]\ntype = \"blur\"\nin = \"@b{}\"\nradius = 64\n",
+            i - 1
+        ));
+    }
+    scene.push_str("\n[output]\ncolor = \"@b100\"\n");
+    std::fs::write(dir.path().join("blurs.toml"), scene).unwrap();
+    let run = tessera(
+        dir.path(),
+        &["render", "blurs.toml", "-o", "out.png", "--threads", "2"],
+    );
+    run.expect_code(2);
+    assert!(
+        run.stderr.starts_with("error: this render needs about "),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(
+            " MiB for each of 2 render threads (tiles grow by margins of up to 6400 pixels for the blurs downstream), more than the "
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(files_in(dir.path()), ["blurs.toml"]);
+
+    // Within the pixel limit, beyond a 2 GiB address space.
+    std::fs::write(
+        dir.path().join("huge.toml"),
+        "[image]\nwidth = 16384\nheight = 16384\n\n[nodes.n]\ntype = \"constant\"\n\n[output]\ncolor = \"@n\"\n",
+    )
+    .unwrap();
+    let mut command = Command::new("sh");
+    command.current_dir(dir.path()).args([
+        "-c",
+        &format!(
+            "ulimit -v 2097152; exec {} render huge.toml -o out.png",
+            env!("CARGO_BIN_EXE_tessera")
+        ),
+    ]);
+    let run = run_command(&mut command);
+    run.expect_code(2);
+    assert!(
+        run.stderr.starts_with("error: this render needs about 4096 MiB: 4096 MiB of framebuffer and 0 MiB for each of "),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("more than the 2048 MiB available"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(files_in(dir.path()), ["blurs.toml", "huge.toml"]);
+}
+
+#[test]
+fn a_huge_ctx_random_request_is_a_memory_error_of_its_node() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("node.py"),
+        "import tessera\n\n\nclass N(tessera.Node):\n    outputs = {\"out\": tessera.Float()}\n\n    \
+         def evaluate_tile(self, ctx):\n        ctx.random((256, 10**9))\n        return {\"out\": ctx.u}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("scene.toml"),
+        python_node_scene(16, 16, "node.py", ""),
+    )
+    .unwrap();
+    let run = tessera(dir.path(), &["render", "scene.toml", "-o", "out.png"]);
+    run.expect_code(3);
+    assert!(
+        run.stderr.starts_with(
+            "error: node `py` (python) failed at pixel (0, 0): MemoryError: ctx.random asked for 1000000000 values \
+             for each of the tile's 256 samples: 976562 MiB, more than the 1024 MiB one request may take \
+             (in N.evaluate_tile, node.py:8, tile 0)\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(files_in(dir.path()), ["node.py", "scene.toml"]);
 }

@@ -490,7 +490,11 @@ fn render_failure(error: RenderError, timeout: Option<f64>) -> Failure {
     let code = match error {
         RenderError::Node(_) => EXIT_NODE_FAILED,
         RenderError::Cancelled { .. } => crate::failure::EXIT_INTERRUPTED,
-        RenderError::ThreadPool { .. } | RenderError::BadTileSize => EXIT_IO,
+        RenderError::ThreadPool { .. }
+        | RenderError::BadTileSize
+        | RenderError::OutOfMemory { .. } => EXIT_IO,
+        // Predictable from the scene and the options.
+        RenderError::NotEnoughMemory(_) => EXIT_BAD_SCENE,
     };
     let mut message = format!("error: {error}");
     if let RenderError::Node(failure) = &error

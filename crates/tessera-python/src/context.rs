@@ -102,12 +102,35 @@ impl TileDraws {
     }
 }
 
+/// The most values one `ctx.random` request of `evaluate_tile` may ask for
+/// (1 GiB of float32): more is a MemoryError, not an aborting allocation.
+const MAX_DRAWS: usize = 1 << 28;
+
 #[pymethods]
 impl TileDraws {
     /// The next `k` draws of every sample, sample by sample: a float32
     /// array of `samples x k` values, moved into numpy.
-    fn draw<'py>(&mut self, py: Python<'py>, k: u32) -> Bound<'py, numpy::PyArray1<f32>> {
-        let mut values = Vec::with_capacity(self.samples.len() * k as usize);
+    fn draw<'py>(&mut self, py: Python<'py>, k: u32) -> PyResult<Bound<'py, numpy::PyArray1<f32>>> {
+        let too_many = || {
+            let mib = (self.samples.len() as u64 * u64::from(k) * 4) >> 20;
+            pyo3::exceptions::PyMemoryError::new_err(format!(
+                "ctx.random asked for {k} values for each of the tile's {} samples: {mib} MiB, \
+                 more than the {} MiB one request may take",
+                self.samples.len(),
+                (MAX_DRAWS * 4) >> 20
+            ))
+        };
+        let count = self
+            .samples
+            .len()
+            .checked_mul(k as usize)
+            .filter(|&count| count <= MAX_DRAWS)
+            .ok_or_else(too_many)?;
+        let drawn = self.drawn.checked_add(k).ok_or_else(|| {
+            pyo3::exceptions::PyOverflowError::new_err("ctx.random: over 2^32 draws in one tile")
+        })?;
+        let mut values = Vec::new();
+        values.try_reserve_exact(count).map_err(|_| too_many())?;
         for &(x, y, s) in &self.samples {
             for j in 0..k {
                 let h = hash_words(&[
@@ -121,8 +144,8 @@ impl TileDraws {
                 values.push(bits_to_unit(h));
             }
         }
-        self.drawn += k;
-        numpy::PyArray1::from_vec(py, values)
+        self.drawn = drawn;
+        Ok(numpy::PyArray1::from_vec(py, values))
     }
 }
 

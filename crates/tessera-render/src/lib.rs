@@ -126,6 +126,114 @@ pub enum RenderError {
     ThreadPool { threads: usize, message: String },
     #[error("tile size must be at least 1 pixel")]
     BadTileSize,
+    /// Predicted before rendering: more memory than the machine (or the
+    /// process's address-space limit) has.
+    #[error("{}", describe_memory(.0))]
+    NotEnoughMemory(MemoryNeeds),
+    /// An allocation the renderer asked for was refused.
+    #[error("out of memory: {what} needs {} MiB", .bytes >> 20)]
+    OutOfMemory { what: String, bytes: u64 },
+}
+
+/// What a render needs, predicted from its plan, and what there is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryNeeds {
+    /// The RGBA float framebuffer.
+    pub framebuffer: u64,
+    /// One render thread's buffers for one tile: every node's outputs over
+    /// the tile and its margin.
+    pub per_thread: u64,
+    pub threads: u64,
+    /// The largest margin of any node, in pixels.
+    pub margin: u32,
+    /// Memory available (the smaller of free memory and the address-space limit).
+    pub available: u64,
+}
+
+impl MemoryNeeds {
+    pub fn total(&self) -> u64 {
+        self.framebuffer
+            .saturating_add(self.per_thread.saturating_mul(self.threads))
+    }
+}
+
+fn describe_memory(needs: &MemoryNeeds) -> String {
+    let margins = match needs.margin {
+        0 => String::new(),
+        margin => {
+            format!(" (tiles grow by margins of up to {margin} pixels for the blurs downstream)")
+        }
+    };
+    format!(
+        "this render needs about {} MiB: {} MiB of framebuffer and {} MiB for each of {} render threads{margins}, \
+         more than the {} MiB available; use fewer threads, smaller tiles or blur radii, or a smaller image",
+        needs.total() >> 20,
+        needs.framebuffer >> 20,
+        needs.per_thread >> 20,
+        needs.threads,
+        needs.available >> 20
+    )
+}
+
+/// What rendering `plan` at `tile_size` on `threads` threads needs.
+pub fn memory_needs(plan: &Plan, tile_size: u32, threads: usize) -> MemoryNeeds {
+    let image = &plan.image;
+    let pixels = u64::from(image.width) * u64::from(image.height);
+    let tile = u64::from(tile_size.min(image.width.max(image.height)));
+    let per_thread = plan
+        .nodes
+        .iter()
+        .map(|node| {
+            let edge = tile + 2 * u64::from(node.margin);
+            let channels: usize = node.outputs.iter().filter_map(|t| t.channels()).sum();
+            edge * edge * u64::from(image.samples) * channels as u64 * 4
+        })
+        .fold(0u64, u64::saturating_add);
+    MemoryNeeds {
+        framebuffer: pixels * 16,
+        per_thread,
+        threads: threads as u64,
+        margin: plan.nodes.iter().map(|n| n.margin).max().unwrap_or(0),
+        available: available_memory(),
+    }
+}
+
+/// The smaller of the memory Linux says is available (MemAvailable plus
+/// free swap) and this process's address-space limit; unknown is unlimited.
+fn available_memory() -> u64 {
+    let mut available = u64::MAX;
+    if let Ok(meminfo) = std::fs::read_to_string("/proc/meminfo") {
+        let field = |name: &str| {
+            meminfo
+                .lines()
+                .find_map(|line| line.strip_prefix(name))
+                .and_then(|rest| {
+                    rest.trim()
+                        .trim_end_matches("kB")
+                        .trim()
+                        .parse::<u64>()
+                        .ok()
+                })
+                .map(|kib| kib * 1024)
+        };
+        if let Some(free) = field("MemAvailable:") {
+            available = free.saturating_add(field("SwapFree:").unwrap_or(0));
+        }
+    }
+    #[cfg(target_os = "linux")]
+    {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes the struct it is given.
+        if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut limit) } == 0
+            && limit.rlim_cur != libc::RLIM_INFINITY
+        {
+            available = available.min(limit.rlim_cur);
+        }
+    }
+    available
 }
 
 /// The tiles of a `width` x `height` image, in index order (row-major).
@@ -166,10 +274,18 @@ pub fn render(
         time: options.frame as f32 / image.fps,
     };
     let tiles = tile_grid(image.width, image.height, options.tile_size);
+    let needs = memory_needs(plan, options.tile_size, worker_count(options.threads));
+    if needs.total() > needs.available {
+        return Err(RenderError::NotEnoughMemory(needs));
+    }
     let pool = thread_pool(options)?;
     let threads = pool.current_num_threads();
 
-    let mut pixels = vec![0.0f32; image.width as usize * image.height as usize * 4];
+    let floats = image.width as usize * image.height as usize * 4;
+    let mut pixels = zeroed_floats(floats).ok_or_else(|| RenderError::OutOfMemory {
+        what: format!("the {} x {} framebuffer", image.width, image.height),
+        bytes: floats as u64 * 4,
+    })?;
     advise_huge_pages(&mut pixels);
     // The framebuffer's rows of tiles: the worker that renders a tile copies
     // it into its band itself, so that tile buffers are allocated and freed
@@ -350,6 +466,23 @@ fn thread_pool(options: &RenderOptions) -> Result<rayon::ThreadPool, RenderError
     })
 }
 
+/// `len` zeroed floats, or None when the allocation is refused (where
+/// `vec!` would abort). Zeroed by the allocator (calloc): a large block
+/// comes as fresh pages that are zero already, and are not written twice.
+fn zeroed_floats(len: usize) -> Option<Vec<f32>> {
+    if len == 0 {
+        return Some(Vec::new());
+    }
+    let layout = std::alloc::Layout::array::<f32>(len).ok()?;
+    // SAFETY: the layout has a non-zero size; a non-null result is a block
+    // of `len` zeroed f32s (all-zero bits are 0.0) from the global
+    // allocator with f32's alignment, which Vec then owns and frees.
+    unsafe {
+        let block = std::alloc::alloc_zeroed(layout).cast::<f32>();
+        (!block.is_null()).then(|| Vec::from_raw_parts(block, len, len))
+    }
+}
+
 /// Asks Linux to back the framebuffer with transparent huge pages. Its
 /// memory is fresh, so each 4 KiB page would otherwise cost a page fault on
 /// first write: 4,096 faults for a 1024 x 1024 image, 8 ms on a virtual
@@ -377,6 +510,13 @@ fn advise_huge_pages(_pixels: &mut [f32]) {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zeroed_floats_are_zero_and_a_refused_size_is_none() {
+        assert_eq!(zeroed_floats(5), Some(vec![0.0; 5]));
+        assert_eq!(zeroed_floats(0), Some(Vec::new()));
+        assert_eq!(zeroed_floats(usize::MAX / 2), None);
+    }
 
     #[test]
     fn the_grid_covers_the_image_once_in_row_major_order() {
