@@ -565,3 +565,25 @@ fn a_huge_ctx_random_request_is_a_memory_error_of_its_node() {
     );
     assert_eq!(files_in(dir.path()), ["node.py", "scene.toml"]);
 }
+
+#[test]
+fn a_read_only_output_is_not_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.png");
+    std::fs::write(&out, b"kept").unwrap();
+    let mut permissions = std::fs::metadata(&out).unwrap().permissions();
+    permissions.set_readonly(true);
+    std::fs::set_permissions(&out, permissions).unwrap();
+    let scene = crate::util::root().join("scenes/nodes/checkerboard.toml");
+    let run = crate::util::tessera_in(
+        dir.path(),
+        &["render", &scene.to_string_lossy(), "-o", "out.png"],
+    );
+    run.expect_code(1);
+    assert_eq!(
+        run.stderr,
+        "error: cannot write out.png: it is read-only; not replaced (make it writable, or remove it)\n"
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), b"kept");
+    assert_eq!(files_in(dir.path()), ["out.png"]);
+}

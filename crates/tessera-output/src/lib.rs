@@ -225,6 +225,11 @@ pub enum OutputError {
     #[error("cannot write {}: it is a directory, not a file", path.display())]
     TargetIsDirectory { path: PathBuf },
 
+    /// The target is a file its owner made read-only: replacing it (which
+    /// a rename would do) would override that.
+    #[error("cannot write {}: it is read-only; not replaced (make it writable, or remove it)", path.display())]
+    TargetIsReadOnly { path: PathBuf },
+
     /// The framebuffer's pixel vector does not match its dimensions.
     #[error(
         "cannot write {}: the {width}x{height} framebuffer holds {actual} values instead of {}",
@@ -272,6 +277,7 @@ impl OutputError {
             | OutputError::UnsupportedDepth { path, .. }
             | OutputError::DirectoryMissing { path, .. }
             | OutputError::TargetIsDirectory { path }
+            | OutputError::TargetIsReadOnly { path }
             | OutputError::InvalidFramebuffer { path, .. }
             | OutputError::Io { path, .. }
             | OutputError::Decode { path, .. }
@@ -439,6 +445,16 @@ impl ImageTarget {
         // guards against odd paths such as `foo.png/..`.
         if path.file_name().is_none() || path.is_dir() {
             return Err(OutputError::TargetIsDirectory {
+                path: path.to_path_buf(),
+            });
+        }
+        // A symbolic link is replaced, not followed: its own target's
+        // permissions are not the question.
+        if let Ok(existing) = std::fs::symlink_metadata(path)
+            && existing.is_file()
+            && existing.permissions().readonly()
+        {
+            return Err(OutputError::TargetIsReadOnly {
                 path: path.to_path_buf(),
             });
         }
