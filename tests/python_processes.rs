@@ -328,3 +328,60 @@ fn the_worker_command_refuses_to_run_by_hand() {
         "error: this command is run by `tessera render --python-workers processes`, not by hand"
     );
 }
+
+#[test]
+fn ctrl_c_stops_looping_workers_and_leaves_no_process_behind() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    failing_in_tile_5(
+        dir.path(),
+        "print(\"spinning\", flush=True)\n            while True: pass",
+    );
+    let scene = dir.path().join("scene.toml");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .current_dir(dir.path())
+        .env("VIRTUAL_ENV", venv())
+        .args([
+            "render",
+            &scene.to_string_lossy(),
+            "-o",
+            "out.png",
+            "--tile",
+            "16",
+        ])
+        .args(["--threads", "2", "--python-workers", "processes"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line, "spinning\n");
+    // As Ctrl-C at a terminal would, to the command the user started.
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.starts_with("error: interrupted (Ctrl-C) while node `py` (python) was running at pixel (16, 16); no image written\n"),
+        "{stderr}"
+    );
+    assert_eq!(files_in(dir.path()), ["node.py", "scene.toml"]);
+    // Every process started for this scene (the render, its workers) is gone.
+    let left = Command::new("pgrep")
+        .args(["-f", &scene.to_string_lossy()])
+        .output()
+        .unwrap();
+    assert!(
+        left.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&left.stdout)
+    );
+}
