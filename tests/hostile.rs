@@ -587,3 +587,63 @@ fn a_read_only_output_is_not_replaced() {
     assert_eq!(std::fs::read(&out).unwrap(), b"kept");
     assert_eq!(files_in(dir.path()), ["out.png"]);
 }
+
+#[test]
+fn a_node_that_forks_neither_disturbs_the_render_nor_outlives_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // One copy comes back into Tessera (and leaves at the end of the tile);
+    // the other loops forever, as a forgotten background process would.
+    scene(
+        dir.path(),
+        "            if ctx.x == 16 and ctx.y == 16 and os.fork() == 0 and os.fork() == 0:\n                \
+         open(\"forked\", \"w\").write(str(os.getpid()))\n                while True:\n                    time.sleep(0.01)\n",
+        "",
+    );
+    std::fs::remove_file(dir.path().join("out.png")).unwrap();
+    let forked = render(dir.path(), &[]);
+    forked.expect_code(0);
+    std::fs::write(
+        dir.path().join("node.py"),
+        std::fs::read_to_string(dir.path().join("node.py"))
+            .unwrap()
+            .replace("os.fork() == 0", "False"),
+    )
+    .unwrap();
+    let plain = render(dir.path(), &[]);
+    assert_eq!(forked.pixel_hash(), plain.pixel_hash());
+    // The looping copy was killed with the render: gone, or a zombie
+    // waiting for init.
+    let pid = std::fs::read_to_string(dir.path().join("forked")).unwrap();
+    let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let running = state
+        .rsplit(") ")
+        .next()
+        .is_some_and(|rest| !rest.starts_with('Z'));
+    assert!(!running, "the forked process {pid} still runs: {state}");
+}
+
+#[test]
+fn an_output_over_a_texture_the_scene_reads_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    image::RgbaImage::new(4, 4)
+        .save(dir.path().join("texture.png"))
+        .unwrap();
+    let before = std::fs::read(dir.path().join("texture.png")).unwrap();
+    std::fs::write(
+        dir.path().join("scene.toml"),
+        "[image]\nwidth = 8\nheight = 8\n\n[nodes.tex]\ntype = \"image\"\nfile = \"texture.png\"\n\n[output]\ncolor = \"@tex\"\n",
+    )
+    .unwrap();
+    let run = tessera(dir.path(), &["render", "scene.toml", "-o", "./texture.png"]);
+    run.expect_code(2);
+    assert_eq!(
+        run.stderr,
+        "error: the output ./texture.png is the file node `tex` reads (./texture.png); it would be overwritten. \
+         Choose another output\n"
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("texture.png")).unwrap(),
+        before
+    );
+    assert_eq!(files_in(dir.path()), ["scene.toml", "texture.png"]);
+}

@@ -343,6 +343,7 @@ fn render_scene(args: &RenderArgs, mut supervisor: Option<&mut Supervisor>) -> R
     let runtime = PythonRuntime::default();
     let Loaded { plan, python } = load(&args.scene, run_options(args), &runtime)?;
     let output = output_path(args)?;
+    refuse_overwriting_inputs(&plan, &output)?;
     let threads = tessera_render::worker_count(args.threads);
     let processes = match args.python_workers.or(python.workers).unwrap_or_default() {
         PythonWorkers::Processes => Some(worker_launch(args)?),
@@ -441,6 +442,37 @@ fn render_scene(args: &RenderArgs, mut supervisor: Option<&mut Supervisor>) -> R
         None => {
             if let Some(summary) = summary {
                 println!("{summary}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A render must not write its image over a file the scene reads.
+fn refuse_overwriting_inputs(plan: &Plan, output: &Path) -> Result<(), Failure> {
+    // The output need not exist yet: compare its folder, resolved, and name.
+    let resolved = |path: &Path| {
+        let folder = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        Some(folder.canonicalize().ok()?.join(path.file_name()?))
+    };
+    let Some(target) = resolved(output) else {
+        return Ok(());
+    };
+    for node in &plan.nodes {
+        for file in node.node.files_read() {
+            if resolved(&file).is_some_and(|read| read == target) {
+                return Err(Failure::new(
+                    EXIT_BAD_SCENE,
+                    format!(
+                        "error: the output {} is the file node `{}` reads ({}); it would be overwritten. Choose another output",
+                        output.display(),
+                        node.id,
+                        file.display()
+                    ),
+                ));
             }
         }
     }

@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tessera_output::{ImageTarget, OutputError};
-use tessera_process::{Channel, Launch, Options, Received, Spawned, describe_exit, wait_or_kill};
+use tessera_process::{Channel, Launch, Options, Received, Spawned, describe_exit};
 
 /// What a supervised child tells its parent.
 #[derive(Debug, Serialize, Deserialize)]
@@ -115,20 +115,23 @@ pub enum Work<'a> {
 /// The child's pid, for the Ctrl-C handler (installed once per process).
 static CHILD: AtomicU32 = AtomicU32::new(0);
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-/// Set when the child is to be killed now.
-static KILL: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+/// Set when the parent is to stop reading the child: it is to be killed
+/// (`KILLING`), or it has exited.
+static STOP: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+static KILLING: AtomicBool = AtomicBool::new(false);
 
-fn kill_flag() -> &'static Arc<AtomicBool> {
-    KILL.get_or_init(Arc::default)
+fn stop_flag() -> &'static Arc<AtomicBool> {
+    STOP.get_or_init(Arc::default)
 }
 
-/// Sets the kill flag after `delay`, on a thread of its own.
+/// Has the child killed after `delay`, from a thread of its own.
 fn kill_after(delay: Duration) {
     let _ = std::thread::Builder::new()
         .name("tessera-deadline".into())
         .spawn(move || {
             std::thread::sleep(delay);
-            kill_flag().store(true, Ordering::SeqCst);
+            KILLING.store(true, Ordering::SeqCst);
+            stop_flag().store(true, Ordering::SeqCst);
         });
 }
 
@@ -187,8 +190,11 @@ pub fn supervise(
     let mut finished = None;
     let mut said = None;
     let mut last_progress = None;
-    let killed = loop {
-        match channel.receive::<Report>(kill_flag()) {
+    // A process a node forked may hold the socket open after the child
+    // exits: the exit itself stops the reading too.
+    tessera_process::flag_exit(&child, stop_flag().clone());
+    loop {
+        match channel.receive::<Report>(stop_flag()) {
             Ok(Received::Message(Report::Progress { done, total })) => {
                 bar.set_length(total as u64);
                 bar.set_position(done as u64);
@@ -196,18 +202,23 @@ pub fn supervise(
             }
             Ok(Received::Message(Report::Finished { summary })) => finished = Some(summary),
             Ok(Received::Message(Report::Exiting { code })) => said = Some(code),
-            Ok(Received::Cancelled) => break true,
-            Ok(Received::Closed) | Err(_) => break false,
+            Ok(Received::Cancelled | Received::Closed) | Err(_) => break,
         }
-    };
+    }
     bar.finish_and_clear();
-    let status = if killed {
-        let _ = child.kill();
-        child.wait().ok()
-    } else {
-        // The socket closed: the child is exiting.
-        wait_or_kill(&mut child, Duration::from_secs(5))
-    };
+    let killed = KILLING.load(Ordering::SeqCst);
+    if !killed {
+        // The socket closed, or the child said it is exiting: give it a
+        // moment to be gone.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !stop_flag().load(Ordering::SeqCst) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    // Whatever a node forked dies with the child (it is in the child's
+    // group, which the child leads); then the child is waited for.
+    tessera_process::kill_group(&child);
+    let status = child.wait().ok();
     let interrupted = INTERRUPTED.load(Ordering::SeqCst);
     let what = match work {
         Work::Render(_) => "the render",

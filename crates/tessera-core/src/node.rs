@@ -27,6 +27,12 @@ pub trait Node: Send + Sync {
     fn report(&self) -> Option<String> {
         None
     }
+
+    /// The files the node reads (a texture), so that a render never
+    /// writes its image over one of them.
+    fn files_read(&self) -> Vec<std::path::PathBuf> {
+        Vec::new()
+    }
 }
 
 /// A node type: its spec, and how to build an instance from a scene node.

@@ -147,6 +147,8 @@ enum Filter {
 
 /// The image node: a shared decoded texture and how to sample it.
 struct ImageNode {
+    /// The file, as the scene names it (relative to the scene's folder).
+    path: std::path::PathBuf,
     texture: Arc<Texture>,
     u_mode: AddressMode,
     v_mode: AddressMode,
@@ -220,6 +222,10 @@ impl Node for ImageNode {
         out.write_samples(sampled);
         Ok(())
     }
+
+    fn files_read(&self) -> Vec<std::path::PathBuf> {
+        vec![self.path.clone()]
+    }
 }
 
 fn build_image(args: &BuildArgs) -> Result<Box<dyn Node>, BuildError> {
@@ -231,6 +237,7 @@ fn build_image(args: &BuildArgs) -> Result<Box<dyn Node>, BuildError> {
     let texture = Texture::load(&path).map_err(|message| BuildError::at_input("file", message))?;
     let filter = FILTERS.pick(args, "filtertype")?;
     Ok(Box::new(ImageNode {
+        path,
         texture: Arc::new(texture),
         u_mode: ADDRESS_MODES.pick(args, "uaddressmode")?,
         v_mode: ADDRESS_MODES.pick(args, "vaddressmode")?,

@@ -141,6 +141,43 @@ pub fn inherited() -> Option<(Channel, Vec<RawFd>)> {
     Some((channel, extra.to_vec()))
 }
 
+/// Kills every process of the group `child` leads (a child started with
+/// [`Options::own_group`]): the child, if it still runs, and whatever it or
+/// a node in it forked. Call it before waiting for the child: until then
+/// the child's pid, and so its group's id, cannot be reused.
+pub fn kill_group(child: &Child) {
+    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+        // SAFETY: kill has no memory effects; a negative pid names the
+        // group the child leads.
+        unsafe { libc::kill(-pid, libc::SIGKILL) };
+    }
+}
+
+/// Sets `flag` when `child` exits, from a thread of its own, without
+/// waiting for it (reaping it): its pid stays reserved, so that
+/// [`kill_group`] can still reach what it leaves behind. A parent reading
+/// the child's socket learns of its exit this way even while a process the
+/// child forked keeps the socket open.
+pub fn flag_exit(child: &Child, flag: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    let pid: libc::id_t = child.id();
+    let _ = std::thread::Builder::new()
+        .name("tessera-child-exit".into())
+        .spawn(move || {
+            loop {
+                // SAFETY: waitid writes the siginfo it is given; WNOWAIT
+                // leaves the child to be waited for by its owner.
+                let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+                let done = unsafe {
+                    libc::waitid(libc::P_PID, pid, &mut info, libc::WEXITED | libc::WNOWAIT)
+                };
+                if done == 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                    break;
+                }
+            }
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+}
+
 /// Sends SIGINT to process `pid` (a child not yet waited for), as Ctrl-C
 /// at a terminal would.
 pub fn interrupt(pid: u32) {
@@ -179,19 +216,36 @@ pub fn describe_exit(status: ExitStatus) -> String {
     format!("was killed by signal {signal}{name}")
 }
 
-/// Waits up to `grace` for `child` to exit by itself, then kills it; its
-/// status either way (None if it could not be waited for).
+/// Waits up to `grace` for `child` to exit by itself; then kills its
+/// group (see [`kill_group`]: the child if it still runs, and whatever it
+/// left behind) and waits for it. Its status (None if it could not be
+/// waited for).
 pub fn wait_or_kill(child: &mut Child, grace: Duration) -> Option<ExitStatus> {
     let deadline = Instant::now() + grace;
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return Some(status),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(2)),
-            _ => break,
-        }
+    while !has_exited(child) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(2));
     }
-    let _ = child.kill();
+    kill_group(child);
     child.wait().ok()
+}
+
+/// Whether `child` has exited, without waiting for it (its pid stays
+/// reserved until it is).
+fn has_exited(child: &Child) -> bool {
+    let pid: libc::id_t = child.id();
+    // SAFETY: waitid writes the siginfo it is given; WNOWAIT leaves the
+    // child to be waited for.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let found = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
+    // SAFETY: si_pid is valid to read in a siginfo filled by waitid.
+    found != 0 || unsafe { info.si_pid() } != 0
 }
 
 #[cfg(test)]

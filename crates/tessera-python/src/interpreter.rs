@@ -26,6 +26,25 @@ pub struct PythonInfo {
 
 static INTERPRETER: OnceLock<Result<PythonInfo, PythonError>> = OnceLock::new();
 
+/// The process that started Python (process-wide by nature: which process
+/// this is).
+static OWNER: OnceLock<u32> = OnceLock::new();
+
+/// Ends this process at once if it is a copy of Tessera made by a node's
+/// `os.fork()` whose code has come back into Tessera's: such a copy would
+/// go on rendering, answer the render process in its parent's place, or
+/// wait for work forever. (A process forked by `multiprocessing` never
+/// comes back here: it exits when its target returns.)
+pub(crate) fn exit_if_forked() {
+    if let Some(&owner) = OWNER.get()
+        && std::process::id() != owner
+    {
+        // SAFETY: _exit ends the process without running anything of the
+        // parent's it shares (atexit handlers, buffered output).
+        unsafe { libc::_exit(0) }
+    }
+}
+
 /// Whether [`start`] has succeeded in this process.
 pub fn is_started() -> bool {
     matches!(INTERPRETER.get(), Some(Ok(_)))
@@ -99,6 +118,7 @@ fn base_interpreter_folder(python: &Path) -> Option<PathBuf> {
 }
 
 fn initialise() -> Result<PythonInfo, PythonError> {
+    OWNER.get_or_init(std::process::id);
     let executable = program_name().map_err(|message| PythonError::Start {
         executable: BUILD_PYTHON.to_string(),
         message,

@@ -135,6 +135,23 @@ impl Node for PythonNode {
         inputs: &[&Buffer],
         outputs: &mut [Buffer],
     ) -> Result<(), NodeError> {
+        let result = self.evaluate(ctx, inputs, outputs);
+        crate::interpreter::exit_if_forked();
+        result
+    }
+
+    fn report(&self) -> Option<String> {
+        self.state.core.report()
+    }
+}
+
+impl PythonNode {
+    fn evaluate(
+        &self,
+        ctx: &TileCtx,
+        inputs: &[&Buffer],
+        outputs: &mut [Buffer],
+    ) -> Result<(), NodeError> {
         let state = &self.state;
         let routes = self.runtime.routes();
         if let Some(pool) = routes.as_ref().and_then(|r| r.processes.as_ref())
@@ -166,9 +183,5 @@ impl Node for PythonNode {
             }
             Policy::Isolated => state.evaluate_isolated(ctx, inputs, outputs, Calls::PerCall),
         }
-    }
-
-    fn report(&self) -> Option<String> {
-        self.state.core.report()
     }
 }

@@ -283,6 +283,7 @@ fn run_job(job: Job) {
     let result = Python::attach(|py| {
         node.evaluate(&instance, &ctx, &input_refs, &mut outputs, Calls::Held(py))
     });
+    crate::interpreter::exit_if_forked();
     let _ = reply.send(JobDone {
         outputs,
         failures: failures.take(),

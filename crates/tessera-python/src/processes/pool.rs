@@ -285,9 +285,10 @@ impl Worker {
         }
     }
 
-    /// Kills the worker (if it still runs) and reaps it.
+    /// Kills the worker (if it still runs), and what a node in it forked,
+    /// and reaps it.
     fn stop(&mut self) {
-        let _ = self.child.kill();
+        tessera_process::kill_group(&self.child);
         let _ = self.child.wait();
     }
 

@@ -124,6 +124,7 @@ impl WorkerConnection {
             failures: &failures,
         };
         let result = node.evaluate_alone(&ctx, &input_refs, &mut outputs);
+        crate::interpreter::exit_if_forked();
         if result.is_ok() {
             for output in &outputs {
                 let planes = output.data();
