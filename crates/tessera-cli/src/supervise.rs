@@ -18,8 +18,8 @@ use crate::failure::{EXIT_INTERRUPTED, EXIT_IO, EXIT_NODE_FAILED, EXIT_TIMEOUT, 
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tessera_output::{ImageTarget, OutputError};
 use tessera_process::{Channel, Launch, Options, Received, Spawned, describe_exit};
@@ -112,27 +112,29 @@ pub enum Work<'a> {
     Check,
 }
 
-/// The child's pid, for the Ctrl-C handler (installed once per process).
-static CHILD: AtomicU32 = AtomicU32::new(0);
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-/// Set when the parent is to stop reading the child: it is to be killed
-/// (`KILLING`), or it has exited.
-static STOP: OnceLock<Arc<AtomicBool>> = OnceLock::new();
-static KILLING: AtomicBool = AtomicBool::new(false);
-
-fn stop_flag() -> &'static Arc<AtomicBool> {
-    STOP.get_or_init(Arc::default)
+/// What the parent's threads (the reader, the Ctrl-C handler, the
+/// deadline) share about one supervised child.
+struct Watch {
+    child: u32,
+    interrupted: AtomicBool,
+    /// The child is to be killed.
+    killing: AtomicBool,
+    /// The reader is to stop: the child is to be killed, or has exited.
+    stop: Arc<AtomicBool>,
 }
 
-/// Has the child killed after `delay`, from a thread of its own.
-fn kill_after(delay: Duration) {
-    let _ = std::thread::Builder::new()
-        .name("tessera-deadline".into())
-        .spawn(move || {
-            std::thread::sleep(delay);
-            KILLING.store(true, Ordering::SeqCst);
-            stop_flag().store(true, Ordering::SeqCst);
-        });
+impl Watch {
+    /// Has the child killed after `delay`, from a thread of its own.
+    fn kill_after(self: &Arc<Watch>, delay: Duration) {
+        let watch = self.clone();
+        let _ = std::thread::Builder::new()
+            .name("tessera-deadline".into())
+            .spawn(move || {
+                std::thread::sleep(delay);
+                watch.killing.store(true, Ordering::SeqCst);
+                watch.stop.store(true, Ordering::SeqCst);
+            });
+    }
 }
 
 /// Runs this same command in a supervised child and reports how it ended.
@@ -169,21 +171,27 @@ pub fn supervise(
         mut channel,
     } = tessera_process::spawn(&launch, &extra, options).map_err(io)?;
     channel.poll_cancel().map_err(io)?;
-    CHILD.store(child.id(), Ordering::SeqCst);
+    let watch = Arc::new(Watch {
+        child: child.id(),
+        interrupted: AtomicBool::new(false),
+        killing: AtomicBool::new(false),
+        stop: Arc::default(),
+    });
     // If the handler cannot be installed, Ctrl-C kills both processes: no
     // image is written either way.
-    let _ = ctrlc::set_handler(|| {
+    let handler = watch.clone();
+    let _ = ctrlc::set_handler(move || {
         // The first Ctrl-C asks the child to stop (it names the node it
         // stopped); the second makes it exit at once. Either way it is
         // killed if it has not stopped a moment later.
-        INTERRUPTED.store(true, Ordering::SeqCst);
+        handler.interrupted.store(true, Ordering::SeqCst);
         // The pid is our child's, not yet waited for (that comes after the
         // loop), so it cannot have been reused.
-        tessera_process::interrupt(CHILD.load(Ordering::SeqCst));
-        kill_after(GRACE);
+        tessera_process::interrupt(handler.child);
+        handler.kill_after(GRACE);
     });
     if let Some(deadline) = deadline {
-        kill_after(deadline);
+        watch.kill_after(deadline);
     }
 
     let bar = crate::commands::progress_bar(quiet || output.is_none());
@@ -192,9 +200,9 @@ pub fn supervise(
     let mut last_progress = None;
     // A process a node forked may hold the socket open after the child
     // exits: the exit itself stops the reading too.
-    tessera_process::flag_exit(&child, stop_flag().clone());
+    tessera_process::flag_exit(&child, watch.stop.clone());
     loop {
-        match channel.receive::<Report>(stop_flag()) {
+        match channel.receive::<Report>(&watch.stop) {
             Ok(Received::Message(Report::Progress { done, total })) => {
                 bar.set_length(total as u64);
                 bar.set_position(done as u64);
@@ -206,12 +214,12 @@ pub fn supervise(
         }
     }
     bar.finish_and_clear();
-    let killed = KILLING.load(Ordering::SeqCst);
+    let killed = watch.killing.load(Ordering::SeqCst);
     if !killed {
         // The socket closed, or the child said it is exiting: give it a
         // moment to be gone.
         let deadline = Instant::now() + Duration::from_secs(5);
-        while !stop_flag().load(Ordering::SeqCst) && Instant::now() < deadline {
+        while !watch.stop.load(Ordering::SeqCst) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(2));
         }
     }
@@ -219,7 +227,7 @@ pub fn supervise(
     // group, which the child leads); then the child is waited for.
     tessera_process::kill_group(&child);
     let status = child.wait().ok();
-    let interrupted = INTERRUPTED.load(Ordering::SeqCst);
+    let interrupted = watch.interrupted.load(Ordering::SeqCst);
     let what = match work {
         Work::Render(_) => "the render",
         Work::Check => "the check",

@@ -6,10 +6,12 @@
 //!   choose a class deriving from `tessera.Node`, whose declared sockets
 //!   become the node's inputs and outputs (the compiler sees them before
 //!   rendering, through `NodeKind::specialise`).
-//! - [`begin_render`] prepares a render: seeds `random`, sets the switch
-//!   interval, gives every render worker one persistent Python thread state
-//!   (so taking the GIL per call is cheap) and runs the `ordered` policy's
-//!   dedicated Python thread.
+//! - [`PythonRuntime`] is one scene's Python state; its `begin_render`
+//!   prepares a render: seeds `random`, sets the switch interval, gives
+//!   every render worker one persistent Python thread state (so taking the
+//!   GIL per call is cheap), runs the `ordered` policy's dedicated Python
+//!   thread and, under `--python-workers processes`, the worker processes
+//!   ([`PythonWorkers`]; a worker serves through a [`WorkerConnection`]).
 //! - [`Policy`]: how a node's calls are scheduled (docs/determinism.md).
 //!
 //! Every Python call takes the GIL for that call only, on the worker that
