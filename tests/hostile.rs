@@ -48,6 +48,16 @@ fn render(dir: &Path, extra: &[&str]) -> crate::util::Run {
     tessera(dir, &args)
 }
 
+/// `tessera ARGS` in `dir` under a shell resource limit (`ulimit -f 2`).
+fn under_limit(dir: &Path, limit: &str, args: &str) -> crate::util::Run {
+    let tessera = env!("CARGO_BIN_EXE_tessera");
+    let mut command = Command::new("sh");
+    command
+        .current_dir(dir)
+        .args(["-c", &format!("{limit}; exec {tessera} {args}")]);
+    run_command(&mut command)
+}
+
 /// Nothing new beside the scene, and the older image untouched.
 #[track_caller]
 fn assert_nothing_written(dir: &Path) {
@@ -64,14 +74,8 @@ fn a_node_ending_the_process_is_an_error_naming_it_and_its_line() {
     scene(dir.path(), "            os._exit(5)\n", "");
     let run = render(dir.path(), &[]);
     run.expect_code(3);
-    assert!(
-        run.stderr.starts_with(
-            "error: node `py` (python) failed at pixel (16, 16): ProcessExit: os._exit(5) would end Tessera's process; \
-             a node must return or raise instead (in N.__call__, node.py:14)\n"
-        ),
-        "{}",
-        run.stderr
-    );
+    run.expect_stderr_start("error: node `py` (python) failed at pixel (16, 16): ProcessExit: os._exit(5) would end Tessera's process; \
+             a node must return or raise instead (in N.__call__, node.py:14)\n");
     assert_nothing_written(dir.path());
 
     // Below Python (libc's _exit): the supervisor sees the render end
@@ -83,29 +87,16 @@ fn a_node_ending_the_process_is_an_error_naming_it_and_its_line() {
     );
     let run = render(dir.path(), &[]);
     run.expect_code(3);
-    assert!(
-        run.stderr
-            .starts_with("error: the render's process exited with code 0"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("; no image written\n"),
-        "{}",
-        run.stderr
-    );
+    run.expect_stderr_start("error: the render's process exited with code 0");
+    run.expect_stderr_has("; no image written\n");
     assert_nothing_written(dir.path());
 
     // At import: `check` fails with the line, and is not fooled by exit 0.
     scene(dir.path(), "            pass\n", "\nos._exit(0)\n");
     let run = tessera(dir.path(), &["check", "scene.toml"]);
     run.expect_code(2);
-    assert!(
-        run.stderr.starts_with(
-            "error: node `py`: node.py:17: ProcessExit: os._exit(0) would end Tessera's process"
-        ),
-        "{}",
-        run.stderr
+    run.expect_stderr_start(
+        "error: node `py`: node.py:17: ProcessExit: os._exit(0) would end Tessera's process",
     );
 }
 
@@ -122,23 +113,10 @@ fn a_crash_in_a_node_is_reported_with_its_signal_and_python_line() {
         scene(dir.path(), &format!("            {crash}\n"), "");
         let run = render(dir.path(), &[]);
         run.expect_code(3);
-        assert!(
-            run.stderr
-                .contains(&format!("error: the render's process {signal}")),
-            "{}",
-            run.stderr
-        );
-        assert!(
-            run.stderr.contains("; no image written\n"),
-            "{}",
-            run.stderr
-        );
+        run.expect_stderr_has(&format!("error: the render's process {signal}"));
+        run.expect_stderr_has("; no image written\n");
         // faulthandler's stack, printed by the dying process.
-        assert!(
-            run.stderr.contains("node.py\", line 14 in __call__"),
-            "{}",
-            run.stderr
-        );
+        run.expect_stderr_has("node.py\", line 14 in __call__");
         assert_nothing_written(dir.path());
     }
 }
@@ -155,12 +133,8 @@ fn timeout_is_a_deadline_whatever_the_node_does() {
         scene(dir.path(), body, "");
         let run = render(dir.path(), &["--timeout", "1"]);
         run.expect_code(124);
-        assert!(
-            run.stderr.starts_with("error: stopped after --timeout 1 s"),
-            "{}",
-            run.stderr
-        );
-        assert!(run.stderr.contains("no image written"), "{}", run.stderr);
+        run.expect_stderr_start("error: stopped after --timeout 1 s");
+        run.expect_stderr_has("no image written");
         assert_nothing_written(dir.path());
     }
 }
@@ -248,13 +222,7 @@ fn a_scene_that_is_a_fifo_is_stopped_by_the_timeout_and_an_image_fifo_refused() 
     .unwrap();
     let run = tessera(dir.path(), &["render", "scene.toml", "-o", "out.png"]);
     run.expect_code(2);
-    assert!(
-        run.stderr.starts_with(
-            "error: node `tex`: cannot read image ./texture.png: it is not a regular file (a FIFO, socket or device)\n"
-        ),
-        "{}",
-        run.stderr
-    );
+    run.expect_stderr_start("error: node `tex`: cannot read image ./texture.png: it is not a regular file (a FIFO, socket or device)\n");
     assert_eq!(files_in(dir.path()), ["scene.toml", "texture.png"]);
 }
 
@@ -273,13 +241,7 @@ fn a_texture_too_large_for_memory_is_a_located_error_not_an_abort() {
     .unwrap();
     let run = tessera(dir.path(), &["check", "scene.toml"]);
     run.expect_code(2);
-    assert!(
-        run.stderr.starts_with(
-            "error: node `tex`: image ./big.png is 9000 x 9000: as float RGBA it needs 1235 MiB, more than the 1024 MiB a texture may take\n"
-        ),
-        "{}",
-        run.stderr
-    );
+    run.expect_stderr_start("error: node `tex`: image ./big.png is 9000 x 9000: as float RGBA it needs 1235 MiB, more than the 1024 MiB a texture may take\n");
 }
 
 #[test]
@@ -291,15 +253,7 @@ fn writing_past_the_file_size_limit_is_an_io_error_leaving_no_temporary_file() {
     )
     .unwrap();
     // A 1 KiB limit (ulimit counts 512-byte blocks in sh), and the image is larger.
-    let mut command = Command::new("sh");
-    command.current_dir(dir.path()).args([
-        "-c",
-        &format!(
-            "ulimit -f 2; exec {} render scene.toml -o out.png",
-            env!("CARGO_BIN_EXE_tessera")
-        ),
-    ]);
-    let run = run_command(&mut command);
+    let run = under_limit(dir.path(), "ulimit -f 2", "render scene.toml -o out.png");
     run.expect_code(1);
     assert_eq!(
         run.stderr,
@@ -334,14 +288,8 @@ fn a_number_beyond_a_float_is_refused() {
     scene(dir.path(), "            return 1e300\n", "");
     let run = render(dir.path(), &[]);
     run.expect_code(3);
-    assert!(
-        run.stderr.starts_with(
-            "error: node `py` (python) failed at pixel (16, 16): N.__call__ output `out` is 1e300, beyond a 32-bit float \
-             (about 3.4e38); outputs must be finite (node.py:12)\n"
-        ),
-        "{}",
-        run.stderr
-    );
+    run.expect_stderr_start("error: node `py` (python) failed at pixel (16, 16): N.__call__ output `out` is 1e300, beyond a 32-bit float \
+             (about 3.4e38); outputs must be finite (node.py:12)\n");
     assert_nothing_written(dir.path());
 }
 
@@ -354,21 +302,12 @@ fn absurd_thread_counts_and_bad_node_names_are_bad_arguments() {
         "1000000",
     ]);
     run.expect_code(2);
-    assert!(
-        run.stderr
-            .contains("must be a number of threads from 0 (every core) to 1024"),
-        "{}",
-        run.stderr
-    );
+    run.expect_stderr_has("must be a number of threads from 0 (every core) to 1024");
     let dir = tempfile::tempdir().unwrap();
     for name in ["", "9lives", "wood grain"] {
         let run = crate::util::tessera_in(dir.path(), &["new-node", name]);
         run.expect_code(2);
-        assert!(
-            run.stderr.starts_with("error: node name "),
-            "{}",
-            run.stderr
-        );
+        run.expect_stderr_start("error: node name ");
     }
     assert!(files_in(dir.path()).is_empty());
 }
@@ -409,14 +348,8 @@ fn no_python_refuses_to_render_or_compare_a_scene_that_runs_python() {
     ] {
         let run = tessera(dir.path(), command);
         run.expect_code(2);
-        assert!(
-            run.stderr.starts_with(
-                "error: node `py`: --no-python: this node would run the Python script node.py, which is not imported\n"
-            ),
-            "{}",
-            run.stderr
-        );
-        assert!(run.stderr.contains("scene.toml:10:10"), "{}", run.stderr);
+        run.expect_stderr_start("error: node `py`: --no-python: this node would run the Python script node.py, which is not imported\n");
+        run.expect_stderr_has("scene.toml:10:10");
         assert_nothing_written(dir.path());
     }
 }
@@ -448,12 +381,7 @@ fn check_no_python_reads_the_sockets_without_running_the_script() {
     .unwrap();
     let run = tessera(dir.path(), &["check", "scene.toml", "--no-python"]);
     run.expect_code(2);
-    assert!(
-        run.stderr
-            .contains("error: node `py` (python) has no input `uvw`"),
-        "{}",
-        run.stderr
-    );
+    run.expect_stderr_has("error: node `py` (python) has no input `uvw`");
     assert_nothing_written(dir.path());
 
     // Sockets computed at run time cannot be read so: a located error.
@@ -466,13 +394,7 @@ fn check_no_python_reads_the_sockets_without_running_the_script() {
     std::fs::write(dir.path().join("scene.toml"), text).unwrap();
     let run = tessera(dir.path(), &["check", "scene.toml", "--no-python"]);
     run.expect_code(2);
-    assert!(
-        run.stderr.starts_with(
-            "error: node `py`: node.py:7: StaticCheckError: N.outputs must be a literal dict to be read without running Python\n"
-        ),
-        "{}",
-        run.stderr
-    );
+    run.expect_stderr_start("error: node `py`: node.py:7: StaticCheckError: N.outputs must be a literal dict to be read without running Python\n");
 }
 
 #[test]
@@ -495,18 +417,8 @@ fn a_render_larger_than_memory_is_refused_before_it_starts() {
         &["render", "blurs.toml", "-o", "out.png", "--threads", "2"],
     );
     run.expect_code(2);
-    assert!(
-        run.stderr.starts_with("error: this render needs about "),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains(
-            " MiB for each of 2 render threads (tiles grow by margins of up to 6400 pixels for the blurs downstream), more than the "
-        ),
-        "{}",
-        run.stderr
-    );
+    run.expect_stderr_start("error: this render needs about ");
+    run.expect_stderr_has(" MiB for each of 2 render threads (tiles grow by margins of up to 6400 pixels for the blurs downstream), more than the ");
     assert_eq!(files_in(dir.path()), ["blurs.toml"]);
 
     // Within the pixel limit, beyond a 2 GiB address space.
@@ -515,26 +427,16 @@ fn a_render_larger_than_memory_is_refused_before_it_starts() {
         "[image]\nwidth = 16384\nheight = 16384\n\n[nodes.n]\ntype = \"constant\"\n\n[output]\ncolor = \"@n\"\n",
     )
     .unwrap();
-    let mut command = Command::new("sh");
-    command.current_dir(dir.path()).args([
-        "-c",
-        &format!(
-            "ulimit -v 2097152; exec {} render huge.toml -o out.png",
-            env!("CARGO_BIN_EXE_tessera")
-        ),
-    ]);
-    let run = run_command(&mut command);
+    let run = under_limit(
+        dir.path(),
+        "ulimit -v 2097152",
+        "render huge.toml -o out.png",
+    );
     run.expect_code(2);
-    assert!(
-        run.stderr.starts_with("error: this render needs about 4096 MiB: 4096 MiB of framebuffer and 0 MiB for each of "),
-        "{}",
-        run.stderr
+    run.expect_stderr_start(
+        "error: this render needs about 4096 MiB: 4096 MiB of framebuffer and 0 MiB for each of ",
     );
-    assert!(
-        run.stderr.contains("more than the 2048 MiB available"),
-        "{}",
-        run.stderr
-    );
+    run.expect_stderr_has("more than the 2048 MiB available");
     assert_eq!(files_in(dir.path()), ["blurs.toml", "huge.toml"]);
 }
 
@@ -554,15 +456,9 @@ fn a_huge_ctx_random_request_is_a_memory_error_of_its_node() {
     .unwrap();
     let run = tessera(dir.path(), &["render", "scene.toml", "-o", "out.png"]);
     run.expect_code(3);
-    assert!(
-        run.stderr.starts_with(
-            "error: node `py` (python) failed at pixel (0, 0): MemoryError: ctx.random asked for 1000000000 values \
+    run.expect_stderr_start("error: node `py` (python) failed at pixel (0, 0): MemoryError: ctx.random asked for 1000000000 values \
              for each of the tile's 256 samples: 976562 MiB, more than the 1024 MiB one request may take \
-             (in N.evaluate_tile, node.py:8, tile 0)\n"
-        ),
-        "{}",
-        run.stderr
-    );
+             (in N.evaluate_tile, node.py:8, tile 0)\n");
     assert_eq!(files_in(dir.path()), ["node.py", "scene.toml"]);
 }
 

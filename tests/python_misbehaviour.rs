@@ -4,7 +4,6 @@
 //! either a complete image or none.
 
 use crate::util::{files_in, run_command};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -86,30 +85,13 @@ fn a_timeout_stops_an_endless_loop_names_the_node_and_writes_nothing() {
 fn ctrl_c_stops_an_endless_loop_with_exit_130_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     node_scene(dir.path(), SPIN);
-    let mut child = tessera(dir.path())
-        .args(["render", "scene.toml", "-o", "out.png", "--threads", "2"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
     // Once the node says it is spinning, it is inside the loop.
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert_eq!(line, "spinning\n");
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let code = wait_bounded(&mut child, Duration::from_secs(20));
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-    assert_eq!(code, 130, "{stderr}");
-    assert!(
-        stderr.starts_with("error: interrupted (Ctrl-C) while node `py` (python) was running at pixel (5, 9); no image written\n"),
-        "{stderr}"
+    let run = crate::util::interrupt_after_line(
+        tessera(dir.path()).args(["render", "scene.toml", "-o", "out.png", "--threads", "2"]),
+        "spinning\n",
+    );
+    run.expect_code(130).expect_stderr_start(
+        "error: interrupted (Ctrl-C) while node `py` (python) was running at pixel (5, 9); no image written\n",
     );
     assert_eq!(files_in(dir.path()), ["node.py", "scene.toml"]);
 }

@@ -79,13 +79,7 @@ fn an_exception_in_a_worker_reads_as_it_does_in_process() {
         &["--threads", "2", "--python-workers", "processes"],
     );
     workers.expect_code(3);
-    assert!(
-        workers.stderr.starts_with(
-            "error: node `py` (python) failed at pixel (16, 16): ValueError: bad 16 (in N.__call__, node.py:14)\nTraceback"
-        ),
-        "{}",
-        workers.stderr
-    );
+    workers.expect_stderr_start("error: node `py` (python) failed at pixel (16, 16): ValueError: bad 16 (in N.__call__, node.py:14)\nTraceback");
     assert_eq!(workers.stderr, in_process.stderr);
     assert_eq!(files_in(dir.path()), ["node.py", "scene.toml"]);
 }
@@ -102,16 +96,8 @@ fn a_worker_that_exits_is_named_with_its_node_tile_and_code_and_writes_nothing()
         &["--threads", "2", "--python-workers", "processes"],
     );
     run.expect_code(3);
-    assert!(
-        run.stderr.contains("error: node `py` (python) failed at pixel (16, 16): the Python worker process running N.__call__ (pid "),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains(") exited with code 5 in tile 5;"),
-        "{}",
-        run.stderr
-    );
+    run.expect_stderr_has("error: node `py` (python) failed at pixel (16, 16): the Python worker process running N.__call__ (pid ");
+    run.expect_stderr_has(") exited with code 5 in tile 5;");
     assert_eq!(
         std::fs::read(dir.path().join("out.png")).unwrap(),
         b"an older image"
@@ -129,14 +115,8 @@ fn os_exit_in_a_worker_is_an_error_of_its_node_as_in_process() {
         &["--threads", "2", "--python-workers", "processes"],
     );
     workers.expect_code(3);
-    assert!(
-        workers.stderr.starts_with(
-            "error: node `py` (python) failed at pixel (16, 16): ProcessExit: os._exit(5) would end Tessera's process; \
-             a node must return or raise instead (in N.__call__, node.py:14)\n"
-        ),
-        "{}",
-        workers.stderr
-    );
+    workers.expect_stderr_start("error: node `py` (python) failed at pixel (16, 16): ProcessExit: os._exit(5) would end Tessera's process; \
+             a node must return or raise instead (in N.__call__, node.py:14)\n");
     assert_eq!(workers.stderr, in_process.stderr);
 }
 
@@ -149,18 +129,9 @@ fn a_worker_that_crashes_names_the_signal_and_prints_the_python_stack() {
         &["--threads", "2", "--python-workers", "processes"],
     );
     run.expect_code(3);
-    assert!(
-        run.stderr
-            .contains("was killed by signal 11 (SIGSEGV, a segmentation fault) in tile 5"),
-        "{}",
-        run.stderr
-    );
+    run.expect_stderr_has("was killed by signal 11 (SIGSEGV, a segmentation fault) in tile 5");
     // faulthandler's stack names the script's line.
-    assert!(
-        run.stderr.contains("node.py\", line 14 in __call__"),
-        "{}",
-        run.stderr
-    );
+    run.expect_stderr_has("node.py\", line 14 in __call__");
     assert_eq!(files_in(dir.path()), ["node.py", "scene.toml"]);
 }
 
@@ -180,13 +151,7 @@ fn a_timeout_kills_a_looping_worker() {
         ],
     );
     run.expect_code(124);
-    assert!(
-        run.stderr.starts_with(
-            "error: stopped after --timeout 1 s while node `py` (python) was running at pixel (16, 16); no image written"
-        ),
-        "{}",
-        run.stderr
-    );
+    run.expect_stderr_start("error: stopped after --timeout 1 s while node `py` (python) was running at pixel (16, 16); no image written");
     assert_eq!(files_in(dir.path()), ["node.py", "scene.toml"]);
 }
 
@@ -201,13 +166,7 @@ fn on_error_color_paints_and_reports_as_in_process() {
     with_workers.extend(PROCESSES);
     let workers = render_here(dir.path(), &with_workers);
     workers.expect_code(0);
-    assert!(
-        workers.stderr.contains(
-            "warning: node `py`: N.__call__ failed on 256 samples, painted magenta; the first at pixel (16, 16): ValueError: at 16 16"
-        ),
-        "{}",
-        workers.stderr
-    );
+    workers.expect_stderr_has("warning: node `py`: N.__call__ failed on 256 samples, painted magenta; the first at pixel (16, 16): ValueError: at 16 16");
     assert_eq!(workers.stderr, in_process.stderr);
     assert_eq!(workers.pixel_hash(), in_process.pixel_hash());
 }
@@ -310,13 +269,8 @@ fn workers_are_chosen_in_the_scene_and_refused_when_misspelt() {
     std::fs::write(dir.path().join("scene.toml"), with_workers("\"forks\"")).unwrap();
     let run = tessera_in(dir.path(), &["check", "scene.toml"]);
     run.expect_code(2);
-    assert!(
-        run.stderr
-            .contains("[python] workers must be \"threads\" or \"processes\", found a string"),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stderr.contains("scene.toml:2:11"), "{}", run.stderr);
+    run.expect_stderr_has("[python] workers must be \"threads\" or \"processes\", found a string");
+    run.expect_stderr_has("scene.toml:2:11");
 }
 
 #[test]
@@ -331,47 +285,29 @@ fn the_worker_command_refuses_to_run_by_hand() {
 
 #[test]
 fn ctrl_c_stops_looping_workers_and_leaves_no_process_behind() {
-    use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
     failing_in_tile_5(
         dir.path(),
         "print(\"spinning\", flush=True)\n            while True: pass",
     );
     let scene = dir.path().join("scene.toml");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .current_dir(dir.path())
-        .env("VIRTUAL_ENV", venv())
-        .args([
-            "render",
-            &scene.to_string_lossy(),
-            "-o",
-            "out.png",
-            "--tile",
-            "16",
-        ])
-        .args(["--threads", "2", "--python-workers", "processes"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert_eq!(line, "spinning\n");
-    // As Ctrl-C at a terminal would, to the command the user started.
-    let sent = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    let status = child.wait().unwrap();
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-    assert_eq!(status.code(), Some(130), "{stderr}");
-    assert!(
-        stderr.starts_with("error: interrupted (Ctrl-C) while node `py` (python) was running at pixel (16, 16); no image written\n"),
-        "{stderr}"
+    let run = crate::util::interrupt_after_line(
+        Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .current_dir(dir.path())
+            .env("VIRTUAL_ENV", venv())
+            .args(["render", &scene.to_string_lossy(), "-o", "out.png"])
+            .args([
+                "--tile",
+                "16",
+                "--threads",
+                "2",
+                "--python-workers",
+                "processes",
+            ]),
+        "spinning\n",
+    );
+    run.expect_code(130).expect_stderr_start(
+        "error: interrupted (Ctrl-C) while node `py` (python) was running at pixel (16, 16); no image written\n",
     );
     assert_eq!(files_in(dir.path()), ["node.py", "scene.toml"]);
     // Every process started for this scene (the render, its workers) is gone.

@@ -31,6 +31,28 @@ impl Run {
         self
     }
 
+    /// Asserts that stderr starts with `prefix`, showing it when not.
+    #[track_caller]
+    pub fn expect_stderr_start(&self, prefix: &str) -> &Run {
+        assert!(
+            self.stderr.starts_with(prefix),
+            "stderr does not start with {prefix:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+
+    /// Asserts that stderr contains `part`, showing it when not.
+    #[track_caller]
+    pub fn expect_stderr_has(&self, part: &str) -> &Run {
+        assert!(
+            self.stderr.contains(part),
+            "stderr lacks {part:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+
     /// The SHA-256 from a render's summary line.
     pub fn pixel_hash(&self) -> String {
         self.stdout
@@ -136,4 +158,51 @@ pub fn files_in(dir: &Path) -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// Starts `command` (a render whose node prints `line` once it is busy),
+/// waits for that line on its stdout, then sends SIGINT as Ctrl-C at a
+/// terminal would; what it printed and returned then.
+pub fn interrupt_after_line(command: &mut Command, line: &str) -> Run {
+    use std::io::{BufRead, BufReader, Read};
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("tessera starts");
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let mut first = String::new();
+    stdout.read_line(&mut first).expect("a line");
+    assert_eq!(first, line, "the node did not get busy");
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    // Bounded: a tessera that ignored Ctrl-C would hang the suite.
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("tessera is waited for") {
+            break status;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(30) {
+            child.kill().expect("tessera is killed");
+            panic!("tessera still runs 30 s after Ctrl-C");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).expect("stdout");
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("piped stderr")
+        .read_to_string(&mut stderr)
+        .expect("stderr");
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: first + &rest,
+        stderr,
+    }
 }
