@@ -91,6 +91,28 @@ fn a_node_ending_the_process_is_an_error_naming_it_and_its_line() {
     run.expect_stderr_has("; no image written\n");
     assert_nothing_written(dir.path());
 
+    // compare says so too, with the render's own message, not that it
+    // cannot read the image the render never wrote.
+    let run = tessera(
+        dir.path(),
+        &[
+            "compare",
+            "scene.toml",
+            "--threads",
+            "1",
+            "--runs",
+            "1",
+            "--tile",
+            "16",
+        ],
+    );
+    run.expect_code(3);
+    run.expect_stderr_start("error: the render's process exited with code 0");
+    run.expect_stderr_has(
+        "error: the render under policy ordered at 1 threads failed; reproduce it with:",
+    );
+    assert_nothing_written(dir.path());
+
     // At import: `check` fails with the line, and is not fooled by exit 0.
     scene(dir.path(), "            pass\n", "\nos._exit(0)\n");
     let run = tessera(dir.path(), &["check", "scene.toml"]);
