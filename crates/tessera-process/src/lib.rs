@@ -221,12 +221,25 @@ pub fn describe_exit(status: ExitStatus) -> String {
 /// left behind) and waits for it. Its status (None if it could not be
 /// waited for).
 pub fn wait_or_kill(child: &mut Child, grace: Duration) -> Option<ExitStatus> {
-    let deadline = Instant::now() + grace;
-    while !has_exited(child) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    exits_within(child, grace);
     kill_group(child);
     child.wait().ok()
+}
+
+/// Waits up to `grace` for `child` to exit, without reaping it (its pid,
+/// and its group's id, stay reserved until it is waited for); whether it
+/// did.
+pub fn exits_within(child: &Child, grace: Duration) -> bool {
+    let deadline = Instant::now() + grace;
+    loop {
+        if has_exited(child) {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
 }
 
 /// Whether `child` has exited, without waiting for it (its pid stays

@@ -7,10 +7,10 @@ use crate::PythonError;
 use crate::policy::NodeState;
 use crossbeam_channel::{Receiver, Sender, unbounded};
 use std::io;
-use std::process::Child;
+use std::process::{Child, ExitStatus};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tessera_core::{Buffer, NodeError, TileCtx};
 use tessera_process::{Channel, Launch, Options, Received, Spawned, describe_exit, wait_or_kill};
 
@@ -49,8 +49,8 @@ struct Worker {
 /// Why a wait on a worker ended without a reply.
 enum Lost {
     Cancelled,
-    /// It exited or was killed: how, in words.
-    Died(String),
+    /// It exited or was killed (and is not waited for yet).
+    Died,
     Broken(io::Error),
 }
 
@@ -123,7 +123,8 @@ impl ProcessPool {
             Err(Lost::Cancelled) => Err(PythonError::Workers(
                 "cancelled while the Python worker processes started".into(),
             )),
-            Err(Lost::Died(how)) => {
+            Err(Lost::Died) => {
+                let how = worker.stop().map_or("ended".to_string(), describe_exit);
                 Err(self.start_error(&format!("it {how} while loading the scene")))
             }
             Err(Lost::Broken(e)) => Err(self.start_error(&e.to_string())),
@@ -175,17 +176,18 @@ impl ProcessPool {
                 done.error.map_or(Ok(()), |e| Err(e.into()))
             }
             Err(lost) => {
-                worker.stop();
+                let status = worker.stop();
                 let _ = self.give_back.send(Slot::Dead);
                 Err(at_tile(match lost {
                     Lost::Cancelled => "stopped: the render was cancelled".to_string(),
-                    Lost::Died(how) => format!(
-                        "the Python worker process running {}.{} (pid {}) {how} in tile {}; \
+                    Lost::Died => format!(
+                        "the Python worker process running {}.{} (pid {}) {} in tile {}; \
                          a node must not end its process (os._exit, a crash in a C extension); \
                          its last words, if any, are above",
                         node.core.class_name,
                         node.core.method_name(),
                         worker.child.id(),
+                        status.map_or("ended".to_string(), describe_exit),
                         ctx.tile_index
                     ),
                     Lost::Broken(e) => format!(
@@ -256,40 +258,35 @@ impl Worker {
         match self.channel.receive(cancel) {
             Ok(Received::Message(reply)) => Ok(reply),
             Ok(Received::Cancelled) => Err(Lost::Cancelled),
-            Ok(Received::Closed) => Err(Lost::Died(self.ending())),
+            Ok(Received::Closed) => Err(self.ended()),
             Err(e) => Err(self.lost(e)),
         }
     }
 
     /// Why talking to the worker failed: its death, if it died.
     fn lost(&mut self, error: io::Error) -> Lost {
-        match self.child.try_wait() {
-            Ok(Some(status)) => Lost::Died(describe_exit(status)),
-            _ if error.kind() == io::ErrorKind::BrokenPipe => Lost::Died(self.ending()),
-            _ => Lost::Broken(error),
+        if error.kind() == io::ErrorKind::BrokenPipe {
+            return self.ended();
+        }
+        match tessera_process::exits_within(&self.child, Duration::ZERO) {
+            true => Lost::Died,
+            false => Lost::Broken(error),
         }
     }
 
-    /// How the worker ended, once its socket closed: it is about to exit
-    /// (or has), so wait a little for its status.
-    fn ending(&mut self) -> String {
-        let deadline = Instant::now() + Duration::from_secs(2);
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => return describe_exit(status),
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(5))
-                }
-                _ => return "closed its end of the connection".into(),
-            }
-        }
+    /// The worker closed its end: it is exiting. Waits a moment for it to
+    /// be gone (not reaping it), so that its status is its own, not the
+    /// kill that [`Worker::stop`] sends its group.
+    fn ended(&mut self) -> Lost {
+        tessera_process::exits_within(&self.child, Duration::from_secs(2));
+        Lost::Died
     }
 
     /// Kills the worker (if it still runs), and what a node in it forked,
-    /// and reaps it.
-    fn stop(&mut self) {
+    /// and waits for it: its status.
+    fn stop(&mut self) -> Option<ExitStatus> {
         tessera_process::kill_group(&self.child);
-        let _ = self.child.wait();
+        self.child.wait().ok()
     }
 
     /// Lets the worker finish (it exits when its socket closes), killing it
