@@ -77,7 +77,13 @@ fn missing_module_hint(py: Python, err: &PyErr) -> Option<String> {
     }
     let module: String = err.value(py).getattr("name").ok()?.extract().ok()?;
     let package = module.split('.').next().unwrap_or(&module).to_string();
-    let stdlib = py.import("sys").ok()?.getattr("stdlib_module_names").ok()?;
+    // `sys.stdlib_module_names` is 3.10's; before it, only the modules
+    // built into the interpreter are known to need no installing.
+    let sys = py.import("sys").ok()?;
+    let stdlib = sys
+        .getattr("stdlib_module_names")
+        .or_else(|_| sys.getattr("builtin_module_names"))
+        .ok()?;
     if stdlib.contains(&package).ok()? {
         return None;
     }
