@@ -43,6 +43,33 @@ impl Channel {
         self.reader.get_ref().set_read_timeout(Some(CANCEL_POLL))
     }
 
+    /// Waits up to `spin` for a message to arrive without giving up the
+    /// processor: a blocked process's processor may go idle, and waking it
+    /// again costs far more than a short wait on a virtual machine.
+    pub fn spin_for(&self, spin: Duration) {
+        if !self.reader.buffer().is_empty() {
+            return;
+        }
+        let fd = std::os::fd::AsRawFd::as_raw_fd(self.reader.get_ref());
+        let started = std::time::Instant::now();
+        let mut byte = 0u8;
+        while started.elapsed() < spin {
+            // SAFETY: a one-byte peek into a local buffer; nothing is consumed.
+            let found = unsafe {
+                libc::recv(
+                    fd,
+                    (&mut byte as *mut u8).cast(),
+                    1,
+                    libc::MSG_PEEK | libc::MSG_DONTWAIT,
+                )
+            };
+            if found != -1 {
+                return;
+            }
+            std::hint::spin_loop();
+        }
+    }
+
     pub fn send<T: Serialize>(&mut self, message: &T) -> io::Result<()> {
         let mut bytes = serde_json::to_vec(message)?;
         bytes.push(b'\n');

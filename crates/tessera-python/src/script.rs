@@ -26,6 +26,8 @@ pub fn install_api(py: Python) -> PyResult<()> {
         .call_method1("simplefilter", ("default",))?;
     // Lines printed by nodes on different threads are written whole.
     module.call_method0("_install_line_writers")?;
+    // numpy's BLAS must not start a thread pool beside Tessera's threads.
+    module.call_method0("_limit_library_threads")?;
     // A node calling os._exit gets an error naming it and its line.
     module.call_method0("_guard_process_exit")?;
     // A crash in a node's C code prints Python's stack (and so the line of

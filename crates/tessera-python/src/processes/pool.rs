@@ -14,15 +14,6 @@ use std::time::Duration;
 use tessera_core::{Buffer, NodeError, TileCtx};
 use tessera_process::{Channel, Launch, Options, Received, Spawned, describe_exit, wait_or_kill};
 
-/// The variables that size the thread pools of numpy's BLAS (OpenBLAS, MKL,
-/// BLIS) and of OpenMP code.
-const BLAS_THREADS: [&str; 4] = [
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "OMP_NUM_THREADS",
-    "BLIS_NUM_THREADS",
-];
-
 /// One worker process per render thread. A render thread takes an idle
 /// worker for each tile of a Python node and gives it back after, so with
 /// as many workers as threads none ever waits for one.
@@ -31,6 +22,7 @@ pub struct ProcessPool {
     give_back: Sender<Slot>,
     launch: Launch,
     cancel: Arc<AtomicBool>,
+    spin: Duration,
 }
 
 enum Slot {
@@ -44,6 +36,22 @@ struct Worker {
     child: Child,
     channel: Channel,
     shared: SharedTiles,
+    /// How long to wait for a reply before blocking (see [`spin_time`]).
+    spin: Duration,
+}
+
+/// How long a render thread waits for its worker's reply, and a worker for
+/// its next request, before blocking: a blocked process's processor goes
+/// idle, and waking an idle processor costs up to 0.1 ms on a virtual
+/// machine, per hand-over, twice a tile. Waiting uses a processor, so only
+/// where every render thread and every worker can have one of their own.
+fn spin_time(workers: usize) -> Duration {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if 2 * workers <= cores {
+        Duration::from_micros(300)
+    } else {
+        Duration::ZERO
+    }
 }
 
 /// Why a wait on a worker ended without a reply.
@@ -67,6 +75,7 @@ impl ProcessPool {
             give_back,
             launch,
             cancel,
+            spin: spin_time(count),
         };
         // Every worker loads the scene at once; then each is waited for.
         let mut starting = Vec::with_capacity(count);
@@ -89,27 +98,22 @@ impl ProcessPool {
 
     fn spawn(&self) -> io::Result<Worker> {
         let shared = SharedTiles::create()?;
-        let mut launch = self.launch.clone();
-        // The workers are the parallelism: numpy's BLAS starting a thread
-        // per core in each of them would oversubscribe the cores. One
-        // thread each, as Dask and joblib do, unless the user chose.
-        for variable in BLAS_THREADS {
-            if std::env::var_os(variable).is_none() {
-                launch.env.push((variable.into(), "1".into()));
-            }
-        }
+        // numpy's BLAS gets one thread in a worker as in the render
+        // process (tessera._limit_library_threads, run in every interpreter).
+        let launch = &self.launch;
         let options = Options {
             // Ctrl-C reaches the render process, which stops the workers.
             own_group: true,
             no_stdin: true,
         };
         let Spawned { child, channel } =
-            tessera_process::spawn(&launch, &[shared.raw_fd()], options)?;
+            tessera_process::spawn(launch, &[shared.raw_fd()], options)?;
         channel.poll_cancel()?;
         Ok(Worker {
             child,
             channel,
             shared,
+            spin: self.spin,
         })
     }
 
@@ -230,6 +234,7 @@ impl Worker {
             inputs: inputs.iter().map(|b| (b.channels(), b.len())).collect(),
             outputs: outputs.iter().map(|b| (b.channels(), b.len())).collect(),
             shared_bytes: self.shared.len(),
+            spin_us: self.spin.as_micros() as u64,
         };
         if let Err(e) = self.channel.send(&request) {
             // A worker that died is seen as a broken pipe here.
@@ -255,6 +260,7 @@ impl Worker {
     }
 
     fn receive(&mut self, cancel: &AtomicBool) -> Result<Reply, Lost> {
+        self.channel.spin_for(self.spin);
         match self.channel.receive(cancel) {
             Ok(Received::Message(reply)) => Ok(reply),
             Ok(Received::Cancelled) => Err(Lost::Cancelled),
@@ -296,6 +302,7 @@ impl Worker {
             mut child,
             channel,
             shared,
+            ..
         } = self;
         // Closing the socket is what tells the worker to finish.
         drop((channel, shared));

@@ -22,6 +22,9 @@ pub struct Evaluate {
     pub outputs: Vec<(usize, usize)>,
     /// The shared memory's size in bytes now (it grows with the tiles).
     pub shared_bytes: usize,
+    /// How long the worker is to wait for its next request before
+    /// blocking, in microseconds (the pool's spin time).
+    pub spin_us: u64,
 }
 
 /// [`FrameInfo`] on the wire; the time as its bits, so it arrives exact.

@@ -67,11 +67,14 @@ impl WorkerConnection {
         }
         self.channel.send(&Reply::Ready).map_err(lost)?;
         let never = AtomicBool::new(false);
+        let mut spin = std::time::Duration::ZERO;
         loop {
+            self.channel.spin_for(spin);
             let request = match self.channel.receive::<Evaluate>(&never).map_err(lost)? {
                 Received::Message(request) => request,
                 Received::Closed | Received::Cancelled => return Ok(()),
             };
+            spin = std::time::Duration::from_micros(request.spin_us);
             let done = self.evaluate(runtime, &request);
             self.channel.send(&Reply::Done(done)).map_err(lost)?;
         }
