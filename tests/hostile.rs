@@ -456,7 +456,7 @@ fn a_render_larger_than_memory_is_refused_before_it_starts() {
     );
     run.expect_code(2);
     run.expect_stderr_start(
-        "error: this render needs about 4096 MiB: 4096 MiB of framebuffer and 0 MiB for each of ",
+        "error: this render needs about 5120 MiB: 4096 MiB of framebuffer, 1024 MiB to encode the image and 0 MiB for each of ",
     );
     run.expect_stderr_has("more than the 2048 MiB available");
     assert_eq!(files_in(dir.path()), ["blurs.toml", "huge.toml"]);

@@ -344,6 +344,8 @@ fn render_scene(args: &RenderArgs, mut supervisor: Option<&mut Supervisor>) -> R
     let Loaded { plan, python } = load(&args.scene, run_options(args), &runtime)?;
     let output = output_path(args)?;
     refuse_overwriting_inputs(&plan, &output)?;
+    let target = ImageTarget::new(&output, args.depth)
+        .map_err(|e| Failure::new(EXIT_IO, format!("error: {e}")))?;
     let threads = tessera_render::worker_count(args.threads);
     let processes = match args.python_workers.or(python.workers).unwrap_or_default() {
         PythonWorkers::Processes => Some(worker_launch(args)?),
@@ -369,6 +371,7 @@ fn render_scene(args: &RenderArgs, mut supervisor: Option<&mut Supervisor>) -> R
         tile_size: args.tile,
         frame: args.frame,
         hooks: session.clone().map(|s| s as Arc<dyn RenderHooks>),
+        output_bytes: target.encoding_bytes(plan.image.width, plan.image.height),
     };
     let bar = progress_bar(args.quiet || supervisor.is_some());
     let rendered = tessera_render::render(&plan, &options, &crate::cancel::CANCEL, &mut |p| {
@@ -411,12 +414,15 @@ fn render_scene(args: &RenderArgs, mut supervisor: Option<&mut Supervisor>) -> R
         let hash = (!args.quiet).then(|| scope.spawn(|| tessera_output::pixel_hash(&framebuffer)));
         let written = match &mut supervisor {
             // Into the supervising tessera's temporary file; it renames it.
-            Some(supervisor) => ImageTarget::new(&output, args.depth).and_then(|target| {
-                target.encode(&framebuffer, supervisor.file()?)?;
-                Ok(target.depth)
+            Some(supervisor) => supervisor
+                .file()
+                .and_then(|file| target.encode(&framebuffer, file)),
+            None => target.temporary().and_then(|mut temporary| {
+                target.encode(&framebuffer, temporary.as_file_mut())?;
+                target.persist(temporary)
             }),
-            None => tessera_output::write_image(&framebuffer, &output, args.depth),
-        };
+        }
+        .map(|()| target.depth);
         let hash = hash.map(|h| {
             h.join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))

@@ -476,6 +476,19 @@ impl ImageTarget {
         &self.path
     }
 
+    /// Memory the encoder takes for a `width` x `height` image beside the
+    /// framebuffer: the converted samples (8-bit RGB for JPEG, RGBA at the
+    /// depth otherwise; a float EXR is encoded from the framebuffer).
+    pub fn encoding_bytes(&self, width: u32, height: u32) -> u64 {
+        let pixels = u64::from(width) * u64::from(height);
+        match (self.format, self.depth) {
+            (ImageFormat::Jpeg, _) => pixels * 3,
+            (_, Depth::Eight) => pixels * 4,
+            (_, Depth::Sixteen) => pixels * 8,
+            (_, Depth::Float32) => 0,
+        }
+    }
+
     fn io_error(&self, source: std::io::Error) -> OutputError {
         OutputError::Io {
             path: self.path.clone(),

@@ -33,6 +33,9 @@ pub struct RenderOptions {
     /// over (the Python crate keeps a thread state per worker, and orders
     /// Python calls by tile, through these).
     pub hooks: Option<Arc<dyn RenderHooks>>,
+    /// Memory the caller needs for the result beyond the framebuffer (the
+    /// image's encoding), counted when the render checks what it needs.
+    pub output_bytes: u64,
 }
 
 impl Default for RenderOptions {
@@ -42,6 +45,7 @@ impl Default for RenderOptions {
             tile_size: 32,
             frame: 0,
             hooks: None,
+            output_bytes: 0,
         }
     }
 }
@@ -140,6 +144,8 @@ pub enum RenderError {
 pub struct MemoryNeeds {
     /// The RGBA float framebuffer.
     pub framebuffer: u64,
+    /// What the caller needs beside it for the result (the encoding).
+    pub output: u64,
     /// One render thread's buffers for one tile: every node's outputs over
     /// the tile and its margin.
     pub per_thread: u64,
@@ -153,6 +159,7 @@ pub struct MemoryNeeds {
 impl MemoryNeeds {
     pub fn total(&self) -> u64 {
         self.framebuffer
+            .saturating_add(self.output)
             .saturating_add(self.per_thread.saturating_mul(self.threads))
     }
 }
@@ -164,8 +171,12 @@ fn describe_memory(needs: &MemoryNeeds) -> String {
             format!(" (tiles grow by margins of up to {margin} pixels for the blurs downstream)")
         }
     };
+    let output = match needs.output {
+        0 => String::new(),
+        bytes => format!(", {} MiB to encode the image", bytes >> 20),
+    };
     format!(
-        "this render needs about {} MiB: {} MiB of framebuffer and {} MiB for each of {} render threads{margins}, \
+        "this render needs about {} MiB: {} MiB of framebuffer{output} and {} MiB for each of {} render threads{margins}, \
          more than the {} MiB available; use fewer threads, smaller tiles or blur radii, or a smaller image",
         needs.total() >> 20,
         needs.framebuffer >> 20,
@@ -175,8 +186,9 @@ fn describe_memory(needs: &MemoryNeeds) -> String {
     )
 }
 
-/// What rendering `plan` at `tile_size` on `threads` threads needs.
-pub fn memory_needs(plan: &Plan, tile_size: u32, threads: usize) -> MemoryNeeds {
+/// What rendering `plan` at `tile_size` on `threads` threads needs, with
+/// `output` bytes more for the result.
+pub fn memory_needs(plan: &Plan, tile_size: u32, threads: usize, output: u64) -> MemoryNeeds {
     let image = &plan.image;
     let pixels = u64::from(image.width) * u64::from(image.height);
     let tile = u64::from(tile_size.min(image.width.max(image.height)));
@@ -191,6 +203,7 @@ pub fn memory_needs(plan: &Plan, tile_size: u32, threads: usize) -> MemoryNeeds 
         .fold(0u64, u64::saturating_add);
     MemoryNeeds {
         framebuffer: pixels * 16,
+        output,
         per_thread,
         threads: threads as u64,
         margin: plan.nodes.iter().map(|n| n.margin).max().unwrap_or(0),
@@ -274,7 +287,12 @@ pub fn render(
         time: options.frame as f32 / image.fps,
     };
     let tiles = tile_grid(image.width, image.height, options.tile_size);
-    let needs = memory_needs(plan, options.tile_size, worker_count(options.threads));
+    let needs = memory_needs(
+        plan,
+        options.tile_size,
+        worker_count(options.threads),
+        options.output_bytes,
+    );
     if needs.total() > needs.available {
         return Err(RenderError::NotEnoughMemory(needs));
     }
