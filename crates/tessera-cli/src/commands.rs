@@ -417,10 +417,7 @@ fn render_scene(args: &RenderArgs, mut supervisor: Option<&mut Supervisor>) -> R
             Some(supervisor) => supervisor
                 .file()
                 .and_then(|file| target.encode(&framebuffer, file)),
-            None => target.temporary().and_then(|mut temporary| {
-                target.encode(&framebuffer, temporary.as_file_mut())?;
-                target.persist(temporary)
-            }),
+            None => target.write(&framebuffer),
         }
         .map(|()| target.depth);
         let hash = hash.map(|h| {

@@ -1,6 +1,7 @@
 //! `image` (MaterialX): samples an image file.
 
 use crate::kind::{Choices, kind};
+use ::image::ImageDecoder;
 use glam::{Vec2, Vec4};
 use std::path::Path;
 use std::sync::Arc;
@@ -31,12 +32,6 @@ struct Texture {
 /// The most memory one texture may take as float RGBA (1 GiB: 8192 x 8192).
 const MAX_TEXTURE_BYTES: u64 = 1 << 30;
 
-fn limits_for_decoding() -> ::image::Limits {
-    let mut limits = ::image::Limits::default();
-    limits.max_alloc = Some(MAX_TEXTURE_BYTES);
-    limits
-}
-
 impl Texture {
     /// Loads `path`: 8- and 16-bit values are divided to 0..1, float images
     /// (EXR) are kept as they are; there is no colour-space conversion.
@@ -56,11 +51,15 @@ impl Texture {
         let mut reader = ::image::ImageReader::open(path)
             .and_then(|reader| reader.with_guessed_format())
             .map_err(|e| format!("cannot read image {shown}: {e}"))?;
-        // Too large is an error to report, not an allocation that aborts.
-        reader.limits(limits_for_decoding());
-        let (width, height) = reader
-            .into_dimensions()
-            .map_err(|e| format!("cannot decode image {shown}: {e}"))?;
+        // Too large is an error to report, not an allocation that aborts:
+        // the decoder works under a limit, and the float RGBA copy of the
+        // texture is checked from the header before it is made.
+        let mut limits = ::image::Limits::default();
+        limits.max_alloc = Some(MAX_TEXTURE_BYTES);
+        reader.limits(limits);
+        let undecodable = |e: ::image::ImageError| format!("cannot decode image {shown}: {e}");
+        let decoder = reader.into_decoder().map_err(undecodable)?;
+        let (width, height) = decoder.dimensions();
         let needed = u64::from(width) * u64::from(height) * 16;
         if needed > MAX_TEXTURE_BYTES {
             return Err(format!(
@@ -69,13 +68,8 @@ impl Texture {
                 MAX_TEXTURE_BYTES >> 20
             ));
         }
-        let mut reader = ::image::ImageReader::open(path)
-            .and_then(|reader| reader.with_guessed_format())
-            .map_err(|e| format!("cannot read image {shown}: {e}"))?;
-        reader.limits(limits_for_decoding());
-        let decoded = reader
-            .decode()
-            .map_err(|e| format!("cannot decode image {shown}: {e}"))?
+        let decoded = ::image::DynamicImage::from_decoder(decoder)
+            .map_err(undecodable)?
             .into_rgba32f();
         let (width, height) = (decoded.width() as usize, decoded.height() as usize);
         if width == 0 || height == 0 {

@@ -397,9 +397,7 @@ pub fn write_image(
     depth: Option<Depth>,
 ) -> Result<Depth, OutputError> {
     let target = ImageTarget::new(path, depth)?;
-    let mut tmp = target.temporary()?;
-    target.encode(fb, tmp.as_file_mut())?;
-    target.persist(tmp)?;
+    target.write(fb)?;
     Ok(target.depth)
 }
 
@@ -547,6 +545,14 @@ impl ImageTarget {
         writer.flush().map_err(|e| self.io_error(e))?;
         drop(writer);
         file.sync_all().map_err(|e| self.io_error(e))
+    }
+
+    /// Writes `fb` to the target: encoded into a temporary file beside it,
+    /// which is then renamed over it.
+    pub fn write(&self, fb: &Framebuffer) -> Result<(), OutputError> {
+        let mut temporary = self.temporary()?;
+        self.encode(fb, temporary.as_file_mut())?;
+        self.persist(temporary)
     }
 
     /// Renames the finished temporary file over the target.

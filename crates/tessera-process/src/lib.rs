@@ -147,10 +147,15 @@ pub fn inherited() -> Option<(Channel, Vec<RawFd>)> {
 /// the child's pid, and so its group's id, cannot be reused.
 pub fn kill_group(child: &Child) {
     if let Ok(pid) = libc::pid_t::try_from(child.id()) {
-        // SAFETY: kill has no memory effects; a negative pid names the
-        // group the child leads.
-        unsafe { libc::kill(-pid, libc::SIGKILL) };
+        // A negative pid names the group the child leads.
+        signal(-pid, libc::SIGKILL);
     }
+}
+
+/// Sends `signal` to `pid` (a process, or with a minus sign, a group).
+fn signal(pid: libc::pid_t, signal: libc::c_int) {
+    // SAFETY: kill has no memory effects.
+    unsafe { libc::kill(pid, signal) };
 }
 
 /// Sets `flag` when `child` exits, from a thread of its own, without
@@ -182,8 +187,7 @@ pub fn flag_exit(child: &Child, flag: std::sync::Arc<std::sync::atomic::AtomicBo
 /// at a terminal would.
 pub fn interrupt(pid: u32) {
     if let Ok(pid) = libc::pid_t::try_from(pid) {
-        // SAFETY: kill has no memory effects.
-        unsafe { libc::kill(pid, libc::SIGINT) };
+        signal(pid, libc::SIGINT);
     }
 }
 
