@@ -225,7 +225,9 @@ class Context:
         """The image height in pixels."""
     @property
     def tile(self) -> int:
-        """The index of the tile being rendered (depends on --tile)."""
+        """The index of the tile being rendered (depends on --tile); 0 for a
+        node keeping state under `ordered`, which is called over the whole
+        image at once."""
     @property
     def seed(self) -> int:
         """The scene's seed (`[image] seed`)."""

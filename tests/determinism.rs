@@ -117,46 +117,81 @@ fn check_the_table(extra: &[&str], threads: &str) {
     );
 }
 
-#[test]
-fn ordered_gives_one_hash_for_a_counter_and_global_random_at_any_thread_count() {
-    let dir = tempfile::tempdir().unwrap();
+/// A scene of three nodes keeping state (a counter on `self`, Python's
+/// global `random`, a module global), one of them read through a blur so
+/// that it is also called beyond the image's edges.
+fn stateful_scene(dir: &Path) -> &'static str {
     let scripts = root().join("tests/python");
+    let node = |id: &str, class: &str| {
+        format!("[nodes.{id}]\ntype = \"python\"\nscript = \"kinds.py\"\nclass = \"{class}\"\n\n")
+    };
     let scene = format!(
-        "[image]\nwidth = 48\nheight = 48\n\n[python]\npaths = [{:?}]\n\n\
-         [nodes.count]\ntype = \"python\"\nscript = \"kinds.py\"\nclass = \"Counter\"\n\n\
-         [nodes.dice]\ntype = \"python\"\nscript = \"kinds.py\"\nclass = \"GlobalRandom\"\n\n\
-         [nodes.both]\ntype = \"mix\"\nfg = \"@count\"\nbg = \"@dice\"\nmix = 0.5\n\n[output]\ncolor = \"@both\"\n",
-        scripts.display().to_string()
+        "[image]\nwidth = 48\nheight = 40\n\n[python]\npaths = [{:?}]\n\n{}{}{}\
+         [nodes.soft]\ntype = \"blur\"\nin = \"@count\"\nradius = 3\n\n\
+         [nodes.both]\ntype = \"mix\"\nfg = \"@soft\"\nbg = \"@dice\"\nmix = \"@calls\"\n\n\
+         [output]\ncolor = \"@both\"\n",
+        scripts.display().to_string(),
+        node("count", "Counter"),
+        node("dice", "GlobalRandom"),
+        node("calls", "ModuleGlobal"),
     );
-    std::fs::write(dir.path().join("both.toml"), scene).unwrap();
-    // The default policy is ordered; each run is its own process.
-    let run = tessera_in(
-        dir.path(),
-        &[
-            "compare",
-            "both.toml",
-            "--threads",
-            "1,2,4,8",
-            "--runs",
-            "2",
-            "--tile",
-            "8",
-        ],
-    );
-    run.expect_code(0);
-    assert!(
-        run.stdout.contains("ordered: all 8 renders identical"),
-        "{}",
-        run.stdout
-    );
-    let hashes: std::collections::BTreeSet<&str> = run
-        .stdout
-        .lines()
-        .skip(1)
-        .filter_map(|l| l.split_whitespace().nth(3))
-        .filter(|h| h.len() == 12)
+    std::fs::write(dir.join("stateful.toml"), scene).unwrap();
+    "stateful.toml"
+}
+
+#[test]
+fn ordered_gives_one_hash_for_nodes_keeping_state_at_any_tile_size_and_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = stateful_scene(dir.path());
+    let mut hashes = std::collections::BTreeMap::new();
+    for tile in ["8", "16", "32", "64", "256"] {
+        for threads in ["1", "2", "4", "8"] {
+            // The default policy is ordered; each render is its own process.
+            let args = [
+                "render",
+                scene,
+                "-o",
+                "o.png",
+                "--tile",
+                tile,
+                "--threads",
+                threads,
+            ];
+            let hash = tessera_in(dir.path(), &args).expect_code(0).pixel_hash();
+            hashes
+                .entry(hash)
+                .or_insert_with(Vec::new)
+                .push(format!("tile {tile} x {threads} threads"));
+        }
+    }
+    assert_eq!(hashes.len(), 1, "renders by hash: {hashes:#?}");
+}
+
+#[test]
+fn ordered_numbers_the_calls_of_a_node_keeping_state_row_by_row_from_the_top_left() {
+    // What docs/determinism.md says a counter sees, whatever the tiles.
+    let dir = tempfile::tempdir().unwrap();
+    let scene = kind_scene(dir.path(), "ReadModifyWrite", "count");
+    let args = [
+        "render",
+        &scene,
+        "-o",
+        "count.exr",
+        "--tile",
+        "16",
+        "--threads",
+        "4",
+    ];
+    tessera_in(dir.path(), &args).expect_code(0);
+    let image = image::open(dir.path().join("count.exr"))
+        .unwrap()
+        .into_rgba32f();
+    let misplaced: Vec<(u32, u32, f32)> = (image.enumerate_pixels())
+        .filter(|(x, y, p)| p.0[0] != (y * 48 + x + 1) as f32)
+        .map(|(x, y, p)| (x, y, p.0[0]))
+        .take(5)
         .collect();
-    assert_eq!(hashes.len(), 1, "{}", run.stdout);
+    assert!(misplaced.is_empty(), "(x, y, count): {misplaced:?}");
 }
 
 #[test]

@@ -13,11 +13,6 @@ const TOLERANCE: i32 = 1;
 const THREADS: [&str; 3] = ["1", "2", "4"];
 const TILES: [&str; 2] = ["16", "64"];
 
-/// Scenes with a stateful Python node: under the default policy (ordered)
-/// calls run in tile order, so their pixels follow the tile size (see
-/// docs/determinism.md); they must still be identical at any thread count.
-const TILE_DEPENDENT: [&str; 1] = ["scenes/python_counter.toml"];
-
 #[test]
 fn every_scene_gives_one_hash_at_any_thread_count_and_tile_size() {
     let dir = tempfile::tempdir().unwrap();
@@ -39,7 +34,7 @@ fn every_scene_gives_one_hash_at_any_thread_count_and_tile_size() {
             .collect();
         let same_per_tile = hashes.iter().all(|h| h.iter().all(|x| x == &h[0]));
         let same_across_tiles = hashes.iter().all(|h| h[0] == hashes[0][0]);
-        if !same_per_tile || (!same_across_tiles && !TILE_DEPENDENT.contains(&scene.as_str())) {
+        if !same_per_tile || !same_across_tiles {
             failures.push(format!(
                 "{scene}: by tile size {TILES:?}, threads {THREADS:?}: {hashes:?}"
             ));

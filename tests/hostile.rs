@@ -9,14 +9,15 @@ use crate::util::{files_in, python_node_scene, run_command, venv};
 use std::path::Path;
 use std::process::Command;
 
-/// Writes `node.py` (class `N`; `body` is `__call__`'s, after `import os,
-/// sys, time, tessera`; `top` is module code after the class) and a 64 x 64
+/// Writes `node.py` (class `N`; `body` is `__call__`'s, run for the pixels
+/// of tile 5 at tile size 16, after `import os, sys, time, tessera`; `top`
+/// is module code after the class) and a 64 x 64
 /// `scene.toml` over it, and an older `out.png` that must survive.
 fn scene(dir: &Path, body: &str, top: &str) {
     let script = format!(
         "import os\nimport sys\nimport time\n\nimport tessera\n\n\nclass N(tessera.Node):\n    \
          inputs = {{\"uv\": tessera.Vector2(tessera.TEXCOORD)}}\n    outputs = {{\"out\": tessera.Float()}}\n\n    \
-         def __call__(self, ctx, uv):\n        if ctx.tile == 5:\n{body}        return uv[0]\n{top}"
+         def __call__(self, ctx, uv):\n        if 16 <= ctx.x < 32 and 16 <= ctx.y < 32:\n{body}        return uv[0]\n{top}"
     );
     std::fs::write(dir.join("node.py"), script).unwrap();
     let scene = python_node_scene(64, 64, "node.py", "uv = \"@uv\"");

@@ -33,7 +33,9 @@ pub struct RenderArgs {
     /// Render threads (default: every core).
     #[arg(short = 'j', long, default_value_t = 0, hide_default_value = true, value_parser = parse_threads)]
     threads: usize,
-    /// Tile edge in pixels. Does not change the pixels, only the speed.
+    /// Tile edge in pixels. Does not change the pixels, only the speed (but
+    /// for Python nodes keeping state under the `isolated` policy, which
+    /// restarts them with each tile).
     #[arg(long = "tile", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
     tile: u32,
     /// The frame number (nodes see time = frame / fps).

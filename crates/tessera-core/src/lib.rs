@@ -11,7 +11,7 @@ mod tile;
 mod value;
 
 pub use buffer::{Buffer, BufferPool};
-pub use node::{BuildArgs, BuildError, Node, NodeError, NodeKind};
+pub use node::{BuildArgs, BuildError, Evaluation, Node, NodeError, NodeKind};
 pub use registry::{Registry, RegistryError};
 pub use tile::{FrameInfo, Rect, SampleFailures, TileCtx, sample_offset};
 pub use value::{

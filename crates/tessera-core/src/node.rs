@@ -33,6 +33,25 @@ pub trait Node: Send + Sync {
     fn files_read(&self) -> Vec<std::path::PathBuf> {
         Vec::new()
     }
+
+    /// How the renderer must schedule the node's evaluations.
+    fn evaluation(&self) -> Evaluation {
+        Evaluation::Tiled
+    }
+}
+
+/// How a node's evaluations are scheduled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Evaluation {
+    /// Tile by tile, on any thread, in any order: the node's pixels do not
+    /// depend on which pixels it is asked for together, or when.
+    Tiled,
+    /// Once, on one thread, over the whole image grown by the node's margin
+    /// (rows from the top, each from the left), before anything reads it:
+    /// the node's pixels depend on the order of its calls (a Python node
+    /// keeping state, under `ordered`), and this order is the one that
+    /// depends neither on the tile size nor on the thread count.
+    WholeImage,
 }
 
 /// A node type: its spec, and how to build an instance from a scene node.

@@ -282,16 +282,14 @@ impl NodeKind for ScriptKind {
                 .or_else(|| Policy::parse(args.string("policy")))
                 .or(self.scene_policy)
                 .unwrap_or(Policy::DEFAULT);
-            let state = self.runtime.add_node(args.node_id, |sequence| {
-                Arc::new(NodeState {
-                    core: Arc::new(core),
-                    class: class.clone_ref(py),
-                    instance: Arc::new(instance.unbind()),
-                    policy,
-                    pure: self.node.pure,
-                    sequence,
-                })
+            let state = Arc::new(NodeState {
+                core: Arc::new(core),
+                class: class.clone_ref(py),
+                instance: Arc::new(instance.unbind()),
+                policy,
+                pure: self.node.pure,
             });
+            self.runtime.add_node(args.node_id, state.clone());
             Ok(Box::new(PythonNode {
                 state,
                 runtime: self.runtime.clone(),

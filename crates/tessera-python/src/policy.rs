@@ -2,11 +2,10 @@
 
 use crate::call::{Calls, NodeCore};
 use crate::runtime::PythonRuntime;
-use crate::session::submit_ordered;
 use pyo3::prelude::*;
 use std::fmt;
 use std::sync::Arc;
-use tessera_core::{Buffer, Node, NodeError, TileCtx};
+use tessera_core::{Buffer, Evaluation, Node, NodeError, TileCtx};
 
 /// How the calls of a Python node are scheduled; docs/determinism.md states
 /// what each guarantees.
@@ -19,8 +18,9 @@ pub enum Policy {
     /// of the same node, whatever the switch interval. Order still follows
     /// scheduling.
     Exclusive,
-    /// Every call in one canonical order (tile, node, pixel, sample) on one
-    /// Python thread. Identical at any thread count, for any node.
+    /// Every call of a node keeping state in one canonical order: once over
+    /// the whole image, row by row, on one thread. Identical at any thread
+    /// count and tile size, for any node. Pure nodes run in parallel.
     Ordered,
     /// A fresh instance of the node (its `setup()` run again) for each tile.
     Isolated,
@@ -66,17 +66,18 @@ pub struct NodeState {
     pub policy: Policy,
     /// The class declares `pure = True`: `ordered` may run it in parallel.
     pub pure: bool,
-    /// The node's place among the scene's Python nodes (plan order), for
-    /// `ordered`'s canonical order within a tile.
-    pub sequence: usize,
 }
 
 impl NodeState {
-    /// Whether the node's calls may run in worker processes: under every
-    /// policy but `ordered` for a node that keeps state, whose calls must
-    /// run in one canonical order on one interpreter (this process's).
+    /// Whether the node keeps state under `ordered`, whose calls must then
+    /// run in one canonical order, on one interpreter (this process's).
+    pub fn is_ordered_with_state(&self) -> bool {
+        !self.pure && self.policy == Policy::Ordered
+    }
+
+    /// Whether the node's calls may run in worker processes.
     pub fn runs_in_processes(&self) -> bool {
-        self.pure || self.policy != Policy::Ordered
+        !self.is_ordered_with_state()
     }
 
     /// Evaluates the tile on the calling thread, as the only Python caller
@@ -143,6 +144,14 @@ impl Node for PythonNode {
     fn report(&self) -> Option<String> {
         self.state.core.report()
     }
+
+    fn evaluation(&self) -> Evaluation {
+        if self.state.is_ordered_with_state() {
+            Evaluation::WholeImage
+        } else {
+            Evaluation::Tiled
+        }
+    }
 }
 
 impl PythonNode {
@@ -153,8 +162,7 @@ impl PythonNode {
         outputs: &mut [Buffer],
     ) -> Result<(), NodeError> {
         let state = &self.state;
-        let routes = self.runtime.routes();
-        if let Some(pool) = routes.as_ref().and_then(|r| r.processes.as_ref())
+        if let Some(pool) = self.runtime.processes()
             && state.runs_in_processes()
         {
             return pool.evaluate(state, ctx, inputs, outputs);
@@ -165,10 +173,12 @@ impl PythonNode {
                     .core
                     .evaluate(&state.instance, ctx, inputs, outputs, Calls::PerCall)
             }
-            // In parallel, each worker taking the GIL once per tile: workers
-            // then hand it over once a tile instead of once a call (the
-            // convoy that makes `free` slower with more threads).
-            Policy::Ordered if state.pure => {
+            // A pure node in parallel, each worker taking the GIL once per
+            // tile: workers then hand it over once a tile instead of once a
+            // call (the convoy that makes `free` slower with more threads).
+            // A node keeping state is evaluated once over the whole image
+            // (Evaluation::WholeImage), alone: one GIL hold for all of it.
+            Policy::Ordered => {
                 state
                     .core
                     .evaluate(&state.instance, ctx, inputs, outputs, Calls::PerTile)
@@ -177,9 +187,6 @@ impl PythonNode {
                 state
                     .core
                     .evaluate(&state.instance, ctx, inputs, outputs, Calls::Exclusive)
-            }
-            Policy::Ordered => {
-                submit_ordered(state, routes.map(|r| r.ordered), ctx, inputs, outputs)
             }
             Policy::Isolated => state.evaluate_isolated(ctx, inputs, outputs, Calls::PerCall),
         }

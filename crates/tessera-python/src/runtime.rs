@@ -5,7 +5,6 @@
 
 use crate::policy::NodeState;
 use crate::processes::ProcessPool;
-use crate::session::Route;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// A cheap handle: clones share one runtime. Give it to
@@ -18,20 +17,12 @@ pub struct PythonRuntime {
 
 #[derive(Default)]
 struct Shared {
-    /// The scene's Python nodes by id, in the order the compiler built them
-    /// (plan order): `ordered` runs a tile's Python nodes in this order, and
-    /// a worker process finds the node a request names here.
+    /// The scene's Python nodes by id: a worker process finds the node a
+    /// request names here.
     nodes: Mutex<Vec<(String, Arc<NodeState>)>>,
-    /// Where calls go while a render is on; None between renders.
-    render: Mutex<Option<Routes>>,
-}
-
-/// Where one render sends its Python calls.
-#[derive(Clone)]
-pub(crate) struct Routes {
-    pub ordered: Route,
-    /// The worker processes, under `--python-workers processes`.
-    pub processes: Option<Arc<ProcessPool>>,
+    /// The worker processes of the render that is on, under
+    /// `--python-workers processes`; None between renders and in-process.
+    processes: Mutex<Option<Arc<ProcessPool>>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -39,16 +30,9 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl PythonRuntime {
-    /// Records a node built for this scene; returns its place in plan order.
-    pub(crate) fn add_node(
-        &self,
-        id: &str,
-        make: impl FnOnce(usize) -> Arc<NodeState>,
-    ) -> Arc<NodeState> {
-        let mut nodes = lock(&self.shared.nodes);
-        let state = make(nodes.len());
-        nodes.push((id.to_string(), state.clone()));
-        state
+    /// Records a node built for this scene.
+    pub(crate) fn add_node(&self, id: &str, state: Arc<NodeState>) {
+        lock(&self.shared.nodes).push((id.to_string(), state));
     }
 
     /// The node built with scene id `id`.
@@ -66,11 +50,13 @@ impl PythonRuntime {
             .any(|(_, state)| state.runs_in_processes())
     }
 
-    pub(crate) fn routes(&self) -> Option<Routes> {
-        lock(&self.shared.render).clone()
+    pub(crate) fn processes(&self) -> Option<Arc<ProcessPool>> {
+        lock(&self.shared.processes).clone()
     }
 
-    pub(crate) fn set_routes(&self, routes: Option<Routes>) -> Option<Routes> {
-        std::mem::replace(&mut *lock(&self.shared.render), routes)
+    /// Sets the render's worker processes; the ones replaced end once no
+    /// call uses them any more.
+    pub(crate) fn set_processes(&self, processes: Option<Arc<ProcessPool>>) {
+        *lock(&self.shared.processes) = processes;
     }
 }

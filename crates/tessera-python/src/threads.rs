@@ -11,7 +11,7 @@ use std::cell::Cell;
 use std::sync::Mutex;
 
 /// Python thread idents of the threads that may be running Python code for
-/// Tessera (render workers, the ordered thread, the main thread).
+/// Tessera (render workers, the main thread).
 static THREADS: Mutex<Vec<std::ffi::c_ulong>> = Mutex::new(Vec::new());
 
 fn threads() -> std::sync::MutexGuard<'static, Vec<std::ffi::c_ulong>> {
@@ -85,21 +85,5 @@ pub fn leave_thread() {
             ffi::PyEval_RestoreThread(state);
             ffi::PyGILState_Release(gil);
         }
-    }
-}
-
-/// A thread state for the life of a scope.
-pub struct ThreadState(());
-
-impl ThreadState {
-    pub fn enter() -> ThreadState {
-        enter_thread();
-        ThreadState(())
-    }
-}
-
-impl Drop for ThreadState {
-    fn drop(&mut self) {
-        leave_thread();
     }
 }

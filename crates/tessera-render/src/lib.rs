@@ -7,18 +7,25 @@
 //! (tiles never overlap, so completion order cannot change a bit) and tells
 //! the calling thread, which reports progress and failures strictly in
 //! tile-index order through a reorder buffer.
+//!
+//! A node whose pixels depend on the order of its calls
+//! ([`Evaluation::WholeImage`]) is evaluated first, once, over the whole
+//! image, in plan order: its inputs are gathered tile by tile on every core,
+//! then it runs on one thread, and the tiles read its stored outputs.
 
 mod tile;
 
-pub use tile::{FAILURE_COLOR, TileScratch, TileTarget, render_tile};
+pub use tile::FAILURE_COLOR;
+use tile::{Pass, StoredNode, TileScratch, TileTarget, gather_inputs, paste, render_tile};
 
 use crossbeam_channel::{Sender, unbounded};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tessera_core::{FrameInfo, NodeError, Rect};
-use tessera_graph::Plan;
+use tessera_core::hash::hash_str;
+use tessera_core::{Buffer, Evaluation, FrameInfo, NodeError, Rect, SampleFailures, TileCtx};
+use tessera_graph::{Plan, PlannedInput};
 
 /// How to render.
 #[derive(Clone)]
@@ -29,9 +36,8 @@ pub struct RenderOptions {
     pub tile_size: u32,
     /// The frame number; nodes see `time = frame / fps`.
     pub frame: i64,
-    /// Told of worker threads starting and exiting, and of each tile being
-    /// over (the Python crate keeps a thread state per worker, and orders
-    /// Python calls by tile, through these).
+    /// Told of worker threads starting and exiting (the Python crate keeps
+    /// a thread state per worker through these).
     pub hooks: Option<Arc<dyn RenderHooks>>,
     /// Memory the caller needs for the result beyond the framebuffer (the
     /// image's encoding), counted when the render checks what it needs.
@@ -56,10 +62,6 @@ pub trait RenderHooks: Send + Sync {
     fn worker_started(&self, index: usize);
     /// On a worker thread, as it exits.
     fn worker_exiting(&self, index: usize);
-    /// On the worker that had tile `index`, once no node will evaluate any
-    /// part of it any more: rendered, failed, skipped or cancelled. Called
-    /// exactly once per tile.
-    fn tile_finished(&self, index: usize);
 }
 
 /// A finished render.
@@ -77,6 +79,7 @@ pub struct Rendered {
 }
 
 /// Progress, reported on the calling thread as tiles finish, in tile order.
+/// The tiles that gather the inputs of whole-image nodes count too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Progress {
     pub tiles_done: usize,
@@ -89,7 +92,8 @@ pub struct Progress {
 pub struct NodeFailure {
     pub node: String,
     pub type_name: String,
-    pub tile: usize,
+    /// None for a node evaluated over the whole image.
+    pub tile: Option<usize>,
     /// The pixels the node was evaluating.
     pub rect: Rect,
     pub error: NodeError,
@@ -97,16 +101,17 @@ pub struct NodeFailure {
 
 impl NodeFailure {
     fn describe(&self) -> String {
-        let place = match self.error.pixel {
-            Some((x, y)) => format!("at pixel ({x}, {y})"),
-            None => format!(
-                "in tile {} (pixels {}..{} x {}..{})",
-                self.tile,
-                self.rect.x,
-                self.rect.x + self.rect.width as i32,
-                self.rect.y,
-                self.rect.y + self.rect.height as i32
-            ),
+        let pixels = format!(
+            "pixels {}..{} x {}..{}",
+            self.rect.x,
+            self.rect.x + self.rect.width as i32,
+            self.rect.y,
+            self.rect.y + self.rect.height as i32
+        );
+        let place = match (self.error.pixel, self.tile) {
+            (Some((x, y)), _) => format!("at pixel ({x}, {y})"),
+            (None, Some(tile)) => format!("in tile {tile} ({pixels})"),
+            (None, None) => format!("over the whole image ({pixels})"),
         };
         format!(
             "node `{}` ({}) failed {place}: {}",
@@ -140,7 +145,7 @@ pub enum RenderError {
 }
 
 /// What a render needs, predicted from its plan, and what there is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemoryNeeds {
     /// The RGBA float framebuffer.
     pub framebuffer: u64,
@@ -152,6 +157,11 @@ pub struct MemoryNeeds {
     pub threads: u64,
     /// The largest margin of any node, in pixels.
     pub margin: u32,
+    /// Nodes evaluated over the whole image: their outputs, kept until the
+    /// end, and the largest of their inputs, gathered one node at a time.
+    pub whole_image: u64,
+    /// The ids of those nodes.
+    pub whole_image_nodes: Vec<String>,
     /// Memory available (the smaller of free memory and the address-space limit).
     pub available: u64,
 }
@@ -161,6 +171,7 @@ impl MemoryNeeds {
         self.framebuffer
             .saturating_add(self.output)
             .saturating_add(self.per_thread.saturating_mul(self.threads))
+            .saturating_add(self.whole_image)
     }
 }
 
@@ -175,8 +186,21 @@ fn describe_memory(needs: &MemoryNeeds) -> String {
         0 => String::new(),
         bytes => format!(", {} MiB to encode the image", bytes >> 20),
     };
+    let whole_image = match needs.whole_image_nodes.as_slice() {
+        [] => String::new(),
+        nodes => format!(
+            ", {} MiB for the inputs and outputs of {} over the whole image \
+             (a Python node keeping state, under the `ordered` policy: docs/determinism.md)",
+            needs.whole_image >> 20,
+            nodes
+                .iter()
+                .map(|id| format!("`{id}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
     format!(
-        "this render needs about {} MiB: {} MiB of framebuffer{output} and {} MiB for each of {} render threads{margins}, \
+        "this render needs about {} MiB: {} MiB of framebuffer{output}{whole_image} and {} MiB for each of {} render threads{margins}, \
          more than the {} MiB available; use fewer threads, smaller tiles or blur radii, or a smaller image",
         needs.total() >> 20,
         needs.framebuffer >> 20,
@@ -201,14 +225,43 @@ pub fn memory_needs(plan: &Plan, tile_size: u32, threads: usize, output: u64) ->
             edge * edge * u64::from(image.samples) * channels as u64 * 4
         })
         .fold(0u64, u64::saturating_add);
+    let image_rect = Rect::new(0, 0, image.width, image.height);
+    let bytes = |rect: Rect, channels: usize| {
+        (rect.area() as u64)
+            .saturating_mul(u64::from(image.samples))
+            .saturating_mul(channels as u64 * 4)
+    };
+    let whole_nodes = whole_image_nodes(plan);
+    let (mut outputs, mut inputs) = (0u64, 0u64);
+    for &w in &whole_nodes {
+        let node = &plan.nodes[w];
+        let output_channels = node.outputs.iter().filter_map(|t| t.channels()).sum();
+        outputs = outputs.saturating_add(bytes(image_rect.expand(node.margin), output_channels));
+        let input_channels = node.inputs.iter().map(PlannedInput::channels).sum();
+        let input_rect = image_rect.expand(node.margin + node.halo());
+        inputs = inputs.max(bytes(input_rect, input_channels));
+    }
     MemoryNeeds {
         framebuffer: pixels * 16,
         output,
         per_thread,
         threads: threads as u64,
         margin: plan.nodes.iter().map(|n| n.margin).max().unwrap_or(0),
+        whole_image: outputs.saturating_add(inputs),
+        whole_image_nodes: whole_nodes
+            .iter()
+            .map(|&w| plan.nodes[w].id.clone())
+            .collect(),
         available: available_memory(),
     }
+}
+
+/// The plan indices of the nodes evaluated over the whole image, in plan order.
+fn whole_image_nodes(plan: &Plan) -> Vec<usize> {
+    (plan.nodes.iter().enumerate())
+        .filter(|(_, node)| node.node.evaluation() == Evaluation::WholeImage)
+        .map(|(index, _)| index)
+        .collect()
 }
 
 /// The smaller of the memory Linux says is available (MemAvailable plus
@@ -299,6 +352,34 @@ pub fn render(
     let pool = thread_pool(options)?;
     let threads = pool.current_num_threads();
 
+    let whole_nodes = whole_image_nodes(plan);
+    let gathering_tiles: Vec<Vec<Rect>> = (whole_nodes.iter())
+        .map(|&w| {
+            let node = &plan.nodes[w];
+            let inputs = image_rect(image.width, image.height).expand(node.margin + node.halo());
+            shifted_grid(inputs, options.tile_size)
+        })
+        .collect();
+    let mut steps = Steps {
+        done: 0,
+        total: tiles.len() + gathering_tiles.iter().map(Vec::len).sum::<usize>(),
+        progress,
+    };
+    let mut stored: Vec<Option<StoredNode>> = plan.nodes.iter().map(|_| None).collect();
+    for (&w, inputs_tiles) in whole_nodes.iter().zip(&gathering_tiles) {
+        let node = evaluate_whole_image(
+            plan,
+            w,
+            &stored,
+            inputs_tiles,
+            &frame,
+            &pool,
+            cancel,
+            &mut steps,
+        )?;
+        stored[w] = Some(node);
+    }
+
     let floats = image.width as usize * image.height as usize * 4;
     let mut pixels = zeroed_floats(floats).ok_or_else(|| RenderError::OutOfMemory {
         what: format!("the {} x {} framebuffer", image.width, image.height),
@@ -311,46 +392,231 @@ pub fn render(
     // shrink and grow again, page faults and all, once per tile.)
     let band_floats = image.width as usize * options.tile_size as usize * 4;
     let bands: Vec<Mutex<&mut [f32]>> = pixels.chunks_mut(band_floats).map(Mutex::new).collect();
-    // Tiles after the first failed one are skipped; earlier ones still run,
-    // so the failure reported is always the lowest-index one, at any thread count.
-    let first_failure = AtomicUsize::new(usize::MAX);
-    let (sender, receiver) = unbounded::<Vec<TileReport>>();
+    let pass = Pass::image(&stored);
     let mut failed_samples = 0;
-    let mut failure: Option<(usize, RenderError)> = None;
+    run_tiles(
+        &pool,
+        tiles.len(),
+        cancel,
+        |index, scratch| {
+            let tile = tiles[index];
+            let band = tile.y as usize / options.tile_size as usize;
+            let target = TileTarget {
+                rows: &bands[band],
+                image_width: image.width,
+            };
+            render_tile(plan, &frame, &pass, index, tile, scratch, target)
+        },
+        |_, tile_failed_samples| {
+            failed_samples += tile_failed_samples;
+            steps.advance();
+        },
+    )?;
+    drop(bands);
+    Ok(Rendered {
+        width: image.width,
+        height: image.height,
+        pixels,
+        threads,
+        tiles: tiles.len(),
+        failed_samples,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
 
+fn image_rect(width: u32, height: u32) -> Rect {
+    Rect::new(0, 0, width, height)
+}
+
+/// The tiles of `rect`, in index order (row-major).
+fn shifted_grid(rect: Rect, tile_size: u32) -> Vec<Rect> {
+    (tile_grid(rect.width, rect.height, tile_size).into_iter())
+        .map(|tile| Rect::new(tile.x + rect.x, tile.y + rect.y, tile.width, tile.height))
+        .collect()
+}
+
+/// Counts tiles done, over every pass of the render, for [`Progress`].
+struct Steps<'p> {
+    done: usize,
+    total: usize,
+    progress: &'p mut dyn FnMut(Progress),
+}
+
+impl Steps<'_> {
+    fn advance(&mut self) {
+        self.done += 1;
+        (self.progress)(Progress {
+            tiles_done: self.done,
+            tiles_total: self.total,
+        });
+    }
+}
+
+/// Evaluates plan node `w` once over the whole image grown by its margin:
+/// its inputs gathered over `inputs_tiles` on every core (what it reads,
+/// evaluated tile by tile; nodes in `stored` read from there), then the node
+/// itself in one evaluation on one worker.
+#[allow(clippy::too_many_arguments)]
+fn evaluate_whole_image(
+    plan: &Plan,
+    w: usize,
+    stored: &[Option<StoredNode>],
+    inputs_tiles: &[Rect],
+    frame: &FrameInfo,
+    pool: &rayon::ThreadPool,
+    cancel: &AtomicBool,
+    steps: &mut Steps,
+) -> Result<StoredNode, RenderError> {
+    let planned = &plan.nodes[w];
+    let whole = image_rect(frame.width, frame.height);
+    let rect = whole.expand(planned.margin);
+    let inputs_rect = whole.expand(planned.margin + planned.halo());
+    let pass = Pass {
+        stored,
+        evaluates: read_by(plan, w, stored),
+        margin_offset: planned.margin + planned.halo(),
+    };
+    let samples = frame.samples as usize;
+    let mut inputs = (planned.inputs.iter())
+        .map(|input| zeroed_buffer(input.channels(), inputs_rect, samples, &planned.id))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut failures = Vec::new();
+    run_tiles(
+        pool,
+        inputs_tiles.len(),
+        cancel,
+        |index, scratch| gather_inputs(plan, frame, &pass, w, index, inputs_tiles[index], scratch),
+        |index, (gathered, tile_failures)| {
+            for (whole_input, part) in inputs.iter_mut().zip(&gathered) {
+                paste(part, inputs_tiles[index], whole_input, inputs_rect, samples);
+            }
+            failures.extend(tile_failures);
+            steps.advance();
+        },
+    )?;
+    let mut outputs = (planned.outputs.iter())
+        .map(|ty| {
+            zeroed_buffer(
+                ty.channels().expect("varying output"),
+                rect,
+                samples,
+                &planned.id,
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let node_failures = SampleFailures::default();
+    let ctx = TileCtx {
+        frame,
+        rect,
+        tile_index: 0,
+        node_id: &planned.id,
+        node_hash: hash_str(&planned.id),
+        failures: &node_failures,
+    };
+    let input_refs: Vec<&Buffer> = inputs.iter().collect();
+    // On a worker, which has what a render thread has (a Python thread state).
+    let evaluated = pool.install(|| planned.node.eval_tile(&ctx, &input_refs, &mut outputs));
+    let failure = |error| {
+        RenderError::Node(Box::new(NodeFailure {
+            node: planned.id.clone(),
+            type_name: planned.type_name.clone(),
+            tile: None,
+            rect,
+            error,
+        }))
+    };
+    match evaluated {
+        Err(error) if cancel.load(Ordering::Relaxed) => Err(RenderError::Cancelled {
+            interrupted: match failure(error) {
+                RenderError::Node(failure) => Some(failure),
+                _ => None,
+            },
+        }),
+        Err(error) => Err(failure(error)),
+        Ok(()) => {
+            failures.extend(node_failures.take());
+            failures.sort_unstable();
+            failures.dedup();
+            Ok(StoredNode {
+                rect,
+                outputs,
+                failures,
+            })
+        }
+    }
+}
+
+/// By plan index: the nodes that node `w` reads, directly or through
+/// others, up to the nodes already stored.
+fn read_by(plan: &Plan, w: usize, stored: &[Option<StoredNode>]) -> Vec<bool> {
+    let links = |node: usize| {
+        plan.nodes[node]
+            .inputs
+            .iter()
+            .filter_map(|input| match input {
+                PlannedInput::Link { node, .. } => Some(*node),
+                _ => None,
+            })
+    };
+    let mut read = vec![false; plan.nodes.len()];
+    let mut unvisited: Vec<usize> = links(w).collect();
+    while let Some(node) = unvisited.pop() {
+        if !read[node] && stored[node].is_none() {
+            read[node] = true;
+            unvisited.extend(links(node));
+        }
+    }
+    read
+}
+
+/// A zeroed buffer of `channels` over `rect`'s samples, for `node`'s whole
+/// image, or OutOfMemory when the allocation is refused.
+fn zeroed_buffer(
+    channels: usize,
+    rect: Rect,
+    samples: usize,
+    node: &str,
+) -> Result<Buffer, RenderError> {
+    let floats = rect.area() * samples * channels;
+    let data = zeroed_floats(floats).ok_or_else(|| RenderError::OutOfMemory {
+        what: format!("node `{node}` over the whole image"),
+        bytes: floats as u64 * 4,
+    })?;
+    Ok(Buffer::from_planar(channels, data))
+}
+
+/// Runs `work` for tiles 0..count on the pool, whose workers claim tiles in
+/// index order, and gives each result to `finish` on this thread, in tile
+/// order. Tiles after the first failed one are skipped; earlier ones still
+/// run, so the failure returned is always the lowest-index one, at any
+/// thread count. Tiles are started in order, so that a worker blocked on a
+/// tile never holds back an earlier one.
+fn run_tiles<R: Send>(
+    pool: &rayon::ThreadPool,
+    count: usize,
+    cancel: &AtomicBool,
+    work: impl Fn(usize, &mut TileScratch) -> Result<R, RenderError> + Sync,
+    mut finish: impl FnMut(usize, R),
+) -> Result<(), RenderError> {
+    let first_failure = AtomicUsize::new(usize::MAX);
+    let (sender, receiver) = unbounded::<Vec<TileReport<R>>>();
+    let mut failure: Option<(usize, RenderError)> = None;
     std::thread::scope(|scope| {
-        let tiles = &tiles;
-        let bands = &bands;
-        let frame = &frame;
         let first_failure = &first_failure;
+        let work = &work;
         scope.spawn(move || {
-            // Every worker claims the next tile in index order. Tiles are thus
-            // started in order, so a worker that blocks on a tile (the ordered
-            // Python thread serves tiles in order) never holds back an earlier
-            // tile, and Python work of tile k overlaps native work of tile k+1.
             let next_tile = AtomicUsize::new(0);
             pool.broadcast(|_| {
                 let mut scratch = TileScratch::default();
                 let mut reports = TileReports::new(&sender);
                 loop {
                     let index = next_tile.fetch_add(1, Ordering::Relaxed);
-                    if index >= tiles.len() {
+                    if index >= count {
                         break;
                     }
                     let skip = cancel.load(Ordering::Relaxed)
                         || index > first_failure.load(Ordering::Relaxed);
-                    let result = (!skip).then(|| {
-                        let tile = tiles[index];
-                        let band = tile.y as usize / options.tile_size as usize;
-                        let target = TileTarget {
-                            rows: &bands[band],
-                            image_width: image.width,
-                        };
-                        render_tile(plan, frame, index, tile, &mut scratch, target)
-                    });
-                    if let Some(hooks) = &options.hooks {
-                        hooks.tile_finished(index);
-                    }
+                    let result = (!skip).then(|| work(index, &mut scratch));
                     if let Some(Err(_)) = &result {
                         first_failure.fetch_min(index, Ordering::Relaxed);
                     }
@@ -365,27 +631,20 @@ pub fn render(
         let mut next = 0;
         for (index, result) in receiver.into_iter().flatten() {
             match result {
-                Some(Ok(tile_failed_samples)) => {
-                    pending.insert(index, tile_failed_samples);
+                Some(Ok(value)) => {
+                    pending.insert(index, value);
                 }
                 Some(Err(error)) if failure.as_ref().is_none_or(|(i, _)| index < *i) => {
                     failure = Some((index, error));
                 }
-                Some(Err(_)) => {}
-                None => {}
+                Some(Err(_)) | None => {}
             }
-            while let Some(tile_failed_samples) = pending.remove(&next) {
-                failed_samples += tile_failed_samples;
+            while let Some(value) = pending.remove(&next) {
+                finish(next, value);
                 next += 1;
-                progress(Progress {
-                    tiles_done: next,
-                    tiles_total: tiles.len(),
-                });
             }
         }
     });
-    drop(bands);
-
     if cancel.load(Ordering::Relaxed) {
         let interrupted = match failure {
             Some((_, RenderError::Node(failure))) => Some(failure),
@@ -393,39 +652,31 @@ pub fn render(
         };
         return Err(RenderError::Cancelled { interrupted });
     }
-    if let Some((_, error)) = failure {
-        return Err(error);
+    match failure {
+        Some((_, error)) => Err(error),
+        None => Ok(()),
     }
-    Ok(Rendered {
-        width: image.width,
-        height: image.height,
-        pixels,
-        threads,
-        tiles: tiles.len(),
-        failed_samples,
-        seconds: started.elapsed().as_secs_f64(),
-    })
 }
 
-/// A tile's index and what became of it: how many of its samples were
-/// painted on failure, why it failed, or None if it was skipped.
-type TileReport = (usize, Option<Result<usize, RenderError>>);
+/// A tile's index and what became of it: its result, why it failed, or
+/// None if it was skipped.
+type TileReport<R> = (usize, Option<Result<R, RenderError>>);
 
 /// A worker's finished tiles, sent in batches to the thread that orders
 /// them: each send wakes that thread, which cost a system call per tile (5%
 /// of a fast render), and a progress bar needs a few updates a second. A
 /// tile may thus be counted late by the time the worker's next tile takes.
-struct TileReports<'s> {
-    sender: &'s Sender<Vec<TileReport>>,
-    batch: Vec<TileReport>,
+struct TileReports<'s, R> {
+    sender: &'s Sender<Vec<TileReport<R>>>,
+    batch: Vec<TileReport<R>>,
     sent: Instant,
 }
 
-impl<'s> TileReports<'s> {
+impl<'s, R> TileReports<'s, R> {
     /// How long a finished tile may wait to be reported.
     const LATENCY: Duration = Duration::from_millis(10);
 
-    fn new(sender: &'s Sender<Vec<TileReport>>) -> TileReports<'s> {
+    fn new(sender: &'s Sender<Vec<TileReport<R>>>) -> TileReports<'s, R> {
         TileReports {
             sender,
             batch: Vec::new(),
@@ -435,7 +686,7 @@ impl<'s> TileReports<'s> {
 
     /// Adds a tile's report; sends the batch if it holds a failure, so that
     /// the first failure is known at once, or if it has waited long enough.
-    fn push(&mut self, report: TileReport) {
+    fn push(&mut self, report: TileReport<R>) {
         let failed = matches!(report.1, Some(Err(_)));
         self.batch.push(report);
         if failed || self.sent.elapsed() >= Self::LATENCY {
@@ -524,7 +775,6 @@ fn advise_huge_pages(pixels: &mut [f32]) {
 #[cfg(not(target_os = "linux"))]
 fn advise_huge_pages(_pixels: &mut [f32]) {}
 
-/// Copies a tile's RGBA pixels into its band of the framebuffer.
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -39,6 +39,43 @@ pub struct TileTarget<'a, 'f> {
     pub image_width: u32,
 }
 
+/// A node evaluated once over the whole image ([`Evaluation::WholeImage`]),
+/// before the tiles that read it.
+///
+/// [`Evaluation::WholeImage`]: tessera_core::Evaluation::WholeImage
+#[derive(Debug)]
+pub struct StoredNode {
+    /// The pixels its outputs cover: the image grown by the node's margin.
+    pub rect: Rect,
+    pub outputs: Vec<Buffer>,
+    /// The samples it failed on and painted (`--on-error=color`), sorted.
+    pub failures: Vec<(i32, i32, u32)>,
+}
+
+/// Which of the plan's nodes a tile evaluates, and how far around it.
+pub struct Pass<'s> {
+    /// By plan index: the nodes already evaluated over the whole image.
+    pub stored: &'s [Option<StoredNode>],
+    /// By plan index: whether a tile of this pass evaluates the node.
+    /// Nodes neither evaluated nor stored are not read by this pass.
+    pub evaluates: Vec<bool>,
+    /// Taken from every node's margin. A tile of the pass that gathers a
+    /// whole-image node's inputs is a tile of those inputs, which cover the
+    /// image grown by this much already.
+    pub margin_offset: u32,
+}
+
+impl Pass<'_> {
+    /// The final pass: every node not stored, around the image's tiles.
+    pub fn image(stored: &[Option<StoredNode>]) -> Pass<'_> {
+        Pass {
+            stored,
+            evaluates: stored.iter().map(Option::is_none).collect(),
+            margin_offset: 0,
+        }
+    }
+}
+
 /// Renders one tile: every node of the plan over the tile grown by the
 /// node's margin, then the output averaged over each pixel's samples into
 /// `target`. Returns how many samples of the tile were painted
@@ -46,64 +83,20 @@ pub struct TileTarget<'a, 'f> {
 pub fn render_tile(
     plan: &Plan,
     frame: &FrameInfo,
+    pass: &Pass,
     tile_index: usize,
     tile: Rect,
     scratch: &mut TileScratch,
     target: TileTarget,
 ) -> Result<usize, RenderError> {
+    let failures = SampleFailures::default();
+    let mut tile_buffers = evaluate_nodes(plan, frame, pass, tile_index, tile, scratch, &failures)?;
     let TileScratch {
         constants,
         pool,
         ones,
-        node_hashes,
+        ..
     } = scratch;
-    if node_hashes.is_empty() {
-        node_hashes.extend(plan.nodes.iter().map(|planned| hash_str(&planned.id)));
-    }
-    let failures = SampleFailures::default();
-    let mut tile_buffers = TileBuffers {
-        results: Vec::with_capacity(plan.nodes.len()),
-        geometry: Vec::new(),
-    };
-    for (node_index, planned) in plan.nodes.iter().enumerate() {
-        let rect = tile.expand(planned.margin);
-        let input_rect = rect.expand(planned.halo());
-        let ctx = TileCtx {
-            frame,
-            rect,
-            tile_index,
-            node_id: &planned.id,
-            node_hash: node_hashes[node_index],
-            failures: &failures,
-        };
-        for (input_index, input) in planned.inputs.iter().enumerate() {
-            let key = (node_index, input_index);
-            tile_buffers.prepare(input, key, frame, input_rect, constants, pool);
-        }
-        let inputs: Vec<Cow<Buffer>> = (planned.inputs.iter().enumerate())
-            .map(|(k, input)| {
-                let key = (node_index, k);
-                tile_buffers.input(input, key, frame, input_rect, constants, pool)
-            })
-            .collect();
-        let input_refs: Vec<&Buffer> = inputs.iter().map(|b| b.as_ref()).collect();
-        let mut outputs: Vec<Buffer> = (planned.outputs.iter())
-            .map(|ty| pool.zeroed(ty.channels().expect("varying output"), ctx.len()))
-            .collect();
-        let evaluated = planned.node.eval_tile(&ctx, &input_refs, &mut outputs);
-        drop(input_refs);
-        recycle_owned(inputs, pool);
-        evaluated.map_err(|error| {
-            RenderError::Node(Box::new(NodeFailure {
-                node: planned.id.clone(),
-                type_name: planned.type_name.clone(),
-                tile: tile_index,
-                rect,
-                error,
-            }))
-        })?;
-        tile_buffers.results.push((rect, outputs));
-    }
     let output_key = |k| (plan.nodes.len(), k);
     let output_inputs = std::iter::once(&plan.output.color).chain(&plan.output.alpha);
     for (k, input) in output_inputs.enumerate() {
@@ -111,13 +104,7 @@ pub fn render_tile(
     }
     let samples = frame.samples as usize;
     let painted: Vec<usize> = (failures.take().into_iter())
-        .filter(|&(x, y, _)| {
-            // A sample in a halo is painted by the tile that owns its pixel.
-            x >= tile.x
-                && y >= tile.y
-                && x < tile.x + tile.width as i32
-                && y < tile.y + tile.height as i32
-        })
+        .filter(|&(x, y, _)| is_inside(tile, x, y))
         .map(|(x, y, s)| {
             let pixel = (y - tile.y) as usize * tile.width as usize + (x - tile.x) as usize;
             pixel * samples + s as usize
@@ -165,6 +152,134 @@ pub fn render_tile(
     Ok(painted.len())
 }
 
+/// Whether pixel (x, y) lies in `rect`.
+fn is_inside(rect: Rect, x: i32, y: i32) -> bool {
+    x >= rect.x && y >= rect.y && x < rect.x + rect.width as i32 && y < rect.y + rect.height as i32
+}
+
+/// What a tile of a gathering pass gives: the inputs of the node gathered
+/// for, over the tile, and the samples of the tile a node failed on.
+pub type Gathered = (Vec<Buffer>, Vec<(i32, i32, u32)>);
+
+/// The inputs of plan node `node` over `rect`, gathered by a tile of `pass`
+/// whose tile is `rect`: copies, since the tile's buffers go back to the
+/// pool. Failures are those within `rect`, which the pass's tiles share out.
+pub fn gather_inputs(
+    plan: &Plan,
+    frame: &FrameInfo,
+    pass: &Pass,
+    node: usize,
+    tile_index: usize,
+    rect: Rect,
+    scratch: &mut TileScratch,
+) -> Result<Gathered, RenderError> {
+    let failures = SampleFailures::default();
+    let mut tile_buffers = evaluate_nodes(plan, frame, pass, tile_index, rect, scratch, &failures)?;
+    let TileScratch {
+        constants, pool, ..
+    } = scratch;
+    let inputs = &plan.nodes[node].inputs;
+    for (k, input) in inputs.iter().enumerate() {
+        tile_buffers.prepare(input, (node, k), frame, rect, constants, pool);
+    }
+    let gathered = (inputs.iter().enumerate())
+        .map(|(k, input)| {
+            tile_buffers
+                .input(input, (node, k), frame, rect, constants, pool)
+                .into_owned()
+        })
+        .collect();
+    tile_buffers.recycle(pool);
+    let failures = (failures.take().into_iter())
+        .filter(|&(x, y, _)| is_inside(rect, x, y))
+        .collect();
+    Ok((gathered, failures))
+}
+
+/// Evaluates the nodes `pass` evaluates over one tile, each over the tile
+/// grown by its margin (less the pass's offset), in plan order.
+fn evaluate_nodes<'s>(
+    plan: &Plan,
+    frame: &FrameInfo,
+    pass: &Pass<'s>,
+    tile_index: usize,
+    tile: Rect,
+    scratch: &mut TileScratch,
+    failures: &SampleFailures,
+) -> Result<TileBuffers<'s>, RenderError> {
+    let TileScratch {
+        constants,
+        pool,
+        node_hashes,
+        ..
+    } = scratch;
+    if node_hashes.is_empty() {
+        node_hashes.extend(plan.nodes.iter().map(|planned| hash_str(&planned.id)));
+    }
+    let mut tile_buffers = TileBuffers {
+        results: Vec::with_capacity(plan.nodes.len()),
+        geometry: Vec::new(),
+    };
+    for (node_index, planned) in plan.nodes.iter().enumerate() {
+        if let Some(stored) = &pass.stored[node_index] {
+            // Its failures are painted on the tile's pixels, as a node
+            // evaluated with the tile would have reported them.
+            for &(x, y, s) in &stored.failures {
+                if is_inside(tile, x, y) {
+                    failures.record(x, y, s);
+                }
+            }
+            let outputs = Cow::Borrowed(stored.outputs.as_slice());
+            tile_buffers.results.push(Some((stored.rect, outputs)));
+            continue;
+        }
+        if !pass.evaluates[node_index] {
+            tile_buffers.results.push(None);
+            continue;
+        }
+        // A node a pass evaluates feeds the node the pass gathers for, so
+        // its margin is at least the pass's offset.
+        let rect = tile.expand(planned.margin - pass.margin_offset);
+        let input_rect = rect.expand(planned.halo());
+        let ctx = TileCtx {
+            frame,
+            rect,
+            tile_index,
+            node_id: &planned.id,
+            node_hash: node_hashes[node_index],
+            failures,
+        };
+        for (input_index, input) in planned.inputs.iter().enumerate() {
+            let key = (node_index, input_index);
+            tile_buffers.prepare(input, key, frame, input_rect, constants, pool);
+        }
+        let inputs: Vec<Cow<Buffer>> = (planned.inputs.iter().enumerate())
+            .map(|(k, input)| {
+                let key = (node_index, k);
+                tile_buffers.input(input, key, frame, input_rect, constants, pool)
+            })
+            .collect();
+        let input_refs: Vec<&Buffer> = inputs.iter().map(|b| b.as_ref()).collect();
+        let mut outputs: Vec<Buffer> = (planned.outputs.iter())
+            .map(|ty| pool.zeroed(ty.channels().expect("varying output"), ctx.len()))
+            .collect();
+        let evaluated = planned.node.eval_tile(&ctx, &input_refs, &mut outputs);
+        drop(input_refs);
+        recycle_owned(inputs, pool);
+        evaluated.map_err(|error| {
+            RenderError::Node(Box::new(NodeFailure {
+                node: planned.id.clone(),
+                type_name: planned.type_name.clone(),
+                tile: Some(tile_index),
+                rect,
+                error,
+            }))
+        })?;
+        tile_buffers.results.push(Some((rect, Cow::Owned(outputs))));
+    }
+    Ok(tile_buffers)
+}
+
 /// Gives the pool the buffers made for one reader (crops, conversions).
 fn recycle_owned<'a>(buffers: impl IntoIterator<Item = Cow<'a, Buffer>>, pool: &mut BufferPool) {
     for buffer in buffers {
@@ -176,16 +291,23 @@ fn recycle_owned<'a>(buffers: impl IntoIterator<Item = Cow<'a, Buffer>>, pool: &
 
 /// The buffers of one tile that inputs read: node outputs, and geometry
 /// computed once per rectangle however many nodes read it.
-struct TileBuffers {
-    /// Each node's rectangle and outputs, in plan order.
-    results: Vec<(Rect, Vec<Buffer>)>,
+struct TileBuffers<'s> {
+    /// Each node's rectangle and outputs, in plan order: computed for the
+    /// tile, borrowed from a node stored over the whole image, or None for a
+    /// node the pass does not read.
+    results: Vec<Option<(Rect, Cow<'s, [Buffer]>)>>,
     geometry: Vec<(GeomProp, Rect, Buffer)>,
 }
 
-impl TileBuffers {
+impl TileBuffers<'_> {
     /// Gives the pool every buffer of the tile, once nothing reads them.
     fn recycle(self, pool: &mut BufferPool) {
-        let outputs = self.results.into_iter().flat_map(|(_, outputs)| outputs);
+        let outputs = (self.results.into_iter().flatten())
+            .filter_map(|(_, outputs)| match outputs {
+                Cow::Owned(outputs) => Some(outputs),
+                Cow::Borrowed(_) => None,
+            })
+            .flatten();
         let geometry = self.geometry.into_iter().map(|(_, _, buffer)| buffer);
         for buffer in outputs.chain(geometry) {
             pool.recycle(buffer);
@@ -274,7 +396,9 @@ impl TileBuffers {
                 from,
                 to,
             } => {
-                let (source_rect, outputs) = &self.results[*node];
+                let (source_rect, outputs) = self.results[*node]
+                    .as_ref()
+                    .expect("a pass evaluates what it reads");
                 let source = &outputs[*output];
                 let cropped = if *source_rect == rect {
                     Cow::Borrowed(source)
@@ -320,6 +444,22 @@ fn crop(source: &Buffer, from: Rect, to: Rect, samples: usize, pool: &mut Buffer
             }
         }
     })
+}
+
+/// Copies `part` (covering `at`) into its place in `into` (covering
+/// `whole`): the inverse of [`crop`].
+pub fn paste(part: &Buffer, at: Rect, into: &mut Buffer, whole: Rect, samples: usize) {
+    debug_assert!(whole.contains_rect(&at));
+    let row = at.width as usize * samples;
+    for c in 0..part.channels() {
+        let source = part.plane(c);
+        let plane = into.plane_mut(c);
+        for y in 0..at.height as usize {
+            let start = ((at.y - whole.y) as usize + y) * whole.width as usize * samples
+                + (at.x - whole.x) as usize * samples;
+            plane[start..start + row].copy_from_slice(&source[y * row..(y + 1) * row]);
+        }
+    }
 }
 
 /// `source`, widened from `from` to `to`; `source` goes back to the pool.
@@ -396,6 +536,28 @@ mod tests {
         let two = Buffer::from_planar(2, (0..24).map(|k| (k % 12 + k / 12 * 100) as f32).collect());
         let cropped = crop(&two, from, Rect::new(0, 1, 1, 1), 1, pool);
         assert_eq!(cropped.data(), &[9.0, 109.0]);
+    }
+
+    #[test]
+    fn paste_puts_back_what_crop_takes() {
+        let whole = Rect::new(-2, -1, 5, 4);
+        let samples = 2;
+        let len = whole.area() * samples;
+        let original = Buffer::from_planar(2, (0..2 * len).map(|k| k as f32).collect());
+        let pool = &mut BufferPool::default();
+        let mut rebuilt = Buffer::new(2, len);
+        // Four parts of uneven sizes that cover `whole` once.
+        let parts = [
+            Rect::new(-2, -1, 3, 2),
+            Rect::new(1, -1, 2, 2),
+            Rect::new(-2, 1, 3, 2),
+            Rect::new(1, 1, 2, 2),
+        ];
+        for at in parts {
+            let part = crop(&original, whole, at, samples, pool);
+            paste(&part, at, &mut rebuilt, whole, samples);
+        }
+        assert_eq!(rebuilt, original);
     }
 
     /// `resolve_pixels` into one row of as many pixels as `color` has samples / `samples`.
