@@ -464,6 +464,31 @@ fn a_render_larger_than_memory_is_refused_before_it_starts() {
 }
 
 #[test]
+fn a_node_keeping_state_too_large_for_memory_over_the_whole_image_is_refused_before_it_starts() {
+    // Under `ordered`, a node keeping state is called over the whole image:
+    // its inputs (uv, 2 floats) and output (1 float) for 16384 x 16384
+    // pixels are counted, and named, before anything is rendered.
+    let dir = tempfile::tempdir().unwrap();
+    scene(dir.path(), "            pass\n", "");
+    let text = std::fs::read_to_string(dir.path().join("scene.toml")).unwrap();
+    let huge = text.replace("width = 64\nheight = 64", "width = 16384\nheight = 16384");
+    std::fs::write(dir.path().join("scene.toml"), huge).unwrap();
+    let run = under_limit(
+        dir.path(),
+        "ulimit -v 2097152",
+        "render scene.toml -o out.png --threads 2",
+    );
+    run.expect_code(2);
+    run.expect_stderr_start(
+        "error: this render needs about 8192 MiB: 4096 MiB of framebuffer, 1024 MiB to encode the image, \
+         3072 MiB for the inputs and outputs of `py` over the whole image \
+         (a Python node keeping state, under the `ordered` policy: docs/determinism.md) and 0 MiB for each of 2 render threads",
+    );
+    run.expect_stderr_has("more than the 2048 MiB available");
+    assert_nothing_written(dir.path());
+}
+
+#[test]
 fn a_huge_ctx_random_request_is_a_memory_error_of_its_node() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

@@ -14,18 +14,18 @@
 //! then it runs on one thread, and the tiles read its stored outputs.
 
 mod tile;
+mod whole;
 
 pub use tile::FAILURE_COLOR;
-use tile::{Pass, StoredNode, TileScratch, TileTarget, gather_inputs, paste, render_tile};
+use tile::{Pass, StoredNode, TileScratch, TileTarget, render_tile};
 
 use crossbeam_channel::{Sender, unbounded};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tessera_core::hash::hash_str;
-use tessera_core::{Buffer, Evaluation, FrameInfo, NodeError, Rect, SampleFailures, TileCtx};
-use tessera_graph::{Plan, PlannedInput};
+use tessera_core::{FrameInfo, NodeError, Rect};
+use tessera_graph::Plan;
 
 /// How to render.
 #[derive(Clone)]
@@ -225,43 +225,19 @@ pub fn memory_needs(plan: &Plan, tile_size: u32, threads: usize, output: u64) ->
             edge * edge * u64::from(image.samples) * channels as u64 * 4
         })
         .fold(0u64, u64::saturating_add);
-    let image_rect = Rect::new(0, 0, image.width, image.height);
-    let bytes = |rect: Rect, channels: usize| {
-        (rect.area() as u64)
-            .saturating_mul(u64::from(image.samples))
-            .saturating_mul(channels as u64 * 4)
-    };
-    let whole_nodes = whole_image_nodes(plan);
-    let (mut outputs, mut inputs) = (0u64, 0u64);
-    for &w in &whole_nodes {
-        let node = &plan.nodes[w];
-        let output_channels = node.outputs.iter().filter_map(|t| t.channels()).sum();
-        outputs = outputs.saturating_add(bytes(image_rect.expand(node.margin), output_channels));
-        let input_channels = node.inputs.iter().map(PlannedInput::channels).sum();
-        let input_rect = image_rect.expand(node.margin + node.halo());
-        inputs = inputs.max(bytes(input_rect, input_channels));
-    }
+    let (stages, _) = whole::schedule(plan);
     MemoryNeeds {
         framebuffer: pixels * 16,
         output,
         per_thread,
         threads: threads as u64,
         margin: plan.nodes.iter().map(|n| n.margin).max().unwrap_or(0),
-        whole_image: outputs.saturating_add(inputs),
-        whole_image_nodes: whole_nodes
-            .iter()
-            .map(|&w| plan.nodes[w].id.clone())
+        whole_image: whole::memory(plan, &stages),
+        whole_image_nodes: (stages.iter())
+            .map(|stage| plan.nodes[stage.node].id.clone())
             .collect(),
         available: available_memory(),
     }
-}
-
-/// The plan indices of the nodes evaluated over the whole image, in plan order.
-fn whole_image_nodes(plan: &Plan) -> Vec<usize> {
-    (plan.nodes.iter().enumerate())
-        .filter(|(_, node)| node.node.evaluation() == Evaluation::WholeImage)
-        .map(|(index, _)| index)
-        .collect()
 }
 
 /// The smaller of the memory Linux says is available (MemAvailable plus
@@ -352,32 +328,24 @@ pub fn render(
     let pool = thread_pool(options)?;
     let threads = pool.current_num_threads();
 
-    let whole_nodes = whole_image_nodes(plan);
-    let gathering_tiles: Vec<Vec<Rect>> = (whole_nodes.iter())
-        .map(|&w| {
-            let node = &plan.nodes[w];
-            let inputs = image_rect(image.width, image.height).expand(node.margin + node.halo());
-            shifted_grid(inputs, options.tile_size)
-        })
-        .collect();
+    let (stages, image_evaluates) = whole::schedule(plan);
     let mut steps = Steps {
         done: 0,
-        total: tiles.len() + gathering_tiles.iter().map(Vec::len).sum::<usize>(),
+        total: tiles.len() * (stages.len() + 1),
         progress,
     };
     let mut stored: Vec<Option<StoredNode>> = plan.nodes.iter().map(|_| None).collect();
-    for (&w, inputs_tiles) in whole_nodes.iter().zip(&gathering_tiles) {
-        let node = evaluate_whole_image(
+    for stage in &stages {
+        whole::evaluate_stage(
             plan,
-            w,
-            &stored,
-            inputs_tiles,
+            stage,
+            &mut stored,
+            &tiles,
             &frame,
             &pool,
             cancel,
             &mut steps,
         )?;
-        stored[w] = Some(node);
     }
 
     let floats = image.width as usize * image.height as usize * 4;
@@ -392,7 +360,10 @@ pub fn render(
     // shrink and grow again, page faults and all, once per tile.)
     let band_floats = image.width as usize * options.tile_size as usize * 4;
     let bands: Vec<Mutex<&mut [f32]>> = pixels.chunks_mut(band_floats).map(Mutex::new).collect();
-    let pass = Pass::image(&stored);
+    let pass = Pass {
+        stored: &stored,
+        evaluates: image_evaluates,
+    };
     let mut failed_samples = 0;
     run_tiles(
         &pool,
@@ -424,17 +395,6 @@ pub fn render(
     })
 }
 
-fn image_rect(width: u32, height: u32) -> Rect {
-    Rect::new(0, 0, width, height)
-}
-
-/// The tiles of `rect`, in index order (row-major).
-fn shifted_grid(rect: Rect, tile_size: u32) -> Vec<Rect> {
-    (tile_grid(rect.width, rect.height, tile_size).into_iter())
-        .map(|tile| Rect::new(tile.x + rect.x, tile.y + rect.y, tile.width, tile.height))
-        .collect()
-}
-
 /// Counts tiles done, over every pass of the render, for [`Progress`].
 struct Steps<'p> {
     done: usize,
@@ -450,139 +410,6 @@ impl Steps<'_> {
             tiles_total: self.total,
         });
     }
-}
-
-/// Evaluates plan node `w` once over the whole image grown by its margin:
-/// its inputs gathered over `inputs_tiles` on every core (what it reads,
-/// evaluated tile by tile; nodes in `stored` read from there), then the node
-/// itself in one evaluation on one worker.
-#[allow(clippy::too_many_arguments)]
-fn evaluate_whole_image(
-    plan: &Plan,
-    w: usize,
-    stored: &[Option<StoredNode>],
-    inputs_tiles: &[Rect],
-    frame: &FrameInfo,
-    pool: &rayon::ThreadPool,
-    cancel: &AtomicBool,
-    steps: &mut Steps,
-) -> Result<StoredNode, RenderError> {
-    let planned = &plan.nodes[w];
-    let whole = image_rect(frame.width, frame.height);
-    let rect = whole.expand(planned.margin);
-    let inputs_rect = whole.expand(planned.margin + planned.halo());
-    let pass = Pass {
-        stored,
-        evaluates: read_by(plan, w, stored),
-        margin_offset: planned.margin + planned.halo(),
-    };
-    let samples = frame.samples as usize;
-    let mut inputs = (planned.inputs.iter())
-        .map(|input| zeroed_buffer(input.channels(), inputs_rect, samples, &planned.id))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut failures = Vec::new();
-    run_tiles(
-        pool,
-        inputs_tiles.len(),
-        cancel,
-        |index, scratch| gather_inputs(plan, frame, &pass, w, index, inputs_tiles[index], scratch),
-        |index, (gathered, tile_failures)| {
-            for (whole_input, part) in inputs.iter_mut().zip(&gathered) {
-                paste(part, inputs_tiles[index], whole_input, inputs_rect, samples);
-            }
-            failures.extend(tile_failures);
-            steps.advance();
-        },
-    )?;
-    let mut outputs = (planned.outputs.iter())
-        .map(|ty| {
-            zeroed_buffer(
-                ty.channels().expect("varying output"),
-                rect,
-                samples,
-                &planned.id,
-            )
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let node_failures = SampleFailures::default();
-    let ctx = TileCtx {
-        frame,
-        rect,
-        tile_index: 0,
-        node_id: &planned.id,
-        node_hash: hash_str(&planned.id),
-        failures: &node_failures,
-    };
-    let input_refs: Vec<&Buffer> = inputs.iter().collect();
-    // On a worker, which has what a render thread has (a Python thread state).
-    let evaluated = pool.install(|| planned.node.eval_tile(&ctx, &input_refs, &mut outputs));
-    let failure = |error| {
-        RenderError::Node(Box::new(NodeFailure {
-            node: planned.id.clone(),
-            type_name: planned.type_name.clone(),
-            tile: None,
-            rect,
-            error,
-        }))
-    };
-    match evaluated {
-        Err(error) if cancel.load(Ordering::Relaxed) => Err(RenderError::Cancelled {
-            interrupted: match failure(error) {
-                RenderError::Node(failure) => Some(failure),
-                _ => None,
-            },
-        }),
-        Err(error) => Err(failure(error)),
-        Ok(()) => {
-            failures.extend(node_failures.take());
-            failures.sort_unstable();
-            failures.dedup();
-            Ok(StoredNode {
-                rect,
-                outputs,
-                failures,
-            })
-        }
-    }
-}
-
-/// By plan index: the nodes that node `w` reads, directly or through
-/// others, up to the nodes already stored.
-fn read_by(plan: &Plan, w: usize, stored: &[Option<StoredNode>]) -> Vec<bool> {
-    let links = |node: usize| {
-        plan.nodes[node]
-            .inputs
-            .iter()
-            .filter_map(|input| match input {
-                PlannedInput::Link { node, .. } => Some(*node),
-                _ => None,
-            })
-    };
-    let mut read = vec![false; plan.nodes.len()];
-    let mut unvisited: Vec<usize> = links(w).collect();
-    while let Some(node) = unvisited.pop() {
-        if !read[node] && stored[node].is_none() {
-            read[node] = true;
-            unvisited.extend(links(node));
-        }
-    }
-    read
-}
-
-/// A zeroed buffer of `channels` over `rect`'s samples, for `node`'s whole
-/// image, or OutOfMemory when the allocation is refused.
-fn zeroed_buffer(
-    channels: usize,
-    rect: Rect,
-    samples: usize,
-    node: &str,
-) -> Result<Buffer, RenderError> {
-    let floats = rect.area() * samples * channels;
-    let data = zeroed_floats(floats).ok_or_else(|| RenderError::OutOfMemory {
-        what: format!("node `{node}` over the whole image"),
-        bytes: floats as u64 * 4,
-    })?;
-    Ok(Buffer::from_planar(channels, data))
 }
 
 /// Runs `work` for tiles 0..count on the pool, whose workers claim tiles in

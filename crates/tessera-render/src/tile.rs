@@ -52,28 +52,14 @@ pub struct StoredNode {
     pub failures: Vec<(i32, i32, u32)>,
 }
 
-/// Which of the plan's nodes a tile evaluates, and how far around it.
+/// Which of the plan's nodes a tile evaluates.
 pub struct Pass<'s> {
     /// By plan index: the nodes already evaluated over the whole image.
     pub stored: &'s [Option<StoredNode>],
-    /// By plan index: whether a tile of this pass evaluates the node.
-    /// Nodes neither evaluated nor stored are not read by this pass.
+    /// By plan index: whether a tile of this pass evaluates the node, over
+    /// the tile grown by the node's margin. Nodes neither evaluated nor
+    /// stored are not read by this pass.
     pub evaluates: Vec<bool>,
-    /// Taken from every node's margin. A tile of the pass that gathers a
-    /// whole-image node's inputs is a tile of those inputs, which cover the
-    /// image grown by this much already.
-    pub margin_offset: u32,
-}
-
-impl Pass<'_> {
-    /// The final pass: every node not stored, around the image's tiles.
-    pub fn image(stored: &[Option<StoredNode>]) -> Pass<'_> {
-        Pass {
-            stored,
-            evaluates: stored.iter().map(Option::is_none).collect(),
-            margin_offset: 0,
-        }
-    }
 }
 
 /// Renders one tile: every node of the plan over the tile grown by the
@@ -157,47 +143,83 @@ fn is_inside(rect: Rect, x: i32, y: i32) -> bool {
     x >= rect.x && y >= rect.y && x < rect.x + rect.width as i32 && y < rect.y + rect.height as i32
 }
 
-/// What a tile of a gathering pass gives: the inputs of the node gathered
-/// for, over the tile, and the samples of the tile a node failed on.
-pub type Gathered = (Vec<Buffer>, Vec<(i32, i32, u32)>);
+/// What a tile of a gathering pass gives: for each node gathered, its
+/// outputs over the part of the whole image the tile stands for, and the
+/// samples of the tile a node failed on.
+pub type Gathered = (Vec<Vec<Buffer>>, Vec<(i32, i32, u32)>);
 
-/// The inputs of plan node `node` over `rect`, gathered by a tile of `pass`
-/// whose tile is `rect`: copies, since the tile's buffers go back to the
-/// pool. Failures are those within `rect`, which the pass's tiles share out.
-pub fn gather_inputs(
+/// Evaluates the nodes `pass` evaluates over one tile of the image, and
+/// gives the outputs of `nodes` over the tile's part of each one's whole
+/// image ([`owned_part`]), to be stored.
+#[allow(clippy::too_many_arguments)]
+pub fn gather_outputs(
     plan: &Plan,
     frame: &FrameInfo,
     pass: &Pass,
-    node: usize,
+    nodes: &[usize],
     tile_index: usize,
-    rect: Rect,
+    tile: Rect,
+    image: Rect,
     scratch: &mut TileScratch,
 ) -> Result<Gathered, RenderError> {
     let failures = SampleFailures::default();
-    let mut tile_buffers = evaluate_nodes(plan, frame, pass, tile_index, rect, scratch, &failures)?;
-    let TileScratch {
-        constants, pool, ..
-    } = scratch;
-    let inputs = &plan.nodes[node].inputs;
-    for (k, input) in inputs.iter().enumerate() {
-        tile_buffers.prepare(input, (node, k), frame, rect, constants, pool);
-    }
-    let gathered = (inputs.iter().enumerate())
-        .map(|(k, input)| {
-            tile_buffers
-                .input(input, (node, k), frame, rect, constants, pool)
-                .into_owned()
+    let tile_buffers = evaluate_nodes(plan, frame, pass, tile_index, tile, scratch, &failures)?;
+    let samples = frame.samples as usize;
+    let gathered = (nodes.iter())
+        .map(|&node| {
+            let (rect, outputs) = tile_buffers.results[node]
+                .as_ref()
+                .expect("a pass evaluates what it gathers");
+            let part = owned_part(tile, image, plan.nodes[node].margin);
+            (outputs.iter())
+                .map(|output| crop(output, *rect, part, samples, &mut scratch.pool))
+                .collect()
         })
         .collect();
-    tile_buffers.recycle(pool);
+    tile_buffers.recycle(&mut scratch.pool);
     let failures = (failures.take().into_iter())
-        .filter(|&(x, y, _)| is_inside(rect, x, y))
+        .filter(|&(x, y, _)| is_inside(tile, x, y))
         .collect();
     Ok((gathered, failures))
 }
 
+/// The part of `image` grown by `margin` that `tile` stands for: the tile,
+/// grown by the margin on the sides where it touches the image's edges.
+/// The image's tiles share the grown image out this way, each pixel once.
+pub fn owned_part(tile: Rect, image: Rect, margin: u32) -> Rect {
+    let m = margin as i32;
+    let (right, bottom) = (tile.x + tile.width as i32, tile.y + tile.height as i32);
+    let grow = |at_edge: bool| if at_edge { m } else { 0 };
+    let left = tile.x - grow(tile.x == image.x);
+    let top = tile.y - grow(tile.y == image.y);
+    let right = right + grow(right == image.x + image.width as i32);
+    let bottom = bottom + grow(bottom == image.y + image.height as i32);
+    Rect::new(left, top, (right - left) as u32, (bottom - top) as u32)
+}
+
+/// Evaluates plan node `node` alone, once, over `image` grown by its
+/// margin, its inputs read from the nodes `stored`; gives its outputs.
+pub fn evaluate_alone(
+    plan: &Plan,
+    frame: &FrameInfo,
+    stored: &[Option<StoredNode>],
+    node: usize,
+    image: Rect,
+    failures: &SampleFailures,
+) -> Result<Vec<Buffer>, RenderError> {
+    let mut evaluates = vec![false; plan.nodes.len()];
+    evaluates[node] = true;
+    let pass = Pass { stored, evaluates };
+    let scratch = &mut TileScratch::default();
+    let mut tile_buffers = evaluate_nodes(plan, frame, &pass, 0, image, scratch, failures)?;
+    match tile_buffers.results[node].take() {
+        Some((_, Cow::Owned(outputs))) => Ok(outputs),
+        _ => unreachable!("the pass evaluates the node"),
+    }
+}
+
 /// Evaluates the nodes `pass` evaluates over one tile, each over the tile
-/// grown by its margin (less the pass's offset), in plan order.
+/// grown by its margin, in plan order.
 fn evaluate_nodes<'s>(
     plan: &Plan,
     frame: &FrameInfo,
@@ -237,9 +259,7 @@ fn evaluate_nodes<'s>(
             tile_buffers.results.push(None);
             continue;
         }
-        // A node a pass evaluates feeds the node the pass gathers for, so
-        // its margin is at least the pass's offset.
-        let rect = tile.expand(planned.margin - pass.margin_offset);
+        let rect = tile.expand(planned.margin);
         let input_rect = rect.expand(planned.halo());
         let ctx = TileCtx {
             frame,
@@ -536,6 +556,24 @@ mod tests {
         let two = Buffer::from_planar(2, (0..24).map(|k| (k % 12 + k / 12 * 100) as f32).collect());
         let cropped = crop(&two, from, Rect::new(0, 1, 1, 1), 1, pool);
         assert_eq!(cropped.data(), &[9.0, 109.0]);
+    }
+
+    #[test]
+    fn the_tiles_share_the_grown_image_out_each_pixel_once() {
+        let image = Rect::new(0, 0, 70, 40);
+        let margin = 3;
+        let grown = image.expand(margin);
+        let mut owners = vec![0; grown.area()];
+        for tile in crate::tile_grid(image.width, image.height, 32) {
+            let part = owned_part(tile, image, margin);
+            assert!(grown.contains_rect(&part), "{part:?}");
+            for y in part.y..part.y + part.height as i32 {
+                for x in part.x..part.x + part.width as i32 {
+                    owners[((y - grown.y) * grown.width as i32 + x - grown.x) as usize] += 1;
+                }
+            }
+        }
+        assert!(owners.iter().all(|&n| n == 1));
     }
 
     #[test]
