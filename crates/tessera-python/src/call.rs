@@ -4,7 +4,6 @@
 use crate::arrays::input_array;
 use crate::context::Context;
 use crate::errors::ExceptionReport;
-use crate::node::OnError;
 use numpy::PyArray1;
 use pyo3::buffer::PyBuffer;
 use pyo3::prelude::*;
@@ -13,6 +12,16 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use tessera_core::{Buffer, NodeError, TileCtx, Value, ValueType};
+
+/// What a Python node does when a call fails.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OnError {
+    /// Stop the render with the error (exit code 3).
+    #[default]
+    Stop,
+    /// Paint the sample magenta, count it, and go on.
+    Color,
+}
 
 /// How an evaluation takes the GIL.
 #[derive(Clone, Copy)]

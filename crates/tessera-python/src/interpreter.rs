@@ -159,7 +159,7 @@ fn initialise() -> Result<PythonInfo, PythonError> {
         ffi::PyEval_SaveThread();
     }
     Python::attach(|py| {
-        crate::script::install_api(py)?;
+        crate::api::install_api(py)?;
         let sys = py.import("sys")?;
         let version: String = sys.getattr("version")?.extract()?;
         Ok(PythonInfo {

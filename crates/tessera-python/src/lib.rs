@@ -9,15 +9,22 @@
 //! - [`PythonRuntime`] is one scene's Python state; its `begin_render`
 //!   prepares a render: seeds `random`, sets the switch interval, gives
 //!   every render worker one persistent Python thread state (so taking the
-//!   GIL per call is cheap), runs the `ordered` policy's dedicated Python
-//!   thread and, under `--python-workers processes`, the worker processes
-//!   ([`PythonWorkers`]; a worker serves through a [`WorkerConnection`]).
+//!   GIL per call is cheap) and, under `--python-workers processes`, starts
+//!   the worker processes ([`PythonWorkers`]; a worker serves through a
+//!   [`WorkerConnection`]).
+//!
+//! The modules depend one way: the Python-facing API (`api`, `context`,
+//! `arrays`, `errors`) and the interpreter (`interpreter`, `threads`);
+//! loading scripts (`script`); calling nodes (`call`); scheduling by policy
+//! (`policy`, `processes`, `runtime`, `session`); the node type and the
+//! worker's side (`node`, `settings`, `worker`).
 //! - [`Policy`]: how a node's calls are scheduled (docs/determinism.md).
 //!
 //! Every Python call takes the GIL for that call only, on the worker that
 //! renders the tile; nothing here waits on rayon, a channel or a lock while
 //! holding the GIL.
 
+mod api;
 mod arrays;
 mod call;
 mod context;
@@ -31,20 +38,19 @@ mod script;
 mod session;
 mod settings;
 mod threads;
+mod worker;
 
+pub use call::OnError;
 pub use interpreter::{PythonInfo, flush_output, is_started, lingering_threads, start};
-pub use node::{OnError, RunOptions, ScriptAccess, python_kind};
+pub use node::{RunOptions, ScriptAccess, python_kind};
 pub use policy::Policy;
-pub use processes::{PythonWorkers, WorkerConnection};
+pub use processes::PythonWorkers;
 pub use runtime::PythonRuntime;
 pub use script::{ScriptNode, describe_script};
 pub use session::{RenderSession, RenderSetup};
 pub use settings::{PythonSettings, python_settings};
 pub use threads::interrupt;
-
-/// Stack size for threads that run Python: a main thread's 8 MiB, since
-/// Python code recursing through C calls uses the C stack.
-pub const STACK_SIZE: usize = 8 << 20;
+pub use worker::WorkerConnection;
 
 /// Why Python could not be used.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -59,8 +65,6 @@ pub enum PythonError {
     NoClass(String),
     #[error("preparing Python for the render: {0}")]
     Prepare(String),
-    #[error("cannot start the Python thread: {0}")]
-    Thread(String),
     /// The worker processes of `--python-workers processes` could not start.
     #[error("{0}")]
     Workers(String),

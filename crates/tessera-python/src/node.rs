@@ -1,9 +1,9 @@
 //! The `python` node type and its instances.
 
 use crate::PythonError;
-use crate::call::{Gate, NodeCore, Slot, uniform_object};
+use crate::call::{Calls, Gate, NodeCore, OnError, Slot, uniform_object};
 use crate::errors::ExceptionReport;
-use crate::policy::{NodeState, Policy, PythonNode};
+use crate::policy::{NodeState, Policy, policy_input};
 use crate::runtime::PythonRuntime;
 use crate::script::{ScriptNode, describe_static, load_class, resolve_script};
 use crate::settings::PythonSettings;
@@ -13,19 +13,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex};
 use tessera_core::{
-    Buffer, BuildArgs, BuildError, InputSpec, Node, NodeError, NodeKind, NodeSpec, TileCtx, Value,
-    ValueType,
+    Buffer, BuildArgs, BuildError, Evaluation, InputSpec, Node, NodeError, NodeKind, NodeSpec,
+    TileCtx, Value, ValueType,
 };
-
-/// What a Python node does when a call fails.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum OnError {
-    /// Stop the render with the error (exit code 3).
-    #[default]
-    Stop,
-    /// Paint the sample magenta, count it, and go on.
-    Color,
-}
 
 /// Whether a scene's Python scripts may run (`--no-python`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -85,19 +75,6 @@ pub fn python_kind(
         options,
         runtime,
     })
-}
-
-/// A node's own `policy`: empty means the scene's (or the default).
-pub fn policy_input() -> InputSpec {
-    let mut choices = vec![""];
-    choices.extend(Policy::ALL.map(Policy::name));
-    InputSpec::fixed(
-        "policy",
-        ValueType::String,
-        Value::String(String::new()),
-        "how this node's calls are scheduled: free, exclusive, ordered or isolated (docs/determinism.md); empty: [python] policy, else ordered",
-    )
-    .choices(&choices)
 }
 
 /// The number of inputs every Python node has before its class's own:
@@ -321,5 +298,76 @@ impl Node for UnloadedNode {
             self.class_name,
             self.unverified.join("; ")
         ))
+    }
+}
+
+/// A Python node in a plan: its state, and the runtime that says where its
+/// calls go during the render.
+pub struct PythonNode {
+    pub state: Arc<NodeState>,
+    pub runtime: PythonRuntime,
+}
+
+impl Node for PythonNode {
+    fn eval_tile(
+        &self,
+        ctx: &TileCtx,
+        inputs: &[&Buffer],
+        outputs: &mut [Buffer],
+    ) -> Result<(), NodeError> {
+        let result = self.evaluate(ctx, inputs, outputs);
+        crate::interpreter::exit_if_forked();
+        result
+    }
+
+    fn report(&self) -> Option<String> {
+        self.state.core.report()
+    }
+
+    fn evaluation(&self) -> Evaluation {
+        if self.state.is_ordered_with_state() {
+            Evaluation::WholeImage
+        } else {
+            Evaluation::Tiled
+        }
+    }
+}
+
+impl PythonNode {
+    fn evaluate(
+        &self,
+        ctx: &TileCtx,
+        inputs: &[&Buffer],
+        outputs: &mut [Buffer],
+    ) -> Result<(), NodeError> {
+        let state = &self.state;
+        if let Some(pool) = self.runtime.processes()
+            && state.runs_in_processes()
+        {
+            return pool.evaluate(state, ctx, inputs, outputs);
+        }
+        match state.policy {
+            Policy::Free => {
+                state
+                    .core
+                    .evaluate(&state.instance, ctx, inputs, outputs, Calls::PerCall)
+            }
+            // A pure node in parallel, each worker taking the GIL once per
+            // tile: workers then hand it over once a tile instead of once a
+            // call (the convoy that makes `free` slower with more threads).
+            // A node keeping state is evaluated once over the whole image
+            // (Evaluation::WholeImage), alone: one GIL hold for all of it.
+            Policy::Ordered => {
+                state
+                    .core
+                    .evaluate(&state.instance, ctx, inputs, outputs, Calls::PerTile)
+            }
+            Policy::Exclusive => {
+                state
+                    .core
+                    .evaluate(&state.instance, ctx, inputs, outputs, Calls::Exclusive)
+            }
+            Policy::Isolated => state.evaluate_isolated(ctx, inputs, outputs, Calls::PerCall),
+        }
     }
 }

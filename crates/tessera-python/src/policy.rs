@@ -1,11 +1,10 @@
 //! Determinism policies: how a Python node's calls are scheduled.
 
 use crate::call::{Calls, NodeCore};
-use crate::runtime::PythonRuntime;
 use pyo3::prelude::*;
 use std::fmt;
 use std::sync::Arc;
-use tessera_core::{Buffer, Evaluation, Node, NodeError, TileCtx};
+use tessera_core::{Buffer, InputSpec, NodeError, TileCtx, Value, ValueType};
 
 /// How the calls of a Python node are scheduled; docs/determinism.md states
 /// what each guarantees.
@@ -98,7 +97,7 @@ impl NodeState {
     }
 
     /// Evaluates the tile with a fresh instance, its `setup()` run first.
-    fn evaluate_isolated(
+    pub fn evaluate_isolated(
         &self,
         ctx: &TileCtx,
         inputs: &[&Buffer],
@@ -122,73 +121,15 @@ impl NodeState {
     }
 }
 
-/// A Python node in a plan: its state, and the runtime that says where its
-/// calls go during the render.
-pub struct PythonNode {
-    pub state: Arc<NodeState>,
-    pub runtime: PythonRuntime,
-}
-
-impl Node for PythonNode {
-    fn eval_tile(
-        &self,
-        ctx: &TileCtx,
-        inputs: &[&Buffer],
-        outputs: &mut [Buffer],
-    ) -> Result<(), NodeError> {
-        let result = self.evaluate(ctx, inputs, outputs);
-        crate::interpreter::exit_if_forked();
-        result
-    }
-
-    fn report(&self) -> Option<String> {
-        self.state.core.report()
-    }
-
-    fn evaluation(&self) -> Evaluation {
-        if self.state.is_ordered_with_state() {
-            Evaluation::WholeImage
-        } else {
-            Evaluation::Tiled
-        }
-    }
-}
-
-impl PythonNode {
-    fn evaluate(
-        &self,
-        ctx: &TileCtx,
-        inputs: &[&Buffer],
-        outputs: &mut [Buffer],
-    ) -> Result<(), NodeError> {
-        let state = &self.state;
-        if let Some(pool) = self.runtime.processes()
-            && state.runs_in_processes()
-        {
-            return pool.evaluate(state, ctx, inputs, outputs);
-        }
-        match state.policy {
-            Policy::Free => {
-                state
-                    .core
-                    .evaluate(&state.instance, ctx, inputs, outputs, Calls::PerCall)
-            }
-            // A pure node in parallel, each worker taking the GIL once per
-            // tile: workers then hand it over once a tile instead of once a
-            // call (the convoy that makes `free` slower with more threads).
-            // A node keeping state is evaluated once over the whole image
-            // (Evaluation::WholeImage), alone: one GIL hold for all of it.
-            Policy::Ordered => {
-                state
-                    .core
-                    .evaluate(&state.instance, ctx, inputs, outputs, Calls::PerTile)
-            }
-            Policy::Exclusive => {
-                state
-                    .core
-                    .evaluate(&state.instance, ctx, inputs, outputs, Calls::Exclusive)
-            }
-            Policy::Isolated => state.evaluate_isolated(ctx, inputs, outputs, Calls::PerCall),
-        }
-    }
+/// A node's own `policy`: empty means the scene's (or the default).
+pub fn policy_input() -> InputSpec {
+    let mut choices = vec![""];
+    choices.extend(Policy::ALL.map(Policy::name));
+    InputSpec::fixed(
+        "policy",
+        ValueType::String,
+        Value::String(String::new()),
+        "how this node's calls are scheduled: free, exclusive, ordered or isolated (docs/determinism.md); empty: [python] policy, else ordered",
+    )
+    .choices(&choices)
 }

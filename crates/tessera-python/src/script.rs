@@ -1,40 +1,12 @@
 //! Scripts: importing them, and describing their node classes.
 
 use crate::PythonError;
-use crate::context::Context;
 use crate::errors::{ExceptionReport, display_path};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use std::ffi::CString;
 use std::path::{Path, PathBuf};
 use tessera_core::hash::hash_str;
 use tessera_core::{GeomProp, InputSpec, NodeSpec, OutputSpec, SocketType, Value, ValueType};
-
-const API_SOURCE: &str = include_str!("../python/tessera.py");
-
-/// Installs the `tessera` module (sockets, `Node`, `Context`) in `sys.modules`.
-pub fn install_api(py: Python) -> PyResult<()> {
-    let source = CString::new(API_SOURCE).expect("no NUL in the API source");
-    let module = PyModule::from_code(py, &source, c"<tessera>", c"tessera")?;
-    module.add_class::<Context>()?;
-    module.add_class::<crate::context::TileDraws>()?;
-    py.import("sys")?
-        .getattr("modules")?
-        .set_item("tessera", &module)?;
-    // A warning is printed once per place in the code, not once per pixel.
-    py.import("warnings")?
-        .call_method1("simplefilter", ("default",))?;
-    // Lines printed by nodes on different threads are written whole.
-    module.call_method0("_install_line_writers")?;
-    // numpy's BLAS must not start a thread pool beside Tessera's threads.
-    module.call_method0("_limit_library_threads")?;
-    // A node calling os._exit gets an error naming it and its line.
-    module.call_method0("_guard_process_exit")?;
-    // A crash in a node's C code prints Python's stack (and so the line of
-    // the node's script) before the process dies.
-    py.import("faulthandler")?.call_method0("enable")?;
-    Ok(())
-}
 
 /// A node class of a script, as the compiler and `tessera nodes` see it.
 #[derive(Debug, Clone)]
@@ -301,7 +273,7 @@ fn script_node(
             Value::String(class_name.clone()),
             "the tessera.Node subclass in the script",
         ))
-        .input(crate::node::policy_input())
+        .input(crate::policy::policy_input())
         .specialised_by(&["script", "class"]);
     for (name, type_name, default, min, max, input_doc, geometry) in inputs {
         let ty = value_type(&type_name)

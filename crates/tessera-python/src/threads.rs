@@ -38,7 +38,7 @@ fn unregister_current_thread() {
 /// any thread, e.g. a Ctrl-C handler: it takes the GIL itself, holding no
 /// lock while waiting for it.
 pub fn interrupt() {
-    if !crate::is_started() {
+    if !python_is_running() {
         return;
     }
     let idents = threads().clone();
@@ -62,7 +62,7 @@ thread_local! {
 /// Gives this thread a Python thread state that lasts until [`leave_thread`]
 /// (a no-op if Python is not started, or the thread already has one).
 pub fn enter_thread() {
-    if !crate::is_started() || THREAD_STATE.with(|s| s.get().is_some()) {
+    if !python_is_running() || THREAD_STATE.with(|s| s.get().is_some()) {
         return;
     }
     // SAFETY: the interpreter is running; Ensure creates this thread's
@@ -86,4 +86,11 @@ pub fn leave_thread() {
             ffi::PyGILState_Release(gil);
         }
     }
+}
+
+/// Whether CPython is initialised in this process.
+fn python_is_running() -> bool {
+    // SAFETY: Py_IsInitialized may be called at any time, before
+    // initialisation included.
+    unsafe { ffi::Py_IsInitialized() != 0 }
 }

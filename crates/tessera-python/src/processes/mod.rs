@@ -11,19 +11,17 @@
 //!   tile's input planes and then its output planes, so pixels cross the
 //!   boundary as two copies of whole planes, never sample by sample.
 //!
-//! A worker loads the same scene (importing its scripts and running each
+//! A worker (crate::worker) loads the same scene (importing its scripts and running each
 //! Python node's `setup()` itself), says it is ready, then evaluates tiles
 //! until the socket closes. Workers have their own process group, so Ctrl-C
 //! reaches only the render process, which kills them; they die with the
 //! render process.
 
 mod pool;
-mod protocol;
-mod serve;
-mod shared;
+pub(crate) mod protocol;
+pub(crate) mod shared;
 
 pub use pool::ProcessPool;
-pub use serve::WorkerConnection;
 
 /// Where a scene's Python nodes run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

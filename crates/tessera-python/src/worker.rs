@@ -1,8 +1,8 @@
 //! The worker's side: serving tiles for the render process that started it.
 
-use super::protocol::{Done, Evaluate, Reply};
-use super::shared::SharedTiles;
 use crate::PythonError;
+use crate::processes::protocol::{Done, Evaluate, Reply};
+use crate::processes::shared::SharedTiles;
 use crate::runtime::PythonRuntime;
 use pyo3::prelude::*;
 use std::sync::atomic::AtomicBool;
