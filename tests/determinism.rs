@@ -194,6 +194,86 @@ fn ordered_numbers_the_calls_of_a_node_keeping_state_row_by_row_from_the_top_lef
     assert!(misplaced.is_empty(), "(x, y, count): {misplaced:?}");
 }
 
+/// Renders `scene` in this test's own process, through the library crates
+/// as the Python package and `--frames` will, with a runtime of its own;
+/// returns the pixel hash `tessera render` prints.
+fn render_in_this_process(scene: &Path, policy: &str, threads: usize) -> String {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    use tessera_python::{Policy, PythonRuntime, RenderSetup, RunOptions};
+    let text = std::fs::read_to_string(scene).unwrap();
+    let description = tessera_scene::parse_scene(&text).unwrap();
+    let base = scene.parent().unwrap();
+    let settings = tessera_python::python_settings(description.python.as_ref(), base).unwrap();
+    let runtime = PythonRuntime::default();
+    let options = RunOptions {
+        policy: Policy::parse(policy),
+        ..RunOptions::default()
+    };
+    let mut registry = tessera_nodes::registry();
+    let python = tessera_python::python_kind(settings, options, runtime.clone());
+    registry.register(python).unwrap();
+    let plan = tessera_graph::compile(&description, &registry, base).unwrap();
+    let session = runtime
+        .begin_render(RenderSetup {
+            seed: plan.image.seed,
+            switch_interval: None,
+            threads,
+            processes: None,
+            cancel: Arc::new(AtomicBool::new(false)),
+        })
+        .unwrap();
+    let options = tessera_render::RenderOptions {
+        threads,
+        tile_size: 8,
+        hooks: Some(session),
+        ..Default::default()
+    };
+    let rendered =
+        tessera_render::render(&plan, &options, &AtomicBool::new(false), &mut |_| {}).unwrap();
+    tessera_output::pixel_hash(&tessera_output::Framebuffer {
+        width: rendered.width,
+        height: rendered.height,
+        pixels: rendered.pixels,
+    })
+}
+
+#[test]
+fn two_renders_in_one_process_give_the_pixels_of_two_processes() {
+    // Two scenes keeping state in the same script's module global, under
+    // different policies and thread counts: the second render must inherit
+    // nothing from the first (its runtime, its session, the script's module,
+    // Python's `random`), as if each had a process of its own.
+    let dir = tempfile::tempdir().unwrap();
+    let first = kind_scene(dir.path(), "ModuleGlobal", "out");
+    let second = stateful_scene(dir.path());
+    let renders = [(first.as_str(), "isolated", 1), (second, "ordered", 3)];
+    let in_processes: Vec<String> = (renders.iter())
+        .map(|(scene, policy, threads)| {
+            let threads = threads.to_string();
+            let args = [
+                "render",
+                scene,
+                "-o",
+                "o.png",
+                "--tile",
+                "8",
+                "--threads",
+                &threads,
+                "--python-policy",
+                policy,
+            ];
+            tessera_in(dir.path(), &args).expect_code(0).pixel_hash()
+        })
+        .collect();
+    let in_one_process: Vec<String> = (renders.iter())
+        .map(|(scene, policy, threads)| {
+            render_in_this_process(&dir.path().join(scene), policy, *threads)
+        })
+        .collect();
+    assert_eq!(in_one_process, in_processes);
+}
+
 #[test]
 fn free_with_a_tiny_switch_interval_differs_and_compare_says_so() {
     let dir = tempfile::tempdir().unwrap();

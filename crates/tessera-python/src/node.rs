@@ -137,8 +137,10 @@ impl NodeKind for PythonKind {
             }
             ScriptAccess::Run => {
                 crate::start().map_err(|e| BuildError::at_input("script", e.to_string()))?;
+                let namespace = self.runtime.script_namespace();
                 let (class, node) =
-                    Python::attach(|py| load_class(py, &path, &class_name)).map_err(located)?;
+                    Python::attach(|py| load_class(py, &path, &class_name, &namespace))
+                        .map_err(located)?;
                 (Some(class), node, Vec::new())
             }
         };

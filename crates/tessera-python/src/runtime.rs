@@ -1,10 +1,13 @@
-//! One scene's Python side, owned by whoever loads the scene: the Python
-//! nodes built for it and, while it renders, where their calls go. Two
-//! scenes loaded in one process each have their own, so a second render
-//! inherits nothing from the first.
+//! One scene's Python side, owned by whoever loads the scene: its scripts'
+//! modules, the Python nodes built for it and, while it renders, where
+//! their calls go. Two scenes loaded in one process each have their own, so
+//! a second render inherits nothing from the first.
 
 use crate::policy::NodeState;
 use crate::processes::ProcessPool;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// A cheap handle: clones share one runtime. Give it to
@@ -15,8 +18,12 @@ pub struct PythonRuntime {
     shared: Arc<Shared>,
 }
 
-#[derive(Default)]
+/// Numbers runtimes, for the names of their scripts' modules.
+static RUNTIMES: AtomicU64 = AtomicU64::new(0);
+
 struct Shared {
+    /// The prefix of the `sys.modules` names of this runtime's scripts.
+    namespace: String,
     /// The scene's Python nodes by id: a worker process finds the node a
     /// request names here.
     nodes: Mutex<Vec<(String, Arc<NodeState>)>>,
@@ -25,11 +32,54 @@ struct Shared {
     processes: Mutex<Option<Arc<ProcessPool>>>,
 }
 
+impl Default for Shared {
+    fn default() -> Shared {
+        let number = RUNTIMES.fetch_add(1, Ordering::Relaxed);
+        Shared {
+            namespace: format!("tessera_script_{number}_"),
+            nodes: Mutex::default(),
+            processes: Mutex::default(),
+        }
+    }
+}
+
+impl Drop for Shared {
+    /// Forgets the scripts' modules, so that they go with the runtime (their
+    /// state included) once nothing else holds them.
+    fn drop(&mut self) {
+        if !crate::is_started() {
+            return;
+        }
+        Python::attach(|py| {
+            let forget = || -> PyResult<()> {
+                let modules = py
+                    .import("sys")?
+                    .getattr("modules")?
+                    .cast_into::<PyDict>()?;
+                for name in modules.keys() {
+                    if name.extract::<String>()?.starts_with(&self.namespace) {
+                        modules.del_item(name)?;
+                    }
+                }
+                Ok(())
+            };
+            // Nothing a scene can do makes this fail; were it to, the
+            // modules would only stay until the process ends.
+            let _ = forget();
+        });
+    }
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl PythonRuntime {
+    /// The prefix of the `sys.modules` names of this runtime's scripts.
+    pub(crate) fn script_namespace(&self) -> String {
+        self.shared.namespace.clone()
+    }
+
     /// Records a node built for this scene.
     pub(crate) fn add_node(&self, id: &str, state: Arc<NodeState>) {
         lock(&self.shared.nodes).push((id.to_string(), state));

@@ -78,9 +78,13 @@ fn missing_module_hint(py: Python, err: &PyErr) -> Option<String> {
 
 /// Imports `script` (a canonical path) once per process; its folder goes on
 /// `sys.path` so it can import its neighbours.
-fn import_script<'py>(py: Python<'py>, script: &Path) -> Result<Bound<'py, PyModule>, PythonError> {
+fn import_script<'py>(
+    py: Python<'py>,
+    script: &Path,
+    namespace: &str,
+) -> Result<Bound<'py, PyModule>, PythonError> {
     let path = script.to_string_lossy().into_owned();
-    let name = format!("tessera_script_{:08x}", hash_str(&path));
+    let name = format!("{namespace}{:08x}", hash_str(&path));
     let sys = py.import("sys").map_err(|e| script_error(py, &e, script))?;
     let import = || -> PyResult<Bound<'py, PyModule>> {
         let modules = sys.getattr("modules")?;
@@ -110,13 +114,16 @@ fn import_script<'py>(py: Python<'py>, script: &Path) -> Result<Bound<'py, PyMod
     import().map_err(|e| script_error(py, &e, script))
 }
 
-/// The class `class_name` of `script`, and its description.
+/// The class `class_name` of `script`, and its description. The script is
+/// imported once per `namespace` (a scene's [`crate::PythonRuntime`]): the
+/// nodes of one scene share its module, another scene gets its own.
 pub fn load_class(
     py: Python,
     script: &Path,
     class_name: &str,
+    namespace: &str,
 ) -> Result<(Py<PyAny>, ScriptNode), PythonError> {
-    let module = import_script(py, script)?;
+    let module = import_script(py, script, namespace)?;
     let Ok(class) = module.getattr(class_name) else {
         let api = py
             .import("tessera")
@@ -151,7 +158,7 @@ pub fn describe_script(script: &Path) -> Result<Vec<ScriptNode>, PythonError> {
         .canonicalize()
         .map_err(|e| PythonError::Script(format!("cannot read {}: {e}", script.display())))?;
     Python::attach(|py| {
-        let module = import_script(py, &script)?;
+        let module = import_script(py, &script, "tessera_script_described_")?;
         let classes = py
             .import("tessera")
             .and_then(|api| api.call_method1("_node_classes", (&module,)))
