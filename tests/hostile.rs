@@ -5,7 +5,9 @@
 //! absurd thread counts, huge ids). Each asserts the exit code, the message
 //! and the files left (none new; an existing image intact; no temporary).
 
-use crate::util::{files_in, python_node_scene, run_command, venv};
+use crate::util::{
+    files_in, python_node_scene, run_command, tessera_command, tessera_in, write_python_node_scene,
+};
 use std::path::Path;
 use std::process::Command;
 
@@ -19,19 +21,8 @@ fn scene(dir: &Path, body: &str, top: &str) {
          inputs = {{\"uv\": tessera.Vector2(tessera.TEXCOORD)}}\n    outputs = {{\"out\": tessera.Float()}}\n\n    \
          def __call__(self, ctx, uv):\n        if 16 <= ctx.x < 32 and 16 <= ctx.y < 32:\n{body}        return uv[0]\n{top}"
     );
-    std::fs::write(dir.join("node.py"), script).unwrap();
-    let scene = python_node_scene(64, 64, "node.py", "uv = \"@uv\"");
-    std::fs::write(dir.join("scene.toml"), scene).unwrap();
+    write_python_node_scene(dir, &script, (64, 64), "uv = \"@uv\"");
     std::fs::write(dir.join("out.png"), b"an older image").unwrap();
-}
-
-fn tessera(dir: &Path, args: &[&str]) -> crate::util::Run {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tessera"));
-    command
-        .current_dir(dir)
-        .env("VIRTUAL_ENV", venv())
-        .args(args);
-    run_command(&mut command)
 }
 
 fn render(dir: &Path, extra: &[&str]) -> crate::util::Run {
@@ -46,7 +37,7 @@ fn render(dir: &Path, extra: &[&str]) -> crate::util::Run {
         "2",
     ];
     args.extend_from_slice(extra);
-    tessera(dir, &args)
+    tessera_in(dir, &args)
 }
 
 /// `tessera ARGS` in `dir` under a shell resource limit (`ulimit -f 2`).
@@ -94,7 +85,7 @@ fn a_node_ending_the_process_is_an_error_naming_it_and_its_line() {
 
     // compare says so too, with the render's own message, not that it
     // cannot read the image the render never wrote.
-    let run = tessera(
+    let run = tessera_in(
         dir.path(),
         &[
             "compare",
@@ -116,7 +107,7 @@ fn a_node_ending_the_process_is_an_error_naming_it_and_its_line() {
 
     // At import: `check` fails with the line, and is not fooled by exit 0.
     scene(dir.path(), "            pass\n", "\nos._exit(0)\n");
-    let run = tessera(dir.path(), &["check", "scene.toml"]);
+    let run = tessera_in(dir.path(), &["check", "scene.toml"]);
     run.expect_code(2);
     run.expect_stderr_start(
         "error: node `py`: node.py:17: ProcessExit: os._exit(0) would end Tessera's process",
@@ -168,9 +159,7 @@ fn a_node_reading_the_terminal_reads_nothing() {
     scene(dir.path(), "            sys.stdin.read()\n", "");
     // Standard input stays open and silent, as a terminal nobody types at:
     // were it passed on, the read would wait until the timeout.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .current_dir(dir.path())
-        .env("VIRTUAL_ENV", venv())
+    let mut child = tessera_command(dir.path())
         .args([
             "render",
             "scene.toml",
@@ -203,7 +192,7 @@ fn check_has_a_deadline() {
         "            pass\n",
         "\nwhile True:\n    pass\n",
     );
-    let run = tessera(dir.path(), &["check", "scene.toml", "--timeout", "1"]);
+    let run = tessera_in(dir.path(), &["check", "scene.toml", "--timeout", "1"]);
     run.expect_code(124);
     assert_eq!(
         run.stderr,
@@ -224,7 +213,7 @@ fn a_scene_that_is_a_fifo_is_stopped_by_the_timeout_and_an_image_fifo_refused() 
     };
     // Nobody writes the scene: reading it waits until the deadline.
     mkfifo("scene.toml");
-    let run = tessera(
+    let run = tessera_in(
         dir.path(),
         &["render", "scene.toml", "-o", "out.png", "--timeout", "1"],
     );
@@ -243,7 +232,7 @@ fn a_scene_that_is_a_fifo_is_stopped_by_the_timeout_and_an_image_fifo_refused() 
         "[image]\nwidth = 8\nheight = 8\n\n[nodes.tex]\ntype = \"image\"\nfile = \"texture.png\"\n\n[output]\ncolor = \"@tex\"\n",
     )
     .unwrap();
-    let run = tessera(dir.path(), &["render", "scene.toml", "-o", "out.png"]);
+    let run = tessera_in(dir.path(), &["render", "scene.toml", "-o", "out.png"]);
     run.expect_code(2);
     run.expect_stderr_start("error: node `tex`: cannot read image ./texture.png: it is not a regular file (a FIFO, socket or device)\n");
     assert_eq!(files_in(dir.path()), ["scene.toml", "texture.png"]);
@@ -262,7 +251,7 @@ fn a_texture_too_large_for_memory_is_a_located_error_not_an_abort() {
         "[image]\nwidth = 8\nheight = 8\n\n[nodes.tex]\ntype = \"image\"\nfile = \"big.png\"\n\n[output]\ncolor = \"@tex\"\n",
     )
     .unwrap();
-    let run = tessera(dir.path(), &["check", "scene.toml"]);
+    let run = tessera_in(dir.path(), &["check", "scene.toml"]);
     run.expect_code(2);
     run.expect_stderr_start("error: node `tex`: image ./big.png is 9000 x 9000: as float RGBA it needs 1235 MiB, more than the 1024 MiB a texture may take\n");
 }
@@ -369,7 +358,7 @@ fn no_python_refuses_to_render_or_compare_a_scene_that_runs_python() {
         &["render", "scene.toml", "-o", "out.png", "--no-python"][..],
         &["compare", "scene.toml", "--threads", "1", "--no-python"],
     ] {
-        let run = tessera(dir.path(), command);
+        let run = tessera_in(dir.path(), command);
         run.expect_code(2);
         run.expect_stderr_start("error: node `py`: --no-python: this node would run the Python script node.py, which is not imported\n");
         run.expect_stderr_has("scene.toml:10:10");
@@ -381,7 +370,7 @@ fn no_python_refuses_to_render_or_compare_a_scene_that_runs_python() {
 fn check_no_python_reads_the_sockets_without_running_the_script() {
     let dir = tempfile::tempdir().unwrap();
     scene(dir.path(), "            pass\n", MARKS_ITS_IMPORT);
-    let run = tessera(dir.path(), &["check", "scene.toml", "--no-python"]);
+    let run = tessera_in(dir.path(), &["check", "scene.toml", "--no-python"]);
     run.expect_code(0);
     assert_eq!(
         run.stdout,
@@ -402,7 +391,7 @@ fn check_no_python_reads_the_sockets_without_running_the_script() {
         text.replace("uv = \"@uv\"", "uvw = \"@uv\""),
     )
     .unwrap();
-    let run = tessera(dir.path(), &["check", "scene.toml", "--no-python"]);
+    let run = tessera_in(dir.path(), &["check", "scene.toml", "--no-python"]);
     run.expect_code(2);
     run.expect_stderr_has("error: node `py` (python) has no input `uvw`");
     assert_nothing_written(dir.path());
@@ -415,7 +404,7 @@ fn check_no_python_reads_the_sockets_without_running_the_script() {
     )
     .unwrap();
     std::fs::write(dir.path().join("scene.toml"), text).unwrap();
-    let run = tessera(dir.path(), &["check", "scene.toml", "--no-python"]);
+    let run = tessera_in(dir.path(), &["check", "scene.toml", "--no-python"]);
     run.expect_code(2);
     run.expect_stderr_start("error: node `py`: node.py:7: StaticCheckError: N.outputs must be a literal dict to be read without running Python\n");
 }
@@ -435,7 +424,7 @@ fn a_render_larger_than_memory_is_refused_before_it_starts() {
     }
     scene.push_str("\n[output]\ncolor = \"@b100\"\n");
     std::fs::write(dir.path().join("blurs.toml"), scene).unwrap();
-    let run = tessera(
+    let run = tessera_in(
         dir.path(),
         &["render", "blurs.toml", "-o", "out.png", "--threads", "2"],
     );
@@ -502,7 +491,7 @@ fn a_huge_ctx_random_request_is_a_memory_error_of_its_node() {
         python_node_scene(16, 16, "node.py", ""),
     )
     .unwrap();
-    let run = tessera(dir.path(), &["render", "scene.toml", "-o", "out.png"]);
+    let run = tessera_in(dir.path(), &["render", "scene.toml", "-o", "out.png"]);
     run.expect_code(3);
     run.expect_stderr_start("error: node `py` (python) failed at pixel (0, 0): MemoryError: ctx.random asked for 1000000000 values \
              for each of the tile's 256 samples: 976562 MiB, more than the 1024 MiB one request may take \
@@ -578,7 +567,7 @@ fn an_output_over_a_texture_the_scene_reads_is_refused() {
         "[image]\nwidth = 8\nheight = 8\n\n[nodes.tex]\ntype = \"image\"\nfile = \"texture.png\"\n\n[output]\ncolor = \"@tex\"\n",
     )
     .unwrap();
-    let run = tessera(dir.path(), &["render", "scene.toml", "-o", "./texture.png"]);
+    let run = tessera_in(dir.path(), &["render", "scene.toml", "-o", "./texture.png"]);
     run.expect_code(2);
     assert_eq!(
         run.stderr,

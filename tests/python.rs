@@ -2,7 +2,7 @@
 //! with its message, location and exit code.
 
 use crate::util::{
-    files_in, python_node_scene, render, root, run_command, tessera, tessera_in, venv,
+    files_in, render, root, run_command, tessera, tessera_in, venv, write_python_node_scene,
 };
 use std::path::Path;
 use std::process::Command;
@@ -10,9 +10,7 @@ use std::process::Command;
 /// Writes `node.py` (the script) and `scene.toml` (an 8 x 6 image whose
 /// output is node `py` of class `N`, with `params` added to it).
 fn python_scene(dir: &Path, script: &str, params: &str) {
-    std::fs::write(dir.join("node.py"), script).unwrap();
-    let scene = python_node_scene(8, 6, "node.py", params);
-    std::fs::write(dir.join("scene.toml"), scene).unwrap();
+    write_python_node_scene(dir, script, (8, 6), params);
 }
 
 /// Renders the scene of [`python_scene`] and returns the run.

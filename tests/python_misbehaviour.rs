@@ -3,9 +3,9 @@
 //! does, Tessera ends with a clear message, a documented exit code, and
 //! either a complete image or none.
 
-use crate::util::{files_in, run_command};
+use crate::util::{files_in, run_command, tessera_command, write_python_node_scene};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// Writes `node.py` with class `N` (body given) and a 32 x 32 `scene.toml`
@@ -14,22 +14,12 @@ fn node_scene(dir: &Path, body: &str) {
     let script = format!(
         "import sys\nimport threading\nimport time\n\nimport tessera\n\n\nclass N(tessera.Node):\n{body}"
     );
-    std::fs::write(dir.join("node.py"), script).unwrap();
-    let scene = crate::util::python_node_scene(32, 32, "node.py", "");
-    std::fs::write(dir.join("scene.toml"), scene).unwrap();
-}
-
-fn tessera(dir: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tessera"));
-    command
-        .current_dir(dir)
-        .env("VIRTUAL_ENV", crate::util::venv());
-    command
+    write_python_node_scene(dir, &script, (32, 32), "");
 }
 
 fn render(dir: &Path, extra: &[&str]) -> crate::util::Run {
     run_command(
-        tessera(dir)
+        tessera_command(dir)
             .args(["render", "scene.toml", "-o", "out.png"])
             .args(extra),
     )
@@ -87,7 +77,14 @@ fn ctrl_c_stops_an_endless_loop_with_exit_130_and_writes_nothing() {
     node_scene(dir.path(), SPIN);
     // Once the node says it is spinning, it is inside the loop.
     let run = crate::util::interrupt_after_line(
-        tessera(dir.path()).args(["render", "scene.toml", "-o", "out.png", "--threads", "2"]),
+        tessera_command(dir.path()).args([
+            "render",
+            "scene.toml",
+            "-o",
+            "out.png",
+            "--threads",
+            "2",
+        ]),
         "spinning\n",
     );
     run.expect_code(130).expect_stderr_start(
@@ -155,7 +152,7 @@ fn threads_a_node_leaves_running_are_reported_once_and_never_waited_for() {
          threading.Thread(target=time.sleep, args=(3600,), name=\"sleeper\").start()\n\n    \
          def __call__(self, ctx):\n        return 0.5\n",
     );
-    let mut child = tessera(dir.path())
+    let mut child = tessera_command(dir.path())
         .args(["render", "scene.toml", "-o", "out.png"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -2,7 +2,9 @@
 //! same pixels as in-process rendering, and every fault the in-process path
 //! handles handled here too, with the same exit codes and located messages.
 
-use crate::util::{files_in, python_node_scene, render, run_command, tessera_in, venv};
+use crate::util::{
+    files_in, render, run_command, tessera_command, tessera_in, write_python_node_scene,
+};
 use std::path::Path;
 use std::process::Command;
 
@@ -18,19 +20,12 @@ fn node_scene(dir: &Path, body: &str) {
     let script = format!(
         "import os\nimport sys\n\nimport tessera\n\n\nclass N(tessera.Node):\n{body}{WHERE}"
     );
-    std::fs::write(dir.join("node.py"), script).unwrap();
-    let scene = python_node_scene(64, 64, "node.py", "uv = \"@uv\"");
-    std::fs::write(dir.join("scene.toml"), scene).unwrap();
+    write_python_node_scene(dir, &script, (64, 64), "uv = \"@uv\"");
 }
 
 fn render_here(dir: &Path, extra: &[&str]) -> crate::util::Run {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tessera"));
-    command
-        .current_dir(dir)
-        .env("VIRTUAL_ENV", venv())
-        .args(["render", "scene.toml", "-o", "out.png", "--tile", "16"])
-        .args(extra);
-    run_command(&mut command)
+    let args = ["render", "scene.toml", "-o", "out.png", "--tile", "16"];
+    run_command(tessera_command(dir).args(args).args(extra))
 }
 
 /// A pure node that fails in tile 5 (pixels 16..32 x 16..32) as `failure` says.
@@ -292,9 +287,7 @@ fn ctrl_c_stops_looping_workers_and_leaves_no_process_behind() {
     );
     let scene = dir.path().join("scene.toml");
     let run = crate::util::interrupt_after_line(
-        Command::new(env!("CARGO_BIN_EXE_tessera"))
-            .current_dir(dir.path())
-            .env("VIRTUAL_ENV", venv())
+        tessera_command(dir.path())
             .args(["render", &scene.to_string_lossy(), "-o", "out.png"])
             .args([
                 "--tile",

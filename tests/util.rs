@@ -74,9 +74,22 @@ pub fn tessera(args: &[&str]) -> Run {
 }
 
 pub fn tessera_in(dir: &Path, args: &[&str]) -> Run {
+    run_command(tessera_command(dir).args(args))
+}
+
+/// A `tessera` command to run in `dir`, with the test virtual environment.
+pub fn tessera_command(dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tessera"));
-    command.args(args).current_dir(dir);
-    run_command(command.env("VIRTUAL_ENV", venv()))
+    command.current_dir(dir).env("VIRTUAL_ENV", venv());
+    command
+}
+
+/// Writes `node.py` (`script`, defining class `N`) and `scene.toml`, the
+/// scene of [`python_node_scene`] over it, in `dir`.
+pub fn write_python_node_scene(dir: &Path, script: &str, size: (u32, u32), node_lines: &str) {
+    std::fs::write(dir.join("node.py"), script).unwrap();
+    let scene = python_node_scene(size.0, size.1, "node.py", node_lines);
+    std::fs::write(dir.join("scene.toml"), scene).unwrap();
 }
 
 /// A scene of one Python node, `py` (class `N` of `script`, on line 10),
