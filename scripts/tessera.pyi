@@ -33,6 +33,11 @@ class Socket:
     type_name: ClassVar[str | None]
     #: The number of channels: 1, 2, 3 or 4.
     size: ClassVar[int]
+    #: The default used when none is given.
+    default_value: ClassVar[object]
+    #: The default, checked and converted (a float, an int, a bool or a
+    #: tuple of floats).
+    default: object
     #: The documentation given as `doc=`.
     doc: str
     #: The lower end of the range, or None.

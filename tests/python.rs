@@ -776,3 +776,14 @@ fn evaluate_tile_without_numpy_says_how_to_install_it() {
         run.stderr
     );
 }
+
+#[test]
+fn the_stubs_match_the_module_tessera_installs() {
+    // tests/python/stubs.py compares scripts/tessera.pyi with the `tessera`
+    // module inside Tessera's interpreter (names, class members, parameters)
+    // in one node's setup(), and checks in another that planted differences
+    // are found: `check` sets both up.
+    let run = tessera(&["check", "tests/python/stubs.toml"]);
+    run.expect_code(0);
+    assert_eq!(run.stderr, "");
+}

@@ -436,8 +436,9 @@ class TileContext:
         for array in (x, y, u, v, sample):
             array.flags.writeable = False
         self.x, self.y, self.u, self.v, self.sample = x, y, u, v, sample
-        for key, value in info.items():
-            setattr(self, key, value)
+        self.frame, self.time = info["frame"], info["time"]
+        self.width, self.height = info["width"], info["height"]
+        self.tile, self.seed, self.node = info["tile"], info["seed"], info["node"]
         self._np = np
         self._n = n
         self._draws = draws

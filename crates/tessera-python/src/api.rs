@@ -1,18 +1,168 @@
 //! The `tessera` Python module that scripts import: its Python source
-//! (python/tessera.py) and the classes written in Rust.
+//! (python/tessera.py), the classes written in Rust, and the boundary
+//! between the two: the module's private functions that Tessera calls,
+//! fetched and checked once, when the module is installed ([`Api`]).
 
 use crate::context::{Context, TileDraws};
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use std::ffi::CString;
 
 const API_SOURCE: &str = include_str!("../python/tessera.py");
 
-/// Installs the `tessera` module (sockets, `Node`, `Context`) in `sys.modules`.
+/// The private functions of the `tessera` module that Tessera calls, each
+/// with the parameters Tessera passes, in order; [`Api::fetch`] checks them.
+const FUNCTIONS: [(&str, &[&str]); 7] = [
+    ("_describe", &["cls"]),
+    ("_describe_static", &["path", "class_name"]),
+    ("_node_classes", &["module"]),
+    ("_line_of", &["cls"]),
+    ("_numpy", &[]),
+    ("_lingering_threads", &[]),
+    (
+        "_call_tile",
+        &[
+            "node",
+            "n",
+            "info",
+            "positions",
+            "draws",
+            "names",
+            "payloads",
+            "channels",
+            "output_names",
+            "output_channels",
+        ],
+    ),
+];
+
+/// The module's private functions, in [`FUNCTIONS`] order, and the
+/// exception `_call_tile` raises for a result Tessera cannot use.
+pub struct Api {
+    /// `_describe(cls)`: a node class's sockets and flags, as a dict.
+    pub describe: Py<PyAny>,
+    /// `_describe_static(path, class_name)`: the same, read from the source.
+    pub describe_static: Py<PyAny>,
+    /// `_node_classes(module)`: a module's node classes, in source order.
+    pub node_classes: Py<PyAny>,
+    /// `_line_of(cls)`: the line of a class's `class` statement.
+    pub line_of: Py<PyAny>,
+    /// `_numpy()`: numpy, or an ImportError that says how to install it.
+    pub numpy: Py<PyAny>,
+    /// `_lingering_threads()`: names of threads that nodes left running.
+    pub lingering_threads: Py<PyAny>,
+    /// `_call_tile(...)`: one `evaluate_tile` call ([`TileCall`]).
+    call_tile: Py<PyAny>,
+    /// `_TileResultError`.
+    pub tile_result_error: Py<PyAny>,
+}
+
+/// The interpreter's one `tessera` module's boundary (one per process, as
+/// the interpreter).
+static API: PyOnceLock<Api> = PyOnceLock::new();
+
+/// The boundary of the installed `tessera` module.
+pub fn api(py: Python<'_>) -> PyResult<&'static Api> {
+    API.get(py)
+        .ok_or_else(|| PyRuntimeError::new_err("the tessera module is not installed"))
+}
+
+/// The arguments of one `_call_tile` call, by name.
+pub struct TileCall<'py> {
+    pub node: &'py Bound<'py, PyAny>,
+    pub n: usize,
+    pub info: Bound<'py, PyAny>,
+    pub positions: Bound<'py, PyAny>,
+    pub draws: Bound<'py, PyAny>,
+    pub names: &'py [String],
+    pub payloads: Vec<Bound<'py, PyAny>>,
+    pub channels: Vec<usize>,
+    pub output_names: Vec<&'py str>,
+    pub output_channels: Vec<usize>,
+}
+
+impl Api {
+    /// The boundary of `module`: every function of [`FUNCTIONS`] present,
+    /// callable and taking exactly the parameters named there, else an
+    /// error naming what differs.
+    pub fn fetch(module: &Bound<PyModule>) -> PyResult<Api> {
+        let py = module.py();
+        let inspect = py.import("inspect")?;
+        let mut functions = Vec::with_capacity(FUNCTIONS.len());
+        for (name, parameters) in FUNCTIONS {
+            let function = module.getattr(name).map_err(|_| {
+                PyRuntimeError::new_err(format!("the tessera module has no {name}"))
+            })?;
+            let signature = inspect.call_method1("signature", (&function,))?;
+            let found: Vec<String> = signature
+                .getattr("parameters")?
+                .call_method0("keys")?
+                .try_iter()?
+                .map(|p| p?.extract())
+                .collect::<PyResult<_>>()?;
+            if found != parameters {
+                return Err(PyRuntimeError::new_err(format!(
+                    "tessera.{name} takes ({}); Tessera calls it with ({})",
+                    found.join(", "),
+                    parameters.join(", ")
+                )));
+            }
+            functions.push(function.unbind());
+        }
+        let [
+            describe,
+            describe_static,
+            node_classes,
+            line_of,
+            numpy,
+            lingering_threads,
+            call_tile,
+        ]: [Py<PyAny>; 7] = functions
+            .try_into()
+            .map_err(|_| PyRuntimeError::new_err("one function per name"))?;
+        Ok(Api {
+            describe,
+            describe_static,
+            node_classes,
+            line_of,
+            numpy,
+            lingering_threads,
+            call_tile,
+            tile_result_error: module.getattr("_TileResultError")?.unbind(),
+        })
+    }
+
+    /// Calls `_call_tile` with `call`'s arguments, in the order checked.
+    pub fn call_tile<'py>(
+        &self,
+        py: Python<'py>,
+        call: TileCall<'py>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.call_tile.bind(py).call1((
+            call.node,
+            call.n,
+            call.info,
+            call.positions,
+            call.draws,
+            call.names,
+            call.payloads,
+            call.channels,
+            call.output_names,
+            call.output_channels,
+        ))
+    }
+}
+
+/// Installs the `tessera` module (sockets, `Node`, `Context`) in
+/// `sys.modules`, and fetches its [`Api`].
 pub fn install_api(py: Python) -> PyResult<()> {
     let source = CString::new(API_SOURCE).expect("no NUL in the API source");
     let module = PyModule::from_code(py, &source, c"<tessera>", c"tessera")?;
     module.add_class::<Context>()?;
     module.add_class::<TileDraws>()?;
+    let api = Api::fetch(&module)?;
+    let _ = API.set(py, api);
     py.import("sys")?
         .getattr("modules")?
         .set_item("tessera", &module)?;
@@ -29,4 +179,49 @@ pub fn install_api(py: Python) -> PyResult<()> {
     // the node's script) before the process dies.
     py.import("faulthandler")?.call_method0("enable")?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A module of the functions of [`FUNCTIONS`] (`def name(params): pass`),
+    /// with `changed` replacing one definition.
+    fn module<'py>(py: Python<'py>, changed: &str) -> Bound<'py, PyModule> {
+        let mut source = String::from("class _TileResultError(Exception):\n    pass\n");
+        for (name, parameters) in FUNCTIONS {
+            let definition = format!("def {name}({}): pass\n", parameters.join(", "));
+            let replaced = changed.starts_with(&format!("def {name}("));
+            source.push_str(if replaced { changed } else { &definition });
+        }
+        let source = CString::new(source).unwrap();
+        PyModule::from_code(py, &source, c"<test>", c"boundary").unwrap()
+    }
+
+    #[test]
+    fn the_boundary_is_checked_function_by_function() {
+        crate::start().unwrap();
+        Python::attach(|py| {
+            assert!(Api::fetch(&module(py, "")).is_ok());
+            let error = |changed: &str| match Api::fetch(&module(py, changed)) {
+                Ok(_) => "accepted".to_string(),
+                Err(e) => e.value(py).to_string(),
+            };
+            assert_eq!(
+                error("def _line_of(klass): pass\n"),
+                "tessera._line_of takes (klass); Tessera calls it with (cls)"
+            );
+            assert_eq!(
+                error("def _numpy(strict): pass\n"),
+                "tessera._numpy takes (strict); Tessera calls it with ()"
+            );
+            assert_eq!(
+                error("def _describe(cls): pass\ndel _describe\n"),
+                "the tessera module has no _describe"
+            );
+            // The module Tessera installs passes.
+            let installed = py.import("tessera").unwrap();
+            assert!(Api::fetch(&installed).is_ok());
+        });
+    }
 }

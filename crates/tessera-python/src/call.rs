@@ -1,6 +1,7 @@
 //! Calling a Python node's `__call__` for each sample of a tile: the
 //! arguments, the checks on what it returns, and the errors.
 
+use crate::api::TileCall;
 use crate::arrays::input_array;
 use crate::context::Context;
 use crate::errors::ExceptionReport;
@@ -131,10 +132,10 @@ impl NodeCore {
     ) -> Result<(), NodeError> {
         let n = ctx.len();
         let fail = |e: PyErr| self.tile_error_at(py, e, ctx);
-        let api = py.import("tessera").map_err(fail)?;
+        let api = crate::api::api(py).map_err(fail)?;
         // numpy importable, or the error that says how to install it (the
         // numpy crate would panic without it).
-        api.call_method0("_numpy").map_err(fail)?;
+        api.numpy.call0(py).map_err(fail)?;
         let (mut xs, mut ys, mut samples) = (
             Vec::with_capacity(n),
             Vec::with_capacity(n),
@@ -188,23 +189,19 @@ impl NodeCore {
         }
         let output_names: Vec<&str> = self.outputs.iter().map(|(name, _)| name.as_str()).collect();
         let output_channels: Vec<usize> = outputs.iter().map(Buffer::channels).collect();
-        let returned = api
-            .call_method1(
-                "_call_tile",
-                (
-                    instance.bind(py),
-                    n,
-                    info,
-                    positions,
-                    draws,
-                    &self.input_names,
-                    payloads,
-                    channels,
-                    output_names,
-                    output_channels,
-                ),
-            )
-            .map_err(fail)?;
+        let call = TileCall {
+            node: instance.bind(py),
+            n,
+            info: info.into_any(),
+            positions: positions.into_pyobject(py).map_err(fail)?.into_any(),
+            draws: draws.into_bound(py).into_any(),
+            names: &self.input_names,
+            payloads,
+            channels,
+            output_names,
+            output_channels,
+        };
+        let returned = api.call_tile(py, call).map_err(fail)?;
         for (output, array) in outputs.iter_mut().zip(returned.try_iter().map_err(fail)?) {
             // _call_tile checked the array: float32 of shape (n, channels),
             // made Fortran-ordered, whose columns are the buffer's planes:
@@ -220,10 +217,8 @@ impl NodeCore {
     /// An `evaluate_tile` failure: a value Tessera cannot use (at its
     /// sample, with the `def evaluate_tile` line) or an exception.
     fn tile_error_at(&self, py: Python, err: PyErr, ctx: &TileCtx) -> NodeError {
-        let bad_result = py
-            .import("tessera")
-            .and_then(|api| api.getattr("_TileResultError"))
-            .is_ok_and(|kind| err.is_instance(py, &kind));
+        let bad_result = crate::api::api(py)
+            .is_ok_and(|api| err.is_instance(py, api.tile_result_error.bind(py)));
         if bad_result {
             let value = err.value(py);
             let index: usize = value

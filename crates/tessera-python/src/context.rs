@@ -83,7 +83,8 @@ impl Context {
 /// The random source of an `evaluate_tile` call: `draw(k)` gives, for each
 /// sample of the tile, the next `k` of the values the per-sample
 /// `ctx.random()` would give, as float32 bytes.
-#[pyclass(module = "tessera")]
+// Private to the module: scripts reach it only through TileContext.random.
+#[pyclass(module = "tessera", name = "_TileDraws")]
 pub struct TileDraws {
     seed: u32,
     node_hash: u32,

@@ -214,9 +214,9 @@ pub fn lingering_threads() -> Vec<String> {
         return Vec::new();
     }
     Python::attach(|py| {
-        py.import("tessera")
-            .and_then(|api| api.call_method0("_lingering_threads"))
-            .and_then(|found| found.extract())
+        crate::api::api(py)
+            .and_then(|api| api.lingering_threads.call0(py))
+            .and_then(|found| found.extract(py))
             .unwrap_or_default()
     })
 }

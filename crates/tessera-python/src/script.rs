@@ -125,11 +125,9 @@ pub fn load_class(
 ) -> Result<(Py<PyAny>, ScriptNode), PythonError> {
     let module = import_script(py, script, namespace)?;
     let Ok(class) = module.getattr(class_name) else {
-        let api = py
-            .import("tessera")
-            .map_err(|e| script_error(py, &e, script))?;
-        let names: Vec<String> = api
-            .call_method1("_node_classes", (&module,))
+        let api = crate::api::api(py).map_err(|e| script_error(py, &e, script))?;
+        let names: Vec<String> = (api.node_classes.bind(py))
+            .call1((&module,))
             .and_then(|classes| {
                 classes
                     .try_iter()?
@@ -159,9 +157,8 @@ pub fn describe_script(script: &Path) -> Result<Vec<ScriptNode>, PythonError> {
         .map_err(|e| PythonError::Script(format!("cannot read {}: {e}", script.display())))?;
     Python::attach(|py| {
         let module = import_script(py, &script, "tessera_script_described_")?;
-        let classes = py
-            .import("tessera")
-            .and_then(|api| api.call_method1("_node_classes", (&module,)))
+        let classes = crate::api::api(py)
+            .and_then(|api| api.node_classes.bind(py).call1((&module,)))
             .map_err(|e| script_error(py, &e, &script))?;
         let mut nodes = Vec::new();
         for class in classes
@@ -187,14 +184,11 @@ type InputTuple = (
 );
 
 fn describe(py: Python, class: &Bound<PyAny>, script: &Path) -> Result<ScriptNode, PythonError> {
-    let api = py
-        .import("tessera")
-        .map_err(|e| script_error(py, &e, script))?;
-    let described = api.call_method1("_describe", (class,)).map_err(|e| {
+    let api = crate::api::api(py).map_err(|e| script_error(py, &e, script))?;
+    let described = api.describe.bind(py).call1((class,)).map_err(|e| {
         // The class is at fault, not the code that inspected it: point at
         // the class, without a traceback into Tessera's own module.
-        let line = api
-            .call_method1("_line_of", (class,))
+        let line = (api.line_of.bind(py).call1((class,)))
             .and_then(|l| l.extract::<u32>())
             .unwrap_or(0);
         let report = ExceptionReport::new(py, &e, script);
@@ -221,12 +215,10 @@ pub fn describe_static(
 ) -> Result<(ScriptNode, Vec<String>), PythonError> {
     crate::start()?;
     Python::attach(|py| {
-        let api = py
-            .import("tessera")
-            .map_err(|e| script_error(py, &e, script))?;
+        let api = crate::api::api(py).map_err(|e| script_error(py, &e, script))?;
         let path = script.to_string_lossy();
-        let result = api
-            .call_method1("_describe_static", (path.as_ref(), class_name))
+        let result = (api.describe_static.bind(py))
+            .call1((path.as_ref(), class_name))
             .map_err(|e| {
                 if e.is_instance_of::<pyo3::exceptions::PyLookupError>(py) {
                     let message = e.value(py).to_string();
