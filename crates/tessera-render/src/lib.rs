@@ -17,7 +17,7 @@ mod tile;
 mod whole;
 
 pub use tile::FAILURE_COLOR;
-use tile::{Pass, StoredNode, TileScratch, TileTarget, render_tile};
+use tile::{Pass, StoredNode, TileScratch, TileTarget};
 
 use crossbeam_channel::{Sender, unbounded};
 use std::collections::BTreeMap;
@@ -361,6 +361,8 @@ pub fn render(
     let band_floats = image.width as usize * options.tile_size as usize * 4;
     let bands: Vec<Mutex<&mut [f32]>> = pixels.chunks_mut(band_floats).map(Mutex::new).collect();
     let pass = Pass {
+        plan,
+        frame: &frame,
         stored: &stored,
         evaluates: image_evaluates,
     };
@@ -376,7 +378,7 @@ pub fn render(
                 rows: &bands[band],
                 image_width: image.width,
             };
-            render_tile(plan, &frame, &pass, index, tile, scratch, target)
+            pass.render_tile(index, tile, scratch, target)
         },
         |_, tile_failed_samples| {
             failed_samples += tile_failed_samples;
@@ -425,64 +427,80 @@ fn run_tiles<R: Send>(
     work: impl Fn(usize, &mut TileScratch) -> Result<R, RenderError> + Sync,
     mut finish: impl FnMut(usize, R),
 ) -> Result<(), RenderError> {
-    let first_failure = AtomicUsize::new(usize::MAX);
     let (sender, receiver) = unbounded::<Vec<TileReport<R>>>();
-    let mut failure: Option<(usize, RenderError)> = None;
-    std::thread::scope(|scope| {
-        let first_failure = &first_failure;
+    let failure = std::thread::scope(|scope| {
         let work = &work;
-        scope.spawn(move || {
-            let next_tile = AtomicUsize::new(0);
-            pool.broadcast(|_| {
-                let mut scratch = TileScratch::default();
-                let mut reports = TileReports::new(&sender);
-                loop {
-                    let index = next_tile.fetch_add(1, Ordering::Relaxed);
-                    if index >= count {
-                        break;
-                    }
-                    let skip = cancel.load(Ordering::Relaxed)
-                        || index > first_failure.load(Ordering::Relaxed);
-                    let result = (!skip).then(|| work(index, &mut scratch));
-                    if let Some(Err(_)) = &result {
-                        first_failure.fetch_min(index, Ordering::Relaxed);
-                    }
-                    reports.push((index, result));
-                }
-                reports.send();
-            });
-            drop(sender);
-        });
-
-        let mut pending = BTreeMap::new();
-        let mut next = 0;
-        for (index, result) in receiver.into_iter().flatten() {
-            match result {
-                Some(Ok(value)) => {
-                    pending.insert(index, value);
-                }
-                Some(Err(error)) if failure.as_ref().is_none_or(|(i, _)| index < *i) => {
-                    failure = Some((index, error));
-                }
-                Some(Err(_)) | None => {}
-            }
-            while let Some(value) = pending.remove(&next) {
-                finish(next, value);
-                next += 1;
-            }
-        }
+        scope.spawn(move || claim_tiles(pool, count, cancel, work, sender));
+        in_tile_order(receiver, &mut finish)
     });
     if cancel.load(Ordering::Relaxed) {
         let interrupted = match failure {
-            Some((_, RenderError::Node(failure))) => Some(failure),
+            Some(RenderError::Node(failure)) => Some(failure),
             _ => None,
         };
         return Err(RenderError::Cancelled { interrupted });
     }
-    match failure {
-        Some((_, error)) => Err(error),
-        None => Ok(()),
+    failure.map_or(Ok(()), Err)
+}
+
+/// The workers' side of [`run_tiles`]: each claims the next tile in index
+/// order until there is none, skipping every tile once cancelled and the
+/// tiles after the first failed one, and sends what became of each.
+fn claim_tiles<R: Send>(
+    pool: &rayon::ThreadPool,
+    count: usize,
+    cancel: &AtomicBool,
+    work: &(impl Fn(usize, &mut TileScratch) -> Result<R, RenderError> + Sync),
+    sender: Sender<Vec<TileReport<R>>>,
+) {
+    let next_tile = AtomicUsize::new(0);
+    let first_failure = AtomicUsize::new(usize::MAX);
+    pool.broadcast(|_| {
+        let mut scratch = TileScratch::default();
+        let mut reports = TileReports::new(&sender);
+        loop {
+            let index = next_tile.fetch_add(1, Ordering::Relaxed);
+            if index >= count {
+                break;
+            }
+            let skip =
+                cancel.load(Ordering::Relaxed) || index > first_failure.load(Ordering::Relaxed);
+            let result = (!skip).then(|| work(index, &mut scratch));
+            if let Some(Err(_)) = &result {
+                first_failure.fetch_min(index, Ordering::Relaxed);
+            }
+            reports.push((index, result));
+        }
+        reports.send();
+    });
+}
+
+/// The calling thread's side of [`run_tiles`]: gives each tile's result to
+/// `finish` in tile order, until a tile that failed or was skipped, and
+/// returns the lowest-index failure.
+fn in_tile_order<R>(
+    reports: impl IntoIterator<Item = Vec<TileReport<R>>>,
+    finish: &mut impl FnMut(usize, R),
+) -> Option<RenderError> {
+    let mut failure: Option<(usize, RenderError)> = None;
+    let mut pending = BTreeMap::new();
+    let mut next = 0;
+    for (index, result) in reports.into_iter().flatten() {
+        match result {
+            Some(Ok(value)) => {
+                pending.insert(index, value);
+            }
+            Some(Err(error)) if failure.as_ref().is_none_or(|(i, _)| index < *i) => {
+                failure = Some((index, error));
+            }
+            Some(Err(_)) | None => {}
+        }
+        while let Some(value) = pending.remove(&next) {
+            finish(next, value);
+            next += 1;
+        }
     }
+    failure.map(|(_, error)| error)
 }
 
 /// A tile's index and what became of it: its result, why it failed, or
@@ -611,6 +629,25 @@ mod tests {
         assert_eq!(zeroed_floats(5), Some(vec![0.0; 5]));
         assert_eq!(zeroed_floats(0), Some(Vec::new()));
         assert_eq!(zeroed_floats(usize::MAX / 2), None);
+    }
+
+    #[test]
+    fn results_are_finished_in_tile_order_and_the_lowest_failure_is_kept() {
+        let cancelled = || Some(Err(RenderError::Cancelled { interrupted: None }));
+        let reports: Vec<Vec<TileReport<usize>>> = vec![
+            vec![(2, Some(Ok(2))), (0, Some(Ok(0)))],
+            vec![(5, Some(Err(RenderError::BadTileSize))), (1, Some(Ok(1)))],
+            vec![(3, cancelled()), (4, None)],
+        ];
+        let mut finished = Vec::new();
+        let failure = in_tile_order(reports, &mut |index, value| finished.push((index, value)));
+        // Tiles 0, 1 and 2 in order, though 2 came first; none after 3.
+        assert_eq!(finished, [(0, 0), (1, 1), (2, 2)]);
+        // Tile 3's failure, reported after tile 5's.
+        assert!(
+            matches!(failure, Some(RenderError::Cancelled { .. })),
+            "{failure:?}"
+        );
     }
 
     #[test]

@@ -52,8 +52,11 @@ pub struct StoredNode {
     pub failures: Vec<(i32, i32, u32)>,
 }
 
-/// Which of the plan's nodes a tile evaluates.
+/// One pass of the renderer over tiles: what every tile of it shares, and
+/// which of the plan's nodes a tile evaluates.
 pub struct Pass<'s> {
+    pub plan: &'s Plan,
+    pub frame: &'s FrameInfo,
     /// By plan index: the nodes already evaluated over the whole image.
     pub stored: &'s [Option<StoredNode>],
     /// By plan index: whether a tile of this pass evaluates the node, over
@@ -62,80 +65,195 @@ pub struct Pass<'s> {
     pub evaluates: Vec<bool>,
 }
 
-/// Renders one tile: every node of the plan over the tile grown by the
-/// node's margin, then the output averaged over each pixel's samples into
-/// `target`. Returns how many samples of the tile were painted
-/// [`FAILURE_COLOR`] because a node failed on them.
-pub fn render_tile(
-    plan: &Plan,
-    frame: &FrameInfo,
-    pass: &Pass,
-    tile_index: usize,
-    tile: Rect,
-    scratch: &mut TileScratch,
-    target: TileTarget,
-) -> Result<usize, RenderError> {
-    let failures = SampleFailures::default();
-    let mut tile_buffers = evaluate_nodes(plan, frame, pass, tile_index, tile, scratch, &failures)?;
-    let TileScratch {
-        constants,
-        pool,
-        ones,
-        ..
-    } = scratch;
-    let output_key = |k| (plan.nodes.len(), k);
-    let output_inputs = std::iter::once(&plan.output.color).chain(&plan.output.alpha);
-    for (k, input) in output_inputs.enumerate() {
-        tile_buffers.prepare(input, output_key(k), frame, tile, constants, pool);
-    }
-    let samples = frame.samples as usize;
-    let painted: Vec<usize> = (failures.take().into_iter())
-        .filter(|&(x, y, _)| is_inside(tile, x, y))
-        .map(|(x, y, s)| {
-            let pixel = (y - tile.y) as usize * tile.width as usize + (x - tile.x) as usize;
-            pixel * samples + s as usize
-        })
-        .collect();
-    // Borrowed from the tile's results, and widened to RGBA while it is
-    // averaged, unless failures are painted on it.
-    let (mut color, widening) = tile_buffers.unwidened(
-        &plan.output.color,
-        output_key(0),
-        frame,
-        tile,
-        constants,
-        pool,
-    );
-    // The output's colour is RGBA (what the compiler gives it).
-    let mut color_type = ValueType::Color4;
-    match widening {
-        Some((from, _)) if painted.is_empty() => color_type = from,
-        Some((from, to)) => color = Cow::Owned(widen(color, from, to, pool)),
-        None => {}
-    }
-    let mut alpha = (plan.output.alpha.as_ref())
-        .map(|a| tile_buffers.input(a, output_key(1), frame, tile, constants, pool));
-    for &i in &painted {
-        color.to_mut().write_sample(i, &FAILURE_COLOR);
-        if let Some(alpha) = &mut alpha {
-            alpha.to_mut().write_sample(i, &FAILURE_COLOR[3..]);
+impl<'s> Pass<'s> {
+    /// Renders one tile: every node of the plan over the tile grown by the
+    /// node's margin, then the output averaged over each pixel's samples into
+    /// `target`. Returns how many samples of the tile were painted
+    /// [`FAILURE_COLOR`] because a node failed on them.
+    pub fn render_tile(
+        &self,
+        tile_index: usize,
+        tile: Rect,
+        scratch: &mut TileScratch,
+        target: TileTarget,
+    ) -> Result<usize, RenderError> {
+        let (plan, frame) = (self.plan, self.frame);
+        let failures = SampleFailures::default();
+        let mut tile_buffers = self.evaluate_nodes(tile_index, tile, scratch, &failures)?;
+        let TileScratch {
+            constants,
+            pool,
+            ones,
+            ..
+        } = scratch;
+        let output_key = |k| (plan.nodes.len(), k);
+        let output_inputs = std::iter::once(&plan.output.color).chain(&plan.output.alpha);
+        for (k, input) in output_inputs.enumerate() {
+            tile_buffers.prepare(input, output_key(k), frame, tile, constants, pool);
         }
+        let samples = frame.samples as usize;
+        let painted: Vec<usize> = (failures.take().into_iter())
+            .filter(|&(x, y, _)| is_inside(tile, x, y))
+            .map(|(x, y, s)| {
+                let pixel = (y - tile.y) as usize * tile.width as usize + (x - tile.x) as usize;
+                pixel * samples + s as usize
+            })
+            .collect();
+        // Borrowed from the tile's results, and widened to RGBA while it is
+        // averaged, unless failures are painted on it.
+        let (mut color, widening) = tile_buffers.unwidened(
+            &plan.output.color,
+            output_key(0),
+            frame,
+            tile,
+            constants,
+            pool,
+        );
+        // The output's colour is RGBA (what the compiler gives it).
+        let mut color_type = ValueType::Color4;
+        match widening {
+            Some((from, _)) if painted.is_empty() => color_type = from,
+            Some((from, to)) => color = Cow::Owned(widen(color, from, to, pool)),
+            None => {}
+        }
+        let mut alpha = (plan.output.alpha.as_ref())
+            .map(|a| tile_buffers.input(a, output_key(1), frame, tile, constants, pool));
+        for &i in &painted {
+            color.to_mut().write_sample(i, &FAILURE_COLOR);
+            if let Some(alpha) = &mut alpha {
+                alpha.to_mut().write_sample(i, &FAILURE_COLOR[3..]);
+            }
+        }
+        if ones.len() < color.len() {
+            ones.resize(color.len(), 1.0);
+        }
+        let rgba = std::array::from_fn(|c| match color_type.widened_plane(ValueType::Color4, c) {
+            PlaneSource::Plane(k) => color.plane(k),
+            PlaneSource::One => &ones[..color.len()],
+        });
+        let row = tile.width as usize * 4;
+        let stride = target.image_width as usize * 4;
+        let mut rows = target.rows.lock().unwrap_or_else(|e| e.into_inner());
+        let tile_rows = (rows.chunks_mut(stride)).map(|r| &mut r[tile.x as usize * 4..][..row]);
+        resolve_pixels(rgba, alpha.as_deref(), samples, tile_rows);
+        recycle_owned([color].into_iter().chain(alpha), pool);
+        tile_buffers.recycle(pool);
+        Ok(painted.len())
     }
-    if ones.len() < color.len() {
-        ones.resize(color.len(), 1.0);
+
+    /// Evaluates the nodes of the pass over one tile of the image, and
+    /// gives the outputs of `nodes` over the tile's part of each one's whole
+    /// image ([`owned_part`]), to be stored.
+    pub fn gather_outputs(
+        &self,
+        nodes: &[usize],
+        tile_index: usize,
+        tile: Rect,
+        scratch: &mut TileScratch,
+    ) -> Result<Gathered, RenderError> {
+        let plan = self.plan;
+        let image = Rect::new(0, 0, self.frame.width, self.frame.height);
+        let failures = SampleFailures::default();
+        let tile_buffers = self.evaluate_nodes(tile_index, tile, scratch, &failures)?;
+        let samples = self.frame.samples as usize;
+        let gathered = (nodes.iter())
+            .map(|&node| {
+                let (rect, outputs) = tile_buffers.results[node]
+                    .as_ref()
+                    .expect("a pass evaluates what it gathers");
+                let part = owned_part(tile, image, plan.nodes[node].margin);
+                (outputs.iter())
+                    .map(|output| crop(output, *rect, part, samples, &mut scratch.pool))
+                    .collect()
+            })
+            .collect();
+        tile_buffers.recycle(&mut scratch.pool);
+        let failures = (failures.take().into_iter())
+            .filter(|&(x, y, _)| is_inside(tile, x, y))
+            .collect();
+        Ok((gathered, failures))
     }
-    let rgba = std::array::from_fn(|c| match color_type.widened_plane(ValueType::Color4, c) {
-        PlaneSource::Plane(k) => color.plane(k),
-        PlaneSource::One => &ones[..color.len()],
-    });
-    let row = tile.width as usize * 4;
-    let stride = target.image_width as usize * 4;
-    let mut rows = target.rows.lock().unwrap_or_else(|e| e.into_inner());
-    let tile_rows = (rows.chunks_mut(stride)).map(|r| &mut r[tile.x as usize * 4..][..row]);
-    resolve_pixels(rgba, alpha.as_deref(), samples, tile_rows);
-    recycle_owned([color].into_iter().chain(alpha), pool);
-    tile_buffers.recycle(pool);
-    Ok(painted.len())
+
+    /// Evaluates the nodes of the pass over one tile, each over the tile
+    /// grown by its margin, in plan order.
+    fn evaluate_nodes(
+        &self,
+        tile_index: usize,
+        tile: Rect,
+        scratch: &mut TileScratch,
+        failures: &SampleFailures,
+    ) -> Result<TileBuffers<'s>, RenderError> {
+        let (plan, frame) = (self.plan, self.frame);
+        let TileScratch {
+            constants,
+            pool,
+            node_hashes,
+            ..
+        } = scratch;
+        if node_hashes.is_empty() {
+            node_hashes.extend(plan.nodes.iter().map(|planned| hash_str(&planned.id)));
+        }
+        let mut tile_buffers = TileBuffers {
+            results: Vec::with_capacity(plan.nodes.len()),
+            geometry: Vec::new(),
+        };
+        for (node_index, planned) in plan.nodes.iter().enumerate() {
+            if let Some(stored) = &self.stored[node_index] {
+                // Its failures are painted on the tile's pixels, as a node
+                // evaluated with the tile would have reported them.
+                for &(x, y, s) in &stored.failures {
+                    if is_inside(tile, x, y) {
+                        failures.record(x, y, s);
+                    }
+                }
+                let outputs = Cow::Borrowed(stored.outputs.as_slice());
+                tile_buffers.results.push(Some((stored.rect, outputs)));
+                continue;
+            }
+            if !self.evaluates[node_index] {
+                tile_buffers.results.push(None);
+                continue;
+            }
+            let rect = tile.expand(planned.margin);
+            let input_rect = rect.expand(planned.halo());
+            let ctx = TileCtx {
+                frame,
+                rect,
+                tile_index,
+                node_id: &planned.id,
+                node_hash: node_hashes[node_index],
+                failures,
+            };
+            for (input_index, input) in planned.inputs.iter().enumerate() {
+                let key = (node_index, input_index);
+                tile_buffers.prepare(input, key, frame, input_rect, constants, pool);
+            }
+            let inputs: Vec<Cow<Buffer>> = (planned.inputs.iter().enumerate())
+                .map(|(k, input)| {
+                    let key = (node_index, k);
+                    tile_buffers.input(input, key, frame, input_rect, constants, pool)
+                })
+                .collect();
+            let input_refs: Vec<&Buffer> = inputs.iter().map(|b| b.as_ref()).collect();
+            let mut outputs: Vec<Buffer> = (planned.outputs.iter())
+                .map(|ty| pool.zeroed(ty.channels().expect("varying output"), ctx.len()))
+                .collect();
+            let evaluated = planned.node.eval_tile(&ctx, &input_refs, &mut outputs);
+            drop(input_refs);
+            recycle_owned(inputs, pool);
+            evaluated.map_err(|error| {
+                RenderError::Node(Box::new(NodeFailure {
+                    node: planned.id.clone(),
+                    type_name: planned.type_name.clone(),
+                    tile: Some(tile_index),
+                    rect,
+                    error,
+                }))
+            })?;
+            tile_buffers.results.push(Some((rect, Cow::Owned(outputs))));
+        }
+        Ok(tile_buffers)
+    }
 }
 
 /// Whether pixel (x, y) lies in `rect`.
@@ -147,41 +265,6 @@ fn is_inside(rect: Rect, x: i32, y: i32) -> bool {
 /// outputs over the part of the whole image the tile stands for, and the
 /// samples of the tile a node failed on.
 pub type Gathered = (Vec<Vec<Buffer>>, Vec<(i32, i32, u32)>);
-
-/// Evaluates the nodes `pass` evaluates over one tile of the image, and
-/// gives the outputs of `nodes` over the tile's part of each one's whole
-/// image ([`owned_part`]), to be stored.
-#[allow(clippy::too_many_arguments)]
-pub fn gather_outputs(
-    plan: &Plan,
-    frame: &FrameInfo,
-    pass: &Pass,
-    nodes: &[usize],
-    tile_index: usize,
-    tile: Rect,
-    image: Rect,
-    scratch: &mut TileScratch,
-) -> Result<Gathered, RenderError> {
-    let failures = SampleFailures::default();
-    let tile_buffers = evaluate_nodes(plan, frame, pass, tile_index, tile, scratch, &failures)?;
-    let samples = frame.samples as usize;
-    let gathered = (nodes.iter())
-        .map(|&node| {
-            let (rect, outputs) = tile_buffers.results[node]
-                .as_ref()
-                .expect("a pass evaluates what it gathers");
-            let part = owned_part(tile, image, plan.nodes[node].margin);
-            (outputs.iter())
-                .map(|output| crop(output, *rect, part, samples, &mut scratch.pool))
-                .collect()
-        })
-        .collect();
-    tile_buffers.recycle(&mut scratch.pool);
-    let failures = (failures.take().into_iter())
-        .filter(|&(x, y, _)| is_inside(tile, x, y))
-        .collect();
-    Ok((gathered, failures))
-}
 
 /// The part of `image` grown by `margin` that `tile` stands for: the tile,
 /// grown by the margin on the sides where it touches the image's edges.
@@ -197,107 +280,30 @@ pub fn owned_part(tile: Rect, image: Rect, margin: u32) -> Rect {
     Rect::new(left, top, (right - left) as u32, (bottom - top) as u32)
 }
 
-/// Evaluates plan node `node` alone, once, over `image` grown by its
+/// Evaluates plan node `node` alone, once, over the image grown by its
 /// margin, its inputs read from the nodes `stored`; gives its outputs.
 pub fn evaluate_alone(
     plan: &Plan,
     frame: &FrameInfo,
     stored: &[Option<StoredNode>],
     node: usize,
-    image: Rect,
     failures: &SampleFailures,
 ) -> Result<Vec<Buffer>, RenderError> {
     let mut evaluates = vec![false; plan.nodes.len()];
     evaluates[node] = true;
-    let pass = Pass { stored, evaluates };
+    let pass = Pass {
+        plan,
+        frame,
+        stored,
+        evaluates,
+    };
     let scratch = &mut TileScratch::default();
-    let mut tile_buffers = evaluate_nodes(plan, frame, &pass, 0, image, scratch, failures)?;
+    let image = Rect::new(0, 0, frame.width, frame.height);
+    let mut tile_buffers = pass.evaluate_nodes(0, image, scratch, failures)?;
     match tile_buffers.results[node].take() {
         Some((_, Cow::Owned(outputs))) => Ok(outputs),
         _ => unreachable!("the pass evaluates the node"),
     }
-}
-
-/// Evaluates the nodes `pass` evaluates over one tile, each over the tile
-/// grown by its margin, in plan order.
-fn evaluate_nodes<'s>(
-    plan: &Plan,
-    frame: &FrameInfo,
-    pass: &Pass<'s>,
-    tile_index: usize,
-    tile: Rect,
-    scratch: &mut TileScratch,
-    failures: &SampleFailures,
-) -> Result<TileBuffers<'s>, RenderError> {
-    let TileScratch {
-        constants,
-        pool,
-        node_hashes,
-        ..
-    } = scratch;
-    if node_hashes.is_empty() {
-        node_hashes.extend(plan.nodes.iter().map(|planned| hash_str(&planned.id)));
-    }
-    let mut tile_buffers = TileBuffers {
-        results: Vec::with_capacity(plan.nodes.len()),
-        geometry: Vec::new(),
-    };
-    for (node_index, planned) in plan.nodes.iter().enumerate() {
-        if let Some(stored) = &pass.stored[node_index] {
-            // Its failures are painted on the tile's pixels, as a node
-            // evaluated with the tile would have reported them.
-            for &(x, y, s) in &stored.failures {
-                if is_inside(tile, x, y) {
-                    failures.record(x, y, s);
-                }
-            }
-            let outputs = Cow::Borrowed(stored.outputs.as_slice());
-            tile_buffers.results.push(Some((stored.rect, outputs)));
-            continue;
-        }
-        if !pass.evaluates[node_index] {
-            tile_buffers.results.push(None);
-            continue;
-        }
-        let rect = tile.expand(planned.margin);
-        let input_rect = rect.expand(planned.halo());
-        let ctx = TileCtx {
-            frame,
-            rect,
-            tile_index,
-            node_id: &planned.id,
-            node_hash: node_hashes[node_index],
-            failures,
-        };
-        for (input_index, input) in planned.inputs.iter().enumerate() {
-            let key = (node_index, input_index);
-            tile_buffers.prepare(input, key, frame, input_rect, constants, pool);
-        }
-        let inputs: Vec<Cow<Buffer>> = (planned.inputs.iter().enumerate())
-            .map(|(k, input)| {
-                let key = (node_index, k);
-                tile_buffers.input(input, key, frame, input_rect, constants, pool)
-            })
-            .collect();
-        let input_refs: Vec<&Buffer> = inputs.iter().map(|b| b.as_ref()).collect();
-        let mut outputs: Vec<Buffer> = (planned.outputs.iter())
-            .map(|ty| pool.zeroed(ty.channels().expect("varying output"), ctx.len()))
-            .collect();
-        let evaluated = planned.node.eval_tile(&ctx, &input_refs, &mut outputs);
-        drop(input_refs);
-        recycle_owned(inputs, pool);
-        evaluated.map_err(|error| {
-            RenderError::Node(Box::new(NodeFailure {
-                node: planned.id.clone(),
-                type_name: planned.type_name.clone(),
-                tile: Some(tile_index),
-                rect,
-                error,
-            }))
-        })?;
-        tile_buffers.results.push(Some((rect, Cow::Owned(outputs))));
-    }
-    Ok(tile_buffers)
 }
 
 /// Gives the pool the buffers made for one reader (crops, conversions).

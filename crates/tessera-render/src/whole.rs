@@ -2,7 +2,7 @@
 //! which nodes each one's gathering pass evaluates and stores, and the
 //! stage that evaluates it.
 
-use crate::tile::{Pass, StoredNode, TileScratch, evaluate_alone, gather_outputs, paste};
+use crate::tile::{Pass, StoredNode, TileScratch, evaluate_alone, paste};
 use crate::{RenderError, Steps, advise_huge_pages, run_tiles, zeroed_floats};
 use std::sync::atomic::{AtomicBool, Ordering};
 use tessera_core::{Buffer, Evaluation, FrameInfo, Rect, SampleFailures};
@@ -160,6 +160,8 @@ pub fn evaluate_stage(
     }
     let mut failures = Vec::new();
     let pass = Pass {
+        plan,
+        frame,
         stored: &*stored,
         evaluates: stage.evaluates.clone(),
     };
@@ -168,16 +170,7 @@ pub fn evaluate_stage(
         tiles.len(),
         cancel,
         |index, scratch: &mut TileScratch| {
-            gather_outputs(
-                plan,
-                frame,
-                &pass,
-                &stage.stores,
-                index,
-                tiles[index],
-                whole,
-                scratch,
-            )
+            pass.gather_outputs(&stage.stores, index, tiles[index], scratch)
         },
         |index, (parts, tile_failures)| {
             for ((&node, whole_node), outputs) in stage.stores.iter().zip(&mut gathered).zip(parts)
@@ -200,7 +193,7 @@ pub fn evaluate_stage(
     let node_failures = SampleFailures::default();
     // On a worker, which has what a render thread has (a Python thread state).
     let evaluated =
-        pool.install(|| evaluate_alone(plan, frame, stored, stage.node, whole, &node_failures));
+        pool.install(|| evaluate_alone(plan, frame, stored, stage.node, &node_failures));
     let outputs = evaluated.map_err(|error| match error {
         RenderError::Node(mut failure) => {
             failure.tile = None;
