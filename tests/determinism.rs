@@ -255,7 +255,8 @@ fn two_renders_in_one_process_give_the_pixels_of_two_processes() {
                 "render",
                 scene,
                 "-o",
-                "o.png",
+                // In the working space, as render_in_this_process writes.
+                "o.exr",
                 "--tile",
                 "8",
                 "--threads",

@@ -78,7 +78,8 @@ fn on_error_color_paints_failing_samples_and_counts_them() {
     );
     let image = image::open(dir.path().join("out.png")).unwrap().to_rgba8();
     assert_eq!(image.get_pixel(2, 4).0, [255, 0, 255, 255]);
-    assert_eq!(image.get_pixel(3, 4).0, [0, 128, 0, 255]);
+    // 0.5 green, encoded as sRGB.
+    assert_eq!(image.get_pixel(3, 4).0, [0, 188, 0, 255]);
 }
 
 /// A node whose `__call__` returns `returned`, with outputs color and height.

@@ -2,6 +2,7 @@
 //! They drive the real `tessera` binary, as a user would.
 
 mod cli;
+mod colour;
 mod determinism;
 mod golden;
 mod hostile;

@@ -9,6 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+use tessera_core::ColorSpace;
 use tessera_core::Registry;
 use tessera_graph::Plan;
 use tessera_output::{Depth, Framebuffer, ImageTarget};
@@ -44,6 +45,11 @@ pub struct RenderArgs {
     /// Bits per channel: 8 or 16 for PNG, 32 (float) for EXR.
     #[arg(long)]
     depth: Option<Depth>,
+    /// The colour space the image is written in, by MaterialX's names
+    /// (docs/colour.md): wins over the scene's `[output] colorspace`.
+    /// Default: srgb_texture for PNG and JPEG, lin_rec709 for EXR.
+    #[arg(long, value_parser = parse_colorspace)]
+    colorspace: Option<ColorSpace>,
     /// Print nothing but errors.
     #[arg(short, long)]
     quiet: bool,
@@ -301,6 +307,13 @@ fn stopped_failure(code: u8, why: &str, interrupted: Option<&NodeFailure>) -> Fa
     Failure::new(code, message)
 }
 
+fn parse_colorspace(name: &str) -> Result<ColorSpace, String> {
+    ColorSpace::parse(name).ok_or_else(|| {
+        let names: Vec<&str> = ColorSpace::names().collect();
+        format!("unknown colour space; use one of {}", names.join(", "))
+    })
+}
+
 fn run_options(args: &RenderArgs) -> RunOptions {
     RunOptions {
         scripts: if args.no_python {
@@ -347,7 +360,8 @@ fn render_scene(args: &RenderArgs, mut supervisor: Option<&mut Supervisor>) -> R
     let output = output_path(args)?;
     refuse_overwriting_inputs(&plan, &output)?;
     let target = ImageTarget::new(&output, args.depth)
-        .map_err(|e| Failure::new(EXIT_IO, format!("error: {e}")))?;
+        .map_err(|e| Failure::new(EXIT_IO, format!("error: {e}")))?
+        .with_colorspace(args.colorspace.or(plan.output.colorspace));
     let threads = tessera_render::worker_count(args.threads);
     let processes = match args.python_workers.or(python.workers).unwrap_or_default() {
         PythonWorkers::Processes => Some(worker_launch(args)?),
@@ -374,6 +388,7 @@ fn render_scene(args: &RenderArgs, mut supervisor: Option<&mut Supervisor>) -> R
         frame: args.frame,
         hooks: session.clone().map(|s| s as Arc<dyn RenderHooks>),
         output_bytes: target.encoding_bytes(plan.image.width, plan.image.height),
+        colorspace: target.colorspace,
     };
     let bar = progress_bar(args.quiet || supervisor.is_some());
     let rendered = tessera_render::render(&plan, &options, &crate::cancel::CANCEL, &mut |p| {
@@ -432,7 +447,7 @@ fn render_scene(args: &RenderArgs, mut supervisor: Option<&mut Supervisor>) -> R
     let depth = written.map_err(|e| Failure::new(EXIT_IO, format!("error: {e}")))?;
     let summary = hash.map(|hash| {
         format!(
-            "{}: {}x{}, {} samples, {} threads, tile {}, {:.3} s, {depth}, sha256 {hash}",
+            "{}: {}x{}, {} samples, {} threads, tile {}, {:.3} s, {depth}, {}, sha256 {hash}",
             output.display(),
             rendered.width,
             rendered.height,
@@ -440,6 +455,7 @@ fn render_scene(args: &RenderArgs, mut supervisor: Option<&mut Supervisor>) -> R
             rendered.threads,
             args.tile,
             rendered.seconds,
+            target.colorspace,
         )
     });
     match supervisor {

@@ -4,6 +4,7 @@
 //! This crate knows no concrete node, no thread pool and no Python.
 
 mod buffer;
+mod color;
 pub mod hash;
 mod node;
 mod registry;
@@ -11,6 +12,7 @@ mod tile;
 mod value;
 
 pub use buffer::{Buffer, BufferPool};
+pub use color::ColorSpace;
 pub use node::{BuildArgs, BuildError, Evaluation, Node, NodeError, NodeKind};
 pub use registry::{Registry, RegistryError};
 pub use tile::{FrameInfo, Rect, SampleFailures, TileCtx, sample_offset};

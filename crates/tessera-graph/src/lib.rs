@@ -83,4 +83,7 @@ pub struct PlannedOutput {
     pub color: PlannedInput,
     /// Replaces the colour's alpha when given.
     pub alpha: Option<PlannedInput>,
+    /// The colour space the scene asks the image to be written in
+    /// (`[output] colorspace`); None leaves it to the file's format.
+    pub colorspace: Option<tessera_core::ColorSpace>,
 }

@@ -6,8 +6,8 @@ use glam::{Vec2, Vec4};
 use std::path::Path;
 use std::sync::Arc;
 use tessera_core::{
-    Buffer, BuildArgs, BuildError, InputSpec, Node, NodeError, NodeKind, NodeSpec, OutputSpec,
-    SocketType, TileCtx, Value, ValueType,
+    Buffer, BuildArgs, BuildError, ColorSpace, InputSpec, Node, NodeError, NodeKind, NodeSpec,
+    OutputSpec, SocketType, TileCtx, Value, ValueType,
 };
 
 const ADDRESS_MODES: Choices<AddressMode> = Choices(&[
@@ -34,8 +34,10 @@ const MAX_TEXTURE_BYTES: u64 = 1 << 30;
 
 impl Texture {
     /// Loads `path`: 8- and 16-bit values are divided to 0..1, float images
-    /// (EXR) are kept as they are; there is no colour-space conversion.
-    fn load(path: &Path) -> Result<Texture, String> {
+    /// (EXR) are kept as they are, then RGB is converted from `colorspace`
+    /// (None: `srgb_texture` for 8- and 16-bit files, `lin_rec709` for
+    /// float ones) to the working space, once, here.
+    fn load(path: &Path, colorspace: Option<ColorSpace>) -> Result<Texture, String> {
         let shown = path.display();
         let metadata =
             std::fs::metadata(path).map_err(|e| format!("cannot read image {shown}: {e}"))?;
@@ -68,17 +70,31 @@ impl Texture {
                 MAX_TEXTURE_BYTES >> 20
             ));
         }
-        let decoded = ::image::DynamicImage::from_decoder(decoder)
-            .map_err(undecodable)?
-            .into_rgba32f();
+        let decoded = ::image::DynamicImage::from_decoder(decoder).map_err(undecodable)?;
+        let is_float = matches!(
+            decoded,
+            ::image::DynamicImage::ImageRgb32F(_) | ::image::DynamicImage::ImageRgba32F(_)
+        );
+        let colorspace = colorspace.unwrap_or(match is_float {
+            true => ColorSpace::LinRec709,
+            false => ColorSpace::SrgbTexture,
+        });
+        let decoded = decoded.into_rgba32f();
         let (width, height) = (decoded.width() as usize, decoded.height() as usize);
         if width == 0 || height == 0 {
             return Err(format!("image {shown} has no pixels"));
         }
+        let mut texels = decoded.into_raw();
+        if !colorspace.is_working_space() {
+            for texel in texels.as_chunks_mut::<4>().0 {
+                let [r, g, b] = colorspace.decode([texel[0], texel[1], texel[2]]);
+                texel[..3].copy_from_slice(&[r, g, b]);
+            }
+        }
         Ok(Texture {
             width,
             height,
-            texels: decoded.into_raw(),
+            texels,
         })
     }
 
@@ -228,7 +244,10 @@ fn build_image(args: &BuildArgs) -> Result<Box<dyn Node>, BuildError> {
         return Err(BuildError::at_input("file", "no image file given"));
     }
     let path = args.base_dir.join(file);
-    let texture = Texture::load(&path).map_err(|message| BuildError::at_input("file", message))?;
+    // The compiler checked the name against the input's choices.
+    let colorspace = ColorSpace::parse(args.string("colorspace"));
+    let texture = Texture::load(&path, colorspace)
+        .map_err(|message| BuildError::at_input("file", message))?;
     let filter = FILTERS.pick(args, "filtertype")?;
     Ok(Box::new(ImageNode {
         path,
@@ -237,6 +256,11 @@ fn build_image(args: &BuildArgs) -> Result<Box<dyn Node>, BuildError> {
         v_mode: ADDRESS_MODES.pick(args, "vaddressmode")?,
         filter,
     }))
+}
+
+/// `colorspace`'s choices: empty (by the file's type) or a space's name.
+fn colorspace_choices() -> Vec<&'static str> {
+    std::iter::once("").chain(ColorSpace::names()).collect()
 }
 
 /// MaterialX's `image`.
@@ -254,9 +278,10 @@ pub fn image() -> Arc<dyn NodeKind> {
     let spec = NodeSpec::new(
         "image",
         "samples an image file (MaterialX): PNG or JPEG (8 or 16 bits, divided to 0..1) or \
-         OpenEXR (as stored), with no colour-space conversion. v = 0 is the image's bottom \
-         row; linear filtering blends the four nearest texel centres, each addressed by the \
-         address modes, closest takes the nearest texel",
+         OpenEXR (as stored), its colour converted from `colorspace` to the working space \
+         (linear Rec.709) once, on load. v = 0 is the image's bottom row; linear filtering \
+         blends the four nearest texel centres, each addressed by the address modes, closest \
+         takes the nearest texel",
     )
     .input(InputSpec::fixed(
         "file",
@@ -270,6 +295,17 @@ pub fn image() -> Arc<dyn NodeKind> {
         Value::Color4(Vec4::ZERO),
         "the colour outside 0..1 in constant address mode (and beyond the image's edge texels)",
     ))
+    .input(
+        InputSpec::fixed(
+            "colorspace",
+            ValueType::String,
+            Value::String(String::new()),
+            "the colour space of the file's RGB, by MaterialX's names (docs/colour.md); empty: \
+             srgb_texture for PNG and JPEG, lin_rec709 for EXR; raw for data (heights, masks, \
+             normals)",
+        )
+        .choices(&colorspace_choices()),
+    )
     .input(InputSpec::texcoord())
     .input(address("uaddressmode", "u"))
     .input(address("vaddressmode", "v"))
@@ -322,6 +358,8 @@ mod tests {
             None,
             &[
                 ("file", Value::String(TEXTURE.into())),
+                // The texels as stored: the tests below are about sampling.
+                ("colorspace", Value::String("raw".into())),
                 ("uaddressmode", Value::String(u_mode.into())),
                 ("vaddressmode", Value::String(v_mode.into())),
                 ("filtertype", Value::String(filter.into())),
@@ -340,6 +378,20 @@ mod tests {
     /// The texture coordinate of the centre of texel (x, row).
     fn centre(x: usize, row: usize) -> [f32; 2] {
         [(x as f32 + 0.5) / 16.0, 1.0 - (row as f32 + 0.5) / 16.0]
+    }
+
+    #[test]
+    fn an_8_bit_texture_is_decoded_from_srgb_unless_told_otherwise() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(TEXTURE);
+        let stored = (11 * 17) as f32 / 255.0;
+        let red = |colorspace| Texture::load(&path, colorspace).unwrap().texel(11, 0).x;
+        let decoded = ColorSpace::SrgbTexture.decode([stored; 3])[0];
+        assert_eq!(red(None), decoded);
+        assert!((decoded - 0.496_933).abs() < 1e-5, "{decoded}");
+        assert_eq!(red(Some(ColorSpace::Raw)), stored);
+        assert_eq!(red(Some(ColorSpace::LinRec709)), stored);
+        // Alpha is never converted.
+        assert_eq!(Texture::load(&path, None).unwrap().texel(11, 0).w, 1.0);
     }
 
     fn build_error(file: &str) -> BuildError {

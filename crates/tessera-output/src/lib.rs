@@ -11,12 +11,10 @@
 //!
 //! # Colour
 //!
-//! No colour-space conversion is done anywhere in this crate. Framebuffer values
-//! are written exactly as they are: for 8- and 16-bit formats they are clamped to
-//! `[0, 1]` and quantised linearly, so a value of `0.5` becomes `128` (8-bit) or
-//! `32768` (16-bit) even though PNG and JPEG viewers usually interpret the stored
-//! numbers as sRGB. Callers wanting an sRGB-encoded file must apply the transfer
-//! function to the framebuffer before writing it.
+//! Framebuffer values are written as they are: the renderer has already
+//! encoded them in the target's colour space ([`ImageTarget::colorspace`],
+//! docs/colour.md). For 8- and 16-bit formats they are clamped to `[0, 1]`
+//! and quantised linearly; a PNG gets the chunks that name its colour space.
 
 use std::ffi::OsString;
 use std::fmt;
@@ -28,6 +26,7 @@ use std::str::FromStr;
 use image::{ImageBuffer, ImageFormat, Rgb, Rgba};
 use sha2::{Digest, Sha256};
 use tempfile::NamedTempFile;
+use tessera_core::ColorSpace;
 
 /// Number of channels in a [`Framebuffer`] pixel (RGBA).
 pub const CHANNELS: usize = 4;
@@ -376,7 +375,8 @@ pub const JPEG_QUALITY: u8 = 95;
 /// `depth: None` picks the format's default. A depth the format cannot store
 /// is an [`OutputError::UnsupportedDepth`].
 ///
-/// **No colour-space conversion is applied**: values are written as they are.
+/// Values are written as they are, in the target's default colour space
+/// (whose PNG chunks are written): the caller has encoded them.
 /// For integer formats each channel is mapped with `round(clamp(v, 0, 1) * max)`
 /// (`max` = 255 or 65535), NaN becoming 0; EXR receives the floats bit for bit
 /// (including values outside `[0, 1]`, infinities and NaNs). Alpha is stored
@@ -410,6 +410,10 @@ pub struct ImageTarget {
     path: PathBuf,
     format: ImageFormat,
     pub depth: Depth,
+    /// The colour space the framebuffer's RGB is in, and the file says it
+    /// is in (PNG's colour chunks): by default `srgb_texture` for 8- and
+    /// 16-bit files, `lin_rec709` for float EXR.
+    pub colorspace: ColorSpace,
 }
 
 impl ImageTarget {
@@ -463,11 +467,23 @@ impl ImageTarget {
                 dir: dir.to_path_buf(),
             });
         }
+        let colorspace = match depth {
+            Depth::Float32 => ColorSpace::LinRec709,
+            Depth::Eight | Depth::Sixteen => ColorSpace::SrgbTexture,
+        };
         Ok(ImageTarget {
             path: path.to_path_buf(),
             format: spec.format,
             depth,
+            colorspace,
         })
+    }
+
+    /// The target with its RGB in `colorspace`, when given, instead of the
+    /// format's default.
+    pub fn with_colorspace(mut self, colorspace: Option<ColorSpace>) -> ImageTarget {
+        self.colorspace = colorspace.unwrap_or(self.colorspace);
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -532,7 +548,7 @@ impl ImageTarget {
             });
         }
         let mut writer = BufWriter::new(&mut *file);
-        encode(fb, self.format, self.depth, &mut writer).map_err(|source| {
+        encode(fb, self.format, self.depth, self.colorspace, &mut writer).map_err(|source| {
             match os_error_in(&source) {
                 // The disk, not the encoder, failed (full, or over a size limit).
                 Some(code) => self.io_error(std::io::Error::from_raw_os_error(code)),
@@ -645,6 +661,7 @@ fn encode(
     fb: &Framebuffer,
     format: ImageFormat,
     depth: Depth,
+    colorspace: ColorSpace,
     writer: &mut BufWriter<&mut File>,
 ) -> image::ImageResult<()> {
     let (w, h) = (fb.width, fb.height);
@@ -661,21 +678,85 @@ fn encode(
             let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(writer, JPEG_QUALITY);
             img.write_with_encoder(encoder)
         }
-        (_, Depth::Eight) => {
-            let data: Vec<u8> = fb.pixels.iter().copied().map(to_u8).collect();
-            let img = ImageBuffer::<Rgba<u8>, _>::from_raw(w, h, data).expect(LEN);
-            img.write_to(writer, format)
-        }
-        (_, Depth::Sixteen) => {
-            let data: Vec<u16> = fb.pixels.iter().copied().map(to_u16).collect();
-            let img = ImageBuffer::<Rgba<u16>, _>::from_raw(w, h, data).expect(LEN);
-            img.write_to(writer, format)
-        }
         (_, Depth::Float32) => {
             let img = ImageBuffer::<Rgba<f32>, &[f32]>::from_raw(w, h, &fb.pixels[..]).expect(LEN);
             img.write_to(writer, format)
         }
+        // PNG, 8 or 16 bits.
+        _ => {
+            let data: Vec<u8> = match depth {
+                Depth::Sixteen => (fb.pixels.iter())
+                    .flat_map(|&v| to_u16(v).to_be_bytes())
+                    .collect(),
+                _ => fb.pixels.iter().copied().map(to_u8).collect(),
+            };
+            let bits = match depth {
+                Depth::Sixteen => png::BitDepth::Sixteen,
+                _ => png::BitDepth::Eight,
+            };
+            encode_png(writer, w, h, bits, colorspace, &data).map_err(|e| {
+                image::ImageError::Encoding(image::error::EncodingError::new(
+                    image::error::ImageFormatHint::Exact(ImageFormat::Png),
+                    e,
+                ))
+            })
+        }
     }
+}
+
+/// Writes an RGBA PNG of `data` (bytes at `bits`, 16-bit big-endian) with
+/// the chunks that tell viewers its colour space: sRGB for `srgb_texture`;
+/// gAMA and cHRM for the others (the gamma a decoder applies, the
+/// primaries and white); none for `raw`, which is data.
+fn encode_png(
+    writer: &mut BufWriter<&mut File>,
+    width: u32,
+    height: u32,
+    bits: png::BitDepth,
+    colorspace: ColorSpace,
+    data: &[u8],
+) -> Result<(), png::EncodingError> {
+    let mut encoder = png::Encoder::new(writer, width, height);
+    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_depth(bits);
+    if colorspace == ColorSpace::SrgbTexture {
+        encoder.set_source_srgb(png::SrgbRenderingIntent::Perceptual);
+    } else if let Some((gamma, primaries)) = png_tags(colorspace) {
+        encoder.set_source_gamma(png::ScaledFloat::new(gamma));
+        encoder.set_source_chromaticities(primaries);
+    }
+    let mut png = encoder.write_header()?;
+    png.write_image_data(data)?;
+    png.finish()
+}
+
+/// A colour space's PNG gamma (the exponent that encoded its values) and
+/// chromaticities (CIE xy of white, red, green, blue); None for `raw`.
+fn png_tags(colorspace: ColorSpace) -> Option<(f32, png::SourceChromaticities)> {
+    const D65: (f32, f32) = (0.3127, 0.3290);
+    let rec709 = png::SourceChromaticities::new(D65, (0.64, 0.33), (0.30, 0.60), (0.15, 0.06));
+    let ap1 = png::SourceChromaticities::new(
+        (0.32168, 0.33767),
+        (0.713, 0.293),
+        (0.165, 0.830),
+        (0.128, 0.044),
+    );
+    let adobe = png::SourceChromaticities::new(D65, (0.64, 0.33), (0.21, 0.71), (0.15, 0.06));
+    let p3 = png::SourceChromaticities::new(D65, (0.680, 0.320), (0.265, 0.690), (0.150, 0.060));
+    Some(match colorspace {
+        ColorSpace::Raw => return None,
+        ColorSpace::LinRec709 => (1.0, rec709),
+        ColorSpace::SrgbTexture | ColorSpace::G22Rec709 => (1.0 / 2.2, rec709),
+        ColorSpace::G18Rec709 => (1.0 / 1.8, rec709),
+        ColorSpace::Rec709Display => (1.0 / 2.4, rec709),
+        ColorSpace::AcesCg => (1.0, ap1),
+        ColorSpace::G22Ap1 => (1.0 / 2.2, ap1),
+        ColorSpace::G18Ap1 => (1.0 / 1.8, ap1),
+        ColorSpace::AdobeRgb => (256.0 / 563.0, adobe),
+        ColorSpace::LinAdobeRgb => (1.0, adobe),
+        ColorSpace::SrgbDisplayP3 => (1.0 / 2.2, p3),
+        ColorSpace::LinDisplayP3 => (1.0, p3),
+    })
 }
 
 /// Error expanding an output path template with [`frame_path`].

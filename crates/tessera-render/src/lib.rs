@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tessera_core::{FrameInfo, NodeError, Rect};
+use tessera_core::{ColorSpace, FrameInfo, NodeError, Rect};
 use tessera_graph::Plan;
 
 /// How to render.
@@ -42,6 +42,9 @@ pub struct RenderOptions {
     /// Memory the caller needs for the result beyond the framebuffer (the
     /// image's encoding), counted when the render checks what it needs.
     pub output_bytes: u64,
+    /// The colour space the framebuffer's RGB is in: each tile is encoded
+    /// into it from the working space (linear Rec.709) as it is resolved.
+    pub colorspace: ColorSpace,
 }
 
 impl Default for RenderOptions {
@@ -52,6 +55,7 @@ impl Default for RenderOptions {
             frame: 0,
             hooks: None,
             output_bytes: 0,
+            colorspace: ColorSpace::LinRec709,
         }
     }
 }
@@ -365,6 +369,7 @@ pub fn render(
         frame: &frame,
         stored: &stored,
         evaluates: image_evaluates,
+        colorspace: options.colorspace,
     };
     let mut failed_samples = 0;
     run_tiles(

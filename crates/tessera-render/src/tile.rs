@@ -5,7 +5,8 @@ use std::borrow::Cow;
 use std::sync::Mutex;
 use tessera_core::hash::hash_str;
 use tessera_core::{
-    Buffer, BufferPool, FrameInfo, GeomProp, PlaneSource, Rect, SampleFailures, TileCtx, ValueType,
+    Buffer, BufferPool, ColorSpace, FrameInfo, GeomProp, PlaneSource, Rect, SampleFailures,
+    TileCtx, ValueType,
 };
 use tessera_graph::{Plan, PlannedInput};
 
@@ -26,6 +27,9 @@ pub struct TileScratch {
     ones: Vec<f32>,
     /// Each node's `hash_str(id)`, in plan order.
     node_hashes: Vec<u32>,
+    /// The tile's RGBA pixels, resolved, to be encoded in the output's
+    /// colour space before the framebuffer's rows are locked.
+    resolved: Vec<f32>,
 }
 
 type Constants = Vec<Vec<Option<Buffer>>>;
@@ -63,6 +67,9 @@ pub struct Pass<'s> {
     /// the tile grown by the node's margin. Nodes neither evaluated nor
     /// stored are not read by this pass.
     pub evaluates: Vec<bool>,
+    /// The colour space the image's RGB is written in (encoded from the
+    /// working space as each tile is resolved).
+    pub colorspace: ColorSpace,
 }
 
 impl<'s> Pass<'s> {
@@ -84,6 +91,7 @@ impl<'s> Pass<'s> {
             constants,
             pool,
             ones,
+            resolved,
             ..
         } = scratch;
         let output_key = |k| (plan.nodes.len(), k);
@@ -133,9 +141,24 @@ impl<'s> Pass<'s> {
         });
         let row = tile.width as usize * 4;
         let stride = target.image_width as usize * 4;
-        let mut rows = target.rows.lock().unwrap_or_else(|e| e.into_inner());
-        let tile_rows = (rows.chunks_mut(stride)).map(|r| &mut r[tile.x as usize * 4..][..row]);
-        resolve_pixels(rgba, alpha.as_deref(), samples, tile_rows);
+        if self.colorspace.is_working_space() {
+            let mut rows = target.rows.lock().unwrap_or_else(|e| e.into_inner());
+            let tile_rows = (rows.chunks_mut(stride)).map(|r| &mut r[tile.x as usize * 4..][..row]);
+            resolve_pixels(rgba, alpha.as_deref(), samples, tile_rows);
+        } else {
+            // Encoded outside the lock: other tiles of the band wait for it.
+            resolved.resize(tile.area() * 4, 0.0);
+            resolve_pixels(rgba, alpha.as_deref(), samples, resolved.chunks_mut(row));
+            for pixel in resolved.as_chunks_mut::<4>().0 {
+                let [r, g, b] = self.colorspace.encode([pixel[0], pixel[1], pixel[2]]);
+                pixel[..3].copy_from_slice(&[r, g, b]);
+            }
+            let mut rows = target.rows.lock().unwrap_or_else(|e| e.into_inner());
+            let tile_rows = (rows.chunks_mut(stride)).map(|r| &mut r[tile.x as usize * 4..][..row]);
+            for (into, from) in tile_rows.zip(resolved.chunks(row)) {
+                into.copy_from_slice(from);
+            }
+        }
         recycle_owned([color].into_iter().chain(alpha), pool);
         tile_buffers.recycle(pool);
         Ok(painted.len())
@@ -296,6 +319,7 @@ pub fn evaluate_alone(
         frame,
         stored,
         evaluates,
+        colorspace: ColorSpace::LinRec709,
     };
     let scratch = &mut TileScratch::default();
     let image = Rect::new(0, 0, frame.width, frame.height);

@@ -5,7 +5,7 @@
 use crate::tile::{Pass, StoredNode, TileScratch, evaluate_alone, paste};
 use crate::{RenderError, Steps, advise_huge_pages, run_tiles, zeroed_floats};
 use std::sync::atomic::{AtomicBool, Ordering};
-use tessera_core::{Buffer, Evaluation, FrameInfo, Rect, SampleFailures};
+use tessera_core::{Buffer, ColorSpace, Evaluation, FrameInfo, Rect, SampleFailures};
 use tessera_graph::{Plan, PlannedInput};
 
 /// One node evaluated over the whole image, and how its inputs are made.
@@ -164,6 +164,7 @@ pub fn evaluate_stage(
         frame,
         stored: &*stored,
         evaluates: stage.evaluates.clone(),
+        colorspace: ColorSpace::LinRec709,
     };
     run_tiles(
         pool,
@@ -334,6 +335,7 @@ mod tests {
             output: PlannedOutput {
                 color: output,
                 alpha: None,
+                colorspace: None,
             },
         }
     }

@@ -2,10 +2,11 @@
 //! (and the `[output]` table's) checked to name an existing node and output.
 
 use super::{Graph, Kinds, Resolved, ResolvedOutput};
+use crate::constants::constant;
 use crate::suggest::help_for;
 use std::collections::HashMap;
 use std::sync::Arc;
-use tessera_core::NodeKind;
+use tessera_core::{ColorSpace, InputSpec, NodeKind, Value, ValueType};
 use tessera_scene::{
     Diagnostic, DiagnosticKind, Link, NodeDesc, Param, ParamValue, SceneDesc, Section, Span,
     Spanned,
@@ -37,11 +38,12 @@ pub fn resolve_links<'s>(
     let output = match &scene.output {
         Some(section) => {
             let before = errors.len();
-            let (color, alpha) = output_targets(section, scene, &index, kinds, errors);
+            let settings = output_targets(section, scene, &index, kinds, errors);
             (errors.len() == before).then_some(ResolvedOutput {
                 section,
-                color,
-                alpha,
+                color: settings.color,
+                alpha: settings.alpha,
+                colorspace: settings.colorspace,
             })
         }
         None => {
@@ -188,22 +190,48 @@ fn resolve_params<'s>(
     })
 }
 
-type OutputLinks = (Option<(usize, usize)>, Option<(usize, usize)>);
+/// `[output]`'s links (scene index, output index) and colour space.
+#[derive(Default)]
+struct OutputSettings {
+    color: Option<(usize, usize)>,
+    alpha: Option<(usize, usize)>,
+    colorspace: Option<ColorSpace>,
+}
 
-/// Checks `[output]`: its keys, and that its links exist.
+/// The `colorspace` of `[output]`: a string, one of the names Tessera knows.
+fn colorspace_input() -> InputSpec {
+    let names: Vec<&str> = ColorSpace::names().collect();
+    InputSpec::fixed(
+        "colorspace",
+        ValueType::String,
+        Value::String(String::new()),
+        "the colour space the image is written in",
+    )
+    .choices(&names)
+}
+
+/// Checks `[output]`: its keys, that its links exist, its colour space.
 fn output_targets(
     section: &Section,
     scene: &SceneDesc,
     index: &HashMap<&str, usize>,
     kinds: &[Option<Arc<dyn NodeKind>>],
     errors: &mut Vec<Diagnostic>,
-) -> OutputLinks {
-    const KEYS: [&str; 2] = ["color", "alpha"];
-    let mut targets: OutputLinks = (None, None);
+) -> OutputSettings {
+    const KEYS: [&str; 3] = ["color", "alpha", "colorspace"];
+    let mut targets = OutputSettings::default();
     for param in &section.params {
         let slot = match param.name.value.as_str() {
-            "color" => &mut targets.0,
-            "alpha" => &mut targets.1,
+            "color" => &mut targets.color,
+            "alpha" => &mut targets.alpha,
+            "colorspace" => {
+                match constant(&param.value, ValueType::String, &colorspace_input()) {
+                    Ok(Value::String(name)) => targets.colorspace = ColorSpace::parse(&name),
+                    Ok(_) => {}
+                    Err(d) => errors.push(d),
+                }
+                continue;
+            }
             other => {
                 errors.push(
                     Diagnostic::new(

@@ -21,7 +21,7 @@ use crate::image::image_settings;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
-use tessera_core::{NodeKind, Registry};
+use tessera_core::{ColorSpace, NodeKind, Registry};
 use tessera_scene::{NodeDesc, Param, SceneDesc, SceneErrors, Section};
 
 /// Pass 1's result, by scene index: each node's kind, None where it has
@@ -43,6 +43,8 @@ struct ResolvedOutput<'s> {
     section: &'s Section,
     color: Option<(usize, usize)>,
     alpha: Option<(usize, usize)>,
+    /// The colour space the scene asks the image to be written in.
+    colorspace: Option<ColorSpace>,
 }
 
 /// Pass 2's result: every node of the scene resolved, and the output.

@@ -72,6 +72,7 @@ pub fn plan(
         output: PlannedOutput {
             color: reindex(color),
             alpha: alpha.map(reindex),
+            colorspace: graph.output.colorspace,
         },
     })
 }
