@@ -110,25 +110,21 @@ impl Api {
             }
             functions.push(function.unbind());
         }
-        let [
-            describe,
-            describe_static,
-            node_classes,
-            line_of,
-            numpy,
-            lingering_threads,
-            call_tile,
-        ]: [Py<PyAny>; 7] = functions
-            .try_into()
-            .map_err(|_| PyRuntimeError::new_err("one function per name"))?;
+        // In FUNCTIONS order.
+        let mut fetched = functions.into_iter();
+        let mut next = || {
+            fetched
+                .next()
+                .ok_or_else(|| PyRuntimeError::new_err("one function per name"))
+        };
         Ok(Api {
-            describe,
-            describe_static,
-            node_classes,
-            line_of,
-            numpy,
-            lingering_threads,
-            call_tile,
+            describe: next()?,
+            describe_static: next()?,
+            node_classes: next()?,
+            line_of: next()?,
+            numpy: next()?,
+            lingering_threads: next()?,
+            call_tile: next()?,
             tile_result_error: module.getattr("_TileResultError")?.unbind(),
         })
     }
