@@ -2,7 +2,7 @@
 //! which nodes each one's gathering pass evaluates and stores, and the
 //! stage that evaluates it.
 
-use crate::tile::{Pass, StoredNode, TileScratch, evaluate_alone, paste};
+use crate::tile::{Pass, StoredNode, TileScratch, evaluate_alone, owned_part, paste};
 use crate::{RenderError, Steps, advise_huge_pages, run_tiles, zeroed_floats};
 use std::sync::atomic::{AtomicBool, Ordering};
 use tessera_core::{Buffer, ColorSpace, Evaluation, FrameInfo, Rect, SampleFailures};
@@ -122,10 +122,10 @@ pub fn memory(plan: &Plan, stages: &[Stage]) -> u64 {
     kept.saturating_add(inputs)
 }
 
-#[allow(clippy::too_many_arguments)]
 /// Evaluates `stage`: its gathering pass over the image's `tiles` on every
 /// core, storing what it stores, then its node once, on one worker. Stores
 /// the node and what the pass stored in `stored`.
+#[allow(clippy::too_many_arguments)]
 pub fn evaluate_stage(
     plan: &Plan,
     stage: &Stage,
@@ -176,7 +176,7 @@ pub fn evaluate_stage(
         |index, (parts, tile_failures)| {
             for ((&node, whole_node), outputs) in stage.stores.iter().zip(&mut gathered).zip(parts)
             {
-                let at = crate::tile::owned_part(tiles[index], whole, plan.nodes[node].margin);
+                let at = owned_part(tiles[index], whole, plan.nodes[node].margin);
                 for (into, part) in whole_node.outputs.iter_mut().zip(&outputs) {
                     paste(part, at, into, whole_node.rect, samples);
                 }
