@@ -4,7 +4,7 @@
 
 use super::Graph;
 use super::kinds::build_failure;
-use super::types::TypedNode;
+use super::types::{OutputPlan, TypedNode};
 use crate::{ImageSettings, Plan, PlannedInput, PlannedNode, PlannedOutput};
 use std::path::Path;
 use tessera_core::BuildArgs;
@@ -15,7 +15,7 @@ use tessera_scene::SceneErrors;
 pub fn plan(
     graph: &Graph,
     typed: Vec<TypedNode>,
-    (color, alpha): (PlannedInput, Option<PlannedInput>),
+    (color, alpha): OutputPlan,
     image: ImageSettings,
     base_dir: &Path,
 ) -> Result<Plan, SceneErrors> {

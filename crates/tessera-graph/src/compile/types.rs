@@ -50,12 +50,13 @@ pub fn resolve_types(graph: &Graph, order: &[usize]) -> Result<Vec<TypedNode>, S
     Ok(typed)
 }
 
+/// The `[output]` table planned: its colour (as color4) and its alpha (a
+/// float), if any.
+pub type OutputPlan = (PlannedInput, Option<PlannedInput>);
+
 /// The `[output]` table planned: its colour (as color4) and alpha (a float),
 /// links to scene indices, constants read.
-pub fn plan_output(
-    graph: &Graph,
-    typed: &[TypedNode],
-) -> Result<(PlannedInput, Option<PlannedInput>), SceneErrors> {
+pub fn plan_output(graph: &Graph, typed: &[TypedNode]) -> Result<OutputPlan, SceneErrors> {
     let mut output_types: Vec<Vec<ValueType>> = vec![Vec::new(); graph.nodes.len()];
     for node in typed {
         output_types[node.node] = node.outputs.clone();
@@ -284,9 +285,7 @@ mod tests {
     use tessera_core::GeomProp;
 
     /// Passes 1 to 4 over `text`: the typed nodes and the planned output.
-    fn typed(
-        text: &str,
-    ) -> Result<(Vec<TypedNode>, (PlannedInput, Option<PlannedInput>)), SceneErrors> {
+    fn typed(text: &str) -> Result<(Vec<TypedNode>, OutputPlan), SceneErrors> {
         let scene = scene(text);
         let mut errors = Vec::new();
         let kinds = resolve_kinds(&scene, &registry(), Path::new("."), &mut errors);
