@@ -90,6 +90,10 @@ const DISPLAY_P3_TO_REC709: [[f64; 3]; 3] = [
     [-0.0196375546, -0.0786360456, 1.0982736002],
 ];
 
+const REC709_TO_AP1: [[f64; 3]; 3] = inverse(&AP1_TO_REC709);
+const REC709_TO_ADOBE_RGB: [[f64; 3]; 3] = inverse(&ADOBE_RGB_TO_REC709);
+const REC709_TO_DISPLAY_P3: [[f64; 3]; 3] = inverse(&DISPLAY_P3_TO_REC709);
+
 impl ColorSpace {
     /// The space called `name`, MaterialX's spelling.
     pub fn parse(name: &str) -> Option<ColorSpace> {
@@ -134,6 +138,17 @@ impl ColorSpace {
         }
     }
 
+    /// Rec.709's linear primaries to the space's: the inverse of
+    /// [`ColorSpace::to_rec709`].
+    fn rec709_to_space(self) -> Option<[[f64; 3]; 3]> {
+        match self {
+            ColorSpace::AcesCg | ColorSpace::G22Ap1 | ColorSpace::G18Ap1 => Some(REC709_TO_AP1),
+            ColorSpace::AdobeRgb | ColorSpace::LinAdobeRgb => Some(REC709_TO_ADOBE_RGB),
+            ColorSpace::SrgbDisplayP3 | ColorSpace::LinDisplayP3 => Some(REC709_TO_DISPLAY_P3),
+            _ => None,
+        }
+    }
+
     /// Whether converting does nothing.
     pub fn is_working_space(self) -> bool {
         matches!(self, ColorSpace::Raw | ColorSpace::LinRec709)
@@ -161,9 +176,9 @@ impl ColorSpace {
             return rgb;
         }
         let curve = self.curve();
-        match self.to_rec709() {
+        match self.rec709_to_space() {
             Some(matrix) => {
-                let linear = multiply(&inverse(&matrix), rgb.map(f64::from));
+                let linear = multiply(&matrix, rgb.map(f64::from));
                 linear.map(|v| encode_curve(curve, v) as f32)
             }
             None => rgb.map(|v| encode_curve_f32(curve, v)),
@@ -210,15 +225,29 @@ fn multiply(matrix: &[[f64; 3]; 3], v: [f64; 3]) -> [f64; 3] {
     matrix.map(|row| row[0] * v[0] + row[1] * v[1] + row[2] * v[2])
 }
 
-/// The inverse of a 3x3 matrix (its adjugate over its determinant).
-fn inverse(m: &[[f64; 3]; 3]) -> [[f64; 3]; 3] {
-    let cofactor = |r: usize, c: usize| {
-        let (r1, r2) = ((r + 1) % 3, (r + 2) % 3);
-        let (c1, c2) = ((c + 1) % 3, (c + 2) % 3);
-        m[r1][c1] * m[r2][c2] - m[r1][c2] * m[r2][c1]
-    };
-    let determinant = (0..3).map(|c| m[0][c] * cofactor(0, c)).sum::<f64>();
-    std::array::from_fn(|r| std::array::from_fn(|c| cofactor(c, r) / determinant))
+/// The inverse of a 3x3 matrix (its adjugate over its determinant);
+/// `const`, so that each space's inverse is computed once, at build time.
+const fn inverse(m: &[[f64; 3]; 3]) -> [[f64; 3]; 3] {
+    let determinant =
+        m[0][0] * cofactor(m, 0, 0) + m[0][1] * cofactor(m, 0, 1) + m[0][2] * cofactor(m, 0, 2);
+    let mut inverse = [[0.0; 3]; 3];
+    let mut r = 0;
+    while r < 3 {
+        let mut c = 0;
+        while c < 3 {
+            inverse[r][c] = cofactor(m, c, r) / determinant;
+            c += 1;
+        }
+        r += 1;
+    }
+    inverse
+}
+
+/// The cofactor of `m` at row `r`, column `c`.
+const fn cofactor(m: &[[f64; 3]; 3], r: usize, c: usize) -> f64 {
+    let (r1, r2) = ((r + 1) % 3, (r + 2) % 3);
+    let (c1, c2) = ((c + 1) % 3, (c + 2) % 3);
+    m[r1][c1] * m[r2][c2] - m[r1][c2] * m[r2][c1]
 }
 
 #[cfg(test)]
@@ -272,6 +301,26 @@ mod tests {
                 .map(|c| (back[c] - colour[c]).abs())
                 .fold(0.0, f32::max);
             assert!(error < 1e-5, "{name}: {colour:?} came back as {back:?}");
+        }
+    }
+
+    #[test]
+    fn each_stored_inverse_undoes_its_matrix() {
+        for (to, from) in [
+            (AP1_TO_REC709, REC709_TO_AP1),
+            (ADOBE_RGB_TO_REC709, REC709_TO_ADOBE_RGB),
+            (DISPLAY_P3_TO_REC709, REC709_TO_DISPLAY_P3),
+        ] {
+            for (c, unit) in [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+                .into_iter()
+                .enumerate()
+            {
+                let back = multiply(&from, multiply(&to, unit));
+                assert!(
+                    (0..3).all(|k| (back[k] - unit[k]).abs() < 1e-12),
+                    "column {c}: {back:?}"
+                );
+            }
         }
     }
 

@@ -38,6 +38,14 @@ impl Rect {
         }
     }
 
+    /// Whether pixel (x, y) lies in the rectangle.
+    pub fn contains(&self, x: i32, y: i32) -> bool {
+        x >= self.x
+            && y >= self.y
+            && x < self.x + self.width as i32
+            && y < self.y + self.height as i32
+    }
+
     pub fn contains_rect(&self, other: &Rect) -> bool {
         other.x >= self.x
             && other.y >= self.y
@@ -259,5 +267,7 @@ mod tests {
         let r = Rect::new(0, 0, 8, 8).expand(2);
         assert_eq!(r, Rect::new(-2, -2, 12, 12));
         assert!(r.contains_rect(&Rect::new(0, 0, 8, 8)));
+        assert!(r.contains(-2, -2) && r.contains(9, 9));
+        assert!(!r.contains(10, 0) && !r.contains(0, -3));
     }
 }

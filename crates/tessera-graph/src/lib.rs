@@ -74,6 +74,14 @@ impl PlannedInput {
             PlannedInput::Link { to, .. } => to.channels().expect("varying type"),
         }
     }
+
+    /// The index of the node a link reads; None for a constant or geometry.
+    pub fn linked_node(&self) -> Option<usize> {
+        match self {
+            PlannedInput::Link { node, .. } => Some(*node),
+            _ => None,
+        }
+    }
 }
 
 /// What is written to the image: an RGBA colour and an optional alpha.
@@ -86,4 +94,11 @@ pub struct PlannedOutput {
     /// The colour space the scene asks the image to be written in
     /// (`[output] colorspace`); None leaves it to the file's format.
     pub colorspace: Option<tessera_core::ColorSpace>,
+}
+
+impl PlannedOutput {
+    /// The colour, then the alpha if any.
+    pub fn inputs(&self) -> impl Iterator<Item = &PlannedInput> {
+        std::iter::once(&self.color).chain(&self.alpha)
+    }
 }

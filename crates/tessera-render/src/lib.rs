@@ -214,9 +214,16 @@ fn describe_memory(needs: &MemoryNeeds) -> String {
     )
 }
 
-/// What rendering `plan` at `tile_size` on `threads` threads needs, with
-/// `output` bytes more for the result.
-pub fn memory_needs(plan: &Plan, tile_size: u32, threads: usize, output: u64) -> MemoryNeeds {
+/// What rendering `plan` (whose whole-image stages are `stages`) at
+/// `tile_size` on `threads` threads needs, with `output` bytes more for the
+/// result.
+fn memory_needs(
+    plan: &Plan,
+    stages: &[whole::Stage],
+    tile_size: u32,
+    threads: usize,
+    output: u64,
+) -> MemoryNeeds {
     let image = &plan.image;
     let pixels = u64::from(image.width) * u64::from(image.height);
     let tile = u64::from(tile_size.min(image.width.max(image.height)));
@@ -229,14 +236,13 @@ pub fn memory_needs(plan: &Plan, tile_size: u32, threads: usize, output: u64) ->
             edge * edge * u64::from(image.samples) * channels as u64 * 4
         })
         .fold(0u64, u64::saturating_add);
-    let (stages, _) = whole::schedule(plan);
     MemoryNeeds {
         framebuffer: pixels * 16,
         output,
         per_thread,
         threads: threads as u64,
         margin: plan.nodes.iter().map(|n| n.margin).max().unwrap_or(0),
-        whole_image: whole::memory(plan, &stages),
+        whole_image: whole::memory(plan, stages),
         whole_image_nodes: (stages.iter())
             .map(|stage| plan.nodes[stage.node].id.clone())
             .collect(),
@@ -320,8 +326,10 @@ pub fn render(
         time: options.frame as f32 / image.fps,
     };
     let tiles = tile_grid(image.width, image.height, options.tile_size);
+    let (stages, image_evaluates) = whole::schedule(plan);
     let needs = memory_needs(
         plan,
+        &stages,
         options.tile_size,
         worker_count(options.threads),
         options.output_bytes,
@@ -332,7 +340,6 @@ pub fn render(
     let pool = thread_pool(options)?;
     let threads = pool.current_num_threads();
 
-    let (stages, image_evaluates) = whole::schedule(plan);
     let mut steps = Steps {
         done: 0,
         total: tiles.len() * (stages.len() + 1),

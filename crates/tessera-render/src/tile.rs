@@ -95,13 +95,13 @@ impl<'s> Pass<'s> {
             ..
         } = scratch;
         let output_key = |k| (plan.nodes.len(), k);
-        let output_inputs = std::iter::once(&plan.output.color).chain(&plan.output.alpha);
-        for (k, input) in output_inputs.enumerate() {
+        for (k, input) in plan.output.inputs().enumerate() {
             tile_buffers.prepare(input, output_key(k), frame, tile, constants, pool);
         }
         let samples = frame.samples as usize;
         let painted: Vec<usize> = (failures.take().into_iter())
-            .filter(|&(x, y, _)| is_inside(tile, x, y))
+            // A sample in a halo is painted by the tile that owns its pixel.
+            .filter(|&(x, y, _)| tile.contains(x, y))
             .map(|(x, y, s)| {
                 let pixel = (y - tile.y) as usize * tile.width as usize + (x - tile.x) as usize;
                 pixel * samples + s as usize
@@ -192,7 +192,7 @@ impl<'s> Pass<'s> {
             .collect();
         tile_buffers.recycle(&mut scratch.pool);
         let failures = (failures.take().into_iter())
-            .filter(|&(x, y, _)| is_inside(tile, x, y))
+            .filter(|&(x, y, _)| tile.contains(x, y))
             .collect();
         Ok((gathered, failures))
     }
@@ -225,7 +225,7 @@ impl<'s> Pass<'s> {
                 // Its failures are painted on the tile's pixels, as a node
                 // evaluated with the tile would have reported them.
                 for &(x, y, s) in &stored.failures {
-                    if is_inside(tile, x, y) {
+                    if tile.contains(x, y) {
                         failures.record(x, y, s);
                     }
                 }
@@ -277,11 +277,6 @@ impl<'s> Pass<'s> {
         }
         Ok(tile_buffers)
     }
-}
-
-/// Whether pixel (x, y) lies in `rect`.
-fn is_inside(rect: Rect, x: i32, y: i32) -> bool {
-    x >= rect.x && y >= rect.y && x < rect.x + rect.width as i32 && y < rect.y + rect.height as i32
 }
 
 /// What a tile of a gathering pass gives: for each node gathered, its

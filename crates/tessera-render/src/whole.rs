@@ -32,17 +32,17 @@ pub fn schedule(plan: &Plan) -> (Vec<Stage>, Vec<bool>) {
             continue;
         }
         let evaluates = read_from(plan, links(&planned.inputs), &stored);
-        let outside = |reader: usize| reader != node && !evaluates[reader];
-        let read_outside = |source: usize| {
-            let output = std::iter::once(&plan.output.color).chain(&plan.output.alpha);
-            (plan.nodes.iter().enumerate())
-                .filter(|&(reader, _)| outside(reader))
-                .any(|(_, reader)| links(&reader.inputs).any(|n| n == source))
-                || links(output).any(|n| n == source)
-        };
+        // Read by a node the pass does not evaluate: the stage's own node,
+        // a node after it, or the output.
+        let mut read_beyond = vec![false; plan.nodes.len()];
+        let readers = (plan.nodes.iter().enumerate())
+            .filter(|&(reader, _)| !evaluates[reader])
+            .flat_map(|(_, reader)| links(&reader.inputs));
+        for source in readers.chain(links(plan.output.inputs())) {
+            read_beyond[source] = true;
+        }
         let stores: Vec<usize> = (0..plan.nodes.len())
-            .filter(|&n| evaluates[n])
-            .filter(|&n| links(&planned.inputs).any(|read| read == n) || read_outside(n))
+            .filter(|&n| evaluates[n] && read_beyond[n])
             .collect();
         for &n in stores.iter().chain([&node]) {
             stored[n] = true;
@@ -53,17 +53,13 @@ pub fn schedule(plan: &Plan) -> (Vec<Stage>, Vec<bool>) {
             stores,
         });
     }
-    let output = std::iter::once(&plan.output.color).chain(&plan.output.alpha);
-    let image = read_from(plan, links(output), &stored);
+    let image = read_from(plan, links(plan.output.inputs()), &stored);
     (stages, image)
 }
 
 /// The plan indices of the nodes that `inputs` link to.
 fn links<'p>(inputs: impl IntoIterator<Item = &'p PlannedInput>) -> impl Iterator<Item = usize> {
-    inputs.into_iter().filter_map(|input| match input {
-        PlannedInput::Link { node, .. } => Some(*node),
-        _ => None,
-    })
+    inputs.into_iter().filter_map(PlannedInput::linked_node)
 }
 
 /// By plan index: the nodes read from `start`, directly or through others,

@@ -80,12 +80,7 @@ pub fn plan(
 /// By scene index: the nodes the output reads, directly or through others.
 fn read_by_output<'p>(graph: &Graph, output: impl Iterator<Item = &'p PlannedInput>) -> Vec<bool> {
     let mut read = vec![false; graph.nodes.len()];
-    let mut unvisited: Vec<usize> = output
-        .filter_map(|input| match input {
-            PlannedInput::Link { node, .. } => Some(*node),
-            _ => None,
-        })
-        .collect();
+    let mut unvisited: Vec<usize> = output.filter_map(PlannedInput::linked_node).collect();
     while let Some(node) = unvisited.pop() {
         if !std::mem::replace(&mut read[node], true) {
             unvisited.extend(&graph.nodes[node].deps);
@@ -100,10 +95,7 @@ fn set_margins(nodes: &mut [PlannedNode]) {
     for consumer in (0..nodes.len()).rev() {
         let need = nodes[consumer].margin + nodes[consumer].halo();
         let sources: Vec<usize> = (nodes[consumer].inputs.iter())
-            .filter_map(|input| match input {
-                PlannedInput::Link { node, .. } => Some(*node),
-                _ => None,
-            })
+            .filter_map(PlannedInput::linked_node)
             .collect();
         for node in sources {
             nodes[node].margin = nodes[node].margin.max(need);
