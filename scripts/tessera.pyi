@@ -223,6 +223,9 @@ class Context:
     def time(self) -> float:
         """Seconds: frame / fps."""
     @property
+    def fps(self) -> float:
+        """Frames per second: the scene's `[image] fps`."""
+    @property
     def width(self) -> int:
         """The image width in pixels."""
     @property
@@ -265,6 +268,7 @@ class TileContext:
     def sample(self) -> Any: ...
     frame: int
     time: float
+    fps: float
     width: int
     height: int
     tile: int

@@ -183,12 +183,17 @@ pub fn load(path: &Path, options: RunOptions, runtime: &PythonRuntime) -> Result
     Ok(Loaded { plan, python })
 }
 
-/// Every node type a scene may use: the built-ins, then `python`.
+/// Every node type a scene may use: the built-ins, then `python` and `pynode`.
 fn registry(settings: PythonSettings, options: RunOptions, runtime: PythonRuntime) -> Registry {
     let mut registry = tessera_nodes::registry();
-    registry
-        .register(tessera_python::python_kind(settings, options, runtime))
-        .expect("`python` is not a built-in name");
+    for kind in [
+        tessera_python::python_kind(settings.clone(), options, runtime.clone()),
+        tessera_python::pynode_kind(settings, options, runtime),
+    ] {
+        registry
+            .register(kind)
+            .expect("`python` and `pynode` are not built-in names");
+    }
     registry
 }
 

@@ -64,6 +64,8 @@ pub struct FrameInfo {
     pub frame: i64,
     /// Seconds: `frame / fps`.
     pub time: f32,
+    /// Frames per second (`[image] fps`).
+    pub fps: f32,
 }
 
 /// The context of one node evaluating one tile.
@@ -219,6 +221,7 @@ mod tests {
             seed: 0,
             frame: 0,
             time: 0.0,
+            fps: 24.0,
         }
     }
 

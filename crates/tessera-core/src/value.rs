@@ -390,6 +390,12 @@ pub struct NodeSpec {
     /// Uniform string inputs that choose the node's other sockets (a
     /// Python node's `script` and `class`); see `NodeKind::specialise`.
     pub specialised_by: Vec<String>,
+    /// Those of `specialised_by` a scene may leave out: their default is
+    /// passed (a PyNode's `class`).
+    pub optional_specialisers: Vec<String>,
+    /// Input and output names match whatever their case (Blender's PyNode
+    /// sockets did).
+    pub names_ignore_case: bool,
 }
 
 impl NodeSpec {
@@ -401,6 +407,8 @@ impl NodeSpec {
             outputs: Vec::new(),
             generic_types: Vec::new(),
             specialised_by: Vec::new(),
+            optional_specialisers: Vec::new(),
+            names_ignore_case: false,
         }
     }
 
@@ -428,15 +436,45 @@ impl NodeSpec {
         self
     }
 
+    /// Lets a scene leave out `inputs` (of `specialised_by`): their
+    /// defaults choose then.
+    pub fn optionally_specialised_by(mut self, inputs: &[&str]) -> NodeSpec {
+        self.optional_specialisers = inputs.iter().map(|s| s.to_string()).collect();
+        self
+    }
+
+    /// Makes input and output names match whatever their case.
+    pub fn names_ignore_case(mut self) -> NodeSpec {
+        self.names_ignore_case = true;
+        self
+    }
+
+    fn same_name(&self, a: &str, b: &str) -> bool {
+        a == b || (self.names_ignore_case && a.eq_ignore_ascii_case(b))
+    }
+
     pub fn find_input(&self, name: &str) -> Option<(usize, &InputSpec)> {
-        self.inputs.iter().enumerate().find(|(_, i)| i.name == name)
+        self.inputs
+            .iter()
+            .enumerate()
+            .find(|(_, i)| self.same_name(&i.name, name))
+    }
+
+    /// The last input named `name`: in a node's `inputs` sub-table, a name
+    /// means the node's own socket even where a fixed input (a Python
+    /// node's `script`, `class`, `policy`) has the same name.
+    pub fn find_own_input(&self, name: &str) -> Option<(usize, &InputSpec)> {
+        self.inputs
+            .iter()
+            .enumerate()
+            .rfind(|(_, i)| self.same_name(&i.name, name))
     }
 
     pub fn find_output(&self, name: &str) -> Option<(usize, &OutputSpec)> {
         self.outputs
             .iter()
             .enumerate()
-            .find(|(_, o)| o.name == name)
+            .find(|(_, o)| self.same_name(&o.name, name))
     }
 }
 

@@ -16,6 +16,7 @@ pub fn frame(width: u32, height: u32) -> FrameInfo {
         seed: 0,
         frame: 0,
         time: 0.0,
+        fps: 24.0,
     }
 }
 

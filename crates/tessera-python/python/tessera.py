@@ -145,13 +145,17 @@ def _describe(cls):
     name = getattr(cls, "__name__", repr(cls))
     if not (isinstance(cls, type) and issubclass(cls, Node)):
         raise TypeError(f"{name} is not a subclass of tessera.Node")
+    # A Blender PyNode script's class (docs/blender-pynodes.md): its socket
+    # names are the script's, reached in a scene through quoted keys or an
+    # `inputs` sub-table, and its lines are the script's class's.
+    script_class = getattr(cls, "_blender_class", None)
     sockets = {}
     for kind in ("inputs", "outputs"):
         declared = getattr(cls, kind)
         if not isinstance(declared, dict):
             raise TypeError(f"{name}.{kind} must be a dict of sockets, not {type(declared).__name__}")
         for key, socket in declared.items():
-            if not (isinstance(key, str) and key.isidentifier()):
+            if not (isinstance(key, str) and (key.isidentifier() or script_class is not None)):
                 raise TypeError(f"{name}.{kind}: {key!r} is not a valid socket name")
             if not isinstance(socket, Socket) or type(socket) is Socket:
                 raise TypeError(
@@ -164,7 +168,7 @@ def _describe(cls):
     for key, socket in sockets["outputs"].items():
         if socket.type_name in ("integer", "boolean"):
             raise TypeError(f"{name}.outputs[{key!r}]: outputs must be Float, Vector2, Vector3 or Color")
-    if key_clash := set(sockets["inputs"]) & {"script", "class", "policy"}:
+    if script_class is None and (key_clash := set(sockets["inputs"]) & {"script", "class", "policy"}):
         raise TypeError(f"{name}.inputs: {sorted(key_clash)} are reserved names")
     call = cls.__call__ if "__call__" in dir(cls) and cls.__call__ is not object.__call__ else None
     tile = getattr(cls, "evaluate_tile", None)
@@ -179,12 +183,10 @@ def _describe(cls):
         except AttributeError:
             return 0
 
-    call_line = first_line(call) if call is not None else 0
+    source = cls if script_class is None else script_class
+    call_line = first_line(source.__call__) if call is not None else 0
     tile_line = first_line(tile) if tile is not None else 0
-    try:
-        class_line = _inspect.getsourcelines(cls)[1]
-    except (OSError, TypeError):
-        class_line = 0
+    class_line = _line_of(source)
     return {
         "doc": _inspect.cleandoc(cls.__doc__ or f"Python node {name}").split("\n\n")[0].replace("\n", " "),
         "inputs": [
@@ -436,7 +438,7 @@ class TileContext:
         for array in (x, y, u, v, sample):
             array.flags.writeable = False
         self.x, self.y, self.u, self.v, self.sample = x, y, u, v, sample
-        self.frame, self.time = info["frame"], info["time"]
+        self.frame, self.time, self.fps = info["frame"], info["time"], info["fps"]
         self.width, self.height = info["width"], info["height"]
         self.tile, self.seed, self.node = info["tile"], info["seed"], info["node"]
         self._np = np

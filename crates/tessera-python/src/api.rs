@@ -11,6 +11,17 @@ use std::ffi::CString;
 
 const API_SOURCE: &str = include_str!("../python/tessera.py");
 
+/// The loader of Blender 2.4x PyNode scripts, and the `Blender` package it
+/// gives them, module by module (docs/blender-pynodes.md).
+const PYNODE_SOURCE: &str = include_str!("../python/pynode.py");
+const BLENDER_SOURCES: [(&str, &str); 5] = [
+    ("Mathutils", include_str!("../python/blender/Mathutils.py")),
+    ("Noise", include_str!("../python/blender/Noise.py")),
+    ("Node", include_str!("../python/blender/Node.py")),
+    ("Scene", include_str!("../python/blender/Scene.py")),
+    ("Window", include_str!("../python/blender/Window.py")),
+];
+
 /// The private functions of the `tessera` module that Tessera calls, each
 /// with the parameters Tessera passes, in order; [`Api::fetch`] checks them.
 const FUNCTIONS: [(&str, &[&str]); 7] = [
@@ -61,6 +72,26 @@ pub struct Api {
 /// The interpreter's one `tessera` module's boundary (one per process, as
 /// the interpreter).
 static API: PyOnceLock<Api> = PyOnceLock::new();
+
+/// The PyNode loader's functions that Tessera calls.
+pub struct PyNodeApi {
+    /// `_load(path, module_name, class_name)`: the tessera.Node class
+    /// running a PyNode script's class.
+    pub load: Py<PyAny>,
+    /// `_is_pynode(path)`: whether a script imports `Blender`.
+    pub is_pynode: Py<PyAny>,
+    /// `PyNodeClassError`: the script has no class of the name asked for.
+    pub class_error: Py<PyAny>,
+}
+
+static PYNODE_API: PyOnceLock<PyNodeApi> = PyOnceLock::new();
+
+/// The boundary of the installed PyNode loader.
+pub fn pynode_api(py: Python<'_>) -> PyResult<&'static PyNodeApi> {
+    PYNODE_API
+        .get(py)
+        .ok_or_else(|| PyRuntimeError::new_err("the PyNode loader is not installed"))
+}
 
 /// The boundary of the installed `tessera` module.
 pub fn api(py: Python<'_>) -> PyResult<&'static Api> {
@@ -174,6 +205,27 @@ pub fn install_api(py: Python) -> PyResult<()> {
     // A crash in a node's C code prints Python's stack (and so the line of
     // the node's script) before the process dies.
     py.import("faulthandler")?.call_method0("enable")?;
+    install_pynode_loader(py)
+}
+
+/// Installs the PyNode loader (a private module: only PyNode scripts see
+/// the `Blender` package it makes).
+fn install_pynode_loader(py: Python) -> PyResult<()> {
+    let source = CString::new(PYNODE_SOURCE).expect("no NUL in the PyNode loader");
+    let module = PyModule::from_code(py, &source, c"<tessera pynode>", c"_tessera_pynode")?;
+    let sources = pyo3::types::PyDict::new(py);
+    for (name, source) in BLENDER_SOURCES {
+        sources.set_item(name, source)?;
+    }
+    module.call_method1("_set_sources", (sources,))?;
+    let _ = PYNODE_API.set(
+        py,
+        PyNodeApi {
+            load: module.getattr("_load")?.unbind(),
+            is_pynode: module.getattr("_is_pynode")?.unbind(),
+            class_error: module.getattr("PyNodeClassError")?.unbind(),
+        },
+    );
     Ok(())
 }
 

@@ -163,6 +163,7 @@ impl NodeCore {
         let facts = || -> PyResult<()> {
             info.set_item("frame", ctx.frame.frame)?;
             info.set_item("time", ctx.frame.time)?;
+            info.set_item("fps", ctx.frame.fps)?;
             info.set_item("width", ctx.frame.width)?;
             info.set_item("height", ctx.frame.height)?;
             info.set_item("tile", ctx.tile_index)?;

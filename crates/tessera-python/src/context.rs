@@ -28,6 +28,9 @@ pub struct Context {
     /// Seconds: frame / fps.
     #[pyo3(get)]
     time: f32,
+    /// Frames per second: the scene's `[image] fps`.
+    #[pyo3(get)]
+    fps: f32,
     #[pyo3(get)]
     width: u32,
     #[pyo3(get)]
@@ -56,6 +59,7 @@ impl Context {
             sample: 0,
             frame: ctx.frame.frame,
             time: ctx.frame.time,
+            fps: ctx.frame.fps,
             width: ctx.frame.width,
             height: ctx.frame.height,
             tile: ctx.tile_index,
@@ -197,6 +201,7 @@ mod tests {
             seed,
             frame: 0,
             time: 0.0,
+            fps: 24.0,
         };
         let failures = SampleFailures::default();
         let ctx = TileCtx {

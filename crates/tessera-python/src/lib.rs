@@ -5,7 +5,10 @@
 //! - [`python_kind`] is the `python` node type: its `script` and `class`
 //!   choose a class deriving from `tessera.Node`, whose declared sockets
 //!   become the node's inputs and outputs (the compiler sees them before
-//!   rendering, through `NodeKind::specialise`).
+//!   rendering, through `NodeKind::specialise`). [`pynode_kind`] is the
+//!   `pynode` type: a Blender 2.4x PyNode script, loaded as Blender loaded
+//!   it, with the `Blender` package that only such scripts can import
+//!   (python/pynode.py, python/blender/; docs/blender-pynodes.md).
 //! - [`PythonRuntime`] is one scene's Python state; its `begin_render`
 //!   prepares a render: seeds `random`, sets the switch interval, gives
 //!   every render worker one persistent Python thread state (so taking the
@@ -42,7 +45,7 @@ mod worker;
 
 pub use call::OnError;
 pub use interpreter::{PythonInfo, flush_output, is_started, lingering_threads, start};
-pub use node::{RunOptions, ScriptAccess, python_kind};
+pub use node::{RunOptions, ScriptAccess, pynode_kind, python_kind};
 pub use policy::Policy;
 pub use processes::PythonWorkers;
 pub use runtime::PythonRuntime;

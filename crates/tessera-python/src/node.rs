@@ -3,9 +3,11 @@
 use crate::PythonError;
 use crate::call::{Calls, Gate, NodeCore, OnError, Slot, uniform_object};
 use crate::errors::ExceptionReport;
-use crate::policy::{NodeState, Policy, policy_input};
+use crate::policy::{NodeState, Policy};
 use crate::runtime::PythonRuntime;
-use crate::script::{ScriptNode, describe_static, load_class, resolve_script};
+use crate::script::{
+    ScriptApi, ScriptNode, describe_static, load_class, load_pynode, resolve_script,
+};
 use crate::settings::PythonSettings;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
@@ -13,8 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex};
 use tessera_core::{
-    Buffer, BuildArgs, BuildError, Evaluation, InputSpec, Node, NodeError, NodeKind, NodeSpec,
-    TileCtx, Value, ValueType,
+    Buffer, BuildArgs, BuildError, Evaluation, Node, NodeError, NodeKind, NodeSpec, TileCtx, Value,
 };
 
 /// Whether a scene's Python scripts may run (`--no-python`).
@@ -51,26 +52,40 @@ pub fn python_kind(
     options: RunOptions,
     runtime: PythonRuntime,
 ) -> Arc<dyn NodeKind> {
-    let spec = NodeSpec::new(
-        "python",
+    script_type(
+        ScriptApi::Tessera,
         "a node written in Python: `script` names the file, `class` a tessera.Node subclass in it, whose sockets become this node's inputs and outputs (see docs/python-nodes.md)",
+        settings,
+        options,
+        runtime,
     )
-    .input(InputSpec::fixed(
-        "script",
-        ValueType::String,
-        Value::String(String::new()),
-        "the Python file, relative to the scene or on [python] paths",
-    ))
-    .input(InputSpec::fixed(
-        "class",
-        ValueType::String,
-        Value::String(String::new()),
-        "the tessera.Node subclass in the script",
-    ))
-    .input(policy_input())
-    .specialised_by(&["script", "class"]);
+}
+
+/// The `pynode` node type: a Blender 2.4x PyNode script, unmodified.
+pub fn pynode_kind(
+    settings: PythonSettings,
+    options: RunOptions,
+    runtime: PythonRuntime,
+) -> Arc<dyn NodeKind> {
+    script_type(
+        ScriptApi::Blender,
+        "a Blender 2.4x PyNode script, unmodified: `script` names the file, whose node class's sockets become this node's inputs and outputs (VALUE a float, VECTOR a vector3, RGBA a color4; see docs/blender-pynodes.md)",
+        settings,
+        options,
+        runtime,
+    )
+}
+
+fn script_type(
+    api: ScriptApi,
+    doc: &str,
+    settings: PythonSettings,
+    options: RunOptions,
+    runtime: PythonRuntime,
+) -> Arc<dyn NodeKind> {
     Arc::new(PythonKind {
-        spec,
+        spec: api.spec(doc, "", ""),
+        api,
         settings,
         options,
         runtime,
@@ -83,6 +98,7 @@ pub const FIXED_INPUTS: usize = 3;
 
 struct PythonKind {
     spec: NodeSpec,
+    api: ScriptApi,
     settings: PythonSettings,
     options: RunOptions,
     runtime: PythonRuntime,
@@ -131,6 +147,14 @@ impl NodeKind for PythonKind {
                     ),
                 ));
             }
+            ScriptAccess::ReadOnly if self.api == ScriptApi::Blender => {
+                return Err(BuildError::at_input(
+                    "script",
+                    format!(
+                        "--no-python: a PyNode script declares its sockets by running its __init__, so {script} cannot be checked without running Python"
+                    ),
+                ));
+            }
             ScriptAccess::ReadOnly => {
                 let (node, unverified) = describe_static(&path, &class_name).map_err(located)?;
                 (None, node, unverified)
@@ -138,9 +162,12 @@ impl NodeKind for PythonKind {
             ScriptAccess::Run => {
                 crate::start().map_err(|e| BuildError::at_input("script", e.to_string()))?;
                 let namespace = self.runtime.script_namespace();
-                let (class, node) =
-                    Python::attach(|py| load_class(py, &path, &class_name, &namespace))
-                        .map_err(located)?;
+                let load = match self.api {
+                    ScriptApi::Tessera => load_class,
+                    ScriptApi::Blender => load_pynode,
+                };
+                let (class, node) = Python::attach(|py| load(py, &path, &class_name, &namespace))
+                    .map_err(located)?;
                 (Some(class), node, Vec::new())
             }
         };
@@ -261,9 +288,13 @@ impl NodeKind for ScriptKind {
                 .or_else(|| Policy::parse(args.string("policy")))
                 .or(self.scene_policy)
                 .unwrap_or(Policy::DEFAULT);
+            // What makes an instance per tile under `isolated`: the class,
+            // or a PyNode's factory giving each a new script instance.
+            let fresh = (class.bind(py).getattr("_tessera_fresh"))
+                .map_or_else(|_| class.clone_ref(py), Bound::unbind);
             let state = Arc::new(NodeState {
                 core: Arc::new(core),
-                class: class.clone_ref(py),
+                fresh,
                 instance: Arc::new(instance.unbind()),
                 policy,
                 pure: self.node.pure,

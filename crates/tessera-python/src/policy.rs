@@ -58,8 +58,9 @@ impl fmt::Display for Policy {
 /// shared by the node in the plan and the runtime that routes its calls.
 pub struct NodeState {
     pub core: Arc<NodeCore>,
-    /// The class, for `isolated`'s fresh instance per tile.
-    pub class: Py<PyAny>,
+    /// Called for `isolated`'s fresh instance per tile: the class, or a
+    /// PyNode's factory (`_tessera_fresh`).
+    pub fresh: Py<PyAny>,
     /// The instance built (and set up) at compile time.
     pub instance: Arc<Py<PyAny>>,
     pub policy: Policy,
@@ -106,7 +107,7 @@ impl NodeState {
     ) -> Result<(), NodeError> {
         let instance = Python::attach(|py| {
             let instance = self
-                .class
+                .fresh
                 .bind(py)
                 .call0()
                 .map_err(|e| self.core.tile_error(py, &e, "creating an instance", ctx))?;

@@ -8,6 +8,58 @@ use std::path::{Path, PathBuf};
 use tessera_core::hash::hash_str;
 use tessera_core::{GeomProp, InputSpec, NodeSpec, OutputSpec, SocketType, Value, ValueType};
 
+/// The API a script is written against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScriptApi {
+    /// `tessera.Node` subclasses: the `python` node type.
+    Tessera,
+    /// A Blender 2.4x PyNode script (`from Blender import Node`): the
+    /// `pynode` node type (docs/blender-pynodes.md).
+    Blender,
+}
+
+impl ScriptApi {
+    pub fn type_name(self) -> &'static str {
+        match self {
+            ScriptApi::Tessera => "python",
+            ScriptApi::Blender => "pynode",
+        }
+    }
+
+    /// A node type's fixed inputs (`script`, `class`, `policy`), before the
+    /// class's own.
+    pub fn spec(self, doc: &str, script: &str, class_name: &str) -> NodeSpec {
+        let class_doc = match self {
+            ScriptApi::Tessera => "the tessera.Node subclass in the script",
+            ScriptApi::Blender => {
+                "the node class in the script; empty: its `__node__`, else the first Node.Scripted subclass it defines"
+            }
+        };
+        let spec = NodeSpec::new(self.type_name(), doc)
+            .input(InputSpec::fixed(
+                "script",
+                ValueType::String,
+                Value::String(script.to_string()),
+                "the Python file, relative to the scene or on [python] paths",
+            ))
+            .input(InputSpec::fixed(
+                "class",
+                ValueType::String,
+                Value::String(class_name.to_string()),
+                class_doc,
+            ))
+            .input(crate::policy::policy_input())
+            .specialised_by(&["script", "class"]);
+        match self {
+            ScriptApi::Tessera => spec,
+            // Blender found sockets by name whatever their case.
+            ScriptApi::Blender => spec
+                .names_ignore_case()
+                .optionally_specialised_by(&["class"]),
+        }
+    }
+}
+
 /// A node class of a script, as the compiler and `tessera nodes` see it.
 #[derive(Debug, Clone)]
 pub struct ScriptNode {
@@ -145,8 +197,52 @@ pub fn load_class(
             display_path(script)
         )));
     };
-    let node = describe(py, &class, script)?;
+    let node = describe(py, &class, script, ScriptApi::Tessera)?;
     Ok((class.unbind(), node))
+}
+
+/// Class `class_name` (empty: the one Blender would choose) of the PyNode
+/// script `script` (a canonical path), as a `tessera.Node` subclass, and its
+/// description. The script runs once per `namespace`, as [`load_class`]'s.
+pub fn load_pynode(
+    py: Python,
+    script: &Path,
+    class_name: &str,
+    namespace: &str,
+) -> Result<(Py<PyAny>, ScriptNode), PythonError> {
+    let api = crate::api::pynode_api(py).map_err(|e| script_error(py, &e, script))?;
+    let path = script.to_string_lossy();
+    let module_name = format!("{namespace}pynode_{:08x}", hash_str(&path));
+    let class = (api.load.bind(py))
+        .call1((path.as_ref(), module_name, class_name))
+        .map_err(|e| {
+            if e.is_instance(py, api.class_error.bind(py)) {
+                let message = e.value(py).to_string();
+                return PythonError::NoClass(message.replace(path.as_ref(), &display_path(script)));
+            }
+            let error = script_error(py, &e, script);
+            match error {
+                PythonError::Script(text)
+                    if e.is_instance_of::<pyo3::exceptions::PySyntaxError>(py) =>
+                {
+                    PythonError::Script(format!(
+                        "{text}\nBlender 2.4x PyNode scripts must be valid Python 3 (print(x), `except E as e`): see docs/blender-pynodes.md"
+                    ))
+                }
+                other => other,
+            }
+        })?;
+    let node = describe(py, &class, script, ScriptApi::Blender)?;
+    Ok((class.unbind(), node))
+}
+
+/// Whether `script` (a canonical path) is a Blender PyNode script: one that
+/// imports `Blender` (read, not run).
+fn is_pynode(py: Python, script: &Path) -> bool {
+    crate::api::pynode_api(py)
+        .and_then(|api| api.is_pynode.bind(py).call1((script.to_string_lossy(),)))
+        .and_then(|found| found.extract())
+        .unwrap_or(false)
 }
 
 /// Every node class of a script, in source order (for `tessera nodes --script`).
@@ -156,6 +252,10 @@ pub fn describe_script(script: &Path) -> Result<Vec<ScriptNode>, PythonError> {
         .canonicalize()
         .map_err(|e| PythonError::Script(format!("cannot read {}: {e}", script.display())))?;
     Python::attach(|py| {
+        if is_pynode(py, &script) {
+            let (_, node) = load_pynode(py, &script, "", "tessera_script_described_")?;
+            return Ok(vec![node]);
+        }
         let module = import_script(py, &script, "tessera_script_described_")?;
         let classes = crate::api::api(py)
             .and_then(|api| api.node_classes.bind(py).call1((&module,)))
@@ -166,7 +266,7 @@ pub fn describe_script(script: &Path) -> Result<Vec<ScriptNode>, PythonError> {
             .map_err(|e| script_error(py, &e, &script))?
         {
             let class = class.map_err(|e| script_error(py, &e, &script))?;
-            nodes.push(describe(py, &class, &script)?);
+            nodes.push(describe(py, &class, &script, ScriptApi::Tessera)?);
         }
         Ok(nodes)
     })
@@ -183,7 +283,12 @@ type InputTuple = (
     Option<String>,
 );
 
-fn describe(py: Python, class: &Bound<PyAny>, script: &Path) -> Result<ScriptNode, PythonError> {
+fn describe(
+    py: Python,
+    class: &Bound<PyAny>,
+    script: &Path,
+    api_kind: ScriptApi,
+) -> Result<ScriptNode, PythonError> {
     let api = crate::api::api(py).map_err(|e| script_error(py, &e, script))?;
     let described = api.describe.bind(py).call1((class,)).map_err(|e| {
         // The class is at fault, not the code that inspected it: point at
@@ -203,7 +308,7 @@ fn describe(py: Python, class: &Bound<PyAny>, script: &Path) -> Result<ScriptNod
         .getattr("__name__")
         .and_then(|n| n.extract())
         .unwrap_or_default();
-    script_node(py, &described, class_name, script)
+    script_node(py, &described, class_name, script, api_kind)
 }
 
 /// Class `class_name` of `script` (a canonical path), read from its source
@@ -235,7 +340,13 @@ pub fn describe_static(
             })?;
         let (described, unverified): (Bound<PyAny>, Vec<String>) =
             result.extract().map_err(|e| script_error(py, &e, script))?;
-        let node = script_node(py, &described, class_name.to_string(), script)?;
+        let node = script_node(
+            py,
+            &described,
+            class_name.to_string(),
+            script,
+            ScriptApi::Tessera,
+        )?;
         Ok((node, unverified))
     })
 }
@@ -246,6 +357,7 @@ fn script_node(
     described: &Bound<PyAny>,
     class_name: String,
     script: &Path,
+    api_kind: ScriptApi,
 ) -> Result<ScriptNode, PythonError> {
     let field = |name: &str| {
         described
@@ -259,21 +371,7 @@ fn script_node(
     let outputs: Vec<(String, String, String)> = field("outputs")?
         .extract()
         .map_err(|_| bad("bad outputs"))?;
-    let mut spec = NodeSpec::new("python", &doc)
-        .input(InputSpec::fixed(
-            "script",
-            ValueType::String,
-            Value::String(display_path(script)),
-            "the Python file, relative to the scene or on [python] paths",
-        ))
-        .input(InputSpec::fixed(
-            "class",
-            ValueType::String,
-            Value::String(class_name.clone()),
-            "the tessera.Node subclass in the script",
-        ))
-        .input(crate::policy::policy_input())
-        .specialised_by(&["script", "class"]);
+    let mut spec = api_kind.spec(&doc, &display_path(script), &class_name);
     for (name, type_name, default, min, max, input_doc, geometry) in inputs {
         let ty = value_type(&type_name)
             .ok_or_else(|| bad(&format!("input `{name}` has unknown type {type_name}")))?;

@@ -324,6 +324,7 @@ pub fn render(
         seed: image.seed,
         frame: options.frame,
         time: options.frame as f32 / image.fps,
+        fps: image.fps,
     };
     let tiles = tile_grid(image.width, image.height, options.tile_size);
     let (stages, image_evaluates) = whole::schedule(plan);

@@ -59,7 +59,14 @@ fn specialise(
     let spec = kind.spec();
     let mut constants = Vec::new();
     for name in &spec.specialised_by {
+        let (_, input) = spec
+            .find_input(name)
+            .expect("specialised_by names inputs of the spec");
         let Some(param) = node.params.iter().find(|p| &p.name.value == name) else {
+            if spec.optional_specialisers.contains(name) {
+                constants.push((name.clone(), input.default.clone()));
+                continue;
+            }
             return Err(Diagnostic::new(
                 DiagnosticKind::Structure,
                 format!(
@@ -70,9 +77,6 @@ fn specialise(
             )
             .label(format!("add `{name} = \"...\"` to this node")));
         };
-        let (_, input) = spec
-            .find_input(name)
-            .expect("specialised_by names inputs of the spec");
         let value = constant(&param.value, ValueType::String, input)?;
         constants.push((name.clone(), value));
     }

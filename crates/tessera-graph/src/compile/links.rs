@@ -6,7 +6,7 @@ use crate::constants::constant;
 use crate::suggest::help_for;
 use std::collections::HashMap;
 use std::sync::Arc;
-use tessera_core::{ColorSpace, InputSpec, NodeKind, Value, ValueType};
+use tessera_core::{ColorSpace, InputSpec, NodeKind, NodeSpec, Value, ValueType};
 use tessera_scene::{
     Diagnostic, DiagnosticKind, Link, NodeDesc, Param, ParamValue, SceneDesc, Section, Span,
     Spanned,
@@ -125,6 +125,31 @@ fn link_target(
     }
 }
 
+/// A node's parameters, each with whether it came from the node's `inputs`
+/// sub-table (`[nodes.x.inputs]`), where a key is always one of the node's
+/// own sockets: the way to a socket whose name is not a plain key or is
+/// also a fixed input's. A node with an input named `inputs` takes a table
+/// there as that input's value.
+fn params_of<'s>(
+    desc: &'s NodeDesc,
+    spec: &NodeSpec,
+) -> impl Iterator<Item = (&'s Param, bool)> + use<'s> {
+    let takes_inputs_key = spec.find_input("inputs").is_some();
+    desc.params.iter().flat_map(move |param| {
+        let sub_table: Option<&'s [Param]> = match &param.value.value {
+            ParamValue::Table(entries) if param.name.value == "inputs" && !takes_inputs_key => {
+                Some(entries)
+            }
+            _ => None,
+        };
+        let top_level = sub_table.is_none().then_some((param, false));
+        let entries = sub_table.unwrap_or_default().iter();
+        top_level
+            .into_iter()
+            .chain(entries.map(|entry| (entry, true)))
+    })
+}
+
 /// Matches a node's parameters to its inputs and checks its links exist.
 fn resolve_params<'s>(
     desc: &'s NodeDesc,
@@ -138,8 +163,13 @@ fn resolve_params<'s>(
     let before = errors.len();
     let mut params: Vec<Option<&Param>> = vec![None; spec.inputs.len()];
     let mut deps = Vec::new();
-    for param in &desc.params {
-        let Some((i, input)) = spec.find_input(&param.name.value) else {
+    for (param, own) in params_of(desc, spec) {
+        let found = if own {
+            spec.find_own_input(&param.name.value)
+        } else {
+            spec.find_input(&param.name.value)
+        };
+        let Some((i, input)) = found else {
             errors.push(
                 Diagnostic::new(
                     DiagnosticKind::UnknownInput,
@@ -158,6 +188,21 @@ fn resolve_params<'s>(
             );
             continue;
         };
+        if let Some(earlier) = params[i] {
+            errors.push(
+                Diagnostic::new(
+                    DiagnosticKind::Structure,
+                    format!(
+                        "input `{}` of node `{}` is given twice",
+                        input.name, desc.id.value
+                    ),
+                    param.name.span.clone(),
+                )
+                .label("given again here")
+                .related(earlier.name.span.clone(), "first given here"),
+            );
+            continue;
+        }
         params[i] = Some(param);
         let Some(link) = link_of(&param.value) else {
             continue;

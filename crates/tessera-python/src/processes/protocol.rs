@@ -36,6 +36,7 @@ pub struct Frame {
     pub seed: u32,
     pub frame: i64,
     pub time_bits: u32,
+    pub fps_bits: u32,
 }
 
 impl From<&FrameInfo> for Frame {
@@ -47,6 +48,7 @@ impl From<&FrameInfo> for Frame {
             seed: frame.seed,
             frame: frame.frame,
             time_bits: frame.time.to_bits(),
+            fps_bits: frame.fps.to_bits(),
         }
     }
 }
@@ -60,6 +62,7 @@ impl From<&Frame> for FrameInfo {
             seed: frame.seed,
             frame: frame.frame,
             time: f32::from_bits(frame.time_bits),
+            fps: f32::from_bits(frame.fps_bits),
         }
     }
 }
@@ -135,6 +138,7 @@ mod tests {
             seed: 9,
             frame: -4,
             time: 0.1f32 + f32::EPSILON,
+            fps: 23.976,
         };
         let text = serde_json::to_string(&Frame::from(&frame)).unwrap();
         let back: Frame = serde_json::from_str(&text).unwrap();
