@@ -6,6 +6,7 @@ mod colour;
 mod determinism;
 mod golden;
 mod hostile;
+mod pynodes;
 mod python;
 mod python_misbehaviour;
 mod python_processes;

@@ -130,6 +130,18 @@ def _node_class(namespace, class_name, scripted, path):
     return found
 
 
+def _record_class_lines(namespace, source, path):
+    """Sets `__firstlineno__` (as Python 3.13 does) on the classes the script
+    defines at its top level, so that errors and `tessera nodes` can name the
+    line of a class whose module is "__main__"."""
+    import ast
+
+    for statement in ast.parse(source, filename=path).body:
+        found = namespace.get(statement.name) if isinstance(statement, ast.ClassDef) else None
+        if isinstance(found, type) and "__firstlineno__" not in vars(found):
+            found.__firstlineno__ = statement.lineno
+
+
 def _sockets(sockets, what, name):
     seen = {}
     for socket in sockets:
@@ -161,6 +173,7 @@ def _load(path, module_name, class_name):
         package, scope = _blender_package(lambda: getattr(current, "ctx", None))
         namespace = {"__builtins__": scope, "__name__": "__main__", "__file__": path}
         exec(code, namespace)
+        _record_class_lines(namespace, source, path)
         holder = _types.ModuleType(module_name, f"the PyNode script {path}")
         holder.namespace, holder.package, holder.current, holder.nodes = namespace, package, current, {}
         _sys.modules[module_name] = holder

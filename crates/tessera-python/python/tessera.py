@@ -311,6 +311,11 @@ def _node_classes(module):
 
 
 def _line_of(cls):
+    # Python 3.13 records the line; a PyNode script's class has it set by
+    # its loader (inspect cannot find a class whose module is "__main__").
+    line = cls.__dict__.get("__firstlineno__")
+    if line:
+        return line
     try:
         return _inspect.getsourcelines(cls)[1]
     except (OSError, TypeError):

@@ -103,6 +103,12 @@ fn missing_module_hint(py: Python, err: &PyErr) -> Option<String> {
     }
     let module: String = err.value(py).getattr("name").ok()?.extract().ok()?;
     let package = module.split('.').next().unwrap_or(&module).to_string();
+    if package == "Blender" {
+        return Some(
+            "`Blender` is there only for Blender 2.4x PyNode scripts: give this node `type = \"pynode\"` (docs/blender-pynodes.md)"
+                .to_string(),
+        );
+    }
     // `sys.stdlib_module_names` is 3.10's; before it, only the modules
     // built into the interpreter are known to need no installing.
     let sys = py.import("sys").ok()?;

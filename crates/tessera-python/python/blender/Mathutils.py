@@ -287,8 +287,31 @@ class Matrix:
             row[:] = solved[n:]
         return self
 
+    def rotationPart(self):
+        """The upper-left 3x3 matrix."""
+        if self.rowSize < 3 or self.colSize < 3:
+            raise AttributeError("Matrix.rotationPart(): the matrix must be at least 3x3")
+        return Matrix(*[list(row)[:3] for row in self._rows[:3]])
+
+    def translationPart(self):
+        """The fourth row's first three values, of a 4x4 matrix."""
+        if self.rowSize != 4 or self.colSize != 4:
+            raise AttributeError("Matrix.translationPart(): only 4x4 matrices are supported")
+        return Vector(list(self._rows[3])[:3])
+
+    def resize4x4(self):
+        """Grows the matrix to 4x4 in place (identity in the new cells) and returns it."""
+        size = (self.rowSize, self.colSize)
+        rows = [list(row) + [0.0] * (4 - size[1]) for row in self._rows]
+        rows += [[1.0 if i == j else 0.0 for j in range(4)] for i in range(size[0], 4)]
+        self._rows = [Vector(row) for row in rows]
+        return self
+
     def _row_product(self, vector):
-        """vector * matrix: the vector as a row."""
+        """vector * matrix: the vector as a row; a 3D vector times a 4x4
+        matrix is taken as (x, y, z, 1) and gives a 3D vector, as in 2.4x."""
+        if len(vector) == 3 and self.rowSize == 4:
+            return Vector(self._row_product(Vector(list(vector) + [1.0]))[:3])
         if len(vector) != self.rowSize:
             raise AttributeError("Vector * Matrix: the vector size must match the matrix's row count")
         return Vector([sum(vector[i] * self._rows[i][j] for i in range(self.rowSize)) for j in range(self.colSize)])
