@@ -331,3 +331,12 @@ fn pure_pynodes_give_the_same_pixels_under_every_policy_and_in_worker_processes(
         );
     }
 }
+
+#[test]
+fn a_pynode_cannot_be_checked_without_running_python_and_says_why() {
+    tessera(&["check", "--no-python", "scenes/pynodes/tiles.toml"])
+        .expect_code(2)
+        .expect_stderr_start(
+            "error: node `tiles`: --no-python: a PyNode script declares its sockets by running its __init__, so ../../scripts/pynodes/tiles.py cannot be checked without running Python\n",
+        );
+}
