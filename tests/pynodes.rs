@@ -28,6 +28,13 @@ fn render_pixels(dir: &Path, extra: &[&str]) -> Vec<[f32; 4]> {
     image.pixels().map(|p| p.0).collect()
 }
 
+/// The pixel hash of `scene` (from the root) rendered into `dir` with `extra`.
+fn scene_hash(scene: &str, dir: &Path, extra: &[&str]) -> String {
+    render(scene, &dir.join("out.png"), extra)
+        .expect_code(0)
+        .pixel_hash()
+}
+
 const HEADER: &str = "from Blender import Node\n\n\nclass N(Node.Scripted):\n";
 
 #[test]
@@ -277,12 +284,7 @@ fn nodes_sharing_a_script_share_its_one_instance() {
 #[test]
 fn blender_noise_random_starts_from_the_scene_seed_at_any_thread_count() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out.png");
-    let hash = |extra: &[&str]| {
-        render("scenes/pynodes/starfield.toml", &out, extra)
-            .expect_code(0)
-            .pixel_hash()
-    };
+    let hash = |extra: &[&str]| scene_hash("scenes/pynodes/starfield.toml", dir.path(), extra);
     let seeded = hash(&["--threads", "1"]);
     for threads in ["2", "4"] {
         assert_eq!(hash(&["--threads", threads, "--tile", "16"]), seeded);
@@ -300,12 +302,7 @@ fn blender_noise_random_starts_from_the_scene_seed_at_any_thread_count() {
 #[test]
 fn pure_pynodes_give_the_same_pixels_under_every_policy_and_in_worker_processes() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out.png");
-    let hash = |extra: &[&str]| {
-        render("scenes/pynodes/clouds.toml", &out, extra)
-            .expect_code(0)
-            .pixel_hash()
-    };
+    let hash = |extra: &[&str]| scene_hash("scenes/pynodes/clouds.toml", dir.path(), extra);
     let ordered = hash(&["--threads", "1"]);
     for policy in ["free", "exclusive", "isolated"] {
         assert_eq!(
