@@ -156,7 +156,8 @@ def _tessera_socket(socket, node_module):
     values = [socket.val] if isinstance(socket.val, float) else list(socket.val)
     # Blender kept a default outside [min, max]; the range widens to hold it.
     low, high = min([socket.min] + values), max([socket.max] + values)
-    return kind[socket.type](socket.val, min=low, max=high, doc=f"{socket.name}: a Blender {socket.type and ('VECTOR', 'RGBA')[socket.type - 1] or 'VALUE'} socket")
+    doc = f"{socket.name}: a Blender {node_module._TYPE_NAMES[socket.type]} socket"
+    return kind[socket.type](socket.val, min=low, max=high, doc=doc)
 
 
 def _load(path, module_name, class_name):
