@@ -452,3 +452,91 @@ fn a_bad_policy_is_a_located_scene_error() {
         bad_flag.stderr
     );
 }
+
+/// The linear RGBA pixels of an EXR, row by row, and its width.
+fn exr_pixels(path: &Path) -> (u32, Vec<[f32; 4]>) {
+    let image = image::open(path).unwrap().to_rgba32f();
+    (image.width(), image.pixels().map(|p| p.0).collect())
+}
+
+#[test]
+fn a_region_gives_the_pixels_of_the_whole_image() {
+    // Native nodes (showcase), a pure Python node, ctx.random(), a node
+    // keeping state under `ordered` (evaluated over the whole image even for
+    // a region), numpy's evaluate_tile; regions not on tile boundaries.
+    let scenes = [
+        "scenes/showcase.toml",
+        "scenes/python_ripples.toml",
+        "scenes/python_sparkle.toml",
+        "scenes/python_counter.toml",
+        "scenes/python_tile.toml",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let (full, part) = (dir.path().join("full.exr"), dir.path().join("part.exr"));
+    for scene in scenes {
+        let full_run = tessera(&["render", scene, "-o", full.to_str().unwrap(), "-j", "2"]);
+        full_run.expect_code(0);
+        let (width, pixels) = exr_pixels(&full);
+        for (region, extra) in [
+            ((10, 7, 33, 21), ["-j", "1", "--tile", "16"]),
+            ((0, 5, 17, 9), ["-j", "3", "--tile", "8"]),
+        ] {
+            let (x, y, w, h) = region;
+            let text = format!("{x},{y},{w},{h}");
+            let mut args = vec![
+                "render",
+                scene,
+                "-o",
+                part.to_str().unwrap(),
+                "--region",
+                &text,
+            ];
+            args.extend(extra);
+            tessera(&args).expect_code(0);
+            let (part_width, part_pixels) = exr_pixels(&part);
+            assert_eq!(
+                (part_width, part_pixels.len()),
+                (w, (w * h) as usize),
+                "{scene}"
+            );
+            for row in 0..h {
+                let start = ((y + row) * width + x) as usize;
+                assert_eq!(
+                    part_pixels[(row * w) as usize..][..w as usize],
+                    pixels[start..][..w as usize],
+                    "{scene} region {text}, row {row}"
+                );
+            }
+        }
+    }
+    // Python nodes in worker processes, too.
+    let scene = "scenes/python_ripples.toml";
+    tessera(&["render", scene, "-o", full.to_str().unwrap()]).expect_code(0);
+    let args = [
+        "render",
+        scene,
+        "-o",
+        part.to_str().unwrap(),
+        "--region",
+        "3,4,20,10",
+    ];
+    let mut in_workers = args.to_vec();
+    in_workers.extend(["--python-workers", "processes", "-j", "2"]);
+    tessera(&args).expect_code(0);
+    let in_process = exr_pixels(&part);
+    tessera(&in_workers).expect_code(0);
+    assert_eq!(exr_pixels(&part), in_process);
+}
+
+#[test]
+fn a_region_outside_the_image_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.png");
+    let out = out.to_str().unwrap();
+    tessera(&["render", "scenes/showcase.toml", "-o", out, "--region", "600,0,100,10"])
+        .expect_code(2)
+        .expect_stderr_start(
+            "error: the region 600,0,100,10 (x, y, width, height) is not a non-empty part of the 640 x 360 image\n",
+        );
+    assert!(!dir.path().join("out.png").exists());
+}

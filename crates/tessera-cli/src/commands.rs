@@ -9,8 +9,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use tessera_core::ColorSpace;
 use tessera_core::Registry;
+use tessera_core::{ColorSpace, Rect};
 use tessera_graph::Plan;
 use tessera_output::{Depth, Framebuffer, ImageTarget};
 use tessera_process::Launch;
@@ -42,6 +42,11 @@ pub struct RenderArgs {
     /// The frame number (nodes see time = frame / fps).
     #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     frame: i64,
+    /// Render only these pixels of the image: X,Y,WIDTH,HEIGHT, from the top
+    /// left. Each is the pixel the whole image's render gives
+    /// (docs/determinism.md); the image written is the region's size.
+    #[arg(long, value_name = "X,Y,W,H", value_parser = parse_region)]
+    region: Option<Rect>,
     /// Bits per channel: 8 or 16 for PNG, 32 (float) for EXR.
     #[arg(long)]
     depth: Option<Depth>,
@@ -312,6 +317,24 @@ fn stopped_failure(code: u8, why: &str, interrupted: Option<&NodeFailure>) -> Fa
     Failure::new(code, message)
 }
 
+fn parse_region(text: &str) -> Result<Rect, String> {
+    let numbers: Vec<&str> = text.split(',').map(str::trim).collect();
+    let [x, y, width, height] = numbers[..] else {
+        return Err("expected X,Y,WIDTH,HEIGHT: four numbers separated by commas".into());
+    };
+    let number = |what: &str, text: &str| {
+        text.parse::<u32>()
+            .map_err(|_| format!("{what} must be a whole number of pixels, not {text:?}"))
+    };
+    let (x, y) = (number("X", x)?, number("Y", y)?);
+    let (width, height) = (number("WIDTH", width)?, number("HEIGHT", height)?);
+    if width == 0 || height == 0 {
+        return Err("the region must be at least 1 x 1 pixels".into());
+    }
+    let to_i32 = |v: u32| i32::try_from(v).map_err(|_| format!("{v} is beyond any image"));
+    Ok(Rect::new(to_i32(x)?, to_i32(y)?, width, height))
+}
+
 fn parse_colorspace(name: &str) -> Result<ColorSpace, String> {
     ColorSpace::parse(name).ok_or_else(|| {
         let names: Vec<&str> = ColorSpace::names().collect();
@@ -394,6 +417,7 @@ fn render_scene(args: &RenderArgs, mut supervisor: Option<&mut Supervisor>) -> R
         hooks: session.clone().map(|s| s as Arc<dyn RenderHooks>),
         output_bytes: target.encoding_bytes(plan.image.width, plan.image.height),
         colorspace: target.colorspace,
+        region: args.region,
     };
     let bar = progress_bar(args.quiet || supervisor.is_some());
     let rendered = tessera_render::render(&plan, &options, &crate::cancel::CANCEL, &mut |p| {
@@ -552,7 +576,7 @@ fn render_failure(error: RenderError, timeout: Option<f64>) -> Failure {
         | RenderError::BadTileSize
         | RenderError::OutOfMemory { .. } => EXIT_IO,
         // Predictable from the scene and the options.
-        RenderError::NotEnoughMemory(_) => EXIT_BAD_SCENE,
+        RenderError::NotEnoughMemory(_) | RenderError::BadRegion { .. } => EXIT_BAD_SCENE,
     };
     let mut message = format!("error: {error}");
     if let RenderError::Node(failure) = &error

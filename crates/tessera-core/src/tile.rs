@@ -38,6 +38,15 @@ impl Rect {
         }
     }
 
+    /// The pixels in both rectangles, if any.
+    pub fn intersection(&self, other: &Rect) -> Option<Rect> {
+        let x = self.x.max(other.x);
+        let y = self.y.max(other.y);
+        let right = (self.x + self.width as i32).min(other.x + other.width as i32);
+        let bottom = (self.y + self.height as i32).min(other.y + other.height as i32);
+        (right > x && bottom > y).then(|| Rect::new(x, y, (right - x) as u32, (bottom - y) as u32))
+    }
+
     /// Whether pixel (x, y) lies in the rectangle.
     pub fn contains(&self, x: i32, y: i32) -> bool {
         x >= self.x
@@ -197,6 +206,21 @@ pub fn sample_offset(frame: &FrameInfo, x: i32, y: i32, s: u32) -> Vec2 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rectangles_intersect_in_their_common_pixels() {
+        let a = Rect::new(0, 0, 10, 8);
+        assert_eq!(
+            a.intersection(&Rect::new(6, -2, 10, 4)),
+            Some(Rect::new(6, 0, 4, 2))
+        );
+        assert_eq!(
+            a.intersection(&Rect::new(2, 3, 1, 1)),
+            Some(Rect::new(2, 3, 1, 1))
+        );
+        // Touching edges share no pixel.
+        assert_eq!(a.intersection(&Rect::new(10, 0, 5, 5)), None);
+    }
 
     static NO_FAILURES: SampleFailures = SampleFailures {
         samples: Mutex::new(Vec::new()),

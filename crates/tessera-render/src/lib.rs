@@ -45,6 +45,9 @@ pub struct RenderOptions {
     /// The colour space the framebuffer's RGB is in: each tile is encoded
     /// into it from the working space (linear Rec.709) as it is resolved.
     pub colorspace: ColorSpace,
+    /// Only these pixels of the image (`--region`), each as the whole
+    /// image's render gives it; None for the whole image.
+    pub region: Option<Rect>,
 }
 
 impl Default for RenderOptions {
@@ -56,6 +59,7 @@ impl Default for RenderOptions {
             hooks: None,
             output_bytes: 0,
             colorspace: ColorSpace::LinRec709,
+            region: None,
         }
     }
 }
@@ -139,6 +143,16 @@ pub enum RenderError {
     ThreadPool { threads: usize, message: String },
     #[error("tile size must be at least 1 pixel")]
     BadTileSize,
+    /// `region` is empty or reaches outside the image.
+    #[error(
+        "the region {},{},{},{} (x, y, width, height) is not a non-empty part of the {image_width} x {image_height} image",
+        .region.x, .region.y, .region.width, .region.height
+    )]
+    BadRegion {
+        region: Rect,
+        image_width: u32,
+        image_height: u32,
+    },
     /// Predicted before rendering: more memory than the machine (or the
     /// process's address-space limit) has.
     #[error("{}", describe_memory(.0))]
@@ -326,7 +340,21 @@ pub fn render(
         time: options.frame as f32 / image.fps,
         fps: image.fps,
     };
+    let whole_image = Rect::new(0, 0, image.width, image.height);
+    let region = options.region.unwrap_or(whole_image);
+    if region.area() == 0 || !whole_image.contains_rect(&region) {
+        return Err(RenderError::BadRegion {
+            region,
+            image_width: image.width,
+            image_height: image.height,
+        });
+    }
     let tiles = tile_grid(image.width, image.height, options.tile_size);
+    // The image's tiles that meet the region, clipped to it, keeping their
+    // index in the image's grid: a region's pixels are the image's.
+    let region_tiles: Vec<(usize, Rect)> = (tiles.iter().enumerate())
+        .filter_map(|(index, tile)| Some((index, tile.intersection(&region)?)))
+        .collect();
     let (stages, image_evaluates) = whole::schedule(plan);
     let needs = memory_needs(
         plan,
@@ -343,7 +371,7 @@ pub fn render(
 
     let mut steps = Steps {
         done: 0,
-        total: tiles.len() * (stages.len() + 1),
+        total: tiles.len() * stages.len() + region_tiles.len(),
         progress,
     };
     let mut stored: Vec<Option<StoredNode>> = plan.nodes.iter().map(|_| None).collect();
@@ -360,18 +388,26 @@ pub fn render(
         )?;
     }
 
-    let floats = image.width as usize * image.height as usize * 4;
+    let floats = region.area() * 4;
     let mut pixels = zeroed_floats(floats).ok_or_else(|| RenderError::OutOfMemory {
-        what: format!("the {} x {} framebuffer", image.width, image.height),
+        what: format!("the {} x {} framebuffer", region.width, region.height),
         bytes: floats as u64 * 4,
     })?;
     advise_huge_pages(&mut pixels);
     // The framebuffer's rows of tiles: the worker that renders a tile copies
     // it into its band itself, so that tile buffers are allocated and freed
     // on one thread. (Freed on another, they made glibc's per-thread heaps
-    // shrink and grow again, page faults and all, once per tile.)
-    let band_floats = image.width as usize * options.tile_size as usize * 4;
-    let bands: Vec<Mutex<&mut [f32]>> = pixels.chunks_mut(band_floats).map(Mutex::new).collect();
+    // shrink and grow again, page faults and all, once per tile.) A band
+    // holds the rows of one row of tiles (the first may be cut by the region).
+    let row_floats = region.width as usize * 4;
+    let mut bands: Vec<Mutex<&mut [f32]>> = Vec::new();
+    let mut rest = pixels.as_mut_slice();
+    for (_, tile) in region_tiles.iter().filter(|(_, t)| t.x == region.x) {
+        let (band, after) = rest.split_at_mut(tile.height as usize * row_floats);
+        bands.push(Mutex::new(band));
+        rest = after;
+    }
+    let band_of = |tile: &Rect| ((tile.y - region.y) as u32).div_ceil(options.tile_size) as usize;
     let pass = Pass {
         plan,
         frame: &frame,
@@ -382,16 +418,16 @@ pub fn render(
     let mut failed_samples = 0;
     run_tiles(
         &pool,
-        tiles.len(),
+        region_tiles.len(),
         cancel,
         |index, scratch| {
-            let tile = tiles[index];
-            let band = tile.y as usize / options.tile_size as usize;
+            let (image_index, tile) = region_tiles[index];
             let target = TileTarget {
-                rows: &bands[band],
-                image_width: image.width,
+                rows: &bands[band_of(&tile)],
+                left: region.x,
+                width: region.width,
             };
-            pass.render_tile(index, tile, scratch, target)
+            pass.render_tile(image_index, tile, scratch, target)
         },
         |_, tile_failed_samples| {
             failed_samples += tile_failed_samples;
@@ -400,11 +436,11 @@ pub fn render(
     )?;
     drop(bands);
     Ok(Rendered {
-        width: image.width,
-        height: image.height,
+        width: region.width,
+        height: region.height,
         pixels,
         threads,
-        tiles: tiles.len(),
+        tiles: region_tiles.len(),
         failed_samples,
         seconds: started.elapsed().as_secs_f64(),
     })

@@ -38,9 +38,13 @@ type Constants = Vec<Vec<Option<Buffer>>>;
 /// locked only while the finished tile is written, since other tiles of
 /// the same rows are rendered at the same time.
 pub struct TileTarget<'a, 'f> {
-    /// RGBA rows of the image's width, the tile's first row first.
+    /// RGBA rows of the framebuffer (the image, or its region), the tile's
+    /// first row first.
     pub rows: &'a Mutex<&'f mut [f32]>,
-    pub image_width: u32,
+    /// The image column of the rows' first pixel.
+    pub left: i32,
+    /// Pixels per row.
+    pub width: u32,
 }
 
 /// A node evaluated once over the whole image ([`Evaluation::WholeImage`]),
@@ -140,10 +144,11 @@ impl<'s> Pass<'s> {
             PlaneSource::One => &ones[..color.len()],
         });
         let row = tile.width as usize * 4;
-        let stride = target.image_width as usize * 4;
+        let stride = target.width as usize * 4;
+        let column = (tile.x - target.left) as usize * 4;
         if self.colorspace.is_working_space() {
             let mut rows = target.rows.lock().unwrap_or_else(|e| e.into_inner());
-            let tile_rows = (rows.chunks_mut(stride)).map(|r| &mut r[tile.x as usize * 4..][..row]);
+            let tile_rows = (rows.chunks_mut(stride)).map(|r| &mut r[column..][..row]);
             resolve_pixels(rgba, alpha.as_deref(), samples, tile_rows);
         } else {
             // Encoded outside the lock: other tiles of the band wait for it.
@@ -154,7 +159,7 @@ impl<'s> Pass<'s> {
                 pixel[..3].copy_from_slice(&[r, g, b]);
             }
             let mut rows = target.rows.lock().unwrap_or_else(|e| e.into_inner());
-            let tile_rows = (rows.chunks_mut(stride)).map(|r| &mut r[tile.x as usize * 4..][..row]);
+            let tile_rows = (rows.chunks_mut(stride)).map(|r| &mut r[column..][..row]);
             for (into, from) in tile_rows.zip(resolved.chunks(row)) {
                 into.copy_from_slice(from);
             }
