@@ -4,6 +4,7 @@
 mod cli;
 mod colour;
 mod determinism;
+mod frames;
 mod golden;
 mod hostile;
 mod pynodes;

@@ -42,6 +42,12 @@ pub struct RenderArgs {
     /// The frame number (nodes see time = frame / fps).
     #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     frame: i64,
+    /// Render the frames FIRST to LAST, in order, in this one process: the
+    /// scene is loaded once, each frame written as soon as it is done, each
+    /// the image `--frame N` gives. The output must contain `{frame}` or
+    /// `{frame:04}`.
+    #[arg(long, value_name = "FIRST-LAST", value_parser = parse_frames, conflicts_with = "frame", allow_hyphen_values = true)]
+    frames: Option<FrameRange>,
     /// Render only these pixels of the image: X,Y,WIDTH,HEIGHT, from the top
     /// left. Each is the pixel the whole image's render gives
     /// (docs/determinism.md); the image written is the region's size.
@@ -263,6 +269,48 @@ fn check_here(args: &CheckArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// `--frames FIRST-LAST`: frames FIRST to LAST, both included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameRange {
+    first: i64,
+    last: i64,
+}
+
+fn parse_frames(text: &str) -> Result<FrameRange, String> {
+    // The `-` between the numbers, not a sign: FIRST may be negative.
+    let cut = text[1.min(text.len())..].find('-').map(|i| i + 1);
+    let (first, last) = match cut {
+        Some(cut) => (&text[..cut], &text[cut + 1..]),
+        None => (text, text),
+    };
+    let number = |what: &str, text: &str| {
+        text.trim().parse::<i64>().map_err(|_| {
+            format!("{what} must be a frame number, not {text:?} (expected FIRST-LAST, as 1-240)")
+        })
+    };
+    let range = FrameRange {
+        first: number("FIRST", first)?,
+        last: number("LAST", last)?,
+    };
+    if range.last < range.first {
+        return Err(format!(
+            "LAST ({}) is before FIRST ({})",
+            range.last, range.first
+        ));
+    }
+    Ok(range)
+}
+
+impl RenderArgs {
+    /// The frames to render, in order: `--frames`, else `--frame`.
+    fn frame_numbers(&self) -> std::ops::RangeInclusive<i64> {
+        match self.frames {
+            Some(range) => range.first..=range.last,
+            None => self.frame..=self.frame,
+        }
+    }
+}
+
 pub fn render(args: &RenderArgs) -> Result<(), Failure> {
     if let Some(mut supervisor) = Supervisor::inherited() {
         let result = render_here(args, Some(&mut supervisor));
@@ -271,17 +319,38 @@ pub fn render(args: &RenderArgs) -> Result<(), Failure> {
     if args.no_supervise {
         return render_here(args, None);
     }
-    let target = ImageTarget::new(&output_path(args)?, args.depth)
-        .map_err(|e| Failure::new(EXIT_IO, format!("error: {e}")))?;
     // The child stops itself at its --timeout, naming the node it stopped;
     // a child that does not is killed a moment later.
     let deadline = args.timeout.map(|s| Duration::from_secs_f64(s) + GRACE);
-    supervise(
-        Work::Render(&target),
-        deadline,
-        args.timeout.unwrap_or_default(),
-        args.quiet,
-    )
+    let timeout = args.timeout.unwrap_or_default();
+    if args.frames.is_some() {
+        frame_targets(args)?;
+        return supervise(Work::Frames, deadline, timeout, args.quiet);
+    }
+    let target = ImageTarget::new(&output_path(args, args.frame)?, args.depth)
+        .map_err(|e| Failure::new(EXIT_IO, format!("error: {e}")))?;
+    supervise(Work::Render(&target), deadline, timeout, args.quiet)
+}
+
+/// Each frame's output, checked before anything renders: a range needs
+/// `{frame}` in the output, so that frames do not overwrite each other.
+fn frame_targets(args: &RenderArgs) -> Result<Vec<(i64, ImageTarget)>, Failure> {
+    let frames = args.frame_numbers();
+    if frames.start() != frames.end()
+        && output_path(args, *frames.start())? == output_path(args, *frames.end())?
+    {
+        return Err(Failure::new(
+            EXIT_BAD_SCENE,
+            "error: --frames writes one image per frame: the output needs `{frame}` or `{frame:04}` in its name (as -o out/frame_{frame:04}.exr)",
+        ));
+    }
+    frames
+        .map(|frame| {
+            let target = ImageTarget::new(&output_path(args, frame)?, args.depth)
+                .map_err(|e| Failure::new(EXIT_IO, format!("error: {e}")))?;
+            Ok((frame, target))
+        })
+        .collect()
 }
 
 /// Renders in this process: a supervised child's work, or the whole
@@ -382,14 +451,67 @@ fn worker_launch(args: &RenderArgs) -> Result<Launch, Failure> {
     })
 }
 
+/// Loads the scene once and renders each frame asked for, in order.
 fn render_scene(args: &RenderArgs, mut supervisor: Option<&mut Supervisor>) -> Result<(), Failure> {
     let runtime = PythonRuntime::default();
-    let Loaded { plan, python } = load(&args.scene, run_options(args), &runtime)?;
-    let output = output_path(args)?;
-    refuse_overwriting_inputs(&plan, &output)?;
-    let target = ImageTarget::new(&output, args.depth)
-        .map_err(|e| Failure::new(EXIT_IO, format!("error: {e}")))?
-        .with_colorspace(args.colorspace.or(plan.output.colorspace));
+    let loaded = load(&args.scene, run_options(args), &runtime)?;
+    let targets = frame_targets(args)?;
+    for (_, target) in &targets {
+        refuse_overwriting_inputs(&loaded.plan, target.path())?;
+    }
+    let range = args.frames.is_some();
+    let bar = progress_bar(args.quiet || supervisor.is_some());
+    let count = targets.len();
+    for (done, (frame, target)) in targets.into_iter().enumerate() {
+        let target = target.with_colorspace(args.colorspace.or(loaded.plan.output.colorspace));
+        let frames = FramesDone { done, count, frame };
+        render_frame(
+            args,
+            &loaded,
+            &runtime,
+            &target,
+            frames,
+            &bar,
+            supervisor.as_deref_mut(),
+        )
+        .map_err(|failure| match range {
+            // A failure in a range names its frame.
+            true => Failure::new(
+                failure.code,
+                failure
+                    .message
+                    .replacen("error: ", &format!("error: frame {frame}: "), 1),
+            ),
+            false => failure,
+        })?;
+    }
+    bar.finish_and_clear();
+    if let (true, Some(supervisor)) = (range, supervisor) {
+        supervisor.finished(None);
+    }
+    Ok(())
+}
+
+/// Where a range stands: `done` of `count` frames written; `frame` next.
+#[derive(Clone, Copy)]
+struct FramesDone {
+    done: usize,
+    count: usize,
+    frame: i64,
+}
+
+fn render_frame(
+    args: &RenderArgs,
+    loaded: &Loaded,
+    runtime: &PythonRuntime,
+    target: &ImageTarget,
+    frames: FramesDone,
+    bar: &ProgressBar,
+    mut supervisor: Option<&mut Supervisor>,
+) -> Result<(), Failure> {
+    let Loaded { plan, python } = loaded;
+    let output = target.path();
+    let range = args.frames.is_some();
     let threads = tessera_render::worker_count(args.threads);
     let processes = match args.python_workers.or(python.workers).unwrap_or_default() {
         PythonWorkers::Processes => Some(worker_launch(args)?),
@@ -413,23 +535,32 @@ fn render_scene(args: &RenderArgs, mut supervisor: Option<&mut Supervisor>) -> R
     let options = RenderOptions {
         threads,
         tile_size: args.tile,
-        frame: args.frame,
+        frame: frames.frame,
         hooks: session.clone().map(|s| s as Arc<dyn RenderHooks>),
         output_bytes: target.encoding_bytes(plan.image.width, plan.image.height),
         colorspace: target.colorspace,
         region: args.region,
     };
-    let bar = progress_bar(args.quiet || supervisor.is_some());
-    let rendered = tessera_render::render(&plan, &options, &crate::cancel::CANCEL, &mut |p| {
+    if range {
+        bar.set_message(format!(
+            "frame {} ({} of {}), ",
+            frames.frame,
+            frames.done + 1,
+            frames.count
+        ));
+    }
+    // Over a range: the tiles of every frame.
+    let rendered = tessera_render::render(plan, &options, &crate::cancel::CANCEL, &mut |p| {
+        let done = frames.done * p.tiles_total + p.tiles_done;
+        let total = frames.count * p.tiles_total;
         match &mut supervisor {
-            Some(supervisor) => supervisor.progress(p.tiles_done, p.tiles_total),
+            Some(supervisor) => supervisor.progress(done, total, range.then_some(frames.frame)),
             None => {
-                bar.set_length(p.tiles_total as u64);
-                bar.set_position(p.tiles_done as u64);
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
             }
         }
     });
-    bar.finish_and_clear();
     drop(options);
     drop(session);
     let rendered = rendered.map_err(|e| render_failure(e, args.timeout))?;
@@ -459,6 +590,10 @@ fn render_scene(args: &RenderArgs, mut supervisor: Option<&mut Supervisor>) -> R
     let (hash, written) = std::thread::scope(|scope| {
         let hash = (!args.quiet).then(|| scope.spawn(|| tessera_output::pixel_hash(&framebuffer)));
         let written = match &mut supervisor {
+            // Frames of a range go in place one by one, as each is done.
+            Some(supervisor) if args.frames.is_some() => {
+                supervisor.write_frame(target, &framebuffer)
+            }
             // Into the supervising tessera's temporary file; it renames it.
             Some(supervisor) => supervisor
                 .file()
@@ -488,10 +623,11 @@ fn render_scene(args: &RenderArgs, mut supervisor: Option<&mut Supervisor>) -> R
         )
     });
     match supervisor {
-        Some(supervisor) => supervisor.finished(summary),
+        Some(supervisor) if args.frames.is_none() => supervisor.finished(summary),
+        Some(supervisor) => supervisor.frame_written(summary),
         None => {
             if let Some(summary) = summary {
-                println!("{summary}");
+                bar.suspend(|| println!("{summary}"));
             }
         }
     }
@@ -529,7 +665,7 @@ fn refuse_overwriting_inputs(plan: &Plan, output: &Path) -> Result<(), Failure> 
     Ok(())
 }
 
-fn output_path(args: &RenderArgs) -> Result<PathBuf, Failure> {
+fn output_path(args: &RenderArgs, frame: i64) -> Result<PathBuf, Failure> {
     let template = match &args.output {
         Some(template) => template.clone(),
         None => {
@@ -537,7 +673,7 @@ fn output_path(args: &RenderArgs) -> Result<PathBuf, Failure> {
             format!("{stem}.png")
         }
     };
-    tessera_output::frame_path(&template, args.frame)
+    tessera_output::frame_path(&template, frame)
         .map(PathBuf::from)
         .context("bad --output")
         .map_err(|e| Failure::from_error(EXIT_BAD_SCENE, e))
@@ -551,7 +687,7 @@ pub fn progress_bar(quiet: bool) -> ProgressBar {
     let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template(
-            "{spinner} [{bar:40}] {pos}/{len} tiles, {elapsed} elapsed, ETA {eta}",
+            "{spinner} [{bar:40}] {msg}{pos}/{len} tiles, {elapsed} elapsed, ETA {eta}",
         )
         .expect("valid template")
         .progress_chars("=> "),
@@ -662,4 +798,47 @@ pub fn new_node(name: &str, dir: &Path) -> Result<(), Failure> {
     let path = crate::new_node::write(name, dir).map_err(|e| Failure::from_error(EXIT_IO, e))?;
     println!("wrote {}", path.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_ranges_read_negative_frames_and_single_frames() {
+        let range = |first, last| Ok(FrameRange { first, last });
+        assert_eq!(parse_frames("1-240"), range(1, 240));
+        assert_eq!(parse_frames("-5--1"), range(-5, -1));
+        assert_eq!(parse_frames("-3-2"), range(-3, 2));
+        assert_eq!(parse_frames("7"), range(7, 7));
+        assert_eq!(
+            parse_frames("3-1"),
+            Err("LAST (1) is before FIRST (3)".to_string())
+        );
+        assert!(
+            parse_frames("a-4")
+                .unwrap_err()
+                .starts_with("FIRST must be a frame number")
+        );
+        assert!(parse_frames("").is_err());
+    }
+
+    #[test]
+    fn regions_are_four_whole_numbers_and_not_empty() {
+        assert_eq!(parse_region("10, 7,33,21"), Ok(Rect::new(10, 7, 33, 21)));
+        assert!(
+            parse_region("1,2,3")
+                .unwrap_err()
+                .starts_with("expected X,Y,WIDTH,HEIGHT")
+        );
+        assert_eq!(
+            parse_region("0,0,0,5"),
+            Err("the region must be at least 1 x 1 pixels".to_string())
+        );
+        assert!(
+            parse_region("-1,0,4,4")
+                .unwrap_err()
+                .starts_with("X must be a whole number")
+        );
+    }
 }

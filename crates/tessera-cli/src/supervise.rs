@@ -30,18 +30,23 @@ pub enum Report {
     Progress {
         done: usize,
         total: usize,
+        /// The frame being rendered, in a range (`--frames`).
+        frame: Option<i64>,
     },
     /// The image is encoded and synced into the temporary file; the line
     /// to print once it is in place (None under `--quiet`).
-    Finished {
-        summary: Option<String>,
-    },
+    Finished { summary: Option<String> },
+    /// A frame of a range is about to be encoded into this temporary file,
+    /// which the child then renames into place: removed by the parent if
+    /// the child ends before it says [`Report::Frame`].
+    Temporary { path: std::path::PathBuf },
+    /// A frame of a range is written; its line to print (None under
+    /// `--quiet`).
+    Frame { summary: Option<String> },
     /// The child is about to exit with this code, having said why (if it
     /// failed) on the terminal it shares with its parent. A child that
     /// exits without saying so was ended by something else.
-    Exiting {
-        code: u8,
-    },
+    Exiting { code: u8 },
 }
 
 /// How long a child may take to stop by itself after Ctrl-C or its own
@@ -55,6 +60,7 @@ pub struct Supervisor {
     /// The temporary file the parent made beside the target (a render's).
     file: Option<File>,
     reported: Instant,
+    reported_frame: Option<i64>,
 }
 
 impl Supervisor {
@@ -72,14 +78,18 @@ impl Supervisor {
             channel,
             file,
             reported: Instant::now() - Duration::from_secs(1),
+            reported_frame: None,
         })
     }
 
-    /// Reports progress, a few times a second at most.
-    pub fn progress(&mut self, done: usize, total: usize) {
-        if done == total || self.reported.elapsed() >= Duration::from_millis(50) {
+    /// Reports progress, a few times a second at most, and at once when a
+    /// new frame of a range starts.
+    pub fn progress(&mut self, done: usize, total: usize, frame: Option<i64>) {
+        let new_frame = frame != self.reported_frame;
+        if new_frame || done == total || self.reported.elapsed() >= Duration::from_millis(50) {
             self.reported = Instant::now();
-            let _ = self.channel.send(&Report::Progress { done, total });
+            self.reported_frame = frame;
+            let _ = self.channel.send(&Report::Progress { done, total, frame });
         }
     }
 
@@ -95,6 +105,26 @@ impl Supervisor {
         let _ = self.channel.send(&Report::Finished { summary });
     }
 
+    /// Encodes a frame of a range into a temporary file beside `target`
+    /// (which the parent removes should this process end before the frame
+    /// is done) and renames it into place.
+    pub fn write_frame(
+        &mut self,
+        target: &ImageTarget,
+        framebuffer: &tessera_output::Framebuffer,
+    ) -> Result<(), OutputError> {
+        let mut temporary = target.temporary()?;
+        let path = temporary.path().to_path_buf();
+        let _ = self.channel.send(&Report::Temporary { path });
+        target.encode(framebuffer, temporary.as_file_mut())?;
+        target.persist(temporary)
+    }
+
+    /// A frame of a range is written: its line to print.
+    pub fn frame_written(&mut self, summary: Option<String>) {
+        let _ = self.channel.send(&Report::Frame { summary });
+    }
+
     /// Tells the parent how the work ended, then passes `result` on.
     pub fn exiting(mut self, result: Result<(), Failure>) -> Result<(), Failure> {
         let code = result.as_ref().err().map_or(0, |failure| failure.code);
@@ -108,6 +138,9 @@ impl Supervisor {
 pub enum Work<'a> {
     /// Renders into a temporary file beside this target.
     Render(&'a ImageTarget),
+    /// Renders a range of frames, each written by the child through a
+    /// temporary file it announces ([`Supervisor::write_frame`]).
+    Frames,
     /// Checks the scene: its exit is the verdict.
     Check,
 }
@@ -148,8 +181,9 @@ pub fn supervise(
 ) -> Result<(), Failure> {
     let output = match work {
         Work::Render(target) => Some(target),
-        Work::Check => None,
+        Work::Check | Work::Frames => None,
     };
+    let writes = !matches!(work, Work::Check);
     let io =
         |e: std::io::Error| Failure::new(EXIT_IO, format!("error: cannot start the render: {e}"));
     let temporary = output
@@ -194,8 +228,10 @@ pub fn supervise(
         watch.kill_after(deadline);
     }
 
-    let bar = crate::commands::progress_bar(quiet || output.is_none());
+    let bar = crate::commands::progress_bar(quiet || !writes);
     let mut finished = None;
+    // A frame's temporary file, until the child says the frame is in place.
+    let mut frame_temporary = None;
     let mut said = None;
     let mut last_progress = None;
     // A process a node forked may hold the socket open after the child
@@ -203,12 +239,22 @@ pub fn supervise(
     tessera_process::flag_exit(&child, watch.stop.clone());
     loop {
         match channel.receive::<Report>(&watch.stop) {
-            Ok(Received::Message(Report::Progress { done, total })) => {
+            Ok(Received::Message(Report::Progress { done, total, frame })) => {
                 bar.set_length(total as u64);
                 bar.set_position(done as u64);
-                last_progress = Some((done, total));
+                if let Some(frame) = frame {
+                    bar.set_message(format!("frame {frame}, "));
+                }
+                last_progress = Some((done, total, frame));
             }
             Ok(Received::Message(Report::Finished { summary })) => finished = Some(summary),
+            Ok(Received::Message(Report::Temporary { path })) => frame_temporary = Some(path),
+            Ok(Received::Message(Report::Frame { summary })) => {
+                frame_temporary = None;
+                if let Some(summary) = summary {
+                    bar.suspend(|| println!("{summary}"));
+                }
+            }
             Ok(Received::Message(Report::Exiting { code })) => said = Some(code),
             Ok(Received::Cancelled | Received::Closed) | Err(_) => break,
         }
@@ -227,10 +273,19 @@ pub fn supervise(
     // group, which the child leads); then the child is waited for.
     tessera_process::kill_group(&child);
     let status = child.wait().ok();
+    // A frame the child did not finish leaves no file.
+    if let Some(path) = frame_temporary {
+        let _ = std::fs::remove_file(path);
+    }
     let interrupted = watch.interrupted.load(Ordering::SeqCst);
     let what = match work {
-        Work::Render(_) => "the render",
+        Work::Render(_) | Work::Frames => "the render",
         Work::Check => "the check",
+    };
+    let written = match work {
+        Work::Render(_) => "; no image written",
+        Work::Frames => "; the frame it was rendering was not written",
+        Work::Check => "",
     };
     if killed {
         let message = if interrupted {
@@ -242,7 +297,9 @@ pub fn supervise(
             )
         } else {
             let why = match work {
-                Work::Render(_) => "the render did not stop by itself and was killed",
+                Work::Render(_) | Work::Frames => {
+                    "the render did not stop by itself and was killed"
+                }
                 Work::Check => {
                     "the scene's Python scripts were still importing or setting up, and the check was killed"
                 }
@@ -251,11 +308,6 @@ pub fn supervise(
                 EXIT_TIMEOUT,
                 format!("error: stopped after --timeout {timeout} s; {why}"),
             )
-        };
-        let written = if output.is_some() {
-            "; no image written"
-        } else {
-            ""
         };
         return Err(Failure::new(message.0, format!("{}{written}", message.1)));
     }
@@ -284,13 +336,11 @@ pub fn supervise(
         (Some(code), Some(said), _) if code == said && code != 0 => Err(Failure::new(code, "")),
         _ => {
             let progress = match last_progress {
-                Some((done, total)) => format!(" after {done} of {total} tiles"),
+                Some((done, total, Some(frame))) => {
+                    format!(" in frame {frame}, after {done} of {total} tiles of the range")
+                }
+                Some((done, total, None)) => format!(" after {done} of {total} tiles"),
                 None => String::new(),
-            };
-            let written = if output.is_some() {
-                "; no image written"
-            } else {
-                ""
             };
             Err(Failure::new(
                 EXIT_NODE_FAILED,

@@ -292,13 +292,13 @@ impl NodeKind for ScriptKind {
             // or a PyNode's factory giving each a new script instance.
             let fresh = (class.bind(py).getattr("_tessera_fresh"))
                 .map_or_else(|_| class.clone_ref(py), Bound::unbind);
-            let state = Arc::new(NodeState {
-                core: Arc::new(core),
+            let state = Arc::new(NodeState::new(
+                Arc::new(core),
                 fresh,
-                instance: Arc::new(instance.unbind()),
+                instance.unbind(),
                 policy,
-                pure: self.node.pure,
-            });
+                self.node.pure,
+            ));
             self.runtime.add_node(args.node_id, state.clone());
             Ok(Box::new(PythonNode {
                 state,
@@ -383,7 +383,7 @@ impl PythonNode {
             Policy::Free => {
                 state
                     .core
-                    .evaluate(&state.instance, ctx, inputs, outputs, Calls::PerCall)
+                    .evaluate(&state.instance(), ctx, inputs, outputs, Calls::PerCall)
             }
             // A pure node in parallel, each worker taking the GIL once per
             // tile: workers then hand it over once a tile instead of once a
@@ -393,12 +393,12 @@ impl PythonNode {
             Policy::Ordered => {
                 state
                     .core
-                    .evaluate(&state.instance, ctx, inputs, outputs, Calls::PerTile)
+                    .evaluate(&state.instance(), ctx, inputs, outputs, Calls::PerTile)
             }
             Policy::Exclusive => {
                 state
                     .core
-                    .evaluate(&state.instance, ctx, inputs, outputs, Calls::Exclusive)
+                    .evaluate(&state.instance(), ctx, inputs, outputs, Calls::Exclusive)
             }
             Policy::Isolated => state.evaluate_isolated(ctx, inputs, outputs, Calls::PerCall),
         }

@@ -3,7 +3,8 @@
 use crate::call::{Calls, NodeCore};
 use pyo3::prelude::*;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use tessera_core::{Buffer, InputSpec, NodeError, TileCtx, Value, ValueType};
 
 /// How the calls of a Python node are scheduled; docs/determinism.md states
@@ -61,14 +62,52 @@ pub struct NodeState {
     /// Called for `isolated`'s fresh instance per tile: the class, or a
     /// PyNode's factory (`_tessera_fresh`).
     pub fresh: Py<PyAny>,
-    /// The instance built (and set up) at compile time.
-    pub instance: Arc<Py<PyAny>>,
+    /// The instance built (and set up) at compile time, and again before
+    /// each later render of a frame range ([`NodeState::renew`]).
+    instance: Mutex<Arc<Py<PyAny>>>,
+    /// Whether a render has called the instance since it was set up.
+    used: AtomicBool,
     pub policy: Policy,
     /// The class declares `pure = True`: `ordered` may run it in parallel.
     pub pure: bool,
 }
 
 impl NodeState {
+    pub fn new(
+        core: Arc<NodeCore>,
+        fresh: Py<PyAny>,
+        instance: Py<PyAny>,
+        policy: Policy,
+        pure: bool,
+    ) -> NodeState {
+        NodeState {
+            core,
+            fresh,
+            instance: Mutex::new(Arc::new(instance)),
+            used: AtomicBool::new(false),
+            policy,
+            pure,
+        }
+    }
+
+    /// The instance to call.
+    pub fn instance(&self) -> Arc<Py<PyAny>> {
+        self.used.store(true, Ordering::Relaxed);
+        lock(&self.instance).clone()
+    }
+
+    /// Before a render: a node keeping state whose instance an earlier
+    /// render called gets a new one, set up again, so that every frame of
+    /// a range starts from the state `setup()` gives, as `--frame N` alone.
+    pub fn renew(&self, py: Python) -> PyResult<()> {
+        if self.pure || !self.used.swap(false, Ordering::Relaxed) {
+            return Ok(());
+        }
+        let instance = self.fresh.bind(py).call0()?;
+        instance.call_method0("setup")?;
+        *lock(&self.instance) = Arc::new(instance.unbind());
+        Ok(())
+    }
     /// Whether the node keeps state under `ordered`, whose calls must then
     /// run in one canonical order, on one interpreter (this process's).
     pub fn is_ordered_with_state(&self) -> bool {
@@ -93,7 +132,7 @@ impl NodeState {
             Policy::Isolated => self.evaluate_isolated(ctx, inputs, outputs, Calls::PerTile),
             _ => self
                 .core
-                .evaluate(&self.instance, ctx, inputs, outputs, Calls::PerTile),
+                .evaluate(&self.instance(), ctx, inputs, outputs, Calls::PerTile),
         }
     }
 
@@ -120,6 +159,11 @@ impl NodeState {
         Python::attach(|_| drop(instance));
         result
     }
+}
+
+/// A mutex's value, whether or not a thread panicked holding it.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A node's own `policy`: empty means the scene's (or the default).

@@ -3,12 +3,14 @@
 //! their calls go. Two scenes loaded in one process each have their own, so
 //! a second render inherits nothing from the first.
 
-use crate::policy::NodeState;
+use crate::PythonError;
+use crate::errors::ExceptionReport;
+use crate::policy::{NodeState, lock};
 use crate::processes::ProcessPool;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 /// A cheap handle: clones share one runtime. Give it to
 /// [`crate::python_kind`] when building the registry, then call
@@ -70,10 +72,6 @@ impl Drop for Shared {
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 impl PythonRuntime {
     /// The prefix of the `sys.modules` names of this runtime's scripts.
     pub(crate) fn script_namespace(&self) -> String {
@@ -91,6 +89,21 @@ impl PythonRuntime {
             .iter()
             .find(|(node, _)| node == id)
             .map(|(_, state)| state.clone())
+    }
+
+    /// Gives every node keeping state that a render called a new instance,
+    /// set up again (a frame of a range starts as `--frame N` alone).
+    pub(crate) fn renew_nodes(&self, py: Python) -> Result<(), PythonError> {
+        for (id, state) in lock(&self.shared.nodes).iter() {
+            state.renew(py).map_err(|e| {
+                let report = ExceptionReport::new(py, &e, &state.core.path);
+                PythonError::Prepare(format!(
+                    "node `{id}`: a new instance for the next frame failed to set up: {}\n{}",
+                    report.summary, report.traceback
+                ))
+            })?;
+        }
+        Ok(())
     }
 
     /// Whether any node of the scene may run in a worker process.

@@ -41,6 +41,7 @@ impl PythonRuntime {
     /// asked for, starts the worker processes.
     pub fn begin_render(&self, setup: RenderSetup) -> Result<Arc<RenderSession>, PythonError> {
         crate::start()?;
+        Python::attach(|py| self.renew_nodes(py))?;
         prepare_interpreter(setup.seed, setup.switch_interval)?;
         let processes = match setup.processes {
             Some(launch) if self.has_process_nodes() => Some(Arc::new(ProcessPool::start(

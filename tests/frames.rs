@@ -1,0 +1,124 @@
+//! `tessera render --frames FIRST-LAST`: one process, one image per frame,
+//! each the image `--frame N` gives; a failure names its frame and leaves
+//! the frames before it, and no partial file.
+
+use crate::util::{files_in, python_node_scene, render, tessera_in};
+use std::path::Path;
+
+/// The pixel hash of each summary line a range printed, in order.
+fn frame_hashes(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .filter_map(|line| line.split("sha256 ").nth(1))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn each_frame_of_a_range_is_the_image_of_that_frame_alone() {
+    // Time-driven native nodes, and a Python node counting its calls under
+    // `ordered` (its state starts over with each frame).
+    for scene in ["scenes/nodes/time.toml", "scenes/python_counter.toml"] {
+        let dir = tempfile::tempdir().unwrap();
+        let template = dir.path().join("f_{frame:03}.png");
+        let run = render(scene, &template, &["--frames", "-1-2", "-j", "2"]);
+        run.expect_code(0);
+        let hashes = frame_hashes(&run.stdout);
+        assert_eq!(hashes.len(), 4, "{}", run.stdout);
+        let single = dir.path().join("single.png");
+        for (hash, frame) in hashes.iter().zip(-1..=2) {
+            let alone = render(scene, &single, &["--frame", &frame.to_string()]);
+            assert_eq!(
+                &alone.expect_code(0).pixel_hash(),
+                hash,
+                "{scene} frame {frame}"
+            );
+        }
+        assert_eq!(
+            files_in(dir.path()),
+            [
+                "f_-01.png",
+                "f_000.png",
+                "f_001.png",
+                "f_002.png",
+                "single.png"
+            ]
+        );
+        if scene.contains("time") {
+            assert_ne!(hashes[0], hashes[3], "the frames differ in time");
+        }
+    }
+}
+
+#[test]
+fn a_range_needs_the_frame_in_the_output_name() {
+    let dir = tempfile::tempdir().unwrap();
+    render(
+        "scenes/nodes/time.toml",
+        &dir.path().join("same.png"),
+        &["--frames", "1-3"],
+    )
+    .expect_code(2)
+    .expect_stderr_start("error: --frames writes one image per frame: the output needs `{frame}`");
+    assert!(files_in(dir.path()).is_empty());
+}
+
+/// A scene of one Python node that fails in frame 2 as `failure` says.
+fn failing_in_frame_two(dir: &Path, failure: &str) {
+    let script = format!(
+        "import os\nimport tessera\n\n\nclass N(tessera.Node):\n    \
+         outputs = {{\"out\": tessera.Float()}}\n\n    def __call__(self, ctx):\n        \
+         if ctx.frame == 2 and (ctx.x, ctx.y) == (3, 2):\n            {failure}\n        return 0.5\n"
+    );
+    std::fs::write(dir.join("node.py"), script).unwrap();
+    std::fs::write(
+        dir.join("scene.toml"),
+        python_node_scene(8, 6, "node.py", ""),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_failing_frame_is_named_and_the_frames_before_it_stay() {
+    let dir = tempfile::tempdir().unwrap();
+    failing_in_frame_two(dir.path(), "raise ValueError(\"no frame 2\")");
+    let run = tessera_in(
+        dir.path(),
+        &[
+            "render",
+            "scene.toml",
+            "--frames",
+            "1-3",
+            "-o",
+            "f_{frame}.png",
+        ],
+    );
+    run.expect_code(3).expect_stderr_start(
+        "error: frame 2: node `py` (python) failed at pixel (3, 2): ValueError: no frame 2 (in N.__call__, node.py:10)\n",
+    );
+    assert_eq!(files_in(dir.path()), ["f_1.png", "node.py", "scene.toml"]);
+}
+
+#[test]
+fn a_range_whose_process_dies_names_the_frame_and_leaves_no_partial_file() {
+    let dir = tempfile::tempdir().unwrap();
+    failing_in_frame_two(dir.path(), "os.abort()");
+    let run = tessera_in(
+        dir.path(),
+        &[
+            "render",
+            "scene.toml",
+            "--frames",
+            "1-3",
+            "-o",
+            "f_{frame}.png",
+            "-j",
+            "1",
+        ],
+    );
+    run.expect_code(3)
+        .expect_stderr_has("error: the render's process ")
+        .expect_stderr_has(" in frame 2, after ")
+        .expect_stderr_has("; the frame it was rendering was not written");
+    assert_eq!(files_in(dir.path()), ["f_1.png", "node.py", "scene.toml"]);
+}
