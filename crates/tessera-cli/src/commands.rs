@@ -1,26 +1,22 @@
 //! The subcommands.
 
-use crate::diagnostics;
 use crate::failure::{EXIT_BAD_SCENE, EXIT_IO, EXIT_NODE_FAILED, Failure};
 use crate::supervise::{GRACE, Supervisor, Work, supervise};
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
-use tessera_core::Registry;
 use tessera_core::{ColorSpace, Rect};
 use tessera_graph::Plan;
 use tessera_output::{Depth, Framebuffer, ImageTarget};
 use tessera_process::Launch;
 use tessera_python::{
-    OnError, Policy, PythonRuntime, PythonSettings, PythonWorkers, RenderSetup, RunOptions,
-    ScriptAccess, WorkerConnection,
+    OnError, Policy, PythonRuntime, PythonSettings, PythonWorkers, RunOptions, ScriptAccess,
+    WorkerConnection,
 };
-use tessera_render::RenderHooks;
-use tessera_render::{NodeFailure, RenderError, RenderOptions};
-use tessera_scene::SceneSource;
+use tessera_render::{NodeFailure, RenderError};
+use tessera_session::{FrameError, FrameRequest, LoadError, Loaded};
 
 #[derive(Args)]
 pub struct RenderArgs {
@@ -174,57 +170,15 @@ impl From<OnErrorArg> for OnError {
     }
 }
 
-/// A compiled scene and its `[python]` settings.
-pub struct Loaded {
-    pub plan: Plan,
-    pub python: PythonSettings,
-}
-
 /// Reads and compiles a scene (importing its Python scripts, whose nodes
 /// belong to `runtime`); a bad scene is exit code 2.
 pub fn load(path: &Path, options: RunOptions, runtime: &PythonRuntime) -> Result<Loaded, Failure> {
-    let text = read_scene(path)?;
-    let source = SceneSource::new(path, text);
-    let bad_scene = |errors| Failure::new(EXIT_BAD_SCENE, diagnostics::render(&source, &errors));
-    let scene = tessera_scene::parse_scene(&source.text).map_err(bad_scene)?;
-    let python = tessera_python::python_settings(scene.python.as_ref(), source.base_dir())
-        .map_err(bad_scene)?;
-    let registry = registry(python.clone(), options, runtime.clone());
-    let plan = tessera_graph::compile(&scene, &registry, source.base_dir()).map_err(bad_scene)?;
-    Ok(Loaded { plan, python })
-}
-
-/// Every node type a scene may use: the built-ins, then `python` and `pynode`.
-fn registry(settings: PythonSettings, options: RunOptions, runtime: PythonRuntime) -> Registry {
-    let mut registry = tessera_nodes::registry();
-    for kind in [
-        tessera_python::python_kind(settings.clone(), options, runtime.clone()),
-        tessera_python::pynode_kind(settings, options, runtime),
-    ] {
-        registry
-            .register(kind)
-            .expect("`python` and `pynode` are not built-in names");
-    }
-    registry
-}
-
-fn read_scene(path: &Path) -> Result<String, Failure> {
-    let bad = |reason: String| {
-        Failure::new(
-            EXIT_BAD_SCENE,
-            format!("error: cannot read scene {}: {reason}", path.display()),
-        )
+    let located = |error: LoadError| match error {
+        LoadError::Read { .. } => Failure::new(EXIT_BAD_SCENE, format!("error: {error}")),
+        LoadError::Scene { .. } => Failure::new(EXIT_BAD_SCENE, error.to_string()),
     };
-    if path.is_dir() {
-        return Err(bad("it is a directory".into()));
-    }
-    let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
-    String::from_utf8(bytes).map_err(|e| {
-        bad(format!(
-            "it is not UTF-8 text (byte {})",
-            e.utf8_error().valid_up_to()
-        ))
-    })
+    let source = tessera_session::read_scene(path).map_err(located)?;
+    tessera_session::load(&source, options, runtime).map_err(located)
 }
 
 pub fn check(args: &CheckArgs) -> Result<(), Failure> {
@@ -512,34 +466,19 @@ fn render_frame(
     let Loaded { plan, python } = loaded;
     let output = target.path();
     let range = args.frames.is_some();
-    let threads = tessera_render::worker_count(args.threads);
     let processes = match args.python_workers.or(python.workers).unwrap_or_default() {
         PythonWorkers::Processes => Some(worker_launch(args)?),
         PythonWorkers::Threads => None,
     };
-    // Only a scene with Python nodes starts Python and needs its session.
-    let session = match tessera_python::is_started() {
-        true => Some(
-            runtime
-                .begin_render(RenderSetup {
-                    seed: plan.image.seed,
-                    switch_interval: args.switch_interval.or(python.switch_interval),
-                    threads,
-                    processes,
-                    cancel: crate::cancel::CANCEL.clone(),
-                })
-                .map_err(|e| Failure::new(EXIT_IO, format!("error: {e}")))?,
-        ),
-        false => None,
-    };
-    let options = RenderOptions {
-        threads,
+    let request = FrameRequest {
+        threads: tessera_render::worker_count(args.threads),
         tile_size: args.tile,
         frame: frames.frame,
-        hooks: session.clone().map(|s| s as Arc<dyn RenderHooks>),
-        output_bytes: target.encoding_bytes(plan.image.width, plan.image.height),
-        colorspace: target.colorspace,
         region: args.region,
+        colorspace: target.colorspace,
+        output_bytes: target.encoding_bytes(plan.image.width, plan.image.height),
+        switch_interval: args.switch_interval,
+        processes,
     };
     if range {
         bar.set_message(format!(
@@ -550,7 +489,8 @@ fn render_frame(
         ));
     }
     // Over a range: the tiles of every frame.
-    let rendered = tessera_render::render(plan, &options, &crate::cancel::CANCEL, &mut |p| {
+    let cancel = &crate::cancel::CANCEL;
+    let rendered = tessera_session::render_frame(loaded, runtime, request, cancel, &mut |p| {
         let done = frames.done * p.tiles_total + p.tiles_done;
         let total = frames.count * p.tiles_total;
         match &mut supervisor {
@@ -561,9 +501,10 @@ fn render_frame(
             }
         }
     });
-    drop(options);
-    drop(session);
-    let rendered = rendered.map_err(|e| render_failure(e, args.timeout))?;
+    let rendered = rendered.map_err(|e| match e {
+        FrameError::Python(e) => Failure::new(EXIT_IO, format!("error: {e}")),
+        FrameError::Render(e) => render_failure(e, args.timeout),
+    })?;
     if !args.quiet {
         for node in &plan.nodes {
             if let Some(report) = node.node.report() {
@@ -732,7 +673,7 @@ pub fn nodes(markdown: bool, script: Option<&Path>) -> Result<(), Failure> {
             crate::nodes_doc::script(&nodes)
         }
         None => {
-            let registry = registry(
+            let registry = tessera_session::registry(
                 PythonSettings::default(),
                 RunOptions::default(),
                 PythonRuntime::default(),

@@ -4,7 +4,7 @@
 //! Every render is its own `tessera render` process, so each run starts
 //! with a fresh interpreter, exactly as separate invocations would.
 
-use crate::commands::{Loaded, load, parse_policy, parse_seconds};
+use crate::commands::{load, parse_policy, parse_seconds};
 use crate::failure::{EXIT_BAD_SCENE, EXIT_IO, Failure};
 use clap::Args;
 use serde::Serialize;
@@ -13,6 +13,7 @@ use std::process::Command;
 use std::time::Instant;
 use tessera_output::{Framebuffer, read_image, write_image};
 use tessera_python::{Policy, PythonRuntime, PythonWorkers, RunOptions, ScriptAccess};
+use tessera_session::Loaded;
 
 /// Exit code when some render of a policy differs from that policy's first.
 pub const EXIT_DIFFERENT: u8 = 1;

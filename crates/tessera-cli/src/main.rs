@@ -3,7 +3,6 @@
 mod cancel;
 mod commands;
 mod compare;
-mod diagnostics;
 mod failure;
 mod new_node;
 mod nodes_doc;

@@ -1,0 +1,160 @@
+//! A scene loaded with its Python runtime, and its renders: what the
+//! `tessera` command and the `tessera` Python package share.
+//!
+//! - [`read_scene`] and [`load`]: a scene file read, its `[python]`
+//!   settings, every node type ([`registry`]) and the compiled plan, or the
+//!   located errors ([`diagnostics::render`] prints them as the command
+//!   line does).
+//! - [`render_frame`]: one frame (or a region of it) of a loaded scene,
+//!   with the Python session that render needs.
+
+pub mod diagnostics;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use tessera_core::{ColorSpace, Rect, Registry};
+use tessera_graph::Plan;
+use tessera_process::Launch;
+use tessera_python::{PythonError, PythonRuntime, PythonSettings, RenderSetup, RunOptions};
+use tessera_render::{Progress, RenderError, RenderHooks, RenderOptions, Rendered};
+use tessera_scene::{SceneErrors, SceneSource};
+
+/// Why a scene could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read scene {}: {reason}", .path.display())]
+    Read { path: PathBuf, reason: String },
+    /// Located errors in the scene's text (or its scripts).
+    #[error("{}", diagnostics::render(.scene, .errors))]
+    Scene {
+        scene: Box<SceneSource>,
+        errors: SceneErrors,
+    },
+}
+
+/// A compiled scene and its `[python]` settings.
+pub struct Loaded {
+    pub plan: Plan,
+    pub python: PythonSettings,
+}
+
+/// The text of the scene file at `path`.
+pub fn read_scene(path: &Path) -> Result<SceneSource, LoadError> {
+    let bad = |reason: String| LoadError::Read {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if path.is_dir() {
+        return Err(bad("it is a directory".into()));
+    }
+    let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        bad(format!(
+            "it is not UTF-8 text (byte {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
+    Ok(SceneSource::new(path, text))
+}
+
+/// Compiles `source` (importing its Python scripts, whose nodes belong to
+/// `runtime`).
+pub fn load(
+    source: &SceneSource,
+    options: RunOptions,
+    runtime: &PythonRuntime,
+) -> Result<Loaded, LoadError> {
+    let located = |errors| LoadError::Scene {
+        scene: Box::new(source.clone()),
+        errors,
+    };
+    let scene = tessera_scene::parse_scene(&source.text).map_err(located)?;
+    let python = tessera_python::python_settings(scene.python.as_ref(), source.base_dir())
+        .map_err(located)?;
+    let registry = registry(python.clone(), options, runtime.clone());
+    let plan = tessera_graph::compile(&scene, &registry, source.base_dir()).map_err(located)?;
+    Ok(Loaded { plan, python })
+}
+
+/// Every node type a scene may use: the built-ins, then `python` and `pynode`.
+pub fn registry(settings: PythonSettings, options: RunOptions, runtime: PythonRuntime) -> Registry {
+    let mut registry = tessera_nodes::registry();
+    for kind in [
+        tessera_python::python_kind(settings.clone(), options, runtime.clone()),
+        tessera_python::pynode_kind(settings, options, runtime),
+    ] {
+        registry
+            .register(kind)
+            .expect("`python` and `pynode` are not built-in names");
+    }
+    registry
+}
+
+/// How to render one frame of a loaded scene.
+pub struct FrameRequest {
+    /// Render threads (resolved: [`tessera_render::worker_count`]).
+    pub threads: usize,
+    pub tile_size: u32,
+    pub frame: i64,
+    /// Only these pixels; None for the whole image.
+    pub region: Option<Rect>,
+    /// The colour space the pixels are encoded in.
+    pub colorspace: ColorSpace,
+    /// Memory the caller needs for the result beyond the framebuffer.
+    pub output_bytes: u64,
+    /// Python's switch interval for this render, when given.
+    pub switch_interval: Option<f64>,
+    /// How to start worker processes for Python nodes; None: in-process.
+    pub processes: Option<Launch>,
+}
+
+/// Why a frame did not render.
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    /// Python could not be prepared for the render.
+    #[error(transparent)]
+    Python(#[from] PythonError),
+    #[error(transparent)]
+    Render(#[from] RenderError),
+}
+
+/// Renders one frame of `loaded`: prepares Python when the scene has
+/// Python nodes (seeds, switch interval, new instances for nodes keeping
+/// state, worker processes), renders, and ends the Python session.
+/// `cancel` stops the render between tiles; `progress` is called on this
+/// thread.
+pub fn render_frame(
+    loaded: &Loaded,
+    runtime: &PythonRuntime,
+    request: FrameRequest,
+    cancel: &Arc<AtomicBool>,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Rendered, FrameError> {
+    let plan = &loaded.plan;
+    // Only a scene with Python nodes starts Python and needs its session.
+    let session = match tessera_python::is_started() {
+        true => Some(runtime.begin_render(RenderSetup {
+            seed: plan.image.seed,
+            switch_interval: request.switch_interval.or(loaded.python.switch_interval),
+            threads: request.threads,
+            processes: request.processes,
+            cancel: cancel.clone(),
+        })?),
+        false => None,
+    };
+    let options = RenderOptions {
+        threads: request.threads,
+        tile_size: request.tile_size,
+        frame: request.frame,
+        hooks: session.clone().map(|s| s as Arc<dyn RenderHooks>),
+        output_bytes: request.output_bytes,
+        colorspace: request.colorspace,
+        region: request.region,
+    };
+    let rendered = tessera_render::render(plan, &options, cancel, progress);
+    // The session (and its worker processes) ends before the caller goes on.
+    drop(options);
+    drop(session);
+    Ok(rendered?)
+}
