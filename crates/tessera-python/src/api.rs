@@ -182,14 +182,12 @@ impl Api {
 }
 
 /// Installs the `tessera` module (sockets, `Node`, `Context`) in
-/// `sys.modules`, and fetches its [`Api`].
+/// `sys.modules`, and fetches its [`Api`]; then makes the embedded
+/// interpreter Tessera's (output, threads, `os._exit`, crashes).
 pub fn install_api(py: Python) -> PyResult<()> {
     let source = CString::new(API_SOURCE).expect("no NUL in the API source");
     let module = PyModule::from_code(py, &source, c"<tessera>", c"tessera")?;
-    module.add_class::<Context>()?;
-    module.add_class::<TileDraws>()?;
-    let api = Api::fetch(&module)?;
-    let _ = API.set(py, api);
+    install_classes(&module)?;
     py.import("sys")?
         .getattr("modules")?
         .set_item("tessera", &module)?;
@@ -205,7 +203,28 @@ pub fn install_api(py: Python) -> PyResult<()> {
     // A crash in a node's C code prints Python's stack (and so the line of
     // the node's script) before the process dies.
     py.import("faulthandler")?.call_method0("enable")?;
-    install_pynode_loader(py)
+    Ok(())
+}
+
+/// Installs the same API into `package`, the `tessera` Python package being
+/// imported by a Python that Tessera did not start: the same source, so the
+/// same classes, docstrings and stubs whichever way scripts meet it. The
+/// host's output, threads and exits stay the host's.
+pub fn install_api_into(package: &Bound<PyModule>) -> PyResult<()> {
+    let py = package.py();
+    let builtins = py.import("builtins")?;
+    let code = builtins.call_method1("compile", (API_SOURCE, "<tessera>", "exec"))?;
+    builtins.call_method1("exec", (code, package.dict()))?;
+    install_classes(package)
+}
+
+/// The classes written in Rust, the boundary, and the PyNode loader.
+fn install_classes(module: &Bound<PyModule>) -> PyResult<()> {
+    module.add_class::<Context>()?;
+    module.add_class::<TileDraws>()?;
+    let api = Api::fetch(module)?;
+    let _ = API.set(module.py(), api);
+    install_pynode_loader(module.py())
 }
 
 /// Installs the PyNode loader (a private module: only PyNode scripts see

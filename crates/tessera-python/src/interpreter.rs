@@ -59,6 +59,49 @@ pub fn start() -> Result<&'static PythonInfo, PythonError> {
         .map_err(Clone::clone)
 }
 
+/// Uses the Python that is running this code (Tessera imported as a Python
+/// package) instead of starting one, and installs the `tessera` API into
+/// `package`. Call it once, from the package's import; [`start`] then
+/// returns this interpreter.
+pub fn adopt(package: &Bound<PyModule>) -> Result<&'static PythonInfo, PythonError> {
+    let py = package.py();
+    let adopted = || {
+        OWNER.get_or_init(std::process::id);
+        let fail = |e: PyErr| PythonError::Start {
+            executable: "the Python importing tessera".into(),
+            message: e.to_string(),
+        };
+        crate::api::install_api_into(package).map_err(fail)?;
+        let executable: String = (py.import("sys"))
+            .and_then(|sys| sys.getattr("executable")?.extract())
+            .map_err(fail)?;
+        describe(py, executable).map_err(fail)
+    };
+    INTERPRETER
+        .get_or_init(adopted)
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// The running interpreter, as [`PythonInfo`].
+fn describe(py: Python, executable: String) -> PyResult<PythonInfo> {
+    let sys = py.import("sys")?;
+    let version: String = sys.getattr("version")?.extract()?;
+    Ok(PythonInfo {
+        version: version
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+        prefix: sys.getattr("prefix")?.extract()?,
+        executable,
+        gil_enabled: match sys.getattr("_is_gil_enabled") {
+            Ok(is_enabled) => is_enabled.call0()?.extract()?,
+            Err(_) => true,
+        },
+    })
+}
+
 /// The program Python starts as: `$VIRTUAL_ENV/bin/python` when a virtual
 /// environment is active (CPython itself ignores `VIRTUAL_ENV`; started as
 /// the venv's python it reads pyvenv.cfg and imports the venv's packages),
@@ -160,21 +203,7 @@ fn initialise() -> Result<PythonInfo, PythonError> {
     }
     Python::attach(|py| {
         crate::api::install_api(py)?;
-        let sys = py.import("sys")?;
-        let version: String = sys.getattr("version")?.extract()?;
-        Ok(PythonInfo {
-            version: version
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_string(),
-            prefix: sys.getattr("prefix")?.extract()?,
-            executable: executable.clone(),
-            gil_enabled: match sys.getattr("_is_gil_enabled") {
-                Ok(is_enabled) => is_enabled.call0()?.extract()?,
-                Err(_) => true,
-            },
-        })
+        describe(py, executable.clone())
     })
     .map_err(|e: PyErr| fail(e.to_string()))
 }

@@ -44,7 +44,7 @@ mod threads;
 mod worker;
 
 pub use call::OnError;
-pub use interpreter::{PythonInfo, flush_output, is_started, lingering_threads, start};
+pub use interpreter::{PythonInfo, adopt, flush_output, is_started, lingering_threads, start};
 pub use node::{RunOptions, ScriptAccess, pynode_kind, python_kind};
 pub use policy::Policy;
 pub use processes::PythonWorkers;

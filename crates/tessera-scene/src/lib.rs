@@ -14,7 +14,7 @@ mod diagnostic;
 mod parse;
 
 pub use diagnostic::{Diagnostic, DiagnosticKind, SceneErrors};
-pub use parse::parse_scene;
+pub use parse::{parse_scene, string_value};
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};

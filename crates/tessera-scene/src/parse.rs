@@ -244,7 +244,7 @@ fn convert(value: &TomlSpanned<DeValue>) -> Result<Spanned<ParamValue>, Diagnost
 }
 
 /// `"@id"` and `"@id.output"` are links, `"@@text"` is the literal `"@text"`.
-fn string_value(s: &str, span: Span) -> Result<ParamValue, Diagnostic> {
+pub fn string_value(s: &str, span: Span) -> Result<ParamValue, Diagnostic> {
     let Some(target) = s.strip_prefix('@') else {
         return Ok(ParamValue::String(s.to_string()));
     };

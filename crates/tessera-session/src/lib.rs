@@ -18,7 +18,7 @@ use tessera_graph::Plan;
 use tessera_process::Launch;
 use tessera_python::{PythonError, PythonRuntime, PythonSettings, RenderSetup, RunOptions};
 use tessera_render::{Progress, RenderError, RenderHooks, RenderOptions, Rendered};
-use tessera_scene::{SceneErrors, SceneSource};
+use tessera_scene::{SceneDesc, SceneErrors, SceneSource};
 
 /// Why a scene could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -70,10 +70,25 @@ pub fn load(
         errors,
     };
     let scene = tessera_scene::parse_scene(&source.text).map_err(located)?;
+    compile(&scene, source, options, runtime)
+}
+
+/// Compiles `scene`, the description of `source` (perhaps changed since it
+/// was parsed: the Python package's `Scene.set`).
+pub fn compile(
+    scene: &SceneDesc,
+    source: &SceneSource,
+    options: RunOptions,
+    runtime: &PythonRuntime,
+) -> Result<Loaded, LoadError> {
+    let located = |errors| LoadError::Scene {
+        scene: Box::new(source.clone()),
+        errors,
+    };
     let python = tessera_python::python_settings(scene.python.as_ref(), source.base_dir())
         .map_err(located)?;
     let registry = registry(python.clone(), options, runtime.clone());
-    let plan = tessera_graph::compile(&scene, &registry, source.base_dir()).map_err(located)?;
+    let plan = tessera_graph::compile(scene, &registry, source.base_dir()).map_err(located)?;
     Ok(Loaded { plan, python })
 }
 

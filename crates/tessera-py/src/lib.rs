@@ -1,0 +1,403 @@
+//! `tessera._native`: Tessera as a Python package. The package's
+//! `__init__.py` calls [`_install`], which installs the same `tessera` API
+//! scripts meet inside the `tessera` binary (`Node`, the sockets, `ctx`)
+//! into the package, then re-exports the classes and functions here:
+//! [`Scene`], `render` (into a numpy array), `write`, `pixel_hash`, and the
+//! exceptions. docs/python-api.md is the user's guide.
+
+use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray3, PyUntypedArrayMethods};
+use pyo3::create_exception;
+use pyo3::exceptions::{PyException, PyKeyboardInterrupt, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyFloat, PyInt, PyString};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tessera_core::{ColorSpace, Rect};
+use tessera_output::{Depth, Framebuffer, ImageTarget};
+use tessera_python::{PythonRuntime, PythonWorkers, RunOptions};
+use tessera_render::RenderError;
+use tessera_scene::{Param, ParamValue, SceneDesc, SceneSource, Section, Span, Spanned};
+use tessera_session::{FrameError, FrameRequest, LoadError, Loaded};
+
+create_exception!(
+    tessera,
+    TesseraError,
+    PyException,
+    "Any error of Tessera's."
+);
+create_exception!(
+    tessera,
+    SceneError,
+    TesseraError,
+    "A bad scene, or a bad value given to Scene.set: `path`, `line` and `column` locate the first error in the file (None for a value set from Python), `errors` lists every message."
+);
+create_exception!(
+    tessera,
+    NodeError,
+    TesseraError,
+    "A node failed while rendering: `node` (its id), `node_type`, `pixel` ((x, y) or None), `message`, and `traceback` (the Python traceback, or None)."
+);
+create_exception!(
+    tessera,
+    OutputError,
+    TesseraError,
+    "An image could not be written (`write`), or the array is not an image."
+);
+
+/// Installs the `tessera` API into the package being imported.
+#[pyfunction]
+fn _install(package: &Bound<PyModule>) -> PyResult<()> {
+    tessera_python::adopt(package).map_err(|e| TesseraError::new_err(e.to_string()))?;
+    Ok(())
+}
+
+/// A scene, loaded and checked: `Scene.load(path)`, then `set` to change a
+/// value as the file would, then `tessera.render(scene)`.
+#[pyclass(module = "tessera", name = "Scene")]
+struct Scene {
+    source: SceneSource,
+    desc: SceneDesc,
+    /// The compiled scene and the Python runtime its nodes belong to: made
+    /// again, with a runtime of their own, by every `set`.
+    compiled: Arc<(Loaded, PythonRuntime)>,
+}
+
+/// Compiles `desc` with a new Python runtime.
+fn compile(desc: &SceneDesc, source: &SceneSource) -> Result<(Loaded, PythonRuntime), LoadError> {
+    let runtime = PythonRuntime::default();
+    let loaded = tessera_session::compile(desc, source, RunOptions::default(), &runtime)?;
+    Ok((loaded, runtime))
+}
+
+/// A [`LoadError`] as a SceneError, its attributes set.
+fn scene_error(py: Python, error: &LoadError, prefix: &str) -> PyErr {
+    let (path, line, column, messages) = match error {
+        LoadError::Read { path, reason } => (Some(path.clone()), None, None, vec![reason.clone()]),
+        LoadError::Scene { scene, errors } => {
+            let first = errors.0.first().and_then(|d| d.span.as_ref());
+            let (line, column) = first.map(|span| scene.line_col(span.start)).unzip();
+            let messages = errors.0.iter().map(|d| d.message.clone()).collect();
+            (Some(scene.path.clone()), line, column, messages)
+        }
+    };
+    if !prefix.is_empty() {
+        return set_error(py, format!("{prefix}: {}", messages.join("; ")), messages);
+    }
+    let err = SceneError::new_err(error.to_string());
+    let value = err.value(py);
+    let _ = value.setattr("path", path);
+    let _ = value.setattr("line", line);
+    let _ = value.setattr("column", column);
+    let _ = value.setattr("errors", messages);
+    err
+}
+
+/// A SceneError about a value set from Python: located by the caller's
+/// traceback and the key, not in the file.
+fn set_error(py: Python, message: String, errors: Vec<String>) -> PyErr {
+    let err = SceneError::new_err(message);
+    let value = err.value(py);
+    for attribute in ["path", "line", "column"] {
+        let _ = value.setattr(attribute, py.None());
+    }
+    let _ = value.setattr("errors", errors);
+    err
+}
+
+/// A value from Python as a scene value: numbers, booleans, strings (`"@id"`
+/// a link, as in a scene file) and lists of numbers.
+fn param_value(value: &Bound<PyAny>, span: &Span) -> PyResult<ParamValue> {
+    if value.is_instance_of::<PyBool>() {
+        return Ok(ParamValue::Boolean(value.extract()?));
+    }
+    if value.is_instance_of::<PyInt>() {
+        return Ok(ParamValue::Integer(value.extract()?));
+    }
+    if value.is_instance_of::<PyFloat>() {
+        return Ok(ParamValue::Float(value.extract()?));
+    }
+    if value.is_instance_of::<PyString>() {
+        let text: String = value.extract()?;
+        return tessera_scene::string_value(&text, span.clone())
+            .map_err(|d| PyValueError::new_err(d.message));
+    }
+    if let Ok(items) = value.try_iter() {
+        let items = items
+            .map(|item| Ok(Spanned::new(param_value(&item?, span)?, span.clone())))
+            .collect::<PyResult<Vec<_>>>()?;
+        return Ok(ParamValue::Array(items));
+    }
+    Err(PyTypeError::new_err(format!(
+        "a scene value is a number, a boolean, a string or a list of numbers, not {}",
+        value.get_type().name()?
+    )))
+}
+
+/// Sets `key` of `params` to `value` (replacing it, or added after them).
+fn set_param(params: &mut Vec<Param>, key: &str, value: ParamValue, span: Span) {
+    match params.iter_mut().find(|p| p.name.value == key) {
+        Some(param) => param.value = Spanned::new(value, param.value.span.clone()),
+        None => params.push(Param {
+            name: Spanned::new(key.to_string(), span.clone()),
+            value: Spanned::new(value, span),
+        }),
+    }
+}
+
+#[pymethods]
+impl Scene {
+    /// Reads and checks the scene file at `path` (importing its Python
+    /// scripts); a bad scene raises SceneError with its location.
+    #[staticmethod]
+    fn load(py: Python, path: PathBuf) -> PyResult<Scene> {
+        let source = tessera_session::read_scene(&path).map_err(|e| scene_error(py, &e, ""))?;
+        let desc = tessera_scene::parse_scene(&source.text).map_err(|errors| {
+            let error = LoadError::Scene {
+                scene: Box::new(source.clone()),
+                errors,
+            };
+            scene_error(py, &error, "")
+        })?;
+        let compiled = compile(&desc, &source).map_err(|e| scene_error(py, &e, ""))?;
+        Ok(Scene {
+            source,
+            desc,
+            compiled: Arc::new(compiled),
+        })
+    }
+
+    /// Sets one value as the scene file would: `"nodes.ID.INPUT"`, or
+    /// `"image.KEY"`, `"output.KEY"`, `"python.KEY"`. The scene is checked
+    /// again at once: a bad value raises SceneError naming the key, and
+    /// leaves the scene as it was.
+    fn set(&mut self, py: Python, key: &str, value: &Bound<PyAny>) -> PyResult<()> {
+        let mut desc = self.desc.clone();
+        let bad_key = || {
+            PyValueError::new_err(format!(
+                "scene key {key:?}: expected \"nodes.ID.INPUT\", \"image.KEY\", \"output.KEY\" or \"python.KEY\""
+            ))
+        };
+        let (section, rest) = key.split_once('.').ok_or_else(bad_key)?;
+        let at = desc.span.clone();
+        let value = param_value(value, &at)?;
+        match section {
+            "nodes" => {
+                let (id, input) = rest.split_once('.').ok_or_else(bad_key)?;
+                let node = (desc.nodes.iter_mut())
+                    .find(|n| n.id.value == id)
+                    .ok_or_else(|| {
+                        let message = format!("the scene has no node `{id}`");
+                        set_error(py, format!("scene.set({key:?}): {message}"), vec![message])
+                    })?;
+                let span = node.id.span.clone();
+                set_param(&mut node.params, input, value, span);
+            }
+            "image" | "output" | "python" => {
+                let table = match section {
+                    "image" => &mut desc.image,
+                    "output" => &mut desc.output,
+                    _ => &mut desc.python,
+                };
+                let table = table.get_or_insert_with(|| Section {
+                    span: at.clone(),
+                    params: Vec::new(),
+                });
+                set_param(&mut table.params, rest, value, at);
+            }
+            _ => return Err(bad_key()),
+        }
+        let compiled = compile(&desc, &self.source)
+            .map_err(|e| scene_error(py, &e, &format!("scene.set({key:?})")))?;
+        self.desc = desc;
+        self.compiled = Arc::new(compiled);
+        Ok(())
+    }
+
+    /// The scene file.
+    #[getter]
+    fn path(&self) -> PathBuf {
+        self.source.path.clone()
+    }
+
+    /// (width, height) in pixels.
+    #[getter]
+    fn size(&self) -> (u32, u32) {
+        let image = &self.compiled.0.plan.image;
+        (image.width, image.height)
+    }
+
+    fn __repr__(&self) -> String {
+        let (width, height) = self.size();
+        format!(
+            "<tessera.Scene {} {width}x{height}>",
+            self.source.path.display()
+        )
+    }
+}
+
+/// The render of a failed node as NodeError.
+fn node_error(py: Python, failure: &tessera_render::NodeFailure) -> PyErr {
+    let err = NodeError::new_err(failure.to_string());
+    let value = err.value(py);
+    let _ = value.setattr("node", &failure.node);
+    let _ = value.setattr("node_type", &failure.type_name);
+    let _ = value.setattr("pixel", failure.error.pixel);
+    let _ = value.setattr("message", &failure.error.message);
+    let _ = value.setattr("traceback", failure.error.detail.clone());
+    err
+}
+
+/// Renders `scene` into a float32 array (height, width, 4) of linear RGBA,
+/// releasing the GIL while it works. `progress(done, total)` is called as
+/// tiles finish; Ctrl-C (KeyboardInterrupt) stops the render.
+#[pyfunction]
+#[pyo3(signature = (scene, threads=0, frame=0, tile=32, region=None, progress=None))]
+fn _render<'py>(
+    py: Python<'py>,
+    scene: &Scene,
+    threads: usize,
+    frame: i64,
+    tile: u32,
+    region: Option<(u32, u32, u32, u32)>,
+    progress: Option<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let compiled = scene.compiled.clone();
+    let (loaded, runtime) = &*compiled;
+    if loaded.python.workers == Some(PythonWorkers::Processes) {
+        return Err(TesseraError::new_err(
+            "[python] workers = \"processes\" is not available from the Python package yet: \
+             render with the tessera command, or set scene.set(\"python.workers\", \"threads\")",
+        ));
+    }
+    let region = region
+        .map(|(x, y, w, h)| -> PyResult<Rect> {
+            let x = i32::try_from(x).map_err(|_| PyValueError::new_err("region x is too large"))?;
+            let y = i32::try_from(y).map_err(|_| PyValueError::new_err("region y is too large"))?;
+            Ok(Rect::new(x, y, w, h))
+        })
+        .transpose()?;
+    let request = FrameRequest {
+        threads: tessera_render::worker_count(threads),
+        tile_size: tile,
+        frame,
+        region,
+        colorspace: ColorSpace::LinRec709,
+        output_bytes: 0,
+        switch_interval: None,
+        processes: None,
+    };
+    let progress = progress.map(Bound::unbind);
+    let cancel = Arc::new(AtomicBool::new(false));
+    let mut interrupted = None;
+    let rendered = py.detach(|| {
+        tessera_session::render_frame(loaded, runtime, request, &cancel, &mut |p| {
+            Python::attach(|py| {
+                // Ctrl-C, and an exception from the callback, stop the render.
+                let result = py.check_signals().and_then(|()| match &progress {
+                    Some(callback) => callback.call1(py, (p.tiles_done, p.tiles_total)).map(drop),
+                    None => Ok(()),
+                });
+                if let Err(e) = result {
+                    interrupted.get_or_insert(e);
+                    cancel.store(true, Ordering::SeqCst);
+                }
+            });
+        })
+    });
+    if let Some(error) = interrupted {
+        return Err(error);
+    }
+    let rendered = rendered.map_err(|e| match e {
+        FrameError::Python(e) => TesseraError::new_err(e.to_string()),
+        FrameError::Render(RenderError::Node(failure)) => node_error(py, &failure),
+        FrameError::Render(RenderError::Cancelled { .. }) => {
+            PyKeyboardInterrupt::new_err("the render was cancelled")
+        }
+        FrameError::Render(e) => TesseraError::new_err(e.to_string()),
+    })?;
+    let (width, height) = (rendered.width as usize, rendered.height as usize);
+    let pixels = PyArray1::from_vec(py, rendered.pixels);
+    Ok(pixels.reshape([height, width, 4])?.into_any())
+}
+
+/// An array of `tessera.render`'s shape as a framebuffer.
+fn framebuffer(image: &PyReadonlyArray3<f32>) -> PyResult<Framebuffer> {
+    let shape = image.shape();
+    if shape[2] != 4 {
+        return Err(OutputError::new_err(format!(
+            "an image is a float32 array of shape (height, width, 4), not {shape:?}"
+        )));
+    }
+    let too_large = |_| OutputError::new_err("the image is too large");
+    Ok(Framebuffer {
+        width: u32::try_from(shape[1]).map_err(too_large)?,
+        height: u32::try_from(shape[0]).map_err(too_large)?,
+        pixels: image.as_array().iter().copied().collect(),
+    })
+}
+
+/// Writes a linear RGBA float32 array (height, width, 4) to `path` as the
+/// command line does: the format from the extension (PNG, EXR, JPEG), the
+/// colour space by its default for the format unless given, written to a
+/// temporary file and renamed into place.
+#[pyfunction]
+#[pyo3(signature = (image, path, depth=None, colorspace=None))]
+fn write(
+    py: Python,
+    image: PyReadonlyArray3<f32>,
+    path: PathBuf,
+    depth: Option<&str>,
+    colorspace: Option<&str>,
+) -> PyResult<()> {
+    let depth = depth
+        .map(|d| d.parse::<Depth>().map_err(|e| OutputError::new_err(e.0)))
+        .transpose()?;
+    let colorspace = colorspace
+        .map(|name| {
+            ColorSpace::parse(name).ok_or_else(|| {
+                let names: Vec<&str> = ColorSpace::names().collect();
+                OutputError::new_err(format!(
+                    "unknown colour space {name:?}; use one of {}",
+                    names.join(", ")
+                ))
+            })
+        })
+        .transpose()?;
+    let mut framebuffer = framebuffer(&image)?;
+    let target = ImageTarget::new(&path, depth)
+        .map_err(|e| OutputError::new_err(e.to_string()))?
+        .with_colorspace(colorspace);
+    py.detach(|| {
+        if !target.colorspace.is_working_space() {
+            for pixel in framebuffer.pixels.as_chunks_mut::<4>().0 {
+                let [r, g, b] = target.colorspace.encode([pixel[0], pixel[1], pixel[2]]);
+                pixel[..3].copy_from_slice(&[r, g, b]);
+            }
+        }
+        target.write(&framebuffer)
+    })
+    .map_err(|e| OutputError::new_err(e.to_string()))
+}
+
+/// The SHA-256 the command line prints for these pixels (a render written
+/// to EXR, whose pixels are linear, as `tessera.render`'s are).
+#[pyfunction]
+fn pixel_hash(image: PyReadonlyArray3<f32>) -> PyResult<String> {
+    Ok(tessera_output::pixel_hash(&framebuffer(&image)?))
+}
+
+#[pymodule]
+fn _native(module: &Bound<PyModule>) -> PyResult<()> {
+    let py = module.py();
+    module.add_function(wrap_pyfunction!(_install, module)?)?;
+    module.add_function(wrap_pyfunction!(_render, module)?)?;
+    module.add_function(wrap_pyfunction!(write, module)?)?;
+    module.add_function(wrap_pyfunction!(pixel_hash, module)?)?;
+    module.add_class::<Scene>()?;
+    module.add("TesseraError", py.get_type::<TesseraError>())?;
+    module.add("SceneError", py.get_type::<SceneError>())?;
+    module.add("NodeError", py.get_type::<NodeError>())?;
+    module.add("OutputError", py.get_type::<OutputError>())?;
+    Ok(())
+}

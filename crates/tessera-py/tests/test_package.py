@@ -1,0 +1,204 @@
+"""The `tessera` Python package (scripts/test-package runs these with pytest).
+
+Pixels are compared with the `tessera` command's: the binary named by
+$TESSERA (scripts/test-package passes the one cargo built), rendering to EXR,
+whose pixels are linear as `tessera.render`'s are.
+"""
+
+import hashlib
+import os
+import pathlib
+import subprocess
+import sys
+import threading
+
+import numpy
+import pytest
+
+import tessera
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+TESSERA = os.environ.get("TESSERA", str(ROOT / "target/release/tessera"))
+
+
+def cli_hash(scene, tmp_path, *extra):
+    """The pixel hash `tessera render` prints for `scene` written to EXR."""
+    run = subprocess.run(
+        [TESSERA, "render", str(scene), "-o", str(tmp_path / "cli.exr"), *extra],
+        capture_output=True, text=True, check=True,
+    )
+    return run.stdout.split("sha256 ")[1].strip()
+
+
+@pytest.mark.parametrize(
+    "scene", ["scenes/showcase.toml", "scenes/python_ripples.toml", "scenes/python_counter.toml",
+              "scenes/pynodes/tiles.toml", "scenes/python_sparkle.toml"],
+)
+def test_a_render_has_the_pixels_of_the_command_line(scene, tmp_path):
+    image = tessera.render(ROOT / scene, threads=2, progress=False)
+    assert image.dtype == numpy.float32 and image.shape[2] == 4
+    assert tessera.pixel_hash(image) == cli_hash(ROOT / scene, tmp_path)
+
+
+def test_frame_and_region_are_the_command_lines(tmp_path):
+    scene = ROOT / "scenes/nodes/time.toml"
+    image = tessera.render(scene, frame=12, progress=False)
+    assert tessera.pixel_hash(image) == cli_hash(scene, tmp_path, "--frame", "12")
+    whole = tessera.render(ROOT / "scenes/showcase.toml", progress=False)
+    part = tessera.render(ROOT / "scenes/showcase.toml", region=(10, 7, 33, 21), tile=16, progress=False)
+    assert part.shape == (21, 33, 4)
+    assert numpy.array_equal(part, whole[7:28, 10:43])
+
+
+def test_the_api_scripts_use_is_the_binarys():
+    # tests/python/stubs.py compares scripts/tessera.pyi, the binary's stub,
+    # with a module: here the package, which adds only its own names.
+    sys.path.insert(0, str(ROOT / "tests/python"))
+    try:
+        import stubs
+    finally:
+        sys.path.pop(0)
+    with open(ROOT / "scripts/tessera.pyi", encoding="utf-8") as stub:
+        found = stubs.differences(tessera, stub.read())
+    extra = {"Image", "NodeError", "OutputError", "Scene", "SceneError", "TesseraError", "pixel_hash", "render",
+             "write"}
+    assert sorted(found) == sorted(f"tessera.{name} is in the module, not in the stub" for name in extra)
+    assert tessera.Node.__module__ == tessera.Context.__module__ == "tessera"
+
+
+def test_a_python_node_defined_here_renders_as_in_the_binary(tmp_path):
+    (tmp_path / "node.py").write_text(
+        "import tessera\n\n\nclass Wave(tessera.Node):\n    inputs = {'uv': tessera.Vector2(tessera.TEXCOORD)}\n"
+        "    outputs = {'out': tessera.Float()}\n    pure = True\n\n    def __call__(self, ctx, uv):\n"
+        "        return (uv[0] * 7.0 + uv[1] * 3.0) % 1.0\n"
+    )
+    (tmp_path / "scene.toml").write_text(
+        "[image]\nwidth = 24\nheight = 16\n\n[nodes.w]\ntype = \"python\"\nscript = \"node.py\"\nclass = \"Wave\"\n\n"
+        "[output]\ncolor = \"@w\"\n"
+    )
+    image = tessera.render(tmp_path / "scene.toml", threads=3, tile=8, progress=False)
+    assert tessera.pixel_hash(image) == cli_hash(tmp_path / "scene.toml", tmp_path)
+
+
+def test_set_changes_a_value_as_the_file_would(tmp_path):
+    scene = tessera.Scene.load(ROOT / "scenes/showcase.toml")
+    before = tessera.pixel_hash(tessera.render(scene, progress=False))
+    scene.set("nodes.warp.amplitude", 0.3)
+    changed = tessera.render(scene, progress=False)
+    edited = (ROOT / "scenes/showcase.toml").read_text()
+    assert edited.count("amplitude = 0.6") == 1
+    edited = edited.replace("amplitude = 0.6", "amplitude = 0.3")
+    # The edited file's relative paths resolve from scenes/: put it there.
+    copy = ROOT / "scenes" / f".package-test-{os.getpid()}.toml"
+    copy.write_text(edited)
+    try:
+        assert tessera.pixel_hash(changed) == cli_hash(copy, tmp_path)
+    finally:
+        copy.unlink()
+    assert tessera.pixel_hash(changed) != before
+
+
+def test_a_bad_value_is_a_scene_error_naming_the_key_and_changes_nothing():
+    scene = tessera.Scene.load(ROOT / "scenes/showcase.toml")
+    before = tessera.pixel_hash(tessera.render(scene, progress=False))
+    with pytest.raises(tessera.SceneError) as raised:
+        scene.set("nodes.warp.amplitude", "loud")
+    assert str(raised.value).startswith('scene.set("nodes.warp.amplitude"): ')
+    assert raised.value.line is None and raised.value.errors
+    with pytest.raises(tessera.SceneError, match="the scene has no node `nope`") as missing:
+        scene.set("nodes.nope.amplitude", 1.0)
+    assert missing.value.line is None and missing.value.errors == ["the scene has no node `nope`"]
+    with pytest.raises(ValueError, match="expected \"nodes.ID.INPUT\""):
+        scene.set("grain", 1.0)
+    assert tessera.pixel_hash(tessera.render(scene, progress=False)) == before
+
+
+def test_a_bad_scene_file_is_a_located_scene_error(tmp_path):
+    (tmp_path / "bad.toml").write_text("[image]\nwidth = 8\nheight = 8\n\n[nodes.n]\ntype = \"noise9d\"\n\n"
+                                       "[output]\ncolor = \"@n\"\n")
+    with pytest.raises(tessera.SceneError) as raised:
+        tessera.Scene.load(tmp_path / "bad.toml")
+    error = raised.value
+    assert (error.path, error.line, error.column) == (tmp_path / "bad.toml", 6, 8)
+    assert "unknown node type `noise9d`" in str(error)
+    assert isinstance(error, tessera.TesseraError)
+
+
+def test_a_failing_node_is_a_node_error_with_its_pixel_and_traceback(tmp_path):
+    (tmp_path / "node.py").write_text(
+        "import tessera\n\n\nclass N(tessera.Node):\n    outputs = {'out': tessera.Float()}\n\n"
+        "    def __call__(self, ctx):\n        if (ctx.x, ctx.y) == (5, 3):\n"
+        "            raise ValueError('bad pixel')\n        return 0.0\n"
+    )
+    (tmp_path / "scene.toml").write_text(
+        "[image]\nwidth = 8\nheight = 6\n\n[nodes.py]\ntype = \"python\"\nscript = \"node.py\"\nclass = \"N\"\n\n"
+        "[output]\ncolor = \"@py\"\n"
+    )
+    with pytest.raises(tessera.NodeError) as raised:
+        tessera.render(tmp_path / "scene.toml", progress=False)
+    error = raised.value
+    assert (error.node, error.node_type, error.pixel) == ("py", "python", (5, 3))
+    assert error.message.startswith("ValueError: bad pixel (in N.__call__, ")
+    assert error.message.endswith("node.py:9)")
+    assert "raise ValueError('bad pixel')" in error.traceback
+
+
+def test_progress_is_reported_tile_by_tile():
+    seen = []
+    tessera.render(ROOT / "scenes/showcase.toml", tile=64, progress=lambda done, total: seen.append((done, total)))
+    total = (640 // 64) * ((360 + 63) // 64)
+    assert seen[-1] == (total, total)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+
+
+def test_an_exception_in_the_progress_callback_stops_the_render():
+    def fail(done, total):
+        raise RuntimeError("stop here")
+
+    with pytest.raises(RuntimeError, match="stop here"):
+        tessera.render(ROOT / "scenes/showcase.toml", progress=fail)
+
+
+def test_the_gil_is_released_while_native_work_runs():
+    counted = [0]
+    done = threading.Event()
+
+    def count():
+        while not done.is_set():
+            counted[0] += 1
+
+    counter = threading.Thread(target=count)
+    counter.start()
+    try:
+        before = counted[0]
+        tessera.render(ROOT / "scenes/showcase.toml", threads=1, progress=False)
+        during = counted[0] - before
+    finally:
+        done.set()
+        counter.join()
+    # Held through the render, the GIL would let the counter run only at
+    # the switch interval's hand-overs; released, it counts all along.
+    assert during > 10_000
+
+
+def test_write_writes_the_command_lines_file(tmp_path):
+    scene = ROOT / "scenes/showcase.toml"
+    image = tessera.render(scene, progress=False)
+    for name in ("package.png", "package.exr"):
+        tessera.write(image, tmp_path / name)
+        suffix = name.split(".")[1]
+        subprocess.run([TESSERA, "render", str(scene), "-o", str(tmp_path / f"cli.{suffix}"), "-q"], check=True)
+        ours = hashlib.sha256((tmp_path / name).read_bytes()).hexdigest()
+        theirs = hashlib.sha256((tmp_path / f"cli.{suffix}").read_bytes()).hexdigest()
+        assert ours == theirs, name
+    with pytest.raises(tessera.OutputError, match="unknown colour space"):
+        tessera.write(image, tmp_path / "x.png", colorspace="sRGB-ish")
+    with pytest.raises(tessera.OutputError, match="shape"):
+        tessera.write(numpy.zeros((4, 4, 3), dtype=numpy.float32), tmp_path / "x.png")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cli.exr", "cli.png", "package.exr", "package.png"]
+
+
+def test_an_image_shows_itself_as_png():
+    image = tessera.render(ROOT / "scenes/nodes/checkerboard.toml", progress=False)
+    assert isinstance(image, tessera.Image)
+    assert image._repr_png_().startswith(b"\x89PNG\r\n\x1a\n")
