@@ -28,8 +28,9 @@ pub trait Node: Send + Sync {
         None
     }
 
-    /// The files the node reads (a texture), so that a render never
-    /// writes its image over one of them.
+    /// The files the node reads (a texture, a script), so that a render
+    /// never writes its image over one of them, and a render farm ships
+    /// them with the scene.
     fn files_read(&self) -> Vec<std::path::PathBuf> {
         Vec::new()
     }

@@ -61,6 +61,8 @@ struct Scene {
     /// The compiled scene and the Python runtime its nodes belong to: made
     /// again, with a runtime of their own, by every `set`.
     compiled: Arc<(Loaded, PythonRuntime)>,
+    /// What `set` changed, in order.
+    changes: Vec<(String, Py<PyAny>)>,
 }
 
 /// Compiles `desc` with a new Python runtime.
@@ -164,6 +166,7 @@ impl Scene {
             source,
             desc,
             compiled: Arc::new(compiled),
+            changes: Vec::new(),
         })
     }
 
@@ -180,6 +183,7 @@ impl Scene {
         };
         let (section, rest) = key.split_once('.').ok_or_else(bad_key)?;
         let at = desc.span.clone();
+        let value_object = value;
         let value = param_value(value, &at)?;
         match section {
             "nodes" => {
@@ -211,6 +215,8 @@ impl Scene {
             .map_err(|e| scene_error(py, &e, &format!("scene.set({key:?})")))?;
         self.desc = desc;
         self.compiled = Arc::new(compiled);
+        self.changes
+            .push((key.to_string(), value_object.clone().unbind()));
         Ok(())
     }
 
@@ -218,6 +224,30 @@ impl Scene {
     #[getter]
     fn path(&self) -> PathBuf {
         self.source.path.clone()
+    }
+
+    /// Every file the scene reads: the scene file, then the files its
+    /// nodes read (images, Python scripts), each once, in plan order.
+    fn files(&self) -> Vec<PathBuf> {
+        let mut files = vec![self.source.path.clone()];
+        for node in &self.compiled.0.plan.nodes {
+            for file in node.node.files_read() {
+                if !files.contains(&file) {
+                    files.push(file);
+                }
+            }
+        }
+        files
+    }
+
+    /// The values `set` changed, in order, as (key, value): what a render
+    /// farm applies again to the scene file on its workers.
+    #[getter]
+    fn changes(&self, py: Python) -> Vec<(String, Py<PyAny>)> {
+        self.changes
+            .iter()
+            .map(|(key, value)| (key.clone(), value.clone_ref(py)))
+            .collect()
     }
 
     /// (width, height) in pixels.

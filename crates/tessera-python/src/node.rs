@@ -357,6 +357,10 @@ impl Node for PythonNode {
         self.state.core.report()
     }
 
+    fn files_read(&self) -> Vec<PathBuf> {
+        vec![self.state.core.path.clone()]
+    }
+
     fn evaluation(&self) -> Evaluation {
         if self.state.is_ordered_with_state() {
             Evaluation::WholeImage

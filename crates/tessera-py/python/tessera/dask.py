@@ -1,0 +1,203 @@
+"""Render farms on Dask: the frames or the regions of a scene rendered on a
+cluster's workers, with the pixels of a one-machine render.
+
+    import tessera.dask
+    tessera.dask.render_frames("scenes/showcase.toml", range(1, 25), "out/frame_{frame:04}.exr")
+    image = tessera.dask.render_image(scene, region_size=256)
+
+Dask's distributed scheduler runs the tasks (`pip install "dask[distributed]"`):
+a LocalCluster on this machine by default, or any cluster through its
+`distributed.Client` (Kubernetes, SLURM through dask-jobqueue, a cloud).
+Workers need no shared file system: the scene file, every file it reads
+(images, Python scripts) and the Python files beside each script go to the
+workers with the job, with every `Scene.set` change. Images come back to the
+client, which writes each as the `tessera` command does (a temporary file
+renamed into place), so a failed job leaves no partial file.
+See docs/python-api.md.
+"""
+
+import hashlib
+import os
+import pathlib
+import tempfile
+
+import tessera
+
+__all__ = ["render_frames", "render_image", "FarmError", "local_client"]
+
+
+class FarmError(tessera.TesseraError):
+    """A task of a farm failed: `frame`, `region` ((x, y, width, height) or
+    None) and `reason` (the node's message, or what happened to the worker)."""
+
+    def __init__(self, message, frame=None, region=None, reason=""):
+        super().__init__(message)
+        self.frame, self.region, self.reason = frame, region, reason
+
+
+def _distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise ImportError(
+            'tessera.dask needs Dask\'s distributed scheduler: pip install "dask[distributed]"',
+            name="distributed",
+        ) from None
+    return distributed
+
+
+class _Job:
+    """A scene as workers receive it: its files by path relative to their
+    common folder, the scene's own path among them, and the changes made
+    with Scene.set. Picklable."""
+
+    def __init__(self, scene):
+        files = [pathlib.Path(f) for f in scene.files()]
+        # Scripts import their neighbours: every Python file beside one goes too.
+        for script in [f for f in files if f.suffix == ".py"]:
+            files += sorted(p for p in script.parent.glob("*.py") if p not in files)
+        root = pathlib.Path(os.path.commonpath([str(f.parent) for f in files]))
+        self.files = {str(f.relative_to(root)): f.read_bytes() for f in files}
+        self.scene = str(pathlib.Path(scene.path).resolve().relative_to(root))
+        self.changes = list(scene.changes)
+        digest = hashlib.sha256(repr((sorted(self.files.items()), self.scene, self.changes)).encode())
+        self.digest = digest.hexdigest()
+
+
+# Per worker process: the scenes its tasks loaded, by job.
+_loaded = {}
+
+
+def _scene(job):
+    """The job's scene on this worker: its files written to a folder of its
+    own, loaded once per worker process."""
+    scene = _loaded.get(job.digest)
+    if scene is None:
+        folder = pathlib.Path(tempfile.mkdtemp(prefix="tessera-job-"))
+        for relative, data in job.files.items():
+            path = folder / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        scene = tessera.Scene.load(folder / job.scene)
+        for key, value in job.changes:
+            scene.set(key, value)
+        _loaded[job.digest] = scene
+    return scene
+
+
+def _render_task(job, frame, region, threads):
+    """One task: a frame, or a region of one, as a plain numpy array."""
+    import numpy
+
+    image = tessera.render(_scene(job), threads=threads, frame=frame, region=region, progress=False)
+    return numpy.asarray(image)
+
+
+def local_client(workers=None):
+    """A Client of a new LocalCluster on this machine: `workers` worker
+    processes (default: one per core), one thread each."""
+    distributed = _distributed()
+    workers = workers or os.cpu_count() or 1
+    cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)
+    return distributed.Client(cluster)
+
+
+class _Session:
+    """The caller's client, or a LocalCluster of our own for the job."""
+
+    def __init__(self, client):
+        self.own = client is None
+        self.client = local_client() if self.own else client
+
+    def __enter__(self):
+        return self.client
+
+    def __exit__(self, *exc):
+        if self.own:
+            cluster = self.client.cluster
+            self.client.close()
+            cluster.close()
+
+
+def _as_scene(scene):
+    return scene if isinstance(scene, tessera.Scene) else tessera.Scene.load(scene)
+
+
+def _results(client, tasks, progress, describe):
+    """Each task's result as it completes, as (key, array); the first failure
+    cancels the rest and raises FarmError naming its task."""
+    distributed = _distributed()
+    done = 0
+    for future in distributed.as_completed(list(tasks)):
+        key = tasks[future]
+        try:
+            image = future.result()
+        except Exception as error:  # a node's error, or a worker lost
+            client.cancel(list(tasks))
+            reason = f"{type(error).__name__}: {error}"
+            raise FarmError(f"{describe(key)} failed: {reason}", reason=reason, **_where(key)) from error
+        done += 1
+        if progress is not None:
+            progress(done, len(tasks))
+        yield key, image
+
+
+def _where(key):
+    frame, region = key
+    return {"frame": frame, "region": region}
+
+
+def render_frames(scene, frames, output, client=None, threads=1, retries=1, progress=None):
+    """Renders `frames` of `scene` (a Scene or a scene file) on the cluster
+    and writes each to `output` (`{frame}` or `{frame:04}` in it becomes the
+    frame number), as `tessera render --frames` would. Returns the paths
+    written. `threads`: render threads per task; `retries`: how often Dask
+    runs a failed task again (a worker lost, say) before FarmError."""
+    scene = _as_scene(scene)
+    frames = list(frames)
+    paths = {frame: output.format(frame=frame) for frame in frames}
+    if len(set(paths.values())) != len(frames):
+        raise ValueError("the output needs {frame} or {frame:04} in its name: frames would overwrite each other")
+    with _Session(client) as client:
+        job = client.scatter(_Job(scene), broadcast=True)
+        tasks = {
+            client.submit(_render_task, job, frame, None, threads, retries=retries, pure=False): (frame, None)
+            for frame in frames
+        }
+        for (frame, _), image in _results(client, tasks, progress, lambda key: f"frame {key[0]}"):
+            folder = os.path.dirname(paths[frame])
+            if folder:
+                os.makedirs(folder, exist_ok=True)
+            tessera.write(image, paths[frame])
+    return [paths[frame] for frame in frames]
+
+
+def render_image(scene, region_size=256, frame=0, output=None, client=None, threads=1, retries=1, progress=None):
+    """Renders one frame of `scene` on the cluster, split into regions of
+    `region_size` pixels (an edge, or (width, height)), stitched here into
+    one tessera.Image: the pixels of a one-machine render. Written to
+    `output` too when given."""
+    import numpy
+
+    scene = _as_scene(scene)
+    width, height = scene.size
+    region_width, region_height = (region_size, region_size) if isinstance(region_size, int) else region_size
+    regions = [
+        (x, y, min(region_width, width - x), min(region_height, height - y))
+        for y in range(0, height, region_height)
+        for x in range(0, width, region_width)
+    ]
+    image = numpy.empty((height, width, 4), dtype=numpy.float32)
+    with _Session(client) as client:
+        job = client.scatter(_Job(scene), broadcast=True)
+        tasks = {
+            client.submit(_render_task, job, frame, region, threads, retries=retries, pure=False): (frame, region)
+            for region in regions
+        }
+        describe = lambda key: f"frame {key[0]}, region {key[1]}"  # noqa: E731
+        for (_, (x, y, w, h)), part in _results(client, tasks, progress, describe):
+            image[y:y + h, x:x + w] = part
+    image = image.view(tessera.Image)
+    if output is not None:
+        tessera.write(image, output)
+    return image

@@ -1,0 +1,108 @@
+"""tessera.dask and python -m tessera.farm on a LocalCluster of 2 worker
+processes started here (no outside service): frames and stitched regions
+with the pixels of one machine's render, and failures named."""
+
+import hashlib
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import numpy
+import pytest
+
+import tessera
+import tessera.dask
+from test_package import ROOT, TESSERA, cli_hash
+
+import distributed  # noqa: E402  (scripts/test-package installs it)
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+def sha256(path):
+    return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("scene", ["scenes/nodes/time.toml", "scenes/python_counter.toml", "scenes/pynodes/starfield.toml"])
+def test_a_frame_range_gives_the_command_lines_files(scene, client, tmp_path):
+    written = tessera.dask.render_frames(ROOT / scene, range(1, 4), str(tmp_path / "farm_{frame:02}.png"), client=client)
+    assert written == [str(tmp_path / f"farm_{frame:02}.png") for frame in (1, 2, 3)]
+    subprocess.run([TESSERA, "render", str(ROOT / scene), "--frames", "1-3", "-o", str(tmp_path / "cli_{frame:02}.png"),
+                    "-q"], check=True)
+    for frame in (1, 2, 3):
+        assert sha256(tmp_path / f"farm_{frame:02}.png") == sha256(tmp_path / f"cli_{frame:02}.png"), frame
+
+
+def test_regions_stitched_give_the_one_machine_render(client, tmp_path):
+    for scene, size in [("scenes/showcase.toml", 100), ("scenes/python_sparkle.toml", (48, 40))]:
+        image = tessera.dask.render_image(ROOT / scene, region_size=size, client=client)
+        assert tessera.pixel_hash(image) == cli_hash(ROOT / scene, tmp_path), scene
+
+
+def test_the_job_carries_its_files_and_changes(client, tmp_path):
+    # A script importing its neighbour, in a folder that is gone before the
+    # workers run: they render from the files the job carries.
+    folder = tmp_path / "job"
+    folder.mkdir()
+    (folder / "shades.py").write_text("LEVEL = 0.25\n")
+    (folder / "node.py").write_text(
+        "import tessera\nimport shades\n\n\nclass N(tessera.Node):\n    outputs = {'out': tessera.Float()}\n"
+        "    pure = True\n\n    def __call__(self, ctx):\n        return shades.LEVEL + ctx.u * 0.5\n"
+    )
+    (folder / "scene.toml").write_text(
+        "[image]\nwidth = 16\nheight = 8\n\n[nodes.n]\ntype = \"python\"\nscript = \"node.py\"\nclass = \"N\"\n\n"
+        "[output]\ncolor = \"@n\"\n"
+    )
+    scene = tessera.Scene.load(folder / "scene.toml")
+    scene.set("image.width", 24)
+    expected = tessera.render(scene, progress=False)
+    job = client.scatter(tessera.dask._Job(scene), broadcast=True)
+    shutil.rmtree(folder)
+    image = client.submit(tessera.dask._render_task, job, 0, None, 1, pure=False).result()
+    assert image.shape == (8, 24, 4)
+    assert numpy.array_equal(image, expected)
+
+
+def test_a_failing_frame_is_named_with_its_nodes_message(client, tmp_path):
+    (tmp_path / "node.py").write_text(
+        "import tessera\n\n\nclass N(tessera.Node):\n    outputs = {'out': tessera.Float()}\n    pure = True\n\n"
+        "    def __call__(self, ctx):\n        if ctx.frame == 2:\n            raise ValueError('no frame 2')\n"
+        "        return 0.5\n"
+    )
+    (tmp_path / "scene.toml").write_text(
+        "[image]\nwidth = 8\nheight = 4\n\n[nodes.n]\ntype = \"python\"\nscript = \"node.py\"\nclass = \"N\"\n\n"
+        "[output]\ncolor = \"@n\"\n"
+    )
+    out = tmp_path / "out"
+    with pytest.raises(tessera.dask.FarmError) as raised:
+        tessera.dask.render_frames(tmp_path / "scene.toml", [1, 2, 3], str(out / "f_{frame}.png"), client=client,
+                                   retries=0)
+    error = raised.value
+    assert error.frame == 2 and error.region is None
+    assert str(error).startswith("frame 2 failed: NodeError: node `n` (python) failed at pixel (0, 0): ValueError: no frame 2")
+    assert not (out / "f_2.png").exists()
+    assert all(not p.name.endswith(".tmp") for p in out.iterdir()) if out.exists() else True
+
+
+def test_the_farm_command_writes_the_range_and_names_a_failure(tmp_path):
+    scene = ROOT / "scenes/nodes/time.toml"
+    run = subprocess.run(
+        [sys.executable, "-m", "tessera.farm", str(scene), "--frames", "2-3", "-o", str(tmp_path / "f_{frame}.png"),
+         "--workers", "2", "-q"],
+        capture_output=True, text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    subprocess.run([TESSERA, "render", str(scene), "--frame", "3", "-o", str(tmp_path / "cli.png"), "-q"], check=True)
+    assert sha256(tmp_path / "f_3.png") == sha256(tmp_path / "cli.png")
+    bad = subprocess.run([sys.executable, "-m", "tessera.farm", str(scene), "--frames", "2-3", "-o",
+                          str(tmp_path / "same.png"), "--workers", "1"], capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert "the output needs {frame} or {frame:04} in its name" in bad.stderr
