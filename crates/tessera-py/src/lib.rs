@@ -15,7 +15,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tessera_core::{ColorSpace, Rect};
 use tessera_output::{Depth, Framebuffer, ImageTarget};
-use tessera_python::{PythonRuntime, PythonWorkers, RunOptions};
+use tessera_process::Launch;
+use tessera_python::{PythonRuntime, PythonWorkers, RunOptions, WorkerConnection};
 use tessera_render::RenderError;
 use tessera_scene::{Param, ParamValue, SceneDesc, SceneSource, Section, Span, Spanned};
 use tessera_session::{FrameError, FrameRequest, LoadError, Loaded};
@@ -282,7 +283,8 @@ fn node_error(py: Python, failure: &tessera_render::NodeFailure) -> PyErr {
 /// releasing the GIL while it works. `progress(done, total)` is called as
 /// tiles finish; Ctrl-C (KeyboardInterrupt) stops the render.
 #[pyfunction]
-#[pyo3(signature = (scene, threads=0, frame=0, tile=32, region=None, progress=None))]
+#[pyo3(signature = (scene, threads=0, frame=0, tile=32, region=None, progress=None, workers=None))]
+#[allow(clippy::too_many_arguments)] // The keyword arguments of tessera.render.
 fn _render<'py>(
     py: Python<'py>,
     scene: &Scene,
@@ -291,15 +293,24 @@ fn _render<'py>(
     tile: u32,
     region: Option<(u32, u32, u32, u32)>,
     progress: Option<Bound<'py, PyAny>>,
+    workers: Option<&str>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let compiled = scene.compiled.clone();
     let (loaded, runtime) = &*compiled;
-    if loaded.python.workers == Some(PythonWorkers::Processes) {
-        return Err(TesseraError::new_err(
-            "[python] workers = \"processes\" is not available from the Python package yet: \
-             render with the tessera command, or set scene.set(\"python.workers\", \"threads\")",
-        ));
-    }
+    let workers = match workers {
+        None => loaded.python.workers.unwrap_or_default(),
+        Some("threads") => PythonWorkers::Threads,
+        Some("processes") => PythonWorkers::Processes,
+        Some(other) => {
+            return Err(PyValueError::new_err(format!(
+                "workers must be \"threads\" or \"processes\", not {other:?}"
+            )));
+        }
+    };
+    let processes = match workers {
+        PythonWorkers::Processes => Some(worker_launch(py, scene)?),
+        PythonWorkers::Threads => None,
+    };
     let region = region
         .map(|(x, y, w, h)| -> PyResult<Rect> {
             let x = i32::try_from(x).map_err(|_| PyValueError::new_err("region x is too large"))?;
@@ -315,7 +326,7 @@ fn _render<'py>(
         colorspace: ColorSpace::LinRec709,
         output_bytes: 0,
         switch_interval: None,
-        processes: None,
+        processes,
     };
     let progress = progress.map(Bound::unbind);
     let cancel = Arc::new(AtomicBool::new(false));
@@ -349,6 +360,52 @@ fn _render<'py>(
     let (width, height) = (rendered.width as usize, rendered.height as usize);
     let pixels = PyArray1::from_vec(py, rendered.pixels);
     Ok(pixels.reshape([height, width, 4])?.into_any())
+}
+
+/// How to start a worker process for Python nodes: this Python, running
+/// `tessera._worker` with the scene and its changes.
+fn worker_launch(py: Python, scene: &Scene) -> PyResult<Launch> {
+    let executable: PathBuf = py.import("sys")?.getattr("executable")?.extract()?;
+    let changes: String = (py.import("json")?)
+        .call_method1("dumps", (scene.changes(py),))?
+        .extract()?;
+    Ok(Launch {
+        program: executable,
+        args: vec![
+            "-m".into(),
+            "tessera._worker".into(),
+            scene.source.path.clone().into_os_string(),
+            changes.into(),
+        ],
+        env: Vec::new(),
+    })
+}
+
+/// A worker process's side (`python -m tessera._worker`): loads the scene
+/// as the rendering process has it, then evaluates the tiles it is sent
+/// until that process closes the connection.
+#[pyfunction]
+fn _serve_worker(py: Python, path: PathBuf, changes: Vec<(String, Bound<PyAny>)>) -> PyResult<()> {
+    let connection =
+        WorkerConnection::inherited().map_err(|e| TesseraError::new_err(e.to_string()))?;
+    let loaded = Scene::load(py, path).and_then(|mut scene| {
+        for (key, value) in &changes {
+            scene.set(py, key, value)?;
+        }
+        Ok(scene)
+    });
+    let scene = match loaded {
+        Ok(scene) => scene,
+        Err(e) => {
+            // The rendering process reports it.
+            connection.setup_failed(&e.to_string());
+            return Err(e);
+        }
+    };
+    let (loaded, runtime) = &*scene.compiled;
+    let (seed, switch_interval) = (loaded.plan.image.seed, loaded.python.switch_interval);
+    py.detach(|| connection.serve(runtime, seed, switch_interval))
+        .map_err(|e| TesseraError::new_err(e.to_string()))
 }
 
 /// An array of `tessera.render`'s shape as a framebuffer.
@@ -422,6 +479,7 @@ fn _native(module: &Bound<PyModule>) -> PyResult<()> {
     let py = module.py();
     module.add_function(wrap_pyfunction!(_install, module)?)?;
     module.add_function(wrap_pyfunction!(_render, module)?)?;
+    module.add_function(wrap_pyfunction!(_serve_worker, module)?)?;
     module.add_function(wrap_pyfunction!(write, module)?)?;
     module.add_function(wrap_pyfunction!(pixel_hash, module)?)?;
     module.add_class::<Scene>()?;

@@ -40,6 +40,21 @@ def test_a_render_has_the_pixels_of_the_command_line(scene, tmp_path):
     assert tessera.pixel_hash(image) == cli_hash(ROOT / scene, tmp_path)
 
 
+def test_python_nodes_in_worker_processes_give_the_same_pixels(tmp_path):
+    scene = tessera.Scene.load(ROOT / "scenes/python_ripples.toml")
+    in_threads = tessera.render(scene, threads=2, progress=False)
+    assert tessera.pixel_hash(in_threads) == cli_hash(ROOT / "scenes/python_ripples.toml", tmp_path)
+    in_processes = tessera.render(scene, threads=2, progress=False, workers="processes")
+    assert numpy.array_equal(in_processes, in_threads)
+    # The workers load the scene with its changes.
+    scene.set("nodes.rings.wavelength", 0.11)
+    changed = tessera.render(scene, threads=2, progress=False)
+    assert not numpy.array_equal(changed, in_threads)
+    assert numpy.array_equal(tessera.render(scene, threads=2, progress=False, workers="processes"), changed)
+    with pytest.raises(ValueError, match="workers must be"):
+        tessera.render(scene, workers="fibres")
+
+
 def test_frame_and_region_are_the_command_lines(tmp_path):
     scene = ROOT / "scenes/nodes/time.toml"
     image = tessera.render(scene, frame=12, progress=False)

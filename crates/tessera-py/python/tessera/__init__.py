@@ -44,7 +44,7 @@ def _default_progress():
     return update, bar
 
 
-def render(scene, threads=0, frame=0, tile=32, region=None, progress=None):
+def render(scene, threads=0, frame=0, tile=32, region=None, progress=None, workers=None):
     """Renders `scene` (a Scene, or a scene file's path) and returns its
     pixels: an Image, a float32 numpy array (height, width, 4) of linear
     RGBA, bit-identical to `tessera render` of the same scene.
@@ -53,8 +53,11 @@ def render(scene, threads=0, frame=0, tile=32, region=None, progress=None):
     (`--frame`); tile: the tile edge; region: (x, y, width, height) to render
     only those pixels; progress: called as progress(done, total) as tiles
     finish (default: a tqdm bar in a notebook when tqdm is installed; False:
-    none). The GIL is released while native work runs. Raises SceneError,
-    NodeError (with `node`, `pixel`, `traceback`) or KeyboardInterrupt."""
+    none); workers: where Python nodes run, "threads" of this process or
+    "processes" (one worker process per render thread, each with its own
+    interpreter), default the scene's `[python] workers`. The GIL is
+    released while native work runs. Raises SceneError, NodeError (with
+    `node`, `pixel`, `traceback`) or KeyboardInterrupt."""
     if isinstance(scene, (str, _os.PathLike)):
         scene = Scene.load(scene)
     bar = None
@@ -63,7 +66,7 @@ def render(scene, threads=0, frame=0, tile=32, region=None, progress=None):
     elif progress is False:
         progress = None
     try:
-        pixels = _native._render(scene, threads, frame, tile, region, progress)
+        pixels = _native._render(scene, threads, frame, tile, region, progress, workers)
     finally:
         if bar is not None:
             bar.close()
