@@ -538,5 +538,16 @@ fn a_region_outside_the_image_is_refused() {
         .expect_stderr_start(
             "error: the region 600,0,100,10 (x, y, width, height) is not a non-empty part of the 640 x 360 image\n",
         );
+    // x + width beyond 32 bits is outside too, not a wrapped-around region.
+    tessera(&[
+        "render",
+        "scenes/showcase.toml",
+        "-o",
+        out,
+        "--region",
+        "2147483647,0,10,10",
+    ])
+    .expect_code(2)
+    .expect_stderr_start("error: the region 2147483647,0,10,10 (x, y, width, height) is not");
     assert!(!dir.path().join("out.png").exists());
 }

@@ -2,7 +2,7 @@
 //! each the image `--frame N` gives; a failure names its frame and leaves
 //! the frames before it, and no partial file.
 
-use crate::util::{files_in, python_node_scene, render, tessera_in};
+use crate::util::{Run, files_in, python_node_scene, render, tessera_in};
 use std::path::Path;
 
 /// The pixel hash of each summary line a range printed, in order.
@@ -78,21 +78,25 @@ fn failing_in_frame_two(dir: &Path, failure: &str) {
     .unwrap();
 }
 
+/// `tessera render scene.toml --frames 1-3 -o f_{frame}.png` in `dir`.
+fn render_frames_one_to_three(dir: &Path, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "render",
+        "scene.toml",
+        "--frames",
+        "1-3",
+        "-o",
+        "f_{frame}.png",
+    ];
+    args.extend_from_slice(extra);
+    tessera_in(dir, &args)
+}
+
 #[test]
 fn a_failing_frame_is_named_and_the_frames_before_it_stay() {
     let dir = tempfile::tempdir().unwrap();
     failing_in_frame_two(dir.path(), "raise ValueError(\"no frame 2\")");
-    let run = tessera_in(
-        dir.path(),
-        &[
-            "render",
-            "scene.toml",
-            "--frames",
-            "1-3",
-            "-o",
-            "f_{frame}.png",
-        ],
-    );
+    let run = render_frames_one_to_three(dir.path(), &[]);
     run.expect_code(3).expect_stderr_start(
         "error: frame 2: node `py` (python) failed at pixel (3, 2): ValueError: no frame 2 (in N.__call__, node.py:10)\n",
     );
@@ -103,22 +107,51 @@ fn a_failing_frame_is_named_and_the_frames_before_it_stay() {
 fn a_range_whose_process_dies_names_the_frame_and_leaves_no_partial_file() {
     let dir = tempfile::tempdir().unwrap();
     failing_in_frame_two(dir.path(), "os.abort()");
+    let run = render_frames_one_to_three(dir.path(), &["-j", "1"]);
+    run.expect_code(3)
+        .expect_stderr_has("error: the render's process ")
+        .expect_stderr_has(" in frame 2, after ")
+        .expect_stderr_has("; the frame it was rendering was not written");
+    assert_eq!(files_in(dir.path()), ["f_1.png", "node.py", "scene.toml"]);
+}
+
+#[test]
+fn each_frame_reports_its_own_painted_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = "import tessera\n\n\nclass N(tessera.Node):\n    outputs = {\"out\": tessera.Float()}\n\n    \
+                  def __call__(self, ctx):\n        if (ctx.x, ctx.y) == (3, 2):\n            \
+                  raise ValueError('one bad pixel')\n        return 0.5\n";
+    std::fs::write(dir.path().join("node.py"), script).unwrap();
+    std::fs::write(
+        dir.path().join("scene.toml"),
+        python_node_scene(8, 6, "node.py", ""),
+    )
+    .unwrap();
     let run = tessera_in(
         dir.path(),
         &[
             "render",
             "scene.toml",
             "--frames",
-            "1-3",
+            "1-2",
             "-o",
             "f_{frame}.png",
-            "-j",
-            "1",
+            "--on-error",
+            "color",
         ],
     );
-    run.expect_code(3)
-        .expect_stderr_has("error: the render's process ")
-        .expect_stderr_has(" in frame 2, after ")
-        .expect_stderr_has("; the frame it was rendering was not written");
-    assert_eq!(files_in(dir.path()), ["f_1.png", "node.py", "scene.toml"]);
+    run.expect_code(0);
+    let warnings: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{}", run.stderr);
+    for warning in warnings {
+        assert!(
+            warning
+                .starts_with("warning: node `py`: N.__call__ failed on 1 sample, painted magenta;"),
+            "{warning}"
+        );
+    }
 }

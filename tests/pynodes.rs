@@ -279,6 +279,24 @@ fn nodes_sharing_a_script_share_its_one_instance() {
     .unwrap();
     let pixels = render_pixels(dir.path(), &["--threads", "2"]);
     assert_eq!([pixels[0][0], pixels[1][0]], [3.0, 8.0]);
+    // Every frame of a range starts again from one new shared instance.
+    tessera_in(
+        dir.path(),
+        &[
+            "render",
+            "scene.toml",
+            "--frames",
+            "1-2",
+            "-o",
+            "f_{frame}.exr",
+        ],
+    )
+    .expect_code(0);
+    for frame in ["f_1.exr", "f_2.exr"] {
+        let image = image::open(dir.path().join(frame)).unwrap().to_rgba32f();
+        let counts: Vec<f32> = image.pixels().map(|p| p.0[0]).collect();
+        assert_eq!(counts, [3.0, 8.0], "{frame}");
+    }
 }
 
 #[test]

@@ -12,8 +12,8 @@ use tessera_graph::Plan;
 use tessera_output::{Depth, Framebuffer, ImageTarget};
 use tessera_process::Launch;
 use tessera_python::{
-    OnError, Policy, PythonRuntime, PythonSettings, PythonWorkers, RunOptions, ScriptAccess,
-    WorkerConnection,
+    OnError, Policy, PythonError, PythonRuntime, PythonSettings, PythonWorkers, RunOptions,
+    ScriptAccess, WorkerConnection,
 };
 use tessera_render::{NodeFailure, RenderError};
 use tessera_session::{FrameError, FrameRequest, LoadError, Loaded};
@@ -232,7 +232,9 @@ pub struct FrameRange {
 
 fn parse_frames(text: &str) -> Result<FrameRange, String> {
     // The `-` between the numbers, not a sign: FIRST may be negative.
-    let cut = text[1.min(text.len())..].find('-').map(|i| i + 1);
+    let cut = (text.char_indices().skip(1))
+        .find(|&(_, c)| c == '-')
+        .map(|(i, _)| i);
     let (first, last) = match cut {
         Some(cut) => (&text[..cut], &text[cut + 1..]),
         None => (text, text),
@@ -476,7 +478,10 @@ fn render_frame(
         frame: frames.frame,
         region: args.region,
         colorspace: target.colorspace,
-        output_bytes: target.encoding_bytes(plan.image.width, plan.image.height),
+        output_bytes: match args.region {
+            Some(region) => target.encoding_bytes(region.width, region.height),
+            None => target.encoding_bytes(plan.image.width, plan.image.height),
+        },
         switch_interval: args.switch_interval,
         processes,
     };
@@ -502,6 +507,11 @@ fn render_frame(
         }
     });
     let rendered = rendered.map_err(|e| match e {
+        // A node's new instance for this frame failing to set up: as at
+        // the first frame, where it is a scene error.
+        FrameError::Python(e @ PythonError::Setup(_)) => {
+            Failure::new(EXIT_BAD_SCENE, format!("error: {e}"))
+        }
         FrameError::Python(e) => Failure::new(EXIT_IO, format!("error: {e}")),
         FrameError::Render(e) => render_failure(e, args.timeout),
     })?;
@@ -762,6 +772,8 @@ mod tests {
                 .starts_with("FIRST must be a frame number")
         );
         assert!(parse_frames("").is_err());
+        // A pasted minus sign is an error, not a panic on a cut character.
+        assert!(parse_frames("\u{2212}5-3").is_err());
     }
 
     #[test]

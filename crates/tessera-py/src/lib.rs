@@ -137,6 +137,29 @@ fn param_value(value: &Bound<PyAny>, span: &Span) -> PyResult<ParamValue> {
     )))
 }
 
+/// A scene value as plain Python data (what `Scene.changes` gives, and
+/// worker processes receive as JSON).
+fn value_object(py: Python, value: &ParamValue) -> PyResult<Py<PyAny>> {
+    Ok(match value {
+        ParamValue::Boolean(b) => PyBool::new(py, *b).to_owned().into_any().unbind(),
+        ParamValue::Integer(i) => i.into_pyobject(py)?.into_any().unbind(),
+        ParamValue::Float(f) => f.into_pyobject(py)?.into_any().unbind(),
+        ParamValue::String(text) => text.into_pyobject(py)?.into_any().unbind(),
+        ParamValue::Link(link) => link.to_string().into_pyobject(py)?.into_any().unbind(),
+        ParamValue::Array(items) => {
+            let items = (items.iter())
+                .map(|item| value_object(py, &item.value))
+                .collect::<PyResult<Vec<_>>>()?;
+            pyo3::types::PyList::new(py, items)?.into_any().unbind()
+        }
+        ParamValue::Table(_) => {
+            return Err(PyTypeError::new_err(
+                "a table is not a value Scene.set takes",
+            ));
+        }
+    })
+}
+
 /// Sets `key` of `params` to `value` (replacing it, or added after them).
 fn set_param(params: &mut Vec<Param>, key: &str, value: ParamValue, span: Span) {
     match params.iter_mut().find(|p| p.name.value == key) {
@@ -155,13 +178,8 @@ impl Scene {
     #[staticmethod]
     fn load(py: Python, path: PathBuf) -> PyResult<Scene> {
         let source = tessera_session::read_scene(&path).map_err(|e| scene_error(py, &e, ""))?;
-        let desc = tessera_scene::parse_scene(&source.text).map_err(|errors| {
-            let error = LoadError::Scene {
-                scene: Box::new(source.clone()),
-                errors,
-            };
-            scene_error(py, &error, "")
-        })?;
+        let desc = tessera_scene::parse_scene(&source.text)
+            .map_err(|errors| scene_error(py, &LoadError::located(&source, errors), ""))?;
         let compiled = compile(&desc, &source).map_err(|e| scene_error(py, &e, ""))?;
         Ok(Scene {
             source,
@@ -184,8 +202,8 @@ impl Scene {
         };
         let (section, rest) = key.split_once('.').ok_or_else(bad_key)?;
         let at = desc.span.clone();
-        let value_object = value;
         let value = param_value(value, &at)?;
+        let value_set = value.clone();
         match section {
             "nodes" => {
                 let (id, input) = rest.split_once('.').ok_or_else(bad_key)?;
@@ -217,7 +235,7 @@ impl Scene {
         self.desc = desc;
         self.compiled = Arc::new(compiled);
         self.changes
-            .push((key.to_string(), value_object.clone().unbind()));
+            .push((key.to_string(), value_object(py, &value_set)?));
         Ok(())
     }
 
@@ -249,6 +267,13 @@ impl Scene {
             .iter()
             .map(|(key, value)| (key.clone(), value.clone_ref(py)))
             .collect()
+    }
+
+    /// The scene's `[output] colorspace`, or None: the colour space
+    /// `write` should use for files the command would write from it.
+    #[getter]
+    fn colorspace(&self) -> Option<&'static str> {
+        self.compiled.0.plan.output.colorspace.map(ColorSpace::name)
     }
 
     /// (width, height) in pixels.

@@ -106,3 +106,16 @@ def test_the_farm_command_writes_the_range_and_names_a_failure(tmp_path):
                           str(tmp_path / "same.png"), "--workers", "1"], capture_output=True, text=True)
     assert bad.returncode == 2
     assert "the output needs {frame} or {frame:04} in its name" in bad.stderr
+
+
+def test_a_relative_scene_path_and_the_scenes_colour_space(client, tmp_path, monkeypatch):
+    # A scene given relative to the working folder, writing its PNGs in the
+    # colour space its [output] names: the command's files.
+    scene = tmp_path / "linear.toml"
+    text = (ROOT / "scenes/nodes/time.toml").read_text()
+    scene.write_text(text.replace("[output]", "[output]\ncolorspace = \"lin_rec709\"", 1))
+    monkeypatch.chdir(tmp_path)
+    written = tessera.dask.render_frames("linear.toml", [5], "farm_{frame}.png", client=client)
+    assert written == ["farm_5.png"]
+    subprocess.run([TESSERA, "render", "linear.toml", "--frame", "5", "-o", "cli.png", "-q"], check=True)
+    assert sha256(tmp_path / "farm_5.png") == sha256(tmp_path / "cli.png")

@@ -178,10 +178,12 @@ def _load(path, module_name, class_name):
         holder = _types.ModuleType(module_name, f"the PyNode script {path}")
         holder.namespace, holder.package, holder.current, holder.nodes = namespace, package, current, {}
         _sys.modules[module_name] = holder
-    node = holder.nodes.get(class_name)
+    # By class, not by name: `class = ""` and the name of the class Blender
+    # would choose are one node class, with one shared instance.
+    script_class = _node_class(holder.namespace, class_name, holder.package.Node.Scripted, path)
+    node = holder.nodes.get(script_class)
     if node is None:
-        script_class = _node_class(holder.namespace, class_name, holder.package.Node.Scripted, path)
-        node = holder.nodes[class_name] = _wrap(script_class, holder.package, holder.current)
+        node = holder.nodes[script_class] = _wrap(script_class, holder.package, holder.current)
     return node
 
 
@@ -203,7 +205,9 @@ def _wrap(script_class, package, current):
         script.__dict__["_tessera_samples"] = _threading.local()
         return script
 
-    shared = instance(shared)
+    # The instance every node using the script shares, and the render it
+    # was made for (None: at load, before any render).
+    shared = {"instance": instance(shared), "render": None}
 
     class PyNode(_tessera.Node):
         __doc__ = script_class.__doc__ or f"Blender 2.4x PyNode {name}"
@@ -211,7 +215,17 @@ def _wrap(script_class, package, current):
         _blender_class = script_class
 
         def __init__(self):
-            self._script = shared
+            self._script = shared["instance"]
+
+        @classmethod
+        def _tessera_renewed(cls, render):
+            """For a later render (a frame of a range): a node calling the
+            one new instance of the script's class that the nodes using the
+            script share for that render, made by the first of them."""
+            if shared["render"] != render:
+                shared["instance"] = instance(script_class(node_module._SocketLists()))
+                shared["render"] = render
+            return cls()
 
         @classmethod
         def _tessera_fresh(cls):

@@ -325,6 +325,13 @@ impl NodeCore {
 
     /// Keeps the failure of the lowest (tile, sample), so the report names
     /// the same failure at any thread count.
+    /// Forgets the failures counted (a new frame's render starts).
+    pub fn reset_failures(&self) {
+        self.failures.store(0, Ordering::Relaxed);
+        self.first_failure_key.store(u64::MAX, Ordering::Relaxed);
+        *self.first_failure.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
     fn keep_first_failure(&self, key: u64, error: &NodeError) {
         self.keep_first(key, || format_failure(error));
     }

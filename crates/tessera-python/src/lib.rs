@@ -71,4 +71,8 @@ pub enum PythonError {
     /// The worker processes of `--python-workers processes` could not start.
     #[error("{0}")]
     Workers(String),
+    /// A node's new instance for a later frame failed to set up (at the
+    /// first, the same failure is a scene error).
+    #[error("{0}")]
+    Setup(String),
 }

@@ -288,13 +288,9 @@ impl NodeKind for ScriptKind {
                 .or_else(|| Policy::parse(args.string("policy")))
                 .or(self.scene_policy)
                 .unwrap_or(Policy::DEFAULT);
-            // What makes an instance per tile under `isolated`: the class,
-            // or a PyNode's factory giving each a new script instance.
-            let fresh = (class.bind(py).getattr("_tessera_fresh"))
-                .map_or_else(|_| class.clone_ref(py), Bound::unbind);
             let state = Arc::new(NodeState::new(
                 Arc::new(core),
-                fresh,
+                class.clone_ref(py),
                 instance.unbind(),
                 policy,
                 self.node.pure,

@@ -59,9 +59,11 @@ impl fmt::Display for Policy {
 /// shared by the node in the plan and the runtime that routes its calls.
 pub struct NodeState {
     pub core: Arc<NodeCore>,
-    /// Called for `isolated`'s fresh instance per tile: the class, or a
-    /// PyNode's factory (`_tessera_fresh`).
-    pub fresh: Py<PyAny>,
+    /// The node's class: called for `isolated`'s instance per tile and for
+    /// a new instance per frame, unless it says how (a PyNode's
+    /// `_tessera_fresh` and `_tessera_renewed`, which keep the one script
+    /// instance that nodes sharing a script share).
+    class: Py<PyAny>,
     /// The instance built (and set up) at compile time, and again before
     /// each later render of a frame range ([`NodeState::renew`]).
     instance: Mutex<Arc<Py<PyAny>>>,
@@ -75,14 +77,14 @@ pub struct NodeState {
 impl NodeState {
     pub fn new(
         core: Arc<NodeCore>,
-        fresh: Py<PyAny>,
+        class: Py<PyAny>,
         instance: Py<PyAny>,
         policy: Policy,
         pure: bool,
     ) -> NodeState {
         NodeState {
             core,
-            fresh,
+            class,
             instance: Mutex::new(Arc::new(instance)),
             used: AtomicBool::new(false),
             policy,
@@ -96,14 +98,21 @@ impl NodeState {
         lock(&self.instance).clone()
     }
 
-    /// Before a render: a node keeping state whose instance an earlier
-    /// render called gets a new one, set up again, so that every frame of
-    /// a range starts from the state `setup()` gives, as `--frame N` alone.
-    pub fn renew(&self, py: Python) -> PyResult<()> {
+    /// Before render number `render` of the runtime: the node's failure
+    /// counts start again, and a node keeping state whose instance an
+    /// earlier render called gets a new one, set up again, so that every
+    /// frame of a range starts from the state `setup()` gives, as
+    /// `--frame N` alone.
+    pub fn renew(&self, py: Python, render: u64) -> PyResult<()> {
+        self.core.reset_failures();
         if self.pure || !self.used.swap(false, Ordering::Relaxed) {
             return Ok(());
         }
-        let instance = self.fresh.bind(py).call0()?;
+        let class = self.class.bind(py);
+        let instance = match class.getattr("_tessera_renewed") {
+            Ok(renewed) => renewed.call1((render,))?,
+            Err(_) => class.call0()?,
+        };
         instance.call_method0("setup")?;
         *lock(&self.instance) = Arc::new(instance.unbind());
         Ok(())
@@ -145,11 +154,12 @@ impl NodeState {
         calls: Calls,
     ) -> Result<(), NodeError> {
         let instance = Python::attach(|py| {
-            let instance = self
-                .fresh
-                .bind(py)
-                .call0()
-                .map_err(|e| self.core.tile_error(py, &e, "creating an instance", ctx))?;
+            let class = self.class.bind(py);
+            let instance = match class.getattr("_tessera_fresh") {
+                Ok(fresh) => fresh.call0(),
+                Err(_) => class.call0(),
+            }
+            .map_err(|e| self.core.tile_error(py, &e, "creating an instance", ctx))?;
             instance
                 .call_method0("setup")
                 .map_err(|e| self.core.tile_error(py, &e, "setup()", ctx))?;

@@ -32,6 +32,8 @@ struct Shared {
     /// The worker processes of the render that is on, under
     /// `--python-workers processes`; None between renders and in-process.
     processes: Mutex<Option<Arc<ProcessPool>>>,
+    /// Renders begun with this runtime.
+    renders: AtomicU64,
 }
 
 impl Default for Shared {
@@ -41,6 +43,7 @@ impl Default for Shared {
             namespace: format!("tessera_script_{number}_"),
             nodes: Mutex::default(),
             processes: Mutex::default(),
+            renders: AtomicU64::new(0),
         }
     }
 }
@@ -91,13 +94,15 @@ impl PythonRuntime {
             .map(|(_, state)| state.clone())
     }
 
-    /// Gives every node keeping state that a render called a new instance,
-    /// set up again (a frame of a range starts as `--frame N` alone).
+    /// Before a render: every node's failures forgotten, and every node
+    /// keeping state that a render called given a new instance, set up
+    /// again (a frame of a range starts as `--frame N` alone).
     pub(crate) fn renew_nodes(&self, py: Python) -> Result<(), PythonError> {
+        let render = self.shared.renders.fetch_add(1, Ordering::Relaxed);
         for (id, state) in lock(&self.shared.nodes).iter() {
-            state.renew(py).map_err(|e| {
+            state.renew(py, render).map_err(|e| {
                 let report = ExceptionReport::new(py, &e, &state.core.path);
-                PythonError::Prepare(format!(
+                PythonError::Setup(format!(
                     "node `{id}`: a new instance for the next frame failed to set up: {}\n{}",
                     report.summary, report.traceback
                 ))

@@ -234,12 +234,14 @@ fn describe_memory(needs: &MemoryNeeds) -> String {
 fn memory_needs(
     plan: &Plan,
     stages: &[whole::Stage],
+    region: &Rect,
     tile_size: u32,
     threads: usize,
     output: u64,
 ) -> MemoryNeeds {
     let image = &plan.image;
-    let pixels = u64::from(image.width) * u64::from(image.height);
+    // The framebuffer holds the region rendered (the whole image by default).
+    let pixels = region.area() as u64;
     let tile = u64::from(tile_size.min(image.width.max(image.height)));
     let per_thread = plan
         .nodes
@@ -340,9 +342,17 @@ pub fn render(
         time: options.frame as f32 / image.fps,
         fps: image.fps,
     };
-    let whole_image = Rect::new(0, 0, image.width, image.height);
-    let region = options.region.unwrap_or(whole_image);
-    if region.area() == 0 || !whole_image.contains_rect(&region) {
+    let region = options
+        .region
+        .unwrap_or(Rect::new(0, 0, image.width, image.height));
+    // In 64 bits: a region's x + width may not fit in the 32 of a Rect.
+    let within = |start: i32, length: u32, limit: u32| {
+        start >= 0 && i64::from(start) + i64::from(length) <= i64::from(limit)
+    };
+    if region.area() == 0
+        || !within(region.x, region.width, image.width)
+        || !within(region.y, region.height, image.height)
+    {
         return Err(RenderError::BadRegion {
             region,
             image_width: image.width,
@@ -359,6 +369,7 @@ pub fn render(
     let needs = memory_needs(
         plan,
         &stages,
+        &region,
         options.tile_size,
         worker_count(options.threads),
         options.output_bytes,

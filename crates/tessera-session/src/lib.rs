@@ -33,6 +33,16 @@ pub enum LoadError {
     },
 }
 
+impl LoadError {
+    /// `errors`, located in `source`.
+    pub fn located(source: &SceneSource, errors: SceneErrors) -> LoadError {
+        LoadError::Scene {
+            scene: Box::new(source.clone()),
+            errors,
+        }
+    }
+}
+
 /// A compiled scene and its `[python]` settings.
 pub struct Loaded {
     pub plan: Plan,
@@ -65,11 +75,8 @@ pub fn load(
     options: RunOptions,
     runtime: &PythonRuntime,
 ) -> Result<Loaded, LoadError> {
-    let located = |errors| LoadError::Scene {
-        scene: Box::new(source.clone()),
-        errors,
-    };
-    let scene = tessera_scene::parse_scene(&source.text).map_err(located)?;
+    let scene = tessera_scene::parse_scene(&source.text)
+        .map_err(|errors| LoadError::located(source, errors))?;
     compile(&scene, source, options, runtime)
 }
 
@@ -81,10 +88,7 @@ pub fn compile(
     options: RunOptions,
     runtime: &PythonRuntime,
 ) -> Result<Loaded, LoadError> {
-    let located = |errors| LoadError::Scene {
-        scene: Box::new(source.clone()),
-        errors,
-    };
+    let located = |errors| LoadError::located(source, errors);
     let python = tessera_python::python_settings(scene.python.as_ref(), source.base_dir())
         .map_err(located)?;
     let registry = registry(python.clone(), options, runtime.clone());

@@ -16,9 +16,11 @@ renamed into place), so a failed job leaves no partial file.
 See docs/python-api.md.
 """
 
+import atexit
 import hashlib
 import os
 import pathlib
+import shutil
 import tempfile
 
 import tessera
@@ -52,36 +54,46 @@ class _Job:
     with Scene.set. Picklable."""
 
     def __init__(self, scene):
-        files = [pathlib.Path(f) for f in scene.files()]
+        # Resolved: the scene's path is as given (perhaps relative), its
+        # nodes' files canonical.
+        files = [pathlib.Path(f).resolve() for f in scene.files()]
         # Scripts import their neighbours: every Python file beside one goes too.
         for script in [f for f in files if f.suffix == ".py"]:
             files += sorted(p for p in script.parent.glob("*.py") if p not in files)
         root = pathlib.Path(os.path.commonpath([str(f.parent) for f in files]))
         self.files = {str(f.relative_to(root)): f.read_bytes() for f in files}
-        self.scene = str(pathlib.Path(scene.path).resolve().relative_to(root))
+        self.scene = str(files[0].relative_to(root))
         self.changes = list(scene.changes)
+        self.colorspace = scene.colorspace
         digest = hashlib.sha256(repr((sorted(self.files.items()), self.scene, self.changes)).encode())
         self.digest = digest.hexdigest()
 
 
-# Per worker process: the scenes its tasks loaded, by job.
+# Per worker process: the scenes its tasks loaded, by job, oldest first,
+# with their folders; a few are kept, and a folder goes with its scene or
+# when the worker ends.
 _loaded = {}
+_KEPT = 4
 
 
 def _scene(job):
     """The job's scene on this worker: its files written to a folder of its
     own, loaded once per worker process."""
-    scene = _loaded.get(job.digest)
-    if scene is None:
-        folder = pathlib.Path(tempfile.mkdtemp(prefix="tessera-job-"))
-        for relative, data in job.files.items():
-            path = folder / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-        scene = tessera.Scene.load(folder / job.scene)
-        for key, value in job.changes:
-            scene.set(key, value)
-        _loaded[job.digest] = scene
+    if job.digest in _loaded:
+        return _loaded[job.digest][0]
+    while len(_loaded) >= _KEPT:
+        _, old_folder = _loaded.pop(next(iter(_loaded)))
+        shutil.rmtree(old_folder, ignore_errors=True)
+    folder = pathlib.Path(tempfile.mkdtemp(prefix="tessera-job-"))
+    atexit.register(shutil.rmtree, folder, True)
+    for relative, data in job.files.items():
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    scene = tessera.Scene.load(folder / job.scene)
+    for key, value in job.changes:
+        scene.set(key, value)
+    _loaded[job.digest] = (scene, folder)
     return scene
 
 
@@ -103,11 +115,12 @@ def local_client(workers=None):
 
 
 class _Session:
-    """The caller's client, or a LocalCluster of our own for the job."""
+    """The caller's client, or a LocalCluster of our own (of `workers`
+    worker processes) for the job, closed after it."""
 
-    def __init__(self, client):
+    def __init__(self, client, workers=None):
         self.own = client is None
-        self.client = local_client() if self.own else client
+        self.client = local_client(workers) if self.own else client
 
     def __enter__(self):
         return self.client
@@ -168,7 +181,7 @@ def render_frames(scene, frames, output, client=None, threads=1, retries=1, prog
             folder = os.path.dirname(paths[frame])
             if folder:
                 os.makedirs(folder, exist_ok=True)
-            tessera.write(image, paths[frame])
+            tessera.write(image, paths[frame], colorspace=scene.colorspace)
     return [paths[frame] for frame in frames]
 
 
@@ -199,5 +212,5 @@ def render_image(scene, region_size=256, frame=0, output=None, client=None, thre
             image[y:y + h, x:x + w] = part
     image = image.view(tessera.Image)
     if output is not None:
-        tessera.write(image, output)
+        tessera.write(image, output, colorspace=scene.colorspace)
     return image

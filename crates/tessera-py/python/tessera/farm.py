@@ -1,8 +1,8 @@
 """`python -m tessera.farm SCENE --frames FIRST-LAST -o OUT [--scheduler ADDRESS]`:
 a frame range rendered on a Dask cluster (a LocalCluster on this machine
 unless --scheduler names one), each frame written as `tessera render
---frames` writes it. Exit codes as the command's: 0 done, 1 a frame failed
-(named, with its node's message), 2 bad arguments or a bad scene.
+--frames` writes it. Exit codes as the command's: 0 done, 2 bad arguments or
+a bad scene, 3 a frame failed (named, with its node's message).
 """
 
 import argparse
@@ -12,6 +12,8 @@ import tessera
 
 
 def _frames(text):
+    if not text:
+        raise argparse.ArgumentTypeError("expected FIRST-LAST, as 1-240")
     first, sep, last = text[1:].partition("-")
     first = text[0] + first
     try:
@@ -54,24 +56,20 @@ def main(argv=None):
     except tessera.SceneError as error:
         print(f"error: {error}" if not str(error).startswith("error") else error, file=sys.stderr)
         return 2
-    client = distributed.Client(args.scheduler) if args.scheduler else farm.local_client(args.workers)
+    client = distributed.Client(args.scheduler) if args.scheduler else None
     update, close = _progress_bar(len(args.frames), args.quiet)
     try:
-        paths = farm.render_frames(scene, args.frames, args.output, client=client, threads=args.threads,
-                                   progress=update)
+        with farm._Session(client, args.workers) as client:
+            paths = farm.render_frames(scene, args.frames, args.output, client=client, threads=args.threads,
+                                       progress=update)
     except farm.FarmError as error:
         close()
         print(f"error: {error}", file=sys.stderr)
-        return 1
+        return 3
     except ValueError as error:
         close()
         print(f"error: {error}", file=sys.stderr)
         return 2
-    finally:
-        if not args.scheduler:
-            cluster = client.cluster
-            client.close()
-            cluster.close()
     close()
     if not args.quiet:
         print(f"{len(paths)} frames written: {paths[0]} .. {paths[-1]}")
