@@ -64,8 +64,10 @@ class _Job:
         self.files = {str(f.relative_to(root)): f.read_bytes() for f in files}
         self.scene = str(files[0].relative_to(root))
         self.changes = list(scene.changes)
-        self.colorspace = scene.colorspace
-        digest = hashlib.sha256(repr((sorted(self.files.items()), self.scene, self.changes)).encode())
+        digest = hashlib.sha256(repr((self.scene, self.changes)).encode())
+        for name, data in sorted(self.files.items()):
+            digest.update(name.encode())
+            digest.update(data)
         self.digest = digest.hexdigest()
 
 
