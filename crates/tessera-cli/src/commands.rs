@@ -430,15 +430,13 @@ fn render_scene(args: &RenderArgs, mut supervisor: Option<&mut Supervisor>) -> R
             &bar,
             supervisor.as_deref_mut(),
         )
-        .map_err(|failure| match range {
-            // A failure in a range names its frame.
-            true => Failure::new(
-                failure.code,
+        // A failure in a range names its frame.
+        .map_err(|failure| {
+            if range {
+                failure.in_frame(frame)
+            } else {
                 failure
-                    .message
-                    .replacen("error: ", &format!("error: frame {frame}: "), 1),
-            ),
-            false => failure,
+            }
         })?;
     }
     bar.finish_and_clear();

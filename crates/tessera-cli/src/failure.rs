@@ -30,6 +30,12 @@ impl Failure {
         Failure::new(code, format!("error: {error:#}"))
     }
 
+    /// The failure of frame `frame` of a range: its message says so.
+    pub fn in_frame(self, frame: i64) -> Failure {
+        let message = (self.message).replacen("error: ", &format!("error: frame {frame}: "), 1);
+        Failure::new(self.code, message)
+    }
+
     pub fn report(self) -> ExitCode {
         let message = self.message.trim_end();
         if !message.is_empty() {

@@ -309,16 +309,12 @@ pub fn supervise(
                 format!("error: stopped after --timeout {timeout} s; {why}"),
             )
         };
+        let failure = Failure::new(message.0, format!("{}{written}", message.1));
         // In a range, the frame it was rendering.
-        let message_text = match last_progress {
-            Some((_, _, Some(frame))) => {
-                message
-                    .1
-                    .replacen("error: ", &format!("error: frame {frame}: "), 1)
-            }
-            _ => message.1,
-        };
-        return Err(Failure::new(message.0, format!("{message_text}{written}")));
+        return Err(match last_progress {
+            Some((_, _, Some(frame))) => failure.in_frame(frame),
+            _ => failure,
+        });
     }
     let Some(status) = status else {
         return Err(Failure::new(

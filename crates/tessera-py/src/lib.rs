@@ -87,23 +87,28 @@ fn scene_error(py: Python, error: &LoadError, prefix: &str) -> PyErr {
     if !prefix.is_empty() {
         return set_error(py, format!("{prefix}: {}", messages.join("; ")), messages);
     }
-    let err = SceneError::new_err(error.to_string());
-    let value = err.value(py);
-    let _ = value.setattr("path", path);
-    let _ = value.setattr("line", line);
-    let _ = value.setattr("column", column);
-    let _ = value.setattr("errors", messages);
-    err
+    located_scene_error(py, error.to_string(), (path, line, column), messages)
 }
 
 /// A SceneError about a value set from Python: located by the caller's
 /// traceback and the key, not in the file.
 fn set_error(py: Python, message: String, errors: Vec<String>) -> PyErr {
+    located_scene_error(py, message, (None, None, None), errors)
+}
+
+/// A SceneError with its attributes: `path`, `line`, `column` of the first
+/// error in the file (None for a value set from Python), every message.
+fn located_scene_error(
+    py: Python,
+    message: String,
+    (path, line, column): (Option<PathBuf>, Option<usize>, Option<usize>),
+    errors: Vec<String>,
+) -> PyErr {
     let err = SceneError::new_err(message);
     let value = err.value(py);
-    for attribute in ["path", "line", "column"] {
-        let _ = value.setattr(attribute, py.None());
-    }
+    let _ = value.setattr("path", path);
+    let _ = value.setattr("line", line);
+    let _ = value.setattr("column", column);
     let _ = value.setattr("errors", errors);
     err
 }

@@ -13,7 +13,7 @@ import pytest
 
 import tessera
 import tessera.dask
-from test_package import ROOT, TESSERA, cli_hash
+from test_package import ROOT, TESSERA, cli_hash, python_node_scene
 
 import distributed  # noqa: E402  (scripts/test-package installs it)
 
@@ -53,13 +53,13 @@ def test_the_job_carries_its_files_and_changes(client, tmp_path):
     folder = tmp_path / "job"
     folder.mkdir()
     (folder / "shades.py").write_text("LEVEL = 0.25\n")
-    (folder / "node.py").write_text(
+    python_node_scene(
+        folder,
         "import tessera\nimport shades\n\n\nclass N(tessera.Node):\n    outputs = {'out': tessera.Float()}\n"
-        "    pure = True\n\n    def __call__(self, ctx):\n        return shades.LEVEL + ctx.u * 0.5\n"
-    )
-    (folder / "scene.toml").write_text(
-        "[image]\nwidth = 16\nheight = 8\n\n[nodes.n]\ntype = \"python\"\nscript = \"node.py\"\nclass = \"N\"\n\n"
-        "[output]\ncolor = \"@n\"\n"
+        "    pure = True\n\n    def __call__(self, ctx):\n        return shades.LEVEL + ctx.u * 0.5\n",
+        16,
+        8,
+        node="n",
     )
     scene = tessera.Scene.load(folder / "scene.toml")
     scene.set("image.width", 24)
@@ -72,14 +72,14 @@ def test_the_job_carries_its_files_and_changes(client, tmp_path):
 
 
 def test_a_failing_frame_is_named_with_its_nodes_message(client, tmp_path):
-    (tmp_path / "node.py").write_text(
+    python_node_scene(
+        tmp_path,
         "import tessera\n\n\nclass N(tessera.Node):\n    outputs = {'out': tessera.Float()}\n    pure = True\n\n"
         "    def __call__(self, ctx):\n        if ctx.frame == 2:\n            raise ValueError('no frame 2')\n"
-        "        return 0.5\n"
-    )
-    (tmp_path / "scene.toml").write_text(
-        "[image]\nwidth = 8\nheight = 4\n\n[nodes.n]\ntype = \"python\"\nscript = \"node.py\"\nclass = \"N\"\n\n"
-        "[output]\ncolor = \"@n\"\n"
+        "        return 0.5\n",
+        8,
+        4,
+        node="n",
     )
     out = tmp_path / "out"
     with pytest.raises(tessera.dask.FarmError) as raised:

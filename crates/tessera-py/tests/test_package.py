@@ -30,6 +30,19 @@ def cli_hash(scene, tmp_path, *extra):
     return run.stdout.split("sha256 ")[1].strip()
 
 
+def python_node_scene(folder, script, width, height, node="py", class_name="N"):
+    """Writes `script` as node.py and scene.toml, a width x height image of
+    one Python node `node` (class `class_name`), in `folder`; returns the
+    scene's path."""
+    (folder / "node.py").write_text(script)
+    scene = folder / "scene.toml"
+    scene.write_text(
+        f"[image]\nwidth = {width}\nheight = {height}\n\n[nodes.{node}]\ntype = \"python\"\n"
+        f"script = \"node.py\"\nclass = \"{class_name}\"\n\n[output]\ncolor = \"@{node}\"\n"
+    )
+    return scene
+
+
 @pytest.mark.parametrize(
     "scene", ["scenes/showcase.toml", "scenes/python_ripples.toml", "scenes/python_counter.toml",
               "scenes/pynodes/tiles.toml", "scenes/python_sparkle.toml"],
@@ -95,14 +108,15 @@ def test_the_api_scripts_use_is_the_binarys_and_the_stubs_say_all():
 
 
 def test_a_python_node_defined_here_renders_as_in_the_binary(tmp_path):
-    (tmp_path / "node.py").write_text(
+    python_node_scene(
+        tmp_path,
         "import tessera\n\n\nclass Wave(tessera.Node):\n    inputs = {'uv': tessera.Vector2(tessera.TEXCOORD)}\n"
         "    outputs = {'out': tessera.Float()}\n    pure = True\n\n    def __call__(self, ctx, uv):\n"
-        "        return (uv[0] * 7.0 + uv[1] * 3.0) % 1.0\n"
-    )
-    (tmp_path / "scene.toml").write_text(
-        "[image]\nwidth = 24\nheight = 16\n\n[nodes.w]\ntype = \"python\"\nscript = \"node.py\"\nclass = \"Wave\"\n\n"
-        "[output]\ncolor = \"@w\"\n"
+        "        return (uv[0] * 7.0 + uv[1] * 3.0) % 1.0\n",
+        24,
+        16,
+        node="w",
+        class_name="Wave",
     )
     image = tessera.render(tmp_path / "scene.toml", threads=3, tile=8, progress=False)
     assert tessera.pixel_hash(image) == cli_hash(tmp_path / "scene.toml", tmp_path)
@@ -153,14 +167,13 @@ def test_a_bad_scene_file_is_a_located_scene_error(tmp_path):
 
 
 def test_a_failing_node_is_a_node_error_with_its_pixel_and_traceback(tmp_path):
-    (tmp_path / "node.py").write_text(
+    python_node_scene(
+        tmp_path,
         "import tessera\n\n\nclass N(tessera.Node):\n    outputs = {'out': tessera.Float()}\n\n"
         "    def __call__(self, ctx):\n        if (ctx.x, ctx.y) == (5, 3):\n"
-        "            raise ValueError('bad pixel')\n        return 0.0\n"
-    )
-    (tmp_path / "scene.toml").write_text(
-        "[image]\nwidth = 8\nheight = 6\n\n[nodes.py]\ntype = \"python\"\nscript = \"node.py\"\nclass = \"N\"\n\n"
-        "[output]\ncolor = \"@py\"\n"
+        "            raise ValueError('bad pixel')\n        return 0.0\n",
+        8,
+        6,
     )
     with pytest.raises(tessera.NodeError) as raised:
         tessera.render(tmp_path / "scene.toml", progress=False)
