@@ -7,6 +7,7 @@ mod determinism;
 mod frames;
 mod golden;
 mod hostile;
+mod materialx;
 mod pynodes;
 mod python;
 mod python_misbehaviour;

@@ -16,17 +16,19 @@ use tessera_python::{
     ScriptAccess, WorkerConnection,
 };
 use tessera_render::{NodeFailure, RenderError};
-use tessera_session::{FrameError, FrameRequest, LoadError, Loaded};
+use tessera_session::{FrameError, FrameRequest, LoadError, Loaded, Reading};
 
 #[derive(Args)]
 pub struct RenderArgs {
-    /// The scene file (TOML).
+    /// The scene file: TOML, or a MaterialX document (.mtlx).
     scene: PathBuf,
     /// The image to write; the format follows the extension (png, exr, jpg).
     /// `{frame}` or `{frame:04}` is replaced by the frame number.
     /// Default: the scene's name with .png, in the current directory.
-    #[arg(short, long)]
+    #[arg(short = 'o', long = "out", value_name = "IMAGE")]
     output: Option<String>,
+    #[command(flatten)]
+    reading: ReadingArgs,
     /// Render threads (default: every core).
     #[arg(short = 'j', long, default_value_t = 0, hide_default_value = true, value_parser = parse_threads)]
     threads: usize,
@@ -102,8 +104,10 @@ pub struct RenderArgs {
 
 #[derive(Args)]
 pub struct CheckArgs {
-    /// The scene file (TOML).
+    /// The scene file: TOML, or a MaterialX document (.mtlx).
     scene: PathBuf,
+    #[command(flatten)]
+    reading: ReadingArgs,
     /// Stop (exit code 124) when importing the scene's Python scripts and
     /// running their setup() take longer than this many seconds.
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, default_value_t = 60.0)]
@@ -116,6 +120,42 @@ pub struct CheckArgs {
     /// graph with them, saying what could not be verified.
     #[arg(long)]
     no_python: bool,
+}
+
+/// How a scene file is read: a MaterialX document's output, and the size.
+#[derive(Args, Clone, Default)]
+pub struct ReadingArgs {
+    /// A MaterialX document's output to render: GRAPH/OUTPUT (a node
+    /// graph's), or a top-level output's name. Default: the first node
+    /// graph's first output.
+    #[arg(long = "output", value_name = "GRAPH/OUTPUT")]
+    document_output: Option<String>,
+    /// The image's size, WIDTHxHEIGHT, over the scene's [image] (a
+    /// MaterialX document's default: 512x512).
+    #[arg(long, value_name = "WxH", value_parser = parse_size)]
+    size: Option<(u32, u32)>,
+}
+
+impl ReadingArgs {
+    fn reading(&self) -> Reading {
+        Reading {
+            output: self.document_output.clone(),
+            size: self.size,
+        }
+    }
+}
+
+/// `WIDTHxHEIGHT`, each 1 to 65536.
+pub fn parse_size(text: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("{text:?} is not a size: write WIDTHxHEIGHT, such as 1024x768");
+    let (width, height) = text.split_once(['x', 'X']).ok_or_else(bad)?;
+    let side = |s: &str| {
+        s.trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=65536).contains(n))
+    };
+    Ok((side(width).ok_or_else(bad)?, side(height).ok_or_else(bad)?))
 }
 
 pub fn parse_policy(text: &str) -> Result<Policy, String> {
@@ -172,13 +212,18 @@ impl From<OnErrorArg> for OnError {
 
 /// Reads and compiles a scene (importing its Python scripts, whose nodes
 /// belong to `runtime`); a bad scene is exit code 2.
-pub fn load(path: &Path, options: RunOptions, runtime: &PythonRuntime) -> Result<Loaded, Failure> {
+pub fn load(
+    path: &Path,
+    reading: &Reading,
+    options: RunOptions,
+    runtime: &PythonRuntime,
+) -> Result<Loaded, Failure> {
     let located = |error: LoadError| match error {
         LoadError::Read { .. } => Failure::new(EXIT_BAD_SCENE, format!("error: {error}")),
         LoadError::Scene { .. } => Failure::new(EXIT_BAD_SCENE, error.to_string()),
     };
     let source = tessera_session::read_scene(path).map_err(located)?;
-    tessera_session::load(&source, options, runtime).map_err(located)
+    tessera_session::load(&source, reading, options, runtime).map_err(located)
 }
 
 pub fn check(args: &CheckArgs) -> Result<(), Failure> {
@@ -206,7 +251,13 @@ fn check_here(args: &CheckArgs) -> Result<(), Failure> {
         },
         ..RunOptions::default()
     };
-    let plan = load(scene, options, &PythonRuntime::default())?.plan;
+    let plan = load(
+        scene,
+        &args.reading.reading(),
+        options,
+        &PythonRuntime::default(),
+    )?
+    .plan;
     for node in &plan.nodes {
         if let (true, Some(report)) = (args.no_python, node.node.report()) {
             eprintln!("note: node `{}`: {report}", node.id);
@@ -410,7 +461,12 @@ fn worker_launch(args: &RenderArgs) -> Result<Launch, Failure> {
 /// Loads the scene once and renders each frame asked for, in order.
 fn render_scene(args: &RenderArgs, mut supervisor: Option<&mut Supervisor>) -> Result<(), Failure> {
     let runtime = PythonRuntime::default();
-    let loaded = load(&args.scene, run_options(args), &runtime)?;
+    let loaded = load(
+        &args.scene,
+        &args.reading.reading(),
+        run_options(args),
+        &runtime,
+    )?;
     let targets = frame_targets(args)?;
     for (_, target) in &targets {
         refuse_overwriting_inputs(&loaded.plan, target.path())?;
@@ -697,6 +753,85 @@ pub fn nodes(markdown: bool, script: Option<&Path>) -> Result<(), Failure> {
     Ok(())
 }
 
+#[derive(Args)]
+pub struct ConvertArgs {
+    /// The MaterialX document (.mtlx).
+    document: PathBuf,
+    /// The scene file to write (TOML).
+    #[arg(short = 'o', long = "out", value_name = "SCENE")]
+    output: PathBuf,
+    #[command(flatten)]
+    reading: ReadingArgs,
+}
+
+/// `tessera convert`: a MaterialX document's output as a TOML scene,
+/// checked (it must compile) and written atomically. Image file names are
+/// kept as the document gives them (with its `fileprefix`): relative ones
+/// are read from the scene's folder, as they were from the document's.
+pub fn convert(args: &ConvertArgs) -> Result<(), Failure> {
+    let bad = |error: LoadError| Failure::new(EXIT_BAD_SCENE, error.to_string());
+    if !tessera_session::is_materialx(&args.document) {
+        return Err(Failure::new(
+            EXIT_BAD_SCENE,
+            format!(
+                "error: {} is not a MaterialX document (.mtlx)",
+                args.document.display()
+            ),
+        ));
+    }
+    let source = tessera_session::read_scene(&args.document).map_err(bad)?;
+    let scene = tessera_session::describe(&source, &args.reading.reading()).map_err(bad)?;
+    // The scene is checked as the document was: no Python in either.
+    let options = RunOptions {
+        scripts: ScriptAccess::Refuse,
+        ..RunOptions::default()
+    };
+    tessera_session::compile(&scene, &source, options, &PythonRuntime::default()).map_err(bad)?;
+    let text = format!(
+        "# Converted by `tessera convert` from {}.\n{}",
+        args.document.display(),
+        tessera_scene::write_scene(&scene)
+    );
+    write_text_atomically(&args.output, &text).map_err(|e| {
+        Failure::new(
+            EXIT_IO,
+            format!("error: cannot write {}: {e}", args.output.display()),
+        )
+    })?;
+    eprintln!(
+        "wrote {} ({} nodes)",
+        args.output.display(),
+        scene.nodes.len()
+    );
+    Ok(())
+}
+
+/// Writes `text` to a temporary file beside `path`, then renames it over
+/// `path`: a reader never sees half a file.
+fn write_text_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut temporary = tempfile::NamedTempFile::new_in(dir)?;
+    temporary.write_all(text.as_bytes())?;
+    temporary.as_file().sync_all()?;
+    temporary.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// `tessera nodes --materialx`: each MaterialX node Tessera renders, with
+/// the types of its signatures.
+pub fn materialx_nodes() -> Result<(), Failure> {
+    let registry = tessera_nodes::registry();
+    for (name, types) in tessera_materialx::signatures(&registry) {
+        let nodedefs: Vec<String> = types.iter().map(|t| format!("ND_{name}_{t}")).collect();
+        println!("{name}: {}", nodedefs.join(", "));
+    }
+    Ok(())
+}
+
 pub fn version() -> Result<(), Failure> {
     println!("tessera {}", env!("CARGO_PKG_VERSION"));
     match tessera_python::start() {
@@ -724,7 +859,12 @@ pub fn python_worker(args: &RenderArgs) -> Result<(), Failure> {
     let connection = WorkerConnection::inherited()
         .map_err(|e| Failure::new(EXIT_BAD_SCENE, format!("error: {e}")))?;
     let runtime = PythonRuntime::default();
-    match load(&args.scene, run_options(args), &runtime) {
+    match load(
+        &args.scene,
+        &args.reading.reading(),
+        run_options(args),
+        &runtime,
+    ) {
         Ok(Loaded { plan, python }) => connection
             .serve(
                 &runtime,

@@ -13,7 +13,7 @@ use std::process::Command;
 use std::time::Instant;
 use tessera_output::{Framebuffer, read_image, write_image};
 use tessera_python::{Policy, PythonRuntime, PythonWorkers, RunOptions, ScriptAccess};
-use tessera_session::Loaded;
+use tessera_session::{Loaded, Reading};
 
 /// Exit code when some render of a policy differs from that policy's first.
 pub const EXIT_DIFFERENT: u8 = 1;
@@ -81,6 +81,7 @@ pub fn compare(args: &CompareArgs) -> Result<(), Failure> {
     // A bad scene is reported once, here, with its location (exit code 2).
     let Loaded { python, .. } = load(
         &args.scene,
+        &Reading::default(),
         RunOptions {
             scripts: if args.no_python {
                 ScriptAccess::Refuse

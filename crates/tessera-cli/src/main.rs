@@ -38,14 +38,21 @@ enum Command {
     Compare(compare::CompareArgs),
     /// Check a scene for mistakes without rendering it.
     Check(commands::CheckArgs),
+    /// Write a MaterialX document's output, and the nodes it reads, as a
+    /// Tessera scene (TOML), to edit or extend with Python nodes.
+    Convert(commands::ConvertArgs),
     /// List every node type with its inputs, types, defaults and outputs.
     Nodes {
         /// Print Markdown (the source of docs/nodes.md).
         #[arg(long)]
         markdown: bool,
         /// List the node classes of this Python script instead.
-        #[arg(long, value_name = "SCRIPT")]
+        #[arg(long, value_name = "SCRIPT", conflicts_with = "materialx")]
         script: Option<PathBuf>,
+        /// List the MaterialX standard nodes Tessera renders, with their
+        /// types (their nodedefs' signatures).
+        #[arg(long)]
+        materialx: bool,
     },
     /// A Python worker process of `render --python-workers processes`
     /// (started by the render, never by hand).
@@ -70,7 +77,13 @@ fn main() -> ExitCode {
         Some(Command::Render(args)) => commands::render(&args),
         Some(Command::Compare(args)) => compare::compare(&args),
         Some(Command::Check(args)) => commands::check(&args),
-        Some(Command::Nodes { markdown, script }) => commands::nodes(markdown, script.as_deref()),
+        Some(Command::Convert(args)) => commands::convert(&args),
+        Some(Command::Nodes {
+            materialx: true, ..
+        }) => commands::materialx_nodes(),
+        Some(Command::Nodes {
+            markdown, script, ..
+        }) => commands::nodes(markdown, script.as_deref()),
         Some(Command::NewNode { name, dir }) => commands::new_node(&name, &dir),
         Some(Command::PythonWorker(args)) => commands::python_worker(&args),
         None => {

@@ -151,6 +151,223 @@ pub fn smoothstep() -> Arc<dyn NodeKind> {
     )
 }
 
+/// GLSL's `mod` (MaterialX's modulo): the result takes the sign of `b`.
+fn glsl_mod(a: f32, b: f32) -> f32 {
+    a - b * (a / b).floor()
+}
+
+/// GLSL's `sign`: 0 at 0 (Rust's `signum` gives 1).
+fn glsl_sign(v: f32) -> f32 {
+    if v > 0.0 {
+        1.0
+    } else if v < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
+}
+
+pub fn modulo() -> Arc<dyn NodeKind> {
+    elementwise(
+        "modulo",
+        "in1 modulo in2, per channel, as GLSL's mod: in1 - in2 * floor(in1 / in2), so the result takes the sign of in2",
+        [("in1", 0.0, "dividend"), ("in2", 1.0, "divisor")],
+        |[a, b]| glsl_mod(a, b),
+    )
+}
+
+pub fn fract() -> Arc<dyn NodeKind> {
+    elementwise(
+        "fract",
+        "the fractional part, per channel: in - floor(in), in 0..1 for negative values too",
+        [("in", 0.0, "the value")],
+        |[v]| v - v.floor(),
+    )
+}
+
+pub fn invert() -> Arc<dyn NodeKind> {
+    elementwise(
+        "invert",
+        "amount - in, per channel",
+        [
+            ("in", 0.0, "the value"),
+            ("amount", 1.0, "what the value is subtracted from"),
+        ],
+        |[v, amount]| amount - v,
+    )
+}
+
+pub fn absval() -> Arc<dyn NodeKind> {
+    elementwise(
+        "absval",
+        "the absolute value, per channel",
+        [("in", 0.0, "the value")],
+        |[v]| v.abs(),
+    )
+}
+
+pub fn sign() -> Arc<dyn NodeKind> {
+    elementwise(
+        "sign",
+        "-1, 0 or 1 by the sign of in, per channel",
+        [("in", 0.0, "the value")],
+        |[v]| glsl_sign(v),
+    )
+}
+
+pub fn floor() -> Arc<dyn NodeKind> {
+    elementwise(
+        "floor",
+        "the largest whole number not above in, per channel",
+        [("in", 0.0, "the value")],
+        |[v]| v.floor(),
+    )
+}
+
+pub fn ceil() -> Arc<dyn NodeKind> {
+    elementwise(
+        "ceil",
+        "the smallest whole number not below in, per channel",
+        [("in", 0.0, "the value")],
+        |[v]| v.ceil(),
+    )
+}
+
+pub fn round() -> Arc<dyn NodeKind> {
+    elementwise(
+        "round",
+        "the nearest whole number, per channel; halves go to the even neighbour (GLSL leaves them to the implementation: roundEven's choice)",
+        [("in", 0.0, "the value")],
+        |[v]| v.round_ties_even(),
+    )
+}
+
+pub fn power() -> Arc<dyn NodeKind> {
+    elementwise(
+        "power",
+        "in1 raised to in2, per channel (a negative in1 with a fractional in2 gives NaN; GLSL leaves it undefined)",
+        [("in1", 0.0, "the base"), ("in2", 1.0, "the exponent")],
+        |[a, b]| a.powf(b),
+    )
+}
+
+pub fn safepower() -> Arc<dyn NodeKind> {
+    elementwise(
+        "safepower",
+        "sign(in1) * abs(in1) raised to in2, per channel: power made odd, defined for a negative in1",
+        [("in1", 0.0, "the base"), ("in2", 1.0, "the exponent")],
+        |[a, b]| glsl_sign(a) * a.abs().powf(b),
+    )
+}
+
+pub fn sqrt() -> Arc<dyn NodeKind> {
+    elementwise(
+        "sqrt",
+        "the square root, per channel (NaN below 0)",
+        [("in", 0.0, "the value")],
+        |[v]| v.sqrt(),
+    )
+}
+
+pub fn ln() -> Arc<dyn NodeKind> {
+    elementwise(
+        "ln",
+        "the natural logarithm, per channel (-infinity at 0, NaN below)",
+        [("in", 1.0, "the value")],
+        |[v]| v.ln(),
+    )
+}
+
+pub fn exp() -> Arc<dyn NodeKind> {
+    elementwise(
+        "exp",
+        "e raised to in, per channel",
+        [("in", 0.0, "the exponent")],
+        |[v]| v.exp(),
+    )
+}
+
+pub fn sin() -> Arc<dyn NodeKind> {
+    elementwise(
+        "sin",
+        "the sine of in radians, per channel",
+        [("in", 0.0, "an angle in radians")],
+        |[v]| v.sin(),
+    )
+}
+
+pub fn cos() -> Arc<dyn NodeKind> {
+    elementwise(
+        "cos",
+        "the cosine of in radians, per channel",
+        [("in", 0.0, "an angle in radians")],
+        |[v]| v.cos(),
+    )
+}
+
+pub fn tan() -> Arc<dyn NodeKind> {
+    elementwise(
+        "tan",
+        "the tangent of in radians, per channel",
+        [("in", 0.0, "an angle in radians")],
+        |[v]| v.tan(),
+    )
+}
+
+pub fn asin() -> Arc<dyn NodeKind> {
+    elementwise(
+        "asin",
+        "the arcsine in radians, per channel (NaN outside -1..1)",
+        [("in", 0.0, "the sine")],
+        |[v]| v.asin(),
+    )
+}
+
+pub fn acos() -> Arc<dyn NodeKind> {
+    elementwise(
+        "acos",
+        "the arccosine in radians, per channel (NaN outside -1..1)",
+        [("in", 0.0, "the cosine")],
+        |[v]| v.acos(),
+    )
+}
+
+pub fn atan2() -> Arc<dyn NodeKind> {
+    elementwise(
+        "atan2",
+        "the angle of the point (inx, iny) in radians, -pi..pi, per channel",
+        [
+            ("iny", 0.0, "the y coordinate"),
+            ("inx", 1.0, "the x coordinate"),
+        ],
+        |[y, x]| y.atan2(x),
+    )
+}
+
+pub fn min() -> Arc<dyn NodeKind> {
+    elementwise(
+        "min",
+        "the smaller of in1 and in2, per channel",
+        [
+            ("in1", 0.0, "first operand"),
+            ("in2", 0.0, "second operand"),
+        ],
+        |[a, b]| a.min(b),
+    )
+}
+
+pub fn max() -> Arc<dyn NodeKind> {
+    elementwise(
+        "max",
+        "the larger of in1 and in2, per channel",
+        [
+            ("in1", 0.0, "first operand"),
+            ("in2", 0.0, "second operand"),
+        ],
+        |[a, b]| a.max(b),
+    )
+}
+
 /// `bg * (1 - mix) + fg * mix`, with one mix amount for every channel.
 struct Mix;
 
@@ -253,6 +470,53 @@ mod tests {
         assert_eq!(
             eval_one(&smoothstep(), Some(Float), &[&[2.0], &[0.0], &[1.0]])[0],
             [1.0]
+        );
+    }
+
+    /// Each node of the MaterialX math batch on values where a wrong
+    /// implementation shows: negatives, zero, halves.
+    #[test]
+    fn materialx_math_follows_glsl() {
+        let one = |kind: Arc<dyn NodeKind>, inputs: &[&[f32]]| {
+            eval_one(&kind, Some(Float), inputs)[0].clone()
+        };
+        let each = |kind: fn() -> Arc<dyn NodeKind>, values: &[f32]| -> Vec<f32> {
+            values.iter().map(|v| one(kind(), &[&[*v]])[0]).collect()
+        };
+        assert_eq!(one(modulo(), &[&[-0.25], &[1.0]]), [0.75]);
+        assert_eq!(one(modulo(), &[&[0.25], &[-1.0]]), [-0.75]);
+        assert_eq!(each(fract, &[-1.25, 2.5]), [0.75, 0.5]);
+        assert_eq!(one(invert(), &[&[0.25], &[2.0]]), [1.75]);
+        assert_eq!(each(absval, &[-2.0, 3.0]), [2.0, 3.0]);
+        assert_eq!(each(sign, &[-2.0, 0.0, 3.0]), [-1.0, 0.0, 1.0]);
+        assert_eq!(each(floor, &[-0.5, 1.5]), [-1.0, 1.0]);
+        assert_eq!(each(ceil, &[-0.5, 1.5]), [-0.0, 2.0]);
+        assert_eq!(each(round, &[0.5, 1.5, -2.5, 2.6]), [0.0, 2.0, -2.0, 3.0]);
+        assert_eq!(one(power(), &[&[2.0], &[3.0]]), [8.0]);
+        assert!(one(power(), &[&[-2.0], &[0.5]])[0].is_nan());
+        assert_eq!(one(safepower(), &[&[-4.0], &[0.5]]), [-2.0]);
+        assert_eq!(each(sqrt, &[4.0]), [2.0]);
+        assert_eq!(each(ln, &[1.0]), [0.0]);
+        assert_eq!(each(exp, &[0.0]), [1.0]);
+        assert_close(&each(sin, &[std::f32::consts::FRAC_PI_2]), &[1.0]);
+        assert_close(&each(cos, &[std::f32::consts::PI]), &[-1.0]);
+        assert_close(&each(tan, &[std::f32::consts::FRAC_PI_4]), &[1.0]);
+        assert_close(&each(asin, &[1.0]), &[std::f32::consts::FRAC_PI_2]);
+        assert_close(&each(acos, &[-1.0]), &[std::f32::consts::PI]);
+        assert_close(
+            &one(atan2(), &[&[1.0], &[-1.0]]),
+            &[0.75 * std::f32::consts::PI],
+        );
+        assert_eq!(one(min(), &[&[-1.0], &[2.0]]), [-1.0]);
+        assert_eq!(one(max(), &[&[-1.0], &[2.0]]), [2.0]);
+        // The FA forms: a float second input widened to the node's type.
+        assert_eq!(
+            eval_one(
+                &power(),
+                Some(Color3),
+                &[&[2.0, 3.0, 4.0], &[2.0, 2.0, 2.0]]
+            )[0],
+            [4.0, 9.0, 16.0]
         );
     }
 

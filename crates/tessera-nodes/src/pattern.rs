@@ -46,7 +46,8 @@ impl Node for Checkerboard {
     ) -> Result<(), NodeError> {
         let [color1, color2, tiling, offset, texcoord] =
             [inputs[0], inputs[1], inputs[2], inputs[3], inputs[4]];
-        lerp_planes_by(&mut outputs[0], color1, color2, |odd| {
+        // MaterialX's NG_checkerboard: mix(color2, color1, odd).
+        lerp_planes_by(&mut outputs[0], color2, color1, |odd| {
             cell_parity(odd, texcoord.planes(), tiling.planes(), offset.planes());
         });
         Ok(())
@@ -67,10 +68,10 @@ pub fn checkerboard() -> Arc<dyn NodeKind> {
     };
     let spec = NodeSpec::new(
         "checkerboard",
-        "a 2-colour checkerboard: cell (i, j) of texcoord * uvtiling - uvoffset has color1 when i + j is even, color2 when odd",
+        "a 2-colour checkerboard: cell (i, j) of texcoord * uvtiling - uvoffset has color2 when i + j is even (the cell at the origin) and color1 when odd, as in MaterialX",
     )
-    .input(color("color1", 1.0, "colour of the even cells"))
-    .input(color("color2", 0.0, "colour of the odd cells"))
+    .input(color("color1", 1.0, "colour of the odd cells"))
+    .input(color("color2", 0.0, "colour of the even cells (the cell at the origin)"))
     .input(vector("uvtiling", 8.0, "cells across u and v"))
     .input(vector("uvoffset", 0.0, "shift of the pattern, in cells"))
     .input(InputSpec::texcoord())

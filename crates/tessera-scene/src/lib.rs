@@ -12,9 +12,11 @@
 
 mod diagnostic;
 mod parse;
+mod write;
 
 pub use diagnostic::{Diagnostic, DiagnosticKind, SceneErrors};
 pub use parse::{parse_scene, string_value};
+pub use write::write_scene;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -118,11 +120,16 @@ pub struct Param {
     pub value: Spanned<ParamValue>,
 }
 
-/// `[nodes.ID]`: a node of `type` with its parameters (every key but `type`).
+/// `[nodes.ID]`: a node of `type` with its parameters (every key but `type`
+/// and `value_type`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct NodeDesc {
     pub id: Spanned<String>,
     pub type_name: Spanned<String>,
+    /// `value_type`: the type a generic node works on, where it must not be
+    /// inferred from its inputs (a MaterialX node's `type`: a vector3 `add`
+    /// of two constants, which would be read as colours).
+    pub value_type: Option<Spanned<String>>,
     pub params: Vec<Param>,
 }
 
@@ -149,4 +156,24 @@ pub struct SceneDesc {
     pub python: Option<Section>,
     /// The span of the whole document (for errors about what is missing).
     pub span: Span,
+}
+
+impl SceneDesc {
+    /// Sets `[image]` width and height (`--size`), keeping its other keys.
+    pub fn set_image_size(&mut self, (width, height): (u32, u32)) {
+        let span = self.span.start..self.span.start;
+        let image = self.image.get_or_insert_with(|| Section {
+            span: span.clone(),
+            params: Vec::new(),
+        });
+        image
+            .params
+            .retain(|p| p.name.value != "width" && p.name.value != "height");
+        for (name, value) in [("width", width), ("height", height)] {
+            image.params.push(Param {
+                name: Spanned::new(name.to_string(), span.clone()),
+                value: Spanned::new(ParamValue::Integer(value.into()), span.clone()),
+            });
+        }
+    }
 }

@@ -129,53 +129,63 @@ fn nodes_of(
             );
             continue;
         }
-        let Some(params) = table_params(node, id.span.clone(), errors) else {
+        let Some(mut params) = table_params(node, id.span.clone(), errors) else {
             continue;
         };
-        let (types, params): (Vec<Param>, Vec<Param>) =
-            params.into_iter().partition(|p| p.name.value == "type");
-        let type_name = match types.into_iter().next() {
-            Some(Param {
-                value:
-                    Spanned {
-                        value: ParamValue::String(name),
-                        span,
-                    },
-                ..
-            }) => Spanned::new(name, span),
-            Some(Param { value, .. }) => {
-                errors.push(
-                    Diagnostic::new(
-                        DiagnosticKind::WrongType,
-                        format!("node `{}`: `type` must be a string", id.value),
-                        value.span,
-                    )
-                    .label(format!("{} given", value.value.describe())),
-                );
-                continue;
-            }
-            None => {
-                errors.push(
-                    Diagnostic::new(
-                        DiagnosticKind::Structure,
-                        format!("node `{}` has no `type`", id.value),
-                        id.span.clone(),
-                    )
-                    .label("this node")
-                    .note(
-                        "add a line such as `type = \"noise2d\"`; `tessera nodes` lists the types",
-                    ),
-                );
-                continue;
-            }
+        let (Ok(type_name), Ok(value_type)) = (
+            take_string(&mut params, "type", &id.value, errors),
+            take_string(&mut params, "value_type", &id.value, errors),
+        ) else {
+            continue;
+        };
+        let Some(type_name) = type_name else {
+            errors.push(
+                Diagnostic::new(
+                    DiagnosticKind::Structure,
+                    format!("node `{}` has no `type`", id.value),
+                    id.span.clone(),
+                )
+                .label("this node")
+                .note("add a line such as `type = \"noise2d\"`; `tessera nodes` lists the types"),
+            );
+            continue;
         };
         nodes.push(NodeDesc {
             id,
             type_name,
+            value_type,
             params,
         });
     }
     nodes
+}
+
+/// Takes the string `key` out of a node's parameters: None when absent,
+/// Err (reported) when it is not a string.
+fn take_string(
+    params: &mut Vec<Param>,
+    key: &str,
+    node: &str,
+    errors: &mut Vec<Diagnostic>,
+) -> Result<Option<Spanned<String>>, ()> {
+    let Some(at) = params.iter().position(|p| p.name.value == key) else {
+        return Ok(None);
+    };
+    let Param { value, .. } = params.remove(at);
+    match value.value {
+        ParamValue::String(name) => Ok(Some(Spanned::new(name, value.span))),
+        other => {
+            errors.push(
+                Diagnostic::new(
+                    DiagnosticKind::WrongType,
+                    format!("node `{node}`: `{key}` must be a string"),
+                    value.span,
+                )
+                .label(format!("{} given", other.describe())),
+            );
+            Err(())
+        }
+    }
 }
 
 fn id_problem(id: &str) -> Option<&'static str> {

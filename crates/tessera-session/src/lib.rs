@@ -68,15 +68,65 @@ pub fn read_scene(path: &Path) -> Result<SceneSource, LoadError> {
     Ok(SceneSource::new(path, text))
 }
 
-/// Compiles `source` (importing its Python scripts, whose nodes belong to
-/// `runtime`).
+/// How to read a scene file beyond its text.
+#[derive(Debug, Clone, Default)]
+pub struct Reading {
+    /// A MaterialX document's output to render (`graph/output`); None for
+    /// the first node graph's first output. Only for `.mtlx` files.
+    pub output: Option<String>,
+    /// The image's width and height, over the scene's `[image]` (a
+    /// MaterialX document has none: 512 x 512 by default).
+    pub size: Option<(u32, u32)>,
+}
+
+/// The image size of a MaterialX document rendered without `--size`.
+pub const MATERIALX_SIZE: (u32, u32) = (512, 512);
+
+/// Whether `path` is a MaterialX document (by its `.mtlx` extension).
+pub fn is_materialx(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("mtlx"))
+}
+
+/// The scene `source` describes: its TOML parsed, or its MaterialX
+/// document translated ([`tessera_materialx::translate`]); every error
+/// located in the file.
+pub fn describe(source: &SceneSource, reading: &Reading) -> Result<SceneDesc, LoadError> {
+    let located = |errors| LoadError::located(source, errors);
+    if is_materialx(&source.path) {
+        let (width, height) = reading.size.unwrap_or(MATERIALX_SIZE);
+        let choice = tessera_materialx::Choice {
+            output: reading.output.clone(),
+            width,
+            height,
+        };
+        let translated =
+            tessera_materialx::translate(&source.text, &choice, &tessera_nodes::registry())
+                .map_err(located)?;
+        return Ok(translated.scene);
+    }
+    if reading.output.is_some() {
+        return Err(LoadError::Read {
+            path: source.path.clone(),
+            reason: "an output is chosen only in a MaterialX document (.mtlx); a TOML scene has one [output]".into(),
+        });
+    }
+    let mut scene = tessera_scene::parse_scene(&source.text).map_err(located)?;
+    if let Some(size) = reading.size {
+        scene.set_image_size(size);
+    }
+    Ok(scene)
+}
+
+/// Reads and compiles `source` (importing its Python scripts, whose nodes
+/// belong to `runtime`).
 pub fn load(
     source: &SceneSource,
+    reading: &Reading,
     options: RunOptions,
     runtime: &PythonRuntime,
 ) -> Result<Loaded, LoadError> {
-    let scene = tessera_scene::parse_scene(&source.text)
-        .map_err(|errors| LoadError::located(source, errors))?;
+    let scene = describe(source, reading)?;
     compile(&scene, source, options, runtime)
 }
 

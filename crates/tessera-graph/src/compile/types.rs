@@ -199,6 +199,34 @@ fn generic_type(
     target_of: &dyn Fn(&Param) -> Option<(usize, usize)>,
     output_types: &[Vec<ValueType>],
 ) -> Result<Option<ValueType>, Diagnostic> {
+    if let Some(stated) = &node.desc.value_type {
+        let allowed: Vec<&str> = spec.generic_types.iter().map(|t| t.name()).collect();
+        let chosen = (spec.generic_types.iter())
+            .find(|t| t.name() == stated.value)
+            .copied();
+        return match chosen {
+            Some(ty) => Ok(Some(ty)),
+            None if allowed.is_empty() => Err(Diagnostic::new(
+                DiagnosticKind::WrongType,
+                format!(
+                    "node `{}` ({}) has no `value_type`: its types are fixed",
+                    node.desc.id.value, spec.type_name
+                ),
+                stated.span.clone(),
+            )
+            .label("remove this")),
+            None => Err(Diagnostic::new(
+                DiagnosticKind::WrongType,
+                format!(
+                    "node `{}` ({}) does not work on {:?}",
+                    node.desc.id.value, spec.type_name, stated.value
+                ),
+                stated.span.clone(),
+            )
+            .label("this value_type")
+            .note(format!("{} takes {}", spec.type_name, allowed.join(", ")))),
+        };
+    }
     if spec.generic_types.is_empty() {
         return Ok(None);
     }
@@ -343,6 +371,34 @@ mod tests {
         assert_eq!(
             messages(&errors.0),
             ["cannot connect a color3 output to a vector2 input"]
+        );
+    }
+
+    #[test]
+    fn a_stated_value_type_wins_over_the_inputs_and_is_checked() {
+        let (nodes, _) = typed(
+            "[nodes.v]\ntype = \"add\"\nvalue_type = \"vector3\"\nin1 = [1, 2, 3]\nin2 = 0.5\n\
+             [nodes.n]\ntype = \"noise3d\"\nposition = \"@v\"\n[output]\ncolor = \"@n\"\n",
+        )
+        .unwrap_or_else(|e| panic!("{:?}", messages(&e.0)));
+        assert_eq!(nodes[0].generic, Some(ValueType::Vector3));
+        assert_eq!(nodes[0].inputs[1], PlannedInput::Constant(vec![0.5; 3]));
+        let wrong = |text| -> Vec<String> {
+            (typed(text).unwrap_err().0.iter())
+                .map(|d| d.message.clone())
+                .collect()
+        };
+        assert_eq!(
+            wrong(
+                "[nodes.v]\ntype = \"add\"\nvalue_type = \"integer\"\n[output]\ncolor = \"@v\"\n"
+            ),
+            ["node `v` (add) does not work on \"integer\""]
+        );
+        assert_eq!(
+            wrong(
+                "[nodes.n]\ntype = \"noise2d\"\nvalue_type = \"float\"\n[output]\ncolor = \"@n\"\n"
+            ),
+            ["node `n` (noise2d) has no `value_type`: its types are fixed"]
         );
     }
 }

@@ -1,0 +1,300 @@
+//! Reading a MaterialX document: its node graphs, nodes, inputs and
+//! outputs, each element and attribute with its byte range in the text.
+
+use std::ops::Range;
+use tessera_scene::{Diagnostic, DiagnosticKind, Span, Spanned};
+
+/// An attribute's value and the range of the value in the text.
+pub type Attr = Spanned<String>;
+
+/// A `<materialx>` document: its top-level nodes and outputs, and its node
+/// graphs.
+#[derive(Debug, Default)]
+pub struct Document {
+    /// The document's own scope: top-level nodes, outputs and inputs.
+    pub top: Scope,
+    pub graphs: Vec<Scope>,
+    /// The range of the root element's start tag.
+    pub span: Span,
+}
+
+/// A `<nodegraph>`, or the document's top level.
+#[derive(Debug, Default)]
+pub struct Scope {
+    /// None for the top level.
+    pub name: Option<Attr>,
+    /// A nodegraph's interface (`<input>` children).
+    pub inputs: Vec<Port>,
+    pub nodes: Vec<Element>,
+    pub outputs: Vec<Port>,
+}
+
+impl Scope {
+    pub fn node(&self, name: &str) -> Option<&Element> {
+        self.nodes.iter().find(|n| n.name.value == name)
+    }
+
+    pub fn input(&self, name: &str) -> Option<&Port> {
+        self.inputs.iter().find(|i| i.name.value == name)
+    }
+}
+
+/// A node: `<category name="..." type="...">` with `<input>` children.
+#[derive(Debug)]
+pub struct Element {
+    /// The element's tag: the node's category (`multiply`).
+    pub category: Attr,
+    pub name: Attr,
+    pub type_name: Option<Attr>,
+    pub nodedef: Option<Attr>,
+    pub inputs: Vec<Port>,
+}
+
+/// An `<input>` or `<output>`: a value, or a connection.
+#[derive(Debug)]
+pub struct Port {
+    pub name: Attr,
+    pub type_name: Option<Attr>,
+    pub value: Option<Attr>,
+    pub nodename: Option<Attr>,
+    pub nodegraph: Option<Attr>,
+    pub interfacename: Option<Attr>,
+    /// Which output of a multi-output node or graph.
+    pub output: Option<Attr>,
+    pub colorspace: Option<Attr>,
+    /// The `fileprefix` in force here (this element's or an ancestor's).
+    pub fileprefix: String,
+    pub span: Span,
+}
+
+/// Parses `text` as a MaterialX document.
+pub fn read(text: &str) -> Result<Document, Vec<Diagnostic>> {
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: false,
+        ..Default::default()
+    };
+    let xml = roxmltree::Document::parse_with_options(text, options).map_err(|e| {
+        let at = e.pos();
+        let offset = offset_of(text, at.row as usize, at.col as usize);
+        vec![Diagnostic::new(
+            DiagnosticKind::Syntax,
+            format!("not well-formed XML: {e}"),
+            offset..offset,
+        )]
+    })?;
+    let root = xml.root_element();
+    let mut errors = Vec::new();
+    if root.tag_name().name() != "materialx" {
+        errors.push(
+            Diagnostic::new(
+                DiagnosticKind::Structure,
+                format!(
+                    "the root element is <{}>, not <materialx>",
+                    root.tag_name().name()
+                ),
+                tag_span(&root),
+            )
+            .label("this element"),
+        );
+        return Err(errors);
+    }
+    let mut document = Document {
+        span: tag_span(&root),
+        ..Default::default()
+    };
+    let prefix = fileprefix("", &root);
+    for child in root.children().filter(|c| c.is_element()) {
+        match child.tag_name().name() {
+            "nodegraph" => {
+                let mut graph = Scope {
+                    name: attr(&child, "name"),
+                    ..Default::default()
+                };
+                if graph.name.is_none() {
+                    errors.push(unnamed(&child));
+                    continue;
+                }
+                let prefix = fileprefix(&prefix, &child);
+                for element in child.children().filter(|c| c.is_element()) {
+                    add_child(&mut graph, &element, &prefix, &mut errors);
+                }
+                document.graphs.push(graph);
+            }
+            "include" => errors.push(
+                Diagnostic::new(
+                    DiagnosticKind::Structure,
+                    "XIncludes of other documents are not supported yet",
+                    tag_span(&child),
+                )
+                .label("this include")
+                .note("copy the included document's elements into this one"),
+            ),
+            // Definitions, materials, looks and the like: not images.
+            "nodedef" | "implementation" | "typedef" | "look" | "lookgroup" | "collection"
+            | "geominfo" | "propertyset" | "variantset" | "backdrop" | "token" => {}
+            _ => add_child(&mut document.top, &child, &prefix, &mut errors),
+        }
+    }
+    match errors.is_empty() {
+        true => Ok(document),
+        false => Err(errors),
+    }
+}
+
+/// Adds an `<input>`, `<output>` or node element to `scope`.
+fn add_child(
+    scope: &mut Scope,
+    element: &roxmltree::Node,
+    prefix: &str,
+    errors: &mut Vec<Diagnostic>,
+) {
+    let Some(name) = attr(element, "name") else {
+        errors.push(unnamed(element));
+        return;
+    };
+    match element.tag_name().name() {
+        "input" => scope.inputs.push(port(element, name, prefix)),
+        "output" => scope.outputs.push(port(element, name, prefix)),
+        // Organisation and comments carry no pixels.
+        "backdrop" | "comment" | "token" => {}
+        category => {
+            let prefix = fileprefix(prefix, element);
+            let start = element.range().start + 1;
+            scope.nodes.push(Element {
+                category: Spanned::new(category.to_string(), start..start + category.len()),
+                name,
+                type_name: attr(element, "type"),
+                nodedef: attr(element, "nodedef"),
+                inputs: (element.children())
+                    .filter(|c| c.is_element() && c.tag_name().name() == "input")
+                    .filter_map(|c| match attr(&c, "name") {
+                        Some(name) => Some(port(&c, name, &prefix)),
+                        None => {
+                            errors.push(unnamed(&c));
+                            None
+                        }
+                    })
+                    .collect(),
+            });
+        }
+    }
+}
+
+fn port(element: &roxmltree::Node, name: Attr, prefix: &str) -> Port {
+    Port {
+        name,
+        type_name: attr(element, "type"),
+        value: attr(element, "value"),
+        nodename: attr(element, "nodename"),
+        nodegraph: attr(element, "nodegraph"),
+        interfacename: attr(element, "interfacename"),
+        output: attr(element, "output"),
+        colorspace: attr(element, "colorspace"),
+        fileprefix: fileprefix(prefix, element),
+        span: tag_span(element),
+    }
+}
+
+fn unnamed(element: &roxmltree::Node) -> Diagnostic {
+    Diagnostic::new(
+        DiagnosticKind::Structure,
+        format!("<{}> has no `name`", element.tag_name().name()),
+        tag_span(element),
+    )
+    .label("this element")
+}
+
+/// The attribute `name` of `element`, located at its value.
+fn attr(element: &roxmltree::Node, name: &str) -> Option<Attr> {
+    let attribute = element.attributes().find(|a| a.name() == name)?;
+    Some(Spanned::new(
+        attribute.value().to_string(),
+        attribute.range_value(),
+    ))
+}
+
+/// `fileprefix` as inherited: the element's own, else its parent's.
+fn fileprefix(inherited: &str, element: &roxmltree::Node) -> String {
+    element
+        .attribute("fileprefix")
+        .map_or_else(|| inherited.to_string(), str::to_string)
+}
+
+/// The element's start tag: `<` to the end of its name.
+fn tag_span(element: &roxmltree::Node) -> Range<usize> {
+    let start = element.range().start;
+    start..start + 1 + element.tag_name().name().len()
+}
+
+/// The byte offset of a 1-based row and column (in characters).
+fn offset_of(text: &str, row: usize, col: usize) -> usize {
+    let line_start = (text.split_inclusive('\n'))
+        .take(row.saturating_sub(1))
+        .map(str::len)
+        .sum::<usize>();
+    let line = &text[line_start.min(text.len())..];
+    line_start
+        + (line.char_indices())
+            .nth(col.saturating_sub(1))
+            .map_or(line.len(), |(i, _)| i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = r#"<?xml version="1.0"?>
+<materialx version="1.39" fileprefix="textures/">
+  <nodegraph name="NG">
+    <input name="scale" type="float" value="2" />
+    <multiply name="m" type="color3">
+      <input name="in1" type="color3" value="0.5, 0.25, 1" />
+      <input name="in2" type="float" interfacename="scale" />
+    </multiply>
+    <image name="i" type="color4">
+      <input name="file" type="filename" value="wood.png" colorspace="srgb_texture" />
+    </image>
+    <output name="out" type="color3" nodename="m" />
+  </nodegraph>
+  <standard_surface name="s" type="surfaceshader" />
+</materialx>
+"#;
+
+    #[test]
+    fn graphs_nodes_and_ports_are_read_with_their_places() {
+        let document = read(DOC).unwrap();
+        let graph = &document.graphs[0];
+        assert_eq!(graph.name.as_ref().unwrap().value, "NG");
+        assert_eq!(
+            graph.input("scale").unwrap().value.as_ref().unwrap().value,
+            "2"
+        );
+        let m = graph.node("m").unwrap();
+        assert_eq!(&DOC[m.category.span.clone()], "multiply");
+        let in1 = m.inputs[0].value.as_ref().unwrap();
+        assert_eq!(&DOC[in1.span.clone()], "0.5, 0.25, 1");
+        let file = &graph.node("i").unwrap().inputs[0];
+        assert_eq!(file.fileprefix, "textures/");
+        assert_eq!(file.colorspace.as_ref().unwrap().value, "srgb_texture");
+        assert_eq!(graph.outputs[0].nodename.as_ref().unwrap().value, "m");
+        assert_eq!(document.top.nodes[0].category.value, "standard_surface");
+    }
+
+    #[test]
+    fn malformed_documents_are_located() {
+        let errors = read("<materialx>\n  <nodegraph name='a'>\n</materialx>").unwrap_err();
+        assert!(
+            errors[0].message.starts_with("not well-formed XML"),
+            "{}",
+            errors[0].message
+        );
+        let errors = read("<mtlx/>").unwrap_err();
+        assert_eq!(
+            errors[0].message,
+            "the root element is <mtlx>, not <materialx>"
+        );
+        let errors = read("<materialx><add type='float'/></materialx>").unwrap_err();
+        assert_eq!(errors[0].message, "<add> has no `name`");
+        assert_eq!(errors[0].span, Some(11..15));
+    }
+}

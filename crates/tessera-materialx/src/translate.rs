@@ -1,0 +1,510 @@
+//! A MaterialX document's output, and the nodes it reads, as a Tessera
+//! scene ([`SceneDesc`]) whose every span points into the document: the
+//! compiler's errors about it are located in the `.mtlx`.
+
+use crate::document::{Attr, Document, Element, Port, Scope};
+use crate::supported_kind;
+use std::collections::{BTreeSet, HashMap};
+use tessera_core::{Registry, SocketType};
+use tessera_scene::{
+    Diagnostic, DiagnosticKind, Link, NodeDesc, Param, ParamValue, SceneDesc, SceneErrors, Section,
+    Spanned,
+};
+
+/// What to make of a document.
+#[derive(Debug, Clone)]
+pub struct Choice {
+    /// `graph/output`, or a top-level output's name; None for the first
+    /// output of the first node graph that has one.
+    pub output: Option<String>,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// A document as a scene.
+#[derive(Debug)]
+pub struct Translated {
+    pub scene: SceneDesc,
+    /// The output rendered, as `graph/output` (or the top-level name).
+    pub output: String,
+}
+
+/// Which scope of the document: the top level, or a node graph by index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Place {
+    Top,
+    Graph(usize),
+}
+
+struct Translator<'d> {
+    document: &'d Document,
+    registry: &'d Registry,
+    /// The nodes the output reads, found so far.
+    reached: BTreeSet<(Place, String)>,
+    /// Tessera ids given, and to which node.
+    ids: HashMap<String, (Place, String)>,
+    errors: Vec<Diagnostic>,
+}
+
+/// Translates the chosen output of the document `text`, and every node it
+/// reads, into a scene of `choice.width` x `choice.height` pixels.
+pub fn translate(
+    text: &str,
+    choice: &Choice,
+    registry: &Registry,
+) -> Result<Translated, SceneErrors> {
+    let document = crate::document::read(text).map_err(SceneErrors)?;
+    let mut translator = Translator {
+        document: &document,
+        registry,
+        reached: BTreeSet::new(),
+        ids: HashMap::new(),
+        errors: Vec::new(),
+    };
+    let (place, port, output_name) =
+        chosen_output(&document, choice.output.as_deref()).map_err(|e| SceneErrors(vec![e]))?;
+    let color = translator.source(place, port);
+    // Walk upstream until every node read is known.
+    let mut done = BTreeSet::new();
+    while let Some(next) = translator.reached.difference(&done).next().cloned() {
+        let (place, name) = &next;
+        let element = translator
+            .scope(*place)
+            .node(name)
+            .expect("reached nodes exist");
+        for input in &element.inputs {
+            translator.source(*place, input);
+        }
+        done.insert(next);
+    }
+    let mut nodes = Vec::new();
+    for (place, scope) in std::iter::once((Place::Top, &document.top))
+        .chain((document.graphs.iter().enumerate()).map(|(i, g)| (Place::Graph(i), g)))
+    {
+        for element in &scope.nodes {
+            if done.contains(&(place, element.name.value.clone()))
+                && let Some(node) = translator.node(place, element)
+            {
+                nodes.push(node);
+            }
+        }
+    }
+    let output = translator.output_section(port, color);
+    if !translator.errors.is_empty() {
+        // A link is followed when it is found and again when its node is
+        // written: each mistake is told once.
+        let mut told: Vec<Diagnostic> = Vec::new();
+        for error in translator.errors {
+            if !told.contains(&error) {
+                told.push(error);
+            }
+        }
+        return Err(SceneErrors(told));
+    }
+    let mut scene = SceneDesc {
+        image: None,
+        nodes,
+        output,
+        python: None,
+        span: 0..text.len(),
+    };
+    scene.set_image_size((choice.width, choice.height));
+    Ok(Translated {
+        scene,
+        output: output_name,
+    })
+}
+
+/// The output to render: its scope, its element and its name.
+fn chosen_output<'d>(
+    document: &'d Document,
+    wanted: Option<&str>,
+) -> Result<(Place, &'d Port, String), Diagnostic> {
+    let graphs = (document.graphs.iter().enumerate()).map(|(i, g)| (Place::Graph(i), g));
+    let mut all = graphs
+        .chain(std::iter::once((Place::Top, &document.top)))
+        .flat_map(|(place, scope)| {
+            scope.outputs.iter().map(move |output| {
+                let name = match &scope.name {
+                    Some(graph) => format!("{}/{}", graph.value, output.name.value),
+                    None => output.name.value.clone(),
+                };
+                (place, output, name)
+            })
+        });
+    let found = match wanted {
+        Some(wanted) => all.find(|(_, _, name)| name == wanted),
+        None => all.next(),
+    };
+    found.ok_or_else(|| {
+        let names: Vec<String> = chosen_names(document);
+        let message = match wanted {
+            Some(wanted) => format!("the document has no output `{wanted}`"),
+            None => "the document has no output to render".to_string(),
+        };
+        let diagnostic = Diagnostic::new(
+            DiagnosticKind::MissingOutput,
+            message,
+            document.span.clone(),
+        );
+        match names.is_empty() {
+            true => diagnostic.note("add an <output> to a <nodegraph>"),
+            false => diagnostic.note(format!("its outputs: {}", names.join(", "))),
+        }
+    })
+}
+
+/// Every output's name, as `--output` takes it.
+fn chosen_names(document: &Document) -> Vec<String> {
+    let graph_outputs = document.graphs.iter().flat_map(|g| {
+        let graph = g.name.as_ref().map_or("", |n| n.value.as_str());
+        g.outputs
+            .iter()
+            .map(move |o| format!("{graph}/{}", o.name.value))
+    });
+    graph_outputs
+        .chain(document.top.outputs.iter().map(|o| o.name.value.clone()))
+        .collect()
+}
+
+impl<'d> Translator<'d> {
+    fn scope(&self, place: Place) -> &'d Scope {
+        match place {
+            Place::Top => &self.document.top,
+            Place::Graph(i) => &self.document.graphs[i],
+        }
+    }
+
+    /// The Tessera id of node `name` of `place`.
+    fn id(&mut self, place: Place, name: &Attr) -> String {
+        let id = match (place, &self.scope(place).name) {
+            (Place::Graph(_), Some(graph)) => format!("{}__{}", graph.value, name.value),
+            _ => name.value.clone(),
+        };
+        let owner = (place, name.value.clone());
+        match self.ids.get(&id) {
+            Some(other) if *other != owner => self.errors.push(
+                Diagnostic::new(
+                    DiagnosticKind::Structure,
+                    format!("two nodes would both be `{id}` in the scene"),
+                    name.span.clone(),
+                )
+                .label("this node")
+                .note("a node graph's nodes are named `graph__node`: rename one of them"),
+            ),
+            _ => {
+                self.ids.insert(id.clone(), owner);
+            }
+        }
+        id
+    }
+
+    /// What `port` of `place` reads: a link to a node (which is then
+    /// reached), a constant, or None for the input's default (or an error,
+    /// reported).
+    fn source(&mut self, place: Place, port: &'d Port) -> Option<Spanned<ParamValue>> {
+        if let Some(nodename) = &port.nodename {
+            if self.scope(place).node(&nodename.value).is_none() {
+                self.errors.push(
+                    Diagnostic::new(
+                        DiagnosticKind::BadLink,
+                        format!("there is no node `{}` here", nodename.value),
+                        nodename.span.clone(),
+                    )
+                    .label("this nodename"),
+                );
+                return None;
+            }
+            self.reached.insert((place, nodename.value.clone()));
+            let link = Link {
+                node: self.id(place, nodename),
+                output: port.output.as_ref().map(|o| o.value.clone()),
+            };
+            return Some(Spanned::new(ParamValue::Link(link), nodename.span.clone()));
+        }
+        if let Some(graph_name) = &port.nodegraph {
+            let graph = (self.document.graphs.iter())
+                .position(|g| g.name.as_ref().is_some_and(|n| n.value == graph_name.value));
+            let Some(graph) = graph else {
+                self.errors.push(
+                    Diagnostic::new(
+                        DiagnosticKind::BadLink,
+                        format!("there is no node graph `{}`", graph_name.value),
+                        graph_name.span.clone(),
+                    )
+                    .label("this nodegraph"),
+                );
+                return None;
+            };
+            let outputs = &self.document.graphs[graph].outputs;
+            let output = match &port.output {
+                Some(name) => outputs.iter().find(|o| o.name.value == name.value),
+                None if outputs.len() == 1 => outputs.first(),
+                None => None,
+            };
+            let Some(output) = output else {
+                let at = port.output.as_ref().unwrap_or(graph_name);
+                self.errors.push(
+                    Diagnostic::new(
+                        DiagnosticKind::BadLink,
+                        format!("node graph `{}` has no such output", graph_name.value),
+                        at.span.clone(),
+                    )
+                    .label("name one of its outputs with `output`"),
+                );
+                return None;
+            };
+            return self.source(Place::Graph(graph), output);
+        }
+        if let Some(interface) = &port.interfacename {
+            let Some(input) = self.scope(place).input(&interface.value) else {
+                self.errors.push(
+                    Diagnostic::new(
+                        DiagnosticKind::BadLink,
+                        format!("the node graph has no input `{}`", interface.value),
+                        interface.span.clone(),
+                    )
+                    .label("this interfacename"),
+                );
+                return None;
+            };
+            // A graph's inputs are set from outside it: values, or the
+            // document's top-level nodes.
+            return self.source(Place::Top, input);
+        }
+        let value = port.value.as_ref()?;
+        match self.constant(port, value) {
+            Ok(constant) => Some(Spanned::new(constant, value.span.clone())),
+            Err(error) => {
+                self.errors.push(error);
+                None
+            }
+        }
+    }
+
+    /// A `value` read in its port's MaterialX type.
+    fn constant(&self, port: &Port, value: &Attr) -> Result<ParamValue, Diagnostic> {
+        let wrong = |what: String| {
+            Diagnostic::new(DiagnosticKind::WrongType, what, value.span.clone()).label("this value")
+        };
+        let Some(type_name) = &port.type_name else {
+            return Err(wrong(format!(
+                "input `{}` has a value but no `type`",
+                port.name.value
+            )));
+        };
+        if let Some(space) = &port.colorspace
+            && type_name.value != "filename"
+            && !matches!(space.value.as_str(), "lin_rec709" | "raw")
+        {
+            return Err(Diagnostic::new(
+                DiagnosticKind::WrongType,
+                format!(
+                    "values in colour space `{}` are not supported yet: give them in lin_rec709",
+                    space.value
+                ),
+                space.span.clone(),
+            )
+            .label("this colorspace"));
+        }
+        let text = value.value.trim();
+        let floats = |count: usize| -> Result<ParamValue, Diagnostic> {
+            let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+            let numbers: Option<Vec<f64>> = parts.iter().map(|p| p.parse().ok()).collect();
+            match numbers {
+                Some(numbers) if numbers.len() == count => Ok(ParamValue::Array(
+                    (numbers.into_iter())
+                        .map(|n| Spanned::new(ParamValue::Float(n), value.span.clone()))
+                        .collect(),
+                )),
+                _ => Err(wrong(format!(
+                    "a {} is {count} numbers separated by commas, not {text:?}",
+                    type_name.value
+                ))),
+            }
+        };
+        match type_name.value.as_str() {
+            "float" => text
+                .parse()
+                .map(ParamValue::Float)
+                .map_err(|_| wrong(format!("a float is a number, not {text:?}"))),
+            "integer" => text
+                .parse()
+                .map(ParamValue::Integer)
+                .map_err(|_| wrong(format!("an integer is whole number, not {text:?}"))),
+            "boolean" => match text {
+                "true" => Ok(ParamValue::Boolean(true)),
+                "false" => Ok(ParamValue::Boolean(false)),
+                _ => Err(wrong(format!("a boolean is true or false, not {text:?}"))),
+            },
+            "vector2" => floats(2),
+            "vector3" | "color3" => floats(3),
+            "color4" => floats(4),
+            "string" => Ok(ParamValue::String(value.value.clone())),
+            "filename" => Ok(ParamValue::String(format!(
+                "{}{}",
+                port.fileprefix, value.value
+            ))),
+            other => Err(Diagnostic::new(
+                DiagnosticKind::WrongType,
+                format!("values of MaterialX type `{other}` are not supported"),
+                type_name.span.clone(),
+            )
+            .label("this type")),
+        }
+    }
+
+    /// The scene node for `element`, or None (reported) if Tessera has no
+    /// such node or signature.
+    fn node(&mut self, place: Place, element: &'d Element) -> Option<NodeDesc> {
+        let category = &element.category;
+        let Some(kind) = supported_kind(self.registry, &category.value) else {
+            self.errors.push(
+                Diagnostic::new(
+                    DiagnosticKind::UnknownNodeType,
+                    format!("MaterialX node `{}` is not supported", category.value),
+                    category.span.clone(),
+                )
+                .label("this node")
+                .note("`tessera nodes --materialx` lists the nodes and types Tessera renders"),
+            );
+            return None;
+        };
+        if let Some(nodedef) = &element.nodedef
+            && !nodedef
+                .value
+                .starts_with(&format!("ND_{}_", category.value))
+        {
+            self.errors.push(
+                Diagnostic::new(
+                    DiagnosticKind::WrongType,
+                    format!(
+                        "`{}` is not a definition of `{}`",
+                        nodedef.value, category.value
+                    ),
+                    nodedef.span.clone(),
+                )
+                .label("this nodedef"),
+            );
+        }
+        let spec = kind.spec();
+        let mut value_type = None;
+        if let Some(ty) = &element.type_name {
+            let fixed = match spec.outputs.first().map(|o| o.ty) {
+                Some(SocketType::Fixed(t)) => Some(t.name()),
+                _ => None,
+            };
+            let generic = spec.generic_types.iter().any(|t| t.name() == ty.value);
+            if generic {
+                value_type = Some(ty.clone());
+            } else if fixed != Some(ty.value.as_str()) {
+                let types: Vec<&str> = match fixed {
+                    Some(fixed) => vec![fixed],
+                    None => spec.generic_types.iter().map(|t| t.name()).collect(),
+                };
+                self.errors.push(
+                    Diagnostic::new(
+                        DiagnosticKind::WrongType,
+                        format!(
+                            "MaterialX node `{}` of type {} is not supported",
+                            category.value, ty.value
+                        ),
+                        ty.span.clone(),
+                    )
+                    .label("this type")
+                    .note(format!(
+                        "Tessera's {} gives {}",
+                        category.value,
+                        types.join(", ")
+                    )),
+                );
+                return None;
+            }
+        }
+        let mut params = Vec::new();
+        for input in &element.inputs {
+            let Some(value) = self.source(place, input) else {
+                continue;
+            };
+            let is_file = input
+                .type_name
+                .as_ref()
+                .is_some_and(|t| t.value == "filename");
+            if let (true, Some(space)) = (is_file, &input.colorspace)
+                && spec.find_input("colorspace").is_some()
+            {
+                params.push(Param {
+                    name: Spanned::new("colorspace".to_string(), space.span.clone()),
+                    value: Spanned::new(
+                        ParamValue::String(space.value.clone()),
+                        space.span.clone(),
+                    ),
+                });
+            }
+            params.push(Param {
+                name: input.name.clone(),
+                value,
+            });
+        }
+        Some(NodeDesc {
+            id: Spanned::new(self.id(place, &element.name), element.name.span.clone()),
+            type_name: category.clone(),
+            value_type,
+            params,
+        })
+    }
+
+    /// `[output]`: the colour read from `port`, and an opaque alpha unless
+    /// the output is a colour4.
+    fn output_section(
+        &mut self,
+        port: &Port,
+        color: Option<Spanned<ParamValue>>,
+    ) -> Option<Section> {
+        let Some(color) = color else {
+            self.errors.push(
+                Diagnostic::new(
+                    DiagnosticKind::MissingOutput,
+                    format!("output `{}` reads nothing", port.name.value),
+                    port.span.clone(),
+                )
+                .label("give it a nodename, nodegraph or value"),
+            );
+            return None;
+        };
+        let ty = port
+            .type_name
+            .as_ref()
+            .map_or("color3", |t| t.value.as_str());
+        if !matches!(ty, "float" | "color3" | "color4") {
+            let at = port
+                .type_name
+                .as_ref()
+                .map_or(port.span.clone(), |t| t.span.clone());
+            self.errors.push(
+                Diagnostic::new(
+                    DiagnosticKind::WrongType,
+                    format!("an output of type {ty} cannot be written as an image yet"),
+                    at,
+                )
+                .label("this type")
+                .note("render a float, color3 or color4 output"),
+            );
+            return None;
+        }
+        let mut params = vec![Param {
+            name: Spanned::new("color".to_string(), port.name.span.clone()),
+            value: color,
+        }];
+        if ty != "color4" {
+            params.push(Param {
+                name: Spanned::new("alpha".to_string(), port.name.span.clone()),
+                value: Spanned::new(ParamValue::Float(1.0), port.name.span.clone()),
+            });
+        }
+        Some(Section {
+            span: port.span.clone(),
+            params,
+        })
+    }
+}

@@ -1,0 +1,292 @@
+//! MaterialX documents: rendered, checked, converted to scenes, and their
+//! mistakes located in the `.mtlx` (exit code 2, file:line:column).
+
+use crate::util::{root, tessera, tessera_in};
+
+const PATTERN: &str = "tests/materialx/pattern.mtlx";
+
+/// The pixel hash of rendering `scene` (with `args`) into a fresh folder.
+fn hash_of(scene: &str, args: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.png");
+    let mut all = vec!["render", scene, "-o", out.to_str().unwrap()];
+    all.extend_from_slice(args);
+    tessera(&all).expect_code(0).pixel_hash()
+}
+
+#[test]
+fn a_document_renders_its_first_graph_output_at_the_size_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.png");
+    let run = tessera(&[
+        "render",
+        PATTERN,
+        "-o",
+        out.to_str().unwrap(),
+        "--size",
+        "96x64",
+    ]);
+    run.expect_code(0);
+    assert!(
+        run.stdout
+            .starts_with(&format!("{}: 96x64,", out.display())),
+        "{}",
+        run.stdout
+    );
+    let image = image::open(&out).unwrap();
+    assert_eq!((image.width(), image.height()), (96, 64));
+    // Without --size: 512 x 512.
+    let run = tessera(&["render", PATTERN, "-o", out.to_str().unwrap()]);
+    assert!(
+        run.expect_code(0).stdout.contains(": 512x512,"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn output_chooses_which_output_of_the_document_is_rendered() {
+    let first = hash_of(PATTERN, &["--size", "32x32"]);
+    let named = hash_of(PATTERN, &["--size", "32x32", "--output", "NG_pattern/out"]);
+    let grain = hash_of(
+        PATTERN,
+        &["--size", "32x32", "--output", "NG_pattern/grain_out"],
+    );
+    assert_eq!(first, named);
+    assert_ne!(first, grain);
+    let run = tessera(&[
+        "render",
+        PATTERN,
+        "-o",
+        "never-written.png",
+        "--output",
+        "NG_pattern/nope",
+    ]);
+    run.expect_code(2)
+        .expect_stderr_has("error: the document has no output `NG_pattern/nope`")
+        .expect_stderr_has("pattern.mtlx:2:1")
+        .expect_stderr_has("its outputs: NG_pattern/out, NG_pattern/grain_out");
+}
+
+#[test]
+fn a_converted_document_renders_the_same_pixels() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = dir.path().join("pattern.toml");
+    let run = tessera(&[
+        "convert",
+        PATTERN,
+        "-o",
+        scene.to_str().unwrap(),
+        "--size",
+        "48x40",
+    ]);
+    run.expect_code(0)
+        .expect_stderr_has("pattern.toml (5 nodes)");
+    let text = std::fs::read_to_string(&scene).unwrap();
+    assert!(
+        text.contains(
+            "[nodes.NG_pattern__out_color]\ntype = \"multiply\"\nvalue_type = \"color3\""
+        ),
+        "{text}"
+    );
+    assert_eq!(
+        hash_of(scene.to_str().unwrap(), &[]),
+        hash_of(PATTERN, &["--size", "48x40"])
+    );
+}
+
+#[test]
+fn a_document_gives_the_pixels_of_the_scene_written_by_hand() {
+    // pattern.mtlx's first output, as a Tessera scene.
+    let scene = r#"
+[image]
+width = 40
+height = 24
+
+[nodes.uv]
+type = "texcoord"
+
+[nodes.scaled]
+type = "multiply"
+in1 = "@uv"
+in2 = [4.0, 4.0]
+
+[nodes.grain]
+type = "noise2d"
+texcoord = "@scaled"
+amplitude = 0.5
+pivot = 0.5
+
+[nodes.checks]
+type = "checkerboard"
+color1 = [0.8, 0.3, 0.2]
+color2 = [0.1, 0.1, 0.1]
+uvtiling = [8, 8]
+
+[nodes.tinted]
+type = "multiply"
+in1 = "@checks"
+in2 = "@grain"
+
+[output]
+color = "@tinted"
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("scene.toml"), scene).unwrap();
+    let by_hand = tessera_in(dir.path(), &["render", "scene.toml", "-o", "out.png"])
+        .expect_code(0)
+        .pixel_hash();
+    assert_eq!(by_hand, hash_of(PATTERN, &["--size", "40x24"]));
+}
+
+/// Checks `document` (written as `doc.mtlx`): exit code 2 and each
+/// `(message, line:column)` in what it printed.
+#[track_caller]
+fn assert_document_errors(document: &str, expected: &[(&str, &str)]) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("doc.mtlx"), document).unwrap();
+    for args in [
+        &["check", "doc.mtlx"][..],
+        &["render", "doc.mtlx", "-o", "out.png"],
+    ] {
+        let run = tessera_in(dir.path(), args);
+        run.expect_code(2);
+        for (message, at) in expected {
+            run.expect_stderr_has(&format!("error: {message}\n"))
+                .expect_stderr_has(&format!("doc.mtlx:{at}"));
+        }
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+        assert!(!dir.path().join("out.png").exists());
+    }
+}
+
+#[test]
+fn document_mistakes_are_located_in_the_document() {
+    assert_document_errors(
+        r#"<?xml version="1.0"?>
+<materialx version="1.39">
+  <nodegraph name="NG">
+    <matrix_multiply name="s" type="float" />
+    <noise2d name="n" type="color3">
+      <input name="amplitude" type="float" value="x" />
+    </noise2d>
+    <add name="a" type="float">
+      <input name="in1" type="float" nodename="s" />
+      <input name="in2" type="float" nodename="n" />
+      <input name="bogus" type="float" nodename="missing" />
+    </add>
+    <output name="out" type="float" nodename="a" />
+  </nodegraph>
+</materialx>
+"#,
+        &[
+            ("MaterialX node `matrix_multiply` is not supported", "4:6"),
+            ("a float is a number, not \"x\"", "6:51"),
+            (
+                "MaterialX node `noise2d` of type color3 is not supported",
+                "5:29",
+            ),
+            ("there is no node `missing` here", "11:50"),
+        ],
+    );
+    // What the graph compiler finds is located in the document too.
+    assert_document_errors(
+        r#"<materialx>
+  <nodegraph name="NG">
+    <add name="a" type="float">
+      <input name="in1" type="float" value="1" />
+      <input name="bogus" type="float" value="2" />
+    </add>
+    <output name="out" type="float" nodename="a" />
+  </nodegraph>
+</materialx>
+"#,
+        &[("node `NG__a` (add) has no input `bogus`", "5:20")],
+    );
+    assert_document_errors(
+        "<materialx>\n  <nodegraph name=\"NG\">\n    <add name=\"a\" type=\"float\">\n",
+        &[(
+            "not well-formed XML: the root node was opened but never closed",
+            "1:1",
+        )],
+    );
+    assert_document_errors(
+        r#"<materialx>
+  <nodegraph name="NG">
+    <output name="out" type="vector3" value="1, 2, 3" />
+  </nodegraph>
+</materialx>
+"#,
+        &[(
+            "an output of type vector3 cannot be written as an image yet",
+            "3:30",
+        )],
+    );
+}
+
+#[test]
+fn a_cycle_in_a_document_is_named_at_its_links() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("doc.mtlx"),
+        r#"<materialx>
+  <nodegraph name="NG">
+    <add name="a" type="float">
+      <input name="in1" type="float" nodename="b" />
+    </add>
+    <add name="b" type="float">
+      <input name="in1" type="float" nodename="a" />
+    </add>
+    <output name="out" type="float" nodename="a" />
+  </nodegraph>
+</materialx>
+"#,
+    )
+    .unwrap();
+    let run = tessera_in(dir.path(), &["check", "doc.mtlx"]);
+    run.expect_code(2)
+        .expect_stderr_has("cycle")
+        .expect_stderr_has("doc.mtlx:3:16");
+}
+
+#[test]
+fn nodes_materialx_lists_each_node_with_its_signatures() {
+    let run = tessera(&["nodes", "--materialx"]);
+    run.expect_code(0);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(
+        lines.contains(&"noise2d: ND_noise2d_float"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        lines.contains(&"power: ND_power_float, ND_power_vector2, ND_power_vector3, ND_power_color3, ND_power_color4"),
+        "{}",
+        run.stdout
+    );
+    // Tessera's own nodes are not MaterialX's.
+    assert!(!run.stdout.contains("python"), "{}", run.stdout);
+    assert!(!run.stdout.contains("colorramp"), "{}", run.stdout);
+}
+
+#[test]
+fn output_and_size_are_for_documents_and_scenes() {
+    let scene = root().join("scenes/nodes/ramplr.toml");
+    let run = tessera(&[
+        "render",
+        scene.to_str().unwrap(),
+        "-o",
+        "never-written.png",
+        "--output",
+        "x/y",
+    ]);
+    run.expect_code(2)
+        .expect_stderr_has("an output is chosen only in a MaterialX document (.mtlx)");
+    assert!(
+        hash_of("scenes/nodes/ramplr.toml", &["--size", "10x10"])
+            != hash_of("scenes/nodes/ramplr.toml", &[])
+    );
+    let run = tessera(&["render", "scenes/nodes/ramplr.toml", "--size", "10by10"]);
+    run.expect_code(2)
+        .expect_stderr_has("is not a size: write WIDTHxHEIGHT");
+}
