@@ -5,7 +5,7 @@
 use crate::document::{Attr, Document, Element, Port, Scope};
 use crate::supported_kind;
 use std::collections::{BTreeSet, HashMap};
-use tessera_core::{Registry, SocketType};
+use tessera_core::{GeomProp, Registry, SocketType};
 use tessera_scene::{
     Diagnostic, DiagnosticKind, Link, NodeDesc, Param, ParamValue, SceneDesc, SceneErrors, Section,
     Spanned,
@@ -43,8 +43,18 @@ struct Translator<'d> {
     reached: BTreeSet<(Place, String)>,
     /// Tessera ids given, and to which node.
     ids: HashMap<String, (Place, String)>,
+    /// Whether a node reads MaterialX's position ([`POSITION`]).
+    reads_position: bool,
     errors: Vec<Diagnostic>,
 }
+
+/// The scene node standing for MaterialX's `position` (a `position` node,
+/// or a 3D node's position input left unconnected): what MaterialX's texture
+/// baker gives, the position on its quad from -1 to 1, (2u - 1, 2v - 1, 0).
+/// Tessera's own `position` is (u, v, 0): it is remapped.
+const POSITION: &str = "materialx_position";
+/// Tessera's `position`, which [`POSITION`] remaps.
+const PLANE: &str = "materialx_plane";
 
 /// Translates the chosen output of the document `text`, and every node it
 /// reads, into a scene of `choice.width` x `choice.height` pixels.
@@ -59,6 +69,7 @@ pub fn translate(
         registry,
         reached: BTreeSet::new(),
         ids: HashMap::new(),
+        reads_position: false,
         errors: Vec::new(),
     };
     let (place, port, output_name) =
@@ -88,6 +99,9 @@ pub fn translate(
                 nodes.push(node);
             }
         }
+    }
+    if translator.reads_position {
+        nodes.extend(translator.position_nodes(&document));
     }
     let output = translator.output_section(port, color);
     if !translator.errors.is_empty() {
@@ -387,6 +401,9 @@ impl<'d> Translator<'d> {
                 .label("this nodedef"),
             );
         }
+        if category.value == "position" {
+            return Some(self.position_element(place, element));
+        }
         let spec = kind.spec();
         let mut value_type = None;
         if let Some(ty) = &element.type_name {
@@ -446,12 +463,100 @@ impl<'d> Translator<'d> {
                 value,
             });
         }
+        for input in &spec.inputs {
+            let given = params.iter().any(|p| p.name.value == input.name);
+            if input.geometry == Some(GeomProp::Position) && !given {
+                params.push(Param {
+                    name: Spanned::new(input.name.clone(), category.span.clone()),
+                    value: self.position_link(category.span.clone()),
+                });
+            }
+        }
         Some(NodeDesc {
             id: Spanned::new(self.id(place, &element.name), element.name.span.clone()),
             type_name: category.clone(),
             value_type,
             params,
         })
+    }
+
+    /// A link to [`POSITION`], which is then made.
+    fn position_link(&mut self, span: std::ops::Range<usize>) -> Spanned<ParamValue> {
+        self.reads_position = true;
+        let link = Link {
+            node: POSITION.to_string(),
+            output: None,
+        };
+        Spanned::new(ParamValue::Link(link), span)
+    }
+
+    /// A MaterialX `position` node: [`POSITION`], passed on by a constant.
+    fn position_element(&mut self, place: Place, element: &Element) -> NodeDesc {
+        let span = element.category.span.clone();
+        NodeDesc {
+            id: Spanned::new(self.id(place, &element.name), element.name.span.clone()),
+            type_name: Spanned::new("constant".to_string(), span.clone()),
+            value_type: Some(Spanned::new("vector3".to_string(), span.clone())),
+            params: vec![Param {
+                name: Spanned::new("value".to_string(), span.clone()),
+                value: self.position_link(span),
+            }],
+        }
+    }
+
+    /// [`PLANE`] and [`POSITION`], located at the document's root.
+    fn position_nodes(&mut self, document: &Document) -> [NodeDesc; 2] {
+        let at = document.span.clone();
+        for id in [PLANE, POSITION] {
+            if let Some((_, name)) = self.ids.get(id) {
+                self.errors.push(
+                    Diagnostic::new(
+                        DiagnosticKind::Structure,
+                        format!("node `{name}` takes the id `{id}` that Tessera gives MaterialX's position"),
+                        at.clone(),
+                    )
+                    .note("rename the node"),
+                );
+            }
+        }
+        let spanned = |value: ParamValue| Spanned::new(value, at.clone());
+        let text = |text: &str| Spanned::new(text.to_string(), at.clone());
+        let vector = |values: [f64; 3]| {
+            spanned(ParamValue::Array(
+                values
+                    .iter()
+                    .map(|&v| spanned(ParamValue::Float(v)))
+                    .collect(),
+            ))
+        };
+        let param = |name: &str, value| Param {
+            name: text(name),
+            value,
+        };
+        [
+            NodeDesc {
+                id: text(PLANE),
+                type_name: text("position"),
+                value_type: None,
+                params: Vec::new(),
+            },
+            NodeDesc {
+                id: text(POSITION),
+                type_name: text("remap"),
+                value_type: Some(text("vector3")),
+                params: vec![
+                    param(
+                        "in",
+                        spanned(ParamValue::Link(Link {
+                            node: PLANE.to_string(),
+                            output: None,
+                        })),
+                    ),
+                    param("outlow", vector([-1.0, -1.0, 0.0])),
+                    param("outhigh", vector([1.0, 1.0, 0.0])),
+                ],
+            },
+        ]
     }
 
     /// `[output]`: the colour read from `port`, and an opaque alpha unless

@@ -1,0 +1,102 @@
+"""Reference images from MaterialX's own GLSL renderer, for Tessera's
+conformance test (tests/materialx.rs).
+
+For every output of every node graph in the documents given, this generates
+MaterialX's GLSL pixel shader, renders it over the unit square in texture
+space (as MaterialX's texture baker does) at the size given, and writes the
+float RGBA pixels as an OpenEXR image `<document>__<graph>__<output>.exr`
+into the folder given.
+
+Run by scripts/materialx-references, which makes its virtual environment and
+the software OpenGL it needs (docs/materialx.md).
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+
+import MaterialX as mx
+import numpy as np
+import OpenEXR
+from MaterialX import PyMaterialXGenGlsl as mx_gen_glsl
+from MaterialX import PyMaterialXGenShader as mx_gen_shader
+from MaterialX import PyMaterialXRender as mx_render
+from MaterialX import PyMaterialXRenderGlsl as mx_render_glsl
+
+
+def render(document, output, size):
+    generator = mx_gen_glsl.GlslShaderGenerator.create()
+    context = mx_gen_shader.GenContext(generator)
+    context.registerSourceCodeSearchPath(mx.getDefaultDataSearchPath())
+    options = context.getOptions()
+    options.hwSrgbEncodeOutput = False
+    options.targetColorSpaceOverride = "lin_rec709"
+    options.fileTextureVerticalFlip = False
+    shader = generator.generate("reference", output, context)
+    renderer = mx_render_glsl.GlslRenderer.create(size, size, mx_render.BaseType.FLOAT)
+    renderer.initialize()
+    images = mx_render_glsl.GLTextureHandler.create(mx_render.StbImageLoader.create())
+    search = mx.getDefaultDataSearchPath()
+    search.append(mx.FilePath(os.path.dirname(os.path.abspath(document.getSourceUri()))))
+    images.setSearchPath(search)
+    renderer.setImageHandler(images)
+    renderer.createProgram(shader)
+    renderer.renderTextureSpace(mx.Vector2(0, 0), mx.Vector2(1, 1))
+    image = renderer.captureImage(None)
+    pixels = np.zeros((size, size, 4), np.float32)
+    for y in range(size):
+        for x in range(size):
+            c = image.getTexelColor(x, y)
+            pixels[y, x] = [c[0], c[1], c[2], c[3]]
+    # GL's rows run bottom-up: row 0 of the file is the top (v = 1).
+    return pixels[::-1]
+
+
+def load(path, stdlib):
+    """The document at `path` with the standard library, and its own graphs."""
+    document = mx.createDocument()
+    mx.readFromXmlFile(document, path)
+    # The document's own graphs, not the standard library's.
+    graphs = [graph.getName() for graph in document.getNodeGraphs()]
+    document.setDataLibrary(stdlib)
+    valid, why = document.validate()
+    if not valid:
+        sys.exit(f"{path}: not a valid MaterialX document:\n{why}")
+    return document, graphs
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("documents", nargs="+")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--only", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    stdlib = mx.createDocument()
+    mx.loadLibraries(mx.getDefaultDataLibraryFolders(), mx.getDefaultDataSearchPath(), stdlib)
+    os.makedirs(args.out, exist_ok=True)
+    for path in args.documents:
+        document, graphs = load(path, stdlib)
+        stem = os.path.splitext(os.path.basename(path))[0]
+        for graph in map(document.getNodeGraph, graphs):
+            for output in graph.getOutputs():
+                which = f"{graph.getName()}/{output.getName()}"
+                if args.only is None:
+                    # Each output in a process of its own: one renderer after
+                    # another in one process gave some outputs all black.
+                    subprocess.run([sys.executable, __file__, path, "--out", args.out,
+                                    "--size", str(args.size), "--only", which], check=True)
+                    continue
+                if which != args.only:
+                    continue
+                name = f"{stem}__{graph.getName()}__{output.getName()}.exr"
+                pixels = render(document, output, args.size)
+                header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
+                with OpenEXR.File(header, {"RGBA": np.ascontiguousarray(pixels)}) as exr:
+                    exr.write(os.path.join(args.out, name))
+                print(f"{name}: {output.getType()}, min {pixels.min():.6g}, max {pixels.max():.6g}")
+
+
+if __name__ == "__main__":
+    main()
