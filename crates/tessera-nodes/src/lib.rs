@@ -8,6 +8,8 @@
 
 mod blur;
 mod color;
+mod compositing;
+mod conditional;
 pub mod float;
 mod image;
 mod kind;
@@ -74,12 +76,26 @@ pub fn builtins() -> Vec<Arc<dyn NodeKind>> {
         math::atan2(),
         math::min(),
         math::max(),
+        math::contrast(),
+        // Conditional.
+        conditional::ifgreater(),
+        conditional::ifgreatereq(),
+        conditional::ifequal(),
         // Colour.
         color::colorramp(),
         color::hsvadjust(),
         color::luminance(),
         // Compositing.
         color::over(),
+        compositing::plus(),
+        compositing::minus(),
+        compositing::difference(),
+        compositing::screen(),
+        compositing::overlay(),
+        compositing::burn(),
+        compositing::dodge(),
+        compositing::inside(),
+        compositing::outside(),
         // Filters.
         blur::blur(),
     ]

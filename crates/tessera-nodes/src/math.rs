@@ -368,6 +368,19 @@ pub fn max() -> Arc<dyn NodeKind> {
     )
 }
 
+pub fn contrast() -> Arc<dyn NodeKind> {
+    elementwise(
+        "contrast",
+        "(in - pivot) * amount + pivot, per channel: amount above 1 pushes values away from the pivot",
+        [
+            ("in", 0.0, "the value"),
+            ("amount", 1.0, "the contrast factor"),
+            ("pivot", 0.5, "the value left in place"),
+        ],
+        |[v, amount, pivot]| (v - pivot) * amount + pivot,
+    )
+}
+
 /// `bg * (1 - mix) + fg * mix`, with one mix amount for every channel.
 struct Mix;
 
@@ -509,6 +522,7 @@ mod tests {
         );
         assert_eq!(one(min(), &[&[-1.0], &[2.0]]), [-1.0]);
         assert_eq!(one(max(), &[&[-1.0], &[2.0]]), [2.0]);
+        assert_eq!(one(contrast(), &[&[0.75], &[2.0], &[0.5]]), [1.0]);
         // The FA forms: a float second input widened to the node's type.
         assert_eq!(
             eval_one(

@@ -143,22 +143,23 @@ mod tests {
     use crate::test_util::eval_one;
 
     #[test]
-    fn checkerboard_alternates_cells() {
-        let white: &[f32] = &[1.0, 1.0, 1.0];
-        let black: &[f32] = &[0.0, 0.0, 0.0];
+    fn checkerboard_alternates_cells_with_color2_at_the_origin() {
+        let color1: &[f32] = &[1.0, 1.0, 1.0];
+        let color2: &[f32] = &[0.0, 0.0, 0.0];
         let eval = |uv: [f32; 2]| {
             eval_one(
                 &checkerboard(),
                 None,
-                &[white, black, &[2.0, 2.0], &[0.0, 0.0], &uv],
+                &[color1, color2, &[2.0, 2.0], &[0.0, 0.0], &uv],
             )[0]
             .clone()
         };
-        assert_eq!(eval([0.25, 0.25]), white);
-        assert_eq!(eval([0.75, 0.25]), black);
-        assert_eq!(eval([0.75, 0.75]), white);
+        // MaterialX's NG_checkerboard: color2 on the even cells.
+        assert_eq!(eval([0.25, 0.25]), color2);
+        assert_eq!(eval([0.75, 0.25]), color1);
+        assert_eq!(eval([0.75, 0.75]), color2);
         // Negative cells keep alternating (MaterialX's modulo is never negative).
-        assert_eq!(eval([-0.25, 0.25]), black);
+        assert_eq!(eval([-0.25, 0.25]), color1);
     }
 
     #[test]
