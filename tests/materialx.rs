@@ -260,7 +260,7 @@ fn nodes_materialx_lists_each_node_with_its_signatures() {
         run.stdout
     );
     assert!(
-        lines.contains(&"power: ND_power_float, ND_power_vector2, ND_power_vector3, ND_power_color3, ND_power_color4"),
+        lines.contains(&"power: ND_power_float, ND_power_color3, ND_power_color4, ND_power_vector2, ND_power_vector3, ND_power_color3FA, ND_power_color4FA, ND_power_vector2FA, ND_power_vector3FA"),
         "{}",
         run.stdout
     );
@@ -365,4 +365,93 @@ fn every_conformance_document_matches_materialx_own_renderer() {
     }
     assert!(compared >= 80, "only {compared} references");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn a_signature_materialx_lacks_is_refused_with_those_it_has() {
+    assert_document_errors(
+        r#"<materialx>
+  <nodegraph name="NG">
+    <sin name="s" type="color3" />
+    <add name="a" type="color3" nodedef="ND_add_color3I">
+      <input name="in1" type="color3" nodename="s" />
+    </add>
+    <output name="out" type="color3" nodename="a" />
+  </nodegraph>
+</materialx>
+"#,
+        &[
+            (
+                "MaterialX node `sin` of type color3 is not supported",
+                "3:25",
+            ),
+            ("nodedef `ND_add_color3I` is not supported", "4:42"),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("doc.mtlx"),
+        "<materialx>\n  <nodegraph name=\"NG\">\n    <sin name=\"s\" type=\"color3\" />\n    <output name=\"out\" type=\"color3\" nodename=\"s\" />\n  </nodegraph>\n</materialx>\n",
+    )
+    .unwrap();
+    tessera_in(dir.path(), &["check", "doc.mtlx"])
+        .expect_code(2)
+        .expect_stderr_has("Tessera renders ND_sin_float, ND_sin_vector2, ND_sin_vector3");
+}
+
+#[test]
+fn an_image_of_a_narrower_type_reads_the_file_in_the_documents_colour_space() {
+    // A color3 image of a PNG with no colour space: its texels as stored
+    // (the document's working space), the first three channels.
+    let dir = tempfile::tempdir().unwrap();
+    let texture = root().join("scenes/nodes/textures/grid16.png");
+    let document = format!(
+        "<materialx>\n  <nodegraph name=\"NG\">\n    <image name=\"i\" type=\"color3\">\n      \
+         <input name=\"file\" type=\"filename\" value=\"{}\" />\n    </image>\n    \
+         <output name=\"out\" type=\"color3\" nodename=\"i\" />\n  </nodegraph>\n</materialx>\n",
+        texture.display()
+    );
+    std::fs::write(dir.path().join("doc.mtlx"), document).unwrap();
+    let scene = format!(
+        "[image]\nwidth = 16\nheight = 16\n\n[nodes.i]\ntype = \"image\"\nfile = \"{}\"\n\
+         colorspace = \"lin_rec709\"\n\n[output]\ncolor = \"@i\"\nalpha = 1.0\n",
+        texture.display()
+    );
+    std::fs::write(dir.path().join("scene.toml"), scene).unwrap();
+    let hash = |args: &[&str]| tessera_in(dir.path(), args).expect_code(0).pixel_hash();
+    assert_eq!(
+        hash(&["render", "doc.mtlx", "--size", "16x16", "-o", "a.png"]),
+        hash(&["render", "scene.toml", "-o", "b.png"])
+    );
+}
+
+#[test]
+fn check_checks_every_output_of_a_document_and_names_the_bad_one() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("doc.mtlx"),
+        r#"<materialx>
+  <nodegraph name="good">
+    <output name="out" type="float" value="0.5" />
+  </nodegraph>
+  <nodegraph name="bad">
+    <sin name="s" type="color3" />
+    <output name="out" type="color3" nodename="s" />
+  </nodegraph>
+</materialx>
+"#,
+    )
+    .unwrap();
+    let run = tessera_in(dir.path(), &["check", "doc.mtlx"]);
+    run.expect_code(2)
+        .expect_stderr_has("error: MaterialX node `sin` of type color3 is not supported")
+        .expect_stderr_has("(output bad/out)")
+        .expect_stderr_has("1 of the 2 outputs have errors");
+    assert!(
+        run.stdout.contains("doc.mtlx good/out: ok ("),
+        "{}",
+        run.stdout
+    );
+    // One output named: only it.
+    tessera_in(dir.path(), &["check", "doc.mtlx", "--output", "good/out"]).expect_code(0);
 }

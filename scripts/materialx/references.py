@@ -32,7 +32,8 @@ def render(document, output, size):
     options = context.getOptions()
     options.hwSrgbEncodeOutput = False
     options.targetColorSpaceOverride = "lin_rec709"
-    options.fileTextureVerticalFlip = False
+    # Images load top row first; MaterialX puts v = 0 at the bottom row.
+    options.fileTextureVerticalFlip = True
     shader = generator.generate("reference", output, context)
     renderer = mx_render_glsl.GlslRenderer.create(size, size, mx_render.BaseType.FLOAT)
     renderer.initialize()

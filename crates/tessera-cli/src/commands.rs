@@ -251,27 +251,72 @@ fn check_here(args: &CheckArgs) -> Result<(), Failure> {
         },
         ..RunOptions::default()
     };
-    let plan = load(
+    // A MaterialX document is checked output by output, unless one is named.
+    let outputs = match (
+        &args.reading.document_output,
+        tessera_session::is_materialx(scene),
+    ) {
+        (None, true) => materialx_outputs(scene),
+        _ => Vec::new(),
+    };
+    if outputs.len() > 1 {
+        let mut failed = 0;
+        for output in &outputs {
+            let reading = Reading {
+                output: Some(output.clone()),
+                ..args.reading.reading()
+            };
+            match load(scene, &reading, options, &PythonRuntime::default()) {
+                Ok(loaded) => {
+                    report_checked(args, &format!("{} {output}", scene.display()), &loaded)
+                }
+                Err(failure) => {
+                    failed += 1;
+                    eprintln!("{} (output {output})", failure.message);
+                }
+            }
+        }
+        return match failed {
+            0 => Ok(()),
+            _ => Err(Failure::new(
+                EXIT_BAD_SCENE,
+                format!("{failed} of the {} outputs have errors", outputs.len()),
+            )),
+        };
+    }
+    let loaded = load(
         scene,
         &args.reading.reading(),
         options,
         &PythonRuntime::default(),
-    )?
-    .plan;
+    )?;
+    report_checked(args, &scene.display().to_string(), &loaded);
+    Ok(())
+}
+
+/// The outputs of the MaterialX document at `path`, as `--output` names
+/// them; none when it cannot be read (loading it then says why).
+fn materialx_outputs(path: &Path) -> Vec<String> {
+    (std::fs::read_to_string(path).ok())
+        .and_then(|text| tessera_materialx::output_names(&text).ok())
+        .unwrap_or_default()
+}
+
+/// `check`'s line for a scene that compiled (and the notes of `--no-python`).
+fn report_checked(args: &CheckArgs, what: &str, loaded: &Loaded) {
+    let plan = &loaded.plan;
     for node in &plan.nodes {
         if let (true, Some(report)) = (args.no_python, node.node.report()) {
             eprintln!("note: node `{}`: {report}", node.id);
         }
     }
     println!(
-        "{}: ok ({} nodes rendered, {}x{}, {} samples)",
-        scene.display(),
+        "{what}: ok ({} nodes rendered, {}x{}, {} samples)",
         plan.nodes.len(),
         plan.image.width,
         plan.image.height,
         plan.image.samples
     );
-    Ok(())
 }
 
 /// `--frames FIRST-LAST`: frames FIRST to LAST, both included.
@@ -749,8 +794,7 @@ pub fn nodes(markdown: bool, script: Option<&Path>) -> Result<(), Failure> {
             }
         }
     };
-    print!("{text}");
-    Ok(())
+    print_listing(&text)
 }
 
 #[derive(Args)]
@@ -824,12 +868,32 @@ fn write_text_atomically(path: &Path, text: &str) -> std::io::Result<()> {
 /// `tessera nodes --materialx`: each MaterialX node Tessera renders, with
 /// the types of its signatures.
 pub fn materialx_nodes() -> Result<(), Failure> {
-    let registry = tessera_nodes::registry();
-    for (name, types) in tessera_materialx::signatures(&registry) {
-        let nodedefs: Vec<String> = types.iter().map(|t| format!("ND_{name}_{t}")).collect();
-        println!("{name}: {}", nodedefs.join(", "));
+    let mut text = String::new();
+    for (name, signatures) in tessera_materialx::MATERIALX_NODES {
+        let nodedefs: Vec<String> = signatures
+            .iter()
+            .map(|s| format!("ND_{name}_{s}"))
+            .collect();
+        text.push_str(&format!("{name}: {}\n", nodedefs.join(", ")));
     }
-    Ok(())
+    print_listing(&text)
+}
+
+/// Prints a listing to stdout; a reader that stops early (`| head`) is no
+/// error.
+fn print_listing(text: &str) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Failure::new(
+            EXIT_IO,
+            format!("error: cannot write the listing: {e}"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 pub fn version() -> Result<(), Failure> {

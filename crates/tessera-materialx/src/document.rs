@@ -61,8 +61,9 @@ pub struct Port {
     pub interfacename: Option<Attr>,
     /// Which output of a multi-output node or graph.
     pub output: Option<Attr>,
+    /// The `colorspace` in force here: this element's, or an ancestor's.
     pub colorspace: Option<Attr>,
-    /// The `fileprefix` in force here (this element's or an ancestor's).
+    /// The `fileprefix` in force here: this element's, or an ancestor's.
     pub fileprefix: String,
     pub span: Span,
 }
@@ -102,7 +103,7 @@ pub fn read(text: &str) -> Result<Document, Vec<Diagnostic>> {
         span: tag_span(&root),
         ..Default::default()
     };
-    let prefix = fileprefix("", &root);
+    let inherited = Inherited::default().within(&root);
     for child in root.children().filter(|c| c.is_element()) {
         match child.tag_name().name() {
             "nodegraph" => {
@@ -114,9 +115,9 @@ pub fn read(text: &str) -> Result<Document, Vec<Diagnostic>> {
                     errors.push(unnamed(&child));
                     continue;
                 }
-                let prefix = fileprefix(&prefix, &child);
+                let inherited = inherited.within(&child);
                 for element in child.children().filter(|c| c.is_element()) {
-                    add_child(&mut graph, &element, &prefix, &mut errors);
+                    add_child(&mut graph, &element, &inherited, &mut errors);
                 }
                 document.graphs.push(graph);
             }
@@ -132,7 +133,7 @@ pub fn read(text: &str) -> Result<Document, Vec<Diagnostic>> {
             // Definitions, materials, looks and the like: not images.
             "nodedef" | "implementation" | "typedef" | "look" | "lookgroup" | "collection"
             | "geominfo" | "propertyset" | "variantset" | "backdrop" | "token" => {}
-            _ => add_child(&mut document.top, &child, &prefix, &mut errors),
+            _ => add_child(&mut document.top, &child, &inherited, &mut errors),
         }
     }
     match errors.is_empty() {
@@ -145,7 +146,7 @@ pub fn read(text: &str) -> Result<Document, Vec<Diagnostic>> {
 fn add_child(
     scope: &mut Scope,
     element: &roxmltree::Node,
-    prefix: &str,
+    inherited: &Inherited,
     errors: &mut Vec<Diagnostic>,
 ) {
     let Some(name) = attr(element, "name") else {
@@ -153,12 +154,12 @@ fn add_child(
         return;
     };
     match element.tag_name().name() {
-        "input" => scope.inputs.push(port(element, name, prefix)),
-        "output" => scope.outputs.push(port(element, name, prefix)),
+        "input" => scope.inputs.push(port(element, name, inherited)),
+        "output" => scope.outputs.push(port(element, name, inherited)),
         // Organisation and comments carry no pixels.
         "backdrop" | "comment" | "token" => {}
         category => {
-            let prefix = fileprefix(prefix, element);
+            let inherited = inherited.within(element);
             let start = element.range().start + 1;
             scope.nodes.push(Element {
                 category: Spanned::new(category.to_string(), start..start + category.len()),
@@ -168,7 +169,7 @@ fn add_child(
                 inputs: (element.children())
                     .filter(|c| c.is_element() && c.tag_name().name() == "input")
                     .filter_map(|c| match attr(&c, "name") {
-                        Some(name) => Some(port(&c, name, &prefix)),
+                        Some(name) => Some(port(&c, name, &inherited)),
                         None => {
                             errors.push(unnamed(&c));
                             None
@@ -180,7 +181,11 @@ fn add_child(
     }
 }
 
-fn port(element: &roxmltree::Node, name: Attr, prefix: &str) -> Port {
+fn port(element: &roxmltree::Node, name: Attr, inherited: &Inherited) -> Port {
+    let Inherited {
+        fileprefix,
+        colorspace,
+    } = inherited.within(element);
     Port {
         name,
         type_name: attr(element, "type"),
@@ -189,8 +194,8 @@ fn port(element: &roxmltree::Node, name: Attr, prefix: &str) -> Port {
         nodegraph: attr(element, "nodegraph"),
         interfacename: attr(element, "interfacename"),
         output: attr(element, "output"),
-        colorspace: attr(element, "colorspace"),
-        fileprefix: fileprefix(prefix, element),
+        colorspace,
+        fileprefix,
         span: tag_span(element),
     }
 }
@@ -213,11 +218,22 @@ fn attr(element: &roxmltree::Node, name: &str) -> Option<Attr> {
     ))
 }
 
-/// `fileprefix` as inherited: the element's own, else its parent's.
-fn fileprefix(inherited: &str, element: &roxmltree::Node) -> String {
-    element
-        .attribute("fileprefix")
-        .map_or_else(|| inherited.to_string(), str::to_string)
+/// The attributes an element takes from its ancestors unless it has its own.
+#[derive(Debug, Clone, Default)]
+struct Inherited {
+    fileprefix: String,
+    colorspace: Option<Attr>,
+}
+
+impl Inherited {
+    /// What is in force within `element`.
+    fn within(&self, element: &roxmltree::Node) -> Inherited {
+        Inherited {
+            fileprefix: (element.attribute("fileprefix"))
+                .map_or_else(|| self.fileprefix.clone(), str::to_string),
+            colorspace: attr(element, "colorspace").or_else(|| self.colorspace.clone()),
+        }
+    }
 }
 
 /// The element's start tag: `<` to the end of its name.

@@ -15,100 +15,136 @@
 mod document;
 mod translate;
 
-pub use translate::{Choice, Translated, translate};
+pub use translate::{Choice, output_names, translate};
 
 use std::sync::Arc;
-use tessera_core::{NodeKind, Registry, SocketType};
+use tessera_core::{NodeKind, Registry};
 
 /// The MaterialX standard nodes Tessera renders, each by the Tessera node of
-/// the same name, with MaterialX's inputs, defaults and semantics.
-pub const MATERIALX_NODES: &[&str] = &[
-    "texcoord",
-    "position",
-    "time",
-    "constant",
-    "place2d",
-    "checkerboard",
-    "ramplr",
-    "ramptb",
-    "noise2d",
-    "noise3d",
-    "fractal2d",
-    "cellnoise2d",
-    "worleynoise2d",
-    "image",
-    "add",
-    "subtract",
-    "multiply",
-    "divide",
-    "clamp",
-    "remap",
-    "smoothstep",
-    "mix",
-    "modulo",
-    "fract",
-    "invert",
-    "absval",
-    "sign",
-    "floor",
-    "ceil",
-    "round",
-    "power",
-    "safepower",
-    "sqrt",
-    "ln",
-    "exp",
-    "sin",
-    "cos",
-    "tan",
-    "asin",
-    "acos",
-    "atan2",
-    "min",
-    "max",
-    "contrast",
-    "ifgreater",
-    "ifgreatereq",
-    "ifequal",
-    "plus",
-    "minus",
-    "difference",
-    "screen",
-    "overlay",
-    "burn",
-    "dodge",
-    "inside",
-    "outside",
-    "hsvadjust",
-    "luminance",
-    "over",
+/// the same name (MaterialX's inputs, defaults and semantics), with the
+/// signatures it renders: the suffixes of MaterialX's nodedef names
+/// (`ND_add_color3FA`: `color3FA`, a color3 add of a float).
+pub const MATERIALX_NODES: &[(&str, &[&str])] = &[
+    ("texcoord", &["vector2"]),
+    ("position", &["vector3"]),
+    ("time", &["float"]),
+    ("constant", ALL),
+    ("place2d", &["vector2"]),
+    ("checkerboard", &["color3"]),
+    ("ramplr", ALL),
+    ("ramptb", ALL),
+    ("noise2d", &["float"]),
+    ("noise3d", &["float"]),
+    ("fractal2d", &["float"]),
+    ("cellnoise2d", &["float"]),
+    ("worleynoise2d", &["float"]),
+    ("image", ALL),
+    ("add", WITH_FLOAT),
+    ("subtract", WITH_FLOAT),
+    ("multiply", WITH_FLOAT),
+    ("divide", WITH_FLOAT),
+    ("clamp", WITH_FLOAT),
+    ("remap", WITH_FLOAT),
+    ("smoothstep", WITH_FLOAT),
+    ("mix", ALL),
+    ("modulo", WITH_FLOAT),
+    ("fract", ALL),
+    ("invert", WITH_FLOAT),
+    ("absval", ALL),
+    ("sign", ALL),
+    ("floor", ALL),
+    ("ceil", ALL),
+    ("round", ALL),
+    ("power", WITH_FLOAT),
+    ("safepower", WITH_FLOAT),
+    ("sqrt", VECTORS),
+    ("ln", VECTORS),
+    ("exp", VECTORS),
+    ("sin", VECTORS),
+    ("cos", VECTORS),
+    ("tan", VECTORS),
+    ("asin", VECTORS),
+    ("acos", VECTORS),
+    ("atan2", VECTORS),
+    ("min", WITH_FLOAT),
+    ("max", WITH_FLOAT),
+    ("contrast", WITH_FLOAT),
+    ("ifgreater", ALL),
+    ("ifgreatereq", ALL),
+    ("ifequal", ALL),
+    ("plus", COLOURS),
+    ("minus", COLOURS),
+    ("difference", COLOURS),
+    ("screen", COLOURS),
+    ("overlay", COLOURS),
+    ("burn", COLOURS),
+    ("dodge", COLOURS),
+    ("inside", COLOURS),
+    ("outside", COLOURS),
+    ("hsvadjust", &["color3", "color4"]),
+    ("luminance", &["color3", "color4"]),
+    ("over", &["color4"]),
 ];
+
+/// Every type Tessera's nodes pass between them.
+const ALL: &[&str] = &["float", "color3", "color4", "vector2", "vector3"];
+/// Those, and the forms whose second operands are floats.
+const WITH_FLOAT: &[&str] = &[
+    "float",
+    "color3",
+    "color4",
+    "vector2",
+    "vector3",
+    "color3FA",
+    "color4FA",
+    "vector2FA",
+    "vector3FA",
+];
+/// Functions MaterialX defines on floats and vectors only.
+const VECTORS: &[&str] = &["float", "vector2", "vector3"];
+/// The compositing nodes' types.
+const COLOURS: &[&str] = &["float", "color3", "color4"];
+
+/// The signatures Tessera renders of MaterialX node `category`, if any.
+pub fn signatures_of(category: &str) -> Option<&'static [&'static str]> {
+    MATERIALX_NODES
+        .iter()
+        .find(|(name, _)| *name == category)
+        .map(|(_, signatures)| *signatures)
+}
+
+/// The type of a signature's output: `color3FA` gives color3.
+pub fn output_type(signature: &str) -> &str {
+    signature.strip_suffix("FA").unwrap_or(signature)
+}
 
 /// The Tessera node that renders MaterialX node `category`, if any.
 pub fn supported_kind<'r>(registry: &'r Registry, category: &str) -> Option<&'r Arc<dyn NodeKind>> {
-    MATERIALX_NODES
-        .contains(&category)
-        .then(|| registry.get(category))
-        .flatten()
+    signatures_of(category).and_then(|_| registry.get(category))
 }
 
-/// One line per supported MaterialX node: its name and the types of its
-/// output (its signatures: `ND_<name>_<type>`), for `tessera nodes
-/// --materialx`.
-pub fn signatures(registry: &Registry) -> Vec<(String, Vec<String>)> {
-    MATERIALX_NODES
-        .iter()
-        .filter_map(|&name| {
-            let spec = registry.get(name)?.spec();
-            let types = match spec.outputs.first().map(|o| o.ty) {
-                Some(SocketType::Fixed(ty)) => vec![ty.name().to_string()],
-                _ => spec
-                    .generic_types
-                    .iter()
-                    .map(|t| t.name().to_string())
-                    .collect(),
-            };
-            Some((name.to_string(), types))
-        })
-        .collect()
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tessera_core::SocketType;
+
+    /// Every signature listed is one the Tessera node renders.
+    #[test]
+    fn each_listed_signature_is_a_type_of_its_tessera_node() {
+        let registry = tessera_nodes::registry();
+        for (name, signatures) in MATERIALX_NODES {
+            let spec = registry
+                .get(name)
+                .unwrap_or_else(|| panic!("no Tessera node {name}"))
+                .spec();
+            for signature in *signatures {
+                let ty = output_type(signature);
+                let renders = match spec.outputs[0].ty {
+                    SocketType::Fixed(fixed) => fixed.name() == ty,
+                    SocketType::Generic => spec.generic_types.iter().any(|t| t.name() == ty),
+                };
+                assert!(renders, "{name} does not render {signature}");
+            }
+        }
+    }
 }

@@ -3,9 +3,9 @@
 //! compiler's errors about it are located in the `.mtlx`.
 
 use crate::document::{Attr, Document, Element, Port, Scope};
-use crate::supported_kind;
+use crate::{output_type, signatures_of, supported_kind};
 use std::collections::{BTreeSet, HashMap};
-use tessera_core::{GeomProp, Registry, SocketType};
+use tessera_core::{GeomProp, Registry};
 use tessera_scene::{
     Diagnostic, DiagnosticKind, Link, NodeDesc, Param, ParamValue, SceneDesc, SceneErrors, Section,
     Spanned,
@@ -19,14 +19,6 @@ pub struct Choice {
     pub output: Option<String>,
     pub width: u32,
     pub height: u32,
-}
-
-/// A document as a scene.
-#[derive(Debug)]
-pub struct Translated {
-    pub scene: SceneDesc,
-    /// The output rendered, as `graph/output` (or the top-level name).
-    pub output: String,
 }
 
 /// Which scope of the document: the top level, or a node graph by index.
@@ -62,7 +54,7 @@ pub fn translate(
     text: &str,
     choice: &Choice,
     registry: &Registry,
-) -> Result<Translated, SceneErrors> {
+) -> Result<SceneDesc, SceneErrors> {
     let document = crate::document::read(text).map_err(SceneErrors)?;
     let mut translator = Translator {
         document: &document,
@@ -72,7 +64,7 @@ pub fn translate(
         reads_position: false,
         errors: Vec::new(),
     };
-    let (place, port, output_name) =
+    let (place, port) =
         chosen_output(&document, choice.output.as_deref()).map_err(|e| SceneErrors(vec![e]))?;
     let color = translator.source(place, port);
     // Walk upstream until every node read is known.
@@ -123,19 +115,55 @@ pub fn translate(
         span: 0..text.len(),
     };
     scene.set_image_size((choice.width, choice.height));
-    Ok(Translated {
-        scene,
-        output: output_name,
-    })
+    Ok(scene)
 }
 
-/// The output to render: its scope, its element and its name.
+/// The output to render: its scope and its element.
 fn chosen_output<'d>(
     document: &'d Document,
     wanted: Option<&str>,
-) -> Result<(Place, &'d Port, String), Diagnostic> {
+) -> Result<(Place, &'d Port), Diagnostic> {
+    let all = outputs(document);
+    let found = match wanted {
+        Some(wanted) => all.iter().find(|(_, _, name)| name == wanted),
+        None => all.first(),
+    };
+    if let Some((place, port, _)) = found {
+        return Ok((*place, port));
+    }
+    let message = match wanted {
+        Some(wanted) => format!("the document has no output `{wanted}`"),
+        None => "the document has no output to render".to_string(),
+    };
+    let diagnostic = Diagnostic::new(
+        DiagnosticKind::MissingOutput,
+        message,
+        document.span.clone(),
+    );
+    Err(match all.is_empty() {
+        true => diagnostic.note("add an <output> to a <nodegraph>"),
+        false => {
+            let names: Vec<&str> = all.iter().map(|(_, _, name)| name.as_str()).collect();
+            diagnostic.note(format!("its outputs: {}", names.join(", ")))
+        }
+    })
+}
+
+/// The names of the outputs of the document `text`, as [`Choice::output`]
+/// takes them: `graph/output` for a node graph's, then the top level's.
+pub fn output_names(text: &str) -> Result<Vec<String>, SceneErrors> {
+    let document = crate::document::read(text).map_err(SceneErrors)?;
+    Ok(outputs(&document)
+        .into_iter()
+        .map(|(_, _, name)| name)
+        .collect())
+}
+
+/// Every output: its scope, its element and its name as `--output` takes
+/// it, the node graphs' first.
+fn outputs(document: &Document) -> Vec<(Place, &Port, String)> {
     let graphs = (document.graphs.iter().enumerate()).map(|(i, g)| (Place::Graph(i), g));
-    let mut all = graphs
+    graphs
         .chain(std::iter::once((Place::Top, &document.top)))
         .flat_map(|(place, scope)| {
             scope.outputs.iter().map(move |output| {
@@ -145,39 +173,7 @@ fn chosen_output<'d>(
                 };
                 (place, output, name)
             })
-        });
-    let found = match wanted {
-        Some(wanted) => all.find(|(_, _, name)| name == wanted),
-        None => all.next(),
-    };
-    found.ok_or_else(|| {
-        let names: Vec<String> = chosen_names(document);
-        let message = match wanted {
-            Some(wanted) => format!("the document has no output `{wanted}`"),
-            None => "the document has no output to render".to_string(),
-        };
-        let diagnostic = Diagnostic::new(
-            DiagnosticKind::MissingOutput,
-            message,
-            document.span.clone(),
-        );
-        match names.is_empty() {
-            true => diagnostic.note("add an <output> to a <nodegraph>"),
-            false => diagnostic.note(format!("its outputs: {}", names.join(", "))),
-        }
-    })
-}
-
-/// Every output's name, as `--output` takes it.
-fn chosen_names(document: &Document) -> Vec<String> {
-    let graph_outputs = document.graphs.iter().flat_map(|g| {
-        let graph = g.name.as_ref().map_or("", |n| n.value.as_str());
-        g.outputs
-            .iter()
-            .map(move |o| format!("{graph}/{}", o.name.value))
-    });
-    graph_outputs
-        .chain(document.top.outputs.iter().map(|o| o.name.value.clone()))
+        })
         .collect()
 }
 
@@ -308,7 +304,7 @@ impl<'d> Translator<'d> {
             )));
         };
         if let Some(space) = &port.colorspace
-            && type_name.value != "filename"
+            && matches!(type_name.value.as_str(), "color3" | "color4")
             && !matches!(space.value.as_str(), "lin_rec709" | "raw")
         {
             return Err(Diagnostic::new(
@@ -384,41 +380,20 @@ impl<'d> Translator<'d> {
             );
             return None;
         };
-        if let Some(nodedef) = &element.nodedef
-            && !nodedef
-                .value
-                .starts_with(&format!("ND_{}_", category.value))
-        {
-            self.errors.push(
-                Diagnostic::new(
-                    DiagnosticKind::WrongType,
-                    format!(
-                        "`{}` is not a definition of `{}`",
-                        nodedef.value, category.value
-                    ),
-                    nodedef.span.clone(),
-                )
-                .label("this nodedef"),
-            );
-        }
         if category.value == "position" {
             return Some(self.position_element(place, element));
         }
+        let signatures = signatures_of(&category.value).expect("a supported node");
+        let listed = || {
+            let nodedefs: Vec<String> = (signatures.iter())
+                .map(|s| format!("ND_{}_{s}", category.value))
+                .collect();
+            format!("Tessera renders {}", nodedefs.join(", "))
+        };
         let spec = kind.spec();
         let mut value_type = None;
         if let Some(ty) = &element.type_name {
-            let fixed = match spec.outputs.first().map(|o| o.ty) {
-                Some(SocketType::Fixed(t)) => Some(t.name()),
-                _ => None,
-            };
-            let generic = spec.generic_types.iter().any(|t| t.name() == ty.value);
-            if generic {
-                value_type = Some(ty.clone());
-            } else if fixed != Some(ty.value.as_str()) {
-                let types: Vec<&str> = match fixed {
-                    Some(fixed) => vec![fixed],
-                    None => spec.generic_types.iter().map(|t| t.name()).collect(),
-                };
+            if !signatures.iter().any(|s| output_type(s) == ty.value) {
                 self.errors.push(
                     Diagnostic::new(
                         DiagnosticKind::WrongType,
@@ -429,33 +404,43 @@ impl<'d> Translator<'d> {
                         ty.span.clone(),
                     )
                     .label("this type")
-                    .note(format!(
-                        "Tessera's {} gives {}",
-                        category.value,
-                        types.join(", ")
-                    )),
+                    .note(listed()),
                 );
                 return None;
             }
+            if !spec.generic_types.is_empty() {
+                value_type = Some(ty.clone());
+            }
+        }
+        if let Some(nodedef) = &element.nodedef
+            && !(signatures.iter()).any(|s| nodedef.value == format!("ND_{}_{s}", category.value))
+        {
+            self.errors.push(
+                Diagnostic::new(
+                    DiagnosticKind::WrongType,
+                    format!("nodedef `{}` is not supported", nodedef.value),
+                    nodedef.span.clone(),
+                )
+                .label("this nodedef")
+                .note(listed()),
+            );
         }
         let mut params = Vec::new();
         for input in &element.inputs {
             let Some(value) = self.source(place, input) else {
                 continue;
             };
-            let is_file = input
-                .type_name
-                .as_ref()
-                .is_some_and(|t| t.value == "filename");
-            if let (true, Some(space)) = (is_file, &input.colorspace)
-                && spec.find_input("colorspace").is_some()
-            {
+            let is_file = (input.type_name.as_ref()).is_some_and(|t| t.value == "filename");
+            if is_file && spec.find_input("colorspace").is_some() {
+                // A file without a colour space is in the document's working
+                // space, Tessera's: its texels are read as they are.
+                let (space, span) = match &input.colorspace {
+                    Some(space) => (space.value.clone(), space.span.clone()),
+                    None => ("lin_rec709".to_string(), input.name.span.clone()),
+                };
                 params.push(Param {
-                    name: Spanned::new("colorspace".to_string(), space.span.clone()),
-                    value: Spanned::new(
-                        ParamValue::String(space.value.clone()),
-                        space.span.clone(),
-                    ),
+                    name: Spanned::new("colorspace".to_string(), span.clone()),
+                    value: Spanned::new(ParamValue::String(space), span),
                 });
             }
             params.push(Param {

@@ -213,6 +213,23 @@ impl ImageNode {
     }
 }
 
+impl ImageNode {
+    /// Samples into an output of `N` channels (MaterialX's image of type
+    /// float, vector2, color3 or vector3 reads the texel's first `N`): the
+    /// default is taken as RGBA, its missing channels 0 and alpha 1.
+    fn sample_into<const N: usize>(&self, default: &Buffer, texcoord: &Buffer, out: &mut Buffer) {
+        let sampled = (default.samples::<N>().zip(texcoord.samples::<2>())).map(|(d, t)| {
+            let mut rgba = [0.0, 0.0, 0.0, 1.0];
+            rgba[..N].copy_from_slice(&d);
+            let texel = self
+                .sample(Vec2::from_array(t), Vec4::from_array(rgba))
+                .to_array();
+            std::array::from_fn::<f32, N, _>(|c| texel[c])
+        });
+        out.write_samples(sampled);
+    }
+}
+
 impl Node for ImageNode {
     fn eval_tile(
         &self,
@@ -225,11 +242,12 @@ impl Node for ImageNode {
         if default.len() != out.len() || texcoord.len() != out.len() {
             return Err(NodeError::new("image: input buffers differ in length"));
         }
-        let sampled = (default.samples::<4>().zip(texcoord.samples::<2>())).map(|(d, t)| {
-            self.sample(Vec2::from_array(t), Vec4::from_array(d))
-                .to_array()
-        });
-        out.write_samples(sampled);
+        match out.channels() {
+            1 => self.sample_into::<1>(default, texcoord, out),
+            2 => self.sample_into::<2>(default, texcoord, out),
+            3 => self.sample_into::<3>(default, texcoord, out),
+            _ => self.sample_into::<4>(default, texcoord, out),
+        }
         Ok(())
     }
 
@@ -289,11 +307,17 @@ pub fn image() -> Arc<dyn NodeKind> {
         Value::String(String::new()),
         "the image file, relative to the scene file's directory",
     ))
-    .input(InputSpec::fixed(
-        "default",
+    .generic_over(&[
         ValueType::Color4,
-        Value::Color4(Vec4::ZERO),
-        "the colour outside 0..1 in constant address mode (and beyond the image's edge texels)",
+        ValueType::Color3,
+        ValueType::Float,
+        ValueType::Vector2,
+        ValueType::Vector3,
+    ])
+    .input(InputSpec::generic(
+        "default",
+        0.0,
+        "the value outside 0..1 in constant address mode (and beyond the image's edge texels)",
     ))
     .input(
         InputSpec::fixed(
@@ -316,8 +340,8 @@ pub fn image() -> Arc<dyn NodeKind> {
     ))
     .output(OutputSpec::new(
         "out",
-        SocketType::Fixed(ValueType::Color4),
-        "the sampled colour",
+        SocketType::Generic,
+        "the sampled texel: its first channels for a type narrower than color4 (r for float, rgb for color3)",
     ));
     kind(spec, build_image)
 }
@@ -355,7 +379,7 @@ mod tests {
         let texcoord: Vec<f32> = uvs.iter().flatten().copied().collect();
         let out = eval_node(
             &image(),
-            None,
+            Some(ValueType::Color4),
             &[
                 ("file", Value::String(TEXTURE.into())),
                 // The texels as stored: the tests below are about sampling.
@@ -569,5 +593,37 @@ mod tests {
     fn the_node_is_shareable_between_threads() {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<ImageNode>();
+    }
+
+    #[test]
+    fn a_narrower_type_reads_the_first_channels_of_the_texel() {
+        let (x, row) = (5, 9);
+        let uv = [(x as f32 + 0.5) / 16.0, 1.0 - (row as f32 + 0.5) / 16.0];
+        let texel = expected_texel(x, row);
+        for (ty, channels) in [
+            (ValueType::Float, 1),
+            (ValueType::Vector2, 2),
+            (ValueType::Color3, 3),
+        ] {
+            let out = eval_node(
+                &image(),
+                Some(ty),
+                &[
+                    ("file", Value::String(TEXTURE.into())),
+                    ("colorspace", Value::String("raw".into())),
+                    ("uaddressmode", Value::String("periodic".into())),
+                    ("vaddressmode", Value::String("periodic".into())),
+                    ("filtertype", Value::String("linear".into())),
+                ],
+                &frame(1, 1),
+                Rect::new(0, 0, 1, 1),
+                &[
+                    Buffer::filled(&DEFAULT[..channels], 1),
+                    Buffer::from_interleaved(2, &uv),
+                ],
+            )
+            .expect("image evaluates");
+            assert_close(out[0].data(), &texel[..channels]);
+        }
     }
 }

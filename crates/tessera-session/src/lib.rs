@@ -100,10 +100,8 @@ pub fn describe(source: &SceneSource, reading: &Reading) -> Result<SceneDesc, Lo
             width,
             height,
         };
-        let translated =
-            tessera_materialx::translate(&source.text, &choice, &tessera_nodes::registry())
-                .map_err(located)?;
-        return Ok(translated.scene);
+        return tessera_materialx::translate(&source.text, &choice, &tessera_nodes::registry())
+            .map_err(located);
     }
     if reading.output.is_some() {
         return Err(LoadError::Read {
