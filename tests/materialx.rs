@@ -296,7 +296,11 @@ fn output_and_size_are_for_documents_and_scenes() {
 fn tolerance(graph: &str) -> f32 {
     match graph {
         // Noise, bit for bit.
-        "cellnoise2d" | "fractal2d" => 0.0,
+        "cellnoise2d"
+        | "fractal2d"
+        | "cellnoise3d"
+        | "fractal3d"
+        | "fractal3d_default_position" => 0.0,
         // Mesa's asin and acos are approximations, off by up to 4e-4;
         // Tessera's are the correctly rounded ones (checked in double
         // precision).

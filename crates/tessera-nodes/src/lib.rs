@@ -42,8 +42,11 @@ pub fn builtins() -> Vec<Arc<dyn NodeKind>> {
         noise_nodes::noise2d(),
         noise_nodes::noise3d(),
         noise_nodes::fractal2d(),
+        noise_nodes::fractal3d(),
         noise_nodes::cellnoise2d(),
+        noise_nodes::cellnoise3d(),
         noise_nodes::worleynoise2d(),
+        noise_nodes::worleynoise3d(),
         // Textures.
         image::image(),
         // Math.

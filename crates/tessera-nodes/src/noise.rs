@@ -254,61 +254,63 @@ impl WorleyMetric {
     }
 }
 
-/// `mx_worley_cell_position(x, y, xoff, yoff, jitter)`: the feature point of
-/// the cell at offset `cell` from the sample's cell `base`, relative to the
-/// sample's cell origin.
+/// `mx_worley_cell_position`: the feature point of the cell at offset `cell`
+/// from the sample's cell `base`, relative to the sample's cell origin.
 #[inline]
-fn worley_cell_position(cell: [i32; 2], base: [i32; 2], jitter: f32) -> Vec2 {
-    // `mx_cell_noise_vec3(vec2(x + xoff, y + yoff))`: the integer cell goes
-    // through `float` and `floor` and back, as in the GLSL (identity below
-    // 2^24). Only the x and y channels of the vec3 are used.
-    let cx = floor_i(cell[0].wrapping_add(base[0]) as f32);
-    let cy = floor_i(cell[1].wrapping_add(base[1]) as f32);
-    let off_x = (bits_to_01(hash3(cx, cy, 0)) - 0.5) * jitter + 0.5;
-    let off_y = (bits_to_01(hash3(cx, cy, 1)) - 0.5) * jitter + 0.5;
-    Vec2::new(cell[0] as f32 + off_x, cell[1] as f32 + off_y)
+fn worley_cell_position<const D: usize>(cell: [i32; D], base: [i32; D], jitter: f32) -> [f32; D] {
+    // `mx_cell_noise_vec3(vec2 or vec3 of x + xoff...)`: the integer cell
+    // goes through `float` and `floor` and back, as in the GLSL (identity
+    // below 2^24), and channel `i` hashes the cell with `i` after it.
+    let mut words = [0u32; 4];
+    for i in 0..D {
+        words[i] = floor_i(cell[i].wrapping_add(base[i]) as f32) as u32;
+    }
+    std::array::from_fn(|i| {
+        words[D] = i as u32;
+        let offset = (bits_to_01(hash_words(&words[..=D])) - 0.5) * jitter + 0.5;
+        cell[i] as f32 + offset
+    })
 }
 
-/// `mx_worley_distance(vec2 p, ...)`; for [`WorleyMetric::Euclidean`] this is
-/// the squared distance, the square root is taken once at the end.
+/// `mx_worley_distance`; for [`WorleyMetric::Euclidean`] this is the
+/// squared distance, the square root is taken once at the end.
 #[inline]
-fn worley_distance(
-    local: Vec2,
-    cell: [i32; 2],
-    base: [i32; 2],
+fn worley_distance<const D: usize>(
+    local: [f32; D],
+    cell: [i32; D],
+    base: [i32; D],
     jitter: f32,
     metric: WorleyMetric,
 ) -> f32 {
-    let diff = worley_cell_position(cell, base, jitter) - local;
+    let position = worley_cell_position(cell, base, jitter);
+    let diff: [f32; D] = std::array::from_fn(|i| position[i] - local[i]);
     match metric {
-        WorleyMetric::Manhattan => diff.x.abs() + diff.y.abs(),
-        WorleyMetric::Chebyshev => diff.x.abs().max(diff.y.abs()),
-        WorleyMetric::Euclidean | WorleyMetric::DistanceSquared => {
-            diff.x * diff.x + diff.y * diff.y
-        }
+        WorleyMetric::Manhattan => diff.iter().map(|d| d.abs()).sum(),
+        WorleyMetric::Chebyshev => diff.iter().fold(0.0, |m, d| m.max(d.abs())),
+        WorleyMetric::Euclidean | WorleyMetric::DistanceSquared => diff.iter().map(|d| d * d).sum(),
     }
 }
 
-/// 2D Worley (cellular) noise, `mx_worley_noise_float(vec2 p, jitter, style
-/// 0, metric)`: the distance from `p` to the nearest feature point, one
-/// feature point per unit cell, searched over the 3x3 neighbouring cells.
-/// `jitter` 0 puts every feature point at its cell's centre, 1 anywhere in
-/// the cell; larger values are allowed (the search stays 3x3, as in
-/// MaterialX). MaterialX's `worleynoise2d` node uses [`WorleyMetric::Euclidean`].
+/// Worley (cellular) noise in `D` dimensions, `mx_worley_noise_float(p,
+/// jitter, style 0, metric)`: the distance from `p` to the nearest feature
+/// point, one feature point per unit cell, searched over the 3^D
+/// neighbouring cells. `jitter` 0 puts every feature point at its cell's
+/// centre, 1 anywhere in the cell; larger values are allowed (the search
+/// stays 3^D wide, as in MaterialX).
 #[inline]
-pub fn worley2(p: Vec2, jitter: f32, metric: WorleyMetric) -> f32 {
-    let (ix, fx) = floorfrac(p.x);
-    let (iy, fy) = floorfrac(p.y);
-    let local = Vec2::new(fx, fy);
-    let base = [ix, iy];
+fn worley<const D: usize>(p: [f32; D], jitter: f32, metric: WorleyMetric) -> f32 {
+    let split = p.map(floorfrac);
+    let base = split.map(|(i, _)| i);
+    let local = split.map(|(_, f)| f);
     // "Some big number for jitter > 1" in the GLSL.
     let mut nearest = 1e6_f32;
-    for x in -1..=1 {
-        for y in -1..=1 {
-            let dist = worley_distance(local, [x, y], base, jitter, metric);
-            if dist < nearest {
-                nearest = dist;
-            }
+    // The GLSL's nested loops, x outermost: offsets -1, 0, 1 on each axis.
+    for n in 0..3_usize.pow(D as u32) {
+        let cell: [i32; D] =
+            std::array::from_fn(|i| ((n / 3_usize.pow((D - 1 - i) as u32)) % 3) as i32 - 1);
+        let dist = worley_distance(local, cell, base, jitter, metric);
+        if dist < nearest {
+            nearest = dist;
         }
     }
     if metric == WorleyMetric::Euclidean {
@@ -316,6 +318,19 @@ pub fn worley2(p: Vec2, jitter: f32, metric: WorleyMetric) -> f32 {
     } else {
         nearest
     }
+}
+
+/// 2D Worley noise ([`worley`]). MaterialX's `worleynoise2d` node uses
+/// [`WorleyMetric::Euclidean`].
+#[inline]
+pub fn worley2(p: Vec2, jitter: f32, metric: WorleyMetric) -> f32 {
+    worley(p.to_array(), jitter, metric)
+}
+
+/// 3D Worley noise ([`worley`]), MaterialX's `worleynoise3d`.
+#[inline]
+pub fn worley3(p: Vec3, jitter: f32, metric: WorleyMetric) -> f32 {
+    worley(p.to_array(), jitter, metric)
 }
 
 #[cfg(test)]

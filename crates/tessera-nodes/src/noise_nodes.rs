@@ -1,8 +1,12 @@
 //! The noise nodes: MaterialX's `noise2d`, `noise3d`, `fractal2d`,
-//! `cellnoise2d` and `worleynoise2d`, on the functions of [`crate::noise`].
+//! `fractal3d`, `cellnoise2d`, `cellnoise3d`, `worleynoise2d` and
+//! `worleynoise3d`, on the functions of [`crate::noise`]. Each 2D node reads
+//! `texcoord`, its 3D twin `position`.
 
 use crate::kind::{Choices, kind};
-use crate::noise::{WorleyMetric, cell2, fractal2, perlin2, perlin3, worley2};
+use crate::noise::{
+    WorleyMetric, cell2, cell3, fractal2, fractal3, perlin2, perlin3, worley2, worley3,
+};
 use glam::{Vec2, Vec3};
 use std::sync::Arc;
 use tessera_core::{
@@ -70,11 +74,11 @@ pub fn noise3d() -> Arc<dyn NodeKind> {
     })
 }
 
-struct Fractal {
+struct Fractal<const D: usize> {
     octaves: u32,
 }
 
-impl Node for Fractal {
+impl<const D: usize> Node for Fractal<D> {
     fn eval_tile(
         &self,
         _: &TileCtx,
@@ -89,18 +93,23 @@ impl Node for Fractal {
             .zip(amplitude.data())
             .zip(lacunarity.data())
             .zip(diminish.data())
-            .zip(texcoord.samples::<2>())
+            .zip(texcoord.samples::<D>())
         {
-            *out = a * fractal2(Vec2::from(uv), self.octaves, *l, *d);
+            let n = if D == 2 {
+                fractal2(Vec2::from_slice(&uv), self.octaves, *l, *d)
+            } else {
+                fractal3(Vec3::from_slice(&uv), self.octaves, *l, *d)
+            };
+            *out = a * n;
         }
         Ok(())
     }
 }
 
-pub fn fractal2d() -> Arc<dyn NodeKind> {
-    let spec = NodeSpec::new(
-        "fractal2d",
-        "fractal Brownian motion: octaves of noise2d, each lacunarity times finer and diminish times weaker, times amplitude",
+fn fractal_spec(name: &str, coord: InputSpec) -> NodeSpec {
+    NodeSpec::new(
+        name,
+        "fractal Brownian motion: octaves of Perlin noise, each lacunarity times finer and diminish times weaker, times amplitude",
     )
     .input(float_input("amplitude", 1.0, "scale of the result"))
     .input(
@@ -109,18 +118,29 @@ pub fn fractal2d() -> Arc<dyn NodeKind> {
     )
     .input(float_input("lacunarity", 2.0, "frequency ratio between successive octaves"))
     .input(float_input("diminish", 0.5, "amplitude ratio between successive octaves"))
-    .input(InputSpec::texcoord())
-    .output(float_output("the fractal noise"));
-    kind(spec, |args| {
-        Ok(Box::new(Fractal {
+    .input(coord)
+    .output(float_output("the fractal noise"))
+}
+
+pub fn fractal2d() -> Arc<dyn NodeKind> {
+    kind(fractal_spec("fractal2d", InputSpec::texcoord()), |args| {
+        Ok(Box::new(Fractal::<2> {
             octaves: args.integer("octaves") as u32,
         }))
     })
 }
 
-struct Cell;
+pub fn fractal3d() -> Arc<dyn NodeKind> {
+    kind(fractal_spec("fractal3d", InputSpec::position()), |args| {
+        Ok(Box::new(Fractal::<3> {
+            octaves: args.integer("octaves") as u32,
+        }))
+    })
+}
 
-impl Node for Cell {
+struct Cell<const D: usize>;
+
+impl<const D: usize> Node for Cell<D> {
     fn eval_tile(
         &self,
         _: &TileCtx,
@@ -130,29 +150,44 @@ impl Node for Cell {
         for (out, uv) in outputs[0]
             .data_mut()
             .iter_mut()
-            .zip(inputs[0].samples::<2>())
+            .zip(inputs[0].samples::<D>())
         {
-            *out = cell2(Vec2::from(uv));
+            *out = if D == 2 {
+                cell2(Vec2::from_slice(&uv))
+            } else {
+                cell3(Vec3::from_slice(&uv))
+            };
         }
         Ok(())
     }
 }
 
-pub fn cellnoise2d() -> Arc<dyn NodeKind> {
-    let spec = NodeSpec::new(
-        "cellnoise2d",
-        "a random value in 0..1 per unit cell of texcoord (OSL's cellnoise: the hash of the floored coordinate)",
+fn cell_spec(name: &str, coord: InputSpec) -> NodeSpec {
+    NodeSpec::new(
+        name,
+        "a random value in 0..1 per unit cell of the coordinate (OSL's cellnoise: the hash of the floored coordinate)",
     )
-    .input(InputSpec::texcoord())
-    .output(float_output("the cell's value"));
-    kind(spec, |_| Ok(Box::new(Cell)))
+    .input(coord)
+    .output(float_output("the cell's value"))
 }
 
-struct Worley {
+pub fn cellnoise2d() -> Arc<dyn NodeKind> {
+    kind(cell_spec("cellnoise2d", InputSpec::texcoord()), |_| {
+        Ok(Box::new(Cell::<2>))
+    })
+}
+
+pub fn cellnoise3d() -> Arc<dyn NodeKind> {
+    kind(cell_spec("cellnoise3d", InputSpec::position()), |_| {
+        Ok(Box::new(Cell::<3>))
+    })
+}
+
+struct Worley<const D: usize> {
     metric: WorleyMetric,
 }
 
-impl Node for Worley {
+impl<const D: usize> Node for Worley<D> {
     fn eval_tile(
         &self,
         _: &TileCtx,
@@ -164,9 +199,13 @@ impl Node for Worley {
             .data_mut()
             .iter_mut()
             .zip(jitter.data())
-            .zip(texcoord.samples::<2>())
+            .zip(texcoord.samples::<D>())
         {
-            *out = worley2(Vec2::from(uv), *j, self.metric);
+            *out = if D == 2 {
+                worley2(Vec2::from_slice(&uv), *j, self.metric)
+            } else {
+                worley3(Vec3::from_slice(&uv), *j, self.metric)
+            };
         }
         Ok(())
     }
@@ -179,10 +218,10 @@ const METRICS: Choices<WorleyMetric> = Choices(&[
     ("chebyshev", WorleyMetric::Chebyshev),
 ]);
 
-pub fn worleynoise2d() -> Arc<dyn NodeKind> {
-    let spec = NodeSpec::new(
-        "worleynoise2d",
-        "Worley (cellular) noise: the distance from texcoord to the nearest of one jittered feature point per unit cell",
+fn worley_spec(name: &str, coord: InputSpec) -> NodeSpec {
+    NodeSpec::new(
+        name,
+        "Worley (cellular) noise: the distance from the coordinate to the nearest of one jittered feature point per unit cell",
     )
     .input(float_input("jitter", 1.0, "how far feature points stray from cell centres").range(0.0, 1.0))
     .input(
@@ -192,12 +231,28 @@ pub fn worleynoise2d() -> Arc<dyn NodeKind> {
             "distance measure: euclidean, distance2 (squared), manhattan or chebyshev",
         ),
     )
-    .input(InputSpec::texcoord())
-    .output(float_output("distance to the nearest feature point"));
-    kind(spec, |args| {
-        let metric = METRICS.pick(args, "metric")?;
-        Ok(Box::new(Worley { metric }))
-    })
+    .input(coord)
+    .output(float_output("distance to the nearest feature point"))
+}
+
+pub fn worleynoise2d() -> Arc<dyn NodeKind> {
+    kind(
+        worley_spec("worleynoise2d", InputSpec::texcoord()),
+        |args| {
+            let metric = METRICS.pick(args, "metric")?;
+            Ok(Box::new(Worley::<2> { metric }))
+        },
+    )
+}
+
+pub fn worleynoise3d() -> Arc<dyn NodeKind> {
+    kind(
+        worley_spec("worleynoise3d", InputSpec::position()),
+        |args| {
+            let metric = METRICS.pick(args, "metric")?;
+            Ok(Box::new(Worley::<3> { metric }))
+        },
+    )
 }
 
 #[cfg(test)]
@@ -240,5 +295,28 @@ mod tests {
             eval_one(&worleynoise2d(), None, &[&[1.0], &p])[0],
             [worley2(Vec2::from(p), 1.0, WorleyMetric::Euclidean)]
         );
+        let q = [0.3f32, 1.7, -2.2];
+        assert_eq!(
+            eval_one(&fractal3d(), None, &[&[0.5], &[2.0], &[0.5], &q])[0],
+            [0.5 * fractal3(Vec3::from(q), 3, 2.0, 0.5)]
+        );
+        assert_eq!(
+            eval_one(&cellnoise3d(), None, &[&q])[0],
+            [cell3(Vec3::from(q))]
+        );
+        assert_eq!(
+            eval_one(&worleynoise3d(), None, &[&[0.7], &q])[0],
+            [worley3(Vec3::from(q), 0.7, WorleyMetric::Euclidean)]
+        );
+    }
+
+    #[test]
+    fn worley_without_jitter_measures_to_the_cell_centres() {
+        let at = |p: [f32; 3], metric| worley3(Vec3::from(p), 0.0, metric);
+        assert_eq!(at([2.5, -1.5, 0.5], WorleyMetric::Euclidean), 0.0);
+        assert!((at([0.1, 0.5, 0.5], WorleyMetric::Euclidean) - 0.4).abs() < 1e-6);
+        assert!((at([0.2, 0.3, 0.5], WorleyMetric::Manhattan) - 0.5).abs() < 1e-6);
+        assert!((at([0.2, 0.3, 0.5], WorleyMetric::Chebyshev) - 0.3).abs() < 1e-6);
+        assert!((at([0.2, 0.3, 0.5], WorleyMetric::DistanceSquared) - 0.13).abs() < 1e-6);
     }
 }
