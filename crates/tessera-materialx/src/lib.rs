@@ -84,6 +84,14 @@ pub const MATERIALX_NODES: &[(&str, &[&str])] = &[
     ("dodge", COLOURS),
     ("inside", COLOURS),
     ("outside", COLOURS),
+    ("combine2", &["vector2"]),
+    ("combine3", &["color3", "vector3"]),
+    ("combine4", &["color4"]),
+    ("separate2", &["vector2"]),
+    ("separate3", &["color3", "vector3"]),
+    ("separate4", &["color4"]),
+    ("extract", &["color3", "color4", "vector2", "vector3"]),
+    ("convert", CONVERSIONS),
     ("hsvadjust", &["color3", "color4"]),
     ("luminance", &["color3", "color4"]),
     ("over", &["color4"]),
@@ -105,6 +113,26 @@ const WITH_FLOAT: &[&str] = &[
 ];
 /// Functions MaterialX defines on floats and vectors only.
 const VECTORS: &[&str] = &["float", "vector2", "vector3"];
+/// `convert`'s signatures: from the first type to the second (rendered by
+/// a constant, or a separate and a combine node).
+const CONVERSIONS: &[&str] = &[
+    "float_color3",
+    "float_color4",
+    "float_vector2",
+    "float_vector3",
+    "color3_color4",
+    "color3_vector2",
+    "color3_vector3",
+    "color4_color3",
+    "color4_vector2",
+    "color4_vector3",
+    "vector2_color3",
+    "vector2_color4",
+    "vector2_vector3",
+    "vector3_color3",
+    "vector3_color4",
+    "vector3_vector2",
+];
 /// The compositing nodes' types.
 const COLOURS: &[&str] = &["float", "color3", "color4"];
 
@@ -116,14 +144,26 @@ pub fn signatures_of(category: &str) -> Option<&'static [&'static str]> {
         .map(|(_, signatures)| *signatures)
 }
 
-/// The type of a signature's output: `color3FA` gives color3.
-pub fn output_type(signature: &str) -> &str {
-    signature.strip_suffix("FA").unwrap_or(signature)
+/// The `type` of a node of `category` with `signature`: the output's type
+/// (`color3FA` gives color3, `vector2_vector3` vector3), float for an
+/// extract, `multioutput` for a separate.
+pub fn output_type<'s>(category: &str, signature: &'s str) -> &'s str {
+    match category {
+        "extract" => "float",
+        "separate2" | "separate3" | "separate4" => "multioutput",
+        "convert" => signature.split_once('_').map_or(signature, |(_, to)| to),
+        _ => signature.strip_suffix("FA").unwrap_or(signature),
+    }
 }
 
-/// The Tessera node that renders MaterialX node `category`, if any.
+/// The Tessera node that renders MaterialX node `category`, if any (a
+/// `convert` is made of other nodes: `separate3`'s kind stands for it).
 pub fn supported_kind<'r>(registry: &'r Registry, category: &str) -> Option<&'r Arc<dyn NodeKind>> {
-    signatures_of(category).and_then(|_| registry.get(category))
+    let name = match category {
+        "convert" => "separate3",
+        _ => category,
+    };
+    signatures_of(category).and_then(|_| registry.get(name))
 }
 
 #[cfg(test)]
@@ -136,15 +176,25 @@ mod tests {
     fn each_listed_signature_is_a_type_of_its_tessera_node() {
         let registry = tessera_nodes::registry();
         for (name, signatures) in MATERIALX_NODES {
+            // A convert is made of other nodes: its conformance test checks it.
+            if *name == "convert" {
+                continue;
+            }
             let spec = registry
                 .get(name)
                 .unwrap_or_else(|| panic!("no Tessera node {name}"))
                 .spec();
             for signature in *signatures {
-                let ty = output_type(signature);
-                let renders = match spec.outputs[0].ty {
-                    SocketType::Fixed(fixed) => fixed.name() == ty,
-                    SocketType::Generic => spec.generic_types.iter().any(|t| t.name() == ty),
+                let generic = |ty: &str| spec.generic_types.iter().any(|t| t.name() == ty);
+                let renders = match (spec.outputs[0].ty, output_type(name, signature)) {
+                    (SocketType::Generic, ty) => generic(ty),
+                    // A separate or an extract: the signature is its input's.
+                    (SocketType::Fixed(_), "multioutput" | "float")
+                        if !spec.generic_types.is_empty() =>
+                    {
+                        generic(signature)
+                    }
+                    (SocketType::Fixed(fixed), ty) => fixed.name() == ty,
                 };
                 assert!(renders, "{name} does not render {signature}");
             }

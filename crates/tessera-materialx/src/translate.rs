@@ -5,7 +5,7 @@
 use crate::document::{Attr, Document, Element, Port, Scope};
 use crate::{output_type, signatures_of, supported_kind};
 use std::collections::{BTreeSet, HashMap};
-use tessera_core::{GeomProp, Registry};
+use tessera_core::{GeomProp, Registry, SocketType};
 use tessera_scene::{
     Diagnostic, DiagnosticKind, Link, NodeDesc, Param, ParamValue, SceneDesc, SceneErrors, Section,
     Spanned,
@@ -85,10 +85,8 @@ pub fn translate(
         .chain((document.graphs.iter().enumerate()).map(|(i, g)| (Place::Graph(i), g)))
     {
         for element in &scope.nodes {
-            if done.contains(&(place, element.name.value.clone()))
-                && let Some(node) = translator.node(place, element)
-            {
-                nodes.push(node);
+            if done.contains(&(place, element.name.value.clone())) {
+                nodes.extend(translator.nodes(place, element));
             }
         }
     }
@@ -226,9 +224,16 @@ impl<'d> Translator<'d> {
                 return None;
             }
             self.reached.insert((place, nodename.value.clone()));
+            let category = &self
+                .scope(place)
+                .node(&nodename.value)
+                .expect("found")
+                .category;
+            let output = (port.output.as_ref())
+                .map(|o| tessera_output_name(&category.value, &o.value).to_string());
             let link = Link {
                 node: self.id(place, nodename),
-                output: port.output.as_ref().map(|o| o.value.clone()),
+                output,
             };
             return Some(Spanned::new(ParamValue::Link(link), nodename.span.clone()));
         }
@@ -364,8 +369,15 @@ impl<'d> Translator<'d> {
         }
     }
 
-    /// The scene node for `element`, or None (reported) if Tessera has no
-    /// such node or signature.
+    /// The scene nodes for `element`: one, or for a `convert` of channels,
+    /// two. None (reported) if Tessera has no such node or signature.
+    fn nodes(&mut self, place: Place, element: &'d Element) -> Vec<NodeDesc> {
+        match element.category.value.as_str() {
+            "convert" => self.convert(place, element),
+            _ => self.node(place, element).into_iter().collect(),
+        }
+    }
+
     fn node(&mut self, place: Place, element: &'d Element) -> Option<NodeDesc> {
         let category = &element.category;
         let Some(kind) = supported_kind(self.registry, &category.value) else {
@@ -393,7 +405,7 @@ impl<'d> Translator<'d> {
         let spec = kind.spec();
         let mut value_type = None;
         if let Some(ty) = &element.type_name {
-            if !signatures.iter().any(|s| output_type(s) == ty.value) {
+            if !(signatures.iter()).any(|s| output_type(&category.value, s) == ty.value) {
                 self.errors.push(
                     Diagnostic::new(
                         DiagnosticKind::WrongType,
@@ -408,7 +420,12 @@ impl<'d> Translator<'d> {
                 );
                 return None;
             }
-            if !spec.generic_types.is_empty() {
+            // The type is the output's: a generic output's, the node's.
+            if spec
+                .outputs
+                .first()
+                .is_some_and(|o| o.ty == SocketType::Generic)
+            {
                 value_type = Some(ty.clone());
             }
         }
@@ -463,6 +480,100 @@ impl<'d> Translator<'d> {
             value_type,
             params,
         })
+    }
+
+    /// MaterialX's `convert`: a float or a color3 widened to the output's
+    /// type by a `constant` (as Tessera widens them), or the channels moved
+    /// by a separate and a combine node (`ID__channels` and `ID`): a channel
+    /// the input lacks is 0, a colour4's alpha 1.
+    fn convert(&mut self, place: Place, element: &'d Element) -> Vec<NodeDesc> {
+        let at = element.category.span.clone();
+        let input = element.inputs.iter().find(|i| i.name.value == "in");
+        let from = input.and_then(|i| i.type_name.as_ref());
+        let (Some(input), Some(from), Some(to)) = (input, from, &element.type_name) else {
+            self.errors.push(
+                Diagnostic::new(
+                    DiagnosticKind::WrongType,
+                    "a convert needs a `type` and an input `in` with a `type`",
+                    at,
+                )
+                .label("this convert"),
+            );
+            return Vec::new();
+        };
+        let channels = |ty: &str| match ty {
+            "float" => Some(1),
+            "vector2" => Some(2),
+            "vector3" | "color3" => Some(3),
+            "color4" => Some(4),
+            _ => None,
+        };
+        let (Some(n_from), Some(n_to)) = (channels(&from.value), channels(&to.value)) else {
+            self.errors.push(
+                Diagnostic::new(
+                    DiagnosticKind::WrongType,
+                    format!(
+                        "a convert from {} to {} is not supported",
+                        from.value, to.value
+                    ),
+                    to.span.clone(),
+                )
+                .label("this type")
+                .note("convert between float, vector2, vector3, color3 and color4"),
+            );
+            return Vec::new();
+        };
+        let Some(value) = self.source(place, input) else {
+            return Vec::new();
+        };
+        let id = self.id(place, &element.name);
+        let spanned = |text: &str| Spanned::new(text.to_string(), at.clone());
+        let param = |name: &str, value: ParamValue| Param {
+            name: spanned(name),
+            value: Spanned::new(value, at.clone()),
+        };
+        let node = |id: String, type_name: &str, value_type: &str, params| NodeDesc {
+            id: Spanned::new(id, element.name.span.clone()),
+            type_name: spanned(type_name),
+            value_type: Some(spanned(value_type)),
+            params,
+        };
+        if n_from == 1 || (from.value == "color3" && to.value == "color4") {
+            let value = Param {
+                name: spanned("value"),
+                value,
+            };
+            return vec![node(id, "constant", &to.value, vec![value])];
+        }
+        let separated = format!("{id}__channels");
+        let separate = node(
+            separated.clone(),
+            &format!("separate{n_from}"),
+            &from.value,
+            vec![Param {
+                name: spanned("in"),
+                value,
+            }],
+        );
+        let outputs = match n_from {
+            2 => ["outx", "outy", "", ""],
+            _ => ["outr", "outg", "outb", "outa"],
+        };
+        let combine_inputs = (0..n_to)
+            .map(|k| {
+                let value = match k {
+                    _ if k < n_from => ParamValue::Link(Link {
+                        node: separated.clone(),
+                        output: Some(outputs[k].to_string()),
+                    }),
+                    3 => ParamValue::Float(1.0),
+                    _ => ParamValue::Float(0.0),
+                };
+                param(&format!("in{}", k + 1), value)
+            })
+            .collect();
+        let combine = node(id, &format!("combine{n_to}"), &to.value, combine_inputs);
+        vec![separate, combine]
     }
 
     /// A link to [`POSITION`], which is then made.
@@ -596,5 +707,16 @@ impl<'d> Translator<'d> {
             span: port.span.clone(),
             params,
         })
+    }
+}
+
+/// The Tessera output a MaterialX link names: a vector3's separate3 gives
+/// outx, outy and outz, which are Tessera's outr, outg and outb.
+fn tessera_output_name<'a>(category: &str, output: &'a str) -> &'a str {
+    match (category, output) {
+        ("separate3", "outx") => "outr",
+        ("separate3", "outy") => "outg",
+        ("separate3", "outz") => "outb",
+        _ => output,
     }
 }

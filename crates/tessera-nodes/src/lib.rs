@@ -7,6 +7,7 @@
 //! MaterialX has the node, Blender's otherwise.
 
 mod blur;
+mod channel;
 mod color;
 mod compositing;
 mod conditional;
@@ -80,6 +81,14 @@ pub fn builtins() -> Vec<Arc<dyn NodeKind>> {
         math::min(),
         math::max(),
         math::contrast(),
+        // Channels.
+        channel::combine2(),
+        channel::combine3(),
+        channel::combine4(),
+        channel::separate2(),
+        channel::separate3(),
+        channel::separate4(),
+        channel::extract(),
         // Conditional.
         conditional::ifgreater(),
         conditional::ifgreatereq(),
