@@ -92,6 +92,24 @@ pub const MATERIALX_NODES: &[(&str, &[&str])] = &[
     ("separate4", &["color4"]),
     ("extract", &["color3", "color4", "vector2", "vector3"]),
     ("convert", CONVERSIONS),
+    ("trianglewave", &["float"]),
+    ("dot", ALL),
+    ("dotproduct", &["vector2", "vector3"]),
+    ("crossproduct", &["vector3"]),
+    ("magnitude", &["vector2", "vector3"]),
+    ("distance", &["vector2", "vector3"]),
+    ("normalize", &["vector2", "vector3"]),
+    ("rotate2d", &["vector2"]),
+    ("in", &["color4"]),
+    ("out", &["color4"]),
+    ("mask", &["color4"]),
+    ("matte", &["color4"]),
+    ("disjointover", &["color4"]),
+    ("premult", &["color4"]),
+    ("unpremult", &["color4"]),
+    ("saturate", &["color3", "color4"]),
+    ("rgbtohsv", &["color3", "color4"]),
+    ("hsvtorgb", &["color3", "color4"]),
     ("hsvadjust", &["color3", "color4"]),
     ("luminance", &["color3", "color4"]),
     ("over", &["color4"]),
@@ -146,10 +164,11 @@ pub fn signatures_of(category: &str) -> Option<&'static [&'static str]> {
 
 /// The `type` of a node of `category` with `signature`: the output's type
 /// (`color3FA` gives color3, `vector2_vector3` vector3), float for an
-/// extract, `multioutput` for a separate.
+/// extract and the products and lengths of vectors, `multioutput` for a
+/// separate.
 pub fn output_type<'s>(category: &str, signature: &'s str) -> &'s str {
     match category {
-        "extract" => "float",
+        "extract" | "dotproduct" | "magnitude" | "distance" => "float",
         "separate2" | "separate3" | "separate4" => "multioutput",
         "convert" => signature.split_once('_').map_or(signature, |(_, to)| to),
         _ => signature.strip_suffix("FA").unwrap_or(signature),

@@ -213,10 +213,11 @@ fn rgb_to_hsv(c: Vec3) -> Vec3 {
     Vec3::new(h, s, v)
 }
 
-/// A node computing each sample's RGB from its colour's RGB and a vector3
-/// parameter; a color4's alpha passes through.
+/// A node computing each sample's RGB from its colour's RGB and the
+/// sample's values of its other inputs (their channels in order, at most
+/// eight); a color4's alpha passes through.
 struct RgbMap {
-    map: fn(Vec3, Vec3) -> Vec3,
+    map: fn(Vec3, &[f32]) -> Vec3,
 }
 
 impl Node for RgbMap {
@@ -226,17 +227,27 @@ impl Node for RgbMap {
         inputs: &[&Buffer],
         outputs: &mut [Buffer],
     ) -> Result<(), NodeError> {
-        let [color, parameter] = [inputs[0], inputs[1]];
+        let (color, parameters) = (inputs[0], &inputs[1..]);
         let out = &mut outputs[0];
         same_len(color, out)?;
-        same_len(parameter, out)?;
+        for parameter in parameters {
+            same_len(parameter, out)?;
+        }
         let len = out.len();
         let (rgb, alpha) = out.data_mut().split_at_mut(3 * len);
         let input = [color.plane(0), color.plane(1), color.plane(2)];
-        for (i, p) in parameter.samples::<3>().enumerate() {
+        let mut values = [0.0; 8];
+        for i in 0..len {
+            let mut count = 0;
+            for parameter in parameters {
+                for c in 0..parameter.channels() {
+                    values[count] = parameter.plane(c)[i];
+                    count += 1;
+                }
+            }
             let c = (self.map)(
                 Vec3::from_array(input.map(|plane| plane[i])),
-                Vec3::from_array(p),
+                &values[..count],
             );
             for (channel, value) in c.to_array().into_iter().enumerate() {
                 rgb[channel * len + i] = value;
@@ -250,7 +261,8 @@ impl Node for RgbMap {
 
 /// MaterialX's NG_hsvadjust: to HSV, add amount.x to the hue, multiply the
 /// saturation by amount.y and the value by amount.z, back to RGB.
-fn adjust_hsv(rgb: Vec3, amount: Vec3) -> Vec3 {
+fn adjust_hsv(rgb: Vec3, amount: &[f32]) -> Vec3 {
+    let amount = Vec3::from_slice(amount);
     let hsv = rgb_to_hsv(rgb);
     hsv_to_rgb(Vec3::new(
         hsv.x + amount.x,
@@ -287,8 +299,8 @@ pub fn hsvadjust() -> Arc<dyn NodeKind> {
 // ---------------------------------------------------------------- luminance
 
 /// r = g = b = dot(rgb, lumacoeffs).
-fn luminance_of(rgb: Vec3, coeffs: Vec3) -> Vec3 {
-    Vec3::splat(rgb.x * coeffs.x + rgb.y * coeffs.y + rgb.z * coeffs.z)
+fn luminance_of(rgb: Vec3, coeffs: &[f32]) -> Vec3 {
+    Vec3::splat(rgb.x * coeffs[0] + rgb.y * coeffs[1] + rgb.z * coeffs[2])
 }
 
 /// MaterialX's `luminance`.
@@ -312,6 +324,61 @@ pub fn luminance() -> Arc<dyn NodeKind> {
         "the luminance as a grey colour",
     ));
     kind(spec, |_| Ok(Box::new(RgbMap { map: luminance_of })))
+}
+
+/// MaterialX's NG_saturate: mix(luminance(in), in, amount).
+fn saturate_rgb(rgb: Vec3, parameters: &[f32]) -> Vec3 {
+    let (amount, coeffs) = (parameters[0], &parameters[1..4]);
+    let grey = luminance_of(rgb, coeffs);
+    grey * (1.0 - amount) + rgb * amount
+}
+
+/// MaterialX's `saturate`.
+pub fn saturate() -> Arc<dyn NodeKind> {
+    let spec = NodeSpec::new(
+        "saturate",
+        "scales the colour's saturation (MaterialX): mix(luminance, colour, amount); 0 gives grey, above 1 more saturated; alpha passes through",
+    )
+    .generic_over(&[ValueType::Color3, ValueType::Color4])
+    .input(InputSpec::generic("in", 0.0, "the colour"))
+    .input(InputSpec::fixed("amount", ValueType::Float, Value::Float(1.0), "the saturation multiplier"))
+    .input(InputSpec::fixed(
+        "lumacoeffs",
+        ValueType::Color3,
+        Value::Color3(LUMA_COEFFS),
+        "the weights of r, g and b for the grey (default: MaterialX's, for ACEScg primaries)",
+    ))
+    .output(OutputSpec::new("out", SocketType::Generic, "the colour"));
+    kind(spec, |_| Ok(Box::new(RgbMap { map: saturate_rgb })))
+}
+
+/// A conversion between RGB and HSV (MaterialX's `rgbtohsv` and `hsvtorgb`).
+fn hsv_conversion(name: &str, doc: &str, convert: fn(Vec3, &[f32]) -> Vec3) -> Arc<dyn NodeKind> {
+    let spec = NodeSpec::new(name, doc)
+        .generic_over(&[ValueType::Color3, ValueType::Color4])
+        .input(InputSpec::generic("in", 0.0, "the colour"))
+        .output(OutputSpec::new(
+            "out",
+            SocketType::Generic,
+            "the converted colour",
+        ));
+    kind(spec, move |_| Ok(Box::new(RgbMap { map: convert })))
+}
+
+pub fn rgbtohsv() -> Arc<dyn NodeKind> {
+    hsv_conversion(
+        "rgbtohsv",
+        "RGB to HSV (MaterialX): hue in turns (0..1), saturation, value; alpha passes through",
+        |rgb, _| rgb_to_hsv(rgb),
+    )
+}
+
+pub fn hsvtorgb() -> Arc<dyn NodeKind> {
+    hsv_conversion(
+        "hsvtorgb",
+        "HSV to RGB (MaterialX): hue in turns (wrapping), saturation, value; alpha passes through",
+        |hsv, _| hsv_to_rgb(hsv),
+    )
 }
 
 // ---------------------------------------------------------------- over

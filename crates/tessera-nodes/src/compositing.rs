@@ -173,10 +173,147 @@ pub fn outside() -> Arc<dyn NodeKind> {
     })
 }
 
+/// A node on whole colour4 samples: `op` gives each from the foreground,
+/// the background and the mix amount (a unary node's `in` is both
+/// operands, with mix 1).
+struct Rgba {
+    op: fn([f32; 4], [f32; 4], f32) -> [f32; 4],
+}
+
+impl Node for Rgba {
+    fn eval_tile(
+        &self,
+        _: &TileCtx,
+        inputs: &[&Buffer],
+        outputs: &mut [Buffer],
+    ) -> Result<(), NodeError> {
+        let fg: Vec<[f32; 4]> = inputs[0].samples::<4>().collect();
+        let bg = inputs.get(1).map(|b| b.samples::<4>().collect::<Vec<_>>());
+        let mix = inputs.get(2).map(|m| m.plane(0));
+        let composed = (0..fg.len()).map(|i| {
+            let bg = bg.as_ref().map_or(fg[i], |bg| bg[i]);
+            (self.op)(fg[i], bg, mix.map_or(1.0, |m| m[i]))
+        });
+        outputs[0].write_samples(composed);
+        Ok(())
+    }
+}
+
+fn color4_input(name: &str, doc: &str) -> InputSpec {
+    InputSpec::fixed(name, ValueType::Color4, Value::Float(0.0), doc)
+}
+
+fn color4_output(doc: &str) -> OutputSpec {
+    OutputSpec::new("out", SocketType::Fixed(ValueType::Color4), doc)
+}
+
+/// A colour4 blend of fg over bg by mix.
+fn blend4(name: &str, doc: &str, op: fn([f32; 4], [f32; 4], f32) -> [f32; 4]) -> Arc<dyn NodeKind> {
+    let spec = NodeSpec::new(name, doc)
+        .input(color4_input("fg", "the foreground"))
+        .input(color4_input("bg", "the background"))
+        .input(
+            InputSpec::fixed(
+                "mix",
+                ValueType::Float,
+                Value::Float(1.0),
+                "how much of the result: 0 gives bg",
+            )
+            .range(0.0, 1.0),
+        )
+        .output(color4_output("the composite"));
+    kind(spec, move |_| Ok(Box::new(Rgba { op })))
+}
+
+/// MaterialX's `({{fg}} ... * {{mix}}) + ({{bg}} * (1.0 - {{mix}}))`.
+fn faded(composite: [f32; 4], bg: [f32; 4], mix: f32) -> [f32; 4] {
+    std::array::from_fn(|c| composite[c] * mix + bg[c] * (1.0 - mix))
+}
+
+pub fn in_() -> Arc<dyn NodeKind> {
+    blend4(
+        "in",
+        "fg where bg is (fg times bg's alpha), faded over bg by mix",
+        |fg, bg, mix| faded(fg.map(|f| f * bg[3]), bg, mix),
+    )
+}
+
+pub fn out() -> Arc<dyn NodeKind> {
+    blend4(
+        "out",
+        "fg where bg is not (fg times 1 - bg's alpha), faded over bg by mix",
+        |fg, bg, mix| faded(fg.map(|f| f * (1.0 - bg[3])), bg, mix),
+    )
+}
+
+pub fn mask() -> Arc<dyn NodeKind> {
+    blend4(
+        "mask",
+        "bg where fg is (bg times fg's alpha), faded over bg by mix",
+        |fg, bg, mix| faded(bg.map(|b| b * fg[3]), bg, mix),
+    )
+}
+
+pub fn matte() -> Arc<dyn NodeKind> {
+    blend4(
+        "matte",
+        "fg over bg by fg's alpha, on unpremultiplied colours: (fg.rgb fg.a + bg.rgb (1 - fg.a), fg.a + bg.a (1 - fg.a)), faded over bg by mix",
+        |fg, bg, mix| {
+            let a = fg[3];
+            let rgb = |c: usize| fg[c] * a + bg[c] * (1.0 - a);
+            faded([rgb(0), rgb(1), rgb(2), a + bg[3] * (1.0 - a)], bg, mix)
+        },
+    )
+}
+
+pub fn disjointover() -> Arc<dyn NodeKind> {
+    blend4(
+        "disjointover",
+        "fg over bg as if their coverages did not overlap: fg + bg where the alphas sum to at most 1, else fg + bg (1 - fg.a) / bg.a; alpha min(fg.a + bg.a, 1); faded over bg by mix",
+        |fg, bg, mix| {
+            let summed = fg[3] + bg[3];
+            let rgb: [f32; 3] = if summed <= 1.0 {
+                std::array::from_fn(|c| fg[c] + bg[c])
+            } else if bg[3].abs() < EPSILON {
+                [0.0; 3]
+            } else {
+                let x = (1.0 - fg[3]) / bg[3];
+                std::array::from_fn(|c| fg[c] + bg[c] * x)
+            };
+            let composite = [rgb[0], rgb[1], rgb[2], summed.min(1.0)];
+            std::array::from_fn(|c| composite[c] * mix + (1.0 - mix) * bg[c])
+        },
+    )
+}
+
+/// A colour4 made from `in` alone.
+fn unary4(name: &str, doc: &str, op: fn([f32; 4], [f32; 4], f32) -> [f32; 4]) -> Arc<dyn NodeKind> {
+    let spec = NodeSpec::new(name, doc)
+        .input(color4_input("in", "the colour"))
+        .output(color4_output("the colour"));
+    kind(spec, move |_| Ok(Box::new(Rgba { op })))
+}
+
+pub fn premult() -> Arc<dyn NodeKind> {
+    unary4(
+        "premult",
+        "rgb multiplied by alpha; alpha kept",
+        |c, _, _| [c[0] * c[3], c[1] * c[3], c[2] * c[3], c[3]],
+    )
+}
+
+pub fn unpremult() -> Arc<dyn NodeKind> {
+    unary4(
+        "unpremult",
+        "rgb divided by alpha (infinite or NaN where alpha is 0); alpha kept",
+        |c, _, _| [c[0] / c[3], c[1] / c[3], c[2] / c[3], c[3]],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_util::eval_one;
+    use crate::test_util::{assert_close, eval_one};
     use ValueType::*;
 
     #[test]
@@ -219,5 +356,25 @@ mod tests {
             eval_one(&outside(), Some(Color4), &[value, &[0.25]])[0],
             [1.5, -0.75, 0.375, 0.75]
         );
+    }
+
+    #[test]
+    fn colour4_composites_follow_materialx() {
+        let fg: &[f32] = &[0.5, 0.25, 1.0, 0.5];
+        let bg: &[f32] = &[0.2, 0.4, 0.6, 0.8];
+        let at =
+            |kind: Arc<dyn NodeKind>, mix: f32| eval_one(&kind, None, &[fg, bg, &[mix]])[0].clone();
+        assert_eq!(at(in_(), 1.0), [0.4, 0.2, 0.8, 0.4]);
+        assert_close(&at(out(), 1.0), &[0.1, 0.05, 0.2, 0.1]);
+        assert_eq!(at(mask(), 1.0), [0.1, 0.2, 0.3, 0.4]);
+        assert_eq!(at(matte(), 1.0), [0.35, 0.325, 0.8, 0.9]);
+        // Alphas summing over 1: bg scaled by (1 - 0.5) / 0.8.
+        assert_close(&at(disjointover(), 1.0), &[0.625, 0.5, 1.375, 1.0]);
+        assert_eq!(at(in_(), 0.0), bg);
+        assert_eq!(
+            eval_one(&premult(), None, &[fg])[0],
+            [0.25, 0.125, 0.5, 0.5]
+        );
+        assert_eq!(eval_one(&unpremult(), None, &[fg])[0], [1.0, 0.5, 2.0, 0.5]);
     }
 }

@@ -22,6 +22,7 @@ mod place2d;
 #[cfg(test)]
 mod test_util;
 mod texcoord;
+mod vector;
 
 use std::sync::Arc;
 use tessera_core::{NodeKind, Registry};
@@ -81,6 +82,14 @@ pub fn builtins() -> Vec<Arc<dyn NodeKind>> {
         math::min(),
         math::max(),
         math::contrast(),
+        math::trianglewave(),
+        math::dot(),
+        vector::dotproduct(),
+        vector::crossproduct(),
+        vector::magnitude(),
+        vector::distance(),
+        vector::normalize(),
+        vector::rotate2d(),
         // Channels.
         channel::combine2(),
         channel::combine3(),
@@ -97,6 +106,9 @@ pub fn builtins() -> Vec<Arc<dyn NodeKind>> {
         color::colorramp(),
         color::hsvadjust(),
         color::luminance(),
+        color::saturate(),
+        color::rgbtohsv(),
+        color::hsvtorgb(),
         // Compositing.
         color::over(),
         compositing::plus(),
@@ -108,6 +120,13 @@ pub fn builtins() -> Vec<Arc<dyn NodeKind>> {
         compositing::dodge(),
         compositing::inside(),
         compositing::outside(),
+        compositing::in_(),
+        compositing::out(),
+        compositing::mask(),
+        compositing::matte(),
+        compositing::disjointover(),
+        compositing::premult(),
+        compositing::unpremult(),
         // Filters.
         blur::blur(),
     ]

@@ -381,6 +381,24 @@ pub fn contrast() -> Arc<dyn NodeKind> {
     )
 }
 
+pub fn trianglewave() -> Arc<dyn NodeKind> {
+    elementwise(
+        "trianglewave",
+        "a triangle wave of period 1 between 0 and 0.5: 0.5 - |(|in| mod 1) - 0.5|, per channel",
+        [("in", 0.0, "the value")],
+        |[v]| 0.5 - (glsl_mod(v.abs(), 1.0) - 0.5).abs(),
+    )
+}
+
+pub fn dot() -> Arc<dyn NodeKind> {
+    elementwise(
+        "dot",
+        "in, unchanged: MaterialX's organisational dot, which routes a connection",
+        [("in", 0.0, "the value")],
+        |[v]| v,
+    )
+}
+
 /// `bg * (1 - mix) + fg * mix`, with one mix amount for every channel.
 struct Mix;
 
@@ -523,6 +541,11 @@ mod tests {
         assert_eq!(one(min(), &[&[-1.0], &[2.0]]), [-1.0]);
         assert_eq!(one(max(), &[&[-1.0], &[2.0]]), [2.0]);
         assert_eq!(one(contrast(), &[&[0.75], &[2.0], &[0.5]]), [1.0]);
+        assert_eq!(
+            each(trianglewave, &[-0.25, 0.5, 1.75, 2.0]),
+            [0.25, 0.5, 0.25, 0.0]
+        );
+        assert_eq!(each(dot, &[-1.5]), [-1.5]);
         // The FA forms: a float second input widened to the node's type.
         assert_eq!(
             eval_one(
