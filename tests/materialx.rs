@@ -459,3 +459,86 @@ fn check_checks_every_output_of_a_document_and_names_the_bad_one() {
     // One output named: only it.
     tessera_in(dir.path(), &["check", "doc.mtlx", "--output", "good/out"]).expect_code(0);
 }
+
+#[test]
+fn a_documents_own_definition_renders_through_its_graph() {
+    // A nodedef and the graph implementing it, used by a node graph; the
+    // defining graph is not itself an output to render.
+    let document = r#"<materialx>
+  <nodedef name="ND_double_float" node="double">
+    <input name="in" type="float" value="0.25" />
+    <output name="out" type="float" />
+  </nodedef>
+  <nodegraph name="NG_double_float" nodedef="ND_double_float">
+    <multiply name="m" type="float">
+      <input name="in1" type="float" interfacename="in" />
+      <input name="in2" type="float" value="2" />
+    </multiply>
+    <output name="out" type="float" nodename="m" />
+  </nodegraph>
+  <nodegraph name="main">
+    <ramplr name="r" type="float">
+      <input name="valuel" type="float" value="0" />
+      <input name="valuer" type="float" value="0.5" />
+    </ramplr>
+    <double name="given" type="float">
+      <input name="in" type="float" nodename="r" />
+    </double>
+    <double name="defaulted" type="float" />
+    <add name="sum" type="float">
+      <input name="in1" type="float" nodename="given" />
+      <input name="in2" type="float" nodename="defaulted" />
+    </add>
+    <output name="out" type="float" nodename="sum" />
+  </nodegraph>
+</materialx>
+"#;
+    let scene = "[image]\nwidth = 16\nheight = 8\n\n[nodes.r]\ntype = \"ramplr\"\nvaluel = 0.0\nvaluer = 0.5\n\n\
+                 [nodes.sum]\ntype = \"multiply\"\nin1 = \"@r\"\nin2 = 2.0\n\n[nodes.plus]\ntype = \"add\"\n\
+                 in1 = \"@sum\"\nin2 = 0.5\n\n[output]\ncolor = \"@plus\"\nalpha = 1.0\n";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("doc.mtlx"), document).unwrap();
+    std::fs::write(dir.path().join("scene.toml"), scene).unwrap();
+    let run = tessera_in(dir.path(), &["check", "doc.mtlx"]);
+    assert_eq!(
+        run.expect_code(0).stdout.lines().count(),
+        1,
+        "{}",
+        run.stdout
+    );
+    let hash = |args: &[&str]| tessera_in(dir.path(), args).expect_code(0).pixel_hash();
+    assert_eq!(
+        hash(&["render", "doc.mtlx", "--size", "16x8", "-o", "a.png"]),
+        hash(&["render", "scene.toml", "-o", "b.png"])
+    );
+    tessera_in(dir.path(), &["convert", "doc.mtlx", "-o", "c.toml"]).expect_code(0);
+    let converted = std::fs::read_to_string(dir.path().join("c.toml")).unwrap();
+    assert!(converted.contains("[nodes.main__given__m]"), "{converted}");
+    assert!(
+        converted.contains(
+            "[nodes.main__defaulted__m]\ntype = \"multiply\"\nvalue_type = \"float\"\nin1 = 0.25\n"
+        ),
+        "{converted}"
+    );
+}
+
+#[test]
+fn a_mistake_inside_a_definition_is_located_at_the_node_using_it() {
+    assert_document_errors(
+        r#"<materialx>
+  <nodedef name="ND_broken_float" node="broken">
+    <output name="out" type="float" />
+  </nodedef>
+  <nodegraph name="NG_broken_float" nodedef="ND_broken_float">
+    <matrix_multiply name="m" type="float" />
+    <output name="out" type="float" nodename="m" />
+  </nodegraph>
+  <nodegraph name="main">
+    <broken name="b" type="float" />
+    <output name="out" type="float" nodename="b" />
+  </nodegraph>
+</materialx>
+"#,
+        &[("MaterialX node `matrix_multiply` is not supported", "10:6")],
+    );
+}

@@ -7,13 +7,14 @@ use tessera_scene::{Diagnostic, DiagnosticKind, Span, Spanned};
 /// An attribute's value and the range of the value in the text.
 pub type Attr = Spanned<String>;
 
-/// A `<materialx>` document: its top-level nodes and outputs, and its node
-/// graphs.
+/// A `<materialx>` document: its top-level nodes and outputs, its node
+/// graphs, and its node definitions.
 #[derive(Debug, Default)]
 pub struct Document {
     /// The document's own scope: top-level nodes, outputs and inputs.
     pub top: Scope,
     pub graphs: Vec<Scope>,
+    pub nodedefs: Vec<NodeDef>,
     /// The range of the root element's start tag.
     pub span: Span,
 }
@@ -23,6 +24,8 @@ pub struct Document {
 pub struct Scope {
     /// None for the top level.
     pub name: Option<Attr>,
+    /// The node definition a node graph implements (`nodedef="ND_..."`).
+    pub nodedef: Option<Attr>,
     /// A nodegraph's interface (`<input>` children).
     pub inputs: Vec<Port>,
     pub nodes: Vec<Element>,
@@ -50,6 +53,16 @@ pub struct Element {
     pub inputs: Vec<Port>,
 }
 
+/// A `<nodedef>`: a node's signature, its inputs with their defaults.
+#[derive(Debug)]
+pub struct NodeDef {
+    pub name: Attr,
+    /// The category it defines (`node="circle"`).
+    pub node: String,
+    pub inputs: Vec<Port>,
+    pub outputs: Vec<Port>,
+}
+
 /// An `<input>` or `<output>`: a value, or a connection.
 #[derive(Debug)]
 pub struct Port {
@@ -65,6 +78,8 @@ pub struct Port {
     pub colorspace: Option<Attr>,
     /// The `fileprefix` in force here: this element's, or an ancestor's.
     pub fileprefix: String,
+    /// A nodedef input's geometric default (`UV0`, `Pobject`).
+    pub defaultgeomprop: Option<String>,
     pub span: Span,
 }
 
@@ -109,6 +124,7 @@ pub fn read(text: &str) -> Result<Document, Vec<Diagnostic>> {
             "nodegraph" => {
                 let mut graph = Scope {
                     name: attr(&child, "name"),
+                    nodedef: attr(&child, "nodedef"),
                     ..Default::default()
                 };
                 if graph.name.is_none() {
@@ -130,9 +146,26 @@ pub fn read(text: &str) -> Result<Document, Vec<Diagnostic>> {
                 .label("this include")
                 .note("copy the included document's elements into this one"),
             ),
-            // Definitions, materials, looks and the like: not images.
-            "nodedef" | "implementation" | "typedef" | "look" | "lookgroup" | "collection"
-            | "geominfo" | "propertyset" | "variantset" | "backdrop" | "token" => {}
+            "nodedef" => {
+                let (Some(name), Some(node)) = (attr(&child, "name"), child.attribute("node"))
+                else {
+                    errors.push(unnamed(&child));
+                    continue;
+                };
+                let mut ports = Scope::default();
+                for element in child.children().filter(|c| c.is_element()) {
+                    add_child(&mut ports, &element, &inherited, &mut errors);
+                }
+                document.nodedefs.push(NodeDef {
+                    name,
+                    node: node.to_string(),
+                    inputs: ports.inputs,
+                    outputs: ports.outputs,
+                });
+            }
+            // Implementations, materials, looks and the like: not images.
+            "implementation" | "typedef" | "look" | "lookgroup" | "collection" | "geominfo"
+            | "propertyset" | "variantset" | "backdrop" | "token" => {}
             _ => add_child(&mut document.top, &child, &inherited, &mut errors),
         }
     }
@@ -196,6 +229,7 @@ fn port(element: &roxmltree::Node, name: Attr, inherited: &Inherited) -> Port {
         output: attr(element, "output"),
         colorspace,
         fileprefix,
+        defaultgeomprop: element.attribute("defaultgeomprop").map(str::to_string),
         span: tag_span(element),
     }
 }

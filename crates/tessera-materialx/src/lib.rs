@@ -13,6 +13,7 @@
 #![allow(clippy::result_large_err)]
 
 mod document;
+mod library;
 mod translate;
 
 pub use translate::{Choice, output_names, translate};
@@ -72,9 +73,9 @@ pub const MATERIALX_NODES: &[(&str, &[&str])] = &[
     ("min", WITH_FLOAT),
     ("max", WITH_FLOAT),
     ("contrast", WITH_FLOAT),
-    ("ifgreater", ALL),
-    ("ifgreatereq", ALL),
-    ("ifequal", ALL),
+    ("ifgreater", COMPARED),
+    ("ifgreatereq", COMPARED),
+    ("ifequal", COMPARED_EQUAL),
     ("plus", COLOURS),
     ("minus", COLOURS),
     ("difference", COLOURS),
@@ -129,6 +130,16 @@ const WITH_FLOAT: &[&str] = &[
     "vector2FA",
     "vector3FA",
 ];
+/// The conditionals' forms: comparing floats, integers (`I`: constants,
+/// compared as floats) or, for ifequal, booleans (`B`: true is 1).
+const COMPARED: &[&str] = &[
+    "float", "color3", "color4", "vector2", "vector3", "floatI", "color3I", "color4I", "vector2I",
+    "vector3I",
+];
+const COMPARED_EQUAL: &[&str] = &[
+    "float", "color3", "color4", "vector2", "vector3", "floatI", "color3I", "color4I", "vector2I",
+    "vector3I", "floatB", "color3B", "color4B", "vector2B", "vector3B",
+];
 /// Functions MaterialX defines on floats and vectors only.
 const VECTORS: &[&str] = &["float", "vector2", "vector3"];
 /// `convert`'s signatures: from the first type to the second (rendered by
@@ -171,6 +182,9 @@ pub fn output_type<'s>(category: &str, signature: &'s str) -> &'s str {
         "extract" | "dotproduct" | "magnitude" | "distance" => "float",
         "separate2" | "separate3" | "separate4" => "multioutput",
         "convert" => signature.split_once('_').map_or(signature, |(_, to)| to),
+        "ifgreater" | "ifgreatereq" | "ifequal" => (signature.strip_suffix('I'))
+            .or_else(|| signature.strip_suffix('B'))
+            .unwrap_or(signature),
         _ => signature.strip_suffix("FA").unwrap_or(signature),
     }
 }

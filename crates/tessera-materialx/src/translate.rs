@@ -2,13 +2,14 @@
 //! scene ([`SceneDesc`]) whose every span points into the document: the
 //! compiler's errors about it are located in the `.mtlx`.
 
-use crate::document::{Attr, Document, Element, Port, Scope};
+use crate::document::{Attr, Document, Element, NodeDef, Port, Scope};
+use crate::library::{Library, definition, nodedef};
 use crate::{output_type, signatures_of, supported_kind};
 use std::collections::{BTreeSet, HashMap};
-use tessera_core::{GeomProp, Registry, SocketType};
+use tessera_core::{GeomProp, Registry, SocketType, ValueType};
 use tessera_scene::{
     Diagnostic, DiagnosticKind, Link, NodeDesc, Param, ParamValue, SceneDesc, SceneErrors, Section,
-    Spanned,
+    Span, Spanned,
 };
 
 /// What to make of a document.
@@ -21,22 +22,47 @@ pub struct Choice {
     pub height: u32,
 }
 
-/// Which scope of the document: the top level, or a node graph by index.
+/// Which scope a node is in: the document's top level, one of its node
+/// graphs, or an [`Instance`] of a graph-defined node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Place {
     Top,
     Graph(usize),
+    Instance(usize),
+}
+
+/// A node Tessera has no native node for, rendered as the graph that
+/// defines it (MaterialX's, or the document's own): the graph's nodes
+/// become scene nodes `ID__NODE`, reading the node's inputs where the graph
+/// reads its interface.
+struct Instance<'d> {
+    nodedef: &'d NodeDef,
+    graph: &'d Scope,
+    /// The place of the node it renders, and the node.
+    outer: Place,
+    element: &'d Element,
+    /// The node's id: the prefix of the graph's nodes' ids.
+    id: String,
+    /// Where in the document the instance's nodes and errors are located:
+    /// the node (or, nested, the outermost node) it renders.
+    anchor: Span,
 }
 
 struct Translator<'d> {
     document: &'d Document,
+    library: &'d Library,
     registry: &'d Registry,
+    instances: Vec<Instance<'d>>,
+    /// The instance made for each graph-defined node, by its place and name.
+    instance_of: HashMap<(Place, String), usize>,
     /// The nodes the output reads, found so far.
     reached: BTreeSet<(Place, String)>,
     /// Tessera ids given, and to which node.
     ids: HashMap<String, (Place, String)>,
     /// Whether a node reads MaterialX's position ([`POSITION`]).
     reads_position: bool,
+    /// Whether a graph's interface reads the texture coordinate ([`TEXCOORD`]).
+    reads_texcoord: bool,
     errors: Vec<Diagnostic>,
 }
 
@@ -47,6 +73,9 @@ struct Translator<'d> {
 const POSITION: &str = "materialx_position";
 /// Tessera's `position`, which [`POSITION`] remaps.
 const PLANE: &str = "materialx_plane";
+/// The texture coordinate, for a graph-defined node whose interface reads
+/// it (`defaultgeomprop="UV0"`) and is left unconnected.
+const TEXCOORD: &str = "materialx_texcoord";
 
 /// Translates the chosen output of the document `text`, and every node it
 /// reads, into a scene of `choice.width` x `choice.height` pixels.
@@ -56,12 +85,17 @@ pub fn translate(
     registry: &Registry,
 ) -> Result<SceneDesc, SceneErrors> {
     let document = crate::document::read(text).map_err(SceneErrors)?;
+    let library = Library::load();
     let mut translator = Translator {
         document: &document,
+        library: &library,
         registry,
+        instances: Vec::new(),
+        instance_of: HashMap::new(),
         reached: BTreeSet::new(),
         ids: HashMap::new(),
         reads_position: false,
+        reads_texcoord: false,
         errors: Vec::new(),
     };
     let (place, port) =
@@ -90,8 +124,19 @@ pub fn translate(
             }
         }
     }
+    for index in 0..translator.instances.len() {
+        let place = Place::Instance(index);
+        for element in &translator.instances[index].graph.nodes {
+            if done.contains(&(place, element.name.value.clone())) {
+                nodes.extend(translator.nodes(place, element));
+            }
+        }
+    }
     if translator.reads_position {
         nodes.extend(translator.position_nodes(&document));
+    }
+    if translator.reads_texcoord {
+        nodes.push(translator.texcoord_node(&document));
     }
     let output = translator.output_section(port, color);
     if !translator.errors.is_empty() {
@@ -160,7 +205,10 @@ pub fn output_names(text: &str) -> Result<Vec<String>, SceneErrors> {
 /// Every output: its scope, its element and its name as `--output` takes
 /// it, the node graphs' first.
 fn outputs(document: &Document) -> Vec<(Place, &Port, String)> {
-    let graphs = (document.graphs.iter().enumerate()).map(|(i, g)| (Place::Graph(i), g));
+    // A graph that defines a node is rendered through that node, not alone.
+    let graphs = (document.graphs.iter().enumerate())
+        .filter(|(_, g)| g.nodedef.is_none())
+        .map(|(i, g)| (Place::Graph(i), g));
     graphs
         .chain(std::iter::once((Place::Top, &document.top)))
         .flat_map(|(place, scope)| {
@@ -180,12 +228,84 @@ impl<'d> Translator<'d> {
         match place {
             Place::Top => &self.document.top,
             Place::Graph(i) => &self.document.graphs[i],
+            Place::Instance(i) => self.instances[i].graph,
         }
+    }
+
+    /// Where something of `place` found at `span` is located in the
+    /// document: there, or for an instance's, at its anchor.
+    fn at(&self, place: Place, span: Span) -> Span {
+        match place {
+            Place::Instance(i) => self.instances[i].anchor.clone(),
+            _ => span,
+        }
+    }
+
+    /// Reports `diagnostic` about something of `place`: an instance's is
+    /// moved to the node it renders, naming the definition.
+    fn report(&mut self, place: Place, mut diagnostic: Diagnostic) {
+        if let Place::Instance(i) = place {
+            let instance = &self.instances[i];
+            let graph = instance
+                .graph
+                .name
+                .as_ref()
+                .map_or("", |n| n.value.as_str());
+            diagnostic.span = Some(instance.anchor.clone());
+            diagnostic.related.clear();
+            diagnostic = diagnostic.note(format!(
+                "in the graph `{graph}` that defines `{}` ({})",
+                instance.element.category.value, instance.nodedef.name.value
+            ));
+        }
+        self.errors.push(diagnostic);
+    }
+
+    /// Whether Tessera renders `element` with a node of its own (or, for a
+    /// convert, nodes it is made of).
+    fn is_native(&self, element: &Element) -> bool {
+        element.category.value == "convert"
+            || supported_kind(self.registry, &element.category.value).is_some()
+    }
+
+    /// The instance rendering graph-defined `element` of `place`, made on
+    /// first use; None (reported) if no graph defines it.
+    fn instance(&mut self, place: Place, element: &'d Element) -> Option<usize> {
+        let key = (place, element.name.value.clone());
+        if let Some(&index) = self.instance_of.get(&key) {
+            return Some(index);
+        }
+        let Some(found) = definition(element, self.document, self.library) else {
+            let diagnostic = Diagnostic::new(
+                DiagnosticKind::UnknownNodeType,
+                format!(
+                    "MaterialX node `{}` is not supported",
+                    element.category.value
+                ),
+                element.category.span.clone(),
+            )
+            .label("this node")
+            .note("`tessera nodes --materialx` lists the nodes and types Tessera renders");
+            self.report(place, diagnostic);
+            return None;
+        };
+        let instance = Instance {
+            nodedef: found.nodedef,
+            graph: found.graph,
+            outer: place,
+            element,
+            id: self.id(place, &element.name),
+            anchor: self.at(place, element.category.span.clone()),
+        };
+        self.instances.push(instance);
+        self.instance_of.insert(key, self.instances.len() - 1);
+        Some(self.instances.len() - 1)
     }
 
     /// The Tessera id of node `name` of `place`.
     fn id(&mut self, place: Place, name: &Attr) -> String {
         let id = match (place, &self.scope(place).name) {
+            (Place::Instance(i), _) => format!("{}__{}", self.instances[i].id, name.value),
             (Place::Graph(_), Some(graph)) => format!("{}__{}", graph.value, name.value),
             _ => name.value.clone(),
         };
@@ -212,30 +332,35 @@ impl<'d> Translator<'d> {
     /// reported).
     fn source(&mut self, place: Place, port: &'d Port) -> Option<Spanned<ParamValue>> {
         if let Some(nodename) = &port.nodename {
-            if self.scope(place).node(&nodename.value).is_none() {
-                self.errors.push(
-                    Diagnostic::new(
-                        DiagnosticKind::BadLink,
-                        format!("there is no node `{}` here", nodename.value),
-                        nodename.span.clone(),
-                    )
-                    .label("this nodename"),
-                );
+            let Some(target) = self.scope(place).node(&nodename.value) else {
+                let diagnostic = Diagnostic::new(
+                    DiagnosticKind::BadLink,
+                    format!("there is no node `{}` here", nodename.value),
+                    nodename.span.clone(),
+                )
+                .label("this nodename");
+                self.report(place, diagnostic);
                 return None;
+            };
+            if !self.is_native(target) {
+                // The output of the graph that defines the node.
+                let instance = self.instance(place, target)?;
+                let outputs = &self.instances[instance].graph.outputs;
+                let output = match &port.output {
+                    Some(name) => outputs.iter().find(|o| o.name.value == name.value),
+                    None => outputs.first(),
+                };
+                return self.source(Place::Instance(instance), output?);
             }
             self.reached.insert((place, nodename.value.clone()));
-            let category = &self
-                .scope(place)
-                .node(&nodename.value)
-                .expect("found")
-                .category;
             let output = (port.output.as_ref())
-                .map(|o| tessera_output_name(&category.value, &o.value).to_string());
+                .map(|o| tessera_output_name(&target.category.value, &o.value).to_string());
             let link = Link {
                 node: self.id(place, nodename),
                 output,
             };
-            return Some(Spanned::new(ParamValue::Link(link), nodename.span.clone()));
+            let span = self.at(place, nodename.span.clone());
+            return Some(Spanned::new(ParamValue::Link(link), span));
         }
         if let Some(graph_name) = &port.nodegraph {
             let graph = (self.document.graphs.iter())
@@ -272,6 +397,9 @@ impl<'d> Translator<'d> {
             return self.source(Place::Graph(graph), output);
         }
         if let Some(interface) = &port.interfacename {
+            if let Place::Instance(i) = place {
+                return self.interface(i, &interface.value);
+            }
             let Some(input) = self.scope(place).input(&interface.value) else {
                 self.errors.push(
                     Diagnostic::new(
@@ -289,11 +417,44 @@ impl<'d> Translator<'d> {
         }
         let value = port.value.as_ref()?;
         match self.constant(port, value) {
-            Ok(constant) => Some(Spanned::new(constant, value.span.clone())),
+            Ok(constant) => {
+                let span = self.at(place, value.span.clone());
+                Some(Spanned::new(respan(constant, &span), span))
+            }
             Err(error) => {
-                self.errors.push(error);
+                self.report(place, error);
                 None
             }
+        }
+    }
+
+    /// What an instance's graph reads as its interface input `name`: the
+    /// node's input of that name, else the definition's default (a value,
+    /// or the texture coordinate or position it names).
+    fn interface(&mut self, instance: usize, name: &str) -> Option<Spanned<ParamValue>> {
+        let Instance {
+            nodedef,
+            outer,
+            element,
+            ref anchor,
+            ..
+        } = self.instances[instance];
+        let anchor = anchor.clone();
+        if let Some(given) = element.inputs.iter().find(|i| i.name.value == name) {
+            return self.source(outer, given);
+        }
+        let declared = nodedef.inputs.iter().find(|i| i.name.value == name)?;
+        match declared.defaultgeomprop.as_deref() {
+            Some("UV0") => {
+                self.reads_texcoord = true;
+                let link = Link {
+                    node: TEXCOORD.to_string(),
+                    output: None,
+                };
+                Some(Spanned::new(ParamValue::Link(link), anchor))
+            }
+            Some(_) => Some(self.position_link(anchor)),
+            None => self.source(Place::Instance(instance), declared),
         }
     }
 
@@ -372,16 +533,50 @@ impl<'d> Translator<'d> {
     /// The scene nodes for `element`: one, or for a `convert` of channels,
     /// two. None (reported) if Tessera has no such node or signature.
     fn nodes(&mut self, place: Place, element: &'d Element) -> Vec<NodeDesc> {
-        match element.category.value.as_str() {
+        let nodes: Vec<NodeDesc> = match element.category.value.as_str() {
             "convert" => self.convert(place, element),
             _ => self.node(place, element).into_iter().collect(),
-        }
+        };
+        let Place::Instance(_) = place else {
+            return nodes;
+        };
+        // An instance's nodes are located at the node it renders; the
+        // values it was given keep their own places.
+        let anchor = self.at(place, 0..0);
+        let anchored = |mut text: Spanned<String>| {
+            text.span = anchor.clone();
+            text
+        };
+        (nodes.into_iter())
+            .map(|node| NodeDesc {
+                id: anchored(node.id),
+                type_name: anchored(node.type_name),
+                value_type: node.value_type.map(anchored),
+                params: (node.params.into_iter())
+                    .map(|p| Param {
+                        name: anchored(p.name),
+                        value: p.value,
+                    })
+                    .collect(),
+            })
+            .collect()
     }
 
     fn node(&mut self, place: Place, element: &'d Element) -> Option<NodeDesc> {
-        let category = &element.category;
+        // The nodedef decides, as in MaterialX: its library has an
+        // `<ifgreater nodedef="ND_ifgreatereq_color4I">`.
+        let defined = (element.nodedef.as_ref()).and_then(|nodedef| {
+            crate::MATERIALX_NODES.iter().find(|(name, signatures)| {
+                (signatures.iter()).any(|s| nodedef.value == format!("ND_{name}_{s}"))
+            })
+        });
+        let category = &match defined {
+            Some((name, _)) => Spanned::new(name.to_string(), element.category.span.clone()),
+            None => element.category.clone(),
+        };
         let Some(kind) = supported_kind(self.registry, &category.value) else {
-            self.errors.push(
+            self.report(
+                place,
                 Diagnostic::new(
                     DiagnosticKind::UnknownNodeType,
                     format!("MaterialX node `{}` is not supported", category.value),
@@ -404,9 +599,13 @@ impl<'d> Translator<'d> {
         };
         let spec = kind.spec();
         let mut value_type = None;
-        if let Some(ty) = &element.type_name {
+        // A separate's type is its outputs' (multioutput, or float as
+        // MaterialX's own graphs write it): its input's type is inferred.
+        let separate = category.value.starts_with("separate");
+        if let Some(ty) = element.type_name.as_ref().filter(|_| !separate) {
             if !(signatures.iter()).any(|s| output_type(&category.value, s) == ty.value) {
-                self.errors.push(
+                self.report(
+                    place,
                     Diagnostic::new(
                         DiagnosticKind::WrongType,
                         format!(
@@ -432,7 +631,8 @@ impl<'d> Translator<'d> {
         if let Some(nodedef) = &element.nodedef
             && !(signatures.iter()).any(|s| nodedef.value == format!("ND_{}_{s}", category.value))
         {
-            self.errors.push(
+            self.report(
+                place,
                 Diagnostic::new(
                     DiagnosticKind::WrongType,
                     format!("nodedef `{}` is not supported", nodedef.value),
@@ -460,17 +660,45 @@ impl<'d> Translator<'d> {
                     value: Spanned::new(ParamValue::String(space), span),
                 });
             }
+            // MaterialX compares booleans where Tessera compares floats (the
+            // conditionals' value1 and value2): true is 1, false 0.
+            let takes_float = (spec.find_input(&input.name.value))
+                .is_some_and(|(_, i)| i.ty == SocketType::Fixed(ValueType::Float));
+            let value = match value.value {
+                ParamValue::Boolean(b) if takes_float => {
+                    Spanned::new(ParamValue::Float(f64::from(u8::from(b))), value.span)
+                }
+                _ => value,
+            };
             params.push(Param {
                 name: input.name.clone(),
                 value,
             });
         }
+        // An input left out takes MaterialX's default, where Tessera's
+        // differs: the baker's position, or a value where Tessera's reads
+        // the geometry (place2d's texcoord is (0, 0) in MaterialX).
+        let declared = nodedef(element, self.document, self.library);
         for input in &spec.inputs {
-            let given = params.iter().any(|p| p.name.value == input.name);
-            if input.geometry == Some(GeomProp::Position) && !given {
+            if params.iter().any(|p| p.name.value == input.name) || input.geometry.is_none() {
+                continue;
+            }
+            let default = declared
+                .and_then(|d| d.inputs.iter().find(|i| i.name.value == input.name))
+                .filter(|i| i.defaultgeomprop.is_none());
+            let value = match default {
+                Some(default) => {
+                    (default.value.as_ref()).and_then(|value| self.constant(default, value).ok())
+                }
+                None if input.geometry == Some(GeomProp::Position) => {
+                    Some(self.position_link(category.span.clone()).value)
+                }
+                None => None,
+            };
+            if let Some(value) = value {
                 params.push(Param {
                     name: Spanned::new(input.name.clone(), category.span.clone()),
-                    value: self.position_link(category.span.clone()),
+                    value: Spanned::new(respan(value, &category.span), category.span.clone()),
                 });
             }
         }
@@ -491,7 +719,8 @@ impl<'d> Translator<'d> {
         let input = element.inputs.iter().find(|i| i.name.value == "in");
         let from = input.and_then(|i| i.type_name.as_ref());
         let (Some(input), Some(from), Some(to)) = (input, from, &element.type_name) else {
-            self.errors.push(
+            self.report(
+                place,
                 Diagnostic::new(
                     DiagnosticKind::WrongType,
                     "a convert needs a `type` and an input `in` with a `type`",
@@ -508,8 +737,29 @@ impl<'d> Translator<'d> {
             "color4" => Some(4),
             _ => None,
         };
+        // An integer or boolean is a constant (Tessera has no per-sample
+        // integers): its float, widened.
+        if matches!(from.value.as_str(), "integer" | "boolean") && channels(&to.value).is_some() {
+            let value = match self.source(place, input).map(|v| v.value) {
+                Some(ParamValue::Integer(i)) => i as f64,
+                Some(ParamValue::Boolean(b)) => f64::from(u8::from(b)),
+                _ => 0.0,
+            };
+            let id = self.id(place, &element.name);
+            let spanned = |text: &str| Spanned::new(text.to_string(), at.clone());
+            return vec![NodeDesc {
+                id: Spanned::new(id, element.name.span.clone()),
+                type_name: spanned("constant"),
+                value_type: Some(spanned(&to.value)),
+                params: vec![Param {
+                    name: spanned("value"),
+                    value: Spanned::new(ParamValue::Float(value), at.clone()),
+                }],
+            }];
+        }
         let (Some(n_from), Some(n_to)) = (channels(&from.value), channels(&to.value)) else {
-            self.errors.push(
+            self.report(
+                place,
                 Diagnostic::new(
                     DiagnosticKind::WrongType,
                     format!(
@@ -597,6 +847,28 @@ impl<'d> Translator<'d> {
                 name: Spanned::new("value".to_string(), span.clone()),
                 value: self.position_link(span),
             }],
+        }
+    }
+
+    /// [`TEXCOORD`], located at the document's root.
+    fn texcoord_node(&mut self, document: &Document) -> NodeDesc {
+        let at = document.span.clone();
+        if let Some((_, name)) = self.ids.get(TEXCOORD) {
+            self.errors.push(
+                Diagnostic::new(
+                    DiagnosticKind::Structure,
+                    format!("node `{name}` takes the id `{TEXCOORD}` that Tessera gives the texture coordinate"),
+                    at.clone(),
+                )
+                .note("rename the node"),
+            );
+        }
+        let text = |text: &str| Spanned::new(text.to_string(), at.clone());
+        NodeDesc {
+            id: text(TEXCOORD),
+            type_name: text("texcoord"),
+            value_type: None,
+            params: Vec::new(),
         }
     }
 
@@ -718,5 +990,18 @@ fn tessera_output_name<'a>(category: &str, output: &'a str) -> &'a str {
         ("separate3", "outy") => "outg",
         ("separate3", "outz") => "outb",
         _ => output,
+    }
+}
+
+/// `value` with every span inside it `span` (a value of MaterialX's library
+/// is located at the node it serves).
+fn respan(value: ParamValue, span: &Span) -> ParamValue {
+    match value {
+        ParamValue::Array(items) => ParamValue::Array(
+            (items.into_iter())
+                .map(|item| Spanned::new(respan(item.value, span), span.clone()))
+                .collect(),
+        ),
+        other => other,
     }
 }
