@@ -213,12 +213,12 @@ fn document_mistakes_are_located_in_the_document() {
     assert_document_errors(
         r#"<materialx>
   <nodegraph name="NG">
-    <output name="out" type="vector3" value="1, 2, 3" />
+    <output name="out" type="integer" value="1" />
   </nodegraph>
 </materialx>
 "#,
         &[(
-            "an output of type vector3 cannot be written as an image yet",
+            "an output of type integer cannot be written as an image",
             "3:30",
         )],
     );
@@ -540,5 +540,71 @@ fn a_mistake_inside_a_definition_is_located_at_the_node_using_it() {
 </materialx>
 "#,
         &[("MaterialX node `matrix_multiply` is not supported", "10:6")],
+    );
+}
+
+#[test]
+fn every_testsuite_document_here_renders() {
+    // MaterialX's own test documents (tests/materialx/testsuite/README.md):
+    // every output checks, and the first renders the same at 1 and 2 threads.
+    let mut documents = Vec::new();
+    let mut folders = vec![root().join("tests/materialx/testsuite")];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(folder).unwrap() {
+            let path = entry.unwrap().path();
+            match path.extension() {
+                None if path.is_dir() => folders.push(path),
+                Some(e) if e == "mtlx" => documents.push(path),
+                _ => {}
+            }
+        }
+    }
+    assert!(documents.len() >= 7, "{documents:?}");
+    let dir = tempfile::tempdir().unwrap();
+    for document in documents {
+        let document = document.to_str().unwrap();
+        tessera(&["check", document]).expect_code(0);
+        let out = dir.path().join("out.exr");
+        let hashes: Vec<String> = ["1", "2"]
+            .iter()
+            .map(|threads| {
+                let args = [
+                    "render",
+                    document,
+                    "--size",
+                    "32x32",
+                    "--threads",
+                    threads,
+                    "-o",
+                ];
+                let mut args = args.to_vec();
+                args.push(out.to_str().unwrap());
+                tessera(&args).expect_code(0).pixel_hash()
+            })
+            .collect();
+        assert_eq!(hashes[0], hashes[1], "{document}");
+    }
+}
+
+#[test]
+fn a_vector_output_is_written_as_a_colour() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("doc.mtlx"),
+        "<materialx>\n  <nodegraph name=\"g\">\n    <texcoord name=\"uv\" type=\"vector2\" />\n    \
+         <output name=\"out\" type=\"vector2\" nodename=\"uv\" />\n  </nodegraph>\n</materialx>\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("scene.toml"),
+        "[image]\nwidth = 8\nheight = 4\n\n[nodes.uv]\ntype = \"texcoord\"\n\n[nodes.s]\ntype = \"separate2\"\n\
+         in = \"@uv\"\n\n[nodes.c]\ntype = \"combine3\"\nin1 = \"@s.outx\"\nin2 = \"@s.outy\"\nin3 = 0.0\n\n\
+         [output]\ncolor = \"@c\"\nalpha = 1.0\n",
+    )
+    .unwrap();
+    let hash = |args: &[&str]| tessera_in(dir.path(), args).expect_code(0).pixel_hash();
+    assert_eq!(
+        hash(&["render", "doc.mtlx", "--size", "8x4", "-o", "a.exr"]),
+        hash(&["render", "scene.toml", "-o", "b.exr"])
     );
 }

@@ -73,6 +73,8 @@ struct Translator<'d> {
 const POSITION: &str = "materialx_position";
 /// Tessera's `position`, which [`POSITION`] remaps.
 const PLANE: &str = "materialx_plane";
+/// The colour a vector output is written as.
+const OUTPUT: &str = "materialx_output";
 /// The texture coordinate, for a graph-defined node whose interface reads
 /// it (`defaultgeomprop="UV0"`) and is left unconnected.
 const TEXCOORD: &str = "materialx_texcoord";
@@ -138,7 +140,8 @@ pub fn translate(
     if translator.reads_texcoord {
         nodes.push(translator.texcoord_node(&document));
     }
-    let output = translator.output_section(port, color);
+    let (output, written) = translator.output_section(port, color);
+    nodes.extend(written);
     if !translator.errors.is_empty() {
         // A link is followed when it is found and again when its node is
         // written: each mistake is told once.
@@ -642,8 +645,16 @@ impl<'d> Translator<'d> {
                 .note(listed()),
             );
         }
+        let declared = nodedef(element, self.document, self.library);
         let mut params = Vec::new();
         for input in &element.inputs {
+            if spec.find_input(&input.name.value).is_none()
+                && self.is_default(place, input, declared)
+            {
+                // An input Tessera's node lacks, at MaterialX's default (an
+                // image's frameoffset 0): the same pixels without it.
+                continue;
+            }
             let Some(value) = self.source(place, input) else {
                 continue;
             };
@@ -678,7 +689,6 @@ impl<'d> Translator<'d> {
         // An input left out takes MaterialX's default, where Tessera's
         // differs: the baker's position, or a value where Tessera's reads
         // the geometry (place2d's texcoord is (0, 0) in MaterialX).
-        let declared = nodedef(element, self.document, self.library);
         for input in &spec.inputs {
             if params.iter().any(|p| p.name.value == input.name) || input.geometry.is_none() {
                 continue;
@@ -730,13 +740,6 @@ impl<'d> Translator<'d> {
             );
             return Vec::new();
         };
-        let channels = |ty: &str| match ty {
-            "float" => Some(1),
-            "vector2" => Some(2),
-            "vector3" | "color3" => Some(3),
-            "color4" => Some(4),
-            _ => None,
-        };
         // An integer or boolean is a constant (Tessera has no per-sample
         // integers): its float, widened.
         if matches!(from.value.as_str(), "integer" | "boolean") && channels(&to.value).is_some() {
@@ -757,7 +760,7 @@ impl<'d> Translator<'d> {
                 }],
             }];
         }
-        let (Some(n_from), Some(n_to)) = (channels(&from.value), channels(&to.value)) else {
+        if channels(&from.value).is_none() || channels(&to.value).is_none() {
             self.report(
                 place,
                 Diagnostic::new(
@@ -777,53 +780,28 @@ impl<'d> Translator<'d> {
             return Vec::new();
         };
         let id = self.id(place, &element.name);
-        let spanned = |text: &str| Spanned::new(text.to_string(), at.clone());
-        let param = |name: &str, value: ParamValue| Param {
-            name: spanned(name),
-            value: Spanned::new(value, at.clone()),
+        moved_channels(id, value, [&from.value, &to.value], &at, &element.name.span)
+    }
+
+    /// Whether `input` of `place` reads its nodedef's default value (or is
+    /// a dot's note, which is documentation).
+    fn is_default(&mut self, place: Place, input: &'d Port, nodedef: Option<&NodeDef>) -> bool {
+        let Some(declared) =
+            nodedef.and_then(|d| d.inputs.iter().find(|i| i.name.value == input.name.value))
+        else {
+            return false;
         };
-        let node = |id: String, type_name: &str, value_type: &str, params| NodeDesc {
-            id: Spanned::new(id, element.name.span.clone()),
-            type_name: spanned(type_name),
-            value_type: Some(spanned(value_type)),
-            params,
-        };
-        if n_from == 1 || (from.value == "color3" && to.value == "color4") {
-            let value = Param {
-                name: spanned("value"),
-                value,
-            };
-            return vec![node(id, "constant", &to.value, vec![value])];
+        if nodedef.is_some_and(|d| d.node == "dot") && input.name.value == "note" {
+            return true;
         }
-        let separated = format!("{id}__channels");
-        let separate = node(
-            separated.clone(),
-            &format!("separate{n_from}"),
-            &from.value,
-            vec![Param {
-                name: spanned("in"),
-                value,
-            }],
-        );
-        let outputs = match n_from {
-            2 => ["outx", "outy", "", ""],
-            _ => ["outr", "outg", "outb", "outa"],
-        };
-        let combine_inputs = (0..n_to)
-            .map(|k| {
-                let value = match k {
-                    _ if k < n_from => ParamValue::Link(Link {
-                        node: separated.clone(),
-                        output: Some(outputs[k].to_string()),
-                    }),
-                    3 => ParamValue::Float(1.0),
-                    _ => ParamValue::Float(0.0),
-                };
-                param(&format!("in{}", k + 1), value)
-            })
-            .collect();
-        let combine = node(id, &format!("combine{n_to}"), &to.value, combine_inputs);
-        vec![separate, combine]
+        if input.nodename.is_some() || input.nodegraph.is_some() {
+            return false;
+        }
+        let nowhere = 0..0;
+        let default =
+            (declared.value.as_ref()).and_then(|value| self.constant(declared, value).ok());
+        let given = self.source(place, input).map(|v| respan(v.value, &nowhere));
+        given.is_some() && given == default.map(|d| respan(d, &nowhere))
     }
 
     /// A link to [`POSITION`], which is then made.
@@ -933,38 +911,49 @@ impl<'d> Translator<'d> {
         &mut self,
         port: &Port,
         color: Option<Spanned<ParamValue>>,
-    ) -> Option<Section> {
+    ) -> (Option<Section>, Vec<NodeDesc>) {
         let Some(color) = color else {
-            self.errors.push(
-                Diagnostic::new(
-                    DiagnosticKind::MissingOutput,
-                    format!("output `{}` reads nothing", port.name.value),
-                    port.span.clone(),
-                )
-                .label("give it a nodename, nodegraph or value"),
-            );
-            return None;
+            // A connection that failed was reported where it failed.
+            if port.nodename.is_none() && port.nodegraph.is_none() && port.value.is_none() {
+                self.errors.push(
+                    Diagnostic::new(
+                        DiagnosticKind::MissingOutput,
+                        format!("output `{}` reads nothing", port.name.value),
+                        port.span.clone(),
+                    )
+                    .label("give it a nodename, nodegraph or value"),
+                );
+            }
+            return (None, Vec::new());
         };
-        let ty = port
-            .type_name
-            .as_ref()
-            .map_or("color3", |t| t.value.as_str());
-        if !matches!(ty, "float" | "color3" | "color4") {
-            let at = port
-                .type_name
-                .as_ref()
-                .map_or(port.span.clone(), |t| t.span.clone());
+        let ty = (port.type_name.as_ref()).map_or("color3", |t| t.value.as_str());
+        if !matches!(ty, "float" | "color3" | "color4" | "vector2" | "vector3") {
+            let at = (port.type_name.as_ref()).map_or(port.span.clone(), |t| t.span.clone());
             self.errors.push(
                 Diagnostic::new(
                     DiagnosticKind::WrongType,
-                    format!("an output of type {ty} cannot be written as an image yet"),
+                    format!("an output of type {ty} cannot be written as an image"),
                     at,
                 )
                 .label("this type")
-                .note("render a float, color3 or color4 output"),
+                .note("render a float, vector2, vector3, color3 or color4 output"),
             );
-            return None;
+            return (None, Vec::new());
         }
+        // A vector is written as a colour, as MaterialX's baker writes it:
+        // (x, y, 0) for a vector2.
+        let (color, nodes) = match ty {
+            "vector2" | "vector3" => {
+                let at = port.span.clone();
+                let nodes = moved_channels(OUTPUT.to_string(), color, [ty, "color3"], &at, &at);
+                let link = ParamValue::Link(Link {
+                    node: OUTPUT.to_string(),
+                    output: None,
+                });
+                (Spanned::new(link, at), nodes)
+            }
+            _ => (color, Vec::new()),
+        };
         let mut params = vec![Param {
             name: Spanned::new("color".to_string(), port.name.span.clone()),
             value: color,
@@ -975,10 +964,11 @@ impl<'d> Translator<'d> {
                 value: Spanned::new(ParamValue::Float(1.0), port.name.span.clone()),
             });
         }
-        Some(Section {
+        let section = Section {
             span: port.span.clone(),
             params,
-        })
+        };
+        (Some(section), nodes)
     }
 }
 
@@ -1004,4 +994,81 @@ fn respan(value: ParamValue, span: &Span) -> ParamValue {
         ),
         other => other,
     }
+}
+
+/// The channels of a value of MaterialX type `ty`, if Tessera's nodes pass
+/// it between them.
+fn channels(ty: &str) -> Option<usize> {
+    match ty {
+        "float" => Some(1),
+        "vector2" => Some(2),
+        "vector3" | "color3" => Some(3),
+        "color4" => Some(4),
+        _ => None,
+    }
+}
+
+/// The nodes converting `value` from type `from` to `to` (both with
+/// [`channels`]), the last of them `id`: a float or a color3 made a color4
+/// is widened by a constant; otherwise a separate (`ID__channels`) and a
+/// combine move the channels, MaterialX's 0 for a channel the input lacks
+/// and 1 for a colour4's alpha. Located at `at`, ids at `name`.
+fn moved_channels(
+    id: String,
+    value: Spanned<ParamValue>,
+    [from, to]: [&str; 2],
+    at: &Span,
+    name: &Span,
+) -> Vec<NodeDesc> {
+    let (n_from, n_to) = (
+        channels(from).expect("a channel type"),
+        channels(to).expect("a channel type"),
+    );
+    let spanned = |text: &str| Spanned::new(text.to_string(), at.clone());
+    let param = |name: &str, value: ParamValue| Param {
+        name: spanned(name),
+        value: Spanned::new(value, at.clone()),
+    };
+    let node = |id: String, type_name: &str, value_type: &str, params| NodeDesc {
+        id: Spanned::new(id, name.clone()),
+        type_name: spanned(type_name),
+        value_type: Some(spanned(value_type)),
+        params,
+    };
+    if n_from == 1 || (from == "color3" && to == "color4") {
+        let value = Param {
+            name: spanned("value"),
+            value,
+        };
+        return vec![node(id, "constant", to, vec![value])];
+    }
+    let separated = format!("{id}__channels");
+    let separate = node(
+        separated.clone(),
+        &format!("separate{n_from}"),
+        from,
+        vec![Param {
+            name: spanned("in"),
+            value,
+        }],
+    );
+    let outputs = match n_from {
+        2 => ["outx", "outy", "", ""],
+        _ => ["outr", "outg", "outb", "outa"],
+    };
+    let combine_inputs = (0..n_to)
+        .map(|k| {
+            let value = match k {
+                _ if k < n_from => ParamValue::Link(Link {
+                    node: separated.clone(),
+                    output: Some(outputs[k].to_string()),
+                }),
+                3 => ParamValue::Float(1.0),
+                _ => ParamValue::Float(0.0),
+            };
+            param(&format!("in{}", k + 1), value)
+        })
+        .collect();
+    let combine = node(id, &format!("combine{n_to}"), to, combine_inputs);
+    vec![separate, combine]
 }
