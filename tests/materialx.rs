@@ -608,3 +608,51 @@ fn a_vector_output_is_written_as_a_colour() {
         hash(&["render", "scene.toml", "-o", "b.exr"])
     );
 }
+
+#[test]
+fn an_included_documents_definitions_serve_the_document() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("defs")).unwrap();
+    std::fs::write(
+        dir.path().join("defs/double.mtlx"),
+        r#"<materialx>
+  <nodedef name="ND_double_float" node="double">
+    <input name="in" type="float" value="0.25" />
+    <output name="out" type="float" />
+  </nodedef>
+  <nodegraph name="NG_double_float" nodedef="ND_double_float">
+    <multiply name="m" type="float">
+      <input name="in1" type="float" interfacename="in" />
+      <input name="in2" type="float" value="2" />
+    </multiply>
+    <output name="out" type="float" nodename="m" />
+  </nodegraph>
+</materialx>
+"#,
+    )
+    .unwrap();
+    let document = |href: &str| {
+        format!(
+            "<materialx xmlns:xi=\"http://www.w3.org/2001/XInclude\">\n  <xi:include href=\"{href}\" />\n  \
+             <nodegraph name=\"main\">\n    <double name=\"d\" type=\"float\" />\n    \
+             <output name=\"out\" type=\"float\" nodename=\"d\" />\n  </nodegraph>\n</materialx>\n"
+        )
+    };
+    std::fs::write(dir.path().join("doc.mtlx"), document("defs/double.mtlx")).unwrap();
+    std::fs::write(
+        dir.path().join("scene.toml"),
+        "[image]\nwidth = 4\nheight = 4\n\n[output]\ncolor = 0.5\nalpha = 1.0\n",
+    )
+    .unwrap();
+    let hash = |args: &[&str]| tessera_in(dir.path(), args).expect_code(0).pixel_hash();
+    assert_eq!(
+        hash(&["render", "doc.mtlx", "--size", "4x4", "-o", "a.png"]),
+        hash(&["render", "scene.toml", "-o", "b.png"])
+    );
+    // A missing include is an error at its href.
+    std::fs::write(dir.path().join("doc.mtlx"), document("defs/missing.mtlx")).unwrap();
+    tessera_in(dir.path(), &["check", "doc.mtlx"])
+        .expect_code(2)
+        .expect_stderr_has("cannot include ")
+        .expect_stderr_has("doc.mtlx:2:21");
+}

@@ -15,6 +15,8 @@ pub struct Document {
     pub top: Scope,
     pub graphs: Vec<Scope>,
     pub nodedefs: Vec<NodeDef>,
+    /// The documents it includes (`<xi:include href="...">`), as written.
+    pub includes: Vec<Attr>,
     /// The range of the root element's start tag.
     pub span: Span,
 }
@@ -137,15 +139,17 @@ pub fn read(text: &str) -> Result<Document, Vec<Diagnostic>> {
                 }
                 document.graphs.push(graph);
             }
-            "include" => errors.push(
-                Diagnostic::new(
-                    DiagnosticKind::Structure,
-                    "XIncludes of other documents are not supported yet",
-                    tag_span(&child),
-                )
-                .label("this include")
-                .note("copy the included document's elements into this one"),
-            ),
+            "include" => match attr(&child, "href") {
+                Some(href) => document.includes.push(href),
+                None => errors.push(
+                    Diagnostic::new(
+                        DiagnosticKind::Structure,
+                        "<xi:include> has no `href`",
+                        tag_span(&child),
+                    )
+                    .label("this include"),
+                ),
+            },
             "nodedef" => {
                 let (Some(name), Some(node)) = (attr(&child, "name"), child.attribute("node"))
                 else {

@@ -31,56 +31,58 @@ pub struct Definition<'d> {
     pub graph: &'d Scope,
 }
 
-/// The nodedef of `element`, looked for in `document` (its own
-/// definitions) and then in the standard library: the one the element
-/// names, or the first of its category whose output type is the element's
-/// and whose inputs have the types the element gives them.
-pub fn nodedef<'d>(
-    element: &Element,
-    document: &'d Document,
-    library: &'d Library,
-) -> Option<&'d NodeDef> {
-    let sources = [document, &library.definitions];
-    let fits = |def: &NodeDef| match &element.nodedef {
-        Some(name) => def.name.value == name.value,
-        None => {
-            def.node == element.category.value
-                && element.type_name.as_ref().is_none_or(|ty| {
-                    let output = def.outputs.first().and_then(|o| o.type_name.as_ref());
-                    let multiple = def.outputs.len() > 1;
-                    output.is_some_and(|o| o.value == ty.value)
-                        || (multiple && ty.value == "multioutput")
-                })
-                && element.inputs.iter().all(|input| {
-                    let declared = def.inputs.iter().find(|i| i.name.value == input.name.value);
-                    declared.is_some_and(|d| match (&d.type_name, &input.type_name) {
-                        (Some(d), Some(i)) => d.value == i.value,
-                        _ => true,
-                    })
-                })
-        }
-    };
-    sources
-        .iter()
-        .flat_map(|s| &s.nodedefs)
-        .find(|def| fits(def))
+/// Where definitions are looked for, in order: the document, the documents
+/// it includes, and the standard library.
+pub struct Definitions<'d> {
+    pub documents: Vec<&'d Document>,
 }
 
-/// The graph defining `element` (by its [`nodedef`]), in `document` or in
-/// the standard library.
-pub fn definition<'d>(
-    element: &Element,
-    document: &'d Document,
-    library: &'d Library,
-) -> Option<Definition<'d>> {
-    let nodedef = nodedef(element, document, library)?;
-    let implements =
-        |g: &&Scope| (g.nodedef.as_ref()).is_some_and(|n| n.value == nodedef.name.value);
-    let graph = [document, &library.graphs]
-        .into_iter()
-        .flat_map(|s| &s.graphs)
-        .find(implements)?;
-    Some(Definition { nodedef, graph })
+impl<'d> Definitions<'d> {
+    pub fn new(document: &'d Document, included: &'d [Document], library: &'d Library) -> Self {
+        let mut documents = vec![document];
+        documents.extend(included);
+        documents.extend([&library.definitions, &library.graphs]);
+        Definitions { documents }
+    }
+
+    /// The nodedef of `element`: the one it names, or the first of its
+    /// category whose output type is the element's and whose inputs have
+    /// the types the element gives them.
+    pub fn nodedef(&self, element: &Element) -> Option<&'d NodeDef> {
+        let fits = |def: &NodeDef| match &element.nodedef {
+            Some(name) => def.name.value == name.value,
+            None => {
+                def.node == element.category.value
+                    && element.type_name.as_ref().is_none_or(|ty| {
+                        let output = def.outputs.first().and_then(|o| o.type_name.as_ref());
+                        let multiple = def.outputs.len() > 1;
+                        output.is_some_and(|o| o.value == ty.value)
+                            || (multiple && ty.value == "multioutput")
+                    })
+                    && element.inputs.iter().all(|input| {
+                        let declared = def.inputs.iter().find(|i| i.name.value == input.name.value);
+                        declared.is_some_and(|d| match (&d.type_name, &input.type_name) {
+                            (Some(d), Some(i)) => d.value == i.value,
+                            _ => true,
+                        })
+                    })
+            }
+        };
+        (self.documents.iter())
+            .flat_map(|d| &d.nodedefs)
+            .find(|def| fits(def))
+    }
+
+    /// The graph defining `element` (by its [`Definitions::nodedef`]).
+    pub fn definition(&self, element: &Element) -> Option<Definition<'d>> {
+        let nodedef = self.nodedef(element)?;
+        let implements =
+            |g: &&Scope| (g.nodedef.as_ref()).is_some_and(|n| n.value == nodedef.name.value);
+        let graph = (self.documents.iter())
+            .flat_map(|d| &d.graphs)
+            .find(implements)?;
+        Some(Definition { nodedef, graph })
+    }
 }
 
 #[cfg(test)]
@@ -96,7 +98,8 @@ mod tests {
         )
         .unwrap();
         let element = &document.graphs[0].nodes[0];
-        let found = definition(element, &document, &library).expect("ramp4 is defined");
+        let definitions = Definitions::new(&document, &[], &library);
+        let found = definitions.definition(element).expect("ramp4 is defined");
         assert_eq!(found.nodedef.name.value, "ND_ramp4_color3");
         assert_eq!(found.graph.name.as_ref().unwrap().value, "NG_ramp4_color3");
     }

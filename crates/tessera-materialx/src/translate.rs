@@ -3,9 +3,10 @@
 //! compiler's errors about it are located in the `.mtlx`.
 
 use crate::document::{Attr, Document, Element, NodeDef, Port, Scope};
-use crate::library::{Library, definition, nodedef};
+use crate::library::{Definitions, Library};
 use crate::{output_type, signatures_of, supported_kind};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
 use tessera_core::{GeomProp, Registry, SocketType, ValueType};
 use tessera_scene::{
     Diagnostic, DiagnosticKind, Link, NodeDesc, Param, ParamValue, SceneDesc, SceneErrors, Section,
@@ -15,6 +16,8 @@ use tessera_scene::{
 /// What to make of a document.
 #[derive(Debug, Clone)]
 pub struct Choice {
+    /// The document's folder: its XIncludes are read from here.
+    pub base_dir: PathBuf,
     /// `graph/output`, or a top-level output's name; None for the first
     /// output of the first node graph that has one.
     pub output: Option<String>,
@@ -50,7 +53,7 @@ struct Instance<'d> {
 
 struct Translator<'d> {
     document: &'d Document,
-    library: &'d Library,
+    definitions: Definitions<'d>,
     registry: &'d Registry,
     instances: Vec<Instance<'d>>,
     /// The instance made for each graph-defined node, by its place and name.
@@ -87,10 +90,14 @@ pub fn translate(
     registry: &Registry,
 ) -> Result<SceneDesc, SceneErrors> {
     let document = crate::document::read(text).map_err(SceneErrors)?;
+    let mut included = Vec::new();
+    let mut seen = HashSet::new();
+    include(&document, &choice.base_dir, &mut included, &mut seen)
+        .map_err(|e| SceneErrors(vec![e]))?;
     let library = Library::load();
     let mut translator = Translator {
         document: &document,
-        library: &library,
+        definitions: Definitions::new(&document, &included, &library),
         registry,
         instances: Vec::new(),
         instance_of: HashMap::new(),
@@ -278,7 +285,7 @@ impl<'d> Translator<'d> {
         if let Some(&index) = self.instance_of.get(&key) {
             return Some(index);
         }
-        let Some(found) = definition(element, self.document, self.library) else {
+        let Some(found) = self.definitions.definition(element) else {
             let diagnostic = Diagnostic::new(
                 DiagnosticKind::UnknownNodeType,
                 format!(
@@ -645,7 +652,7 @@ impl<'d> Translator<'d> {
                 .note(listed()),
             );
         }
-        let declared = nodedef(element, self.document, self.library);
+        let declared = self.definitions.nodedef(element);
         let mut params = Vec::new();
         for input in &element.inputs {
             if spec.find_input(&input.name.value).is_none()
@@ -1071,4 +1078,44 @@ fn moved_channels(
         .collect();
     let combine = node(id, &format!("combine{n_to}"), to, combine_inputs);
     vec![separate, combine]
+}
+
+/// Reads the documents `document` includes (`<xi:include href>`, relative to
+/// `dir`), and theirs, into `included`: their definitions serve the
+/// document's nodes. A document included twice is read once; a mistake in
+/// one is told at the include that reads it.
+fn include(
+    document: &Document,
+    dir: &Path,
+    included: &mut Vec<Document>,
+    seen: &mut HashSet<PathBuf>,
+) -> Result<(), Diagnostic> {
+    for href in &document.includes {
+        let path = dir.join(&href.value);
+        let failed = |why: String| {
+            Diagnostic::new(
+                DiagnosticKind::Structure,
+                format!("cannot include {}: {why}", path.display()),
+                href.span.clone(),
+            )
+            .label("this include")
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| failed(e.to_string()))?;
+        if !seen.insert(std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone())) {
+            continue;
+        }
+        let inner = crate::document::read(&text).map_err(|errors| {
+            let first = &errors[0];
+            let offset = first.span.as_ref().map_or(0, |s| s.start);
+            let (line, column) =
+                tessera_scene::SceneSource::new(&path, text.as_str()).line_col(offset);
+            failed(format!("{line}:{column}: {}", first.message))
+        })?;
+        let inner_dir = path
+            .parent()
+            .map_or_else(|| dir.to_path_buf(), Path::to_path_buf);
+        include(&inner, &inner_dir, included, seen)?;
+        included.push(inner);
+    }
+    Ok(())
 }

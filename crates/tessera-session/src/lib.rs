@@ -96,6 +96,7 @@ pub fn describe(source: &SceneSource, reading: &Reading) -> Result<SceneDesc, Lo
     if is_materialx(&source.path) {
         let (width, height) = reading.size.unwrap_or(MATERIALX_SIZE);
         let choice = tessera_materialx::Choice {
+            base_dir: source.base_dir().to_path_buf(),
             output: reading.output.clone(),
             width,
             height,
