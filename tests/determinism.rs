@@ -85,8 +85,12 @@ fn check_the_table(extra: &[&str], threads: &str) {
             run.code,
             run.stderr
         );
-        let report: serde_json::Value =
-            serde_json::from_str(&run.stdout).expect("compare --json prints JSON");
+        let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
+            panic!(
+                "compare --json prints JSON ({e}); exit {}:\n{}",
+                run.code, run.stderr
+            )
+        });
         for (policy, promise) in POLICIES.iter().zip(promises) {
             let rows: Vec<&serde_json::Value> = report["rows"]
                 .as_array()

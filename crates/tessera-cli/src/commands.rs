@@ -496,6 +496,13 @@ fn worker_launch(args: &RenderArgs) -> Result<Launch, Failure> {
     if let Some(policy) = args.python_policy {
         launch.extend(["--python-policy".into(), policy.name().into()]);
     }
+    // The worker loads the scene as the render did.
+    if let Some(output) = &args.reading.document_output {
+        launch.extend(["--output".into(), output.into()]);
+    }
+    if let Some((width, height)) = args.reading.size {
+        launch.extend(["--size".into(), format!("{width}x{height}").into()]);
+    }
     Ok(Launch {
         program,
         args: launch,
