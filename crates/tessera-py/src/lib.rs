@@ -179,12 +179,15 @@ fn set_param(params: &mut Vec<Param>, key: &str, value: ParamValue, span: Span) 
 #[pymethods]
 impl Scene {
     /// Reads and checks the scene file at `path` (importing its Python
-    /// scripts); a bad scene raises SceneError with its location.
+    /// scripts): a TOML scene, or a MaterialX document (`.mtlx`: its first
+    /// node graph's first output, 512 x 512 until `image.width` and
+    /// `image.height` are set); a bad scene raises SceneError with its
+    /// location.
     #[staticmethod]
     fn load(py: Python, path: PathBuf) -> PyResult<Scene> {
         let source = tessera_session::read_scene(&path).map_err(|e| scene_error(py, &e, ""))?;
-        let desc = tessera_scene::parse_scene(&source.text)
-            .map_err(|errors| scene_error(py, &LoadError::located(&source, errors), ""))?;
+        let desc = tessera_session::describe(&source, &tessera_session::Reading::default())
+            .map_err(|e| scene_error(py, &e, ""))?;
         let compiled = compile(&desc, &source).map_err(|e| scene_error(py, &e, ""))?;
         Ok(Scene {
             source,

@@ -243,3 +243,18 @@ def test_an_image_shows_itself_as_png():
     image = tessera.render(ROOT / "scenes/nodes/checkerboard.toml", progress=False)
     assert isinstance(image, tessera.Image)
     assert image._repr_png_().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_a_materialx_document_renders_as_on_the_command_line(tmp_path):
+    document = ROOT / "tests/materialx/pattern.mtlx"
+    scene = tessera.Scene.load(document)
+    scene.set("image.width", 48)
+    scene.set("image.height", 32)
+    scene.set("nodes.NG_pattern__grain.amplitude", 0.25)
+    image = tessera.render(scene, progress=False)
+    assert image.shape == (32, 48, 4)
+    edited = document.read_text().replace('name="amplitude" type="float" value="0.5"',
+                                          'name="amplitude" type="float" value="0.25"')
+    copy = tmp_path / "pattern.mtlx"
+    copy.write_text(edited)
+    assert tessera.pixel_hash(image) == cli_hash(copy, tmp_path, "--size", "48x32")
