@@ -260,7 +260,7 @@ fn nodes_materialx_lists_each_node_with_its_signatures() {
         run.stdout
     );
     assert!(
-        lines.contains(&"power: ND_power_float, ND_power_color3, ND_power_color4, ND_power_vector2, ND_power_vector3, ND_power_color3FA, ND_power_color4FA, ND_power_vector2FA, ND_power_vector3FA"),
+        lines.contains(&"power: ND_power_float, ND_power_color3, ND_power_color4, ND_power_vector2, ND_power_vector3, ND_power_vector4, ND_power_color3FA, ND_power_color4FA, ND_power_vector2FA, ND_power_vector3FA, ND_power_vector4FA"),
         "{}",
         run.stdout
     );

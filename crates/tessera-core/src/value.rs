@@ -11,6 +11,8 @@ pub enum ValueType {
     Vector3,
     Color3,
     Color4,
+    /// Four floats that are not a colour (MaterialX's vector4).
+    Vector4,
     Integer,
     Boolean,
     String,
@@ -19,12 +21,13 @@ pub enum ValueType {
 }
 
 impl ValueType {
-    pub const VARYING: [ValueType; 5] = [
+    pub const VARYING: [ValueType; 6] = [
         ValueType::Float,
         ValueType::Vector2,
         ValueType::Vector3,
         ValueType::Color3,
         ValueType::Color4,
+        ValueType::Vector4,
     ];
 
     pub fn name(self) -> &'static str {
@@ -34,6 +37,7 @@ impl ValueType {
             ValueType::Vector3 => "vector3",
             ValueType::Color3 => "color3",
             ValueType::Color4 => "color4",
+            ValueType::Vector4 => "vector4",
             ValueType::Integer => "integer",
             ValueType::Boolean => "boolean",
             ValueType::String => "string",
@@ -53,7 +57,7 @@ impl ValueType {
             ValueType::Float => Some(1),
             ValueType::Vector2 => Some(2),
             ValueType::Vector3 | ValueType::Color3 => Some(3),
-            ValueType::Color4 => Some(4),
+            ValueType::Color4 | ValueType::Vector4 => Some(4),
             _ => None,
         }
     }
@@ -132,6 +136,7 @@ pub enum Value {
     Vector3(Vec3),
     Color3(Vec3),
     Color4(Vec4),
+    Vector4(Vec4),
     Integer(i64),
     Boolean(bool),
     String(String),
@@ -146,6 +151,7 @@ impl Value {
             Value::Vector3(_) => ValueType::Vector3,
             Value::Color3(_) => ValueType::Color3,
             Value::Color4(_) => ValueType::Color4,
+            Value::Vector4(_) => ValueType::Vector4,
             Value::Integer(_) => ValueType::Integer,
             Value::Boolean(_) => ValueType::Boolean,
             Value::String(_) => ValueType::String,
@@ -159,7 +165,7 @@ impl Value {
             Value::Float(v) => vec![*v],
             Value::Vector2(v) => v.to_array().to_vec(),
             Value::Vector3(v) | Value::Color3(v) => v.to_array().to_vec(),
-            Value::Color4(v) => v.to_array().to_vec(),
+            Value::Color4(v) | Value::Vector4(v) => v.to_array().to_vec(),
             _ => return None,
         })
     }
@@ -172,6 +178,7 @@ impl Value {
             (ValueType::Vector3, 3) => Value::Vector3(Vec3::from_slice(c)),
             (ValueType::Color3, 3) => Value::Color3(Vec3::from_slice(c)),
             (ValueType::Color4, 4) => Value::Color4(Vec4::from_slice(c)),
+            (ValueType::Vector4, 4) => Value::Vector4(Vec4::from_slice(c)),
             _ => return None,
         })
     }
@@ -208,7 +215,7 @@ impl fmt::Display for Value {
             Value::Float(v) => write!(f, "{v}"),
             Value::Vector2(v) => list(f, &v.to_array()),
             Value::Vector3(v) | Value::Color3(v) => list(f, &v.to_array()),
-            Value::Color4(v) => list(f, &v.to_array()),
+            Value::Color4(v) | Value::Vector4(v) => list(f, &v.to_array()),
             Value::Integer(v) => write!(f, "{v}"),
             Value::Boolean(v) => write!(f, "{v}"),
             Value::String(v) => write!(f, "{v:?}"),

@@ -60,6 +60,7 @@ fn article(ty: ValueType) -> String {
         ValueType::Vector3 => "a vector3 (3 numbers)".into(),
         ValueType::Color3 => "a color3 (3 numbers)".into(),
         ValueType::Color4 => "a color4 (4 numbers)".into(),
+        ValueType::Vector4 => "a vector4 (4 numbers)".into(),
         ValueType::Boolean => "a boolean".into(),
         ValueType::String => "a string".into(),
         ValueType::Ramp => "an array of stops `{ position = p, color = [r, g, b] }`".into(),
@@ -94,11 +95,12 @@ fn varying_constant(value: &Spanned<ParamValue>, ty: ValueType) -> Result<Value,
     let Some(found) = natural_type(&value.value) else {
         return Err(wrong_type(&article(ty), value));
     };
-    // An array of 3 is a colour by itself, and also a vector3 where one is expected.
-    let found = if found == ValueType::Color3 && ty == ValueType::Vector3 {
-        ValueType::Vector3
-    } else {
-        found
+    // An array of 3 is a colour by itself, and also a vector3 where one is
+    // expected; an array of 4 likewise a vector4.
+    let found = match (found, ty) {
+        (ValueType::Color3, ValueType::Vector3) => ValueType::Vector3,
+        (ValueType::Color4, ValueType::Vector4) => ValueType::Vector4,
+        _ => found,
     };
     if !found.converts_to(ty) {
         return Err(wrong_type(&article(ty), value));

@@ -87,19 +87,22 @@ pub const MATERIALX_NODES: &[(&str, &[&str])] = &[
     ("outside", COLOURS),
     ("combine2", &["vector2"]),
     ("combine3", &["color3", "vector3"]),
-    ("combine4", &["color4"]),
+    ("combine4", &["color4", "vector4"]),
     ("separate2", &["vector2"]),
     ("separate3", &["color3", "vector3"]),
-    ("separate4", &["color4"]),
-    ("extract", &["color3", "color4", "vector2", "vector3"]),
+    ("separate4", &["color4", "vector4"]),
+    (
+        "extract",
+        &["color3", "color4", "vector2", "vector3", "vector4"],
+    ),
     ("convert", CONVERSIONS),
     ("trianglewave", &["float"]),
     ("dot", ALL),
-    ("dotproduct", &["vector2", "vector3"]),
+    ("dotproduct", &["vector2", "vector3", "vector4"]),
     ("crossproduct", &["vector3"]),
-    ("magnitude", &["vector2", "vector3"]),
-    ("distance", &["vector2", "vector3"]),
-    ("normalize", &["vector2", "vector3"]),
+    ("magnitude", &["vector2", "vector3", "vector4"]),
+    ("distance", &["vector2", "vector3", "vector4"]),
+    ("normalize", &["vector2", "vector3", "vector4"]),
     ("rotate2d", &["vector2"]),
     ("in", &["color4"]),
     ("out", &["color4"]),
@@ -117,7 +120,7 @@ pub const MATERIALX_NODES: &[(&str, &[&str])] = &[
 ];
 
 /// Every type Tessera's nodes pass between them.
-const ALL: &[&str] = &["float", "color3", "color4", "vector2", "vector3"];
+const ALL: &[&str] = &["float", "color3", "color4", "vector2", "vector3", "vector4"];
 /// Those, and the forms whose second operands are floats.
 const WITH_FLOAT: &[&str] = &[
     "float",
@@ -125,23 +128,26 @@ const WITH_FLOAT: &[&str] = &[
     "color4",
     "vector2",
     "vector3",
+    "vector4",
     "color3FA",
     "color4FA",
     "vector2FA",
     "vector3FA",
+    "vector4FA",
 ];
 /// The conditionals' forms: comparing floats, integers (`I`: constants,
 /// compared as floats) or, for ifequal, booleans (`B`: true is 1).
 const COMPARED: &[&str] = &[
-    "float", "color3", "color4", "vector2", "vector3", "floatI", "color3I", "color4I", "vector2I",
-    "vector3I",
+    "float", "color3", "color4", "vector2", "vector3", "vector4", "floatI", "color3I", "color4I",
+    "vector2I", "vector3I", "vector4I",
 ];
 const COMPARED_EQUAL: &[&str] = &[
-    "float", "color3", "color4", "vector2", "vector3", "floatI", "color3I", "color4I", "vector2I",
-    "vector3I", "floatB", "color3B", "color4B", "vector2B", "vector3B",
+    "float", "color3", "color4", "vector2", "vector3", "vector4", "floatI", "color3I", "color4I",
+    "vector2I", "vector3I", "vector4I", "floatB", "color3B", "color4B", "vector2B", "vector3B",
+    "vector4B",
 ];
 /// Functions MaterialX defines on floats and vectors only.
-const VECTORS: &[&str] = &["float", "vector2", "vector3"];
+const VECTORS: &[&str] = &["float", "vector2", "vector3", "vector4"];
 /// `convert`'s signatures: from the first type to the second (rendered by
 /// a constant, or a separate and a combine node).
 const CONVERSIONS: &[&str] = &[
@@ -161,6 +167,15 @@ const CONVERSIONS: &[&str] = &[
     "vector3_color3",
     "vector3_color4",
     "vector3_vector2",
+    "float_vector4",
+    "color3_vector4",
+    "color4_vector4",
+    "vector2_vector4",
+    "vector3_vector4",
+    "vector4_color3",
+    "vector4_color4",
+    "vector4_vector2",
+    "vector4_vector3",
 ];
 /// The compositing nodes' types.
 const COLOURS: &[&str] = &["float", "color3", "color4"];

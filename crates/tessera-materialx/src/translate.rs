@@ -525,7 +525,7 @@ impl<'d> Translator<'d> {
             },
             "vector2" => floats(2),
             "vector3" | "color3" => floats(3),
-            "color4" => floats(4),
+            "color4" | "vector4" => floats(4),
             "string" => Ok(ParamValue::String(value.value.clone())),
             "filename" => Ok(ParamValue::String(format!(
                 "{}{}",
@@ -934,7 +934,10 @@ impl<'d> Translator<'d> {
             return (None, Vec::new());
         };
         let ty = (port.type_name.as_ref()).map_or("color3", |t| t.value.as_str());
-        if !matches!(ty, "float" | "color3" | "color4" | "vector2" | "vector3") {
+        if !matches!(
+            ty,
+            "float" | "color3" | "color4" | "vector2" | "vector3" | "vector4"
+        ) {
             let at = (port.type_name.as_ref()).map_or(port.span.clone(), |t| t.span.clone());
             self.errors.push(
                 Diagnostic::new(
@@ -943,16 +946,17 @@ impl<'d> Translator<'d> {
                     at,
                 )
                 .label("this type")
-                .note("render a float, vector2, vector3, color3 or color4 output"),
+                .note("render a float, vector2, vector3, vector4, color3 or color4 output"),
             );
             return (None, Vec::new());
         }
         // A vector is written as a colour, as MaterialX's baker writes it:
-        // (x, y, 0) for a vector2.
+        // (x, y, 0) for a vector2, a vector4's w as alpha.
         let (color, nodes) = match ty {
-            "vector2" | "vector3" => {
+            "vector2" | "vector3" | "vector4" => {
                 let at = port.span.clone();
-                let nodes = moved_channels(OUTPUT.to_string(), color, [ty, "color3"], &at, &at);
+                let to = if ty == "vector4" { "color4" } else { "color3" };
+                let nodes = moved_channels(OUTPUT.to_string(), color, [ty, to], &at, &at);
                 let link = ParamValue::Link(Link {
                     node: OUTPUT.to_string(),
                     output: None,
@@ -965,7 +969,7 @@ impl<'d> Translator<'d> {
             name: Spanned::new("color".to_string(), port.name.span.clone()),
             value: color,
         }];
-        if ty != "color4" {
+        if !matches!(ty, "color4" | "vector4") {
             params.push(Param {
                 name: Spanned::new("alpha".to_string(), port.name.span.clone()),
                 value: Spanned::new(ParamValue::Float(1.0), port.name.span.clone()),
@@ -979,13 +983,18 @@ impl<'d> Translator<'d> {
     }
 }
 
-/// The Tessera output a MaterialX link names: a vector3's separate3 gives
-/// outx, outy and outz, which are Tessera's outr, outg and outb.
+/// The Tessera output a MaterialX link names: a vector's separate3 or
+/// separate4 gives outx, outy, outz (and outw), Tessera's outr, outg, outb
+/// (and outa).
 fn tessera_output_name<'a>(category: &str, output: &'a str) -> &'a str {
     match (category, output) {
         ("separate3", "outx") => "outr",
         ("separate3", "outy") => "outg",
         ("separate3", "outz") => "outb",
+        ("separate4", "outx") => "outr",
+        ("separate4", "outy") => "outg",
+        ("separate4", "outz") => "outb",
+        ("separate4", "outw") => "outa",
         _ => output,
     }
 }
@@ -1010,7 +1019,7 @@ fn channels(ty: &str) -> Option<usize> {
         "float" => Some(1),
         "vector2" => Some(2),
         "vector3" | "color3" => Some(3),
-        "color4" => Some(4),
+        "color4" | "vector4" => Some(4),
         _ => None,
     }
 }

@@ -66,7 +66,7 @@ pub fn combine3() -> Arc<dyn NodeKind> {
 }
 
 pub fn combine4() -> Arc<dyn NodeKind> {
-    combine("combine4", &[ValueType::Color4])
+    combine("combine4", &[ValueType::Color4, ValueType::Vector4])
 }
 
 /// Copies channel `c` of the input into output `c`.
@@ -88,7 +88,8 @@ impl Node for Separate {
 
 /// A node splitting a value of `types` into one float output per channel,
 /// named `outputs` (MaterialX's names for the first type; the translator of
-/// documents maps a vector3's outx, outy, outz onto outr, outg, outb).
+/// documents maps a vector's outx, outy, outz, outw onto outr, outg, outb,
+/// outa).
 fn separate(name: &str, types: &[ValueType], outputs: &[&str]) -> Arc<dyn NodeKind> {
     let mut spec = NodeSpec::new(
         name,
@@ -130,7 +131,7 @@ pub fn separate3() -> Arc<dyn NodeKind> {
 pub fn separate4() -> Arc<dyn NodeKind> {
     separate(
         "separate4",
-        &[ValueType::Color4],
+        &[ValueType::Color4, ValueType::Vector4],
         &["outr", "outg", "outb", "outa"],
     )
 }
@@ -161,6 +162,7 @@ pub fn extract() -> Arc<dyn NodeKind> {
             ValueType::Color4,
             ValueType::Vector2,
             ValueType::Vector3,
+            ValueType::Vector4,
         ])
         .input(InputSpec::generic("in", 0.0, "the value"))
         .input(

@@ -313,6 +313,7 @@ pub fn image() -> Arc<dyn NodeKind> {
         ValueType::Float,
         ValueType::Vector2,
         ValueType::Vector3,
+        ValueType::Vector4,
     ])
     .input(InputSpec::generic(
         "default",

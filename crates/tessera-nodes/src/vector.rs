@@ -47,7 +47,7 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).fold(0.0, |sum, (x, y)| sum + x * y)
 }
 
-const VECTORS: [ValueType; 2] = [ValueType::Vector2, ValueType::Vector3];
+const VECTORS: [ValueType; 3] = [ValueType::Vector2, ValueType::Vector3, ValueType::Vector4];
 
 fn vector_node(
     name: &str,
