@@ -460,12 +460,9 @@ fn check_checks_every_output_of_a_document_and_names_the_bad_one() {
     tessera_in(dir.path(), &["check", "doc.mtlx", "--output", "good/out"]).expect_code(0);
 }
 
-#[test]
-fn a_documents_own_definition_renders_through_its_graph() {
-    // A nodedef and the graph implementing it, used by a node graph; the
-    // defining graph is not itself an output to render.
-    let document = r#"<materialx>
-  <nodedef name="ND_double_float" node="double">
+/// A document's own node `double` (in * 2, in defaulting to 0.25): its
+/// nodedef and the graph that implements it.
+const DOUBLE: &str = r#"  <nodedef name="ND_double_float" node="double">
     <input name="in" type="float" value="0.25" />
     <output name="out" type="float" />
   </nodedef>
@@ -476,7 +473,15 @@ fn a_documents_own_definition_renders_through_its_graph() {
     </multiply>
     <output name="out" type="float" nodename="m" />
   </nodegraph>
-  <nodegraph name="main">
+"#;
+
+#[test]
+fn a_documents_own_definition_renders_through_its_graph() {
+    // A nodedef and the graph implementing it, used by a node graph; the
+    // defining graph is not itself an output to render.
+    let document = format!(
+        r#"<materialx>
+{DOUBLE}  <nodegraph name="main">
     <ramplr name="r" type="float">
       <input name="valuel" type="float" value="0" />
       <input name="valuer" type="float" value="0.5" />
@@ -492,7 +497,8 @@ fn a_documents_own_definition_renders_through_its_graph() {
     <output name="out" type="float" nodename="sum" />
   </nodegraph>
 </materialx>
-"#;
+"#
+    );
     let scene = "[image]\nwidth = 16\nheight = 8\n\n[nodes.r]\ntype = \"ramplr\"\nvaluel = 0.0\nvaluer = 0.5\n\n\
                  [nodes.sum]\ntype = \"multiply\"\nin1 = \"@r\"\nin2 = 2.0\n\n[nodes.plus]\ntype = \"add\"\n\
                  in1 = \"@sum\"\nin2 = 0.5\n\n[output]\ncolor = \"@plus\"\nalpha = 1.0\n";
@@ -615,20 +621,7 @@ fn an_included_documents_definitions_serve_the_document() {
     std::fs::create_dir(dir.path().join("defs")).unwrap();
     std::fs::write(
         dir.path().join("defs/double.mtlx"),
-        r#"<materialx>
-  <nodedef name="ND_double_float" node="double">
-    <input name="in" type="float" value="0.25" />
-    <output name="out" type="float" />
-  </nodedef>
-  <nodegraph name="NG_double_float" nodedef="ND_double_float">
-    <multiply name="m" type="float">
-      <input name="in1" type="float" interfacename="in" />
-      <input name="in2" type="float" value="2" />
-    </multiply>
-    <output name="out" type="float" nodename="m" />
-  </nodegraph>
-</materialx>
-"#,
+        format!("<materialx>\n{DOUBLE}</materialx>\n"),
     )
     .unwrap();
     let document = |href: &str| {
