@@ -649,3 +649,40 @@ fn an_included_documents_definitions_serve_the_document() {
         .expect_stderr_has("cannot include ")
         .expect_stderr_has("doc.mtlx:2:21");
 }
+
+#[test]
+fn definitions_and_outputs_that_lead_back_to_themselves_are_errors_not_crashes() {
+    assert_document_errors(
+        r#"<materialx>
+  <nodedef name="ND_foo_float" node="foo">
+    <output name="out" type="float" />
+  </nodedef>
+  <nodegraph name="NG_foo_float" nodedef="ND_foo_float">
+    <foo name="inner" type="float" />
+    <output name="out" type="float" nodename="inner" />
+  </nodegraph>
+  <nodegraph name="g">
+    <foo name="f" type="float" />
+    <output name="out" type="float" nodename="f" />
+  </nodegraph>
+</materialx>
+"#,
+        &[(
+            "following `out` leads through more than 256 connections: \
+             the document's connections or definitions lead back to themselves",
+            "10:6",
+        )],
+    );
+    assert_document_errors(
+        "<materialx>\n  <nodegraph name=\"h\">\n    <output name=\"o\" type=\"float\" nodegraph=\"h\" output=\"o\" />\n  </nodegraph>\n</materialx>\n",
+        &[(
+            "following `o` leads through more than 256 connections: \
+             the document's connections or definitions lead back to themselves",
+            "3:19",
+        )],
+    );
+    assert_document_errors(
+        "<materialx>\n  <nodegraph name=\"g\">\n    <ramp4 name=\"r\" type=\"float\" />\n    <output name=\"o\" type=\"float\" nodename=\"r\" output=\"nope\" />\n  </nodegraph>\n</materialx>\n",
+        &[("node `r` has no such output", "4:56")],
+    );
+}

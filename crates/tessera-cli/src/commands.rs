@@ -818,7 +818,8 @@ pub struct ConvertArgs {
 /// `tessera convert`: a MaterialX document's output as a TOML scene,
 /// checked (it must compile) and written atomically. Image file names are
 /// kept as the document gives them (with its `fileprefix`): relative ones
-/// are read from the scene's folder, as they were from the document's.
+/// are read from the scene's folder, so a scene written into another folder
+/// than the document's is told so.
 pub fn convert(args: &ConvertArgs) -> Result<(), Failure> {
     let bad = |error: LoadError| Failure::new(EXIT_BAD_SCENE, error.to_string());
     if !tessera_session::is_materialx(&args.document) {
@@ -830,6 +831,15 @@ pub fn convert(args: &ConvertArgs) -> Result<(), Failure> {
             ),
         ));
     }
+    if same_file(&args.document, &args.output) {
+        return Err(Failure::new(
+            EXIT_BAD_SCENE,
+            format!(
+                "error: {} is the document itself: write the scene to another file",
+                args.output.display()
+            ),
+        ));
+    }
     let source = tessera_session::read_scene(&args.document).map_err(bad)?;
     let scene = tessera_session::describe(&source, &args.reading.reading()).map_err(bad)?;
     // The scene is checked as the document was: no Python in either.
@@ -837,7 +847,8 @@ pub fn convert(args: &ConvertArgs) -> Result<(), Failure> {
         scripts: ScriptAccess::Refuse,
         ..RunOptions::default()
     };
-    tessera_session::compile(&scene, &source, options, &PythonRuntime::default()).map_err(bad)?;
+    let compiled = tessera_session::compile(&scene, &source, options, &PythonRuntime::default())
+        .map_err(bad)?;
     let text = format!(
         "# Converted by `tessera convert` from {}.\n{}",
         args.document.display(),
@@ -854,7 +865,26 @@ pub fn convert(args: &ConvertArgs) -> Result<(), Failure> {
         args.output.display(),
         scene.nodes.len()
     );
+    let folder = |path: &Path| {
+        let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+        std::fs::canonicalize(parent.unwrap_or(Path::new("."))).ok()
+    };
+    let reads_files = (compiled.plan.nodes.iter()).any(|n| !n.node.files_read().is_empty());
+    if reads_files && folder(&args.document) != folder(&args.output) {
+        eprintln!(
+            "note: the scene reads files by the document's relative names, from its own folder: \
+             copy them there, or write the scene beside the document"
+        );
+    }
     Ok(())
+}
+
+/// Whether `a` and `b` name the same existing file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }
 
 /// Writes `text` to a temporary file beside `path`, then renames it over

@@ -151,9 +151,22 @@ pub fn read(text: &str) -> Result<Document, Vec<Diagnostic>> {
                 ),
             },
             "nodedef" => {
-                let (Some(name), Some(node)) = (attr(&child, "name"), child.attribute("node"))
-                else {
+                let Some(name) = attr(&child, "name") else {
                     errors.push(unnamed(&child));
+                    continue;
+                };
+                let Some(node) = child.attribute("node") else {
+                    errors.push(
+                        Diagnostic::new(
+                            DiagnosticKind::Structure,
+                            format!(
+                                "nodedef `{}` has no `node`: the category it defines",
+                                name.value
+                            ),
+                            tag_span(&child),
+                        )
+                        .label("this nodedef"),
+                    );
                     continue;
                 };
                 let mut ports = Scope::default();

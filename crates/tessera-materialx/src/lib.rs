@@ -5,8 +5,10 @@
 //! and every node it reads into a [`tessera_scene::SceneDesc`] whose spans
 //! point into the document, so that the graph compiler's errors (an unknown
 //! input, a type that does not connect, a cycle) name the `.mtlx` file's
-//! line and column. Each MaterialX node becomes the Tessera node of the same
-//! name ([`MATERIALX_NODES`]), its `type` the node's `value_type`.
+//! line and column. A MaterialX node becomes the Tessera node of the same
+//! name ([`MATERIALX_NODES`]), its `type` the node's `value_type`; one
+//! Tessera lacks becomes the nodes of the graph that defines it (MaterialX's
+//! standard library, embedded, or the document's own definitions).
 
 // A Diagnostic is large, but it is built only on the cold path (once per
 // mistake in a document), as in tessera-scene.

@@ -66,8 +66,16 @@ struct Translator<'d> {
     reads_position: bool,
     /// Whether a graph's interface reads the texture coordinate ([`TEXCOORD`]).
     reads_texcoord: bool,
+    /// How many connections are being followed now: a document whose
+    /// connections or definitions lead back to themselves stops at
+    /// [`MAX_DEPTH`], reported, instead of overflowing the stack.
+    depth: usize,
     errors: Vec<Diagnostic>,
 }
+
+/// The longest chain of connections (through graphs, interfaces and
+/// definitions) a document may have.
+const MAX_DEPTH: usize = 256;
 
 /// The scene node standing for MaterialX's `position` (a `position` node,
 /// or a 3D node's position input left unconnected): what MaterialX's texture
@@ -105,6 +113,7 @@ pub fn translate(
         ids: HashMap::new(),
         reads_position: false,
         reads_texcoord: false,
+        depth: 0,
         errors: Vec::new(),
     };
     let (place, port) =
@@ -272,10 +281,9 @@ impl<'d> Translator<'d> {
     }
 
     /// Whether Tessera renders `element` with a node of its own (or, for a
-    /// convert, nodes it is made of).
+    /// convert, nodes it is made of: [`supported_kind`]).
     fn is_native(&self, element: &Element) -> bool {
-        element.category.value == "convert"
-            || supported_kind(self.registry, &element.category.value).is_some()
+        supported_kind(self.registry, &element.category.value).is_some()
     }
 
     /// The instance rendering graph-defined `element` of `place`, made on
@@ -320,8 +328,22 @@ impl<'d> Translator<'d> {
             _ => name.value.clone(),
         };
         let owner = (place, name.value.clone());
+        let valid = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+        if name.value.is_empty() || !name.value.chars().all(valid) {
+            let diagnostic = Diagnostic::new(
+                DiagnosticKind::Structure,
+                format!(
+                    "the name {:?} cannot name a node: use letters, digits and `_`",
+                    name.value
+                ),
+                name.span.clone(),
+            )
+            .label("this name");
+            self.report(place, diagnostic);
+        }
         match self.ids.get(&id) {
-            Some(other) if *other != owner => self.errors.push(
+            Some(other) if *other != owner => self.report(
+                place,
                 Diagnostic::new(
                     DiagnosticKind::Structure,
                     format!("two nodes would both be `{id}` in the scene"),
@@ -341,6 +363,28 @@ impl<'d> Translator<'d> {
     /// reached), a constant, or None for the input's default (or an error,
     /// reported).
     fn source(&mut self, place: Place, port: &'d Port) -> Option<Spanned<ParamValue>> {
+        if self.depth >= MAX_DEPTH {
+            let diagnostic = Diagnostic::new(
+                DiagnosticKind::Cycle,
+                format!(
+                    "following `{}` leads through more than {MAX_DEPTH} connections: \
+                     the document's connections or definitions lead back to themselves",
+                    port.name.value
+                ),
+                port.name.span.clone(),
+            )
+            .label("from here");
+            self.report(place, diagnostic);
+            return None;
+        }
+        self.depth += 1;
+        let found = self.follow(place, port);
+        self.depth -= 1;
+        found
+    }
+
+    /// [`Translator::source`], one connection further.
+    fn follow(&mut self, place: Place, port: &'d Port) -> Option<Spanned<ParamValue>> {
         if let Some(nodename) = &port.nodename {
             let Some(target) = self.scope(place).node(&nodename.value) else {
                 let diagnostic = Diagnostic::new(
@@ -360,7 +404,18 @@ impl<'d> Translator<'d> {
                     Some(name) => outputs.iter().find(|o| o.name.value == name.value),
                     None => outputs.first(),
                 };
-                return self.source(Place::Instance(instance), output?);
+                let Some(output) = output else {
+                    let at = port.output.as_ref().unwrap_or(nodename);
+                    let diagnostic = Diagnostic::new(
+                        DiagnosticKind::BadLink,
+                        format!("node `{}` has no such output", nodename.value),
+                        at.span.clone(),
+                    )
+                    .label("this output");
+                    self.report(place, diagnostic);
+                    return None;
+                };
+                return self.source(Place::Instance(instance), output);
             }
             self.reached.insert((place, nodename.value.clone()));
             let output = (port.output.as_ref())
@@ -453,7 +508,18 @@ impl<'d> Translator<'d> {
         if let Some(given) = element.inputs.iter().find(|i| i.name.value == name) {
             return self.source(outer, given);
         }
-        let declared = nodedef.inputs.iter().find(|i| i.name.value == name)?;
+        let Some(declared) = nodedef.inputs.iter().find(|i| i.name.value == name) else {
+            let diagnostic = Diagnostic::new(
+                DiagnosticKind::BadLink,
+                format!(
+                    "the definition `{}` has no input `{name}`",
+                    nodedef.name.value
+                ),
+                anchor.clone(),
+            );
+            self.report(Place::Instance(instance), diagnostic);
+            return None;
+        };
         match declared.defaultgeomprop.as_deref() {
             Some("UV0") => {
                 self.reads_texcoord = true;
@@ -463,7 +529,18 @@ impl<'d> Translator<'d> {
                 };
                 Some(Spanned::new(ParamValue::Link(link), anchor))
             }
-            Some(_) => Some(self.position_link(anchor)),
+            Some("Pobject" | "Pworld") => Some(self.position_link(anchor)),
+            Some(other) => {
+                // Normals and tangents: a flat image has no mesh to give them.
+                let diagnostic = Diagnostic::new(
+                    DiagnosticKind::WrongType,
+                    format!("the geometric property `{other}` that `{name}` defaults to is not supported"),
+                    anchor.clone(),
+                )
+                .note("connect the input");
+                self.report(Place::Instance(instance), diagnostic);
+                None
+            }
             None => self.source(Place::Instance(instance), declared),
         }
     }
@@ -517,7 +594,7 @@ impl<'d> Translator<'d> {
             "integer" => text
                 .parse()
                 .map(ParamValue::Integer)
-                .map_err(|_| wrong(format!("an integer is whole number, not {text:?}"))),
+                .map_err(|_| wrong(format!("an integer is a whole number, not {text:?}"))),
             "boolean" => match text {
                 "true" => Ok(ParamValue::Boolean(true)),
                 "false" => Ok(ParamValue::Boolean(false)),
@@ -550,8 +627,8 @@ impl<'d> Translator<'d> {
         let Place::Instance(_) = place else {
             return nodes;
         };
-        // An instance's nodes are located at the node it renders; the
-        // values it was given keep their own places.
+        // An instance's nodes, and every value in them, are located at the
+        // node it renders: the graph's own text is not the document's.
         let anchor = self.at(place, 0..0);
         let anchored = |mut text: Spanned<String>| {
             text.span = anchor.clone();
@@ -565,7 +642,7 @@ impl<'d> Translator<'d> {
                 params: (node.params.into_iter())
                     .map(|p| Param {
                         name: anchored(p.name),
-                        value: p.value,
+                        value: Spanned::new(respan(p.value.value, &anchor), anchor.clone()),
                     })
                     .collect(),
             })
@@ -653,6 +730,21 @@ impl<'d> Translator<'d> {
             );
         }
         let declared = self.definitions.nodedef(element);
+        if value_type.is_none() && !spec.generic_types.is_empty() {
+            // A generic node whose output is fixed (a vector's length, a
+            // channel): its type is that of its generic inputs, as the
+            // document or the nodedef gives them, not guessed from values.
+            let generic_input = |port: &&Port| {
+                (spec.find_input(&port.name.value))
+                    .is_some_and(|(_, i)| i.ty == SocketType::Generic)
+            };
+            let given = element.inputs.iter().find(generic_input);
+            let defined = declared.and_then(|d| d.inputs.iter().find(generic_input));
+            value_type = (given.or(defined))
+                .and_then(|port| port.type_name.as_ref())
+                .filter(|ty| spec.generic_types.iter().any(|t| t.name() == ty.value))
+                .map(|ty| Spanned::new(ty.value.clone(), category.span.clone()));
+        }
         let mut params = Vec::new();
         for input in &element.inputs {
             if spec.find_input(&input.name.value).is_none()
@@ -753,7 +845,20 @@ impl<'d> Translator<'d> {
             let value = match self.source(place, input).map(|v| v.value) {
                 Some(ParamValue::Integer(i)) => i as f64,
                 Some(ParamValue::Boolean(b)) => f64::from(u8::from(b)),
-                _ => 0.0,
+                None => 0.0,
+                Some(_) => {
+                    let diagnostic = Diagnostic::new(
+                        DiagnosticKind::WrongType,
+                        format!(
+                            "a convert from {} takes a constant: Tessera has no per-sample {}s",
+                            from.value, from.value
+                        ),
+                        input.name.span.clone(),
+                    )
+                    .label("this input");
+                    self.report(place, diagnostic);
+                    return Vec::new();
+                }
             };
             let id = self.id(place, &element.name);
             let spanned = |text: &str| Spanned::new(text.to_string(), at.clone());
@@ -1100,31 +1205,46 @@ fn include(
     seen: &mut HashSet<PathBuf>,
 ) -> Result<(), Diagnostic> {
     for href in &document.includes {
-        let path = dir.join(&href.value);
-        let failed = |why: String| {
-            Diagnostic::new(
-                DiagnosticKind::Structure,
-                format!("cannot include {}: {why}", path.display()),
-                href.span.clone(),
-            )
-            .label("this include")
-        };
-        let text = std::fs::read_to_string(&path).map_err(|e| failed(e.to_string()))?;
-        if !seen.insert(std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone())) {
-            continue;
-        }
-        let inner = crate::document::read(&text).map_err(|errors| {
-            let first = &errors[0];
-            let offset = first.span.as_ref().map_or(0, |s| s.start);
-            let (line, column) =
-                tessera_scene::SceneSource::new(&path, text.as_str()).line_col(offset);
-            failed(format!("{line}:{column}: {}", first.message))
-        })?;
-        let inner_dir = path
-            .parent()
-            .map_or_else(|| dir.to_path_buf(), Path::to_path_buf);
-        include(&inner, &inner_dir, included, seen)?;
-        included.push(inner);
+        included_from(href, href, dir, included, seen)?;
     }
+    Ok(())
+}
+
+/// Reads the document `href` names (relative to `dir`), and those it
+/// includes; a mistake anywhere is told at `outer`, the including
+/// document's own href that led there.
+fn included_from(
+    outer: &Attr,
+    href: &Attr,
+    dir: &Path,
+    included: &mut Vec<Document>,
+    seen: &mut HashSet<PathBuf>,
+) -> Result<(), Diagnostic> {
+    let path = dir.join(&href.value);
+    let failed = |why: String| {
+        Diagnostic::new(
+            DiagnosticKind::Structure,
+            format!("cannot include {}: {why}", path.display()),
+            outer.span.clone(),
+        )
+        .label("this include")
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| failed(e.to_string()))?;
+    if !seen.insert(std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone())) {
+        return Ok(());
+    }
+    let inner = crate::document::read(&text).map_err(|errors| {
+        let first = &errors[0];
+        let offset = first.span.as_ref().map_or(0, |s| s.start);
+        let (line, column) = tessera_scene::SceneSource::new(&path, text.as_str()).line_col(offset);
+        failed(format!("{line}:{column}: {}", first.message))
+    })?;
+    let inner_dir = path
+        .parent()
+        .map_or_else(|| dir.to_path_buf(), Path::to_path_buf);
+    for inner_href in &inner.includes {
+        included_from(outer, inner_href, &inner_dir, included, seen)?;
+    }
+    included.push(inner);
     Ok(())
 }

@@ -77,13 +77,23 @@ pub fn render(source: &SceneSource, errors: &SceneErrors) -> String {
 
 /// The length in characters of the line holding byte `offset`.
 fn line_length(text: &str, offset: usize) -> usize {
-    let offset = offset.min(text.len());
+    let offset = char_boundary(text, offset);
     let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
     let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
     text[start..end].chars().count()
 }
 
-/// Keeps a span inside the text (an error at the very end of a file).
+/// Keeps a span inside the text (an error at the very end of a file), on
+/// character boundaries.
 fn clamp(span: std::ops::Range<usize>, text: &str) -> std::ops::Range<usize> {
-    span.start.min(text.len())..span.end.min(text.len())
+    char_boundary(text, span.start)..char_boundary(text, span.end)
+}
+
+/// `offset` within `text`, moved back to the start of the character it is in.
+fn char_boundary(text: &str, offset: usize) -> usize {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
 }
