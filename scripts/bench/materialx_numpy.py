@@ -1,9 +1,6 @@
 """The reference for the MaterialX benchmark: scripts/bench/materialx.mtlx's
 image as a whole-image numpy script, float32 like Tessera, node by node.
 Prints the best of N wall times: materialx_numpy.py SIZE RUNS."""
-import sys
-import time
-
 import numpy as np
 
 
@@ -28,16 +25,7 @@ def render(size):
     return np.concatenate([final, np.ones((size, size, 1), np.float32)], axis=2)
 
 
-def main():
-    size = int(sys.argv[1]) if len(sys.argv) > 1 else 2048
-    runs = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    best = float("inf")
-    for _ in range(runs):
-        start = time.perf_counter()
-        render(size)
-        best = min(best, time.perf_counter() - start)
-    print(f"{best:.4f}")
-
-
 if __name__ == "__main__":
-    main()
+    from best_of import print_best_time
+
+    print_best_time(render, 2048)

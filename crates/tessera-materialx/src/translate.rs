@@ -294,17 +294,7 @@ impl<'d> Translator<'d> {
             return Some(index);
         }
         let Some(found) = self.definitions.definition(element) else {
-            let diagnostic = Diagnostic::new(
-                DiagnosticKind::UnknownNodeType,
-                format!(
-                    "MaterialX node `{}` is not supported",
-                    element.category.value
-                ),
-                element.category.span.clone(),
-            )
-            .label("this node")
-            .note("`tessera nodes --materialx` lists the nodes and types Tessera renders");
-            self.report(place, diagnostic);
+            self.report(place, unsupported(&element.category));
             return None;
         };
         let instance = Instance {
@@ -662,16 +652,7 @@ impl<'d> Translator<'d> {
             None => element.category.clone(),
         };
         let Some(kind) = supported_kind(self.registry, &category.value) else {
-            self.report(
-                place,
-                Diagnostic::new(
-                    DiagnosticKind::UnknownNodeType,
-                    format!("MaterialX node `{}` is not supported", category.value),
-                    category.span.clone(),
-                )
-                .label("this node")
-                .note("`tessera nodes --materialx` lists the nodes and types Tessera renders"),
-            );
+            self.report(place, unsupported(category));
             return None;
         };
         if category.value == "position" {
@@ -940,19 +921,25 @@ impl<'d> Translator<'d> {
         }
     }
 
-    /// [`TEXCOORD`], located at the document's root.
-    fn texcoord_node(&mut self, document: &Document) -> NodeDesc {
-        let at = document.span.clone();
-        if let Some((_, name)) = self.ids.get(TEXCOORD) {
+    /// Reports a document node already named `id`, an id Tessera gives the
+    /// node it makes for `what`.
+    fn claim(&mut self, id: &str, what: &str, at: &Span) {
+        if let Some((_, name)) = self.ids.get(id) {
             self.errors.push(
                 Diagnostic::new(
                     DiagnosticKind::Structure,
-                    format!("node `{name}` takes the id `{TEXCOORD}` that Tessera gives the texture coordinate"),
+                    format!("node `{name}` takes the id `{id}` that Tessera gives {what}"),
                     at.clone(),
                 )
                 .note("rename the node"),
             );
         }
+    }
+
+    /// [`TEXCOORD`], located at the document's root.
+    fn texcoord_node(&mut self, document: &Document) -> NodeDesc {
+        let at = document.span.clone();
+        self.claim(TEXCOORD, "the texture coordinate", &at);
         let text = |text: &str| Spanned::new(text.to_string(), at.clone());
         NodeDesc {
             id: text(TEXCOORD),
@@ -966,16 +953,7 @@ impl<'d> Translator<'d> {
     fn position_nodes(&mut self, document: &Document) -> [NodeDesc; 2] {
         let at = document.span.clone();
         for id in [PLANE, POSITION] {
-            if let Some((_, name)) = self.ids.get(id) {
-                self.errors.push(
-                    Diagnostic::new(
-                        DiagnosticKind::Structure,
-                        format!("node `{name}` takes the id `{id}` that Tessera gives MaterialX's position"),
-                        at.clone(),
-                    )
-                    .note("rename the node"),
-                );
-            }
+            self.claim(id, "MaterialX's position", &at);
         }
         let spanned = |value: ParamValue| Spanned::new(value, at.clone());
         let text = |text: &str| Spanned::new(text.to_string(), at.clone());
@@ -1247,4 +1225,15 @@ fn included_from(
     }
     included.push(inner);
     Ok(())
+}
+
+/// A MaterialX node Tessera renders neither natively nor by a graph.
+fn unsupported(category: &Attr) -> Diagnostic {
+    Diagnostic::new(
+        DiagnosticKind::UnknownNodeType,
+        format!("MaterialX node `{}` is not supported", category.value),
+        category.span.clone(),
+    )
+    .label("this node")
+    .note("`tessera nodes --materialx` lists the nodes and types Tessera renders")
 }
