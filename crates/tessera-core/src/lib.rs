@@ -13,7 +13,7 @@ mod value;
 
 pub use buffer::{Buffer, BufferPool};
 pub use color::ColorSpace;
-pub use node::{BuildArgs, BuildError, Evaluation, Node, NodeError, NodeKind};
+pub use node::{BuildArgs, BuildError, Evaluation, Node, NodeError, NodeKind, ScriptLine};
 pub use registry::{Registry, RegistryError};
 pub use tile::{FrameInfo, Rect, SampleFailures, TileCtx, sample_offset};
 pub use value::{

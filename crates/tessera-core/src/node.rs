@@ -156,6 +156,16 @@ pub struct NodeError {
     pub pixel: Option<(i32, i32)>,
     /// More lines (a traceback), printed after the message.
     pub detail: Option<String>,
+    /// The line of a node's script that failed, for nodes written in a
+    /// script (the message names it too; this is for programs).
+    pub script_line: Option<ScriptLine>,
+}
+
+/// A line of a node's script: the file as the user named it, and the line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptLine {
+    pub script: String,
+    pub line: u32,
 }
 
 impl NodeError {
@@ -164,6 +174,7 @@ impl NodeError {
             message: message.into(),
             pixel: None,
             detail: None,
+            script_line: None,
         }
     }
 

@@ -309,6 +309,9 @@ fn node_error(py: Python, failure: &tessera_render::NodeFailure) -> PyErr {
     let _ = value.setattr("pixel", failure.error.pixel);
     let _ = value.setattr("message", &failure.error.message);
     let _ = value.setattr("traceback", failure.error.detail.clone());
+    let script_line = failure.error.script_line.as_ref();
+    let _ = value.setattr("script", script_line.map(|s| &s.script));
+    let _ = value.setattr("line", script_line.map(|s| s.line));
     err
 }
 

@@ -95,7 +95,7 @@ def test_the_api_scripts_use_is_the_binarys_and_the_stubs_say_all():
     # Left out: what Image inherits from numpy.ndarray, and the exceptions'
     # attributes, which Tessera sets on each instance it raises.
     set_on_raise = {"SceneError": ("path", "line", "column", "errors"),
-                    "NodeError": ("node", "node_type", "pixel", "message", "traceback")}
+                    "NodeError": ("node", "node_type", "pixel", "message", "traceback", "script", "line")}
     unchecked = {f"tessera.{cls}.{name}" for cls, names in set_on_raise.items() for name in names}
     unchecked |= {f"tessera.Image.{name}" for name in dir(numpy.ndarray)}
     assert [f for f in found if f.split(" ")[0].rstrip(":") not in unchecked] == []
@@ -181,6 +181,7 @@ def test_a_failing_node_is_a_node_error_with_its_pixel_and_traceback(tmp_path):
     assert (error.node, error.node_type, error.pixel) == ("py", "python", (5, 3))
     assert error.message.startswith("ValueError: bad pixel (in N.__call__, ")
     assert error.message.endswith("node.py:9)")
+    assert (pathlib.Path(error.script).name, error.line) == ("node.py", 9)
     assert "raise ValueError('bad pixel')" in error.traceback
 
 

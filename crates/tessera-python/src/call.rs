@@ -12,7 +12,7 @@ use pyo3::types::{PyDict, PyFloat, PyList, PyString, PyTuple};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
-use tessera_core::{Buffer, NodeError, TileCtx, Value, ValueType};
+use tessera_core::{Buffer, NodeError, ScriptLine, TileCtx, Value, ValueType};
 
 /// What a Python node does when a call fails.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -239,21 +239,27 @@ impl NodeCore {
                 ),
                 pixel: Some((x, y)),
                 detail: None,
+                script_line: Some(self.script_line(self.tile_line)),
             };
         }
         let report = ExceptionReport::new(py, &err, &self.path);
         let (x, y, _) = ctx.locate(0);
+        let line = report.line.unwrap_or(self.tile_line);
         NodeError {
             message: format!(
-                "{} (in {}.evaluate_tile, {}:{}, tile {})",
-                report.summary,
-                self.class_name,
-                self.script,
-                report.line.unwrap_or(self.tile_line),
-                ctx.tile_index
+                "{} (in {}.evaluate_tile, {}:{line}, tile {})",
+                report.summary, self.class_name, self.script, ctx.tile_index
             ),
             pixel: Some((x, y)),
             detail: Some(report.traceback),
+            script_line: Some(self.script_line(line)),
+        }
+    }
+
+    fn script_line(&self, line: u32) -> ScriptLine {
+        ScriptLine {
+            script: self.script.clone(),
+            line,
         }
     }
 
@@ -395,6 +401,7 @@ impl NodeCore {
             ),
             pixel: Some((x, y)),
             detail: Some(report.traceback),
+            script_line: report.line.map(|line| self.script_line(line)),
         }
     }
 }
@@ -698,18 +705,19 @@ impl NodeCore {
 
     fn node_error(&self, py: Python, failure: CallFailure, ctx: &TileCtx, i: usize) -> NodeError {
         let (x, y, _) = ctx.locate(i);
-        let (message, detail) = match failure {
+        let (message, detail, line) = match failure {
             CallFailure::Raised(err) => {
                 let report = ExceptionReport::new(py, &err, &self.path);
                 // Raised before the user's code ran (a wrong number of
                 // parameters, say): the `def __call__` line.
-                let line = format!(":{}", report.line.unwrap_or(self.call_line));
+                let line = report.line.unwrap_or(self.call_line);
                 (
                     format!(
-                        "{} (in {}.__call__, {}{line})",
+                        "{} (in {}.__call__, {}:{line})",
                         report.summary, self.class_name, self.script
                     ),
                     Some(report.traceback),
+                    line,
                 )
             }
             CallFailure::BadResult(message) => (
@@ -718,12 +726,14 @@ impl NodeCore {
                     self.class_name, self.script, self.call_line
                 ),
                 None,
+                self.call_line,
             ),
         };
         NodeError {
             message,
             pixel: Some((x, y)),
             detail,
+            script_line: Some(self.script_line(line)),
         }
     }
 }

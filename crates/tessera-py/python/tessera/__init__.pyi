@@ -28,6 +28,8 @@ class NodeError(TesseraError):
     pixel: tuple[int, int] | None
     message: str
     traceback: str | None
+    script: str | None
+    line: int | None
 
 class OutputError(TesseraError):
     """An image could not be written, or the array is not an image."""

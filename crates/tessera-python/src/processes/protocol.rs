@@ -2,7 +2,7 @@
 //! each way per tile over a [`tessera_process::Channel`].
 
 use serde::{Deserialize, Serialize};
-use tessera_core::{FrameInfo, NodeError, Rect};
+use tessera_core::{FrameInfo, NodeError, Rect, ScriptLine};
 
 /// Render process to worker: evaluate one node over one tile. The inputs'
 /// planes are in the shared memory from its start, each buffer's planes
@@ -103,6 +103,7 @@ pub struct WireError {
     pub message: String,
     pub pixel: Option<(i32, i32)>,
     pub detail: Option<String>,
+    pub script_line: Option<(String, u32)>,
 }
 
 impl From<NodeError> for WireError {
@@ -111,6 +112,7 @@ impl From<NodeError> for WireError {
             message: error.message,
             pixel: error.pixel,
             detail: error.detail,
+            script_line: error.script_line.map(|s| (s.script, s.line)),
         }
     }
 }
@@ -121,6 +123,9 @@ impl From<WireError> for NodeError {
             message: error.message,
             pixel: error.pixel,
             detail: error.detail,
+            script_line: error
+                .script_line
+                .map(|(script, line)| ScriptLine { script, line }),
         }
     }
 }
