@@ -119,3 +119,33 @@ def test_a_relative_scene_path_and_the_scenes_colour_space(client, tmp_path, mon
     assert written == ["farm_5.png"]
     subprocess.run([TESSERA, "render", "linear.toml", "--frame", "5", "-o", "cli.png", "-q"], check=True)
     assert sha256(tmp_path / "farm_5.png") == sha256(tmp_path / "cli.png")
+
+
+def test_a_worker_lost_in_a_region_is_named_and_nothing_is_written(tmp_path):
+    # A node ending its process takes the Dask worker with it: with no retry
+    # allowed, the region is reported as lost, and no file is written.
+    import dask
+
+    python_node_scene(
+        tmp_path,
+        "import os\nimport tessera\n\n\nclass N(tessera.Node):\n    outputs = {'out': tessera.Float()}\n"
+        "    pure = True\n\n    def __call__(self, ctx):\n        if ctx.x >= 8:\n            os._exit(7)\n"
+        "        return 0.5\n",
+        16,
+        4,
+        node="n",
+    )
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = distributed.Client(cluster)
+        try:
+            with pytest.raises(tessera.dask.FarmError) as raised:
+                tessera.dask.render_image(tmp_path / "scene.toml", region_size=(8, 4), output=str(tmp_path / "out.exr"),
+                                          client=client, retries=0)
+        finally:
+            client.close()
+            cluster.close()
+    error = raised.value
+    assert (error.frame, error.region) == (0, (8, 0, 8, 4))
+    assert str(error).startswith("frame 0, region (8, 0, 8, 4) failed: KilledWorker: ")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["node.py", "scene.toml"]
