@@ -68,6 +68,24 @@ impl Run {
     }
 }
 
+/// The CPython version (major, minor) Tessera's nodes run with, from
+/// `tessera --version`: some of Python's own messages differ between
+/// versions (3.9 words syntax and argument errors differently).
+pub fn python_version() -> (u32, u32) {
+    static VERSION: std::sync::OnceLock<(u32, u32)> = std::sync::OnceLock::new();
+    *VERSION.get_or_init(|| {
+        let run = tessera(&["--version"]);
+        let version = run
+            .stdout
+            .lines()
+            .find_map(|line| line.strip_prefix("python "))
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no python version in:\n{}", run.stdout));
+        let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap());
+        (parts.next().unwrap(), parts.next().unwrap())
+    })
+}
+
 /// Runs `tessera` with `args` in the repository root.
 pub fn tessera(args: &[&str]) -> Run {
     tessera_in(&root(), args)
