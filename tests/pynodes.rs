@@ -318,6 +318,47 @@ fn blender_noise_random_starts_from_the_scene_seed_at_any_thread_count() {
 }
 
 #[test]
+fn a_generator_seeded_by_the_script_gives_each_frame_of_a_range_as_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    // Seeded at the script's top level, which runs once per process: each
+    // frame of a range still starts from that seeding, as `--frame N` alone.
+    let script = |top: &str| {
+        format!(
+            "from Blender import Noise\n{top}\n{HEADER}    def __init__(self, sockets):\n        \
+             sockets.output = [Node.Socket('Value')]\n\n    \
+             def __call__(self):\n        self.output.Value = Noise.random()\n"
+        )
+    };
+    let frame = |name: &str| {
+        let image = image::open(dir.path().join(name)).unwrap().to_rgba32f();
+        image.pixels().map(|p| p.0[0]).collect::<Vec<f32>>()
+    };
+    pynode_scene(dir.path(), &script("Noise.setRandomSeed(5)"), "", "@n");
+    let range = [
+        "render",
+        "scene.toml",
+        "--frames",
+        "1-2",
+        "-o",
+        "f_{frame}.exr",
+    ];
+    tessera_in(dir.path(), &range).expect_code(0);
+    let alone = ["render", "scene.toml", "--frame", "2", "-o", "alone.exr"];
+    tessera_in(dir.path(), &alone).expect_code(0);
+    assert_eq!(frame("f_2.exr"), frame("alone.exr"));
+    assert_eq!(frame("f_1.exr"), frame("f_2.exr"));
+    let seeded_5 = frame("alone.exr");
+    // Seed 0 means the scene's seed, also before the render knows it.
+    pynode_scene(dir.path(), &script("Noise.setRandomSeed(0)"), "", "@n");
+    tessera_in(dir.path(), &alone).expect_code(0);
+    let seeded_0 = frame("alone.exr");
+    pynode_scene(dir.path(), &script(""), "", "@n");
+    tessera_in(dir.path(), &alone).expect_code(0);
+    assert_eq!(seeded_0, frame("alone.exr"));
+    assert_ne!(seeded_0, seeded_5);
+}
+
+#[test]
 fn pure_pynodes_give_the_same_pixels_under_every_policy_and_in_worker_processes() {
     let dir = tempfile::tempdir().unwrap();
     let hash = |extra: &[&str]| scene_hash("scenes/pynodes/clouds.toml", dir.path(), extra);

@@ -174,6 +174,7 @@ def _load(path, module_name, class_name):
         package, scope = _blender_package(lambda: getattr(current, "ctx", None))
         namespace = {"__builtins__": scope, "__name__": "__main__", "__file__": path}
         exec(code, namespace)
+        package.Noise._script_loaded()
         _record_class_lines(namespace, source, path)
         holder = _types.ModuleType(module_name, f"the PyNode script {path}")
         holder.namespace, holder.package, holder.current, holder.nodes = namespace, package, current, {}
@@ -223,6 +224,7 @@ def _wrap(script_class, package, current):
             one new instance of the script's class that the nodes using the
             script share for that render, made by the first of them."""
             if shared["render"] != render:
+                package.Noise._renew(render)
                 shared["instance"] = instance(script_class(node_module._SocketLists()))
                 shared["render"] = render
             return cls()

@@ -126,8 +126,20 @@ class _Generator:
             self.seed(_scene_seed())
         return self._random.getrandbits(32) * (1.0 / 4294967296.0)
 
+    def state(self):
+        return self.seeded, self.seeded_by_script, self._random.getstate()
+
+    def set_state(self, state):
+        self.seeded, self.seeded_by_script, random_state = state
+        self._random.setstate(random_state)
+
 
 _generator = _Generator()
+
+# The generator as the script's top-level code left it, and the render that
+# last started from it.
+_loaded_state = None
+_restored_for = None
 
 # The renderer's facts (Tessera sets `_context` to a function returning the
 # sample's ctx, or None before the render starts).
@@ -156,8 +168,30 @@ def setRandomSeed(seed):
     """Seeds the generator. Blender took seed 0 from the clock; Tessera takes
     the scene's seed, so that renders repeat."""
     seed = int(seed)
-    _generator.seed(seed if seed != 0 else _scene_seed())
-    _generator.seeded_by_script = True
+    if seed == 0:
+        # Seeded from the scene at the next draw: before a render (at the
+        # script's top level, in __init__) the scene's seed is not known yet.
+        _generator.seeded = _generator.seeded_by_script = False
+    else:
+        _generator.seed(seed)
+        _generator.seeded_by_script = True
+
+
+def _script_loaded():
+    """The script's top-level code has run: every render starts from what it
+    did to the generator."""
+    global _loaded_state
+    _loaded_state = _generator.state()
+
+
+def _renew(render):
+    """Before render `render` (a later frame of a range) makes the script's
+    instance again: the generator as the script's loading left it (once per
+    render), so that the frame draws what it draws alone."""
+    global _restored_for
+    if _loaded_state is not None and _restored_for != render:
+        _generator.set_state(_loaded_state)
+        _restored_for = render
 
 
 def _begin_render():
