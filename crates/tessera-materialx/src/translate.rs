@@ -281,9 +281,36 @@ impl<'d> Translator<'d> {
     }
 
     /// Whether Tessera renders `element` with a node of its own (or, for a
-    /// convert, nodes it is made of: [`supported_kind`]).
+    /// convert, nodes it is made of: [`supported_kind`]). A signature the
+    /// node lacks (`ND_noise2d_color3FA`) goes through the graph that
+    /// defines it, where there is one.
     fn is_native(&self, element: &Element) -> bool {
-        supported_kind(self.registry, &element.category.value).is_some()
+        let category = &element.category.value;
+        if supported_kind(self.registry, category).is_none() {
+            return false;
+        }
+        let signatures = signatures_of(category).expect("a supported node");
+        let listed = match (&element.nodedef, &element.type_name) {
+            (Some(nodedef), _) => {
+                (signatures.iter()).any(|s| nodedef.value == format!("ND_{category}_{s}"))
+            }
+            // A separate's type is its outputs' (see `Translator::node`).
+            (None, Some(ty)) if !category.starts_with("separate") => {
+                let typed = |s: &&str| output_type(category, s) == ty.value;
+                let graph = self.definitions.definition(element);
+                // Natively typed, and (if MaterialX defines it by a graph)
+                // the signature the graph is for: `color3` with a float
+                // amplitude is `color3FA`.
+                (signatures.iter()).any(|s| {
+                    typed(s)
+                        && graph
+                            .as_ref()
+                            .is_none_or(|g| g.nodedef.name.value == format!("ND_{category}_{s}"))
+                })
+            }
+            _ => true,
+        };
+        listed || self.definitions.definition(element).is_none()
     }
 
     /// The instance rendering graph-defined `element` of `place`, made on

@@ -90,6 +90,7 @@ pub fn builtins() -> Vec<Arc<dyn NodeKind>> {
         vector::distance(),
         vector::normalize(),
         vector::rotate2d(),
+        vector::rotate3d(),
         // Channels.
         channel::combine2(),
         channel::combine3(),

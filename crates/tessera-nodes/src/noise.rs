@@ -15,6 +15,7 @@
 //!   hashes of `0xffffff80` and above round to exactly 1.0, as in MaterialX.
 
 use glam::{Vec2, Vec3};
+use std::ops::MulAssign;
 use tessera_core::hash::hash_words;
 
 /// `mx_gradient_scale2d`: normalises the unnormalised 2D gradients.
@@ -111,31 +112,40 @@ fn bits_to_01(bits: u32) -> f32 {
     bits as f32 / u32::MAX as f32
 }
 
-/// Signed 2D gradient noise, `mx_perlin_noise_float(vec2)`: range [-1, 1],
-/// exactly 0 at integer lattice points.
+/// Byte `channel` of a lattice hash: `mx_hash_vec3`'s hash of a channel of
+/// `mx_perlin_noise_vec3`.
 #[inline]
-pub fn perlin2(p: Vec2) -> f32 {
+fn hash_byte(hash: u32, channel: usize) -> u32 {
+    (hash >> (8 * channel)) & 0xFF
+}
+
+/// 2D gradient noise in `C` channels: channel `c` takes each lattice
+/// corner's gradient from `pick(hash, c)` (the hash itself for the float
+/// noise, one byte of it for the vector noise).
+#[inline]
+fn perlin2_channels<const C: usize>(p: Vec2, pick: impl Fn(u32, usize) -> u32) -> [f32; C] {
     let (ix, fx) = floorfrac(p.x);
     let (iy, fy) = floorfrac(p.y);
     let u = fade(fx);
     let v = fade(fy);
     let (ix1, iy1) = (ix.wrapping_add(1), iy.wrapping_add(1));
     let (gx, gy) = (fx - 1.0, fy - 1.0);
-    let result = bilerp(
-        gradient2(hash2(ix, iy), fx, fy),
-        gradient2(hash2(ix1, iy), gx, fy),
-        gradient2(hash2(ix, iy1), fx, gy),
-        gradient2(hash2(ix1, iy1), gx, gy),
-        u,
-        v,
-    );
-    GRADIENT_SCALE_2D * result
+    let hashes = [
+        hash2(ix, iy),
+        hash2(ix1, iy),
+        hash2(ix, iy1),
+        hash2(ix1, iy1),
+    ];
+    std::array::from_fn(|c| {
+        let g = |corner: usize, x: f32, y: f32| gradient2(pick(hashes[corner], c), x, y);
+        let result = bilerp(g(0, fx, fy), g(1, gx, fy), g(2, fx, gy), g(3, gx, gy), u, v);
+        GRADIENT_SCALE_2D * result
+    })
 }
 
-/// Signed 3D gradient noise, `mx_perlin_noise_float(vec3)`: range [-1, 1],
-/// exactly 0 at integer lattice points.
+/// 3D gradient noise in `C` channels; see [`perlin2_channels`].
 #[inline]
-pub fn perlin3(p: Vec3) -> f32 {
+fn perlin3_channels<const C: usize>(p: Vec3, pick: impl Fn(u32, usize) -> u32) -> [f32; C] {
     let (ix, fx) = floorfrac(p.x);
     let (iy, fy) = floorfrac(p.y);
     let (iz, fz) = floorfrac(p.z);
@@ -144,52 +154,115 @@ pub fn perlin3(p: Vec3) -> f32 {
     let w = fade(fz);
     let (ix1, iy1, iz1) = (ix.wrapping_add(1), iy.wrapping_add(1), iz.wrapping_add(1));
     let (gx, gy, gz) = (fx - 1.0, fy - 1.0, fz - 1.0);
-    let result = trilerp(
-        [
-            gradient3(hash3(ix, iy, iz), fx, fy, fz),
-            gradient3(hash3(ix1, iy, iz), gx, fy, fz),
-            gradient3(hash3(ix, iy1, iz), fx, gy, fz),
-            gradient3(hash3(ix1, iy1, iz), gx, gy, fz),
-            gradient3(hash3(ix, iy, iz1), fx, fy, gz),
-            gradient3(hash3(ix1, iy, iz1), gx, fy, gz),
-            gradient3(hash3(ix, iy1, iz1), fx, gy, gz),
-            gradient3(hash3(ix1, iy1, iz1), gx, gy, gz),
-        ],
-        u,
-        v,
-        w,
-    );
-    GRADIENT_SCALE_3D * result
+    let hashes = [
+        hash3(ix, iy, iz),
+        hash3(ix1, iy, iz),
+        hash3(ix, iy1, iz),
+        hash3(ix1, iy1, iz),
+        hash3(ix, iy, iz1),
+        hash3(ix1, iy, iz1),
+        hash3(ix, iy1, iz1),
+        hash3(ix1, iy1, iz1),
+    ];
+    std::array::from_fn(|c| {
+        let g = |corner: usize, x: f32, y: f32, z: f32| gradient3(pick(hashes[corner], c), x, y, z);
+        let result = trilerp(
+            [
+                g(0, fx, fy, fz),
+                g(1, gx, fy, fz),
+                g(2, fx, gy, fz),
+                g(3, gx, gy, fz),
+                g(4, fx, fy, gz),
+                g(5, gx, fy, gz),
+                g(6, fx, gy, gz),
+                g(7, gx, gy, gz),
+            ],
+            u,
+            v,
+            w,
+        );
+        GRADIENT_SCALE_3D * result
+    })
 }
 
-/// Fractal sum of [`perlin2`], `mx_fractal2d_noise_float`: octave `i` adds
-/// `diminish^i * perlin2(p * lacunarity^i)`, with the amplitude and the
-/// position updated multiplicatively per octave as in MaterialX. Not
-/// normalised: the range is ±(1 + diminish + diminish^2 + ...).
+/// Signed 2D gradient noise, `mx_perlin_noise_float(vec2)`: range [-1, 1],
+/// exactly 0 at integer lattice points.
 #[inline]
-pub fn fractal2(mut p: Vec2, octaves: u32, lacunarity: f32, diminish: f32) -> f32 {
-    let mut result = 0.0;
+pub fn perlin2(p: Vec2) -> f32 {
+    let [n] = perlin2_channels(p, |hash, _| hash);
+    n
+}
+
+/// Signed 3D gradient noise, `mx_perlin_noise_float(vec3)`: range [-1, 1],
+/// exactly 0 at integer lattice points.
+#[inline]
+pub fn perlin3(p: Vec3) -> f32 {
+    let [n] = perlin3_channels(p, |hash, _| hash);
+    n
+}
+
+/// Three channels of 2D gradient noise, `mx_perlin_noise_vec3(vec2)`: each
+/// channel's gradients from one byte of the lattice hash.
+#[inline]
+pub fn perlin2_vec3(p: Vec2) -> [f32; 3] {
+    perlin2_channels(p, hash_byte)
+}
+
+/// Three channels of 3D gradient noise, `mx_perlin_noise_vec3(vec3)`.
+#[inline]
+pub fn perlin3_vec3(p: Vec3) -> [f32; 3] {
+    perlin3_channels(p, hash_byte)
+}
+
+/// Fractal sum of `noise`: octave `i` adds `diminish^i * noise(p *
+/// lacunarity^i)`, with the amplitude and the position updated
+/// multiplicatively per octave as in MaterialX. Not normalised: the range is
+/// ±(1 + diminish + diminish^2 + ...).
+#[inline]
+fn fractal<P: Copy + MulAssign<f32>, const C: usize>(
+    mut p: P,
+    octaves: u32,
+    lacunarity: f32,
+    diminish: f32,
+    noise: impl Fn(P) -> [f32; C],
+) -> [f32; C] {
+    let mut result = [0.0; C];
     let mut amplitude = 1.0;
     for _ in 0..octaves {
-        result += amplitude * perlin2(p);
+        let n = noise(p);
+        for (sum, n) in result.iter_mut().zip(n) {
+            *sum += amplitude * n;
+        }
         amplitude *= diminish;
         p *= lacunarity;
     }
     result
 }
 
-/// Fractal sum of [`perlin3`], `mx_fractal_noise_float(vec3)` (called
-/// `mx_fractal3d_noise_float` in newer MaterialX); see [`fractal2`].
+/// Fractal sum of [`perlin2`], `mx_fractal2d_noise_float`; see [`fractal`].
 #[inline]
-pub fn fractal3(mut p: Vec3, octaves: u32, lacunarity: f32, diminish: f32) -> f32 {
-    let mut result = 0.0;
-    let mut amplitude = 1.0;
-    for _ in 0..octaves {
-        result += amplitude * perlin3(p);
-        amplitude *= diminish;
-        p *= lacunarity;
-    }
-    result
+pub fn fractal2(p: Vec2, octaves: u32, lacunarity: f32, diminish: f32) -> f32 {
+    let [n] = fractal(p, octaves, lacunarity, diminish, |p| [perlin2(p)]);
+    n
+}
+
+/// Fractal sum of [`perlin3`], `mx_fractal3d_noise_float`.
+#[inline]
+pub fn fractal3(p: Vec3, octaves: u32, lacunarity: f32, diminish: f32) -> f32 {
+    let [n] = fractal(p, octaves, lacunarity, diminish, |p| [perlin3(p)]);
+    n
+}
+
+/// Fractal sum of [`perlin2_vec3`], `mx_fractal2d_noise_vec3`.
+#[inline]
+pub fn fractal2_vec3(p: Vec2, octaves: u32, lacunarity: f32, diminish: f32) -> [f32; 3] {
+    fractal(p, octaves, lacunarity, diminish, perlin2_vec3)
+}
+
+/// Fractal sum of [`perlin3_vec3`], `mx_fractal3d_noise_vec3`.
+#[inline]
+pub fn fractal3_vec3(p: Vec3, octaves: u32, lacunarity: f32, diminish: f32) -> [f32; 3] {
+    fractal(p, octaves, lacunarity, diminish, perlin3_vec3)
 }
 
 /// 2D cell noise, `mx_cell_noise_float(vec2)`: one value in [0, 1] per unit
@@ -254,35 +327,64 @@ impl WorleyMetric {
     }
 }
 
+/// What Worley noise gives, MaterialX's `style` input.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum WorleyStyle {
+    /// 0: the distances to the nearest feature points (F1, F2, F3).
+    #[default]
+    Distance = 0,
+    /// 1: the cell noise of the nearest feature point's cell, so each
+    /// feature point's region is one flat value.
+    Solid = 1,
+}
+
+impl WorleyStyle {
+    /// The style with MaterialX `style` number `index`, if there is one.
+    pub const fn from_index(index: i32) -> Option<Self> {
+        match index {
+            0 => Some(Self::Distance),
+            1 => Some(Self::Solid),
+            _ => None,
+        }
+    }
+}
+
+/// Channel `channel` of `mx_cell_noise_vec3` at the integer cell `cell`:
+/// the cell's coordinates hashed with the channel after them.
+#[inline]
+fn cell_channel<const D: usize>(cell: [i32; D], channel: u32) -> f32 {
+    let mut words = [0u32; 4];
+    for i in 0..D {
+        words[i] = cell[i] as u32;
+    }
+    words[D] = channel;
+    bits_to_01(hash_words(&words[..=D]))
+}
+
 /// `mx_worley_cell_position`: the feature point of the cell at offset `cell`
 /// from the sample's cell `base`, relative to the sample's cell origin.
 #[inline]
 fn worley_cell_position<const D: usize>(cell: [i32; D], base: [i32; D], jitter: f32) -> [f32; D] {
     // `mx_cell_noise_vec3(vec2 or vec3 of x + xoff...)`: the integer cell
     // goes through `float` and `floor` and back, as in the GLSL (identity
-    // below 2^24), and channel `i` hashes the cell with `i` after it.
-    let mut words = [0u32; 4];
-    for i in 0..D {
-        words[i] = floor_i(cell[i].wrapping_add(base[i]) as f32) as u32;
-    }
+    // below 2^24).
+    let cell_of_point: [i32; D] =
+        std::array::from_fn(|i| floor_i(cell[i].wrapping_add(base[i]) as f32));
     std::array::from_fn(|i| {
-        words[D] = i as u32;
-        let offset = (bits_to_01(hash_words(&words[..=D])) - 0.5) * jitter + 0.5;
+        let offset = (cell_channel(cell_of_point, i as u32) - 0.5) * jitter + 0.5;
         cell[i] as f32 + offset
     })
 }
 
-/// `mx_worley_distance`; for [`WorleyMetric::Euclidean`] this is the
-/// squared distance, the square root is taken once at the end.
+/// `mx_worley_distance` of the feature point `position` from `local` (both
+/// relative to the sample's cell); for [`WorleyMetric::Euclidean`] this is
+/// the squared distance, the square root is taken once at the end.
 #[inline]
 fn worley_distance<const D: usize>(
+    position: [f32; D],
     local: [f32; D],
-    cell: [i32; D],
-    base: [i32; D],
-    jitter: f32,
     metric: WorleyMetric,
 ) -> f32 {
-    let position = worley_cell_position(cell, base, jitter);
     let diff: [f32; D] = std::array::from_fn(|i| position[i] - local[i]);
     match metric {
         WorleyMetric::Manhattan => diff.iter().map(|d| d.abs()).sum(),
@@ -291,46 +393,77 @@ fn worley_distance<const D: usize>(
     }
 }
 
-/// Worley (cellular) noise in `D` dimensions, `mx_worley_noise_float(p,
-/// jitter, style 0, metric)`: the distance from `p` to the nearest feature
-/// point, one feature point per unit cell, searched over the 3^D
-/// neighbouring cells. `jitter` 0 puts every feature point at its cell's
-/// centre, 1 anywhere in the cell; larger values are allowed (the search
-/// stays 3^D wide, as in MaterialX).
+/// Worley (cellular) noise in `D` dimensions and `K` channels,
+/// `mx_worley_noise_float`, `_vec2` and `_vec3`: one feature point per unit
+/// cell, searched over the 3^D neighbouring cells; channel `k` is the
+/// distance to the `k+1`-th nearest feature point ([`WorleyStyle::Distance`])
+/// or channel `k` of the cell noise of the nearest one's cell
+/// ([`WorleyStyle::Solid`]). `jitter` 0 puts every feature point at its
+/// cell's centre, 1 anywhere in the cell; larger values are allowed (the
+/// search stays 3^D wide, as in MaterialX).
 #[inline]
-fn worley<const D: usize>(p: [f32; D], jitter: f32, metric: WorleyMetric) -> f32 {
+pub fn worley<const D: usize, const K: usize>(
+    p: [f32; D],
+    jitter: f32,
+    style: WorleyStyle,
+    metric: WorleyMetric,
+) -> [f32; K] {
     let split = p.map(floorfrac);
     let base = split.map(|(i, _)| i);
     let local = split.map(|(_, f)| f);
     // "Some big number for jitter > 1" in the GLSL.
-    let mut nearest = 1e6_f32;
+    let mut nearest = [1e6_f32; K];
+    let mut nearest_offset = [0.0_f32; D];
     // The GLSL's nested loops, x outermost: offsets -1, 0, 1 on each axis.
     for n in 0..3_usize.pow(D as u32) {
         let cell: [i32; D] =
             std::array::from_fn(|i| ((n / 3_usize.pow((D - 1 - i) as u32)) % 3) as i32 - 1);
-        let dist = worley_distance(local, cell, base, jitter, metric);
-        if dist < nearest {
-            nearest = dist;
+        let position = worley_cell_position(cell, base, jitter);
+        let dist = worley_distance(position, local, metric);
+        // The GLSL's chain of `if (dist < sqdist.x) ... else if (dist <
+        // sqdist.y)`: the distance goes in at its rank, the farther ones
+        // move down.
+        if dist < nearest[K - 1] {
+            let mut rank = K - 1;
+            while rank > 0 && dist < nearest[rank - 1] {
+                nearest[rank] = nearest[rank - 1];
+                rank -= 1;
+            }
+            nearest[rank] = dist;
+            if rank == 0 && style == WorleyStyle::Solid {
+                nearest_offset = std::array::from_fn(|i| position[i] - local[i]);
+            }
         }
     }
-    if metric == WorleyMetric::Euclidean {
-        nearest.sqrt()
-    } else {
-        nearest
+    match style {
+        WorleyStyle::Solid => {
+            // `mx_cell_noise_float/vec3(minpos + p)`.
+            let cell: [i32; D] = std::array::from_fn(|i| floor_i(nearest_offset[i] + p[i]));
+            // A float is the cell hashed alone; a vector hashes each channel
+            // after the cell.
+            std::array::from_fn(|k| match K {
+                1 => bits_to_01(hash_words(&cell.map(|c| c as u32))),
+                _ => cell_channel(cell, k as u32),
+            })
+        }
+        WorleyStyle::Distance if metric == WorleyMetric::Euclidean => nearest.map(f32::sqrt),
+        WorleyStyle::Distance => nearest,
     }
 }
 
-/// 2D Worley noise ([`worley`]). MaterialX's `worleynoise2d` node uses
-/// [`WorleyMetric::Euclidean`].
+/// 2D Worley noise, the distance to the nearest feature point ([`worley`]).
+/// MaterialX's `worleynoise2d` node uses [`WorleyMetric::Euclidean`].
 #[inline]
 pub fn worley2(p: Vec2, jitter: f32, metric: WorleyMetric) -> f32 {
-    worley(p.to_array(), jitter, metric)
+    let [d] = worley(p.to_array(), jitter, WorleyStyle::Distance, metric);
+    d
 }
 
-/// 3D Worley noise ([`worley`]), MaterialX's `worleynoise3d`.
+/// 3D Worley noise ([`worley2`]), MaterialX's `worleynoise3d`.
 #[inline]
 pub fn worley3(p: Vec3, jitter: f32, metric: WorleyMetric) -> f32 {
-    worley(p.to_array(), jitter, metric)
+    let [d] = worley(p.to_array(), jitter, WorleyStyle::Distance, metric);
+    d
 }
 
 #[cfg(test)]

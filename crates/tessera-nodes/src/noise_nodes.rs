@@ -5,13 +5,14 @@
 
 use crate::kind::{Choices, kind};
 use crate::noise::{
-    WorleyMetric, cell2, cell3, fractal2, fractal3, perlin2, perlin3, worley2, worley3,
+    WorleyMetric, WorleyStyle, cell2, cell3, fractal2, fractal2_vec3, fractal3, fractal3_vec3,
+    perlin2, perlin2_vec3, perlin3, perlin3_vec3, worley,
 };
 use glam::{Vec2, Vec3};
 use std::sync::Arc;
 use tessera_core::{
-    Buffer, InputSpec, Node, NodeError, NodeKind, NodeSpec, OutputSpec, SocketType, TileCtx, Value,
-    ValueType,
+    Buffer, BuildArgs, BuildError, InputSpec, Node, NodeError, NodeKind, NodeSpec, OutputSpec,
+    SocketType, TileCtx, Value, ValueType,
 };
 
 fn float_input(name: &str, default: f32, doc: &str) -> InputSpec {
@@ -22,8 +23,98 @@ fn float_output(doc: &str) -> OutputSpec {
     OutputSpec::new("out", SocketType::Fixed(ValueType::Float), doc)
 }
 
-/// `noise(p) * amplitude + pivot` for a 2D or 3D coordinate `p`.
-struct Perlin<const D: usize>;
+/// The types the generic noise nodes render (MaterialX's float, vector2,
+/// vector3 and vector4 forms; a colour is the vector of its channel count).
+const NOISE_TYPES: &[ValueType] = &[
+    ValueType::Float,
+    ValueType::Vector2,
+    ValueType::Vector3,
+    ValueType::Vector4,
+    ValueType::Color3,
+    ValueType::Color4,
+];
+
+/// Channels of a generic noise node's resolved type.
+fn channels(args: &BuildArgs) -> usize {
+    args.generic_type().channels().unwrap_or(1)
+}
+
+/// Where `mx_noise2d_vector4` (and `mx_noise3d_vector4`) take their fourth
+/// channel: the float noise at the coordinate moved by this much.
+const NOISE_W_OFFSET: [f32; 3] = [19.0, 73.0, 29.0];
+/// Where `mx_fractal2d_noise_vec2/vec4` (and the 3D ones) take their second
+/// or fourth channel: the float fractal at the coordinate moved by this much.
+const FRACTAL_OFFSET: [f32; 3] = [19.0, 193.0, 17.0];
+
+fn shifted<const D: usize>(c: [f32; D], offset: [f32; 3]) -> [f32; D] {
+    std::array::from_fn(|i| c[i] + offset[i])
+}
+
+fn perlin<const D: usize>(c: [f32; D]) -> f32 {
+    if D == 2 {
+        perlin2(Vec2::from_slice(&c))
+    } else {
+        perlin3(Vec3::from_slice(&c))
+    }
+}
+
+fn perlin_vec3<const D: usize>(c: [f32; D]) -> [f32; 3] {
+    if D == 2 {
+        perlin2_vec3(Vec2::from_slice(&c))
+    } else {
+        perlin3_vec3(Vec3::from_slice(&c))
+    }
+}
+
+/// The `K` channels of a noise whose float form is `float` and whose
+/// three-channel form is `vec3`, as MaterialX's vector forms make them:
+/// vector3 is `vec3`; vector4 adds `float` at the coordinate moved by
+/// `w_offset`; vector2 is `vec3`'s first two channels (the noise) or, with
+/// `pair_offset`, `float` here and moved by it (the fractal).
+fn channels_of<const D: usize, const K: usize>(
+    c: [f32; D],
+    float: impl Fn([f32; D]) -> f32,
+    vec3: impl Fn([f32; D]) -> [f32; 3],
+    w_offset: [f32; 3],
+    pair_offset: Option<[f32; 3]>,
+) -> [f32; K] {
+    match (K, pair_offset) {
+        (1, _) => [float(c); K],
+        (2, Some(offset)) => {
+            std::array::from_fn(|k| float(if k == 0 { c } else { shifted(c, offset) }))
+        }
+        _ => {
+            let [x, y, z] = vec3(c);
+            let w = if K == 4 {
+                float(shifted(c, w_offset))
+            } else {
+                0.0
+            };
+            std::array::from_fn(|k| [x, y, z, w][k])
+        }
+    }
+}
+
+/// `noise(p) * amplitude + pivot` for a 2D or 3D coordinate `p`, in the
+/// channels of the node's type.
+struct Perlin<const D: usize> {
+    channels: usize,
+}
+
+impl<const D: usize> Perlin<D> {
+    fn eval<const K: usize>(&self, inputs: &[&Buffer], out: &mut Buffer) {
+        let [amplitude, pivot, coord] = [inputs[0], inputs[1], inputs[2]];
+        let values = amplitude
+            .samples::<K>()
+            .zip(pivot.data())
+            .zip(coord.samples::<D>())
+            .map(|((a, p), c)| -> [f32; K] {
+                let n: [f32; K] = channels_of(c, perlin, perlin_vec3, NOISE_W_OFFSET, None);
+                std::array::from_fn(|k| n[k] * a[k] + p)
+            });
+        out.write_samples(values);
+    }
+}
 
 impl<const D: usize> Node for Perlin<D> {
     fn eval_tile(
@@ -32,20 +123,11 @@ impl<const D: usize> Node for Perlin<D> {
         inputs: &[&Buffer],
         outputs: &mut [Buffer],
     ) -> Result<(), NodeError> {
-        let [amplitude, pivot, coord] = [inputs[0], inputs[1], inputs[2]];
-        for (((out, a), p), c) in outputs[0]
-            .data_mut()
-            .iter_mut()
-            .zip(amplitude.data())
-            .zip(pivot.data())
-            .zip(coord.samples::<D>())
-        {
-            let n = if D == 2 {
-                perlin2(Vec2::from_slice(&c))
-            } else {
-                perlin3(Vec3::from_slice(&c))
-            };
-            *out = n * a + p;
+        match self.channels {
+            1 => self.eval::<1>(inputs, &mut outputs[0]),
+            2 => self.eval::<2>(inputs, &mut outputs[0]),
+            3 => self.eval::<3>(inputs, &mut outputs[0]),
+            _ => self.eval::<4>(inputs, &mut outputs[0]),
         }
         Ok(())
     }
@@ -54,28 +136,67 @@ impl<const D: usize> Node for Perlin<D> {
 fn perlin_spec(name: &str, coord: InputSpec) -> NodeSpec {
     NodeSpec::new(
         name,
-        "Perlin gradient noise as in OSL and MaterialX (lookup3 lattice hash, quintic fade), in -1..1, times amplitude plus pivot",
+        "Perlin gradient noise as in OSL and MaterialX (lookup3 lattice hash, quintic fade), in -1..1, times amplitude plus pivot; \
+         vector and colour types take each channel's gradients from another byte of the hash (MaterialX's mx_perlin_noise_vec3), \
+         a fourth channel from the float noise moved by (19, 73, 29)",
     )
-    .input(float_input("amplitude", 1.0, "scale of the noise"))
+    .input(InputSpec::generic("amplitude", 1.0, "scale of the noise, per channel"))
     .input(float_input("pivot", 0.0, "added after scaling"))
     .input(coord)
-    .output(float_output("noise * amplitude + pivot"))
+    .output(OutputSpec::new("out", SocketType::Generic, "noise * amplitude + pivot"))
+    .generic_over(NOISE_TYPES)
 }
 
 pub fn noise2d() -> Arc<dyn NodeKind> {
-    kind(perlin_spec("noise2d", InputSpec::texcoord()), |_| {
-        Ok(Box::new(Perlin::<2>))
+    kind(perlin_spec("noise2d", InputSpec::texcoord()), |args| {
+        Ok(Box::new(Perlin::<2> {
+            channels: channels(args),
+        }))
     })
 }
 
 pub fn noise3d() -> Arc<dyn NodeKind> {
-    kind(perlin_spec("noise3d", InputSpec::position()), |_| {
-        Ok(Box::new(Perlin::<3>))
+    kind(perlin_spec("noise3d", InputSpec::position()), |args| {
+        Ok(Box::new(Perlin::<3> {
+            channels: channels(args),
+        }))
     })
 }
 
 struct Fractal<const D: usize> {
     octaves: u32,
+    channels: usize,
+}
+
+impl<const D: usize> Fractal<D> {
+    fn eval<const K: usize>(&self, inputs: &[&Buffer], out: &mut Buffer) {
+        let [amplitude, lacunarity, diminish, coord] = [inputs[0], inputs[1], inputs[2], inputs[3]];
+        let octaves = self.octaves;
+        let values = amplitude
+            .samples::<K>()
+            .zip(lacunarity.data())
+            .zip(diminish.data())
+            .zip(coord.samples::<D>())
+            .map(|(((a, &l), &d), c)| -> [f32; K] {
+                let float = |c: [f32; D]| {
+                    if D == 2 {
+                        fractal2(Vec2::from_slice(&c), octaves, l, d)
+                    } else {
+                        fractal3(Vec3::from_slice(&c), octaves, l, d)
+                    }
+                };
+                let vec3 = |c: [f32; D]| {
+                    if D == 2 {
+                        fractal2_vec3(Vec2::from_slice(&c), octaves, l, d)
+                    } else {
+                        fractal3_vec3(Vec3::from_slice(&c), octaves, l, d)
+                    }
+                };
+                let n: [f32; K] = channels_of(c, float, vec3, FRACTAL_OFFSET, Some(FRACTAL_OFFSET));
+                std::array::from_fn(|k| a[k] * n[k])
+            });
+        out.write_samples(values);
+    }
 }
 
 impl<const D: usize> Node for Fractal<D> {
@@ -85,22 +206,11 @@ impl<const D: usize> Node for Fractal<D> {
         inputs: &[&Buffer],
         outputs: &mut [Buffer],
     ) -> Result<(), NodeError> {
-        let [amplitude, lacunarity, diminish, texcoord] =
-            [inputs[0], inputs[1], inputs[2], inputs[3]];
-        for ((((out, a), l), d), uv) in outputs[0]
-            .data_mut()
-            .iter_mut()
-            .zip(amplitude.data())
-            .zip(lacunarity.data())
-            .zip(diminish.data())
-            .zip(texcoord.samples::<D>())
-        {
-            let n = if D == 2 {
-                fractal2(Vec2::from_slice(&uv), self.octaves, *l, *d)
-            } else {
-                fractal3(Vec3::from_slice(&uv), self.octaves, *l, *d)
-            };
-            *out = a * n;
+        match self.channels {
+            1 => self.eval::<1>(inputs, &mut outputs[0]),
+            2 => self.eval::<2>(inputs, &mut outputs[0]),
+            3 => self.eval::<3>(inputs, &mut outputs[0]),
+            _ => self.eval::<4>(inputs, &mut outputs[0]),
         }
         Ok(())
     }
@@ -109,9 +219,10 @@ impl<const D: usize> Node for Fractal<D> {
 fn fractal_spec(name: &str, coord: InputSpec) -> NodeSpec {
     NodeSpec::new(
         name,
-        "fractal Brownian motion: octaves of Perlin noise, each lacunarity times finer and diminish times weaker, times amplitude",
+        "fractal Brownian motion: octaves of Perlin noise, each lacunarity times finer and diminish times weaker, times amplitude; \
+         vector and colour types sum the vector noise, a second or fourth channel the float fractal moved by (19, 193, 17)",
     )
-    .input(float_input("amplitude", 1.0, "scale of the result"))
+    .input(InputSpec::generic("amplitude", 1.0, "scale of the result, per channel"))
     .input(
         InputSpec::fixed("octaves", ValueType::Integer, Value::Integer(3), "number of noise layers")
             .range(1.0, 16.0),
@@ -119,13 +230,15 @@ fn fractal_spec(name: &str, coord: InputSpec) -> NodeSpec {
     .input(float_input("lacunarity", 2.0, "frequency ratio between successive octaves"))
     .input(float_input("diminish", 0.5, "amplitude ratio between successive octaves"))
     .input(coord)
-    .output(float_output("the fractal noise"))
+    .output(OutputSpec::new("out", SocketType::Generic, "the fractal noise"))
+    .generic_over(NOISE_TYPES)
 }
 
 pub fn fractal2d() -> Arc<dyn NodeKind> {
     kind(fractal_spec("fractal2d", InputSpec::texcoord()), |args| {
         Ok(Box::new(Fractal::<2> {
             octaves: args.integer("octaves") as u32,
+            channels: channels(args),
         }))
     })
 }
@@ -134,6 +247,7 @@ pub fn fractal3d() -> Arc<dyn NodeKind> {
     kind(fractal_spec("fractal3d", InputSpec::position()), |args| {
         Ok(Box::new(Fractal::<3> {
             octaves: args.integer("octaves") as u32,
+            channels: channels(args),
         }))
     })
 }
@@ -185,6 +299,20 @@ pub fn cellnoise3d() -> Arc<dyn NodeKind> {
 
 struct Worley<const D: usize> {
     metric: WorleyMetric,
+    style: WorleyStyle,
+    channels: usize,
+}
+
+impl<const D: usize> Worley<D> {
+    fn eval<const K: usize>(&self, inputs: &[&Buffer], out: &mut Buffer) {
+        let [jitter, coord] = [inputs[0], inputs[1]];
+        let values = jitter
+            .data()
+            .iter()
+            .zip(coord.samples::<D>())
+            .map(|(&j, c)| worley::<D, K>(c, j, self.style, self.metric));
+        out.write_samples(values);
+    }
 }
 
 impl<const D: usize> Node for Worley<D> {
@@ -194,18 +322,10 @@ impl<const D: usize> Node for Worley<D> {
         inputs: &[&Buffer],
         outputs: &mut [Buffer],
     ) -> Result<(), NodeError> {
-        let [jitter, texcoord] = [inputs[0], inputs[1]];
-        for ((out, j), uv) in outputs[0]
-            .data_mut()
-            .iter_mut()
-            .zip(jitter.data())
-            .zip(texcoord.samples::<D>())
-        {
-            *out = if D == 2 {
-                worley2(Vec2::from_slice(&uv), *j, self.metric)
-            } else {
-                worley3(Vec3::from_slice(&uv), *j, self.metric)
-            };
+        match self.channels {
+            1 => self.eval::<1>(inputs, &mut outputs[0]),
+            2 => self.eval::<2>(inputs, &mut outputs[0]),
+            _ => self.eval::<3>(inputs, &mut outputs[0]),
         }
         Ok(())
     }
@@ -221,9 +341,19 @@ const METRICS: Choices<WorleyMetric> = Choices(&[
 fn worley_spec(name: &str, coord: InputSpec) -> NodeSpec {
     NodeSpec::new(
         name,
-        "Worley (cellular) noise: the distance from the coordinate to the nearest of one jittered feature point per unit cell",
+        "Worley (cellular) noise: the distance from the coordinate to the nearest of one jittered feature point per unit cell \
+         (vector2: the two nearest, vector3: the three nearest), or with style 1 the random value of the nearest point's cell",
     )
     .input(float_input("jitter", 1.0, "how far feature points stray from cell centres").range(0.0, 1.0))
+    .input(
+        InputSpec::fixed(
+            "style",
+            ValueType::Integer,
+            Value::Integer(0),
+            "0: distances to the nearest feature points; 1 (solid): the cell noise of the nearest point's cell, one value per channel",
+        )
+        .range(0.0, 1.0),
+    )
     .input(
         METRICS.input(
             "metric",
@@ -232,50 +362,64 @@ fn worley_spec(name: &str, coord: InputSpec) -> NodeSpec {
         ),
     )
     .input(coord)
-    .output(float_output("distance to the nearest feature point"))
+    .output(OutputSpec::new(
+        "out",
+        SocketType::Generic,
+        "distances to the nearest feature points, or the nearest point's cell value",
+    ))
+    .generic_over(&[ValueType::Float, ValueType::Vector2, ValueType::Vector3])
+}
+
+fn build_worley<const D: usize>(args: &BuildArgs) -> Result<Box<dyn Node>, BuildError> {
+    let metric = METRICS.pick(args, "metric")?;
+    // The spec's range allows only 0 and 1.
+    let style = WorleyStyle::from_index(args.integer("style") as i32).unwrap_or_default();
+    Ok(Box::new(Worley::<D> {
+        metric,
+        style,
+        channels: channels(args),
+    }))
 }
 
 pub fn worleynoise2d() -> Arc<dyn NodeKind> {
     kind(
         worley_spec("worleynoise2d", InputSpec::texcoord()),
-        |args| {
-            let metric = METRICS.pick(args, "metric")?;
-            Ok(Box::new(Worley::<2> { metric }))
-        },
+        build_worley::<2>,
     )
 }
 
 pub fn worleynoise3d() -> Arc<dyn NodeKind> {
     kind(
         worley_spec("worleynoise3d", InputSpec::position()),
-        |args| {
-            let metric = METRICS.pick(args, "metric")?;
-            Ok(Box::new(Worley::<3> { metric }))
-        },
+        build_worley::<3>,
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_util::eval_one;
+    use crate::noise::{worley2, worley3};
+    use crate::test_util::{eval_node, eval_one, frame};
+    use tessera_core::Rect;
+
+    const FLOAT: Option<ValueType> = Some(ValueType::Float);
 
     #[test]
     fn noise_nodes_scale_and_offset_the_noise() {
         let p = [0.3f32, 1.7];
         let n = perlin2(Vec2::from(p));
         assert_eq!(
-            eval_one(&noise2d(), None, &[&[2.0], &[0.5], &p])[0],
+            eval_one(&noise2d(), FLOAT, &[&[2.0], &[0.5], &p])[0],
             [n * 2.0 + 0.5]
         );
         let q = [0.3f32, 1.7, -2.2];
         assert_eq!(
-            eval_one(&noise3d(), None, &[&[1.0], &[0.0], &q])[0],
+            eval_one(&noise3d(), FLOAT, &[&[1.0], &[0.0], &q])[0],
             [perlin3(Vec3::from(q))]
         );
         // Exactly the pivot at lattice points.
         assert_eq!(
-            eval_one(&noise2d(), None, &[&[2.0], &[0.5], &[3.0, -4.0]])[0],
+            eval_one(&noise2d(), FLOAT, &[&[2.0], &[0.5], &[3.0, -4.0]])[0],
             [0.5]
         );
     }
@@ -284,7 +428,7 @@ mod tests {
     fn fractal_cell_and_worley_call_their_functions() {
         let p = [0.3f32, 1.7];
         assert_eq!(
-            eval_one(&fractal2d(), None, &[&[0.5], &[2.0], &[0.5], &p])[0],
+            eval_one(&fractal2d(), FLOAT, &[&[0.5], &[2.0], &[0.5], &p])[0],
             [0.5 * fractal2(Vec2::from(p), 3, 2.0, 0.5)]
         );
         assert_eq!(
@@ -292,12 +436,12 @@ mod tests {
             [cell2(Vec2::from(p))]
         );
         assert_eq!(
-            eval_one(&worleynoise2d(), None, &[&[1.0], &p])[0],
+            eval_one(&worleynoise2d(), FLOAT, &[&[1.0], &p])[0],
             [worley2(Vec2::from(p), 1.0, WorleyMetric::Euclidean)]
         );
         let q = [0.3f32, 1.7, -2.2];
         assert_eq!(
-            eval_one(&fractal3d(), None, &[&[0.5], &[2.0], &[0.5], &q])[0],
+            eval_one(&fractal3d(), FLOAT, &[&[0.5], &[2.0], &[0.5], &q])[0],
             [0.5 * fractal3(Vec3::from(q), 3, 2.0, 0.5)]
         );
         assert_eq!(
@@ -305,9 +449,135 @@ mod tests {
             [cell3(Vec3::from(q))]
         );
         assert_eq!(
-            eval_one(&worleynoise3d(), None, &[&[0.7], &q])[0],
+            eval_one(&worleynoise3d(), FLOAT, &[&[0.7], &q])[0],
             [worley3(Vec3::from(q), 0.7, WorleyMetric::Euclidean)]
         );
+    }
+
+    /// One sample of `kind` resolved to `ty`, with `uniforms` and the varying
+    /// `inputs` (one sample each): the output's channels.
+    fn eval_typed(
+        kind: &Arc<dyn NodeKind>,
+        ty: ValueType,
+        uniforms: &[(&str, Value)],
+        inputs: &[&[f32]],
+    ) -> Vec<f32> {
+        let buffers: Vec<Buffer> = inputs.iter().map(|s| Buffer::filled(s, 1)).collect();
+        let out = eval_node(
+            kind,
+            Some(ty),
+            uniforms,
+            &frame(1, 1),
+            Rect::new(0, 0, 1, 1),
+            &buffers,
+        );
+        out.expect("node evaluates").remove(0).into_vec()
+    }
+
+    #[test]
+    fn vector_noises_are_materialx_channel_for_channel() {
+        let p = [0.3f32, 1.7];
+        let v = Vec2::from(p);
+        let xyz = perlin2_vec3(v);
+        // vector3: each channel times its amplitude, plus the pivot.
+        assert_eq!(
+            eval_typed(
+                &noise2d(),
+                ValueType::Vector3,
+                &[],
+                &[&[1.0, 2.0, 3.0], &[0.5], &p]
+            ),
+            [xyz[0] + 0.5, xyz[1] * 2.0 + 0.5, xyz[2] * 3.0 + 0.5]
+        );
+        // vector2: the first two; vector4: the float noise moved by (19, 73).
+        assert_eq!(
+            eval_typed(
+                &noise2d(),
+                ValueType::Vector2,
+                &[],
+                &[&[1.0, 1.0], &[0.0], &p]
+            ),
+            xyz[..2]
+        );
+        let w = perlin2(v + Vec2::new(19.0, 73.0));
+        assert_eq!(
+            eval_typed(&noise2d(), ValueType::Color4, &[], &[&[1.0; 4], &[0.0], &p]),
+            [xyz[0], xyz[1], xyz[2], w]
+        );
+        // The gradients read the hash's low bits: the first channel is the
+        // float noise, the others are other noises; all zero on the lattice.
+        assert_eq!(xyz[0], perlin2(v));
+        assert!(xyz[1..].iter().all(|&n| n != xyz[0] && n.abs() <= 1.0));
+        assert_eq!(perlin3_vec3(Vec3::new(2.0, -3.0, 5.0)), [0.0; 3]);
+        // The fractal's vector2 is two float fractals; its vector3 sums the vector noise.
+        let shifted = v + Vec2::new(19.0, 193.0);
+        assert_eq!(
+            eval_typed(
+                &fractal2d(),
+                ValueType::Vector2,
+                &[],
+                &[&[1.0, 1.0], &[2.0], &[0.5], &p]
+            ),
+            [fractal2(v, 3, 2.0, 0.5), fractal2(shifted, 3, 2.0, 0.5)]
+        );
+        let sum: Vec<f32> = (0..3)
+            .map(|k| {
+                perlin2_vec3(v)[k]
+                    + 0.5 * perlin2_vec3(v * 2.0)[k]
+                    + 0.25 * perlin2_vec3(v * 4.0)[k]
+            })
+            .collect();
+        assert_eq!(
+            eval_typed(
+                &fractal2d(),
+                ValueType::Vector3,
+                &[],
+                &[&[1.0; 3], &[2.0], &[0.5], &p]
+            ),
+            sum
+        );
+        let q = [0.3f32, 1.7, -2.2];
+        let fourth = fractal3(Vec3::from(q) + Vec3::new(19.0, 193.0, 17.0), 3, 2.0, 0.5);
+        assert_eq!(
+            eval_typed(
+                &fractal3d(),
+                ValueType::Vector4,
+                &[],
+                &[&[1.0; 4], &[2.0], &[0.5], &q]
+            )[3],
+            fourth
+        );
+    }
+
+    #[test]
+    fn worley_vectors_are_the_nearest_distances_and_solid_is_the_nearest_cell() {
+        let p = [0.3f32, 1.7];
+        let f1 = worley2(Vec2::from(p), 1.0, WorleyMetric::Euclidean);
+        let distances = eval_typed(&worleynoise2d(), ValueType::Vector3, &[], &[&[1.0], &p]);
+        assert_eq!(distances[0], f1);
+        assert!(
+            distances[0] < distances[1] && distances[1] < distances[2],
+            "{distances:?}"
+        );
+        assert_eq!(
+            eval_typed(&worleynoise2d(), ValueType::Vector2, &[], &[&[1.0], &p]),
+            distances[..2]
+        );
+        // Without jitter the nearest feature point is the sample's own
+        // cell's centre: solid is that cell's noise.
+        let solid = [("style", Value::Integer(1))];
+        assert_eq!(
+            eval_typed(&worleynoise2d(), ValueType::Float, &solid, &[&[0.0], &p]),
+            [cell2(Vec2::from(p))]
+        );
+        let q = [4.2f32, -1.3, 0.6];
+        let cells = eval_typed(&worleynoise3d(), ValueType::Vector3, &solid, &[&[0.0], &q]);
+        let (x, y, z) = (4, -2, 0);
+        let channel = |c: u32| {
+            tessera_core::hash::hash_words(&[x as u32, y as u32, z as u32, c]) as f32
+                / u32::MAX as f32
+        };
+        assert_eq!(cells, [channel(0), channel(1), channel(2)]);
     }
 
     #[test]
