@@ -573,7 +573,7 @@ fn every_testsuite_document_here_renders() {
             }
         }
     }
-    assert!(documents.len() >= 7, "{documents:?}");
+    assert!(documents.len() >= 13, "{documents:?}");
     let dir = tempfile::tempdir().unwrap();
     for document in documents {
         let document = document.to_str().unwrap();
@@ -692,5 +692,40 @@ fn definitions_and_outputs_that_lead_back_to_themselves_are_errors_not_crashes()
     assert_document_errors(
         "<materialx>\n  <nodegraph name=\"g\">\n    <ramp4 name=\"r\" type=\"float\" />\n    <output name=\"o\" type=\"float\" nodename=\"r\" output=\"nope\" />\n  </nodegraph>\n</materialx>\n",
         &[("node `r` has no such output", "4:56")],
+    );
+}
+
+#[test]
+fn array_values_may_be_separated_by_spaces_as_materialx_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let document = |value: &str| {
+        format!(
+            r#"<materialx>
+  <nodegraph name="NG">
+    <constant name="c" type="color3">
+      <input name="value" type="color3" value="{value}" />
+    </constant>
+    <output name="out" type="color3" nodename="c" />
+  </nodegraph>
+</materialx>
+"#
+        )
+    };
+    let hash = |value: &str| {
+        std::fs::write(dir.path().join("doc.mtlx"), document(value)).unwrap();
+        tessera_in(dir.path(), &["render", "doc.mtlx", "-o", "out.exr"])
+            .expect_code(0)
+            .pixel_hash()
+    };
+    let commas = hash("0.25, 0.5, 0.75");
+    assert_eq!(hash("0.25 0.5 0.75"), commas);
+    assert_eq!(hash("0.25,0.5,0.75"), commas);
+    assert_ne!(hash("0.25 0.5 0.5"), commas);
+    assert_document_errors(
+        &document("0.25 0.5"),
+        &[(
+            "a color3 is 3 numbers separated by commas or spaces, not \"0.25 0.5\"",
+            "4:48",
+        )],
     );
 }

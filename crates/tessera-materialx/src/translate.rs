@@ -589,7 +589,10 @@ impl<'d> Translator<'d> {
         }
         let text = value.value.trim();
         let floats = |count: usize| -> Result<ParamValue, Diagnostic> {
-            let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+            // MaterialX splits array values at commas and spaces alike.
+            let parts: Vec<&str> = (text.split(|c: char| c == ',' || c.is_whitespace()))
+                .filter(|part| !part.is_empty())
+                .collect();
             let numbers: Option<Vec<f64>> = parts.iter().map(|p| p.parse().ok()).collect();
             match numbers {
                 Some(numbers) if numbers.len() == count => Ok(ParamValue::Array(
@@ -598,7 +601,7 @@ impl<'d> Translator<'d> {
                         .collect(),
                 )),
                 _ => Err(wrong(format!(
-                    "a {} is {count} numbers separated by commas, not {text:?}",
+                    "a {} is {count} numbers separated by commas or spaces, not {text:?}",
                     type_name.value
                 ))),
             }
