@@ -25,8 +25,13 @@ from MaterialX import PyMaterialXRender as mx_render
 from MaterialX import PyMaterialXRenderGlsl as mx_render_glsl
 
 
-def render(document, output, size):
+def render(document, output, size, stdlib):
     generator = mx_gen_glsl.GlslShaderGenerator.create()
+    # MaterialX's default colour management: colour values and files in
+    # other colour spaces are converted to the target, lin_rec709.
+    colour_management = mx_gen_shader.DefaultColorManagementSystem.create(generator.getTarget())
+    colour_management.loadLibrary(stdlib)
+    generator.setColorManagementSystem(colour_management)
     context = mx_gen_shader.GenContext(generator)
     context.registerSourceCodeSearchPath(mx.getDefaultDataSearchPath())
     options = context.getOptions()
@@ -92,7 +97,7 @@ def main():
                 if which != args.only:
                     continue
                 name = f"{stem}__{graph.getName()}__{output.getName()}.exr"
-                pixels = render(document, output, args.size)
+                pixels = render(document, output, args.size, stdlib)
                 header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
                 with OpenEXR.File(header, {"RGBA": np.ascontiguousarray(pixels)}) as exr:
                     exr.write(os.path.join(args.out, name))

@@ -83,11 +83,14 @@ const ADOBE_RGB_TO_REC709: [[f64; 3]; 3] = [
     [0.0, -0.0429289893, 1.04292899],
 ];
 
-/// Linear Display P3 to linear Rec.709 (both D65).
+/// Linear Display P3 to linear Rec.709 (both D65), MaterialX's `cmlib`
+/// matrix to the digits it publishes (its tiny off-diagonal terms included),
+/// so that documents in these spaces match its renderer to 1e-5
+/// (tests/materialx/conformance/colour.mtlx).
 const DISPLAY_P3_TO_REC709: [[f64; 3]; 3] = [
-    [1.2249401763, -0.2249401763, 0.0],
-    [-0.0420569547, 1.0420569547, 0.0],
-    [-0.0196375546, -0.0786360456, 1.0982736002],
+    [1.22493029, -0.22492968, 0.00000006],
+    [-0.04205868, 1.04205894, -0.00000001],
+    [-0.01964128, -0.07864794, 1.09828925],
 ];
 
 const REC709_TO_AP1: [[f64; 3]; 3] = inverse(&AP1_TO_REC709);

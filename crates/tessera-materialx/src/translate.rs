@@ -7,7 +7,7 @@ use crate::library::{Definitions, Library};
 use crate::{output_type, signatures_of, supported_kind};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use tessera_core::{GeomProp, Registry, SocketType, ValueType};
+use tessera_core::{ColorSpace, GeomProp, Registry, SocketType, ValueType};
 use tessera_scene::{
     Diagnostic, DiagnosticKind, Link, NodeDesc, Param, ParamValue, SceneDesc, SceneErrors, Section,
     Span, Spanned,
@@ -573,20 +573,23 @@ impl<'d> Translator<'d> {
                 port.name.value
             )));
         };
-        if let Some(space) = &port.colorspace
-            && matches!(type_name.value.as_str(), "color3" | "color4")
-            && !matches!(space.value.as_str(), "lin_rec709" | "raw")
-        {
-            return Err(Diagnostic::new(
-                DiagnosticKind::WrongType,
-                format!(
-                    "values in colour space `{}` are not supported yet: give them in lin_rec709",
-                    space.value
-                ),
-                space.span.clone(),
-            )
-            .label("this colorspace"));
-        }
+        // A colour value is in its colour space (its own, or the nearest
+        // ancestor's), converted to the working space as MaterialX's default
+        // colour management converts it to the target space (lin_rec709).
+        let is_colour = matches!(type_name.value.as_str(), "color3" | "color4");
+        let space = match &port.colorspace {
+            Some(space) if is_colour => Some(ColorSpace::parse(&space.value).ok_or_else(|| {
+                let known: Vec<&str> = ColorSpace::names().collect();
+                Diagnostic::new(
+                    DiagnosticKind::WrongType,
+                    format!("unknown colour space `{}`", space.value),
+                    space.span.clone(),
+                )
+                .label("this colorspace")
+                .note(format!("Tessera knows {}", known.join(", ")))
+            })?),
+            _ => None,
+        };
         let text = value.value.trim();
         let floats = |count: usize| -> Result<ParamValue, Diagnostic> {
             // MaterialX splits array values at commas and spaces alike.
@@ -595,11 +598,19 @@ impl<'d> Translator<'d> {
                 .collect();
             let numbers: Option<Vec<f64>> = parts.iter().map(|p| p.parse().ok()).collect();
             match numbers {
-                Some(numbers) if numbers.len() == count => Ok(ParamValue::Array(
-                    (numbers.into_iter())
-                        .map(|n| Spanned::new(ParamValue::Float(n), value.span.clone()))
-                        .collect(),
-                )),
+                Some(mut numbers) if numbers.len() == count => {
+                    if let Some(space) = space {
+                        let rgb = space.decode([0, 1, 2].map(|c| numbers[c] as f32));
+                        for (number, converted) in numbers.iter_mut().zip(rgb) {
+                            *number = f64::from(converted);
+                        }
+                    }
+                    Ok(ParamValue::Array(
+                        (numbers.into_iter())
+                            .map(|n| Spanned::new(ParamValue::Float(n), value.span.clone()))
+                            .collect(),
+                    ))
+                }
                 _ => Err(wrong(format!(
                     "a {} is {count} numbers separated by commas or spaces, not {text:?}",
                     type_name.value
