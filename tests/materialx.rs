@@ -729,3 +729,22 @@ fn array_values_may_be_separated_by_spaces_as_materialx_reads_them() {
         )],
     );
 }
+
+#[test]
+fn an_unknown_colour_space_is_located_and_the_known_ones_listed() {
+    let document = r#"<materialx colorspace="srgb_texture">
+  <nodegraph name="NG">
+    <constant name="c" type="color3">
+      <input name="value" type="color3" value="0.5, 0.5, 0.5" colorspace="sRGB" />
+    </constant>
+    <output name="out" type="color3" nodename="c" />
+  </nodegraph>
+</materialx>
+"#;
+    assert_document_errors(document, &[("unknown colour space `sRGB`", "4:75")]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("doc.mtlx"), document).unwrap();
+    tessera_in(dir.path(), &["check", "doc.mtlx"])
+        .expect_code(2)
+        .expect_stderr_has("Tessera knows raw, lin_rec709, lin_srgb, srgb_texture,");
+}

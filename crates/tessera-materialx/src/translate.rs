@@ -562,6 +562,19 @@ impl<'d> Translator<'d> {
         }
     }
 
+    /// The colour space in force where the value of `input` is given: for
+    /// an instance's interface input (a tiledimage's `file`), the rendered
+    /// node's input of that name, not the defining graph's.
+    fn given_colorspace(&self, place: Place, input: &'d Port) -> Option<&'d Attr> {
+        if let (Place::Instance(i), Some(name)) = (place, &input.interfacename) {
+            let Instance { outer, element, .. } = self.instances[i];
+            if let Some(given) = element.inputs.iter().find(|p| p.name.value == name.value) {
+                return self.given_colorspace(outer, given);
+            }
+        }
+        input.colorspace.as_ref()
+    }
+
     /// A `value` read in its port's MaterialX type.
     fn constant(&self, port: &Port, value: &Attr) -> Result<ParamValue, Diagnostic> {
         let wrong = |what: String| {
@@ -783,7 +796,7 @@ impl<'d> Translator<'d> {
             if is_file && spec.find_input("colorspace").is_some() {
                 // A file without a colour space is in the document's working
                 // space, Tessera's: its texels are read as they are.
-                let (space, span) = match &input.colorspace {
+                let (space, span) = match self.given_colorspace(place, input) {
                     Some(space) => (space.value.clone(), space.span.clone()),
                     None => ("lin_rec709".to_string(), input.name.span.clone()),
                 };
