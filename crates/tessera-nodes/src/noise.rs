@@ -15,6 +15,7 @@
 //!   hashes of `0xffffff80` and above round to exactly 1.0, as in MaterialX.
 
 use glam::{Vec2, Vec3};
+use multiversion::multiversion;
 use std::ops::MulAssign;
 use tessera_core::hash::hash_words;
 
@@ -265,6 +266,65 @@ pub fn fractal3_vec3(p: Vec3, octaves: u32, lacunarity: f32, diminish: f32) -> [
     fractal(p, octaves, lacunarity, diminish, perlin3_vec3)
 }
 
+/// `out[i] = perlin2((u[i], v[i])) * amplitude[i] + pivot[i]` over a tile's
+/// planes: the noise2d node's float form, bit for bit as [`perlin2`] (the
+/// same operations per sample, in the same order), in a loop the compiler
+/// runs 8 samples at a time where AVX2 is there.
+#[multiversion(targets("x86_64+avx2"))]
+pub fn perlin2_plane(out: &mut [f32], amplitude: &[f32], pivot: &[f32], u: &[f32], v: &[f32]) {
+    for ((((out, a), p), u), v) in out.iter_mut().zip(amplitude).zip(pivot).zip(u).zip(v) {
+        *out = perlin2(Vec2::new(*u, *v)) * a + p;
+    }
+}
+
+/// How many samples [`fractal2_plane`] carries through the octaves at once.
+const FRACTAL_CHUNK: usize = 64;
+
+/// `out[i] = amplitude[i] * fractal2((u[i], v[i]), octaves, lacunarity[i],
+/// diminish[i])` over a tile's planes, bit for bit as [`fractal2`]: each
+/// sample goes through the same operations in the same order, but the
+/// octaves are the outer loop, so that the loop over samples inside can run
+/// 8 at a time where AVX2 is there.
+#[multiversion(targets("x86_64+avx2"))]
+pub fn fractal2_plane(
+    out: &mut [f32],
+    amplitude: &[f32],
+    lacunarity: &[f32],
+    diminish: &[f32],
+    coords: [&[f32]; 2],
+    octaves: u32,
+) {
+    let [u, v] = coords;
+    let mut start = 0;
+    while start < out.len() {
+        let n = FRACTAL_CHUNK.min(out.len() - start);
+        let range = start..start + n;
+        let (lacunarity, diminish) = (&lacunarity[range.clone()], &diminish[range.clone()]);
+        let mut x = [0.0f32; FRACTAL_CHUNK];
+        let mut y = [0.0f32; FRACTAL_CHUNK];
+        x[..n].copy_from_slice(&u[range.clone()]);
+        y[..n].copy_from_slice(&v[range.clone()]);
+        let mut sum = [0.0f32; FRACTAL_CHUNK];
+        let mut weight = [1.0f32; FRACTAL_CHUNK];
+        for _ in 0..octaves {
+            for i in 0..n {
+                sum[i] += weight[i] * perlin2(Vec2::new(x[i], y[i]));
+                weight[i] *= diminish[i];
+                x[i] *= lacunarity[i];
+                y[i] *= lacunarity[i];
+            }
+        }
+        for ((out, a), sum) in out[range.clone()]
+            .iter_mut()
+            .zip(&amplitude[range])
+            .zip(&sum)
+        {
+            *out = a * sum;
+        }
+        start += n;
+    }
+}
+
 /// 2D cell noise, `mx_cell_noise_float(vec2)`: one value in [0, 1] per unit
 /// cell, constant inside the cell (see the module docs for the closed range).
 #[inline]
@@ -351,7 +411,7 @@ impl WorleyStyle {
 
 /// Channel `channel` of `mx_cell_noise_vec3` at the integer cell `cell`:
 /// the cell's coordinates hashed with the channel after them.
-#[inline]
+#[inline(always)]
 fn cell_channel<const D: usize>(cell: [i32; D], channel: u32) -> f32 {
     let mut words = [0u32; 4];
     for i in 0..D {
@@ -363,7 +423,7 @@ fn cell_channel<const D: usize>(cell: [i32; D], channel: u32) -> f32 {
 
 /// `mx_worley_cell_position`: the feature point of the cell at offset `cell`
 /// from the sample's cell `base`, relative to the sample's cell origin.
-#[inline]
+#[inline(always)]
 fn worley_cell_position<const D: usize>(cell: [i32; D], base: [i32; D], jitter: f32) -> [f32; D] {
     // `mx_cell_noise_vec3(vec2 or vec3 of x + xoff...)`: the integer cell
     // goes through `float` and `floor` and back, as in the GLSL (identity
@@ -379,7 +439,7 @@ fn worley_cell_position<const D: usize>(cell: [i32; D], base: [i32; D], jitter: 
 /// `mx_worley_distance` of the feature point `position` from `local` (both
 /// relative to the sample's cell); for [`WorleyMetric::Euclidean`] this is
 /// the squared distance, the square root is taken once at the end.
-#[inline]
+#[inline(always)]
 fn worley_distance<const D: usize>(
     position: [f32; D],
     local: [f32; D],
@@ -401,7 +461,7 @@ fn worley_distance<const D: usize>(
 /// ([`WorleyStyle::Solid`]). `jitter` 0 puts every feature point at its
 /// cell's centre, 1 anywhere in the cell; larger values are allowed (the
 /// search stays 3^D wide, as in MaterialX).
-#[inline]
+#[inline(always)]
 pub fn worley<const D: usize, const K: usize>(
     p: [f32; D],
     jitter: f32,
@@ -451,9 +511,76 @@ pub fn worley<const D: usize, const K: usize>(
     }
 }
 
+/// `out[i] = worley2((u[i], v[i]), jitter[i], metric)` over a tile's planes:
+/// the worleynoise2d node's float form, bit for bit as [`worley2`]: each
+/// sample meets the nine cells in the same order with the same operations,
+/// but the cells are the outer loop, so that the loop over samples inside
+/// can run 8 at a time where AVX2 is there.
+#[multiversion(targets("x86_64+avx2"))]
+pub fn worley2_plane(out: &mut [f32], jitter: &[f32], coords: [&[f32]; 2], metric: WorleyMetric) {
+    match metric {
+        WorleyMetric::Euclidean => worley2_chunks::<0>(out, jitter, coords),
+        WorleyMetric::DistanceSquared => worley2_chunks::<1>(out, jitter, coords),
+        WorleyMetric::Manhattan => worley2_chunks::<2>(out, jitter, coords),
+        WorleyMetric::Chebyshev => worley2_chunks::<3>(out, jitter, coords),
+    }
+}
+
+/// [`worley2_plane`] with the metric a constant (`WorleyMetric::index`): a
+/// loop choosing it per sample is not vectorised.
+#[inline(always)]
+fn worley2_chunks<const METRIC: i32>(out: &mut [f32], jitter: &[f32], coords: [&[f32]; 2]) {
+    let metric = WorleyMetric::from_index(METRIC).unwrap_or_default();
+    let [u, v] = coords;
+    let mut start = 0;
+    while start < out.len() {
+        let n = FRACTAL_CHUNK.min(out.len() - start);
+        let range = start..start + n;
+        let mut base = [[0i32; 2]; FRACTAL_CHUNK];
+        let mut local = [[0.0f32; 2]; FRACTAL_CHUNK];
+        for (i, (u, v)) in u[range.clone()].iter().zip(&v[range.clone()]).enumerate() {
+            let [(bx, lx), (by, ly)] = [floorfrac(*u), floorfrac(*v)];
+            base[i] = [bx, by];
+            local[i] = [lx, ly];
+        }
+        let jitter = &jitter[range.clone()];
+        let mut nearest = [1e6_f32; FRACTAL_CHUNK];
+        for cell in WORLEY_CELLS_2D {
+            for i in 0..n {
+                let position = worley_cell_position(cell, base[i], jitter[i]);
+                let dist = worley_distance(position, local[i], metric);
+                if dist < nearest[i] {
+                    nearest[i] = dist;
+                }
+            }
+        }
+        for (out, nearest) in out[range].iter_mut().zip(&nearest) {
+            *out = if metric == WorleyMetric::Euclidean {
+                nearest.sqrt()
+            } else {
+                *nearest
+            };
+        }
+        start += n;
+    }
+}
+
+/// The cells [`worley`] visits in 2D, in its order (x outermost).
+const WORLEY_CELLS_2D: [[i32; 2]; 9] = [
+    [-1, -1],
+    [-1, 0],
+    [-1, 1],
+    [0, -1],
+    [0, 0],
+    [0, 1],
+    [1, -1],
+    [1, 0],
+    [1, 1],
+];
+
 /// 2D Worley noise, the distance to the nearest feature point ([`worley`]).
 /// MaterialX's `worleynoise2d` node uses [`WorleyMetric::Euclidean`].
-#[inline]
+#[inline(always)]
 pub fn worley2(p: Vec2, jitter: f32, metric: WorleyMetric) -> f32 {
     let [d] = worley(p.to_array(), jitter, WorleyStyle::Distance, metric);
     d
@@ -469,6 +596,84 @@ pub fn worley3(p: Vec3, jitter: f32, metric: WorleyMetric) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Coordinates for comparing the plane kernels with the scalar
+    /// functions: small, negative, near lattice lines, and huge.
+    fn test_coordinates(count: usize) -> (Vec<f32>, Vec<f32>) {
+        let mut state = 0x2545_f491_u32;
+        let mut next = || {
+            state = hash_words(&[state]);
+            state
+        };
+        (0..count)
+            .map(|i| {
+                let scale = [1.0f32, 17.0, 1.0e3, 3.0e6, 2.0e9][i % 5];
+                let unit = |bits: u32| (bits as f32 / u32::MAX as f32) * 2.0 - 1.0;
+                let (x, y) = (unit(next()) * scale, unit(next()) * scale);
+                // Every 7th sample sits on a lattice line.
+                if i % 7 == 0 { (x.round(), y) } else { (x, y) }
+            })
+            .unzip()
+    }
+
+    #[test]
+    fn the_plane_kernels_give_the_scalar_functions_bits() {
+        let (u, v) = test_coordinates(1_000_003);
+        let len = u.len();
+        let amplitude: Vec<f32> = (0..len).map(|i| 0.25 + (i % 3) as f32).collect();
+        let pivot: Vec<f32> = (0..len).map(|i| (i % 5) as f32 * 0.1).collect();
+        let mut out = vec![0.0; len];
+        perlin2_plane(&mut out, &amplitude, &pivot, &u, &v);
+        for i in 0..len {
+            let expected = perlin2(Vec2::new(u[i], v[i])) * amplitude[i] + pivot[i];
+            assert_eq!(
+                out[i].to_bits(),
+                expected.to_bits(),
+                "perlin2 at ({}, {})",
+                u[i],
+                v[i]
+            );
+        }
+        let lacunarity: Vec<f32> = (0..len).map(|i| 1.5 + (i % 4) as f32 * 0.5).collect();
+        let diminish: Vec<f32> = (0..len).map(|i| 0.3 + (i % 3) as f32 * 0.2).collect();
+        for octaves in [0, 1, 4] {
+            fractal2_plane(
+                &mut out,
+                &amplitude,
+                &lacunarity,
+                &diminish,
+                [&u, &v],
+                octaves,
+            );
+            for i in 0..len {
+                let p = Vec2::new(u[i], v[i]);
+                let expected = amplitude[i] * fractal2(p, octaves, lacunarity[i], diminish[i]);
+                assert_eq!(
+                    out[i].to_bits(),
+                    expected.to_bits(),
+                    "fractal2 at {p}, {octaves} octaves"
+                );
+            }
+        }
+        let jitter: Vec<f32> = (0..len).map(|i| (i % 6) as f32 * 0.25).collect();
+        for metric in [
+            WorleyMetric::Euclidean,
+            WorleyMetric::DistanceSquared,
+            WorleyMetric::Manhattan,
+            WorleyMetric::Chebyshev,
+        ] {
+            worley2_plane(&mut out, &jitter, [&u, &v], metric);
+            for i in 0..len {
+                let p = Vec2::new(u[i], v[i]);
+                let expected = worley2(p, jitter[i], metric);
+                assert_eq!(
+                    out[i].to_bits(),
+                    expected.to_bits(),
+                    "worley2 at {p}, {metric:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn perlin_is_exactly_zero_on_the_lattice() {

@@ -5,8 +5,9 @@
 
 use crate::kind::{Choices, kind};
 use crate::noise::{
-    WorleyMetric, WorleyStyle, cell2, cell3, fractal2, fractal2_vec3, fractal3, fractal3_vec3,
-    perlin2, perlin2_vec3, perlin3, perlin3_vec3, worley,
+    WorleyMetric, WorleyStyle, cell2, cell3, fractal2, fractal2_plane, fractal2_vec3, fractal3,
+    fractal3_vec3, perlin2, perlin2_plane, perlin2_vec3, perlin3, perlin3_vec3, worley,
+    worley2_plane,
 };
 use glam::{Vec2, Vec3};
 use std::sync::Arc;
@@ -124,6 +125,11 @@ impl<const D: usize> Node for Perlin<D> {
         outputs: &mut [Buffer],
     ) -> Result<(), NodeError> {
         match self.channels {
+            1 if D == 2 => {
+                let [amplitude, pivot, coord] = [inputs[0], inputs[1], inputs[2]];
+                let [u, v] = coord.planes::<2>();
+                perlin2_plane(outputs[0].data_mut(), amplitude.data(), pivot.data(), u, v);
+            }
             1 => self.eval::<1>(inputs, &mut outputs[0]),
             2 => self.eval::<2>(inputs, &mut outputs[0]),
             3 => self.eval::<3>(inputs, &mut outputs[0]),
@@ -207,6 +213,18 @@ impl<const D: usize> Node for Fractal<D> {
         outputs: &mut [Buffer],
     ) -> Result<(), NodeError> {
         match self.channels {
+            1 if D == 2 => {
+                let [amplitude, lacunarity, diminish, coord] =
+                    [inputs[0], inputs[1], inputs[2], inputs[3]];
+                fractal2_plane(
+                    outputs[0].data_mut(),
+                    amplitude.data(),
+                    lacunarity.data(),
+                    diminish.data(),
+                    coord.planes::<2>(),
+                    self.octaves,
+                );
+            }
             1 => self.eval::<1>(inputs, &mut outputs[0]),
             2 => self.eval::<2>(inputs, &mut outputs[0]),
             3 => self.eval::<3>(inputs, &mut outputs[0]),
@@ -323,6 +341,11 @@ impl<const D: usize> Node for Worley<D> {
         outputs: &mut [Buffer],
     ) -> Result<(), NodeError> {
         match self.channels {
+            1 if D == 2 && self.style == WorleyStyle::Distance => {
+                let [jitter, coord] = [inputs[0], inputs[1]];
+                let out = outputs[0].data_mut();
+                worley2_plane(out, jitter.data(), coord.planes::<2>(), self.metric);
+            }
             1 => self.eval::<1>(inputs, &mut outputs[0]),
             2 => self.eval::<2>(inputs, &mut outputs[0]),
             _ => self.eval::<3>(inputs, &mut outputs[0]),
