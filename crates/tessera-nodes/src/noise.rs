@@ -123,7 +123,7 @@ fn hash_byte(hash: u32, channel: usize) -> u32 {
 /// 2D gradient noise in `C` channels: channel `c` takes each lattice
 /// corner's gradient from `pick(hash, c)` (the hash itself for the float
 /// noise, one byte of it for the vector noise).
-#[inline]
+#[inline(always)]
 fn perlin2_channels<const C: usize>(p: Vec2, pick: impl Fn(u32, usize) -> u32) -> [f32; C] {
     let (ix, fx) = floorfrac(p.x);
     let (iy, fy) = floorfrac(p.y);
@@ -188,7 +188,7 @@ fn perlin3_channels<const C: usize>(p: Vec3, pick: impl Fn(u32, usize) -> u32) -
 
 /// Signed 2D gradient noise, `mx_perlin_noise_float(vec2)`: range [-1, 1],
 /// exactly 0 at integer lattice points.
-#[inline]
+#[inline(always)]
 pub fn perlin2(p: Vec2) -> f32 {
     let [n] = perlin2_channels(p, |hash, _| hash);
     n
@@ -545,12 +545,32 @@ fn worley2_chunks<const METRIC: i32>(out: &mut [f32], jitter: &[f32], coords: [&
         }
         let jitter = &jitter[range.clone()];
         let mut nearest = [1e6_f32; FRACTAL_CHUNK];
-        for cell in WORLEY_CELLS_2D {
-            for i in 0..n {
-                let position = worley_cell_position(cell, base[i], jitter[i]);
-                let dist = worley_distance(position, local[i], metric);
-                if dist < nearest[i] {
-                    nearest[i] = dist;
+        match CellTable::around(&base[..n]) {
+            // The chunk's samples lie in a few cells: their neighbours'
+            // hashes are made once, not nine times a sample.
+            Some(table) => {
+                for cell in WORLEY_CELLS_2D {
+                    for i in 0..n {
+                        let hashed = table.get(base[i], cell);
+                        let position: [f32; 2] = std::array::from_fn(|axis| {
+                            cell[axis] as f32 + ((hashed[axis] - 0.5) * jitter[i] + 0.5)
+                        });
+                        let dist = worley_distance(position, local[i], metric);
+                        if dist < nearest[i] {
+                            nearest[i] = dist;
+                        }
+                    }
+                }
+            }
+            None => {
+                for cell in WORLEY_CELLS_2D {
+                    for i in 0..n {
+                        let position = worley_cell_position(cell, base[i], jitter[i]);
+                        let dist = worley_distance(position, local[i], metric);
+                        if dist < nearest[i] {
+                            nearest[i] = dist;
+                        }
+                    }
                 }
             }
         }
@@ -562,6 +582,56 @@ fn worley2_chunks<const METRIC: i32>(out: &mut [f32], jitter: &[f32], coords: [&
             };
         }
         start += n;
+    }
+}
+
+/// The most cells a [`CellTable`] holds.
+const TABLE_CELLS: usize = 256;
+
+/// The two hashed channels of `mx_cell_noise_vec3` (what places a cell's
+/// feature point) for every cell around some samples' cells, made once:
+/// exactly what [`worley_cell_position`] hashes per sample and neighbour.
+struct CellTable {
+    origin: [i32; 2],
+    width: i32,
+    hashed: [[f32; 2]; TABLE_CELLS],
+}
+
+impl CellTable {
+    /// The table of the cells around `bases` (with their neighbours), if
+    /// they fit, with no coordinate near the ends of i32's range.
+    fn around(bases: &[[i32; 2]]) -> Option<CellTable> {
+        let low = |axis: usize| bases.iter().map(|b| b[axis]).min();
+        let high = |axis: usize| bases.iter().map(|b| b[axis]).max();
+        let origin = [low(0)?.checked_sub(1)?, low(1)?.checked_sub(1)?];
+        let end = [high(0)?.checked_add(1)?, high(1)?.checked_add(1)?];
+        let span = |axis: usize| i64::from(end[axis]) - i64::from(origin[axis]) + 1;
+        if span(0).saturating_mul(span(1)) > TABLE_CELLS as i64 {
+            return None;
+        }
+        let (width, height) = (span(0) as i32, span(1) as i32);
+        let mut table = CellTable {
+            origin,
+            width,
+            hashed: [[0.0; 2]; TABLE_CELLS],
+        };
+        for y in 0..height {
+            for x in 0..width {
+                // As worley_cell_position: the cell through float and floor.
+                let cell = [origin[0] + x, origin[1] + y].map(|c| floor_i(c as f32));
+                table.hashed[(y * width + x) as usize] =
+                    [cell_channel(cell, 0), cell_channel(cell, 1)];
+            }
+        }
+        Some(table)
+    }
+
+    /// The hashed channels of the cell at `offset` from `base`.
+    #[inline(always)]
+    fn get(&self, base: [i32; 2], offset: [i32; 2]) -> [f32; 2] {
+        let x = base[0] + offset[0] - self.origin[0];
+        let y = base[1] + offset[1] - self.origin[1];
+        self.hashed[(y * self.width + x) as usize]
     }
 }
 
@@ -656,21 +726,36 @@ mod tests {
             }
         }
         let jitter: Vec<f32> = (0..len).map(|i| (i % 6) as f32 * 0.25).collect();
-        for metric in [
-            WorleyMetric::Euclidean,
-            WorleyMetric::DistanceSquared,
-            WorleyMetric::Manhattan,
-            WorleyMetric::Chebyshev,
-        ] {
-            worley2_plane(&mut out, &jitter, [&u, &v], metric);
-            for i in 0..len {
-                let p = Vec2::new(u[i], v[i]);
-                let expected = worley2(p, jitter[i], metric);
-                assert_eq!(
-                    out[i].to_bits(),
-                    expected.to_bits(),
-                    "worley2 at {p}, {metric:?}"
-                );
+        // Scattered samples (each its own cells), and an image's rows of
+        // samples crossing cells, at several scales and both signs (the
+        // cells the samples share hashed once).
+        let rows = |scale: f32, shift: f32| -> (Vec<f32>, Vec<f32>) {
+            (0..len)
+                .map(|i| {
+                    let (x, y) = ((i % 96) as f32 + 0.5, (i / 96) as f32 + 0.5);
+                    (x * scale + shift, y * scale - shift)
+                })
+                .unzip()
+        };
+        let coherent = [rows(0.07, -3.3), rows(0.9, 250.0), rows(0.013, 1.0e4)];
+        let sets = std::iter::once((&u, &v)).chain(coherent.iter().map(|(u, v)| (u, v)));
+        for (u, v) in sets {
+            for metric in [
+                WorleyMetric::Euclidean,
+                WorleyMetric::DistanceSquared,
+                WorleyMetric::Manhattan,
+                WorleyMetric::Chebyshev,
+            ] {
+                worley2_plane(&mut out, &jitter, [u, v], metric);
+                for i in 0..len {
+                    let p = Vec2::new(u[i], v[i]);
+                    let expected = worley2(p, jitter[i], metric);
+                    assert_eq!(
+                        out[i].to_bits(),
+                        expected.to_bits(),
+                        "worley2 at {p}, {metric:?}"
+                    );
+                }
             }
         }
     }
