@@ -25,12 +25,15 @@ fn nodes_lists_every_type_with_inputs_and_outputs() {
     );
     assert!(
         run.stdout
-            .contains("  in  amplitude (float) = 1: scale of the noise\n"),
+            .contains("  in  pivot (float) = 0: added after scaling\n"),
         "{}",
         run.stdout
     );
     assert!(run.stdout.contains(
         "  in  octaves (integer, constant only) = 3 (1 to 16): number of noise layers\n"
+    ));
+    assert!(run.stdout.contains(
+        "  (T is one of float, vector2, vector3, vector4, color3, color4, chosen from what is linked to it)\n  in  amplitude (T) = 1: scale of the noise, per channel\n"
     ));
 }
 

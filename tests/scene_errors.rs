@@ -103,12 +103,12 @@ fn wrong_type_of_constant() {
 #[test]
 fn wrong_type_of_link() {
     let text = format!(
-        "{HEADER}[nodes.n]\ntype = \"noise2d\"\namplitude = \"@uv\"\n\n[output]\ncolor = \"@n\"\n"
+        "{HEADER}[nodes.n]\ntype = \"noise2d\"\npivot = \"@uv\"\n\n[output]\ncolor = \"@n\"\n"
     );
     assert_scene_error(
         &text,
         "cannot connect a vector2 output to a float input",
-        (10, 13),
+        (10, 9),
         "\"@uv\"",
     );
 }

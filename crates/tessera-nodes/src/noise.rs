@@ -272,13 +272,19 @@ pub fn fractal3_vec3(p: Vec3, octaves: u32, lacunarity: f32, diminish: f32) -> [
 /// runs 8 samples at a time where AVX2 is there.
 #[multiversion(targets("x86_64+avx2"))]
 pub fn perlin2_plane(out: &mut [f32], amplitude: &[f32], pivot: &[f32], u: &[f32], v: &[f32]) {
+    let len = out.len();
+    assert!(
+        [amplitude, pivot, u, v].iter().all(|p| p.len() == len),
+        "planes of one tile"
+    );
     for ((((out, a), p), u), v) in out.iter_mut().zip(amplitude).zip(pivot).zip(u).zip(v) {
         *out = perlin2(Vec2::new(*u, *v)) * a + p;
     }
 }
 
-/// How many samples [`fractal2_plane`] carries through the octaves at once.
-const FRACTAL_CHUNK: usize = 64;
+/// How many samples [`fractal2_plane`] carries through the octaves, and
+/// [`worley2_plane`] through the nine cells, at once.
+const CHUNK: usize = 64;
 
 /// `out[i] = amplitude[i] * fractal2((u[i], v[i]), octaves, lacunarity[i],
 /// diminish[i])` over a tile's planes, bit for bit as [`fractal2`]: each
@@ -295,17 +301,20 @@ pub fn fractal2_plane(
     octaves: u32,
 ) {
     let [u, v] = coords;
+    let len = out.len();
+    let planes = [amplitude, lacunarity, diminish, u, v];
+    assert!(planes.iter().all(|p| p.len() == len), "planes of one tile");
     let mut start = 0;
     while start < out.len() {
-        let n = FRACTAL_CHUNK.min(out.len() - start);
+        let n = CHUNK.min(out.len() - start);
         let range = start..start + n;
         let (lacunarity, diminish) = (&lacunarity[range.clone()], &diminish[range.clone()]);
-        let mut x = [0.0f32; FRACTAL_CHUNK];
-        let mut y = [0.0f32; FRACTAL_CHUNK];
+        let mut x = [0.0f32; CHUNK];
+        let mut y = [0.0f32; CHUNK];
         x[..n].copy_from_slice(&u[range.clone()]);
         y[..n].copy_from_slice(&v[range.clone()]);
-        let mut sum = [0.0f32; FRACTAL_CHUNK];
-        let mut weight = [1.0f32; FRACTAL_CHUNK];
+        let mut sum = [0.0f32; CHUNK];
+        let mut weight = [1.0f32; CHUNK];
         for _ in 0..octaves {
             for i in 0..n {
                 sum[i] += weight[i] * perlin2(Vec2::new(x[i], y[i]));
@@ -532,19 +541,24 @@ pub fn worley2_plane(out: &mut [f32], jitter: &[f32], coords: [&[f32]; 2], metri
 fn worley2_chunks<const METRIC: i32>(out: &mut [f32], jitter: &[f32], coords: [&[f32]; 2]) {
     let metric = WorleyMetric::from_index(METRIC).unwrap_or_default();
     let [u, v] = coords;
+    let len = out.len();
+    assert!(
+        [jitter, u, v].iter().all(|p| p.len() == len),
+        "planes of one tile"
+    );
     let mut start = 0;
     while start < out.len() {
-        let n = FRACTAL_CHUNK.min(out.len() - start);
+        let n = CHUNK.min(out.len() - start);
         let range = start..start + n;
-        let mut base = [[0i32; 2]; FRACTAL_CHUNK];
-        let mut local = [[0.0f32; 2]; FRACTAL_CHUNK];
+        let mut base = [[0i32; 2]; CHUNK];
+        let mut local = [[0.0f32; 2]; CHUNK];
         for (i, (u, v)) in u[range.clone()].iter().zip(&v[range.clone()]).enumerate() {
             let [(bx, lx), (by, ly)] = [floorfrac(*u), floorfrac(*v)];
             base[i] = [bx, by];
             local[i] = [lx, ly];
         }
         let jitter = &jitter[range.clone()];
-        let mut nearest = [1e6_f32; FRACTAL_CHUNK];
+        let mut nearest = [1e6_f32; CHUNK];
         match CellTable::around(&base[..n]) {
             // The chunk's samples lie in a few cells: their neighbours'
             // hashes are made once, not nine times a sample.

@@ -135,7 +135,9 @@ def test_a_worker_lost_in_a_region_is_named_and_nothing_is_written(tmp_path):
         4,
         node="n",
     )
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+    # No retry, and no task queued on a worker beside the one it runs.
+    config = {"distributed.scheduler.allowed-failures": 0, "distributed.scheduler.worker-saturation": 1.0}
+    with dask.config.set(config):
         cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
         client = distributed.Client(cluster)
         try:
