@@ -213,12 +213,12 @@ fn document_mistakes_are_located_in_the_document() {
     assert_document_errors(
         r#"<materialx>
   <nodegraph name="NG">
-    <output name="out" type="integer" value="1" />
+    <output name="out" type="boolean" value="true" />
   </nodegraph>
 </materialx>
 "#,
         &[(
-            "an output of type integer cannot be written as an image",
+            "an output of type boolean cannot be written as an image",
             "3:30",
         )],
     );

@@ -45,8 +45,8 @@ pub const MATERIALX_NODES: &[(&str, &[&str])] = &[
     ("worleynoise2d", &["float", "vector2", "vector3"]),
     ("worleynoise3d", &["float", "vector2", "vector3"]),
     ("image", ALL),
-    ("add", WITH_FLOAT),
-    ("subtract", WITH_FLOAT),
+    ("add", WITH_INTEGER),
+    ("subtract", WITH_INTEGER),
     ("multiply", WITH_FLOAT),
     ("divide", WITH_FLOAT),
     ("clamp", WITH_FLOAT),
@@ -58,9 +58,9 @@ pub const MATERIALX_NODES: &[(&str, &[&str])] = &[
     ("invert", WITH_FLOAT),
     ("absval", ALL),
     ("sign", ALL),
-    ("floor", ALL),
-    ("ceil", ALL),
-    ("round", ALL),
+    ("floor", ALL_AND_INTEGER),
+    ("ceil", ALL_AND_INTEGER),
+    ("round", ALL_AND_INTEGER),
     ("power", WITH_FLOAT),
     ("safepower", WITH_FLOAT),
     ("sqrt", VECTORS),
@@ -138,6 +138,26 @@ const WITH_FLOAT: &[&str] = &[
     "vector3FA",
     "vector4FA",
 ];
+/// Those, and integers: MaterialX's per-sample integers are Tessera floats
+/// holding whole numbers (exact below 2^24).
+const WITH_INTEGER: &[&str] = &[
+    "float",
+    "color3",
+    "color4",
+    "vector2",
+    "vector3",
+    "vector4",
+    "color3FA",
+    "color4FA",
+    "vector2FA",
+    "vector3FA",
+    "vector4FA",
+    "integer",
+];
+/// [`ALL`] and `integer` (floor, ceil and round of a float to an integer).
+const ALL_AND_INTEGER: &[&str] = &[
+    "float", "color3", "color4", "vector2", "vector3", "vector4", "integer",
+];
 /// The conditionals' forms: comparing floats, integers (`I`: constants,
 /// compared as floats) or, for ifequal, booleans (`B`: true is 1).
 const COMPARED: &[&str] = &[
@@ -207,6 +227,15 @@ pub fn output_type<'s>(category: &str, signature: &'s str) -> &'s str {
     }
 }
 
+/// The Tessera type that carries values of MaterialX type `ty`: an integer
+/// that varies per sample is a float holding a whole number.
+pub fn tessera_type(ty: &str) -> &str {
+    match ty {
+        "integer" => "float",
+        other => other,
+    }
+}
+
 /// The Tessera node that renders MaterialX node `category`, if any (a
 /// `convert` is made of other nodes: `separate3`'s kind stands for it).
 pub fn supported_kind<'r>(registry: &'r Registry, category: &str) -> Option<&'r Arc<dyn NodeKind>> {
@@ -237,7 +266,8 @@ mod tests {
                 .spec();
             for signature in *signatures {
                 let generic = |ty: &str| spec.generic_types.iter().any(|t| t.name() == ty);
-                let renders = match (spec.outputs[0].ty, output_type(name, signature)) {
+                let output = tessera_type(output_type(name, signature));
+                let renders = match (spec.outputs[0].ty, output) {
                     (SocketType::Generic, ty) => generic(ty),
                     // A separate or an extract: the signature is its input's.
                     (SocketType::Fixed(_), "multioutput" | "float")

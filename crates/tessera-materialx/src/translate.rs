@@ -4,7 +4,7 @@
 
 use crate::document::{Attr, Document, Element, NodeDef, Port, Scope};
 use crate::library::{Definitions, Library};
-use crate::{output_type, signatures_of, supported_kind};
+use crate::{output_type, signatures_of, supported_kind, tessera_type};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use tessera_core::{ColorSpace, GeomProp, Registry, SocketType, ValueType};
@@ -49,6 +49,13 @@ struct Instance<'d> {
     /// Where in the document the instance's nodes and errors are located:
     /// the node (or, nested, the outermost node) it renders.
     anchor: Span,
+}
+
+/// Whether a colour value is converted from its colour space.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ColourManaged {
+    Yes,
+    No,
 }
 
 struct Translator<'d> {
@@ -289,6 +296,10 @@ impl<'d> Translator<'d> {
         if supported_kind(self.registry, category).is_none() {
             return false;
         }
+        // Every convert is made here, of native nodes (see `Translator::convert`).
+        if category == "convert" {
+            return true;
+        }
         let signatures = signatures_of(category).expect("a supported node");
         let listed = match (&element.nodedef, &element.type_name) {
             (Some(nodedef), _) => {
@@ -494,11 +505,29 @@ impl<'d> Translator<'d> {
                 return None;
             };
             // A graph's inputs are set from outside it: values, or the
-            // document's top-level nodes.
-            return self.source(Place::Top, input);
+            // document's top-level nodes. MaterialX's renderer reads a value
+            // there as written, its colour space not applied (measured:
+            // colour_inherited.mtlx's graph_input_space).
+            return match &input.value {
+                Some(value) if input.nodename.is_none() => {
+                    self.value_of(Place::Top, input, value, ColourManaged::No)
+                }
+                _ => self.source(Place::Top, input),
+            };
         }
         let value = port.value.as_ref()?;
-        match self.constant(port, value) {
+        self.value_of(place, port, value, ColourManaged::Yes)
+    }
+
+    /// `value`, the value of `port`, located.
+    fn value_of(
+        &mut self,
+        place: Place,
+        port: &Port,
+        value: &Attr,
+        managed: ColourManaged,
+    ) -> Option<Spanned<ParamValue>> {
+        match self.constant(port, value, managed) {
             Ok(constant) => {
                 let span = self.at(place, value.span.clone());
                 Some(Spanned::new(respan(constant, &span), span))
@@ -565,6 +594,9 @@ impl<'d> Translator<'d> {
     /// The colour space in force where the value of `input` is given: for
     /// an instance's interface input (a tiledimage's `file`), the rendered
     /// node's input of that name, not the defining graph's.
+    /// A node graph's own input is not: the file is read in the colour
+    /// space its reader inherits, as MaterialX's renderer reads it
+    /// (colour_inherited.mtlx's graph_input_space).
     fn given_colorspace(&self, place: Place, input: &'d Port) -> Option<&'d Attr> {
         if let (Place::Instance(i), Some(name)) = (place, &input.interfacename) {
             let Instance { outer, element, .. } = self.instances[i];
@@ -576,7 +608,12 @@ impl<'d> Translator<'d> {
     }
 
     /// A `value` read in its port's MaterialX type.
-    fn constant(&self, port: &Port, value: &Attr) -> Result<ParamValue, Diagnostic> {
+    fn constant(
+        &self,
+        port: &Port,
+        value: &Attr,
+        managed: ColourManaged,
+    ) -> Result<ParamValue, Diagnostic> {
         let wrong = |what: String| {
             Diagnostic::new(DiagnosticKind::WrongType, what, value.span.clone()).label("this value")
         };
@@ -589,7 +626,8 @@ impl<'d> Translator<'d> {
         // A colour value is in its colour space (its own, or the nearest
         // ancestor's), converted to the working space as MaterialX's default
         // colour management converts it to the target space (lin_rec709).
-        let is_colour = matches!(type_name.value.as_str(), "color3" | "color4");
+        let is_colour = matches!(type_name.value.as_str(), "color3" | "color4")
+            && managed == ColourManaged::Yes;
         let space = match &port.colorspace {
             Some(space) if is_colour => Some(ColorSpace::parse(&space.value).ok_or_else(|| {
                 let known: Vec<&str> = ColorSpace::names().collect();
@@ -612,7 +650,7 @@ impl<'d> Translator<'d> {
             let numbers: Option<Vec<f64>> = parts.iter().map(|p| p.parse().ok()).collect();
             match numbers {
                 Some(mut numbers) if numbers.len() == count => {
-                    if let Some(space) = space {
+                    if let Some(space) = space.filter(|s| !s.is_working_space()) {
                         let rgb = space.decode([0, 1, 2].map(|c| numbers[c] as f32));
                         for (number, converted) in numbers.iter_mut().zip(rgb) {
                             *number = f64::from(converted);
@@ -747,7 +785,10 @@ impl<'d> Translator<'d> {
                 .first()
                 .is_some_and(|o| o.ty == SocketType::Generic)
             {
-                value_type = Some(ty.clone());
+                value_type = Some(Spanned::new(
+                    tessera_type(&ty.value).to_string(),
+                    ty.span.clone(),
+                ));
             }
         }
         if let Some(nodedef) = &element.nodedef
@@ -806,12 +847,17 @@ impl<'d> Translator<'d> {
                 });
             }
             // MaterialX compares booleans where Tessera compares floats (the
-            // conditionals' value1 and value2): true is 1, false 0.
-            let takes_float = (spec.find_input(&input.name.value))
-                .is_some_and(|(_, i)| i.ty == SocketType::Fixed(ValueType::Float));
+            // conditionals' value1 and value2): true is 1, false 0. An
+            // integer given to a generic input (add_integer's in1) is its
+            // float.
+            let socket = spec.find_input(&input.name.value).map(|(_, i)| i.ty);
+            let takes_float = socket == Some(SocketType::Fixed(ValueType::Float));
             let value = match value.value {
                 ParamValue::Boolean(b) if takes_float => {
                     Spanned::new(ParamValue::Float(f64::from(u8::from(b))), value.span)
+                }
+                ParamValue::Integer(i) if socket == Some(SocketType::Generic) => {
+                    Spanned::new(ParamValue::Float(i as f64), value.span)
                 }
                 _ => value,
             };
@@ -831,9 +877,8 @@ impl<'d> Translator<'d> {
                 .and_then(|d| d.inputs.iter().find(|i| i.name.value == input.name))
                 .filter(|i| i.defaultgeomprop.is_none());
             let value = match default {
-                Some(default) => {
-                    (default.value.as_ref()).and_then(|value| self.constant(default, value).ok())
-                }
+                Some(default) => (default.value.as_ref())
+                    .and_then(|value| self.constant(default, value, ColourManaged::Yes).ok()),
                 None if input.geometry == Some(GeomProp::Position) => {
                     Some(self.position_link(category.span.clone()).value)
                 }
@@ -874,13 +919,33 @@ impl<'d> Translator<'d> {
             );
             return Vec::new();
         };
-        // An integer or boolean is a constant (Tessera has no per-sample
-        // integers): its float, widened.
+        // An integer or boolean constant becomes its float, widened; a
+        // per-sample integer is already a float holding a whole number: it
+        // is widened by adding 0 (which also makes ceil's -0 the 0 an int
+        // converts to). Tessera has no per-sample booleans.
         if matches!(from.value.as_str(), "integer" | "boolean") && channels(&to.value).is_some() {
-            let value = match self.source(place, input).map(|v| v.value) {
-                Some(ParamValue::Integer(i)) => i as f64,
-                Some(ParamValue::Boolean(b)) => f64::from(u8::from(b)),
-                None => 0.0,
+            let id = self.id(place, &element.name);
+            let spanned = |text: &str| Spanned::new(text.to_string(), at.clone());
+            let node = |type_name: &str, params: Vec<Param>| NodeDesc {
+                id: Spanned::new(id.clone(), element.name.span.clone()),
+                type_name: spanned(type_name),
+                value_type: Some(spanned(&to.value)),
+                params,
+            };
+            let param = |name: &str, value: ParamValue| Param {
+                name: spanned(name),
+                value: Spanned::new(value, at.clone()),
+            };
+            let constant =
+                |value: f64| node("constant", vec![param("value", ParamValue::Float(value))]);
+            return match self.source(place, input).map(|v| v.value) {
+                Some(ParamValue::Integer(i)) => vec![constant(i as f64)],
+                Some(ParamValue::Boolean(b)) => vec![constant(f64::from(u8::from(b)))],
+                None => vec![constant(0.0)],
+                Some(link @ ParamValue::Link(_)) if from.value == "integer" => vec![node(
+                    "add",
+                    vec![param("in1", link), param("in2", ParamValue::Float(0.0))],
+                )],
                 Some(_) => {
                     let diagnostic = Diagnostic::new(
                         DiagnosticKind::WrongType,
@@ -892,20 +957,9 @@ impl<'d> Translator<'d> {
                     )
                     .label("this input");
                     self.report(place, diagnostic);
-                    return Vec::new();
+                    Vec::new()
                 }
             };
-            let id = self.id(place, &element.name);
-            let spanned = |text: &str| Spanned::new(text.to_string(), at.clone());
-            return vec![NodeDesc {
-                id: Spanned::new(id, element.name.span.clone()),
-                type_name: spanned("constant"),
-                value_type: Some(spanned(&to.value)),
-                params: vec![Param {
-                    name: spanned("value"),
-                    value: Spanned::new(ParamValue::Float(value), at.clone()),
-                }],
-            }];
         }
         if channels(&from.value).is_none() || channels(&to.value).is_none() {
             self.report(
@@ -945,8 +999,8 @@ impl<'d> Translator<'d> {
             return false;
         }
         let nowhere = 0..0;
-        let default =
-            (declared.value.as_ref()).and_then(|value| self.constant(declared, value).ok());
+        let default = (declared.value.as_ref())
+            .and_then(|value| self.constant(declared, value, ColourManaged::Yes).ok());
         let given = self.source(place, input).map(|v| respan(v.value, &nowhere));
         given.is_some() && given == default.map(|d| respan(d, &nowhere))
     }
@@ -1070,7 +1124,8 @@ impl<'d> Translator<'d> {
             }
             return (None, Vec::new());
         };
-        let ty = (port.type_name.as_ref()).map_or("color3", |t| t.value.as_str());
+        // An integer output is written as the float that carries it.
+        let ty = tessera_type((port.type_name.as_ref()).map_or("color3", |t| t.value.as_str()));
         if !matches!(
             ty,
             "float" | "color3" | "color4" | "vector2" | "vector3" | "vector4"
