@@ -122,25 +122,11 @@ pub const MATERIALX_NODES: &[(&str, &[&str])] = &[
     ("over", &["color4"]),
 ];
 
-/// Every type Tessera's nodes pass between them.
-const ALL: &[&str] = &["float", "color3", "color4", "vector2", "vector3", "vector4"];
-/// Those, and the forms whose second operands are floats.
-const WITH_FLOAT: &[&str] = &[
-    "float",
-    "color3",
-    "color4",
-    "vector2",
-    "vector3",
-    "vector4",
-    "color3FA",
-    "color4FA",
-    "vector2FA",
-    "vector3FA",
-    "vector4FA",
-];
-/// Those, and integers: MaterialX's per-sample integers are Tessera floats
-/// holding whole numbers (exact below 2^24).
-const WITH_INTEGER: &[&str] = &[
+/// The signatures of the arithmetic nodes, in an order that makes each list
+/// below a prefix: every type Tessera's nodes pass between them, the forms
+/// whose second operands are floats, and integers (MaterialX's per-sample
+/// integers are Tessera floats holding whole numbers, exact below 2^24).
+const ARITHMETIC: &[&str] = &[
     "float",
     "color3",
     "color4",
@@ -154,6 +140,12 @@ const WITH_INTEGER: &[&str] = &[
     "vector4FA",
     "integer",
 ];
+/// Every type Tessera's nodes pass between them.
+const ALL: &[&str] = ARITHMETIC.split_at(6).0;
+/// Those, and the forms whose second operands are floats.
+const WITH_FLOAT: &[&str] = ARITHMETIC.split_at(11).0;
+/// Those, and integers.
+const WITH_INTEGER: &[&str] = ARITHMETIC;
 /// [`ALL`] and `integer` (floor, ceil and round of a float to an integer).
 const ALL_AND_INTEGER: &[&str] = &[
     "float", "color3", "color4", "vector2", "vector3", "vector4", "integer",
