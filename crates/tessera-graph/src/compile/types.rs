@@ -396,9 +396,9 @@ mod tests {
         );
         assert_eq!(
             wrong(
-                "[nodes.n]\ntype = \"noise2d\"\nvalue_type = \"float\"\n[output]\ncolor = \"@n\"\n"
+                "[nodes.n]\ntype = \"cellnoise2d\"\nvalue_type = \"float\"\n[output]\ncolor = \"@n\"\n"
             ),
-            ["node `n` (noise2d) has no `value_type`: its types are fixed"]
+            ["node `n` (cellnoise2d) has no `value_type`: its types are fixed"]
         );
     }
 }
