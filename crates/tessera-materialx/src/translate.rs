@@ -301,6 +301,7 @@ impl<'d> Translator<'d> {
             return true;
         }
         let signatures = signatures_of(category).expect("a supported node");
+        let graph = self.definitions.definition(element);
         let listed = match (&element.nodedef, &element.type_name) {
             (Some(nodedef), _) => {
                 (signatures.iter()).any(|s| nodedef.value == format!("ND_{category}_{s}"))
@@ -308,7 +309,6 @@ impl<'d> Translator<'d> {
             // A separate's type is its outputs' (see `Translator::node`).
             (None, Some(ty)) if !category.starts_with("separate") => {
                 let typed = |s: &&str| output_type(category, s) == ty.value;
-                let graph = self.definitions.definition(element);
                 // Natively typed, and (if MaterialX defines it by a graph)
                 // the signature the graph is for: `color3` with a float
                 // amplitude is `color3FA`.
@@ -321,7 +321,7 @@ impl<'d> Translator<'d> {
             }
             _ => true,
         };
-        listed || self.definitions.definition(element).is_none()
+        listed || graph.is_none()
     }
 
     /// The instance rendering graph-defined `element` of `place`, made on
@@ -509,7 +509,7 @@ impl<'d> Translator<'d> {
             // there as written, its colour space not applied (measured:
             // colour_inherited.mtlx's graph_input_space).
             return match &input.value {
-                Some(value) if input.nodename.is_none() => {
+                Some(value) if input.nodename.is_none() && input.nodegraph.is_none() => {
                     self.value_of(Place::Top, input, value, ColourManaged::No)
                 }
                 _ => self.source(Place::Top, input),
