@@ -430,19 +430,30 @@ fn cell_channel<const D: usize>(cell: [i32; D], channel: u32) -> f32 {
     bits_to_01(hash_words(&words[..=D]))
 }
 
+/// The hashes that place lattice cell `cell`'s feature point, one per axis:
+/// `mx_cell_noise_vec3(vec2 or vec3 of x + xoff...)`, the integer cell
+/// through `float` and `floor` and back, as in the GLSL (identity below
+/// 2^24).
+#[inline(always)]
+fn feature_hashes<const D: usize>(cell: [i32; D]) -> [f32; D] {
+    let cell = cell.map(|c| floor_i(c as f32));
+    std::array::from_fn(|i| cell_channel(cell, i as u32))
+}
+
+/// The feature point of the cell at offset `cell` from the sample's cell,
+/// relative to the sample's cell origin, from that cell's
+/// [`feature_hashes`].
+#[inline(always)]
+fn feature_point<const D: usize>(cell: [i32; D], hashed: [f32; D], jitter: f32) -> [f32; D] {
+    std::array::from_fn(|i| cell[i] as f32 + ((hashed[i] - 0.5) * jitter + 0.5))
+}
+
 /// `mx_worley_cell_position`: the feature point of the cell at offset `cell`
 /// from the sample's cell `base`, relative to the sample's cell origin.
 #[inline(always)]
 fn worley_cell_position<const D: usize>(cell: [i32; D], base: [i32; D], jitter: f32) -> [f32; D] {
-    // `mx_cell_noise_vec3(vec2 or vec3 of x + xoff...)`: the integer cell
-    // goes through `float` and `floor` and back, as in the GLSL (identity
-    // below 2^24).
-    let cell_of_point: [i32; D] =
-        std::array::from_fn(|i| floor_i(cell[i].wrapping_add(base[i]) as f32));
-    std::array::from_fn(|i| {
-        let offset = (cell_channel(cell_of_point, i as u32) - 0.5) * jitter + 0.5;
-        cell[i] as f32 + offset
-    })
+    let hashed = feature_hashes(std::array::from_fn(|i| cell[i].wrapping_add(base[i])));
+    feature_point(cell, hashed, jitter)
 }
 
 /// `mx_worley_distance` of the feature point `position` from `local` (both
@@ -559,34 +570,18 @@ fn worley2_chunks<const METRIC: i32>(out: &mut [f32], jitter: &[f32], coords: [&
         }
         let jitter = &jitter[range.clone()];
         let mut nearest = [1e6_f32; CHUNK];
-        match CellTable::around(&base[..n]) {
+        let (base, local) = (&base[..n], &local[..n]);
+        match CellTable::around(base) {
             // The chunk's samples lie in a few cells: their neighbours'
             // hashes are made once, not nine times a sample.
             Some(table) => {
-                for cell in WORLEY_CELLS_2D {
-                    for i in 0..n {
-                        let hashed = table.get(base[i], cell);
-                        let position: [f32; 2] = std::array::from_fn(|axis| {
-                            cell[axis] as f32 + ((hashed[axis] - 0.5) * jitter[i] + 0.5)
-                        });
-                        let dist = worley_distance(position, local[i], metric);
-                        if dist < nearest[i] {
-                            nearest[i] = dist;
-                        }
-                    }
-                }
+                nearest_feature_points(&mut nearest, base, local, jitter, metric, |base, offset| {
+                    table.get(base, offset)
+                })
             }
-            None => {
-                for cell in WORLEY_CELLS_2D {
-                    for i in 0..n {
-                        let position = worley_cell_position(cell, base[i], jitter[i]);
-                        let dist = worley_distance(position, local[i], metric);
-                        if dist < nearest[i] {
-                            nearest[i] = dist;
-                        }
-                    }
-                }
-            }
+            None => nearest_feature_points(&mut nearest, base, local, jitter, metric, |b, o| {
+                feature_hashes(std::array::from_fn(|i| b[i].wrapping_add(o[i])))
+            }),
         }
         for (out, nearest) in out[range].iter_mut().zip(&nearest) {
             *out = if metric == WorleyMetric::Euclidean {
@@ -599,12 +594,38 @@ fn worley2_chunks<const METRIC: i32>(out: &mut [f32], jitter: &[f32], coords: [&
     }
 }
 
+/// For each sample of a chunk of [`worley2_plane`] (its cell `base`, its
+/// place `local` in it, its jitter), the squared (or metric) distance to its
+/// nearest feature point, into `nearest`: the nine cells in [`worley`]'s
+/// order, a cell's hashes from `hashed(base, offset)`. Inlined once per
+/// source of hashes, so that each loop over samples vectorises.
+#[inline(always)]
+fn nearest_feature_points(
+    nearest: &mut [f32],
+    base: &[[i32; 2]],
+    local: &[[f32; 2]],
+    jitter: &[f32],
+    metric: WorleyMetric,
+    hashed: impl Fn([i32; 2], [i32; 2]) -> [f32; 2],
+) {
+    let n = base.len();
+    for cell in WORLEY_CELLS_2D {
+        for i in 0..n {
+            let position = feature_point(cell, hashed(base[i], cell), jitter[i]);
+            let dist = worley_distance(position, local[i], metric);
+            if dist < nearest[i] {
+                nearest[i] = dist;
+            }
+        }
+    }
+}
+
 /// The most cells a [`CellTable`] holds.
 const TABLE_CELLS: usize = 256;
 
-/// The two hashed channels of `mx_cell_noise_vec3` (what places a cell's
-/// feature point) for every cell around some samples' cells, made once:
-/// exactly what [`worley_cell_position`] hashes per sample and neighbour.
+/// The [`feature_hashes`] of every cell around some samples' cells, made
+/// once: exactly what [`worley_cell_position`] hashes per sample and
+/// neighbour.
 struct CellTable {
     origin: [i32; 2],
     width: i32,
@@ -631,10 +652,8 @@ impl CellTable {
         };
         for y in 0..height {
             for x in 0..width {
-                // As worley_cell_position: the cell through float and floor.
-                let cell = [origin[0] + x, origin[1] + y].map(|c| floor_i(c as f32));
                 table.hashed[(y * width + x) as usize] =
-                    [cell_channel(cell, 0), cell_channel(cell, 1)];
+                    feature_hashes([origin[0] + x, origin[1] + y]);
             }
         }
         Some(table)

@@ -395,8 +395,13 @@ fn worley_spec(name: &str, coord: InputSpec) -> NodeSpec {
 
 fn build_worley<const D: usize>(args: &BuildArgs) -> Result<Box<dyn Node>, BuildError> {
     let metric = METRICS.pick(args, "metric")?;
-    // The spec's range allows only 0 and 1.
-    let style = WorleyStyle::from_index(args.integer("style") as i32).unwrap_or_default();
+    // The compiler has checked the range; a node built some other way gets
+    // an error, as `Choices::pick` gives one.
+    let index = args.integer("style");
+    let style = i32::try_from(index)
+        .ok()
+        .and_then(WorleyStyle::from_index)
+        .ok_or_else(|| BuildError::at_input("style", format!("no Worley style {index}: 0 or 1")))?;
     Ok(Box::new(Worley::<D> {
         metric,
         style,
@@ -601,6 +606,27 @@ mod tests {
                 / u32::MAX as f32
         };
         assert_eq!(cells, [channel(0), channel(1), channel(2)]);
+    }
+
+    #[test]
+    fn a_worley_style_other_than_0_or_1_is_a_build_error() {
+        let uniforms = [
+            ("style".to_string(), Value::Integer(2)),
+            ("metric".to_string(), Value::String("euclidean".into())),
+        ];
+        let args = BuildArgs {
+            node_id: "w",
+            generic: FLOAT,
+            uniforms: &uniforms,
+            base_dir: std::path::Path::new("."),
+        };
+        let Err(error) = worleynoise2d().build(&args) else {
+            panic!("style 2 built");
+        };
+        assert_eq!(
+            error,
+            BuildError::at_input("style", "no Worley style 2: 0 or 1")
+        );
     }
 
     #[test]
