@@ -233,12 +233,14 @@ fn render_in_this_process(scene: &Path, policy: &str, threads: usize) -> String 
         hooks: Some(session),
         ..Default::default()
     };
-    let rendered =
-        tessera_render::render(&plan, &options, &AtomicBool::new(false), &mut |_| {}).unwrap();
+    let (rendered, pixels) =
+        tessera_render::render_to_memory(&plan, &options, &AtomicBool::new(false), &mut |_| {})
+            .unwrap();
     tessera_output::pixel_hash(&tessera_output::Framebuffer {
         width: rendered.width,
         height: rendered.height,
-        pixels: rendered.pixels,
+        layout: rendered.layout,
+        pixels,
     })
 }
 

@@ -433,7 +433,9 @@ fn a_render_larger_than_memory_is_refused_before_it_starts() {
     run.expect_stderr_has(" MiB for each of 2 render threads (tiles grow by margins of up to 6400 pixels for the blurs downstream), more than the ");
     assert_eq!(files_in(dir.path()), ["blurs.toml"]);
 
-    // Within the pixel limit, beyond a 2 GiB address space.
+    // Within the pixel limit, beyond a 512 MiB address space: a JPEG's
+    // encoder takes the whole image's 8-bit samples (768 MiB). The rows
+    // being finished are 4 bands of 32 rows of grey and alpha.
     std::fs::write(
         dir.path().join("huge.toml"),
         "[image]\nwidth = 16384\nheight = 16384\n\n[nodes.n]\ntype = \"constant\"\n\n[output]\ncolor = \"@n\"\n",
@@ -441,14 +443,14 @@ fn a_render_larger_than_memory_is_refused_before_it_starts() {
     .unwrap();
     let run = under_limit(
         dir.path(),
-        "ulimit -v 2097152",
-        "render huge.toml -o out.png",
+        "ulimit -v 524288",
+        "render huge.toml -o out.jpg --threads 2",
     );
     run.expect_code(2);
     run.expect_stderr_start(
-        "error: this render needs about 5120 MiB: 4096 MiB of framebuffer, 1024 MiB to encode the image and 0 MiB for each of ",
+        "error: this render needs about 784 MiB: 16 MiB of rows being finished, 768 MiB for the finished image and 0 MiB for each of 2 render threads, ",
     );
-    run.expect_stderr_has("more than the 2048 MiB available");
+    run.expect_stderr_has("more than the 512 MiB available");
     assert_eq!(files_in(dir.path()), ["blurs.toml", "huge.toml"]);
 }
 
@@ -469,7 +471,7 @@ fn a_node_keeping_state_too_large_for_memory_over_the_whole_image_is_refused_bef
     );
     run.expect_code(2);
     run.expect_stderr_start(
-        "error: this render needs about 8192 MiB: 4096 MiB of framebuffer, 1024 MiB to encode the image, \
+        "error: this render needs about 3088 MiB: 16 MiB of rows being finished, \
          3072 MiB for the inputs and outputs of `py` over the whole image \
          (a Python node keeping state, under the `ordered` policy: docs/determinism.md) and 0 MiB for each of 2 render threads",
     );

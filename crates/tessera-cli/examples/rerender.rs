@@ -34,8 +34,12 @@ fn main() -> anyhow::Result<()> {
     };
     let mut milliseconds = Vec::with_capacity(runs);
     for _ in 0..runs {
-        let rendered =
-            tessera_render::render(&plan, &options, &AtomicBool::new(false), &mut |_| {})?;
+        let (rendered, _) = tessera_render::render_to_memory(
+            &plan,
+            &options,
+            &AtomicBool::new(false),
+            &mut |_| {},
+        )?;
         milliseconds.push(rendered.seconds * 1000.0);
     }
     milliseconds.sort_by(f64::total_cmp);

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tessera_core::{ColorSpace, Rect};
 use tessera_graph::Plan;
-use tessera_output::{Depth, Framebuffer, ImageTarget};
+use tessera_output::{Depth, ImageTarget};
 use tessera_process::Launch;
 use tessera_python::{
     OnError, Policy, PythonError, PythonRuntime, PythonSettings, PythonWorkers, RunOptions,
@@ -599,9 +599,23 @@ fn render_frame(
             frames.count
         ));
     }
+    // Where the image goes: a temporary file beside the target, renamed
+    // into place once complete; supervised, the parent's temporary file
+    // (which the parent renames), or for a frame of a range one announced
+    // to the parent.
+    let destination = match &mut supervisor {
+        Some(supervisor) if range => supervisor.frame_file(target).map(Destination::Temporary),
+        Some(supervisor) => supervisor.take_file().map(Destination::HandedOver),
+        None => target.temporary().map(Destination::Temporary),
+    };
+    let mut destination = destination.map_err(|e| Failure::new(EXIT_IO, format!("error: {e}")))?;
+    let (width, height) = match args.region {
+        Some(region) => (region.width, region.height),
+        None => (plan.image.width, plan.image.height),
+    };
     // Over a range: the tiles of every frame.
     let cancel = &crate::cancel::CANCEL;
-    let rendered = tessera_session::render_frame(loaded, runtime, request, cancel, &mut |p| {
+    let mut progress = |p: tessera_render::Progress| {
         let done = frames.done * p.tiles_total + p.tiles_done;
         let total = frames.count * p.tiles_total;
         match &mut supervisor {
@@ -611,16 +625,36 @@ fn render_frame(
                 bar.set_position(done as u64);
             }
         }
+    };
+    // The rows are encoded (and hashed, unless `--quiet`, which prints no
+    // hash) on this thread as the render threads finish them.
+    let file = destination.file();
+    let (rendered, encoded) = target.encode_rows(file, width, height, !args.quiet, |sink| {
+        tessera_session::render_frame(loaded, runtime, request, cancel, &mut progress, sink)
     });
-    let rendered = rendered.map_err(|e| match e {
+    // The message already carries the OS reason; no error chain to print.
+    let write_failure =
+        |e: tessera_output::OutputError| Failure::new(EXIT_IO, format!("error: {e}"));
+    let rendered = match (rendered, &encoded) {
+        (Ok(rendered), _) => rendered,
+        // The file could not be written: the encoder says why.
+        (Err(FrameError::Render(RenderError::SinkFailed)), Err(e)) => {
+            return Err(Failure::new(EXIT_IO, format!("error: {e}")));
+        }
         // A node's new instance for this frame failing to set up: as at
         // the first frame, where it is a scene error.
-        FrameError::Python(e @ PythonError::Setup(_)) => {
-            Failure::new(EXIT_BAD_SCENE, format!("error: {e}"))
+        (Err(FrameError::Python(e @ PythonError::Setup(_))), _) => {
+            return Err(Failure::new(EXIT_BAD_SCENE, format!("error: {e}")));
         }
-        FrameError::Python(e) => Failure::new(EXIT_IO, format!("error: {e}")),
-        FrameError::Render(e) => render_failure(e, args.timeout),
-    })?;
+        (Err(FrameError::Python(e)), _) => {
+            return Err(Failure::new(EXIT_IO, format!("error: {e}")));
+        }
+        (Err(FrameError::Render(e)), _) => return Err(render_failure(e, args.timeout)),
+    };
+    let hash = encoded.map_err(write_failure)?;
+    if let Destination::Temporary(temporary) = destination {
+        target.persist(temporary).map_err(write_failure)?;
+    }
     if !args.quiet {
         for node in &plan.nodes {
             if let Some(report) = node.node.report() {
@@ -637,35 +671,7 @@ fn render_frame(
             );
         }
     }
-    let framebuffer = Framebuffer {
-        width: rendered.width,
-        height: rendered.height,
-        pixels: rendered.pixels,
-    };
-    // Hashing and encoding both read the whole image: on another core the
-    // hash costs no wall time. (`--quiet` prints no hash, so takes none.)
-    let (hash, written) = std::thread::scope(|scope| {
-        let hash = (!args.quiet).then(|| scope.spawn(|| tessera_output::pixel_hash(&framebuffer)));
-        let written = match &mut supervisor {
-            // Frames of a range go in place one by one, as each is done.
-            Some(supervisor) if args.frames.is_some() => {
-                supervisor.write_frame(target, &framebuffer)
-            }
-            // Into the supervising tessera's temporary file; it renames it.
-            Some(supervisor) => supervisor
-                .file()
-                .and_then(|file| target.encode(&framebuffer, file)),
-            None => target.write(&framebuffer),
-        }
-        .map(|()| target.depth);
-        let hash = hash.map(|h| {
-            h.join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        });
-        (hash, written)
-    });
-    // The message already carries the OS reason; no error chain to print.
-    let depth = written.map_err(|e| Failure::new(EXIT_IO, format!("error: {e}")))?;
+    let depth = target.depth;
     let summary = hash.map(|hash| {
         format!(
             "{}: {}x{}, {} samples, {} threads, tile {}, {:.3} s, {depth}, {}, sha256 {hash}",
@@ -689,6 +695,23 @@ fn render_frame(
         }
     }
     Ok(())
+}
+
+/// The file a frame's image is encoded into.
+enum Destination {
+    /// Beside the target, renamed over it once complete.
+    Temporary(tempfile::NamedTempFile),
+    /// The supervising tessera's temporary file, which it renames.
+    HandedOver(std::fs::File),
+}
+
+impl Destination {
+    fn file(&mut self) -> &mut std::fs::File {
+        match self {
+            Destination::Temporary(temporary) => temporary.as_file_mut(),
+            Destination::HandedOver(file) => file,
+        }
+    }
 }
 
 /// A render must not write its image over a file the scene reads.
@@ -767,7 +790,8 @@ fn render_failure(error: RenderError, timeout: Option<f64>) -> Failure {
         RenderError::Cancelled { .. } => crate::failure::EXIT_INTERRUPTED,
         RenderError::ThreadPool { .. }
         | RenderError::BadTileSize
-        | RenderError::OutOfMemory { .. } => EXIT_IO,
+        | RenderError::OutOfMemory { .. }
+        | RenderError::SinkFailed => EXIT_IO,
         // Predictable from the scene and the options.
         RenderError::NotEnoughMemory(_) | RenderError::BadRegion { .. } => EXIT_BAD_SCENE,
     };

@@ -21,6 +21,7 @@ use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+use tempfile::NamedTempFile;
 use tessera_output::{ImageTarget, OutputError};
 use tessera_process::{Channel, Launch, Options, Received, Spawned, describe_exit};
 
@@ -93,9 +94,9 @@ impl Supervisor {
         }
     }
 
-    /// The temporary file to encode the image into.
-    pub fn file(&mut self) -> Result<&mut File, OutputError> {
-        self.file.as_mut().ok_or_else(|| OutputError::Io {
+    /// The temporary file to encode the image into (handed over once).
+    pub fn take_file(&mut self) -> Result<File, OutputError> {
+        self.file.take().ok_or_else(|| OutputError::Io {
             path: "the output".into(),
             source: std::io::Error::other("the supervising tessera handed over no file"),
         })
@@ -105,19 +106,14 @@ impl Supervisor {
         let _ = self.channel.send(&Report::Finished { summary });
     }
 
-    /// Encodes a frame of a range into a temporary file beside `target`
-    /// (which the parent removes should this process end before the frame
-    /// is done) and renames it into place.
-    pub fn write_frame(
-        &mut self,
-        target: &ImageTarget,
-        framebuffer: &tessera_output::Framebuffer,
-    ) -> Result<(), OutputError> {
-        let mut temporary = target.temporary()?;
+    /// A temporary file beside `target` for a frame of a range, announced
+    /// to the parent (which removes it should this process end before the
+    /// frame is renamed into place).
+    pub fn frame_file(&mut self, target: &ImageTarget) -> Result<NamedTempFile, OutputError> {
+        let temporary = target.temporary()?;
         let path = temporary.path().to_path_buf();
         let _ = self.channel.send(&Report::Temporary { path });
-        target.encode(framebuffer, temporary.as_file_mut())?;
-        target.persist(temporary)
+        Ok(temporary)
     }
 
     /// A frame of a range is written: its line to print.
@@ -139,7 +135,7 @@ pub enum Work<'a> {
     /// Renders into a temporary file beside this target.
     Render(&'a ImageTarget),
     /// Renders a range of frames, each written by the child through a
-    /// temporary file it announces ([`Supervisor::write_frame`]).
+    /// temporary file it announces ([`Supervisor::frame_file`]).
     Frames,
     /// Checks the scene: its exit is the verdict.
     Check,

@@ -157,6 +157,12 @@ impl ColorSpace {
         matches!(self, ColorSpace::Raw | ColorSpace::LinRec709)
     }
 
+    /// Whether [`ColorSpace::encode`] treats each channel alone (the same
+    /// curve, no matrix), so that a grey stays exactly grey.
+    pub fn encodes_channels_alone(self) -> bool {
+        self.rec709_to_space().is_none()
+    }
+
     /// An RGB value in this space, in the working space (linear Rec.709).
     pub fn decode(self, rgb: [f32; 3]) -> [f32; 3] {
         if self.is_working_space() {
@@ -305,6 +311,28 @@ mod tests {
                 .fold(0.0, f32::max);
             assert!(error < 1e-5, "{name}: {colour:?} came back as {back:?}");
         }
+    }
+
+    #[test]
+    fn a_space_said_to_encode_channels_alone_keeps_greys_grey() {
+        let greys = (0..=1000).map(|i| i as f32 / 500.0 - 0.5);
+        for name in ColorSpace::names() {
+            let space = ColorSpace::parse(name).unwrap();
+            let all_grey = greys.clone().all(|v| {
+                let [r, g, b] = space.encode([v; 3]);
+                r.to_bits() == g.to_bits() && g.to_bits() == b.to_bits()
+            });
+            if space.encodes_channels_alone() {
+                assert!(all_grey, "{name}");
+            }
+        }
+        // Why it matters: Display P3's matrix turns greys slightly coloured.
+        let p3 = ColorSpace::LinDisplayP3;
+        assert!(!p3.encodes_channels_alone());
+        assert!(greys.clone().any(|v| {
+            let [r, g, b] = p3.encode([v; 3]);
+            r != g || g != b
+        }));
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod buffer;
 mod color;
 pub mod hash;
 mod node;
+mod pixels;
 mod registry;
 mod tile;
 mod value;
@@ -14,6 +15,7 @@ mod value;
 pub use buffer::{Buffer, BufferPool};
 pub use color::ColorSpace;
 pub use node::{BuildArgs, BuildError, Evaluation, Node, NodeError, NodeKind, ScriptLine};
+pub use pixels::{PixelLayout, RowSink, SinkFailed};
 pub use registry::{Registry, RegistryError};
 pub use tile::{FrameInfo, Rect, SampleFailures, TileCtx, sample_offset};
 pub use value::{

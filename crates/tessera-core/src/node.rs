@@ -39,6 +39,15 @@ pub trait Node: Send + Sync {
     fn evaluation(&self) -> Evaluation {
         Evaluation::Tiled
     }
+
+    /// Whether the node may record samples it failed on
+    /// ([`TileCtx::record_failure`]) for the renderer to paint, rather than
+    /// fail: the image then keeps every RGBA channel, for the paint.
+    ///
+    /// [`TileCtx::record_failure`]: crate::TileCtx::record_failure
+    fn paints_failures(&self) -> bool {
+        false
+    }
 }
 
 /// How a node's evaluations are scheduled.

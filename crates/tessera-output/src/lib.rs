@@ -19,56 +19,63 @@
 use std::ffi::OsString;
 use std::fmt;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use image::{ImageBuffer, ImageFormat, Rgb, Rgba};
+use image::ImageFormat;
 use sha2::{Digest, Sha256};
 use tempfile::NamedTempFile;
-use tessera_core::ColorSpace;
+use tessera_core::{ColorSpace, PixelLayout};
 
-/// Number of channels in a [`Framebuffer`] pixel (RGBA).
-pub const CHANNELS: usize = 4;
+mod encode;
+pub use encode::Encoded;
 
-/// An RGBA `f32` image.
+/// An image in memory: `f32` channels of each pixel, RGBA to its users.
 ///
-/// Pixels are stored row-major, top row first, four floats per pixel in the
-/// order R, G, B, A. Values are linear and alpha is straight (not
-/// premultiplied) unless a caller documents otherwise.
+/// Pixels are stored row-major, top row first, `layout.channels()` floats
+/// per pixel: the channels of RGBA that [`PixelLayout`] keeps (a render of
+/// a float result keeps one), which [`Framebuffer::pixel`], the files
+/// written and [`pixel_hash`] widen to R, G, B, A. Values are linear and
+/// alpha is straight (not premultiplied) unless a caller documents
+/// otherwise.
 ///
-/// `pixels.len()` must equal `width * height * 4`; [`write_image`] reports an
-/// error for a framebuffer that breaks this rule.
+/// `pixels.len()` must equal `width * height * layout.channels()`;
+/// [`write_image`] reports an error for a framebuffer that breaks this rule.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Framebuffer {
     pub width: u32,
     pub height: u32,
+    pub layout: PixelLayout,
     pub pixels: Vec<f32>,
 }
 
 impl Framebuffer {
-    /// A `width` x `height` framebuffer with every channel of every pixel set to 0.
+    /// A `width` x `height` RGBA framebuffer with every channel of every
+    /// pixel set to 0.
     ///
     /// # Panics
     ///
     /// Panics if `width * height * 4` does not fit in `usize`.
     pub fn new(width: u32, height: u32) -> Self {
-        let len = Self::expected_len(width, height).unwrap_or_else(|| {
+        let layout = PixelLayout::Rgba;
+        let len = Self::expected_len(width, height, layout).unwrap_or_else(|| {
             panic!("framebuffer of {width}x{height} pixels is too large for this machine")
         });
         Self {
             width,
             height,
+            layout,
             pixels: vec![0.0; len],
         }
     }
 
-    /// Number of `f32` values a `width` x `height` RGBA framebuffer holds, or
-    /// `None` on overflow.
-    pub fn expected_len(width: u32, height: u32) -> Option<usize> {
+    /// Number of `f32` values a `width` x `height` framebuffer of `layout`
+    /// holds, or `None` on overflow.
+    pub fn expected_len(width: u32, height: u32, layout: PixelLayout) -> Option<usize> {
         (width as usize)
             .checked_mul(height as usize)?
-            .checked_mul(CHANNELS)
+            .checked_mul(layout.channels())
     }
 
     /// The RGBA value of pixel (`x`, `y`), `y = 0` being the top row.
@@ -77,23 +84,32 @@ impl Framebuffer {
     ///
     /// Panics if the coordinates are outside the image.
     pub fn pixel(&self, x: u32, y: u32) -> [f32; 4] {
-        let i = self.index(x, y);
-        [
-            self.pixels[i],
-            self.pixels[i + 1],
-            self.pixels[i + 2],
-            self.pixels[i + 3],
-        ]
+        let channels = self.layout.channels();
+        let i = self.index(x, y) * channels;
+        self.layout.rgba(&self.pixels[i..i + channels])
     }
 
     /// Sets the RGBA value of pixel (`x`, `y`), `y = 0` being the top row.
     ///
     /// # Panics
     ///
-    /// Panics if the coordinates are outside the image.
+    /// Panics if the coordinates are outside the image, or the framebuffer
+    /// does not keep all four channels.
     pub fn set_pixel(&mut self, x: u32, y: u32, rgba: [f32; 4]) {
-        let i = self.index(x, y);
-        self.pixels[i..i + CHANNELS].copy_from_slice(&rgba);
+        assert_eq!(
+            self.layout,
+            PixelLayout::Rgba,
+            "set_pixel needs RGBA pixels"
+        );
+        let i = self.index(x, y) * 4;
+        self.pixels[i..i + 4].copy_from_slice(&rgba);
+    }
+
+    /// Every pixel's RGBA, row-major, top row first.
+    pub fn to_rgba(&self) -> Vec<f32> {
+        let mut rgba = vec![0.0; self.pixels.len() / self.layout.channels() * 4];
+        self.layout.widen(&self.pixels, &mut rgba);
+        rgba
     }
 
     fn index(&self, x: u32, y: u32) -> usize {
@@ -103,35 +119,63 @@ impl Framebuffer {
             self.width,
             self.height
         );
-        (y as usize * self.width as usize + x as usize) * CHANNELS
+        y as usize * self.width as usize + x as usize
     }
 }
 
 /// Lowercase hexadecimal SHA-256 of a framebuffer.
 ///
 /// The hashed bytes are the width and height as little-endian `u32`, followed by
-/// every `f32` of `fb.pixels` as little-endian bytes (its exact bit pattern, so
-/// `0.0` and `-0.0`, or two different NaNs, hash differently). The result is the
-/// same on every platform.
+/// every pixel's R, G, B, A `f32` as little-endian bytes (its exact bit
+/// pattern, so `0.0` and `-0.0`, or two different NaNs, hash differently),
+/// whichever channels the framebuffer keeps. The result is the same on
+/// every platform.
 pub fn pixel_hash(fb: &Framebuffer) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(fb.width.to_le_bytes());
-    hasher.update(fb.height.to_le_bytes());
-    // Feed the floats through a stack buffer rather than 4 bytes at a time.
-    let mut buf = [0u8; 4096];
-    for chunk in fb.pixels.chunks(buf.len() / 4) {
-        for (dst, v) in buf.chunks_exact_mut(4).zip(chunk) {
-            dst.copy_from_slice(&v.to_le_bytes());
+    let mut hasher = PixelHasher::new(fb.width, fb.height);
+    hasher.rows(fb.layout, &fb.pixels);
+    hasher.finish()
+}
+
+/// [`pixel_hash`] of an image given a few rows at a time.
+pub struct PixelHasher {
+    sha: Sha256,
+}
+
+impl PixelHasher {
+    pub fn new(width: u32, height: u32) -> PixelHasher {
+        let mut sha = Sha256::new();
+        sha.update(width.to_le_bytes());
+        sha.update(height.to_le_bytes());
+        PixelHasher { sha }
+    }
+
+    /// The next pixels, `layout.channels()` floats each.
+    pub fn rows(&mut self, layout: PixelLayout, pixels: &[f32]) {
+        // Fed through a stack buffer rather than 4 bytes at a time.
+        const PIXELS: usize = 256;
+        let mut bytes = [0u8; PIXELS * 16];
+        for chunk in pixels.chunks(PIXELS * layout.channels()) {
+            let kept = chunk.chunks_exact(layout.channels());
+            let mut len = 0;
+            for (into, pixel) in bytes.as_chunks_mut::<16>().0.iter_mut().zip(kept) {
+                let rgba = layout.rgba(pixel).map(f32::to_le_bytes);
+                into.copy_from_slice(rgba.as_flattened());
+                len += 16;
+            }
+            self.sha.update(&bytes[..len]);
         }
-        hasher.update(&buf[..chunk.len() * 4]);
     }
-    let digest = hasher.finalize();
-    let mut hex = String::with_capacity(digest.len() * 2);
-    for byte in digest.iter() {
-        hex.push(char::from_digit(u32::from(byte >> 4), 16).unwrap());
-        hex.push(char::from_digit(u32::from(byte & 0x0f), 16).unwrap());
+
+    /// The hash, as lowercase hexadecimal.
+    pub fn finish(self) -> String {
+        let digest = self.sha.finalize();
+        let mut hex = String::with_capacity(digest.len() * 2);
+        for byte in digest.iter() {
+            hex.push(char::from_digit(u32::from(byte >> 4), 16).unwrap());
+            hex.push(char::from_digit(u32::from(byte & 0x0f), 16).unwrap());
+        }
+        hex
     }
-    hex
 }
 
 /// Bit depth of a written image, per channel.
@@ -266,6 +310,24 @@ pub enum OutputError {
         #[source]
         source: image::ImageError,
     },
+
+    /// The rows given to [`ImageTarget::encode_rows`] ended before the
+    /// image did (the render producing them stopped).
+    #[error("cannot write {}: the image ended {rows_missing} rows short", path.display())]
+    Unfinished { path: PathBuf, rows_missing: usize },
+
+    /// Rows given to [`ImageTarget::encode_rows`] were not whole rows, or
+    /// more than the image has left.
+    #[error(
+        "cannot write {}: {floats} floats are not whole rows of {row_floats} within the {rows_left} rows left",
+        path.display()
+    )]
+    RowsDoNotFit {
+        path: PathBuf,
+        floats: usize,
+        row_floats: usize,
+        rows_left: usize,
+    },
 }
 
 impl OutputError {
@@ -280,7 +342,9 @@ impl OutputError {
             | OutputError::InvalidFramebuffer { path, .. }
             | OutputError::Io { path, .. }
             | OutputError::Decode { path, .. }
-            | OutputError::Encode { path, .. } => path,
+            | OutputError::Encode { path, .. }
+            | OutputError::Unfinished { path, .. }
+            | OutputError::RowsDoNotFit { path, .. } => path,
         }
     }
 }
@@ -315,6 +379,7 @@ pub fn read_image(path: &Path) -> Result<Framebuffer, OutputError> {
     Ok(Framebuffer {
         width: image.width(),
         height: image.height(),
+        layout: PixelLayout::Rgba,
         pixels: image.into_raw(),
     })
 }
@@ -490,16 +555,14 @@ impl ImageTarget {
         &self.path
     }
 
-    /// Memory the encoder takes for a `width` x `height` image beside the
-    /// framebuffer: the converted samples (8-bit RGB for JPEG, RGBA at the
-    /// depth otherwise; a float EXR is encoded from the framebuffer).
+    /// Memory the encoder keeps for a `width` x `height` image: JPEG's
+    /// 8-bit RGB samples (its encoder takes the whole image); PNG and EXR
+    /// rows go to the file as they come.
     pub fn encoding_bytes(&self, width: u32, height: u32) -> u64 {
         let pixels = u64::from(width) * u64::from(height);
-        match (self.format, self.depth) {
-            (ImageFormat::Jpeg, _) => pixels * 3,
-            (_, Depth::Eight) => pixels * 4,
-            (_, Depth::Sixteen) => pixels * 8,
-            (_, Depth::Float32) => 0,
+        match self.format {
+            ImageFormat::Jpeg => pixels * 3,
+            _ => 0,
         }
     }
 
@@ -537,7 +600,7 @@ impl ImageTarget {
 
     /// Encodes `fb` into `file` (a temporary file), flushed and synced.
     pub fn encode(&self, fb: &Framebuffer, file: &mut File) -> Result<(), OutputError> {
-        let expected = Framebuffer::expected_len(fb.width, fb.height);
+        let expected = Framebuffer::expected_len(fb.width, fb.height, fb.layout);
         if expected != Some(fb.pixels.len()) {
             return Err(OutputError::InvalidFramebuffer {
                 path: self.path.clone(),
@@ -547,20 +610,11 @@ impl ImageTarget {
                 actual: fb.pixels.len(),
             });
         }
-        let mut writer = BufWriter::new(&mut *file);
-        encode(fb, self.format, self.depth, self.colorspace, &mut writer).map_err(|source| {
-            match os_error_in(&source) {
-                // The disk, not the encoder, failed (full, or over a size limit).
-                Some(code) => self.io_error(std::io::Error::from_raw_os_error(code)),
-                None => OutputError::Encode {
-                    path: self.path.clone(),
-                    source,
-                },
-            }
-        })?;
-        writer.flush().map_err(|e| self.io_error(e))?;
-        drop(writer);
-        file.sync_all().map_err(|e| self.io_error(e))
+        let (_, encoded) = self.encode_rows(file, fb.width, fb.height, false, |sink| {
+            // A failure is the sink's to report.
+            let _ = sink.rows(fb.layout, &fb.pixels);
+        });
+        encoded.map(drop)
     }
 
     /// Writes `fb` to the target: encoded into a temporary file beside it,
@@ -657,77 +711,30 @@ fn to_u16(v: f32) -> u16 {
     quantize(v, 65535.0) as u16
 }
 
-fn encode(
-    fb: &Framebuffer,
-    format: ImageFormat,
-    depth: Depth,
-    colorspace: ColorSpace,
-    writer: &mut BufWriter<&mut File>,
-) -> image::ImageResult<()> {
-    let (w, h) = (fb.width, fb.height);
-    // The `from_raw` calls cannot fail: the length was checked by the caller.
-    const LEN: &str = "framebuffer length checked before encoding";
-    match (format, depth) {
-        (ImageFormat::Jpeg, _) => {
-            let rgb: Vec<u8> = fb
-                .pixels
-                .chunks_exact(CHANNELS)
-                .flat_map(|p| [to_u8(p[0]), to_u8(p[1]), to_u8(p[2])])
-                .collect();
-            let img = ImageBuffer::<Rgb<u8>, _>::from_raw(w, h, rgb).expect(LEN);
-            let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(writer, JPEG_QUALITY);
-            img.write_with_encoder(encoder)
-        }
-        (_, Depth::Float32) => {
-            let img = ImageBuffer::<Rgba<f32>, &[f32]>::from_raw(w, h, &fb.pixels[..]).expect(LEN);
-            img.write_to(writer, format)
-        }
-        // PNG, 8 or 16 bits.
-        _ => {
-            let data: Vec<u8> = match depth {
-                Depth::Sixteen => (fb.pixels.iter())
-                    .flat_map(|&v| to_u16(v).to_be_bytes())
-                    .collect(),
-                _ => fb.pixels.iter().copied().map(to_u8).collect(),
-            };
-            let bits = match depth {
-                Depth::Sixteen => png::BitDepth::Sixteen,
-                _ => png::BitDepth::Eight,
-            };
-            encode_png(writer, w, h, bits, colorspace, &data).map_err(|e| {
-                image::ImageError::Encoding(image::error::EncodingError::new(
-                    image::error::ImageFormatHint::Exact(ImageFormat::Png),
-                    e,
-                ))
-            })
-        }
-    }
-}
-
-/// Writes an RGBA PNG of `data` (bytes at `bits`, 16-bit big-endian) with
-/// the chunks that tell viewers its colour space: sRGB for `srgb_texture`;
+/// Starts an RGBA PNG of `depth` (8 or 16 bits) whose header carries the
+/// chunks that tell viewers its colour space: sRGB for `srgb_texture`;
 /// gAMA and cHRM for the others (the gamma a decoder applies, the
 /// primaries and white); none for `raw`, which is data.
-fn encode_png(
-    writer: &mut BufWriter<&mut File>,
+fn encode_png_header<W: Write>(
+    writer: W,
     width: u32,
     height: u32,
-    bits: png::BitDepth,
+    depth: Depth,
     colorspace: ColorSpace,
-    data: &[u8],
-) -> Result<(), png::EncodingError> {
+) -> Result<png::Writer<W>, png::EncodingError> {
     let mut encoder = png::Encoder::new(writer, width, height);
     encoder.set_color(png::ColorType::Rgba);
-    encoder.set_depth(bits);
+    encoder.set_depth(match depth {
+        Depth::Sixteen => png::BitDepth::Sixteen,
+        _ => png::BitDepth::Eight,
+    });
     if colorspace == ColorSpace::SrgbTexture {
         encoder.set_source_srgb(png::SrgbRenderingIntent::Perceptual);
     } else if let Some((gamma, primaries)) = png_tags(colorspace) {
         encoder.set_source_gamma(png::ScaledFloat::new(gamma));
         encoder.set_source_chromaticities(primaries);
     }
-    let mut png = encoder.write_header()?;
-    png.write_image_data(data)?;
-    png.finish()
+    encoder.write_header()
 }
 
 /// A colour space's PNG gamma (the exponent that encoded its values) and
@@ -851,6 +858,7 @@ pub fn frame_path(template: &str, frame: i64) -> Result<String, FrameTemplateErr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tessera_core::SinkFailed;
 
     /// 3x2 framebuffer with values that exercise clamping, rounding and NaN.
     fn sample() -> Framebuffer {
@@ -1247,13 +1255,13 @@ mod tests {
         let transposed = Framebuffer {
             width: 2,
             height: 3,
-            pixels: fb.pixels.clone(),
+            ..fb.clone()
         };
         assert_ne!(h, pixel_hash(&transposed));
         let flat = Framebuffer {
             width: 6,
             height: 1,
-            pixels: fb.pixels.clone(),
+            ..fb.clone()
         };
         assert_ne!(h, pixel_hash(&flat));
     }
@@ -1289,6 +1297,147 @@ mod tests {
             .map(|b| format!("{b:02x}"))
             .collect();
         assert_eq!(pixel_hash(&big), hex);
+    }
+
+    /// `fb` kept in `layout`'s channels only (it must hold such pixels).
+    fn narrowed(fb: &Framebuffer, layout: PixelLayout) -> Framebuffer {
+        let pixels = (fb.pixels.chunks_exact(4))
+            .flat_map(|rgba| layout.kept().iter().map(|&c| rgba[c]))
+            .collect();
+        let narrow = Framebuffer {
+            layout,
+            pixels,
+            ..fb.clone()
+        };
+        assert_eq!(
+            narrow.to_rgba(),
+            fb.pixels,
+            "{layout:?} cannot keep these pixels"
+        );
+        narrow
+    }
+
+    /// A 5 x 3 image of each layout's kind of pixels, as RGBA.
+    fn of_layout(layout: PixelLayout) -> Framebuffer {
+        let mut fb = Framebuffer::new(5, 3);
+        for (i, pixel) in fb.pixels.chunks_exact_mut(4).enumerate() {
+            let v = i as f32 / 7.0 - 0.5;
+            let kept = [v, v * 0.5 + 0.25, 1.25 - v, v * v];
+            let keep: Vec<f32> = (0..layout.channels()).map(|k| kept[k]).collect();
+            pixel.copy_from_slice(&layout.rgba(&keep));
+        }
+        fb
+    }
+
+    const LAYOUTS: [PixelLayout; 4] = [
+        PixelLayout::Gray,
+        PixelLayout::GrayAlpha,
+        PixelLayout::Rgb,
+        PixelLayout::Rgba,
+    ];
+
+    #[test]
+    fn fewer_channels_hash_and_write_as_their_rgba() {
+        let dir = tempfile::tempdir().unwrap();
+        for layout in LAYOUTS {
+            let rgba = of_layout(layout);
+            let narrow = narrowed(&rgba, layout);
+            assert_eq!(pixel_hash(&narrow), pixel_hash(&rgba), "{layout:?}");
+            for (name, depth) in [
+                ("a.png", Some(Depth::Eight)),
+                ("b.png", Some(Depth::Sixteen)),
+                ("c.exr", None),
+                ("d.jpg", None),
+            ] {
+                let (wide_path, narrow_path) = (
+                    dir.path().join(name),
+                    dir.path().join("n").with_extension(name),
+                );
+                write_image(&rgba, &wide_path, depth).unwrap();
+                write_image(&narrow, &narrow_path, depth).unwrap();
+                assert_eq!(
+                    std::fs::read(&wide_path).unwrap(),
+                    std::fs::read(&narrow_path).unwrap(),
+                    "{layout:?} {name}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn rows_given_in_parts_make_the_file_and_hash_of_the_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let fb = narrowed(&of_layout(PixelLayout::GrayAlpha), PixelLayout::GrayAlpha);
+        for name in ["a.png", "b.exr", "c.jpg"] {
+            let whole = dir.path().join(name);
+            write_image(&fb, &whole, None).unwrap();
+            let target = ImageTarget::new(&dir.path().join(format!("parts-{name}")), None).unwrap();
+            let mut file = target.temporary().unwrap();
+            let row = 5 * 2;
+            let (rows_taken, encoded) =
+                target.encode_rows(file.as_file_mut(), 5, 3, true, |sink| {
+                    let first = sink.rows(PixelLayout::GrayAlpha, &fb.pixels[..row]);
+                    let rest = sink.rows(PixelLayout::GrayAlpha, &fb.pixels[row..]);
+                    (first, rest)
+                });
+            assert_eq!(rows_taken, (Ok(()), Ok(())));
+            assert_eq!(encoded.unwrap(), Some(pixel_hash(&fb)), "{name}");
+            target.persist(file).unwrap();
+            assert_eq!(
+                std::fs::read(&whole).unwrap(),
+                std::fs::read(target.path()).unwrap(),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn rows_that_do_not_fit_or_do_not_finish_the_image_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["a.png", "b.exr", "c.jpg"] {
+            let target = ImageTarget::new(&dir.path().join(name), None).unwrap();
+            let mut file = target.temporary().unwrap();
+            let (taken, encoded) = target.encode_rows(file.as_file_mut(), 4, 2, false, |sink| {
+                sink.rows(PixelLayout::Gray, &[0.5; 4])
+            });
+            assert_eq!(taken, Ok(()));
+            let error = encoded.unwrap_err();
+            assert!(
+                matches!(
+                    error,
+                    OutputError::Unfinished {
+                        rows_missing: 1,
+                        ..
+                    }
+                ),
+                "{name}: {error}"
+            );
+            assert_eq!(
+                error.to_string(),
+                format!(
+                    "cannot write {}: the image ended 1 rows short",
+                    target.path().display()
+                )
+            );
+
+            let mut file = target.temporary().unwrap();
+            let (taken, encoded) = target.encode_rows(file.as_file_mut(), 4, 2, false, |sink| {
+                [
+                    sink.rows(PixelLayout::Rgb, &[0.5; 15]),
+                    sink.rows(PixelLayout::Rgb, &[0.5; 12]),
+                ]
+            });
+            // A failed sink refuses what comes after.
+            assert_eq!(taken, [Err(SinkFailed), Err(SinkFailed)]);
+            let error = encoded.unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                format!(
+                    "cannot write {}: 15 floats are not whole rows of 12 within the 2 rows left",
+                    target.path().display()
+                )
+            );
+        }
     }
 
     #[test]

@@ -7,13 +7,15 @@
 
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray3, PyUntypedArrayMethods};
 use pyo3::create_exception;
-use pyo3::exceptions::{PyException, PyKeyboardInterrupt, PyTypeError, PyValueError};
+use pyo3::exceptions::{
+    PyException, PyKeyboardInterrupt, PyMemoryError, PyTypeError, PyValueError,
+};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyString};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use tessera_core::{ColorSpace, Rect};
+use tessera_core::{ColorSpace, PixelLayout, Rect, RowSink, SinkFailed};
 use tessera_output::{Depth, Framebuffer, ImageTarget};
 use tessera_process::Launch;
 use tessera_python::{PythonRuntime, PythonWorkers, RunOptions, WorkerConnection};
@@ -354,13 +356,20 @@ fn _render<'py>(
             Ok(Rect::new(x, y, w, h))
         })
         .transpose()?;
+    let (width, height) = region.map_or((loaded.plan.image.width, loaded.plan.image.height), |r| {
+        (r.width, r.height)
+    });
+    let mut image = RgbaRows {
+        pixels: Vec::new(),
+        floats: width as usize * height as usize * 4,
+    };
     let request = FrameRequest {
         threads: tessera_render::worker_count(threads),
         tile_size: tile,
         frame,
         region,
         colorspace: ColorSpace::LinRec709,
-        output_bytes: 0,
+        output_bytes: image.floats as u64 * 4,
         switch_interval: None,
         processes,
     };
@@ -368,7 +377,7 @@ fn _render<'py>(
     let cancel = Arc::new(AtomicBool::new(false));
     let mut interrupted = None;
     let rendered = py.detach(|| {
-        tessera_session::render_frame(loaded, runtime, request, &cancel, &mut |p| {
+        let progress = &mut |p: tessera_render::Progress| {
             Python::attach(|py| {
                 // Ctrl-C, and an exception from the callback, stop the render.
                 let result = py.check_signals().and_then(|()| match &progress {
@@ -380,7 +389,8 @@ fn _render<'py>(
                     cancel.store(true, Ordering::SeqCst);
                 }
             });
-        })
+        };
+        tessera_session::render_frame(loaded, runtime, request, &cancel, progress, &mut image)
     });
     if let Some(error) = interrupted {
         return Err(error);
@@ -391,11 +401,36 @@ fn _render<'py>(
         FrameError::Render(RenderError::Cancelled { .. }) => {
             PyKeyboardInterrupt::new_err("the render was cancelled")
         }
+        FrameError::Render(RenderError::SinkFailed) => PyMemoryError::new_err(format!(
+            "out of memory: the {width} x {height} image needs {} MiB",
+            (image.floats * 4) >> 20
+        )),
         FrameError::Render(e) => TesseraError::new_err(e.to_string()),
     })?;
     let (width, height) = (rendered.width as usize, rendered.height as usize);
-    let pixels = PyArray1::from_vec(py, rendered.pixels);
+    let pixels = PyArray1::from_vec(py, image.pixels);
     Ok(pixels.reshape([height, width, 4])?.into_any())
+}
+
+/// The rendered rows widened to RGBA as they come: `render`'s array. The
+/// memory is asked for when the first rows come, once the render has
+/// checked that it fits.
+struct RgbaRows {
+    pixels: Vec<f32>,
+    floats: usize,
+}
+
+impl RowSink for RgbaRows {
+    fn rows(&mut self, layout: PixelLayout, pixels: &[f32]) -> Result<(), SinkFailed> {
+        if self.pixels.capacity() < self.floats {
+            (self.pixels.try_reserve_exact(self.floats)).map_err(|_| SinkFailed)?;
+        }
+        let start = self.pixels.len();
+        self.pixels
+            .resize(start + pixels.len() / layout.channels() * 4, 0.0);
+        layout.widen(pixels, &mut self.pixels[start..]);
+        Ok(())
+    }
 }
 
 /// How to start a worker process for Python nodes: this Python, running
@@ -456,6 +491,7 @@ fn framebuffer(image: &PyReadonlyArray3<f32>) -> PyResult<Framebuffer> {
     Ok(Framebuffer {
         width: u32::try_from(shape[1]).map_err(too_large)?,
         height: u32::try_from(shape[0]).map_err(too_large)?,
+        layout: PixelLayout::Rgba,
         pixels: image.as_array().iter().copied().collect(),
     })
 }

@@ -357,6 +357,10 @@ impl Node for PythonNode {
         vec![self.state.core.path.clone()]
     }
 
+    fn paints_failures(&self) -> bool {
+        self.state.core.on_error == OnError::Color
+    }
+
     fn evaluation(&self) -> Evaluation {
         if self.state.is_ordered_with_state() {
             Evaluation::WholeImage

@@ -3,10 +3,13 @@
 //! The image is cut into a grid of tiles; each tile evaluates the whole plan
 //! for its pixels (plus each node's margin), independently of every other
 //! tile, on a rayon pool whose workers claim tiles in index order. The
-//! worker copies each finished tile into its own pixels of the framebuffer
-//! (tiles never overlap, so completion order cannot change a bit) and tells
-//! the calling thread, which reports progress and failures strictly in
-//! tile-index order through a reorder buffer.
+//! worker copies each finished tile into its own pixels of the band of rows
+//! it belongs to (tiles never overlap, so completion order cannot change a
+//! bit) and tells the calling thread, which reports progress and failures
+//! strictly in tile-index order through a reorder buffer, and hands each
+//! band to the caller's [`RowSink`] as soon as its last tile is done: an
+//! image file is encoded while the rest is rendered, and no framebuffer of
+//! the whole image need exist.
 //!
 //! A node whose pixels depend on the order of its calls
 //! ([`Evaluation::WholeImage`]) is evaluated first, once, over the whole
@@ -17,14 +20,14 @@ mod tile;
 mod whole;
 
 pub use tile::FAILURE_COLOR;
-use tile::{Pass, StoredNode, TileScratch, TileTarget};
+use tile::{Pass, StoredNode, TileScratch, TileTarget, output_layout};
 
 use crossbeam_channel::{Sender, unbounded};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tessera_core::{ColorSpace, FrameInfo, NodeError, Rect};
+use tessera_core::{ColorSpace, FrameInfo, NodeError, PixelLayout, Rect, RowSink, SinkFailed};
 use tessera_graph::Plan;
 
 /// How to render.
@@ -39,10 +42,11 @@ pub struct RenderOptions {
     /// Told of worker threads starting and exiting (the Python crate keeps
     /// a thread state per worker through these).
     pub hooks: Option<Arc<dyn RenderHooks>>,
-    /// Memory the caller needs for the result beyond the framebuffer (the
-    /// image's encoding), counted when the render checks what it needs.
+    /// Memory the caller needs for the result (the image's encoding, or
+    /// the image itself in memory), counted when the render checks what it
+    /// needs.
     pub output_bytes: u64,
-    /// The colour space the framebuffer's RGB is in: each tile is encoded
+    /// The colour space the image's RGB is in: each tile is encoded
     /// into it from the working space (linear Rec.709) as it is resolved.
     pub colorspace: ColorSpace,
     /// Only these pixels of the image (`--region`), each as the whole
@@ -72,17 +76,19 @@ pub trait RenderHooks: Send + Sync {
     fn worker_exiting(&self, index: usize);
 }
 
-/// A finished render.
+/// A finished render (its pixels went to the [`RowSink`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rendered {
     pub width: u32,
     pub height: u32,
-    /// RGBA, row-major, top row first.
-    pub pixels: Vec<f32>,
+    /// The channels each pixel was given to the sink in.
+    pub layout: PixelLayout,
     pub threads: usize,
     pub tiles: usize,
     /// Samples painted [`FAILURE_COLOR`] because a node failed on them.
     pub failed_samples: usize,
+    /// From the start until the last tile was rendered: the time the sink
+    /// took for the last rows is not in it.
     pub seconds: f64,
 }
 
@@ -160,14 +166,17 @@ pub enum RenderError {
     /// An allocation the renderer asked for was refused.
     #[error("out of memory: {what} needs {} MiB", .bytes >> 20)]
     OutOfMemory { what: String, bytes: u64 },
+    /// The [`RowSink`] failed (a full disk, say); it holds the reason.
+    #[error("the image's rows could not be written")]
+    SinkFailed,
 }
 
 /// What a render needs, predicted from its plan, and what there is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemoryNeeds {
-    /// The RGBA float framebuffer.
-    pub framebuffer: u64,
-    /// What the caller needs beside it for the result (the encoding).
+    /// The bands of rows being filled or waiting for the sink.
+    pub bands: u64,
+    /// What the caller needs for the result (the encoding, or the image).
     pub output: u64,
     /// One render thread's buffers for one tile: every node's outputs over
     /// the tile and its margin.
@@ -186,7 +195,7 @@ pub struct MemoryNeeds {
 
 impl MemoryNeeds {
     pub fn total(&self) -> u64 {
-        self.framebuffer
+        self.bands
             .saturating_add(self.output)
             .saturating_add(self.per_thread.saturating_mul(self.threads))
             .saturating_add(self.whole_image)
@@ -202,7 +211,7 @@ fn describe_memory(needs: &MemoryNeeds) -> String {
     };
     let output = match needs.output {
         0 => String::new(),
-        bytes => format!(", {} MiB to encode the image", bytes >> 20),
+        bytes => format!(", {} MiB for the finished image", bytes >> 20),
     };
     let whole_image = match needs.whole_image_nodes.as_slice() {
         [] => String::new(),
@@ -218,10 +227,10 @@ fn describe_memory(needs: &MemoryNeeds) -> String {
         ),
     };
     format!(
-        "this render needs about {} MiB: {} MiB of framebuffer{output}{whole_image} and {} MiB for each of {} render threads{margins}, \
+        "this render needs about {} MiB: {} MiB of rows being finished{output}{whole_image} and {} MiB for each of {} render threads{margins}, \
          more than the {} MiB available; use fewer threads, smaller tiles or blur radii, or a smaller image",
         needs.total() >> 20,
-        needs.framebuffer >> 20,
+        needs.bands >> 20,
         needs.per_thread >> 20,
         needs.threads,
         needs.available >> 20
@@ -229,19 +238,17 @@ fn describe_memory(needs: &MemoryNeeds) -> String {
 }
 
 /// What rendering `plan` (whose whole-image stages are `stages`) at
-/// `tile_size` on `threads` threads needs, with `output` bytes more for the
-/// result.
+/// `tile_size` on `threads` threads needs, with bands of `band_bytes` and
+/// `output` bytes more for the result.
 fn memory_needs(
     plan: &Plan,
     stages: &[whole::Stage],
-    region: &Rect,
     tile_size: u32,
     threads: usize,
+    band_bytes: u64,
     output: u64,
 ) -> MemoryNeeds {
     let image = &plan.image;
-    // The framebuffer holds the region rendered (the whole image by default).
-    let pixels = region.area() as u64;
     let tile = u64::from(tile_size.min(image.width.max(image.height)));
     let per_thread = plan
         .nodes
@@ -253,7 +260,9 @@ fn memory_needs(
         })
         .fold(0u64, u64::saturating_add);
     MemoryNeeds {
-        framebuffer: pixels * 16,
+        // A band per thread being filled, and two finished ones waiting for
+        // the sink.
+        bands: band_bytes.saturating_mul(threads as u64 + 2),
         output,
         per_thread,
         threads: threads as u64,
@@ -320,13 +329,16 @@ pub fn tile_grid(width: u32, height: u32, tile_size: u32) -> Vec<Rect> {
     tiles
 }
 
-/// Renders `plan`. `cancel` may be set from another thread (Ctrl-C, a
-/// timeout) to stop between tiles; `progress` is called on this thread.
+/// Renders `plan`, giving `sink` the image's rows from the top as they are
+/// finished, in the channels of the returned [`Rendered::layout`].
+/// `cancel` may be set from another thread (Ctrl-C, a timeout) to stop
+/// between tiles; `progress` and `sink` are called on this thread.
 pub fn render(
     plan: &Plan,
     options: &RenderOptions,
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(Progress),
+    sink: &mut dyn RowSink,
 ) -> Result<Rendered, RenderError> {
     let started = Instant::now();
     if options.tile_size == 0 {
@@ -342,36 +354,31 @@ pub fn render(
         time: options.frame as f32 / image.fps,
         fps: image.fps,
     };
-    let region = options
-        .region
-        .unwrap_or(Rect::new(0, 0, image.width, image.height));
-    // In 64 bits: a region's x + width may not fit in the 32 of a Rect.
-    let within = |start: i32, length: u32, limit: u32| {
-        start >= 0 && i64::from(start) + i64::from(length) <= i64::from(limit)
-    };
-    if region.area() == 0
-        || !within(region.x, region.width, image.width)
-        || !within(region.y, region.height, image.height)
-    {
-        return Err(RenderError::BadRegion {
-            region,
-            image_width: image.width,
-            image_height: image.height,
-        });
-    }
+    let region = checked_region(plan, options)?;
     let tiles = tile_grid(image.width, image.height, options.tile_size);
     // The image's tiles that meet the region, clipped to it, keeping their
     // index in the image's grid: a region's pixels are the image's.
     let region_tiles: Vec<(usize, Rect)> = (tiles.iter().enumerate())
         .filter_map(|(index, tile)| Some((index, tile.intersection(&region)?)))
         .collect();
+    let layout = output_layout(plan, options.colorspace);
+    let row_floats = region.width as usize * layout.channels();
+    // The region's rows of tiles, each a band of rows handed to the sink
+    // whole (the first may be cut by the region): the rows of each, and
+    // for each tile, its band and whether it is the band's last tile.
+    let band_heights: Vec<usize> = (region_tiles.iter())
+        .filter(|(_, t)| t.x == region.x)
+        .map(|(_, t)| t.height as usize)
+        .collect();
+    let band_of = |tile: &Rect| ((tile.y - region.y) as u32).div_ceil(options.tile_size) as usize;
+    let region_right = region.x + region.width as i32;
     let (stages, image_evaluates) = whole::schedule(plan);
     let needs = memory_needs(
         plan,
         &stages,
-        &region,
         options.tile_size,
         worker_count(options.threads),
+        (band_heights.first().copied().unwrap_or(0) * row_floats * 4) as u64,
         options.output_bytes,
     );
     if needs.total() > needs.available {
@@ -399,26 +406,13 @@ pub fn render(
         )?;
     }
 
-    let floats = region.area() * 4;
-    let mut pixels = zeroed_floats(floats).ok_or_else(|| RenderError::OutOfMemory {
-        what: format!("the {} x {} framebuffer", region.width, region.height),
-        bytes: floats as u64 * 4,
-    })?;
-    advise_huge_pages(&mut pixels);
-    // The framebuffer's rows of tiles: the worker that renders a tile copies
-    // it into its band itself, so that tile buffers are allocated and freed
-    // on one thread. (Freed on another, they made glibc's per-thread heaps
-    // shrink and grow again, page faults and all, once per tile.) A band
-    // holds the rows of one row of tiles (the first may be cut by the region).
-    let row_floats = region.width as usize * 4;
-    let mut bands: Vec<Mutex<&mut [f32]>> = Vec::new();
-    let mut rest = pixels.as_mut_slice();
-    for (_, tile) in region_tiles.iter().filter(|(_, t)| t.x == region.x) {
-        let (band, after) = rest.split_at_mut(tile.height as usize * row_floats);
-        bands.push(Mutex::new(band));
-        rest = after;
-    }
-    let band_of = |tile: &Rect| ((tile.y - region.y) as u32).div_ceil(options.tile_size) as usize;
+    // The worker that renders a tile copies it into its band itself, so
+    // that tile buffers are allocated and freed on one thread. (Freed on
+    // another, they made glibc's per-thread heaps shrink and grow again,
+    // page faults and all, once per tile.) A band's storage is taken from
+    // `spare` by its first tile and given back once the sink has its rows.
+    let bands: Vec<Mutex<Vec<f32>>> = band_heights.iter().map(|_| Mutex::default()).collect();
+    let spare = Mutex::new(Vec::new());
     let pass = Pass {
         plan,
         frame: &frame,
@@ -427,34 +421,122 @@ pub fn render(
         colorspace: options.colorspace,
     };
     let mut failed_samples = 0;
-    run_tiles(
+    let rendered = run_tiles(
         &pool,
         region_tiles.len(),
         cancel,
         |index, scratch| {
             let (image_index, tile) = region_tiles[index];
+            let band = band_of(&tile);
             let target = TileTarget {
-                rows: &bands[band_of(&tile)],
+                band: &bands[band],
+                band_floats: band_heights[band] * row_floats,
+                spare: &spare,
+                layout,
                 left: region.x,
                 width: region.width,
             };
             pass.render_tile(image_index, tile, scratch, target)
         },
-        |_, tile_failed_samples| {
+        |index, tile_failed_samples| {
             failed_samples += tile_failed_samples;
             steps.advance();
+            let tile = region_tiles[index].1;
+            if tile.x + tile.width as i32 == region_right {
+                let band = std::mem::take(&mut *lock(&bands[band_of(&tile)]));
+                sink.rows(layout, &band)
+                    .map_err(|_| RenderError::SinkFailed)?;
+                lock(&spare).push(band);
+            }
+            Ok(())
         },
     )?;
-    drop(bands);
     Ok(Rendered {
         width: region.width,
         height: region.height,
-        pixels,
+        layout,
         threads,
         tiles: region_tiles.len(),
         failed_samples,
-        seconds: started.elapsed().as_secs_f64(),
+        seconds: (rendered - started).as_secs_f64(),
     })
+}
+
+/// Renders `plan` as [`render`] does, into memory: the image's pixels,
+/// row by row from the top, in the channels of [`Rendered::layout`].
+pub fn render_to_memory(
+    plan: &Plan,
+    options: &RenderOptions,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(Rendered, Vec<f32>), RenderError> {
+    let region = checked_region(plan, options)?;
+    let floats = region.area() * output_layout(plan, options.colorspace).channels();
+    let bytes = floats as u64 * 4;
+    let options = RenderOptions {
+        output_bytes: options.output_bytes.saturating_add(bytes),
+        ..options.clone()
+    };
+    let mut memory = InMemory {
+        pixels: Vec::new(),
+        floats,
+    };
+    match render(plan, &options, cancel, progress, &mut memory) {
+        Ok(rendered) => Ok((rendered, memory.pixels)),
+        Err(RenderError::SinkFailed) => Err(RenderError::OutOfMemory {
+            what: format!("the {} x {} image", region.width, region.height),
+            bytes,
+        }),
+        Err(error) => Err(error),
+    }
+}
+
+/// The rows of an image of `floats` floats, collected; the memory is asked
+/// for when the first rows come, after the render has checked its needs.
+struct InMemory {
+    pixels: Vec<f32>,
+    floats: usize,
+}
+
+impl RowSink for InMemory {
+    fn rows(&mut self, layout: PixelLayout, pixels: &[f32]) -> Result<(), SinkFailed> {
+        if self.pixels.capacity() < self.floats {
+            self.pixels
+                .try_reserve_exact(self.floats)
+                .map_err(|_| SinkFailed)?;
+        }
+        self.pixels.rows(layout, pixels)
+    }
+}
+
+/// The pixels `options` asks for (its region, or the whole image), checked
+/// to be a non-empty part of the image.
+fn checked_region(plan: &Plan, options: &RenderOptions) -> Result<Rect, RenderError> {
+    let image = &plan.image;
+    let region = options
+        .region
+        .unwrap_or(Rect::new(0, 0, image.width, image.height));
+    // In 64 bits: a region's x + width may not fit in the 32 of a Rect.
+    let within = |start: i32, length: u32, limit: u32| {
+        start >= 0 && i64::from(start) + i64::from(length) <= i64::from(limit)
+    };
+    if region.area() == 0
+        || !within(region.x, region.width, image.width)
+        || !within(region.y, region.height, image.height)
+    {
+        return Err(RenderError::BadRegion {
+            region,
+            image_width: image.width,
+            image_height: image.height,
+        });
+    }
+    Ok(region)
+}
+
+/// The value behind `mutex`, even if a thread panicked holding it (its
+/// data is plain floats, never left half-updated in a way that matters).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Counts tiles done, over every pass of the render, for [`Progress`].
@@ -479,19 +561,25 @@ impl Steps<'_> {
 /// order. Tiles after the first failed one are skipped; earlier ones still
 /// run, so the failure returned is always the lowest-index one, at any
 /// thread count. Tiles are started in order, so that a worker blocked on a
-/// tile never holds back an earlier one.
+/// tile never holds back an earlier one. `finish` failing stops the
+/// workers, as a failed tile would. Returns when the workers were done.
 fn run_tiles<R: Send>(
     pool: &rayon::ThreadPool,
     count: usize,
     cancel: &AtomicBool,
     work: impl Fn(usize, &mut TileScratch) -> Result<R, RenderError> + Sync,
-    mut finish: impl FnMut(usize, R),
-) -> Result<(), RenderError> {
+    mut finish: impl FnMut(usize, R) -> Result<(), RenderError>,
+) -> Result<Instant, RenderError> {
     let (sender, receiver) = unbounded::<Vec<TileReport<R>>>();
-    let failure = std::thread::scope(|scope| {
-        let work = &work;
-        scope.spawn(move || claim_tiles(pool, count, cancel, work, sender));
-        in_tile_order(receiver, &mut finish)
+    let stop = AtomicBool::new(false);
+    let (failure, workers_done) = std::thread::scope(|scope| {
+        let (work, stop) = (&work, &stop);
+        let workers = scope.spawn(move || claim_tiles(pool, count, cancel, stop, work, sender));
+        let failure = in_tile_order(receiver, &mut finish, stop);
+        let done = workers
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (failure, done)
     });
     if cancel.load(Ordering::Relaxed) {
         let interrupted = match failure {
@@ -500,19 +588,21 @@ fn run_tiles<R: Send>(
         };
         return Err(RenderError::Cancelled { interrupted });
     }
-    failure.map_or(Ok(()), Err)
+    failure.map_or(Ok(workers_done), Err)
 }
 
 /// The workers' side of [`run_tiles`]: each claims the next tile in index
-/// order until there is none, skipping every tile once cancelled and the
-/// tiles after the first failed one, and sends what became of each.
+/// order until there is none, skipping every tile once cancelled or
+/// stopped and the tiles after the first failed one, and sends what became
+/// of each. Returns when the last worker was done.
 fn claim_tiles<R: Send>(
     pool: &rayon::ThreadPool,
     count: usize,
     cancel: &AtomicBool,
+    stop: &AtomicBool,
     work: &(impl Fn(usize, &mut TileScratch) -> Result<R, RenderError> + Sync),
     sender: Sender<Vec<TileReport<R>>>,
-) {
+) -> Instant {
     let next_tile = AtomicUsize::new(0);
     let first_failure = AtomicUsize::new(usize::MAX);
     pool.broadcast(|_| {
@@ -523,8 +613,9 @@ fn claim_tiles<R: Send>(
             if index >= count {
                 break;
             }
-            let skip =
-                cancel.load(Ordering::Relaxed) || index > first_failure.load(Ordering::Relaxed);
+            let skip = cancel.load(Ordering::Relaxed)
+                || stop.load(Ordering::Relaxed)
+                || index > first_failure.load(Ordering::Relaxed);
             let result = (!skip).then(|| work(index, &mut scratch));
             if let Some(Err(_)) = &result {
                 first_failure.fetch_min(index, Ordering::Relaxed);
@@ -533,14 +624,17 @@ fn claim_tiles<R: Send>(
         }
         reports.send();
     });
+    Instant::now()
 }
 
 /// The calling thread's side of [`run_tiles`]: gives each tile's result to
-/// `finish` in tile order, until a tile that failed or was skipped, and
-/// returns the lowest-index failure.
+/// `finish` in tile order, until a tile that failed or was skipped, or
+/// until `finish` fails (which sets `stop`), and returns the lowest-index
+/// failure.
 fn in_tile_order<R>(
     reports: impl IntoIterator<Item = Vec<TileReport<R>>>,
-    finish: &mut impl FnMut(usize, R),
+    finish: &mut impl FnMut(usize, R) -> Result<(), RenderError>,
+    stop: &AtomicBool,
 ) -> Option<RenderError> {
     let mut failure: Option<(usize, RenderError)> = None;
     let mut pending = BTreeMap::new();
@@ -555,8 +649,15 @@ fn in_tile_order<R>(
             }
             Some(Err(_)) | None => {}
         }
-        while let Some(value) = pending.remove(&next) {
-            finish(next, value);
+        while !stop.load(Ordering::Relaxed)
+            && let Some(value) = pending.remove(&next)
+        {
+            if let Err(error) = finish(next, value) {
+                // Every tile before this one was finished: no failure can
+                // be lower.
+                failure = Some((next, error));
+                stop.store(true, Ordering::Relaxed);
+            }
             next += 1;
         }
     }
@@ -700,7 +801,15 @@ mod tests {
             vec![(3, cancelled()), (4, None)],
         ];
         let mut finished = Vec::new();
-        let failure = in_tile_order(reports, &mut |index, value| finished.push((index, value)));
+        let stop = AtomicBool::new(false);
+        let failure = in_tile_order(
+            reports,
+            &mut |index, value| {
+                finished.push((index, value));
+                Ok(())
+            },
+            &stop,
+        );
         // Tiles 0, 1 and 2 in order, though 2 came first; none after 3.
         assert_eq!(finished, [(0, 0), (1, 1), (2, 2)]);
         // Tile 3's failure, reported after tile 5's.
@@ -708,6 +817,35 @@ mod tests {
             matches!(failure, Some(RenderError::Cancelled { .. })),
             "{failure:?}"
         );
+        assert!(!stop.load(Ordering::Relaxed));
+    }
+
+    #[test]
+    fn a_failed_finish_stops_the_workers_and_is_the_failure() {
+        let reports: Vec<Vec<TileReport<usize>>> = vec![
+            vec![(0, Some(Ok(0))), (3, Some(Err(RenderError::BadTileSize)))],
+            vec![(1, Some(Ok(1))), (2, Some(Ok(2)))],
+        ];
+        let mut finished = Vec::new();
+        let stop = AtomicBool::new(false);
+        let failure = in_tile_order(
+            reports,
+            &mut |index, _| {
+                finished.push(index);
+                match index {
+                    1 => Err(RenderError::SinkFailed),
+                    _ => Ok(()),
+                }
+            },
+            &stop,
+        );
+        // Tile 1's sink failure, not tile 3's later one; tile 2 never finished.
+        assert_eq!(finished, [0, 1]);
+        assert!(
+            matches!(failure, Some(RenderError::SinkFailed)),
+            "{failure:?}"
+        );
+        assert!(stop.load(Ordering::Relaxed));
     }
 
     #[test]

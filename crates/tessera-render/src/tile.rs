@@ -1,12 +1,12 @@
 //! Evaluating the plan over one tile.
 
-use crate::{NodeFailure, RenderError};
+use crate::{NodeFailure, RenderError, lock};
 use std::borrow::Cow;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use tessera_core::hash::hash_str;
 use tessera_core::{
-    Buffer, BufferPool, ColorSpace, FrameInfo, GeomProp, PlaneSource, Rect, SampleFailures,
-    TileCtx, ValueType,
+    Buffer, BufferPool, ColorSpace, FrameInfo, GeomProp, PixelLayout, PlaneSource, Rect,
+    SampleFailures, TileCtx, ValueType,
 };
 use tessera_graph::{Plan, PlannedInput};
 
@@ -27,24 +27,69 @@ pub struct TileScratch {
     ones: Vec<f32>,
     /// Each node's `hash_str(id)`, in plan order.
     node_hashes: Vec<u32>,
-    /// The tile's RGBA pixels, resolved, to be encoded in the output's
-    /// colour space before the framebuffer's rows are locked.
+    /// The tile's pixels, resolved, to be encoded in the output's colour
+    /// space before its band's rows are locked.
     resolved: Vec<f32>,
 }
 
 type Constants = Vec<Vec<Option<Buffer>>>;
 
-/// Where a tile's pixels go: the rows of the framebuffer that hold it,
-/// locked only while the finished tile is written, since other tiles of
-/// the same rows are rendered at the same time.
-pub struct TileTarget<'a, 'f> {
-    /// RGBA rows of the framebuffer (the image, or its region), the tile's
-    /// first row first.
-    pub rows: &'a Mutex<&'f mut [f32]>,
+/// Where a tile's pixels go: the band of rows that holds it, locked only
+/// while the finished tile is written, since other tiles of the same rows
+/// are rendered at the same time.
+pub struct TileTarget<'a> {
+    /// The band's rows (of the image, or its region), the tile's first row
+    /// first, in the pass's [`PixelLayout`]; empty until its first tile
+    /// takes storage for it from `spare`.
+    pub band: &'a Mutex<Vec<f32>>,
+    /// Floats the band holds.
+    pub band_floats: usize,
+    /// Storage of bands the sink is done with.
+    pub spare: &'a Mutex<Vec<Vec<f32>>>,
+    /// The channels kept of each pixel ([`output_layout`]).
+    pub layout: PixelLayout,
     /// The image column of the rows' first pixel.
     pub left: i32,
     /// Pixels per row.
     pub width: u32,
+}
+
+impl TileTarget<'_> {
+    /// The band, with storage.
+    fn rows(&self) -> MutexGuard<'_, Vec<f32>> {
+        let mut band = lock(self.band);
+        if band.is_empty() {
+            *band = lock(self.spare).pop().unwrap_or_default();
+            // Every float is written by the band's tiles before it is read.
+            band.resize(self.band_floats, 0.0);
+        }
+        band
+    }
+}
+
+/// The channels a render of `plan` keeps per pixel: those of its output's
+/// type, and alpha where it is not a copy of them or 1 (or where the
+/// colour space's encoding may make a grey coloured); RGBA where a node
+/// may paint failures.
+pub fn output_layout(plan: &Plan, colorspace: ColorSpace) -> PixelLayout {
+    let color = match &plan.output.color {
+        PlannedInput::Link { from, .. } => *from,
+        _ => ValueType::Color4,
+    };
+    let alpha = plan.output.alpha.is_some();
+    if plan
+        .nodes
+        .iter()
+        .any(|planned| planned.node.paints_failures())
+    {
+        return PixelLayout::Rgba;
+    }
+    match (color, alpha) {
+        (ValueType::Float, false) if colorspace.is_working_space() => PixelLayout::Gray,
+        (ValueType::Float, _) if colorspace.encodes_channels_alone() => PixelLayout::GrayAlpha,
+        (ValueType::Color3, false) => PixelLayout::Rgb,
+        _ => PixelLayout::Rgba,
+    }
 }
 
 /// A node evaluated once over the whole image ([`Evaluation::WholeImage`]),
@@ -136,29 +181,41 @@ impl<'s> Pass<'s> {
                 alpha.to_mut().write_sample(i, &FAILURE_COLOR[3..]);
             }
         }
+        let layout = target.layout;
+        assert!(
+            painted.is_empty() || layout == PixelLayout::Rgba,
+            "a node painted samples it failed on without saying it may (Node::paints_failures)"
+        );
         if ones.len() < color.len() {
             ones.resize(color.len(), 1.0);
         }
-        let rgba = std::array::from_fn(|c| match color_type.widened_plane(ValueType::Color4, c) {
-            PlaneSource::Plane(k) => color.plane(k),
-            PlaneSource::One => &ones[..color.len()],
-        });
-        let row = tile.width as usize * 4;
-        let stride = target.width as usize * 4;
-        let column = (tile.x - target.left) as usize * 4;
+        let mut rgba: [&[f32]; 4] =
+            std::array::from_fn(|c| match color_type.widened_plane(ValueType::Color4, c) {
+                PlaneSource::Plane(k) => color.plane(k),
+                PlaneSource::One => &ones[..color.len()],
+            });
+        if let Some(alpha) = &alpha {
+            rgba[3] = alpha.plane(0);
+        }
+        let kept = layout.kept().iter().map(|&c| rgba[c]);
+        let mut planes: [&[f32]; 4] = [&[]; 4];
+        for (into, plane) in planes.iter_mut().zip(kept) {
+            *into = plane;
+        }
+        let planes = &planes[..layout.channels()];
+        let row = tile.width as usize * planes.len();
+        let stride = target.width as usize * planes.len();
+        let column = (tile.x - target.left) as usize * planes.len();
         if self.colorspace.is_working_space() {
-            let mut rows = target.rows.lock().unwrap_or_else(|e| e.into_inner());
+            let mut rows = target.rows();
             let tile_rows = (rows.chunks_mut(stride)).map(|r| &mut r[column..][..row]);
-            resolve_pixels(rgba, alpha.as_deref(), samples, tile_rows);
+            resolve_pixels(planes, samples, tile_rows);
         } else {
             // Encoded outside the lock: other tiles of the band wait for it.
-            resolved.resize(tile.area() * 4, 0.0);
-            resolve_pixels(rgba, alpha.as_deref(), samples, resolved.chunks_mut(row));
-            for pixel in resolved.as_chunks_mut::<4>().0 {
-                let [r, g, b] = self.colorspace.encode([pixel[0], pixel[1], pixel[2]]);
-                pixel[..3].copy_from_slice(&[r, g, b]);
-            }
-            let mut rows = target.rows.lock().unwrap_or_else(|e| e.into_inner());
+            resolved.resize(tile.area() * planes.len(), 0.0);
+            resolve_pixels(planes, samples, resolved.chunks_mut(row));
+            encode_pixels(self.colorspace, layout, resolved);
+            let mut rows = target.rows();
             let tile_rows = (rows.chunks_mut(stride)).map(|r| &mut r[column..][..row]);
             for (into, from) in tile_rows.zip(resolved.chunks(row)) {
                 into.copy_from_slice(from);
@@ -520,44 +577,61 @@ fn widen(source: Cow<Buffer>, from: ValueType, to: ValueType, pool: &mut BufferP
     out
 }
 
-/// Averages each pixel's samples of the colour planes `planes` into RGBA,
-/// one row of `rows` per row of the tile; `alpha` replaces the colour's alpha.
+/// Averages each pixel's samples of `planes` (the channels kept, in order)
+/// into pixels of those channels, one row of `rows` per row of the tile.
 fn resolve_pixels<'r>(
-    planes: [&[f32]; 4],
-    alpha: Option<&Buffer>,
+    planes: &[&[f32]],
     samples: usize,
     rows: impl Iterator<Item = &'r mut [f32]>,
 ) {
     let mut first_sample = 0;
     for row in rows {
-        let row_samples = first_sample..first_sample + row.len() / 4 * samples;
-        let pixels = row.as_chunks_mut::<4>().0;
+        let row_samples = first_sample..first_sample + row.len() / planes.len() * samples;
         first_sample = row_samples.end;
-        if samples == 1 && alpha.is_none() {
-            // What the average below gives for one sample: 0 + v, which turns -0 into +0.
-            let [r, g, b, a] = planes.map(|plane| &plane[row_samples.clone()]);
-            let rgba = r.iter().zip(g).zip(b.iter().zip(a));
-            for (pixel, ((r, g), (b, a))) in pixels.iter_mut().zip(rgba) {
-                *pixel = [r + 0.0, g + 0.0, b + 0.0, a + 0.0];
+        if samples == 1 {
+            let planes = planes.iter().map(|plane| &plane[row_samples.clone()]);
+            match planes.len() {
+                1 => interleave::<1>(planes, row),
+                2 => interleave::<2>(planes, row),
+                3 => interleave::<3>(planes, row),
+                _ => interleave::<4>(planes, row),
             }
             continue;
         }
-        for (p, pixel) in pixels.iter_mut().enumerate() {
-            let mut sum = [0.0f32; 4];
-            let mut alpha_sum = 0.0f32;
-            for s in 0..samples {
-                let i = row_samples.start + p * samples + s;
-                for (channel, plane) in sum.iter_mut().zip(planes) {
-                    *channel += plane[i];
-                }
-                if let Some(alpha) = alpha {
-                    alpha_sum += alpha.plane(0)[i];
-                }
+        for (p, pixel) in row.chunks_exact_mut(planes.len()).enumerate() {
+            let first = row_samples.start + p * samples;
+            let pixel_samples = first..first + samples;
+            for (channel, plane) in pixel.iter_mut().zip(planes) {
+                let sum = plane[pixel_samples.clone()]
+                    .iter()
+                    .fold(0.0f32, |sum, v| sum + v);
+                *channel = sum / samples as f32;
             }
-            if alpha.is_some() {
-                sum[3] = alpha_sum;
-            }
-            *pixel = sum.map(|v| v / samples as f32);
+        }
+    }
+}
+
+/// Pixels of one sample each: the planes' values side by side, plus 0 as
+/// the average of one sample is (0 + v, which turns -0 into +0).
+fn interleave<'p, const K: usize>(planes: impl Iterator<Item = &'p [f32]>, row: &mut [f32]) {
+    let mut sources: [&[f32]; K] = [&[]; K];
+    for (source, plane) in sources.iter_mut().zip(planes) {
+        *source = plane;
+    }
+    for (p, pixel) in row.as_chunks_mut::<K>().0.iter_mut().enumerate() {
+        *pixel = std::array::from_fn(|c| sources[c][p] + 0.0);
+    }
+}
+
+/// Encodes resolved pixels of `layout` from the working space into
+/// `colorspace`: a grey as the grey it stays ([`output_layout`] keeps one
+/// channel only where the encoding treats channels alone), alpha untouched.
+fn encode_pixels(colorspace: ColorSpace, layout: PixelLayout, pixels: &mut [f32]) {
+    for pixel in pixels.chunks_exact_mut(layout.channels()) {
+        if let [r, g, b, ..] = *pixel {
+            pixel[..3].copy_from_slice(&colorspace.encode([r, g, b]));
+        } else {
+            pixel[0] = colorspace.encode([pixel[0]; 3])[0];
         }
     }
 }
@@ -628,29 +702,34 @@ mod tests {
         assert_eq!(rebuilt, original);
     }
 
-    /// `resolve_pixels` into one row of as many pixels as `color` has samples / `samples`.
-    fn resolve_row(color: &Buffer, alpha: Option<&Buffer>, samples: usize) -> Vec<f32> {
-        let mut row = vec![f32::NAN; color.len() / samples * 4];
-        let planes = color.planes::<4>();
-        resolve_pixels(planes, alpha, samples, std::iter::once(row.as_mut_slice()));
+    /// `resolve_pixels` of `planes` into one row of as many pixels as they
+    /// have samples / `samples`.
+    fn resolve_row(planes: &[&[f32]], samples: usize) -> Vec<f32> {
+        let mut row = vec![f32::NAN; planes[0].len() / samples * planes.len()];
+        resolve_pixels(planes, samples, std::iter::once(row.as_mut_slice()));
         row
     }
 
     #[test]
     fn one_sample_resolves_as_an_average_of_one_would() {
-        let color = Buffer::from_interleaved(4, &[-0.0, 0.25, 1.0, 1.0]);
-        let general = resolve_row(&color, Some(&Buffer::from_planar(1, vec![1.0])), 1);
-        let direct = resolve_row(&color, None, 1);
-        assert_eq!(direct[0].to_bits(), 0.0f32.to_bits(), "-0 becomes +0");
-        let bits = |pixels: &[f32]| pixels.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-        assert_eq!(bits(&direct), bits(&general));
+        let values = [-0.0, 0.25, 1.0, f32::MIN_POSITIVE];
+        for channels in 1..=4 {
+            let planes: Vec<&[f32]> = (0..channels).map(|_| &values[..]).collect();
+            let row = resolve_row(&planes, 1);
+            let average_of_one = |v: f32| (0.0 + v) / 1.0;
+            let expected: Vec<u32> = (values.iter())
+                .flat_map(|&v| std::iter::repeat_n(average_of_one(v).to_bits(), channels))
+                .collect();
+            let bits: Vec<u32> = row.iter().map(|v| v.to_bits()).collect();
+            assert_eq!(bits, expected, "{channels} channels");
+            assert_eq!(row[0].to_bits(), 0.0f32.to_bits(), "-0 becomes +0");
+        }
     }
 
     #[test]
-    fn samples_average_and_alpha_replaces() {
-        let color = Buffer::from_interleaved(4, &[1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0]);
-        assert_eq!(resolve_row(&color, None, 2), [0.5, 0.0, 0.5, 1.0]);
-        let alpha = Buffer::from_planar(1, vec![0.0, 0.5]);
-        assert_eq!(resolve_row(&color, Some(&alpha), 2), [0.5, 0.0, 0.5, 0.25]);
+    fn samples_average_channel_by_channel() {
+        // Two pixels of two samples, in three channels.
+        let planes: [&[f32]; 3] = [&[1.0, 0.0, 0.5, 0.25], &[0.0; 4], &[0.0, 1.0, 1.0, 1.0]];
+        assert_eq!(resolve_row(&planes, 2), [0.5, 0.0, 0.5, 0.375, 0.0, 1.0]);
     }
 }

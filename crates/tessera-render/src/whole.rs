@@ -179,6 +179,7 @@ pub fn evaluate_stage(
             }
             failures.extend(tile_failures);
             steps.advance();
+            Ok(())
         },
     )?;
     drop(pass);
@@ -235,7 +236,7 @@ fn zeroed_buffer(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{RenderOptions, render};
+    use crate::{RenderOptions, render_to_memory};
     use std::sync::Mutex;
     use tessera_core::{Node, NodeError, TileCtx, ValueType};
     use tessera_graph::{ImageSettings, PlannedNode, PlannedOutput};
@@ -375,8 +376,10 @@ mod tests {
             tile_size: tile,
             ..RenderOptions::default()
         };
-        let rendered = render(plan, &options, &AtomicBool::new(false), &mut |_| {}).unwrap();
-        rendered.pixels.chunks(4).map(|p| p[0]).collect()
+        let (rendered, pixels) =
+            render_to_memory(plan, &options, &AtomicBool::new(false), &mut |_| {}).unwrap();
+        let channels = rendered.layout.channels();
+        pixels.chunks(channels).map(|p| p[0]).collect()
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub mod diagnostics;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use tessera_core::{ColorSpace, Rect, Registry};
+use tessera_core::{ColorSpace, Rect, Registry, RowSink};
 use tessera_graph::Plan;
 use tessera_process::Launch;
 use tessera_python::{PythonError, PythonRuntime, PythonSettings, RenderSetup, RunOptions};
@@ -169,7 +169,8 @@ pub struct FrameRequest {
     pub region: Option<Rect>,
     /// The colour space the pixels are encoded in.
     pub colorspace: ColorSpace,
-    /// Memory the caller needs for the result beyond the framebuffer.
+    /// Memory the caller needs for the result (its encoding, or the image
+    /// kept in memory).
     pub output_bytes: u64,
     /// Python's switch interval for this render, when given.
     pub switch_interval: Option<f64>,
@@ -187,17 +188,18 @@ pub enum FrameError {
     Render(#[from] RenderError),
 }
 
-/// Renders one frame of `loaded`: prepares Python when the scene has
-/// Python nodes (seeds, switch interval, new instances for nodes keeping
-/// state, worker processes), renders, and ends the Python session.
-/// `cancel` stops the render between tiles; `progress` is called on this
-/// thread.
+/// Renders one frame of `loaded` into `sink`: prepares Python when the
+/// scene has Python nodes (seeds, switch interval, new instances for nodes
+/// keeping state, worker processes), renders, and ends the Python session.
+/// `cancel` stops the render between tiles; `progress` and `sink` are
+/// called on this thread ([`tessera_render::render`]).
 pub fn render_frame(
     loaded: &Loaded,
     runtime: &PythonRuntime,
     request: FrameRequest,
     cancel: &Arc<AtomicBool>,
     progress: &mut dyn FnMut(Progress),
+    sink: &mut dyn RowSink,
 ) -> Result<Rendered, FrameError> {
     let plan = &loaded.plan;
     // Only a scene with Python nodes starts Python and needs its session.
@@ -220,7 +222,7 @@ pub fn render_frame(
         colorspace: request.colorspace,
         region: request.region,
     };
-    let rendered = tessera_render::render(plan, &options, cancel, progress);
+    let rendered = tessera_render::render(plan, &options, cancel, progress, sink);
     // The session (and its worker processes) ends before the caller goes on.
     drop(options);
     drop(session);

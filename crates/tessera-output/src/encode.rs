@@ -1,0 +1,469 @@
+//! Encoding an image file from its rows as they are rendered: PNG and
+//! OpenEXR rows go to the file at once (a render writes its image while it
+//! renders the rest, and never holds the whole of it); JPEG's encoder takes
+//! the whole image, so its 8-bit samples are kept until the last row.
+
+use std::fs::File;
+use std::io::{BufWriter, Seek, SeekFrom, Write};
+
+use exr::block::writer::ChunksWriter;
+use exr::block::{BlockIndex, UncompressedBlock};
+use exr::compression::Compression;
+use exr::math::Vec2;
+use exr::meta::BlockDescription;
+use exr::meta::attribute::{ChannelDescription, LineOrder, SampleType};
+use exr::meta::header::{Header, LayerAttributes};
+use image::{ImageBuffer, ImageFormat, Rgb};
+use tessera_core::{PixelLayout, RowSink, SinkFailed};
+
+use crate::{
+    Depth, ImageTarget, JPEG_QUALITY, OutputError, PixelHasher, encode_png_header, os_error_in,
+    to_u8, to_u16,
+};
+
+/// What [`ImageTarget::encode_rows`] gives back: the pixel hash when asked
+/// for, or why the file could not be written.
+pub type Encoded = Result<Option<String>, OutputError>;
+
+impl ImageTarget {
+    /// Encodes a `width` x `height` image into `file` (a temporary file)
+    /// from the rows `produce` gives the sink it is handed, top row first,
+    /// then flushes and syncs the file. Returns what `produce` returned,
+    /// and the image's [`pixel_hash`](crate::pixel_hash) if `hash`, or the
+    /// error that stopped the encoding. The sink fails (and keeps failing)
+    /// once the file cannot be written: a producer should stop then. An
+    /// image given fewer rows than its height is not a valid file; the
+    /// producer's own failure says why.
+    pub fn encode_rows<R>(
+        &self,
+        file: &mut File,
+        width: u32,
+        height: u32,
+        hash: bool,
+        produce: impl FnOnce(&mut dyn RowSink) -> R,
+    ) -> (R, Encoded) {
+        let hasher = hash.then(|| PixelHasher::new(width, height));
+        let mut writer = BufWriter::new(Writeback::new(&mut *file));
+        let (produced, encoded) = match (self.format, self.depth) {
+            (ImageFormat::Jpeg, _) => {
+                let mut lines = JpegLines {
+                    rgb: Vec::new(),
+                    len: width as usize * height as usize * 3,
+                };
+                let (produced, encoded) = feed(self, &mut lines, width, height, hasher, produce);
+                let encoded = encoded.and_then(|hash| {
+                    let img = ImageBuffer::<Rgb<u8>, _>::from_raw(width, height, lines.rgb)
+                        .expect("every row came");
+                    let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(
+                        &mut writer,
+                        JPEG_QUALITY,
+                    );
+                    img.write_with_encoder(encoder)
+                        .map_err(|e| self.encode_error(e))?;
+                    Ok(hash)
+                });
+                (produced, encoded)
+            }
+            (_, Depth::Float32) => self.encode_exr(&mut writer, width, height, hasher, produce),
+            (_, depth) => self.encode_png(&mut writer, width, height, depth, hasher, produce),
+        };
+        let encoded = match encoded {
+            Ok(hash) => match writer.flush() {
+                Ok(()) => {
+                    drop(writer);
+                    file.sync_all().map(|()| hash).map_err(|e| self.io_error(e))
+                }
+                Err(e) => Err(self.io_error(e)),
+            },
+            Err(error) => Err(error),
+        };
+        (produced, encoded)
+    }
+
+    /// PNG, 8 or 16 bits, RGBA: rows deflated into the file as they come.
+    fn encode_png<R, W: Write>(
+        &self,
+        writer: &mut W,
+        width: u32,
+        height: u32,
+        depth: Depth,
+        hasher: Option<PixelHasher>,
+        produce: impl FnOnce(&mut dyn RowSink) -> R,
+    ) -> (R, Encoded) {
+        let mut png = match encode_png_header(&mut *writer, width, height, depth, self.colorspace) {
+            Ok(png) => png,
+            Err(e) => {
+                let (produced, _) = feed(self, &mut Refused, width, height, None, produce);
+                return (produced, Err(self.encode_error(png_error(e))));
+            }
+        };
+        let stream = match png.stream_writer() {
+            Ok(stream) => stream,
+            Err(e) => {
+                let (produced, _) = feed(self, &mut Refused, width, height, None, produce);
+                return (produced, Err(self.encode_error(png_error(e))));
+            }
+        };
+        let (produced, encoded) = {
+            let mut lines = PngLines {
+                stream,
+                depth,
+                bytes: Vec::new(),
+            };
+            let (produced, encoded) = feed(self, &mut lines, width, height, hasher, produce);
+            let encoded = match encoded {
+                Ok(hash) => lines.stream.finish().map(|()| hash),
+                Err(error) => return (produced, Err(error)),
+            };
+            (produced, encoded)
+        };
+        let encoded = encoded.and_then(|hash| png.finish().map(|()| hash));
+        (
+            produced,
+            encoded.map_err(|e| self.encode_error(png_error(e))),
+        )
+    }
+
+    /// OpenEXR, 32-bit float R, G, B and A, scan lines compressed by RLE
+    /// one at a time as they come.
+    fn encode_exr<R, W: Write + Seek>(
+        &self,
+        writer: &mut W,
+        width: u32,
+        height: u32,
+        hasher: Option<PixelHasher>,
+        produce: impl FnOnce(&mut dyn RowSink) -> R,
+    ) -> (R, Encoded) {
+        // The channels sorted by name, as OpenEXR requires.
+        let channels = ["A", "B", "G", "R"]
+            .map(|name| ChannelDescription::named(name, SampleType::F32))
+            .into_iter()
+            .collect();
+        let header = Header::new("".into(), (width as usize, height as usize), channels)
+            .with_encoding(
+                Compression::RLE,
+                BlockDescription::ScanLines,
+                LineOrder::Increasing,
+            )
+            .with_attributes(LayerAttributes::default());
+        let mut outcome = None;
+        let mut produce = Some(produce);
+        let written = exr::block::write(writer, vec![header].into(), true, |meta, chunks| {
+            let produce = produce.take().expect("exr calls this once");
+            let mut lines = ExrLines {
+                compressor: chunks.sequential_blocks_compressor(&meta),
+                width: width as usize,
+                next_line: 0,
+            };
+            let (produced, encoded) = feed(self, &mut lines, width, height, hasher, produce);
+            let abort = encoded.is_err();
+            outcome = Some((produced, encoded));
+            // The error is the one kept; this only stops the writing.
+            if abort {
+                Err(exr::error::Error::Aborted)
+            } else {
+                Ok(())
+            }
+        });
+        let Some((produced, encoded)) = outcome else {
+            // The header itself could not be written: nothing was produced.
+            let produce = produce.take().expect("not called");
+            let (produced, _) = feed(self, &mut Refused, width, height, None, produce);
+            let error = written.err().map(|e| self.exr_error(e));
+            return (
+                produced,
+                Err(error.expect("no closure call means a failed header")),
+            );
+        };
+        let encoded = encoded.and_then(|hash| {
+            written.map_err(|e| self.exr_error(e))?;
+            Ok(hash)
+        });
+        (produced, encoded)
+    }
+
+    fn encode_error(&self, source: image::ImageError) -> OutputError {
+        match os_error_in(&source) {
+            // The disk, not the encoder, failed (full, or over a size limit).
+            Some(code) => self.io_error(std::io::Error::from_raw_os_error(code)),
+            None => OutputError::Encode {
+                path: self.path.clone(),
+                source,
+            },
+        }
+    }
+
+    fn exr_error(&self, error: exr::error::Error) -> OutputError {
+        match error {
+            exr::error::Error::Io(e) => self.io_error(e),
+            other => self.encode_error(image::ImageError::Encoding(
+                image::error::EncodingError::new(
+                    image::error::ImageFormatHint::Exact(ImageFormat::OpenExr),
+                    other,
+                ),
+            )),
+        }
+    }
+}
+
+fn png_error(e: png::EncodingError) -> image::ImageError {
+    image::ImageError::Encoding(image::error::EncodingError::new(
+        image::error::ImageFormatHint::Exact(ImageFormat::Png),
+        e,
+    ))
+}
+
+/// Runs `produce` with a sink that hands `lines` the rows of a `width` x
+/// `height` image (hashed by `hasher` too); returns what it returned and
+/// the hash, or the first error.
+fn feed<R>(
+    target: &ImageTarget,
+    lines: &mut dyn Lines,
+    width: u32,
+    height: u32,
+    hasher: Option<PixelHasher>,
+    produce: impl FnOnce(&mut dyn RowSink) -> R,
+) -> (R, Encoded) {
+    let mut sink = RowEncoder {
+        target,
+        lines,
+        width: width as usize,
+        rows_left: height as usize,
+        hasher,
+        error: None,
+    };
+    let produced = produce(&mut sink);
+    let encoded = match sink.error {
+        Some(error) => Err(error),
+        None if sink.rows_left > 0 => Err(OutputError::Unfinished {
+            path: target.path.clone(),
+            rows_missing: sink.rows_left,
+        }),
+        None => Ok(sink.hasher.map(PixelHasher::finish)),
+    };
+    (produced, encoded)
+}
+
+/// One format's encoder, given rows of pixels (`layout.channels()` floats
+/// each, whole rows).
+trait Lines {
+    fn rows(&mut self, layout: PixelLayout, pixels: &[f32]) -> Result<(), LineError>;
+}
+
+/// Why a format's encoder could not take rows.
+#[derive(Debug)]
+enum LineError {
+    Io(std::io::Error),
+    Exr(exr::error::Error),
+}
+
+/// The sink a producer is given: checks the rows fit the image, hashes
+/// them, hands them to the format, and keeps the first error.
+struct RowEncoder<'l> {
+    target: &'l ImageTarget,
+    lines: &'l mut dyn Lines,
+    width: usize,
+    rows_left: usize,
+    hasher: Option<PixelHasher>,
+    error: Option<OutputError>,
+}
+
+impl RowSink for RowEncoder<'_> {
+    fn rows(&mut self, layout: PixelLayout, pixels: &[f32]) -> Result<(), SinkFailed> {
+        if self.error.is_some() {
+            return Err(SinkFailed);
+        }
+        let row_floats = self.width * layout.channels();
+        let rows = pixels.len().checked_div(row_floats).unwrap_or(0);
+        if rows * row_floats != pixels.len() || rows > self.rows_left {
+            self.error = Some(OutputError::RowsDoNotFit {
+                path: self.target.path.clone(),
+                floats: pixels.len(),
+                row_floats,
+                rows_left: self.rows_left,
+            });
+            return Err(SinkFailed);
+        }
+        self.rows_left -= rows;
+        if let Some(hasher) = &mut self.hasher {
+            hasher.rows(layout, pixels);
+        }
+        self.lines.rows(layout, pixels).map_err(|error| {
+            self.error = Some(match error {
+                LineError::Io(e) => self.target.io_error(e),
+                LineError::Exr(e) => self.target.exr_error(e),
+            });
+            SinkFailed
+        })
+    }
+}
+
+/// A format that could not start: takes nothing.
+struct Refused;
+
+impl Lines for Refused {
+    fn rows(&mut self, _: PixelLayout, _: &[f32]) -> Result<(), LineError> {
+        Err(LineError::Io(std::io::Error::other(
+            "the file was not started",
+        )))
+    }
+}
+
+/// 8- or 16-bit PNG rows, deflated into the file as they come.
+struct PngLines<'p, W: Write> {
+    stream: png::StreamWriter<'p, W>,
+    depth: Depth,
+    /// One row's samples, reused.
+    bytes: Vec<u8>,
+}
+
+impl<W: Write> Lines for PngLines<'_, W> {
+    fn rows(&mut self, layout: PixelLayout, pixels: &[f32]) -> Result<(), LineError> {
+        self.bytes.clear();
+        for pixel in pixels.chunks_exact(layout.channels()) {
+            let rgba = layout.rgba(pixel);
+            match self.depth {
+                Depth::Sixteen => {
+                    for v in rgba {
+                        self.bytes.extend(to_u16(v).to_be_bytes());
+                    }
+                }
+                _ => self.bytes.extend(rgba.map(to_u8)),
+            }
+        }
+        self.stream.write_all(&self.bytes).map_err(LineError::Io)
+    }
+}
+
+/// 8-bit RGB samples for JPEG, kept until the last row.
+struct JpegLines {
+    rgb: Vec<u8>,
+    /// Bytes the whole image takes, asked for when the first rows come
+    /// (after the render has checked that they fit).
+    len: usize,
+}
+
+impl Lines for JpegLines {
+    fn rows(&mut self, layout: PixelLayout, pixels: &[f32]) -> Result<(), LineError> {
+        if self.rgb.capacity() < self.len {
+            self.rgb.try_reserve_exact(self.len).map_err(|_| {
+                LineError::Io(std::io::Error::new(
+                    std::io::ErrorKind::OutOfMemory,
+                    format!(
+                        "out of memory: the JPEG's samples need {} MiB",
+                        self.len >> 20
+                    ),
+                ))
+            })?;
+        }
+        for pixel in pixels.chunks_exact(layout.channels()) {
+            let [r, g, b, _] = layout.rgba(pixel);
+            self.rgb.extend([to_u8(r), to_u8(g), to_u8(b)]);
+        }
+        Ok(())
+    }
+}
+
+/// OpenEXR scan lines, each compressed and written as it comes.
+struct ExrLines<'w, C: ChunksWriter> {
+    compressor: exr::block::writer::SequentialBlocksCompressor<'w, C>,
+    width: usize,
+    next_line: usize,
+}
+
+impl<C: ChunksWriter> Lines for ExrLines<'_, C> {
+    fn rows(&mut self, layout: PixelLayout, pixels: &[f32]) -> Result<(), LineError> {
+        for row in pixels.chunks_exact(self.width * layout.channels()) {
+            // Each channel's samples in turn, in the header's order (A, B,
+            // G, R), native-endian as exr wants them.
+            let mut data = Vec::with_capacity(self.width * 16);
+            for channel in [3, 2, 1, 0] {
+                match layout.source(channel) {
+                    Some(kept) => data.extend(
+                        (row.chunks_exact(layout.channels()))
+                            .flat_map(|pixel| pixel[kept].to_ne_bytes()),
+                    ),
+                    None => {
+                        data.extend(std::iter::repeat_n(1.0f32.to_ne_bytes(), self.width).flatten())
+                    }
+                }
+            }
+            let block = UncompressedBlock {
+                index: BlockIndex {
+                    layer: 0,
+                    pixel_position: Vec2(0, self.next_line),
+                    pixel_size: Vec2(self.width, 1),
+                    level: Vec2(0, 0),
+                },
+                data,
+            };
+            self.compressor
+                .compress_block(self.next_line, block)
+                .map_err(LineError::Exr)?;
+            self.next_line += 1;
+        }
+        Ok(())
+    }
+}
+
+/// A file written from the start, whose written bytes the kernel is asked
+/// to start putting on disk every few MiB (Linux's `sync_file_range`), so
+/// that the `fsync` at the end waits for the last few MiB only, not for the
+/// whole image.
+struct Writeback<'f> {
+    file: &'f mut File,
+    written: u64,
+    flushed: u64,
+}
+
+impl<'f> Writeback<'f> {
+    /// Bytes between two requests.
+    const STEP: u64 = 8 << 20;
+
+    fn new(file: &'f mut File) -> Writeback<'f> {
+        Writeback {
+            file,
+            written: 0,
+            flushed: 0,
+        }
+    }
+}
+
+impl Write for Writeback<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(bytes)?;
+        self.written += n as u64;
+        if self.written >= self.flushed + Self::STEP {
+            start_writeback(self.file, self.flushed, self.written - self.flushed);
+            self.flushed = self.written;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl Seek for Writeback<'_> {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+        self.file.seek(to)
+    }
+}
+
+/// Asks Linux to start writing `len` bytes of `file` from `offset` to disk,
+/// without waiting. Advice only: elsewhere, and where it fails, the final
+/// sync does all the work.
+#[cfg(target_os = "linux")]
+fn start_writeback(file: &File, offset: u64, len: u64) {
+    use std::os::fd::AsRawFd;
+    let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
+        return;
+    };
+    // SAFETY: sync_file_range reads nothing of ours; a bad descriptor or
+    // range is an error return, which is ignored.
+    unsafe { libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE) };
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_writeback(_: &File, _: u64, _: u64) {}
