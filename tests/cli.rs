@@ -116,6 +116,33 @@ fn exr_and_16_bit_png_are_written_at_their_depth() {
 }
 
 #[test]
+fn every_exr_compression_writes_the_same_pixels_and_is_for_exr_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = "scenes/nodes/noise2d.toml";
+    let mut images = Vec::new();
+    for compression in ["none", "rle", "zip"] {
+        let out = dir.path().join(format!("{compression}.exr"));
+        let run = crate::util::render(scene, &out, &["--exr-compression", compression]);
+        run.expect_code(0);
+        images.push(image::open(&out).unwrap().into_rgba32f().into_raw());
+    }
+    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&images[0]), bits(&images[1]));
+    assert_eq!(bits(&images[0]), bits(&images[2]));
+
+    let png = dir.path().join("out.png");
+    let run = crate::util::render(scene, &png, &["--exr-compression", "zip"]);
+    run.expect_code(1);
+    run.expect_stderr_start(&format!(
+        "error: cannot write {}: EXR compression (zip) is for .exr files only",
+        png.display()
+    ));
+    let run = crate::util::render(scene, &png, &["--exr-compression", "lzw"]);
+    run.expect_code(2);
+    run.expect_stderr_has("unknown EXR compression 'lzw': expected none, rle or zip");
+}
+
+#[test]
 fn a_failed_write_leaves_the_existing_file_intact() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("keep.jpg");

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tessera_core::{ColorSpace, Rect};
 use tessera_graph::Plan;
-use tessera_output::{Depth, ImageTarget};
+use tessera_output::{Depth, ExrCompression, ImageTarget};
 use tessera_process::Launch;
 use tessera_python::{
     OnError, Policy, PythonError, PythonRuntime, PythonSettings, PythonWorkers, RunOptions,
@@ -59,6 +59,11 @@ pub struct RenderArgs {
     /// Default: srgb_texture for PNG and JPEG, lin_rec709 for EXR.
     #[arg(long, value_parser = parse_colorspace)]
     colorspace: Option<ColorSpace>,
+    /// How an EXR's scan lines are compressed (lossless): none (fastest,
+    /// largest), rle (the default: small where areas are flat) or zip
+    /// (smallest, slowest).
+    #[arg(long, value_name = "none|rle|zip")]
+    exr_compression: Option<ExrCompression>,
     /// Print nothing but errors.
     #[arg(short, long)]
     quiet: bool,
@@ -379,9 +384,19 @@ pub fn render(args: &RenderArgs) -> Result<(), Failure> {
         frame_targets(args)?;
         return supervise(Work::Frames, deadline, timeout, args.quiet);
     }
-    let target = ImageTarget::new(&output_path(args, args.frame)?, args.depth)
-        .map_err(|e| Failure::new(EXIT_IO, format!("error: {e}")))?;
+    let target = image_target(args, args.frame)?;
     supervise(Work::Render(&target), deadline, timeout, args.quiet)
+}
+
+/// The image file of frame `frame`: format, depth and EXR compression
+/// checked.
+fn image_target(args: &RenderArgs, frame: i64) -> Result<ImageTarget, Failure> {
+    let target = ImageTarget::new(&output_path(args, frame)?, args.depth);
+    let target = match args.exr_compression {
+        Some(compression) => target.and_then(|t| t.with_exr_compression(compression)),
+        None => target,
+    };
+    target.map_err(|e| Failure::new(EXIT_IO, format!("error: {e}")))
 }
 
 /// Each frame's output, checked before anything renders: a range needs
@@ -397,11 +412,7 @@ fn frame_targets(args: &RenderArgs) -> Result<Vec<(i64, ImageTarget)>, Failure> 
         ));
     }
     frames
-        .map(|frame| {
-            let target = ImageTarget::new(&output_path(args, frame)?, args.depth)
-                .map_err(|e| Failure::new(EXIT_IO, format!("error: {e}")))?;
-            Ok((frame, target))
-        })
+        .map(|frame| Ok((frame, image_target(args, frame)?)))
         .collect()
 }
 

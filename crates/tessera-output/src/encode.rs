@@ -17,8 +17,8 @@ use image::{ImageBuffer, ImageFormat, Rgb};
 use tessera_core::{PixelLayout, RowSink, SinkFailed};
 
 use crate::{
-    Depth, ImageTarget, JPEG_QUALITY, OutputError, PixelHasher, encode_png_header, os_error_in,
-    to_u8, to_u16,
+    Depth, ExrCompression, ImageTarget, JPEG_QUALITY, OutputError, PixelHasher, encode_png_header,
+    os_error_in, to_u8, to_u16,
 };
 
 /// What [`ImageTarget::encode_rows`] gives back: the pixel hash when asked
@@ -124,8 +124,9 @@ impl ImageTarget {
         )
     }
 
-    /// OpenEXR, 32-bit float R, G, B and A, scan lines compressed by RLE
-    /// one at a time as they come.
+    /// OpenEXR, 32-bit float R, G, B and A, in blocks of scan lines
+    /// compressed as they come ([`ImageTarget::exr_compression`]), on
+    /// exr's own threads.
     fn encode_exr<R, W: Write + Seek>(
         &self,
         writer: &mut W,
@@ -139,9 +140,14 @@ impl ImageTarget {
             .map(|name| ChannelDescription::named(name, SampleType::F32))
             .into_iter()
             .collect();
+        let compression = match self.exr_compression {
+            ExrCompression::None => Compression::Uncompressed,
+            ExrCompression::Rle => Compression::RLE,
+            ExrCompression::Zip => Compression::ZIP16,
+        };
         let header = Header::new("".into(), (width as usize, height as usize), channels)
             .with_encoding(
-                Compression::RLE,
+                compression,
                 BlockDescription::ScanLines,
                 LineOrder::Increasing,
             )
@@ -150,10 +156,20 @@ impl ImageTarget {
         let mut produce = Some(produce);
         let written = exr::block::write(writer, vec![header].into(), true, |meta, chunks| {
             let produce = produce.take().expect("exr calls this once");
+            // exr compresses on threads of its own, unless the blocks are
+            // stored as they are (or it cannot start threads).
+            let compressor = match chunks.parallel_blocks_compressor(&meta) {
+                Some(parallel) => ExrCompressor::Parallel(parallel),
+                None => ExrCompressor::Sequential(chunks.sequential_blocks_compressor(&meta)),
+            };
             let mut lines = ExrLines {
-                compressor: chunks.sequential_blocks_compressor(&meta),
+                compressor,
                 width: width as usize,
-                next_line: 0,
+                height: height as usize,
+                lines_per_block: compression.scan_lines_per_block(),
+                block: Vec::new(),
+                first_line: 0,
+                lines: 0,
             };
             let (produced, encoded) = feed(self, &mut lines, width, height, hasher, produce);
             let abort = encoded.is_err();
@@ -364,44 +380,85 @@ impl Lines for JpegLines {
     }
 }
 
-/// OpenEXR scan lines, each compressed and written as it comes.
+/// Where exr compresses blocks: here, or on its threads.
+enum ExrCompressor<'w, C: ChunksWriter> {
+    Sequential(exr::block::writer::SequentialBlocksCompressor<'w, C>),
+    Parallel(exr::block::writer::ParallelBlocksCompressor<'w, C>),
+}
+
+/// OpenEXR scan lines, gathered into blocks of the compression's number of
+/// lines, each block compressed and written once whole.
 struct ExrLines<'w, C: ChunksWriter> {
-    compressor: exr::block::writer::SequentialBlocksCompressor<'w, C>,
+    compressor: ExrCompressor<'w, C>,
     width: usize,
-    next_line: usize,
+    height: usize,
+    lines_per_block: usize,
+    /// The block being gathered: for each of its lines, each channel's
+    /// samples in the header's order (A, B, G, R), native-endian as exr
+    /// wants them.
+    block: Vec<u8>,
+    /// The image line of the block's first line, and the lines it has.
+    first_line: usize,
+    lines: usize,
 }
 
 impl<C: ChunksWriter> Lines for ExrLines<'_, C> {
     fn rows(&mut self, layout: PixelLayout, pixels: &[f32]) -> Result<(), LineError> {
-        for row in pixels.chunks_exact(self.width * layout.channels()) {
-            // Each channel's samples in turn, in the header's order (A, B,
-            // G, R), native-endian as exr wants them.
-            let mut data = Vec::with_capacity(self.width * 16);
-            for channel in [3, 2, 1, 0] {
-                match layout.source(channel) {
-                    Some(kept) => data.extend(
-                        (row.chunks_exact(layout.channels()))
-                            .flat_map(|pixel| pixel[kept].to_ne_bytes()),
-                    ),
-                    None => {
-                        data.extend(std::iter::repeat_n(1.0f32.to_ne_bytes(), self.width).flatten())
+        let channels = layout.channels();
+        for row in pixels.chunks_exact(self.width * channels) {
+            let start = self.block.len();
+            self.block.resize(start + self.width * 16, 0);
+            let line = &mut self.block[start..];
+            for (rgba, samples) in [3, 2, 1, 0]
+                .into_iter()
+                .zip(line.chunks_exact_mut(self.width * 4))
+            {
+                let samples = samples.as_chunks_mut::<4>().0;
+                match layout.source(rgba) {
+                    Some(0) if channels == 1 => {
+                        for (bytes, v) in samples.iter_mut().zip(row) {
+                            *bytes = v.to_ne_bytes();
+                        }
                     }
+                    Some(kept) => {
+                        for (bytes, pixel) in samples.iter_mut().zip(row.chunks_exact(channels)) {
+                            *bytes = pixel[kept].to_ne_bytes();
+                        }
+                    }
+                    None => samples.fill(1.0f32.to_ne_bytes()),
                 }
             }
-            let block = UncompressedBlock {
-                index: BlockIndex {
-                    layer: 0,
-                    pixel_position: Vec2(0, self.next_line),
-                    pixel_size: Vec2(self.width, 1),
-                    level: Vec2(0, 0),
-                },
-                data,
-            };
-            self.compressor
-                .compress_block(self.next_line, block)
-                .map_err(LineError::Exr)?;
-            self.next_line += 1;
+            self.lines += 1;
+            let last = self.first_line + self.lines == self.height;
+            if self.lines == self.lines_per_block || last {
+                self.write_block()?;
+            }
         }
+        Ok(())
+    }
+}
+
+impl<C: ChunksWriter> ExrLines<'_, C> {
+    fn write_block(&mut self) -> Result<(), LineError> {
+        let block = UncompressedBlock {
+            index: BlockIndex {
+                layer: 0,
+                pixel_position: Vec2(0, self.first_line),
+                pixel_size: Vec2(self.width, self.lines),
+                level: Vec2(0, 0),
+            },
+            data: std::mem::take(&mut self.block),
+        };
+        let index = self.first_line / self.lines_per_block;
+        match &mut self.compressor {
+            ExrCompressor::Sequential(compressor) => compressor.compress_block(index, block),
+            ExrCompressor::Parallel(compressor) => {
+                compressor.add_block_to_compression_queue(index, block)
+            }
+        }
+        .map_err(LineError::Exr)?;
+        self.first_line += self.lines;
+        self.lines = 0;
         Ok(())
     }
 }

@@ -151,18 +151,28 @@ impl PixelHasher {
 
     /// The next pixels, `layout.channels()` floats each.
     pub fn rows(&mut self, layout: PixelLayout, pixels: &[f32]) {
-        // Fed through a stack buffer rather than 4 bytes at a time.
+        // The layout chosen once, not per pixel.
+        match layout {
+            PixelLayout::Gray => self.widened::<1>(pixels, |&[v]| [v; 4]),
+            PixelLayout::GrayAlpha => self.widened::<2>(pixels, |&[v, a]| [v, v, v, a]),
+            PixelLayout::Rgb => self.widened::<3>(pixels, |&[r, g, b]| [r, g, b, 1.0]),
+            PixelLayout::Rgba => self.widened::<4>(pixels, |&rgba| rgba),
+        }
+    }
+
+    /// Hashes pixels of `K` floats each as the RGBA `rgba` makes of them,
+    /// through a stack buffer rather than 4 bytes at a time.
+    fn widened<const K: usize>(&mut self, pixels: &[f32], rgba: impl Fn(&[f32; K]) -> [f32; 4]) {
         const PIXELS: usize = 256;
         let mut bytes = [0u8; PIXELS * 16];
-        for chunk in pixels.chunks(PIXELS * layout.channels()) {
-            let kept = chunk.chunks_exact(layout.channels());
-            let mut len = 0;
-            for (into, pixel) in bytes.as_chunks_mut::<16>().0.iter_mut().zip(kept) {
-                let rgba = layout.rgba(pixel).map(f32::to_le_bytes);
-                into.copy_from_slice(rgba.as_flattened());
-                len += 16;
+        for chunk in pixels.as_chunks::<K>().0.chunks(PIXELS) {
+            for (into, pixel) in bytes.as_chunks_mut::<16>().0.iter_mut().zip(chunk) {
+                let channels = into.as_chunks_mut::<4>().0;
+                for (into, v) in channels.iter_mut().zip(rgba(pixel)) {
+                    *into = v.to_le_bytes();
+                }
             }
-            self.sha.update(&bytes[..len]);
+            self.sha.update(&bytes[..chunk.len() * 16]);
         }
     }
 
@@ -311,6 +321,13 @@ pub enum OutputError {
         source: image::ImageError,
     },
 
+    /// An EXR compression was asked for another format.
+    #[error("cannot write {}: EXR compression ({compression}) is for .exr files only", path.display())]
+    CompressionNotExr {
+        path: PathBuf,
+        compression: ExrCompression,
+    },
+
     /// The rows given to [`ImageTarget::encode_rows`] ended before the
     /// image did (the render producing them stopped).
     #[error("cannot write {}: the image ended {rows_missing} rows short", path.display())]
@@ -343,6 +360,7 @@ impl OutputError {
             | OutputError::Io { path, .. }
             | OutputError::Decode { path, .. }
             | OutputError::Encode { path, .. }
+            | OutputError::CompressionNotExr { path, .. }
             | OutputError::Unfinished { path, .. }
             | OutputError::RowsDoNotFit { path, .. } => path,
         }
@@ -423,6 +441,59 @@ fn format_spec(format: ImageFormat) -> Option<FormatSpec> {
     })
 }
 
+/// How an OpenEXR file's blocks of scan lines are compressed. Lossless,
+/// all of them; the pixels read back are the same bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExrCompression {
+    /// Stored as they are: the fastest to write, the largest.
+    None,
+    /// Run-length encoded, a line at a time: fast, and small where areas
+    /// are flat (masks, mattes, constants); noise does not shrink.
+    #[default]
+    Rle,
+    /// Deflated, 16 lines at a time: OpenEXR's own default, the smallest
+    /// of the three and the slowest.
+    Zip,
+}
+
+impl ExrCompression {
+    /// Every compression, by name, in the order of the help text.
+    pub const NAMES: [(&'static str, ExrCompression); 3] = [
+        ("none", ExrCompression::None),
+        ("rle", ExrCompression::Rle),
+        ("zip", ExrCompression::Zip),
+    ];
+
+    pub fn name(self) -> &'static str {
+        (Self::NAMES.iter())
+            .find(|(_, c)| *c == self)
+            .map(|(name, _)| *name)
+            .expect("every compression has a name")
+    }
+}
+
+impl fmt::Display for ExrCompression {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Error parsing an [`ExrCompression`] from text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown EXR compression '{0}': expected none, rle or zip")]
+pub struct ParseExrCompressionError(pub String);
+
+impl FromStr for ExrCompression {
+    type Err = ParseExrCompressionError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        (Self::NAMES.iter())
+            .find(|(name, _)| name.eq_ignore_ascii_case(s.trim()))
+            .map(|(_, c)| *c)
+            .ok_or_else(|| ParseExrCompressionError(s.to_string()))
+    }
+}
+
 /// Quality used for JPEG output (1-100).
 pub const JPEG_QUALITY: u8 = 95;
 
@@ -479,6 +550,8 @@ pub struct ImageTarget {
     /// is in (PNG's colour chunks): by default `srgb_texture` for 8- and
     /// 16-bit files, `lin_rec709` for float EXR.
     pub colorspace: ColorSpace,
+    /// How an EXR's blocks are compressed (other formats have their own).
+    pub exr_compression: ExrCompression,
 }
 
 impl ImageTarget {
@@ -541,6 +614,7 @@ impl ImageTarget {
             format: spec.format,
             depth,
             colorspace,
+            exr_compression: ExrCompression::default(),
         })
     }
 
@@ -549,6 +623,22 @@ impl ImageTarget {
     pub fn with_colorspace(mut self, colorspace: Option<ColorSpace>) -> ImageTarget {
         self.colorspace = colorspace.unwrap_or(self.colorspace);
         self
+    }
+
+    /// The target with its EXR blocks compressed as `compression` says;
+    /// an error for a format other than EXR.
+    pub fn with_exr_compression(
+        mut self,
+        compression: ExrCompression,
+    ) -> Result<ImageTarget, OutputError> {
+        if self.format != ImageFormat::OpenExr {
+            return Err(OutputError::CompressionNotExr {
+                path: self.path,
+                compression,
+            });
+        }
+        self.exr_compression = compression;
+        Ok(self)
     }
 
     pub fn path(&self) -> &Path {
@@ -952,6 +1042,58 @@ mod tests {
         // Values that 8 bits could not distinguish survive.
         assert_eq!(img.get_pixel(2, 1).0[1], 1); // 0.00001 * 65535 = 0.655 -> 1
         assert_eq!(dir_entries(dir.path()), ["out16.PNG"]);
+    }
+
+    #[test]
+    fn every_exr_compression_reads_back_bit_exact_and_flat_images_shrink() {
+        let dir = tempfile::tempdir().unwrap();
+        // 37 rows: ZIP's blocks of 16 lines end with a short one.
+        let mut noisy = Framebuffer::new(23, 37);
+        for (i, v) in noisy.pixels.iter_mut().enumerate() {
+            *v = f32::from_bits((i as u32).wrapping_mul(2_654_435_761) >> 2);
+        }
+        let flat = Framebuffer {
+            layout: PixelLayout::Gray,
+            pixels: vec![0.5; 23 * 37],
+            ..noisy.clone()
+        };
+        let mut sizes = Vec::new();
+        for (name, compression) in ExrCompression::NAMES {
+            for (kind, fb) in [("noisy", &noisy), ("flat", &flat)] {
+                let path = dir.path().join(format!("{kind}-{name}.exr"));
+                let target = ImageTarget::new(&path, None)
+                    .unwrap()
+                    .with_exr_compression(compression)
+                    .unwrap();
+                target.write(fb).unwrap();
+                let back = read_image(&path).unwrap();
+                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&back.pixels), bits(&fb.to_rgba()), "{kind} {name}");
+                sizes.push((kind, name, std::fs::metadata(&path).unwrap().len()));
+            }
+        }
+        let size = |kind, name| sizes.iter().find(|s| s.0 == kind && s.1 == name).unwrap().2;
+        // (23-pixel lines: a line's block and offset cost what RLE saves.)
+        assert!(
+            size("flat", "rle") < size("flat", "none") * 2 / 3,
+            "{sizes:?}"
+        );
+        assert!(size("flat", "zip") < size("flat", "none") / 10, "{sizes:?}");
+        assert_eq!("ZIP".parse(), Ok(ExrCompression::Zip));
+        assert_eq!(
+            "lzw".parse::<ExrCompression>().unwrap_err().to_string(),
+            "unknown EXR compression 'lzw': expected none, rle or zip"
+        );
+        let png = ImageTarget::new(&dir.path().join("a.png"), None).unwrap();
+        assert_eq!(
+            png.with_exr_compression(ExrCompression::Zip)
+                .unwrap_err()
+                .to_string(),
+            format!(
+                "cannot write {}: EXR compression (zip) is for .exr files only",
+                dir.path().join("a.png").display()
+            )
+        );
     }
 
     #[test]
