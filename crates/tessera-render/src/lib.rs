@@ -25,7 +25,7 @@ use tile::{Pass, StoredNode, TileScratch, TileTarget, output_layout};
 use crossbeam_channel::{Sender, unbounded};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 use tessera_core::{ColorSpace, FrameInfo, NodeError, PixelLayout, Rect, RowSink, SinkFailed};
 use tessera_graph::Plan;
@@ -237,15 +237,27 @@ fn describe_memory(needs: &MemoryNeeds) -> String {
     )
 }
 
+/// Memory the bands of rows finished but not yet taken by the sink may
+/// hold: within it workers never wait for a sink that is briefly slower (a
+/// band of a 2048-pixel-wide float image is 256 KiB); beyond it, they wait.
+const BANDS_WAITING: u64 = 64 << 20;
+
+/// How many bands of `band_bytes` may be finished and waiting for the sink
+/// while `threads` workers fill theirs: [`BANDS_WAITING`]'s worth, and two
+/// at least.
+fn bands_waiting(band_bytes: u64) -> usize {
+    (BANDS_WAITING / band_bytes.max(1)).max(2) as usize
+}
+
 /// What rendering `plan` (whose whole-image stages are `stages`) at
-/// `tile_size` on `threads` threads needs, with bands of `band_bytes` and
-/// `output` bytes more for the result.
+/// `tile_size` on `threads` threads needs, with `bands` bands of
+/// `band_bytes` and `output` bytes more for the result.
 fn memory_needs(
     plan: &Plan,
     stages: &[whole::Stage],
     tile_size: u32,
     threads: usize,
-    band_bytes: u64,
+    (bands, band_bytes): (usize, u64),
     output: u64,
 ) -> MemoryNeeds {
     let image = &plan.image;
@@ -260,9 +272,10 @@ fn memory_needs(
         })
         .fold(0u64, u64::saturating_add);
     MemoryNeeds {
-        // A band per thread being filled, and two finished ones waiting for
-        // the sink.
-        bands: band_bytes.saturating_mul(threads as u64 + 2),
+        // A band per thread being filled, those waiting for the sink, and
+        // the one it is taking (`render` holds workers back beyond that);
+        // never more than the image has.
+        bands: band_bytes.saturating_mul(bands.min(threads + bands_waiting(band_bytes) + 1) as u64),
         output,
         per_thread,
         threads: threads as u64,
@@ -372,13 +385,14 @@ pub fn render(
         .collect();
     let band_of = |tile: &Rect| ((tile.y - region.y) as u32).div_ceil(options.tile_size) as usize;
     let region_right = region.x + region.width as i32;
+    let band_bytes = (options.tile_size.min(region.height) as usize * row_floats * 4) as u64;
     let (stages, image_evaluates) = whole::schedule(plan);
     let needs = memory_needs(
         plan,
         &stages,
         options.tile_size,
         worker_count(options.threads),
-        (band_heights.first().copied().unwrap_or(0) * row_floats * 4) as u64,
+        (band_heights.len(), band_bytes),
         options.output_bytes,
     );
     if needs.total() > needs.available {
@@ -421,9 +435,13 @@ pub fn render(
         colorspace: options.colorspace,
     };
     let mut failed_samples = 0;
+    // A band per thread being filled, and those waiting for the sink:
+    // beyond that, workers wait for the sink.
+    let tiles_per_band = region_tiles.len() / band_heights.len().max(1);
     let rendered = run_tiles(
         &pool,
         region_tiles.len(),
+        tiles_per_band * (threads + bands_waiting(band_bytes)),
         cancel,
         |index, scratch| {
             let (image_index, tile) = region_tiles[index];
@@ -561,21 +579,32 @@ impl Steps<'_> {
 /// order. Tiles after the first failed one are skipped; earlier ones still
 /// run, so the failure returned is always the lowest-index one, at any
 /// thread count. Tiles are started in order, so that a worker blocked on a
-/// tile never holds back an earlier one. `finish` failing stops the
+/// tile never holds back an earlier one. A worker starts a tile only within
+/// `ahead` tiles of those finished, so that what `finish` has yet to take
+/// stays bounded when it is the slower side. `finish` failing stops the
 /// workers, as a failed tile would. Returns when the workers were done.
 fn run_tiles<R: Send>(
     pool: &rayon::ThreadPool,
     count: usize,
+    ahead: usize,
     cancel: &AtomicBool,
     work: impl Fn(usize, &mut TileScratch) -> Result<R, RenderError> + Sync,
     mut finish: impl FnMut(usize, R) -> Result<(), RenderError>,
 ) -> Result<Instant, RenderError> {
     let (sender, receiver) = unbounded::<Vec<TileReport<R>>>();
     let stop = AtomicBool::new(false);
+    let finished = Finished::default();
     let (failure, workers_done) = std::thread::scope(|scope| {
-        let (work, stop) = (&work, &stop);
-        let workers = scope.spawn(move || claim_tiles(pool, count, cancel, stop, work, sender));
-        let failure = in_tile_order(receiver, &mut finish, stop);
+        let (work, stop, finished) = (&work, &stop, &finished);
+        let claims = Claims {
+            count,
+            ahead,
+            cancel,
+            stop,
+            finished,
+        };
+        let workers = scope.spawn(move || claim_tiles(pool, claims, work, sender));
+        let failure = in_tile_order(receiver, &mut finish, stop, finished);
         let done = workers
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -591,15 +620,73 @@ fn run_tiles<R: Send>(
     failure.map_or(Ok(workers_done), Err)
 }
 
+/// What the workers of [`run_tiles`] share about the tiles they claim.
+struct Claims<'c> {
+    count: usize,
+    ahead: usize,
+    cancel: &'c AtomicBool,
+    /// `finish` failed: every tile left is skipped.
+    stop: &'c AtomicBool,
+    finished: &'c Finished,
+}
+
+/// How many tiles the calling thread of [`run_tiles`] has finished, in
+/// order: workers wait on it to stay within `ahead` tiles of it.
+#[derive(Default)]
+struct Finished {
+    tiles: AtomicUsize,
+    /// Workers waiting: only then is a change worth a wake-up (a system
+    /// call, once per tile otherwise).
+    waiting: AtomicUsize,
+    lock: Mutex<()>,
+    advanced: Condvar,
+}
+
+impl Finished {
+    fn set(&self, tiles: usize) {
+        self.tiles.store(tiles, Ordering::SeqCst);
+        self.wake();
+    }
+
+    /// Wakes the waiting workers to look again (at the count, or at why
+    /// they might stop waiting).
+    fn wake(&self) {
+        // Stored before `waiting` is read, and a worker counts itself
+        // before it reads `tiles`: one of the two sees the other.
+        if self.waiting.load(Ordering::SeqCst) > 0 {
+            let _lock = lock(&self.lock);
+            self.advanced.notify_all();
+        }
+    }
+
+    fn is_within(&self, index: usize, ahead: usize) -> bool {
+        index < self.tiles.load(Ordering::SeqCst).saturating_add(ahead)
+    }
+
+    /// Waits until tile `index` is within `ahead` tiles of the finished
+    /// ones, or `give_up` says so, looked at whenever woken and at least
+    /// every 10 ms (a cancel from outside wakes nobody).
+    fn wait_for(&self, index: usize, ahead: usize, give_up: impl Fn() -> bool) {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let mut guard = lock(&self.lock);
+        while !self.is_within(index, ahead) && !give_up() {
+            guard = (self.advanced)
+                .wait_timeout(guard, Duration::from_millis(10))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        drop(guard);
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// The workers' side of [`run_tiles`]: each claims the next tile in index
 /// order until there is none, skipping every tile once cancelled or
 /// stopped and the tiles after the first failed one, and sends what became
 /// of each. Returns when the last worker was done.
 fn claim_tiles<R: Send>(
     pool: &rayon::ThreadPool,
-    count: usize,
-    cancel: &AtomicBool,
-    stop: &AtomicBool,
+    claims: Claims,
     work: &(impl Fn(usize, &mut TileScratch) -> Result<R, RenderError> + Sync),
     sender: Sender<Vec<TileReport<R>>>,
 ) -> Instant {
@@ -610,15 +697,23 @@ fn claim_tiles<R: Send>(
         let mut reports = TileReports::new(&sender);
         loop {
             let index = next_tile.fetch_add(1, Ordering::Relaxed);
-            if index >= count {
+            if index >= claims.count {
                 break;
             }
-            let skip = cancel.load(Ordering::Relaxed)
-                || stop.load(Ordering::Relaxed)
-                || index > first_failure.load(Ordering::Relaxed);
-            let result = (!skip).then(|| work(index, &mut scratch));
+            let skip = || {
+                claims.cancel.load(Ordering::Relaxed)
+                    || claims.stop.load(Ordering::Relaxed)
+                    || index > first_failure.load(Ordering::Relaxed)
+            };
+            if !claims.finished.is_within(index, claims.ahead) {
+                // The tiles this worker has done may be the ones waited for.
+                reports.send();
+                claims.finished.wait_for(index, claims.ahead, skip);
+            }
+            let result = (!skip()).then(|| work(index, &mut scratch));
             if let Some(Err(_)) = &result {
                 first_failure.fetch_min(index, Ordering::Relaxed);
+                claims.finished.wake();
             }
             reports.push((index, result));
         }
@@ -635,6 +730,7 @@ fn in_tile_order<R>(
     reports: impl IntoIterator<Item = Vec<TileReport<R>>>,
     finish: &mut impl FnMut(usize, R) -> Result<(), RenderError>,
     stop: &AtomicBool,
+    finished: &Finished,
 ) -> Option<RenderError> {
     let mut failure: Option<(usize, RenderError)> = None;
     let mut pending = BTreeMap::new();
@@ -660,6 +756,7 @@ fn in_tile_order<R>(
             }
             next += 1;
         }
+        finished.set(next);
     }
     failure.map(|(_, error)| error)
 }
@@ -802,6 +899,7 @@ mod tests {
         ];
         let mut finished = Vec::new();
         let stop = AtomicBool::new(false);
+        let counted = Finished::default();
         let failure = in_tile_order(
             reports,
             &mut |index, value| {
@@ -809,7 +907,9 @@ mod tests {
                 Ok(())
             },
             &stop,
+            &counted,
         );
+        assert_eq!(counted.tiles.load(Ordering::SeqCst), 3);
         // Tiles 0, 1 and 2 in order, though 2 came first; none after 3.
         assert_eq!(finished, [(0, 0), (1, 1), (2, 2)]);
         // Tile 3's failure, reported after tile 5's.
@@ -838,6 +938,7 @@ mod tests {
                 }
             },
             &stop,
+            &Finished::default(),
         );
         // Tile 1's sink failure, not tile 3's later one; tile 2 never finished.
         assert_eq!(finished, [0, 1]);
@@ -846,6 +947,70 @@ mod tests {
             "{failure:?}"
         );
         assert!(stop.load(Ordering::Relaxed));
+    }
+
+    fn pool(threads: usize) -> rayon::ThreadPool {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn workers_stay_within_ahead_tiles_of_a_slow_finish() {
+        let finished = AtomicUsize::new(0);
+        let furthest = AtomicUsize::new(0);
+        let done = run_tiles(
+            &pool(3),
+            40,
+            4,
+            &AtomicBool::new(false),
+            |index, _| {
+                // How far ahead of the finished tiles this one started.
+                let lead = index + 1 - finished.load(Ordering::SeqCst).min(index + 1);
+                furthest.fetch_max(lead, Ordering::SeqCst);
+                Ok(index)
+            },
+            |index, value| {
+                assert_eq!(index, value);
+                std::thread::sleep(Duration::from_millis(1));
+                finished.store(index + 1, Ordering::SeqCst);
+                Ok(())
+            },
+        );
+        assert!(done.is_ok());
+        assert_eq!(finished.load(Ordering::SeqCst), 40);
+        assert!(furthest.load(Ordering::SeqCst) <= 4, "{furthest:?}");
+    }
+
+    #[test]
+    fn workers_held_back_give_up_on_a_failed_tile_or_finish() {
+        // A tile fails while later ones wait for `finish`, which never
+        // reaches them: they are skipped, not left waiting.
+        let failed = run_tiles(
+            &pool(2),
+            50,
+            2,
+            &AtomicBool::new(false),
+            |index, _| match index {
+                5 => Err(RenderError::BadTileSize),
+                _ => Ok(()),
+            },
+            |_, ()| Ok(()),
+        );
+        assert!(matches!(failed, Err(RenderError::BadTileSize)));
+        let stopped = run_tiles(
+            &pool(2),
+            50,
+            2,
+            &AtomicBool::new(false),
+            |_, _| Ok(()),
+            |index, ()| match index {
+                5 => Err(RenderError::SinkFailed),
+                _ => Ok(()),
+            },
+        );
+        assert!(matches!(stopped, Err(RenderError::SinkFailed)));
     }
 
     #[test]

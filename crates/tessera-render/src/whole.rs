@@ -165,6 +165,8 @@ pub fn evaluate_stage(
     run_tiles(
         pool,
         tiles.len(),
+        // What is gathered is kept whole: no reason to hold workers back.
+        usize::MAX,
         cancel,
         |index, scratch: &mut TileScratch| {
             pass.gather_outputs(&stage.stores, index, tiles[index], scratch)
