@@ -435,7 +435,8 @@ fn a_render_larger_than_memory_is_refused_before_it_starts() {
 
     // Within the pixel limit, beyond a 512 MiB address space: a JPEG's
     // encoder takes the whole image's 8-bit samples (768 MiB). The rows
-    // being finished are 4 bands of 32 rows of grey and alpha.
+    // being finished are bands of 32 rows of grey and alpha (4 MiB each):
+    // one per thread, 16 waiting for the encoder (64 MiB), one it takes.
     std::fs::write(
         dir.path().join("huge.toml"),
         "[image]\nwidth = 16384\nheight = 16384\n\n[nodes.n]\ntype = \"constant\"\n\n[output]\ncolor = \"@n\"\n",
@@ -448,7 +449,7 @@ fn a_render_larger_than_memory_is_refused_before_it_starts() {
     );
     run.expect_code(2);
     run.expect_stderr_start(
-        "error: this render needs about 784 MiB: 16 MiB of rows being finished, 768 MiB for the finished image and 0 MiB for each of 2 render threads, ",
+        "error: this render needs about 844 MiB: 76 MiB of rows being finished, 768 MiB for the finished image and 0 MiB for each of 2 render threads, ",
     );
     run.expect_stderr_has("more than the 512 MiB available");
     assert_eq!(files_in(dir.path()), ["blurs.toml", "huge.toml"]);
@@ -471,7 +472,7 @@ fn a_node_keeping_state_too_large_for_memory_over_the_whole_image_is_refused_bef
     );
     run.expect_code(2);
     run.expect_stderr_start(
-        "error: this render needs about 3088 MiB: 16 MiB of rows being finished, \
+        "error: this render needs about 3148 MiB: 76 MiB of rows being finished, \
          3072 MiB for the inputs and outputs of `py` over the whole image \
          (a Python node keeping state, under the `ordered` policy: docs/determinism.md) and 0 MiB for each of 2 render threads",
     );
