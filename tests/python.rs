@@ -60,6 +60,39 @@ fn an_exception_names_the_node_the_script_line_and_the_pixel() {
 }
 
 #[test]
+fn a_call_is_what_calling_the_instance_would_run_inherited_or_not_a_function() {
+    // Tessera calls a plain `__call__` function directly (vectorcall, the
+    // instance first); anything else is called as `instance(...)` is.
+    let dir = tempfile::tempdir().unwrap();
+    let script = "import tessera\n\n\nclass Base(tessera.Node):\n    \
+         outputs = {\"out\": tessera.Float()}\n    scale = 0.5\n\n    \
+         def __call__(self, ctx):\n        return self.scale * (ctx.x + 10 * ctx.y)\n\n\n\
+         class N(Base):\n    scale = 1.0\n\n\n\
+         class Twice:\n    def __call__(self, ctx):\n        return 2.0 * (ctx.x + 10 * ctx.y)\n\n\n\
+         class M(tessera.Node):\n    outputs = {\"out\": tessera.Float()}\n    __call__ = Twice()\n\n\n\
+         class S(tessera.Node):\n    outputs = {\"out\": tessera.Float()}\n    \
+         __call__ = staticmethod(lambda ctx: 3.0 * (ctx.x + 10 * ctx.y))\n";
+    std::fs::write(dir.path().join("node.py"), script).unwrap();
+    for (class, scale) in [("N", 1.0), ("M", 2.0), ("S", 3.0)] {
+        let scene = crate::util::python_node_scene(8, 6, "node.py", "")
+            .replace("class = \"N\"", &format!("class = \"{class}\""));
+        std::fs::write(dir.path().join("scene.toml"), scene).unwrap();
+        tessera_in(
+            dir.path(),
+            &["render", "scene.toml", "-o", "out.exr", "--tile", "4"],
+        )
+        .expect_code(0);
+        let image = image::open(dir.path().join("out.exr"))
+            .unwrap()
+            .to_rgba32f();
+        for (x, y, pixel) in image.enumerate_pixels() {
+            let expected = scale * (x + 10 * y) as f32;
+            assert_eq!(pixel.0, [expected; 4], "{class} at ({x}, {y})");
+        }
+    }
+}
+
+#[test]
 fn on_error_color_paints_failing_samples_and_counts_them() {
     let dir = tempfile::tempdir().unwrap();
     let script = format!(

@@ -280,11 +280,12 @@ impl NodeCore {
                 let attempt = match &mut objects {
                     Some(objects) => Ok(objects),
                     None => Py::new(py, Context::new(ctx))
-                        .map(|context| {
-                            objects.insert(TileObjects {
+                        .and_then(|context| {
+                            Ok(objects.insert(TileObjects {
                                 context,
                                 last: self.slots.iter().map(|_| None).collect(),
-                            })
+                                method: call_function(instance.bind(py))?,
+                            }))
                         })
                         .map_err(CallFailure::Raised),
                 };
@@ -503,7 +504,33 @@ struct TileObjects {
     /// Per slot, the last varying value passed and its Python object:
     /// constant and slowly varying inputs cost no new object per call.
     last: Vec<Option<([u32; 4], Py<PyAny>)>>,
+    /// The class's `__call__` when it is a plain Python function, looked
+    /// up once for the tile: called with the instance as its first
+    /// argument, as `instance(...)` would, without the lookup, the bound
+    /// method and the argument tuples a call of the instance makes.
+    method: Option<Py<PyAny>>,
 }
+
+/// `__call__` as Python's call of `instance` finds it (the first class of
+/// its type's MRO that defines it), when that is a plain function.
+fn call_function(instance: &Bound<PyAny>) -> PyResult<Option<Py<PyAny>>> {
+    let name = pyo3::intern!(instance.py(), "__call__");
+    for class in instance.get_type().mro() {
+        let found = class
+            .getattr(pyo3::intern!(instance.py(), "__dict__"))?
+            .get_item(name);
+        if let Ok(found) = found {
+            // SAFETY: a type check of a live object, the GIL held.
+            let plain = unsafe { pyo3::ffi::PyFunction_Check(found.as_ptr()) } != 0;
+            return Ok(plain.then(|| found.unbind()));
+        }
+    }
+    Ok(None)
+}
+
+/// Arguments a call passes without allocating for them (the instance
+/// first): nodes with more inputs call the instance with a tuple.
+const STACK_ARGUMENTS: usize = 16;
 
 /// The Python object for one varying input's sample: a float, or a tuple
 /// of floats; the previous call's object when the value is the same.
@@ -562,8 +589,30 @@ impl NodeCore {
                 }
             });
         }
-        let args = PyTuple::new(py, args).map_err(CallFailure::Raised)?;
-        let returned = instance.bind(py).call1(args).map_err(CallFailure::Raised)?;
+        let returned = match &objects.method {
+            Some(method) if args.len() < STACK_ARGUMENTS => {
+                let mut pointers = [std::ptr::null_mut(); STACK_ARGUMENTS];
+                pointers[0] = instance.as_ptr();
+                for (pointer, arg) in pointers[1..].iter_mut().zip(&args) {
+                    *pointer = arg.as_ptr();
+                }
+                // SAFETY: the GIL is held (`py`); the function and every
+                // argument are live objects (`method`, `instance`, `args`)
+                // for the whole call; vectorcall borrows them and returns a
+                // new reference, or null with an exception set.
+                unsafe {
+                    let result = pyo3::ffi::PyObject_Vectorcall(
+                        method.as_ptr(),
+                        pointers.as_ptr(),
+                        args.len() + 1,
+                        std::ptr::null_mut(),
+                    );
+                    Bound::from_owned_ptr_or_err(py, result)
+                }
+            }
+            _ => PyTuple::new(py, args).and_then(|args| instance.bind(py).call1(args)),
+        };
+        let returned = returned.map_err(CallFailure::Raised)?;
         self.store(py, &returned, outputs, i)
     }
 
