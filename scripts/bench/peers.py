@@ -10,8 +10,11 @@ worley_2048.toml, one thread, the result in memory:
 
 The algorithms are the libraries' own, not MaterialX's: the images are alike,
 not equal. Prints the best wall time of RUNS: peers.py WORK LIBRARY SIZE RUNS
-(WORK fractal or worley, LIBRARY fastnoise or vips). scripts/bench/run's
-noise_peers figure runs it in .venv-bench (made there when missing).
+(WORK fractal or worley, LIBRARY fastnoise or vips). With a fifth argument
+OUT, makes the image once and writes it there as float32 (FastNoise Lite's
+array with numpy's `save`, a .npy; libvips' image in its own uncompressed
+format, a .v), for the whole-process figures. scripts/bench/run's
+noise_peers figures run it in .venv-bench (made there when missing).
 """
 import os
 import sys
@@ -41,28 +44,41 @@ def fastnoise(work, size):
         noise.cellular_return_type = CellularReturnType.CellularReturnType_Distance
     centres = (np.arange(size, dtype=np.float32) + 0.5) / size * CELLS
     coords = np.stack(np.meshgrid(centres, centres)).reshape(2, -1)
-    return lambda: noise.gen_from_coords(coords)
+
+    def render(out=None):
+        values = noise.gen_from_coords(coords)
+        if out:
+            np.save(out, values.astype(np.float32).reshape(size, size))
+        return values
+    return render
 
 
 def vips(work, size):
     import pyvips
 
     cell = size // CELLS
-    if work == "fractal":
-        def render():
+
+    def image():
+        if work == "fractal":
             total = pyvips.Image.perlin(size, size, cell_size=cell)
             for octave in range(1, 4):
                 total += pyvips.Image.perlin(size, size, cell_size=cell >> octave) * (0.5 ** octave)
-            return total.write_to_memory()
-    else:
-        def render():
-            return pyvips.Image.worley(size, size, cell_size=cell).write_to_memory()
+            return total
+        return pyvips.Image.worley(size, size, cell_size=cell)
+
+    def render(out=None):
+        if out:
+            return image().cast("float").write_to_file(out)
+        return image().write_to_memory()
     return render
 
 
 def main():
     work, library, size, runs = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     render = {"fastnoise": fastnoise, "vips": vips}[library](work, size)
+    if len(sys.argv) > 5:
+        render(sys.argv[5])
+        return
     best = float("inf")
     for _ in range(runs):
         start = time.perf_counter()
