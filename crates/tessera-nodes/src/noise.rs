@@ -145,7 +145,7 @@ fn perlin2_channels<const C: usize>(p: Vec2, pick: impl Fn(u32, usize) -> u32) -
 }
 
 /// 3D gradient noise in `C` channels; see [`perlin2_channels`].
-#[inline]
+#[inline(always)]
 fn perlin3_channels<const C: usize>(p: Vec3, pick: impl Fn(u32, usize) -> u32) -> [f32; C] {
     let (ix, fx) = floorfrac(p.x);
     let (iy, fy) = floorfrac(p.y);
@@ -196,7 +196,7 @@ pub fn perlin2(p: Vec2) -> f32 {
 
 /// Signed 3D gradient noise, `mx_perlin_noise_float(vec3)`: range [-1, 1],
 /// exactly 0 at integer lattice points.
-#[inline]
+#[inline(always)]
 pub fn perlin3(p: Vec3) -> f32 {
     let [n] = perlin3_channels(p, |hash, _| hash);
     n
@@ -266,61 +266,168 @@ pub fn fractal3_vec3(p: Vec3, octaves: u32, lacunarity: f32, diminish: f32) -> [
     fractal(p, octaves, lacunarity, diminish, perlin3_vec3)
 }
 
-/// `out[i] = perlin2((u[i], v[i])) * amplitude[i] + pivot[i]` over a tile's
-/// planes: the noise2d node's float form, bit for bit as [`perlin2`] (the
-/// same operations per sample, in the same order), in a loop the compiler
-/// runs 8 samples at a time where AVX2 is there.
-#[multiversion(targets("x86_64+avx2"))]
-pub fn perlin2_plane(out: &mut [f32], amplitude: &[f32], pivot: &[f32], u: &[f32], v: &[f32]) {
-    let len = out.len();
-    assert!(
-        [amplitude, pivot, u, v].iter().all(|p| p.len() == len),
-        "planes of one tile"
-    );
-    for ((((out, a), p), u), v) in out.iter_mut().zip(amplitude).zip(pivot).zip(u).zip(v) {
-        *out = perlin2(Vec2::new(*u, *v)) * a + p;
+/// How many samples the plane kernels carry through a noise's stages, the
+/// octaves of a fractal, and [`worley2_plane`] through the nine cells, at
+/// once.
+const CHUNK: usize = 64;
+
+/// A noise of `D`-dimensional coordinates, computed for up to [`CHUNK`]
+/// samples at a time. (A trait rather than a function passed as a value:
+/// a function item called through `Fn` goes through a shim that is not
+/// inlined into the AVX2 clones.)
+trait ChunkNoise<const D: usize> {
+    /// The noise of each sample of `coords` into `out`.
+    fn chunk(coords: [&[f32]; D], out: &mut [f32]);
+}
+
+/// [`perlin2`], a chunk at a time.
+struct Perlin2;
+
+impl ChunkNoise<2> for Perlin2 {
+    #[inline(always)]
+    fn chunk([x, y]: [&[f32]; 2], out: &mut [f32]) {
+        for ((out, x), y) in out.iter_mut().zip(x).zip(y) {
+            *out = perlin2(Vec2::new(*x, *y));
+        }
     }
 }
 
-/// How many samples [`fractal2_plane`] carries through the octaves, and
-/// [`worley2_plane`] through the nine cells, at once.
-const CHUNK: usize = 64;
+/// [`perlin3`], a chunk at a time, in stages (lattice cells, the eight
+/// corners' hashes, then gradients and blend), each a loop simple enough
+/// to run 8 samples at a time: one sample's operations are [`perlin3`]'s,
+/// in its order.
+struct Perlin3;
 
-/// `out[i] = amplitude[i] * fractal2((u[i], v[i]), octaves, lacunarity[i],
-/// diminish[i])` over a tile's planes, bit for bit as [`fractal2`]: each
-/// sample goes through the same operations in the same order, but the
-/// octaves are the outer loop, so that the loop over samples inside can run
-/// 8 at a time where AVX2 is there.
-#[multiversion(targets("x86_64+avx2"))]
-pub fn fractal2_plane(
+impl ChunkNoise<3> for Perlin3 {
+    #[inline(always)]
+    fn chunk(coords: [&[f32]; 3], out: &mut [f32]) {
+        let n = out.len();
+        let mut cells = [[0i32; CHUNK]; 3];
+        let mut fractions = [[0.0f32; CHUNK]; 3];
+        for ((cells, fractions), coord) in cells.iter_mut().zip(&mut fractions).zip(coords) {
+            for ((cell, fraction), c) in cells.iter_mut().zip(fractions.iter_mut()).zip(&coord[..n])
+            {
+                (*cell, *fraction) = floorfrac(*c);
+            }
+        }
+        // Corner k is the cell moved by bit 0 of k in x, bit 1 in y, bit 2 in z.
+        let mut hashes = [[0u32; CHUNK]; 8];
+        for (corner, hashes) in hashes.iter_mut().enumerate() {
+            let step = |axis: usize| ((corner >> axis) & 1) as i32;
+            let (dx, dy, dz) = (step(0), step(1), step(2));
+            for (i, hash) in hashes[..n].iter_mut().enumerate() {
+                let [x, y, z] = [0, 1, 2].map(|d| cells[d][i]);
+                *hash = hash3(x.wrapping_add(dx), y.wrapping_add(dy), z.wrapping_add(dz));
+            }
+        }
+        for (i, out) in out.iter_mut().enumerate() {
+            let [fx, fy, fz] = [0, 1, 2].map(|d| fractions[d][i]);
+            let (gx, gy, gz) = (fx - 1.0, fy - 1.0, fz - 1.0);
+            let g = |corner: usize, x: f32, y: f32, z: f32| gradient3(hashes[corner][i], x, y, z);
+            let result = trilerp(
+                [
+                    g(0, fx, fy, fz),
+                    g(1, gx, fy, fz),
+                    g(2, fx, gy, fz),
+                    g(3, gx, gy, fz),
+                    g(4, fx, fy, gz),
+                    g(5, gx, fy, gz),
+                    g(6, fx, gy, gz),
+                    g(7, gx, gy, gz),
+                ],
+                fade(fx),
+                fade(fy),
+                fade(fz),
+            );
+            *out = GRADIENT_SCALE_3D * result;
+        }
+    }
+}
+
+/// A noise node's float form over a tile's planes: `out[i] = N(p[i]) *
+/// amplitude[i] + pivot[i]`, the noise `N` computing a chunk of
+/// coordinates from `coords`' planes at a time. Inlined into each multiversioned
+/// kernel below, where its loops run 8 samples at a time with AVX2: the
+/// same operations per sample in the same order as the scalar function, so
+/// the same bits.
+#[inline(always)]
+fn noise_plane<const D: usize, N: ChunkNoise<D>>(
     out: &mut [f32],
     amplitude: &[f32],
-    lacunarity: &[f32],
-    diminish: &[f32],
-    coords: [&[f32]; 2],
+    pivot: &[f32],
+    coords: [&[f32]; D],
+) {
+    let len = out.len();
+    assert!(
+        [amplitude, pivot]
+            .iter()
+            .chain(&coords)
+            .all(|p| p.len() == len),
+        "planes of one tile"
+    );
+    let mut values = [0.0f32; CHUNK];
+    for start in (0..len).step_by(CHUNK) {
+        let range = start..len.min(start + CHUNK);
+        let values = &mut values[..range.len()];
+        N::chunk(coords.map(|c| &c[range.clone()]), values);
+        let (a, p) = (&amplitude[range.clone()], &pivot[range.clone()]);
+        for (((out, value), a), p) in out[range].iter_mut().zip(&*values).zip(a).zip(p) {
+            *out = value * a + p;
+        }
+    }
+}
+
+/// [`noise_plane`] of [`perlin2`]: the noise2d node's float form.
+#[multiversion(targets("x86_64+avx2"))]
+pub fn perlin2_plane(out: &mut [f32], amplitude: &[f32], pivot: &[f32], coords: [&[f32]; 2]) {
+    noise_plane::<2, Perlin2>(out, amplitude, pivot, coords);
+}
+
+/// [`noise_plane`] of [`perlin3`]: the noise3d node's float form.
+#[multiversion(targets("x86_64+avx2"))]
+pub fn perlin3_plane(out: &mut [f32], amplitude: &[f32], pivot: &[f32], coords: [&[f32]; 3]) {
+    noise_plane::<3, Perlin3>(out, amplitude, pivot, coords);
+}
+
+/// A fractal node's float form over a tile's planes: `out[i] =
+/// amplitude[i] * fractal(p[i], octaves, lacunarity[i], diminish[i])` of
+/// the noise `N` computes a chunk at a time, bit for bit as
+/// [`fractal`]: each sample goes through the same operations in the same
+/// order, but the octaves are the outer loop, so that the loops over
+/// samples inside can run 8 at a time where AVX2 is there (inlined into
+/// the multiversioned kernels below).
+#[inline(always)]
+fn fractal_plane<const D: usize, N: ChunkNoise<D>>(
+    out: &mut [f32],
+    [amplitude, lacunarity, diminish]: [&[f32]; 3],
+    coords: [&[f32]; D],
     octaves: u32,
 ) {
-    let [u, v] = coords;
     let len = out.len();
-    let planes = [amplitude, lacunarity, diminish, u, v];
-    assert!(planes.iter().all(|p| p.len() == len), "planes of one tile");
-    let mut start = 0;
-    while start < out.len() {
-        let n = CHUNK.min(out.len() - start);
-        let range = start..start + n;
+    let planes = [amplitude, lacunarity, diminish];
+    assert!(
+        planes.iter().chain(&coords).all(|p| p.len() == len),
+        "planes of one tile"
+    );
+    for start in (0..len).step_by(CHUNK) {
+        let range = start..len.min(start + CHUNK);
+        let n = range.len();
         let (lacunarity, diminish) = (&lacunarity[range.clone()], &diminish[range.clone()]);
-        let mut x = [0.0f32; CHUNK];
-        let mut y = [0.0f32; CHUNK];
-        x[..n].copy_from_slice(&u[range.clone()]);
-        y[..n].copy_from_slice(&v[range.clone()]);
+        let mut p = [[0.0f32; CHUNK]; D];
+        for (p, coord) in p.iter_mut().zip(coords) {
+            p[..n].copy_from_slice(&coord[range.clone()]);
+        }
         let mut sum = [0.0f32; CHUNK];
         let mut weight = [1.0f32; CHUNK];
+        let mut values = [0.0f32; CHUNK];
         for _ in 0..octaves {
+            N::chunk(p.each_ref().map(|p| &p[..n]), &mut values[..n]);
             for i in 0..n {
-                sum[i] += weight[i] * perlin2(Vec2::new(x[i], y[i]));
+                sum[i] += weight[i] * values[i];
                 weight[i] *= diminish[i];
-                x[i] *= lacunarity[i];
-                y[i] *= lacunarity[i];
+                for p in &mut p {
+                    p[i] *= lacunarity[i];
+                }
             }
         }
         for ((out, a), sum) in out[range.clone()]
@@ -330,7 +437,35 @@ pub fn fractal2_plane(
         {
             *out = a * sum;
         }
-        start += n;
+    }
+}
+
+/// [`fractal_plane`] of [`perlin2`]: the fractal2d node's float form, bit
+/// for bit as [`fractal2`].
+#[multiversion(targets("x86_64+avx2"))]
+pub fn fractal2_plane(out: &mut [f32], planes: [&[f32]; 3], coords: [&[f32]; 2], octaves: u32) {
+    fractal_plane::<2, Perlin2>(out, planes, coords, octaves);
+}
+
+/// [`fractal_plane`] of [`perlin3`]: the fractal3d node's float form, bit
+/// for bit as [`fractal3`].
+#[multiversion(targets("x86_64+avx2"))]
+pub fn fractal3_plane(out: &mut [f32], planes: [&[f32]; 3], coords: [&[f32]; 3], octaves: u32) {
+    fractal_plane::<3, Perlin3>(out, planes, coords, octaves);
+}
+
+/// Cell noise over a tile's planes, `out[i] = cell(p[i])`: [`cell2`] for
+/// two planes, [`cell3`] for three; the lookup3 hash runs 8 lanes wide
+/// with AVX2.
+#[multiversion(targets("x86_64+avx2"))]
+pub fn cell_plane<const D: usize>(out: &mut [f32], coords: [&[f32]; D]) {
+    assert!(
+        coords.iter().all(|p| p.len() == out.len()),
+        "planes of one tile"
+    );
+    for (i, out) in out.iter_mut().enumerate() {
+        let cell: [u32; D] = std::array::from_fn(|d| floor_i(coords[d][i]) as u32);
+        *out = bits_to_01(hash_words(&cell));
     }
 }
 
@@ -725,38 +860,45 @@ mod tests {
         let len = u.len();
         let amplitude: Vec<f32> = (0..len).map(|i| 0.25 + (i % 3) as f32).collect();
         let pivot: Vec<f32> = (0..len).map(|i| (i % 5) as f32 * 0.1).collect();
+        // A third coordinate: the second's values in another order.
+        let w: Vec<f32> = v.iter().rev().copied().collect();
         let mut out = vec![0.0; len];
-        perlin2_plane(&mut out, &amplitude, &pivot, &u, &v);
-        for i in 0..len {
-            let expected = perlin2(Vec2::new(u[i], v[i])) * amplitude[i] + pivot[i];
-            assert_eq!(
-                out[i].to_bits(),
-                expected.to_bits(),
-                "perlin2 at ({}, {})",
-                u[i],
-                v[i]
-            );
-        }
-        let lacunarity: Vec<f32> = (0..len).map(|i| 1.5 + (i % 4) as f32 * 0.5).collect();
-        let diminish: Vec<f32> = (0..len).map(|i| 0.3 + (i % 3) as f32 * 0.2).collect();
-        for octaves in [0, 1, 4] {
-            fractal2_plane(
-                &mut out,
-                &amplitude,
-                &lacunarity,
-                &diminish,
-                [&u, &v],
-                octaves,
-            );
-            for i in 0..len {
-                let p = Vec2::new(u[i], v[i]);
-                let expected = amplitude[i] * fractal2(p, octaves, lacunarity[i], diminish[i]);
+        let same = |out: &[f32], expected: &dyn Fn(usize) -> f32, what: &str| {
+            for (i, out) in out.iter().enumerate() {
+                let (x, y, z) = (u[i], v[i], w[i]);
                 assert_eq!(
-                    out[i].to_bits(),
-                    expected.to_bits(),
-                    "fractal2 at {p}, {octaves} octaves"
+                    out.to_bits(),
+                    expected(i).to_bits(),
+                    "{what} at ({x}, {y}, {z})"
                 );
             }
+        };
+        perlin2_plane(&mut out, &amplitude, &pivot, [&u, &v]);
+        let perlin = |i| perlin2(Vec2::new(u[i], v[i])) * amplitude[i] + pivot[i];
+        same(&out, &perlin, "perlin2");
+        perlin3_plane(&mut out, &amplitude, &pivot, [&u, &v, &w]);
+        let perlin = |i| perlin3(Vec3::new(u[i], v[i], w[i])) * amplitude[i] + pivot[i];
+        same(&out, &perlin, "perlin3");
+        cell_plane(&mut out, [&u, &v]);
+        same(&out, &|i| cell2(Vec2::new(u[i], v[i])), "cell2");
+        cell_plane(&mut out, [&u, &v, &w]);
+        same(&out, &|i| cell3(Vec3::new(u[i], v[i], w[i])), "cell3");
+        let lacunarity: Vec<f32> = (0..len).map(|i| 1.5 + (i % 4) as f32 * 0.5).collect();
+        let diminish: Vec<f32> = (0..len).map(|i| 0.3 + (i % 3) as f32 * 0.2).collect();
+        let planes = [&amplitude[..], &lacunarity, &diminish];
+        for octaves in [0, 1, 4] {
+            fractal2_plane(&mut out, planes, [&u, &v], octaves);
+            let fractal = |i| {
+                let p = Vec2::new(u[i], v[i]);
+                amplitude[i] * fractal2(p, octaves, lacunarity[i], diminish[i])
+            };
+            same(&out, &fractal, &format!("fractal2, {octaves} octaves"));
+            fractal3_plane(&mut out, planes, [&u, &v, &w], octaves);
+            let fractal = |i| {
+                let p = Vec3::new(u[i], v[i], w[i]);
+                amplitude[i] * fractal3(p, octaves, lacunarity[i], diminish[i])
+            };
+            same(&out, &fractal, &format!("fractal3, {octaves} octaves"));
         }
         let jitter: Vec<f32> = (0..len).map(|i| (i % 6) as f32 * 0.25).collect();
         // Scattered samples (each its own cells), and an image's rows of

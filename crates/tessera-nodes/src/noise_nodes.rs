@@ -5,9 +5,9 @@
 
 use crate::kind::{Choices, kind};
 use crate::noise::{
-    WorleyMetric, WorleyStyle, cell2, cell3, fractal2, fractal2_plane, fractal2_vec3, fractal3,
-    fractal3_vec3, perlin2, perlin2_plane, perlin2_vec3, perlin3, perlin3_vec3, worley,
-    worley2_plane,
+    WorleyMetric, WorleyStyle, cell_plane, fractal2, fractal2_plane, fractal2_vec3, fractal3,
+    fractal3_plane, fractal3_vec3, perlin2, perlin2_plane, perlin2_vec3, perlin3, perlin3_plane,
+    perlin3_vec3, worley, worley2_plane,
 };
 use glam::{Vec2, Vec3};
 use std::sync::Arc;
@@ -68,7 +68,8 @@ fn perlin_vec3<const D: usize>(c: [f32; D]) -> [f32; 3] {
 }
 
 /// The `K` channels of a noise whose float form is `float` and whose
-/// three-channel form is `vec3`, as MaterialX's vector forms make them:
+/// three-channel form is `vec3`, as MaterialX's vector forms make them
+/// (`K` from 2 to 4; the float forms run as plane kernels):
 /// vector3 is `vec3`; vector4 adds `float` at the coordinate moved by
 /// `w_offset`; vector2 is `vec3`'s first two channels (the noise) or, with
 /// `pair_offset`, `float` here and moved by it (the fractal).
@@ -80,7 +81,6 @@ fn channels_of<const D: usize, const K: usize>(
     pair_offset: Option<[f32; 3]>,
 ) -> [f32; K] {
     match (K, pair_offset) {
-        (1, _) => [float(c); K],
         (2, Some(offset)) => {
             std::array::from_fn(|k| float(if k == 0 { c } else { shifted(c, offset) }))
         }
@@ -125,12 +125,15 @@ impl<const D: usize> Node for Perlin<D> {
         outputs: &mut [Buffer],
     ) -> Result<(), NodeError> {
         match self.channels {
-            1 if D == 2 => {
+            1 => {
                 let [amplitude, pivot, coord] = [inputs[0], inputs[1], inputs[2]];
-                let [u, v] = coord.planes::<2>();
-                perlin2_plane(outputs[0].data_mut(), amplitude.data(), pivot.data(), u, v);
+                let (out, a, p) = (outputs[0].data_mut(), amplitude.data(), pivot.data());
+                if D == 2 {
+                    perlin2_plane(out, a, p, coord.planes::<2>());
+                } else {
+                    perlin3_plane(out, a, p, coord.planes::<3>());
+                }
             }
-            1 => self.eval::<1>(inputs, &mut outputs[0]),
             2 => self.eval::<2>(inputs, &mut outputs[0]),
             3 => self.eval::<3>(inputs, &mut outputs[0]),
             _ => self.eval::<4>(inputs, &mut outputs[0]),
@@ -213,19 +216,17 @@ impl<const D: usize> Node for Fractal<D> {
         outputs: &mut [Buffer],
     ) -> Result<(), NodeError> {
         match self.channels {
-            1 if D == 2 => {
+            1 => {
                 let [amplitude, lacunarity, diminish, coord] =
                     [inputs[0], inputs[1], inputs[2], inputs[3]];
-                fractal2_plane(
-                    outputs[0].data_mut(),
-                    amplitude.data(),
-                    lacunarity.data(),
-                    diminish.data(),
-                    coord.planes::<2>(),
-                    self.octaves,
-                );
+                let planes = [amplitude.data(), lacunarity.data(), diminish.data()];
+                let out = outputs[0].data_mut();
+                if D == 2 {
+                    fractal2_plane(out, planes, coord.planes::<2>(), self.octaves);
+                } else {
+                    fractal3_plane(out, planes, coord.planes::<3>(), self.octaves);
+                }
             }
-            1 => self.eval::<1>(inputs, &mut outputs[0]),
             2 => self.eval::<2>(inputs, &mut outputs[0]),
             3 => self.eval::<3>(inputs, &mut outputs[0]),
             _ => self.eval::<4>(inputs, &mut outputs[0]),
@@ -279,17 +280,7 @@ impl<const D: usize> Node for Cell<D> {
         inputs: &[&Buffer],
         outputs: &mut [Buffer],
     ) -> Result<(), NodeError> {
-        for (out, uv) in outputs[0]
-            .data_mut()
-            .iter_mut()
-            .zip(inputs[0].samples::<D>())
-        {
-            *out = if D == 2 {
-                cell2(Vec2::from_slice(&uv))
-            } else {
-                cell3(Vec3::from_slice(&uv))
-            };
-        }
+        cell_plane::<D>(outputs[0].data_mut(), inputs[0].planes::<D>());
         Ok(())
     }
 }
@@ -426,7 +417,7 @@ pub fn worleynoise3d() -> Arc<dyn NodeKind> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::noise::{worley2, worley3};
+    use crate::noise::{cell2, cell3, worley2, worley3};
     use crate::test_util::{eval_node, eval_one, frame};
     use tessera_core::Rect;
 
