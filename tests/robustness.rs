@@ -374,7 +374,7 @@ fn a_billion_pixels() {
         )],
     );
     assert!(
-        stderr.contains("^^^^^^ at most 268435456 pixels (4 GiB of float framebuffer)"),
+        stderr.contains("^^^^^^ at most 268435456 pixels (4 GiB as RGBA floats)"),
         "{stderr}"
     );
     assert!(stderr.contains("----- times this height"), "{stderr}");

@@ -61,7 +61,8 @@ pub struct RenderArgs {
     colorspace: Option<ColorSpace>,
     /// How an EXR's scan lines are compressed (lossless): none (fastest,
     /// largest), rle (the default: small where areas are flat) or zip
-    /// (smallest, slowest).
+    /// (smallest, slowest). Compression runs on every core while the image
+    /// renders, unless --threads is 1.
     #[arg(long, value_name = "none|rle|zip")]
     exr_compression: Option<ExrCompression>,
     /// Print nothing but errors.
@@ -391,7 +392,11 @@ pub fn render(args: &RenderArgs) -> Result<(), Failure> {
 /// The image file of frame `frame`: format, depth and EXR compression
 /// checked.
 fn image_target(args: &RenderArgs, frame: i64) -> Result<ImageTarget, Failure> {
-    let target = ImageTarget::new(&output_path(args, frame)?, args.depth);
+    let target = ImageTarget::new(&output_path(args, frame)?, args.depth).map(|mut target| {
+        // One thread asked for: no pool of encoding threads either.
+        target.parallel_encoding = tessera_render::worker_count(args.threads) > 1;
+        target
+    });
     let target = match args.exr_compression {
         Some(compression) => target.and_then(|t| t.with_exr_compression(compression)),
         None => target,

@@ -100,7 +100,7 @@ impl Buffer {
     /// The samples interleaved (`[r0, g0, b0, r1, ...]`): the inverse of
     /// [`Buffer::from_interleaved`], for checking a node's output against
     /// samples written pixel by pixel. (Renders never interleave a buffer:
-    /// the framebuffer is filled from the planes, and numpy reads them as
+    /// the image's rows are filled from the planes, and numpy reads them as
     /// Fortran-ordered columns.)
     pub fn to_interleaved(&self) -> Vec<f32> {
         let len = self.len();

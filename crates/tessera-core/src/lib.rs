@@ -15,7 +15,7 @@ mod value;
 pub use buffer::{Buffer, BufferPool};
 pub use color::ColorSpace;
 pub use node::{BuildArgs, BuildError, Evaluation, Node, NodeError, NodeKind, ScriptLine};
-pub use pixels::{PixelLayout, RowSink, SinkFailed};
+pub use pixels::{Collected, PixelLayout, RowSink, SinkFailed};
 pub use registry::{Registry, RegistryError};
 pub use tile::{FrameInfo, Rect, SampleFailures, TileCtx, sample_offset};
 pub use value::{

@@ -82,10 +82,55 @@ pub trait RowSink {
     fn rows(&mut self, layout: PixelLayout, pixels: &[f32]) -> Result<(), SinkFailed>;
 }
 
-/// Rows collected in memory, one after another.
-impl RowSink for Vec<f32> {
-    fn rows(&mut self, _: PixelLayout, pixels: &[f32]) -> Result<(), SinkFailed> {
-        self.extend_from_slice(pixels);
+/// Rows collected in memory, one after another, as kept or widened to
+/// RGBA. The memory is asked for when the first rows come, once a render
+/// has checked that it fits; refused, the sink fails.
+#[derive(Debug, Default)]
+pub struct Collected {
+    pub pixels: Vec<f32>,
+    /// Floats the whole image takes.
+    floats: usize,
+    widen: bool,
+}
+
+impl Collected {
+    /// For `floats` floats of rows as they are kept.
+    pub fn kept(floats: usize) -> Collected {
+        Collected {
+            pixels: Vec::new(),
+            floats,
+            widen: false,
+        }
+    }
+
+    /// For `pixels` pixels of rows widened to RGBA.
+    pub fn rgba(pixels: usize) -> Collected {
+        Collected {
+            pixels: Vec::new(),
+            floats: pixels.saturating_mul(4),
+            widen: true,
+        }
+    }
+
+    /// Bytes the whole image takes.
+    pub fn bytes(&self) -> u64 {
+        self.floats as u64 * 4
+    }
+}
+
+impl RowSink for Collected {
+    fn rows(&mut self, layout: PixelLayout, pixels: &[f32]) -> Result<(), SinkFailed> {
+        if self.pixels.capacity() < self.floats {
+            (self.pixels.try_reserve_exact(self.floats)).map_err(|_| SinkFailed)?;
+        }
+        if self.widen {
+            let start = self.pixels.len();
+            let len = pixels.len() / layout.channels() * 4;
+            self.pixels.resize(start + len, 0.0);
+            layout.widen(pixels, &mut self.pixels[start..]);
+        } else {
+            self.pixels.extend_from_slice(pixels);
+        }
         Ok(())
     }
 }
@@ -134,10 +179,18 @@ mod tests {
     }
 
     #[test]
-    fn a_vec_collects_rows_in_order() {
-        let mut collected = Vec::new();
-        collected.rows(PixelLayout::Gray, &[1.0, 2.0]).unwrap();
-        collected.rows(PixelLayout::Gray, &[3.0]).unwrap();
-        assert_eq!(collected, [1.0, 2.0, 3.0]);
+    fn rows_are_collected_in_order_as_kept_or_widened() {
+        let mut kept = Collected::kept(3);
+        kept.rows(PixelLayout::Gray, &[1.0, 2.0]).unwrap();
+        kept.rows(PixelLayout::Gray, &[3.0]).unwrap();
+        assert_eq!(kept.pixels, [1.0, 2.0, 3.0]);
+        let mut rgba = Collected::rgba(2);
+        rgba.rows(PixelLayout::GrayAlpha, &[1.0, 0.5]).unwrap();
+        rgba.rows(PixelLayout::GrayAlpha, &[2.0, 0.25]).unwrap();
+        assert_eq!(rgba.pixels, [1.0, 1.0, 1.0, 0.5, 2.0, 2.0, 2.0, 0.25]);
+        assert_eq!(rgba.bytes(), 32);
+        // More than this machine can give: the sink fails, no abort.
+        let mut huge = Collected::kept(usize::MAX / 8);
+        assert_eq!(huge.rows(PixelLayout::Gray, &[1.0]), Err(SinkFailed));
     }
 }

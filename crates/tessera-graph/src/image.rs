@@ -4,8 +4,9 @@ use crate::constants::{integer, number};
 use crate::suggest::help_for;
 use tessera_scene::{Diagnostic, DiagnosticKind, SceneDesc};
 
-/// The most pixels (width x height) an image may have: 2^28, a 4 GiB
-/// RGBA float framebuffer. More is refused rather than half-allocated.
+/// The most pixels (width x height) an image may have: 2^28, 4 GiB as RGBA
+/// floats (the Python package's array, `compare`'s images). More is
+/// refused rather than half-allocated.
 pub const MAX_PIXELS: u64 = 1 << 28;
 /// The most samples per pixel.
 pub const MAX_SAMPLES: i64 = 4096;
@@ -113,7 +114,7 @@ pub fn image_settings(scene: &SceneDesc, errors: &mut Vec<Diagnostic>) -> Option
                 value_span("width").unwrap_or(section.span.clone()),
             )
             .label(format!(
-                "at most {MAX_PIXELS} pixels ({} GiB of float framebuffer)",
+                "at most {MAX_PIXELS} pixels ({} GiB as RGBA floats)",
                 (MAX_PIXELS * 16) >> 30
             ));
             if let Some(height) = value_span("height") {

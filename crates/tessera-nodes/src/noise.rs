@@ -706,17 +706,39 @@ fn worley2_chunks<const METRIC: i32>(out: &mut [f32], jitter: &[f32], coords: [&
         let jitter = &jitter[range.clone()];
         let mut nearest = [1e6_f32; CHUNK];
         let (base, local) = (&base[..n], &local[..n]);
-        match CellTable::around(base) {
-            // The chunk's samples lie in a few cells: their neighbours'
-            // hashes are made once, not nine times a sample.
-            Some(table) => {
-                nearest_feature_points(&mut nearest, base, local, jitter, metric, |base, offset| {
-                    table.get(base, offset)
-                })
+        let shared = |b: &[i32; 2]| *b == base[0];
+        let same_jitter = |j: &f32| j.to_bits() == jitter[0].to_bits();
+        if base.iter().all(shared) && jitter.iter().all(same_jitter) {
+            // The chunk's samples share a cell and a jitter (a row of an
+            // image crossing a cell): the nine feature points are made
+            // once, and only the distances per sample.
+            let points = WORLEY_CELLS_2D.map(|cell| worley_cell_position(cell, base[0], jitter[0]));
+            for point in points {
+                for (nearest, local) in nearest.iter_mut().zip(local) {
+                    let dist = worley_distance(point, *local, metric);
+                    if dist < *nearest {
+                        *nearest = dist;
+                    }
+                }
             }
-            None => nearest_feature_points(&mut nearest, base, local, jitter, metric, |b, o| {
-                feature_hashes(std::array::from_fn(|i| b[i].wrapping_add(o[i])))
-            }),
+        } else {
+            match CellTable::around(base) {
+                // The chunk's samples lie in a few cells: their neighbours'
+                // hashes are made once, not nine times a sample.
+                Some(table) => nearest_feature_points(
+                    &mut nearest,
+                    base,
+                    local,
+                    jitter,
+                    metric,
+                    |base, offset| table.get(base, offset),
+                ),
+                None => {
+                    nearest_feature_points(&mut nearest, base, local, jitter, metric, |b, o| {
+                        feature_hashes(std::array::from_fn(|i| b[i].wrapping_add(o[i])))
+                    })
+                }
+            }
         }
         for (out, nearest) in out[range].iter_mut().zip(&nearest) {
             *out = if metric == WorleyMetric::Euclidean {
@@ -914,14 +936,18 @@ mod tests {
         };
         let coherent = [rows(0.07, -3.3), rows(0.9, 250.0), rows(0.013, 1.0e4)];
         let sets = std::iter::once((&u, &v)).chain(coherent.iter().map(|(u, v)| (u, v)));
-        for (u, v) in sets {
+        // A jitter per sample, and one for all (whose chunks within one cell
+        // make their nine feature points once).
+        let uniform = vec![0.75; len];
+        let sets = sets.flat_map(|set| [(set, &jitter), (set, &uniform)]);
+        for ((u, v), jitter) in sets {
             for metric in [
                 WorleyMetric::Euclidean,
                 WorleyMetric::DistanceSquared,
                 WorleyMetric::Manhattan,
                 WorleyMetric::Chebyshev,
             ] {
-                worley2_plane(&mut out, &jitter, [u, v], metric);
+                worley2_plane(&mut out, jitter, [u, v], metric);
                 for i in 0..len {
                     let p = Vec2::new(u[i], v[i]);
                     let expected = worley2(p, jitter[i], metric);

@@ -80,6 +80,7 @@ fn channels_of<const D: usize, const K: usize>(
     w_offset: [f32; 3],
     pair_offset: Option<[f32; 3]>,
 ) -> [f32; K] {
+    debug_assert!(K >= 2, "the float forms run as plane kernels");
     match (K, pair_offset) {
         (2, Some(offset)) => {
             std::array::from_fn(|k| float(if k == 0 { c } else { shifted(c, offset) }))

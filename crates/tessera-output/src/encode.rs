@@ -158,7 +158,10 @@ impl ImageTarget {
             let produce = produce.take().expect("exr calls this once");
             // exr compresses on threads of its own, unless the blocks are
             // stored as they are (or it cannot start threads).
-            let compressor = match chunks.parallel_blocks_compressor(&meta) {
+            let parallel = self
+                .parallel_encoding
+                .then(|| chunks.parallel_blocks_compressor(&meta));
+            let compressor = match parallel.flatten() {
                 Some(parallel) => ExrCompressor::Parallel(parallel),
                 None => ExrCompressor::Sequential(chunks.sequential_blocks_compressor(&meta)),
             };

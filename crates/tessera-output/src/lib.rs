@@ -1,12 +1,15 @@
 //! Framebuffer output for Tessera: writing rendered images to disk and hashing
 //! their pixel data.
 //!
-//! * [`Framebuffer`] is the renderer's RGBA `f32` image.
-//! * [`pixel_hash`] is the SHA-256 of the pixel data printed after every render
-//!   and used by the determinism tests.
-//! * [`write_image`] encodes a framebuffer as PNG, JPEG or OpenEXR (chosen by the
-//!   file extension) and writes it *atomically*: the target path either keeps
-//!   its old content or receives the complete new file, never a truncated one.
+//! * [`ImageTarget::encode_rows`] encodes an image as PNG, JPEG or OpenEXR
+//!   (chosen by the file extension) from its rows as a render finishes them,
+//!   into a temporary file that [`ImageTarget::persist`] renames over the
+//!   target: the target path either keeps its old content or receives the
+//!   complete new file, never a truncated one.
+//! * [`Framebuffer`] is an image in memory (its channels described by a
+//!   [`PixelLayout`]), which [`write_image`] writes the same way.
+//! * [`pixel_hash`] (and [`PixelHasher`], row by row) is the SHA-256 of the
+//!   pixel data printed after every render and used by the determinism tests.
 //! * [`frame_path`] expands `{frame}` / `{frame:0N}` in output path templates.
 //!
 //! # Colour
@@ -386,7 +389,7 @@ fn list_depths(depths: &[Depth]) -> String {
 
 /// File extensions [`write_image`] accepts (lowercase, without the dot).
 /// Matching is case-insensitive.
-/// Reads an image back as a float framebuffer (EXR keeps every bit; 8- and
+/// Reads an image back as an RGBA float framebuffer (EXR keeps every bit; 8- and
 /// 16-bit files are divided down to 0..1), for comparing renders.
 pub fn read_image(path: &Path) -> Result<Framebuffer, OutputError> {
     let image = image::open(path).map_err(|source| OutputError::Decode {
@@ -552,6 +555,10 @@ pub struct ImageTarget {
     pub colorspace: ColorSpace,
     /// How an EXR's blocks are compressed (other formats have their own).
     pub exr_compression: ExrCompression,
+    /// Whether an EXR's blocks may be compressed on threads of their own
+    /// (exr's, one per core), or only on the thread given the rows (for a
+    /// render asked to use one thread).
+    pub parallel_encoding: bool,
 }
 
 impl ImageTarget {
@@ -615,6 +622,7 @@ impl ImageTarget {
             depth,
             colorspace,
             exr_compression: ExrCompression::default(),
+            parallel_encoding: true,
         })
     }
 

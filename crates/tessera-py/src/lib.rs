@@ -15,7 +15,7 @@ use pyo3::types::{PyBool, PyFloat, PyInt, PyString};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use tessera_core::{ColorSpace, PixelLayout, Rect, RowSink, SinkFailed};
+use tessera_core::{Collected, ColorSpace, PixelLayout, Rect};
 use tessera_output::{Depth, Framebuffer, ImageTarget};
 use tessera_process::Launch;
 use tessera_python::{PythonRuntime, PythonWorkers, RunOptions, WorkerConnection};
@@ -359,17 +359,14 @@ fn _render<'py>(
     let (width, height) = region.map_or((loaded.plan.image.width, loaded.plan.image.height), |r| {
         (r.width, r.height)
     });
-    let mut image = RgbaRows {
-        pixels: Vec::new(),
-        floats: width as usize * height as usize * 4,
-    };
+    let mut image = Collected::rgba(width as usize * height as usize);
     let request = FrameRequest {
         threads: tessera_render::worker_count(threads),
         tile_size: tile,
         frame,
         region,
         colorspace: ColorSpace::LinRec709,
-        output_bytes: image.floats as u64 * 4,
+        output_bytes: image.bytes(),
         switch_interval: None,
         processes,
     };
@@ -403,34 +400,13 @@ fn _render<'py>(
         }
         FrameError::Render(RenderError::SinkFailed) => PyMemoryError::new_err(format!(
             "out of memory: the {width} x {height} image needs {} MiB",
-            (image.floats * 4) >> 20
+            image.bytes() >> 20
         )),
         FrameError::Render(e) => TesseraError::new_err(e.to_string()),
     })?;
     let (width, height) = (rendered.width as usize, rendered.height as usize);
     let pixels = PyArray1::from_vec(py, image.pixels);
     Ok(pixels.reshape([height, width, 4])?.into_any())
-}
-
-/// The rendered rows widened to RGBA as they come: `render`'s array. The
-/// memory is asked for when the first rows come, once the render has
-/// checked that it fits.
-struct RgbaRows {
-    pixels: Vec<f32>,
-    floats: usize,
-}
-
-impl RowSink for RgbaRows {
-    fn rows(&mut self, layout: PixelLayout, pixels: &[f32]) -> Result<(), SinkFailed> {
-        if self.pixels.capacity() < self.floats {
-            (self.pixels.try_reserve_exact(self.floats)).map_err(|_| SinkFailed)?;
-        }
-        let start = self.pixels.len();
-        self.pixels
-            .resize(start + pixels.len() / layout.channels() * 4, 0.0);
-        layout.widen(pixels, &mut self.pixels[start..]);
-        Ok(())
-    }
 }
 
 /// How to start a worker process for Python nodes: this Python, running

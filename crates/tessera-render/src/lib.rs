@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
-use tessera_core::{ColorSpace, FrameInfo, NodeError, PixelLayout, Rect, RowSink, SinkFailed};
+use tessera_core::{Collected, ColorSpace, FrameInfo, NodeError, PixelLayout, Rect, RowSink};
 use tessera_graph::Plan;
 
 /// How to render.
@@ -490,40 +490,18 @@ pub fn render_to_memory(
 ) -> Result<(Rendered, Vec<f32>), RenderError> {
     let region = checked_region(plan, options)?;
     let floats = region.area() * output_layout(plan, options.colorspace).channels();
-    let bytes = floats as u64 * 4;
+    let mut memory = Collected::kept(floats);
     let options = RenderOptions {
-        output_bytes: options.output_bytes.saturating_add(bytes),
+        output_bytes: options.output_bytes.saturating_add(memory.bytes()),
         ..options.clone()
-    };
-    let mut memory = InMemory {
-        pixels: Vec::new(),
-        floats,
     };
     match render(plan, &options, cancel, progress, &mut memory) {
         Ok(rendered) => Ok((rendered, memory.pixels)),
         Err(RenderError::SinkFailed) => Err(RenderError::OutOfMemory {
             what: format!("the {} x {} image", region.width, region.height),
-            bytes,
+            bytes: memory.bytes(),
         }),
         Err(error) => Err(error),
-    }
-}
-
-/// The rows of an image of `floats` floats, collected; the memory is asked
-/// for when the first rows come, after the render has checked its needs.
-struct InMemory {
-    pixels: Vec<f32>,
-    floats: usize,
-}
-
-impl RowSink for InMemory {
-    fn rows(&mut self, layout: PixelLayout, pixels: &[f32]) -> Result<(), SinkFailed> {
-        if self.pixels.capacity() < self.floats {
-            self.pixels
-                .try_reserve_exact(self.floats)
-                .map_err(|_| SinkFailed)?;
-        }
-        self.pixels.rows(layout, pixels)
     }
 }
 
@@ -604,7 +582,9 @@ fn run_tiles<R: Send>(
             finished,
         };
         let workers = scope.spawn(move || claim_tiles(pool, claims, work, sender));
+        let stop_on_panic = StopOnPanic { stop, finished };
         let failure = in_tile_order(receiver, &mut finish, stop, finished);
+        drop(stop_on_panic);
         let done = workers
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -680,6 +660,25 @@ impl Finished {
     }
 }
 
+/// Stops every worker of [`run_tiles`] when the thread holding it panics:
+/// the tiles it would have finished or reported never will be, and the
+/// workers waiting for them would wait for ever. The panic then goes on
+/// (rayon passes a worker's on once every worker is done; the scope, the
+/// calling thread's).
+struct StopOnPanic<'c> {
+    stop: &'c AtomicBool,
+    finished: &'c Finished,
+}
+
+impl Drop for StopOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.stop.store(true, Ordering::SeqCst);
+            self.finished.wake();
+        }
+    }
+}
+
 /// The workers' side of [`run_tiles`]: each claims the next tile in index
 /// order until there is none, skipping every tile once cancelled or
 /// stopped and the tiles after the first failed one, and sends what became
@@ -693,6 +692,10 @@ fn claim_tiles<R: Send>(
     let next_tile = AtomicUsize::new(0);
     let first_failure = AtomicUsize::new(usize::MAX);
     pool.broadcast(|_| {
+        let _stop_on_panic = StopOnPanic {
+            stop: claims.stop,
+            finished: claims.finished,
+        };
         let mut scratch = TileScratch::default();
         let mut reports = TileReports::new(&sender);
         loop {
@@ -855,9 +858,9 @@ fn zeroed_floats(len: usize) -> Option<Vec<f32>> {
     }
 }
 
-/// Asks Linux to back the framebuffer with transparent huge pages. Its
-/// memory is fresh, so each 4 KiB page would otherwise cost a page fault on
-/// first write: 4,096 faults for a 1024 x 1024 image, 8 ms on a virtual
+/// Asks Linux to back a node's whole-image storage with transparent huge
+/// pages. Its memory is fresh, so each 4 KiB page would otherwise cost a
+/// page fault on first write: 4,096 faults for a 1024 x 1024 image, 8 ms on a virtual
 /// machine. numpy advises the same for its large arrays. Advice only: where
 /// huge pages are off or refused, nothing changes but the speed.
 #[cfg(target_os = "linux")]
@@ -1011,6 +1014,29 @@ mod tests {
             },
         );
         assert!(matches!(stopped, Err(RenderError::SinkFailed)));
+    }
+
+    #[test]
+    fn a_panic_on_either_side_stops_the_workers_held_back_and_goes_on() {
+        for worker_panics in [true, false] {
+            let panicked = std::panic::catch_unwind(|| {
+                let _ = run_tiles(
+                    &pool(2),
+                    200,
+                    2,
+                    &AtomicBool::new(false),
+                    |index, _| {
+                        assert!(!(worker_panics && index == 3), "a worker's bug");
+                        Ok(())
+                    },
+                    |index, ()| {
+                        assert!(worker_panics || index != 3, "the caller's bug");
+                        Ok(())
+                    },
+                );
+            });
+            assert!(panicked.is_err(), "worker panics: {worker_panics}");
+        }
     }
 
     #[test]
