@@ -150,11 +150,7 @@ fn perlin3_channels<const C: usize>(p: Vec3, pick: impl Fn(u32, usize) -> u32) -
     let (ix, fx) = floorfrac(p.x);
     let (iy, fy) = floorfrac(p.y);
     let (iz, fz) = floorfrac(p.z);
-    let u = fade(fx);
-    let v = fade(fy);
-    let w = fade(fz);
     let (ix1, iy1, iz1) = (ix.wrapping_add(1), iy.wrapping_add(1), iz.wrapping_add(1));
-    let (gx, gy, gz) = (fx - 1.0, fy - 1.0, fz - 1.0);
     let hashes = [
         hash3(ix, iy, iz),
         hash3(ix1, iy, iz),
@@ -165,25 +161,33 @@ fn perlin3_channels<const C: usize>(p: Vec3, pick: impl Fn(u32, usize) -> u32) -
         hash3(ix, iy1, iz1),
         hash3(ix1, iy1, iz1),
     ];
-    std::array::from_fn(|c| {
-        let g = |corner: usize, x: f32, y: f32, z: f32| gradient3(pick(hashes[corner], c), x, y, z);
-        let result = trilerp(
-            [
-                g(0, fx, fy, fz),
-                g(1, gx, fy, fz),
-                g(2, fx, gy, fz),
-                g(3, gx, gy, fz),
-                g(4, fx, fy, gz),
-                g(5, gx, fy, gz),
-                g(6, fx, gy, gz),
-                g(7, gx, gy, gz),
-            ],
-            u,
-            v,
-            w,
-        );
-        GRADIENT_SCALE_3D * result
-    })
+    std::array::from_fn(|c| gradient_blend3(hashes.map(|hash| pick(hash, c)), [fx, fy, fz]))
+}
+
+/// 3D gradient noise at `[fx, fy, fz]` inside its lattice cell, from the
+/// hashes choosing the gradients of the cell's eight corners (corner k
+/// moved by bit 0 of k in x, bit 1 in y, bit 2 in z): `mx_perlin_noise`'s
+/// gradients, trilinear blend and scale.
+#[inline(always)]
+fn gradient_blend3(hashes: [u32; 8], [fx, fy, fz]: [f32; 3]) -> f32 {
+    let (gx, gy, gz) = (fx - 1.0, fy - 1.0, fz - 1.0);
+    let g = |corner: usize, x: f32, y: f32, z: f32| gradient3(hashes[corner], x, y, z);
+    let result = trilerp(
+        [
+            g(0, fx, fy, fz),
+            g(1, gx, fy, fz),
+            g(2, fx, gy, fz),
+            g(3, gx, gy, fz),
+            g(4, fx, fy, gz),
+            g(5, gx, fy, gz),
+            g(6, fx, gy, gz),
+            g(7, gx, gy, gz),
+        ],
+        fade(fx),
+        fade(fy),
+        fade(fz),
+    );
+    GRADIENT_SCALE_3D * result
 }
 
 /// Signed 2D gradient noise, `mx_perlin_noise_float(vec2)`: range [-1, 1],
@@ -267,7 +271,7 @@ pub fn fractal3_vec3(p: Vec3, octaves: u32, lacunarity: f32, diminish: f32) -> [
 }
 
 /// How many samples the plane kernels carry through a noise's stages, the
-/// octaves of a fractal, and [`worley2_plane`] through the nine cells, at
+/// octaves of a fractal, and [`worley_plane`] through the 3^D cells, at
 /// once.
 const CHUNK: usize = 64;
 
@@ -321,25 +325,8 @@ impl ChunkNoise<3> for Perlin3 {
             }
         }
         for (i, out) in out.iter_mut().enumerate() {
-            let [fx, fy, fz] = [0, 1, 2].map(|d| fractions[d][i]);
-            let (gx, gy, gz) = (fx - 1.0, fy - 1.0, fz - 1.0);
-            let g = |corner: usize, x: f32, y: f32, z: f32| gradient3(hashes[corner][i], x, y, z);
-            let result = trilerp(
-                [
-                    g(0, fx, fy, fz),
-                    g(1, gx, fy, fz),
-                    g(2, fx, gy, fz),
-                    g(3, gx, gy, fz),
-                    g(4, fx, fy, gz),
-                    g(5, gx, fy, gz),
-                    g(6, fx, gy, gz),
-                    g(7, gx, gy, gz),
-                ],
-                fade(fx),
-                fade(fy),
-                fade(fz),
-            );
-            *out = GRADIENT_SCALE_3D * result;
+            let fractions = [0, 1, 2].map(|d| fractions[d][i]);
+            *out = gradient_blend3(std::array::from_fn(|k| hashes[k][i]), fractions);
         }
     }
 }
@@ -672,25 +659,35 @@ fn worley_cell<const D: usize>(n: usize) -> [i32; D] {
     std::array::from_fn(|i| ((n / 3_usize.pow((D - 1 - i) as u32)) % 3) as i32 - 1)
 }
 
-/// `out[i] = worley3(p[i], jitter[i], metric)` over a tile's planes, bit
-/// for bit as [`worley3`]: a chunk of samples that share a cell and a
-/// jitter (a row of an image crossing a cell) makes the 27 feature points
-/// once, then only the distances per sample, in the same order, 8 samples
-/// at a time where AVX2 is there; any other chunk takes [`worley3`] per
-/// sample.
+/// `out[i] = worley(p[i], jitter[i], metric)` over a tile's planes, 2D or
+/// 3D: the worleynoise2d and worleynoise3d nodes' float form, bit for bit
+/// as [`worley2`] and [`worley3`]: each sample meets the 3^D cells in the
+/// same order with the same operations, but the cells are the outer loop,
+/// so that the loop over samples inside can run 8 at a time where AVX2 is
+/// there.
 #[multiversion(targets("x86_64+avx2"))]
-pub fn worley3_plane(out: &mut [f32], jitter: &[f32], coords: [&[f32]; 3], metric: WorleyMetric) {
+pub fn worley_plane<const D: usize>(
+    out: &mut [f32],
+    jitter: &[f32],
+    coords: [&[f32]; D],
+    metric: WorleyMetric,
+) {
     match metric {
-        WorleyMetric::Euclidean => worley3_chunks::<0>(out, jitter, coords),
-        WorleyMetric::DistanceSquared => worley3_chunks::<1>(out, jitter, coords),
-        WorleyMetric::Manhattan => worley3_chunks::<2>(out, jitter, coords),
-        WorleyMetric::Chebyshev => worley3_chunks::<3>(out, jitter, coords),
+        WorleyMetric::Euclidean => worley_chunks::<D, 0>(out, jitter, coords),
+        WorleyMetric::DistanceSquared => worley_chunks::<D, 1>(out, jitter, coords),
+        WorleyMetric::Manhattan => worley_chunks::<D, 2>(out, jitter, coords),
+        WorleyMetric::Chebyshev => worley_chunks::<D, 3>(out, jitter, coords),
     }
 }
 
-/// [`worley3_plane`] with the metric a constant (`WorleyMetric::index`).
+/// [`worley_plane`] with the metric a constant (`WorleyMetric::index`): a
+/// loop choosing it per sample is not vectorised.
 #[inline(always)]
-fn worley3_chunks<const METRIC: i32>(out: &mut [f32], jitter: &[f32], coords: [&[f32]; 3]) {
+fn worley_chunks<const D: usize, const METRIC: i32>(
+    out: &mut [f32],
+    jitter: &[f32],
+    coords: [&[f32]; D],
+) {
     let metric = WorleyMetric::from_index(METRIC).unwrap_or_default();
     let len = out.len();
     assert!(
@@ -702,91 +699,22 @@ fn worley3_chunks<const METRIC: i32>(out: &mut [f32], jitter: &[f32], coords: [&
     for start in (0..len).step_by(CHUNK) {
         let range = start..len.min(start + CHUNK);
         let n = range.len();
-        let mut base = [[0i32; 3]; CHUNK];
-        let mut local = [[0.0f32; 3]; CHUNK];
+        let mut base = [[0i32; D]; CHUNK];
+        let mut local = [[0.0f32; D]; CHUNK];
         for i in 0..n {
             let split = coords.map(|c| floorfrac(c[start + i]));
             base[i] = split.map(|(cell, _)| cell);
             local[i] = split.map(|(_, fraction)| fraction);
         }
         let (base, local, jitter) = (&base[..n], &local[..n], &jitter[range.clone()]);
-        let out = &mut out[range];
-        let same_jitter = |j: &f32| j.to_bits() == jitter[0].to_bits();
-        if !(base.iter().all(|b| *b == base[0]) && jitter.iter().all(same_jitter)) {
-            for (i, out) in out.iter_mut().enumerate() {
-                let p = Vec3::from_array(std::array::from_fn(|d| coords[d][start + i]));
-                *out = worley3(p, jitter[i], metric);
-            }
-            continue;
-        }
         let mut nearest = [1e6_f32; CHUNK];
-        for cell in 0..27 {
-            let point = worley_cell_position(worley_cell::<3>(cell), base[0], jitter[0]);
-            for (nearest, local) in nearest.iter_mut().zip(local) {
-                let dist = worley_distance(point, *local, metric);
-                if dist < *nearest {
-                    *nearest = dist;
-                }
-            }
-        }
-        for (out, nearest) in out.iter_mut().zip(&nearest) {
-            *out = if metric == WorleyMetric::Euclidean {
-                nearest.sqrt()
-            } else {
-                *nearest
-            };
-        }
-    }
-}
-
-/// `out[i] = worley2((u[i], v[i]), jitter[i], metric)` over a tile's planes:
-/// the worleynoise2d node's float form, bit for bit as [`worley2`]: each
-/// sample meets the nine cells in the same order with the same operations,
-/// but the cells are the outer loop, so that the loop over samples inside
-/// can run 8 at a time where AVX2 is there.
-#[multiversion(targets("x86_64+avx2"))]
-pub fn worley2_plane(out: &mut [f32], jitter: &[f32], coords: [&[f32]; 2], metric: WorleyMetric) {
-    match metric {
-        WorleyMetric::Euclidean => worley2_chunks::<0>(out, jitter, coords),
-        WorleyMetric::DistanceSquared => worley2_chunks::<1>(out, jitter, coords),
-        WorleyMetric::Manhattan => worley2_chunks::<2>(out, jitter, coords),
-        WorleyMetric::Chebyshev => worley2_chunks::<3>(out, jitter, coords),
-    }
-}
-
-/// [`worley2_plane`] with the metric a constant (`WorleyMetric::index`): a
-/// loop choosing it per sample is not vectorised.
-#[inline(always)]
-fn worley2_chunks<const METRIC: i32>(out: &mut [f32], jitter: &[f32], coords: [&[f32]; 2]) {
-    let metric = WorleyMetric::from_index(METRIC).unwrap_or_default();
-    let [u, v] = coords;
-    let len = out.len();
-    assert!(
-        [jitter, u, v].iter().all(|p| p.len() == len),
-        "planes of one tile"
-    );
-    let mut start = 0;
-    while start < out.len() {
-        let n = CHUNK.min(out.len() - start);
-        let range = start..start + n;
-        let mut base = [[0i32; 2]; CHUNK];
-        let mut local = [[0.0f32; 2]; CHUNK];
-        for (i, (u, v)) in u[range.clone()].iter().zip(&v[range.clone()]).enumerate() {
-            let [(bx, lx), (by, ly)] = [floorfrac(*u), floorfrac(*v)];
-            base[i] = [bx, by];
-            local[i] = [lx, ly];
-        }
-        let jitter = &jitter[range.clone()];
-        let mut nearest = [1e6_f32; CHUNK];
-        let (base, local) = (&base[..n], &local[..n]);
-        let shared = |b: &[i32; 2]| *b == base[0];
         let same_jitter = |j: &f32| j.to_bits() == jitter[0].to_bits();
-        if base.iter().all(shared) && jitter.iter().all(same_jitter) {
+        if base.iter().all(|b| *b == base[0]) && jitter.iter().all(same_jitter) {
             // The chunk's samples share a cell and a jitter (a row of an
-            // image crossing a cell): the nine feature points are made
-            // once, and only the distances per sample.
-            let points = WORLEY_CELLS_2D.map(|cell| worley_cell_position(cell, base[0], jitter[0]));
-            for point in points {
+            // image crossing a cell): the feature points are made once,
+            // and only the distances per sample.
+            for cell in 0..3_usize.pow(D as u32) {
+                let point = worley_cell_position(worley_cell::<D>(cell), base[0], jitter[0]);
                 for (nearest, local) in nearest.iter_mut().zip(local) {
                     let dist = worley_distance(point, *local, metric);
                     if dist < *nearest {
@@ -794,22 +722,24 @@ fn worley2_chunks<const METRIC: i32>(out: &mut [f32], jitter: &[f32], coords: [&
                     }
                 }
             }
+        } else if D == 2 {
+            let mut base_2d = [[0i32; 2]; CHUNK];
+            let mut local_2d = [[0.0f32; 2]; CHUNK];
+            for i in 0..n {
+                base_2d[i] = [base[i][0], base[i][1]];
+                local_2d[i] = [local[i][0], local[i][1]];
+            }
+            let (base, local) = (&base_2d[..n], &local_2d[..n]);
+            nearest_in_2d(&mut nearest[..n], base, local, jitter, metric);
         } else {
-            match CellTable::around(base) {
-                // The chunk's samples lie in a few cells: their neighbours'
-                // hashes are made once, not nine times a sample.
-                Some(table) => nearest_feature_points(
-                    &mut nearest,
-                    base,
-                    local,
-                    jitter,
-                    metric,
-                    |base, offset| table.get(base, offset),
-                ),
-                None => {
-                    nearest_feature_points(&mut nearest, base, local, jitter, metric, |b, o| {
-                        feature_hashes(std::array::from_fn(|i| b[i].wrapping_add(o[i])))
-                    })
+            // Scattered samples in 3D: each through its 27 cells.
+            for i in 0..n {
+                for cell in 0..3_usize.pow(D as u32) {
+                    let point = worley_cell_position(worley_cell::<D>(cell), base[i], jitter[i]);
+                    let dist = worley_distance(point, local[i], metric);
+                    if dist < nearest[i] {
+                        nearest[i] = dist;
+                    }
                 }
             }
         }
@@ -820,11 +750,31 @@ fn worley2_chunks<const METRIC: i32>(out: &mut [f32], jitter: &[f32], coords: [&
                 *nearest
             };
         }
-        start += n;
     }
 }
 
-/// For each sample of a chunk of [`worley2_plane`] (its cell `base`, its
+/// [`worley_chunks`]' 2D samples that do not share a cell: where they lie
+/// in a few cells, their neighbours' hashes are made once (a
+/// [`CellTable`]), not nine times a sample.
+#[inline(always)]
+fn nearest_in_2d(
+    nearest: &mut [f32],
+    base: &[[i32; 2]],
+    local: &[[f32; 2]],
+    jitter: &[f32],
+    metric: WorleyMetric,
+) {
+    match CellTable::around(base) {
+        Some(table) => {
+            nearest_feature_points(nearest, base, local, jitter, metric, |b, o| table.get(b, o))
+        }
+        None => nearest_feature_points(nearest, base, local, jitter, metric, |b, o| {
+            feature_hashes(std::array::from_fn(|i| b[i].wrapping_add(o[i])))
+        }),
+    }
+}
+
+/// For each sample of a 2D chunk of [`worley_plane`] (its cell `base`, its
 /// place `local` in it, its jitter), the squared (or metric) distance to its
 /// nearest feature point, into `nearest`: the nine cells in [`worley`]'s
 /// order, a cell's hashes from `hashed(base, offset)`. Inlined once per
@@ -1020,7 +970,7 @@ mod tests {
                 WorleyMetric::Manhattan,
                 WorleyMetric::Chebyshev,
             ] {
-                worley2_plane(&mut out, jitter, [u, v], metric);
+                worley_plane(&mut out, jitter, [u, v], metric);
                 for i in 0..len {
                     let p = Vec2::new(u[i], v[i]);
                     let expected = worley2(p, jitter[i], metric);
@@ -1035,7 +985,7 @@ mod tests {
                 let m = 100_003;
                 let w: Vec<f32> = u[..m].iter().map(|u| u * 0.25 + 0.3).collect();
                 let coords = [&u[..m], &v[..m], &w[..]];
-                worley3_plane(&mut out[..m], &jitter[..m], coords, metric);
+                worley_plane(&mut out[..m], &jitter[..m], coords, metric);
                 for i in 0..m {
                     let p = Vec3::new(u[i], v[i], w[i]);
                     let expected = worley3(p, jitter[i], metric);

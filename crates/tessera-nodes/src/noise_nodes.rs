@@ -7,7 +7,7 @@ use crate::kind::{Choices, kind};
 use crate::noise::{
     WorleyMetric, WorleyStyle, cell_plane, fractal2, fractal2_plane, fractal2_vec3, fractal3,
     fractal3_plane, fractal3_vec3, perlin2, perlin2_plane, perlin2_vec3, perlin3, perlin3_plane,
-    perlin3_vec3, worley, worley2_plane, worley3_plane,
+    perlin3_vec3, worley, worley_plane,
 };
 use glam::{Vec2, Vec3};
 use std::sync::Arc;
@@ -333,15 +333,10 @@ impl<const D: usize> Node for Worley<D> {
         outputs: &mut [Buffer],
     ) -> Result<(), NodeError> {
         match self.channels {
-            1 if D == 2 && self.style == WorleyStyle::Distance => {
-                let [jitter, coord] = [inputs[0], inputs[1]];
-                let out = outputs[0].data_mut();
-                worley2_plane(out, jitter.data(), coord.planes::<2>(), self.metric);
-            }
             1 if self.style == WorleyStyle::Distance => {
                 let [jitter, coord] = [inputs[0], inputs[1]];
                 let out = outputs[0].data_mut();
-                worley3_plane(out, jitter.data(), coord.planes::<3>(), self.metric);
+                worley_plane::<D>(out, jitter.data(), coord.planes::<D>(), self.metric);
             }
             1 => self.eval::<1>(inputs, &mut outputs[0]),
             2 => self.eval::<2>(inputs, &mut outputs[0]),
