@@ -92,17 +92,11 @@ impl ImageTarget {
     ) -> (R, Encoded) {
         let mut png = match encode_png_header(&mut *writer, width, height, depth, self.colorspace) {
             Ok(png) => png,
-            Err(e) => {
-                let (produced, _) = feed(self, &mut Refused, width, height, None, produce);
-                return (produced, Err(self.encode_error(png_error(e))));
-            }
+            Err(e) => return self.refused(width, height, produce, png_error(e)),
         };
         let stream = match png.stream_writer() {
             Ok(stream) => stream,
-            Err(e) => {
-                let (produced, _) = feed(self, &mut Refused, width, height, None, produce);
-                return (produced, Err(self.encode_error(png_error(e))));
-            }
+            Err(e) => return self.refused(width, height, produce, png_error(e)),
         };
         let (produced, encoded) = {
             let mut lines = PngLines {
@@ -187,18 +181,28 @@ impl ImageTarget {
         let Some((produced, encoded)) = outcome else {
             // The header itself could not be written: nothing was produced.
             let produce = produce.take().expect("not called");
+            let error = written.expect_err("no closure call means a failed header");
             let (produced, _) = feed(self, &mut Refused, width, height, None, produce);
-            let error = written.err().map(|e| self.exr_error(e));
-            return (
-                produced,
-                Err(error.expect("no closure call means a failed header")),
-            );
+            return (produced, Err(self.exr_error(error)));
         };
         let encoded = encoded.and_then(|hash| {
             written.map_err(|e| self.exr_error(e))?;
             Ok(hash)
         });
         (produced, encoded)
+    }
+
+    /// What `produce` makes of a sink that refuses every row, and the
+    /// encoder's `error`: the file could not be started.
+    fn refused<R>(
+        &self,
+        width: u32,
+        height: u32,
+        produce: impl FnOnce(&mut dyn RowSink) -> R,
+        error: image::ImageError,
+    ) -> (R, Encoded) {
+        let (produced, _) = feed(self, &mut Refused, width, height, None, produce);
+        (produced, Err(self.encode_error(error)))
     }
 
     fn encode_error(&self, source: image::ImageError) -> OutputError {

@@ -860,9 +860,10 @@ fn zeroed_floats(len: usize) -> Option<Vec<f32>> {
 
 /// Asks Linux to back a node's whole-image storage with transparent huge
 /// pages. Its memory is fresh, so each 4 KiB page would otherwise cost a
-/// page fault on first write: 4,096 faults for a 1024 x 1024 image, 8 ms on a virtual
-/// machine. numpy advises the same for its large arrays. Advice only: where
-/// huge pages are off or refused, nothing changes but the speed.
+/// page fault on first write: 4,096 faults for a 1024 x 1024 image, 8 ms
+/// on a virtual machine. numpy advises the same for its large arrays.
+/// Advice only: where huge pages are off or refused, nothing changes but
+/// the speed.
 #[cfg(target_os = "linux")]
 fn advise_huge_pages(pixels: &mut [f32]) {
     // SAFETY: sysconf has no preconditions.

@@ -2,6 +2,7 @@
 
 use crate::{NodeFailure, RenderError, lock};
 use std::borrow::Cow;
+use std::ops::Range;
 use std::sync::{Mutex, MutexGuard};
 use tessera_core::hash::hash_str;
 use tessera_core::{
@@ -197,12 +198,10 @@ impl<'s> Pass<'s> {
         if let Some(alpha) = &alpha {
             rgba[3] = alpha.plane(0);
         }
-        let kept = layout.kept().iter().map(|&c| rgba[c]);
-        let mut planes: [&[f32]; 4] = [&[]; 4];
-        for (into, plane) in planes.iter_mut().zip(kept) {
-            *into = plane;
-        }
-        let planes = &planes[..layout.channels()];
+        let kept = layout.kept();
+        let planes: [&[f32]; 4] =
+            std::array::from_fn(|k| kept.get(k).map_or(&[][..], |&c| rgba[c]));
+        let planes = &planes[..kept.len()];
         let row = tile.width as usize * planes.len();
         let stride = target.width as usize * planes.len();
         let column = (tile.x - target.left) as usize * planes.len();
@@ -589,12 +588,12 @@ fn resolve_pixels<'r>(
         let row_samples = first_sample..first_sample + row.len() / planes.len() * samples;
         first_sample = row_samples.end;
         if samples == 1 {
-            let planes = planes.iter().map(|plane| &plane[row_samples.clone()]);
+            let samples = row_samples.clone();
             match planes.len() {
-                1 => interleave::<1>(planes, row),
-                2 => interleave::<2>(planes, row),
-                3 => interleave::<3>(planes, row),
-                _ => interleave::<4>(planes, row),
+                1 => interleave::<1>(planes, samples, row),
+                2 => interleave::<2>(planes, samples, row),
+                3 => interleave::<3>(planes, samples, row),
+                _ => interleave::<4>(planes, samples, row),
             }
             continue;
         }
@@ -611,13 +610,10 @@ fn resolve_pixels<'r>(
     }
 }
 
-/// Pixels of one sample each: the planes' values side by side, plus 0 as
-/// the average of one sample is (0 + v, which turns -0 into +0).
-fn interleave<'p, const K: usize>(planes: impl Iterator<Item = &'p [f32]>, row: &mut [f32]) {
-    let mut sources: [&[f32]; K] = [&[]; K];
-    for (source, plane) in sources.iter_mut().zip(planes) {
-        *source = plane;
-    }
+/// Pixels of one sample each: the `K` planes' `samples` side by side, plus
+/// 0 as the average of one sample is (0 + v, which turns -0 into +0).
+fn interleave<const K: usize>(planes: &[&[f32]], samples: Range<usize>, row: &mut [f32]) {
+    let sources: [&[f32]; K] = std::array::from_fn(|c| &planes[c][samples.clone()]);
     for (p, pixel) in row.as_chunks_mut::<K>().0.iter_mut().enumerate() {
         *pixel = std::array::from_fn(|c| sources[c][p] + 0.0);
     }
