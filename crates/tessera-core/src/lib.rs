@@ -5,6 +5,7 @@
 
 mod buffer;
 mod color;
+mod cores;
 pub mod hash;
 mod node;
 mod pixels;
@@ -14,6 +15,7 @@ mod value;
 
 pub use buffer::{Buffer, BufferPool};
 pub use color::ColorSpace;
+pub use cores::{CoreHeld, Cores};
 pub use node::{BuildArgs, BuildError, Evaluation, Node, NodeError, NodeKind, ScriptLine};
 pub use pixels::{Collected, PixelLayout, RowSink, SinkFailed};
 pub use registry::{Registry, RegistryError};

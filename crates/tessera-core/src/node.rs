@@ -35,6 +35,17 @@ pub trait Node: Send + Sync {
         Vec::new()
     }
 
+    /// Whether the node's evaluations mostly wait for another process to
+    /// compute (a Python node in a worker process): the renderer then runs
+    /// twice as many threads as it computes on, so that one thread's wait
+    /// overlaps another's work, and the node waits inside
+    /// [`TileCtx::while_waiting`].
+    ///
+    /// [`TileCtx::while_waiting`]: crate::TileCtx::while_waiting
+    fn waits_elsewhere(&self) -> bool {
+        false
+    }
+
     /// How the renderer must schedule the node's evaluations.
     fn evaluation(&self) -> Evaluation {
         Evaluation::Tiled

@@ -1,5 +1,6 @@
 //! Tiles, frames and the per-tile context handed to nodes.
 
+use crate::Cores;
 use crate::hash::{bits_to_unit, hash_words};
 use glam::Vec2;
 use std::sync::Mutex;
@@ -92,6 +93,9 @@ pub struct TileCtx<'a> {
     /// Where a node records samples it could not compute and painted
     /// instead of failing (`--on-error=color`).
     pub failures: &'a SampleFailures,
+    /// The render's share of the processors, where it runs more threads
+    /// than it computes on (see [`Cores`]); None otherwise.
+    pub cores: Option<&'a Cores>,
 }
 
 /// Samples of one tile that a node painted instead of failing: the
@@ -121,6 +125,15 @@ impl SampleFailures {
 }
 
 impl TileCtx<'_> {
+    /// Runs `wait` (for another process's answer) without the processor
+    /// share this thread holds, so that another thread computes meanwhile.
+    pub fn while_waiting<T>(&self, wait: impl FnOnce() -> T) -> T {
+        match self.cores {
+            Some(cores) => cores.without_share(self.tile_index, wait),
+            None => wait(),
+        }
+    }
+
     /// Samples in this evaluation.
     pub fn len(&self) -> usize {
         self.rect.area() * self.frame.samples as usize
@@ -234,6 +247,7 @@ mod tests {
             node_id: "n",
             node_hash: 0,
             failures: &NO_FAILURES,
+            cores: None,
         }
     }
 

@@ -20,9 +20,23 @@ pub enum Received<T> {
 
 /// One end of the socket.
 pub struct Channel {
-    writer: UnixStream,
+    sender: ChannelSender,
     reader: BufReader<UnixStream>,
     line: Vec<u8>,
+}
+
+/// The sending side of a [`Channel`], for a thread that sends while
+/// another waits on the channel for a message.
+pub struct ChannelSender {
+    writer: UnixStream,
+}
+
+impl ChannelSender {
+    pub fn send<T: Serialize>(&mut self, message: &T) -> io::Result<()> {
+        let mut bytes = serde_json::to_vec(message)?;
+        bytes.push(b'\n');
+        self.writer.write_all(&bytes)
+    }
 }
 
 /// How often a wait for a reply looks at the cancel flag.
@@ -32,9 +46,16 @@ impl Channel {
     pub fn new(stream: UnixStream) -> io::Result<Channel> {
         let reader = stream.try_clone()?;
         Ok(Channel {
-            writer: stream,
+            sender: ChannelSender { writer: stream },
             reader: BufReader::new(reader),
             line: Vec::new(),
+        })
+    }
+
+    /// A second sending side of this channel.
+    pub fn sender(&self) -> io::Result<ChannelSender> {
+        Ok(ChannelSender {
+            writer: self.sender.writer.try_clone()?,
         })
     }
 
@@ -43,37 +64,8 @@ impl Channel {
         self.reader.get_ref().set_read_timeout(Some(CANCEL_POLL))
     }
 
-    /// Waits up to `spin` for a message to arrive without giving up the
-    /// processor: a blocked process's processor may go idle, and waking it
-    /// again costs far more than a short wait on a virtual machine.
-    pub fn spin_for(&self, spin: Duration) {
-        if !self.reader.buffer().is_empty() {
-            return;
-        }
-        let fd = std::os::fd::AsRawFd::as_raw_fd(self.reader.get_ref());
-        let started = std::time::Instant::now();
-        let mut byte = 0u8;
-        while started.elapsed() < spin {
-            // SAFETY: a one-byte peek into a local buffer; nothing is consumed.
-            let found = unsafe {
-                libc::recv(
-                    fd,
-                    (&mut byte as *mut u8).cast(),
-                    1,
-                    libc::MSG_PEEK | libc::MSG_DONTWAIT,
-                )
-            };
-            if found != -1 {
-                return;
-            }
-            std::hint::spin_loop();
-        }
-    }
-
     pub fn send<T: Serialize>(&mut self, message: &T) -> io::Result<()> {
-        let mut bytes = serde_json::to_vec(message)?;
-        bytes.push(b'\n');
-        self.writer.write_all(&bytes)
+        self.sender.send(message)
     }
 
     /// The next message; a partial line survives a poll of `cancel`.
@@ -131,6 +123,12 @@ mod tests {
                 _ => panic!("no message"),
             }
         }
+        // A second sender's messages arrive on the same channel.
+        a.sender().unwrap().send(&Message::Ready).unwrap();
+        assert!(matches!(
+            b.receive::<Message>(&never).unwrap(),
+            Received::Message(Message::Ready)
+        ));
         drop(a);
         assert!(matches!(
             b.receive::<Message>(&never).unwrap(),

@@ -14,7 +14,7 @@
 
 mod channel;
 
-pub use channel::{Channel, Received};
+pub use channel::{Channel, ChannelSender, Received};
 
 use std::ffi::OsString;
 use std::io;

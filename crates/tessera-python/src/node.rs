@@ -361,6 +361,10 @@ impl Node for PythonNode {
         self.state.core.on_error == OnError::Color
     }
 
+    fn waits_elsewhere(&self) -> bool {
+        self.runtime.processes().is_some() && self.state.runs_in_processes()
+    }
+
     fn evaluation(&self) -> Evaluation {
         if self.state.is_ordered_with_state() {
             Evaluation::WholeImage

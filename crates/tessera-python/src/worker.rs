@@ -5,6 +5,8 @@ use crate::processes::protocol::{Done, Evaluate, Reply};
 use crate::processes::shared::SharedTiles;
 use crate::runtime::PythonRuntime;
 use pyo3::prelude::*;
+use std::os::fd::FromRawFd;
+use std::os::unix::net::UnixStream;
 use std::sync::atomic::AtomicBool;
 use tessera_core::{Buffer, BufferPool, FrameInfo, NodeError, SampleFailures, TileCtx};
 use tessera_process::{Channel, Received};
@@ -14,8 +16,11 @@ use tessera_process::{Channel, Received};
 /// [`WorkerConnection::serve`] it (or say why it failed to load with
 /// [`WorkerConnection::setup_failed`]).
 pub struct WorkerConnection {
+    /// Tiles from the render process, in the order they were sent.
     channel: Channel,
-    shared: SharedTiles,
+    /// Each of the pool's lanes to this worker: the memory holding its
+    /// tile's planes, and the socket its replies go back on.
+    lanes: Vec<(SharedTiles, Channel)>,
     /// Tile buffers kept from one request to the next: fresh large
     /// allocations cost page faults every tile.
     pool: BufferPool,
@@ -32,15 +37,28 @@ impl WorkerConnection {
             )
         };
         let (channel, fds) = tessera_process::inherited().ok_or_else(not_a_worker)?;
-        let [memory] = fds[..] else {
+        if fds.is_empty() || fds.len() % 2 != 0 {
             return Err(not_a_worker());
-        };
-        // SAFETY: the render process handed this memfd to this process for
-        // this connection alone, and nothing else adopts it.
-        let shared = unsafe { SharedTiles::inherited(memory) };
+        }
+        let mut lanes = Vec::with_capacity(fds.len() / 2);
+        for lane in fds.chunks_exact(2) {
+            // SAFETY: the render process handed these descriptors (a memfd
+            // and a socket per lane) to this process for this connection
+            // alone, and nothing else adopts them.
+            let (shared, replies) = unsafe {
+                (
+                    SharedTiles::inherited(lane[0]),
+                    UnixStream::from_raw_fd(lane[1]),
+                )
+            };
+            let replies = Channel::new(replies).map_err(|e| {
+                PythonError::Workers(format!("cannot use the render process's socket: {e}"))
+            })?;
+            lanes.push((shared, replies));
+        }
         Ok(WorkerConnection {
             channel,
-            shared,
+            lanes,
             pool: BufferPool::default(),
         })
     }
@@ -67,16 +85,21 @@ impl WorkerConnection {
         }
         self.channel.send(&Reply::Ready).map_err(lost)?;
         let never = AtomicBool::new(false);
-        let mut spin = std::time::Duration::ZERO;
         loop {
-            self.channel.spin_for(spin);
             let request = match self.channel.receive::<Evaluate>(&never).map_err(lost)? {
                 Received::Message(request) => request,
                 Received::Closed | Received::Cancelled => return Ok(()),
             };
-            spin = std::time::Duration::from_micros(request.spin_us);
             let done = self.evaluate(runtime, &request);
-            self.channel.send(&Reply::Done(done)).map_err(lost)?;
+            match self.lanes.get_mut(request.lane) {
+                Some((_, replies)) => replies.send(&Reply::Done(done)).map_err(lost)?,
+                None => {
+                    return Err(PythonError::Workers(format!(
+                        "the render process sent a tile by lane {}, which this worker lacks",
+                        request.lane
+                    )));
+                }
+            }
         }
     }
 
@@ -93,12 +116,21 @@ impl WorkerConnection {
                 request.node
             )));
         };
-        if let Err(e) = self.shared.map_bytes(request.shared_bytes) {
+        let Some((shared, _)) = self.lanes.get_mut(request.lane) else {
+            return failed(NodeError::new(format!(
+                "the worker process has no lane {}",
+                request.lane
+            )));
+        };
+        if let Err(e) = shared.map_bytes(request.shared_bytes) {
             return failed(NodeError::new(format!(
                 "cannot map the shared tile memory: {e}"
             )));
         }
-        let memory = self.shared.floats();
+        // Before anything that may end this process: the render process
+        // then knows which tile did.
+        shared.set_started(request.request);
+        let memory = shared.floats();
         let pool = &mut self.pool;
         let mut at = 0;
         let inputs: Vec<Buffer> = request
@@ -125,6 +157,7 @@ impl WorkerConnection {
             node_id: &request.node,
             node_hash: request.node_hash,
             failures: &failures,
+            cores: None,
         };
         let result = node.evaluate_alone(&ctx, &input_refs, &mut outputs);
         crate::interpreter::exit_if_forked();

@@ -27,7 +27,9 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
-use tessera_core::{Collected, ColorSpace, FrameInfo, NodeError, PixelLayout, Rect, RowSink};
+use tessera_core::{
+    Collected, ColorSpace, CoreHeld, Cores, FrameInfo, NodeError, PixelLayout, Rect, RowSink,
+};
 use tessera_graph::Plan;
 
 /// How to render.
@@ -387,19 +389,27 @@ pub fn render(
     let region_right = region.x + region.width as i32;
     let band_bytes = (options.tile_size.min(region.height) as usize * row_floats * 4) as u64;
     let (stages, image_evaluates) = whole::schedule(plan);
+    let overlapped = plan
+        .nodes
+        .iter()
+        .any(|planned| planned.node.waits_elsewhere());
+    let computing = worker_count(options.threads);
+    let thread_count = if overlapped { 2 * computing } else { computing };
     let needs = memory_needs(
         plan,
         &stages,
         options.tile_size,
-        worker_count(options.threads),
+        thread_count,
         (band_heights.len(), band_bytes),
         options.output_bytes,
     );
     if needs.total() > needs.available {
         return Err(RenderError::NotEnoughMemory(needs));
     }
-    let pool = thread_pool(options)?;
-    let threads = pool.current_num_threads();
+    let threads = RenderThreads {
+        pool: thread_pool(options, thread_count)?,
+        cores: overlapped.then(|| Cores::new(computing)),
+    };
 
     let mut steps = Steps {
         done: 0,
@@ -414,7 +424,7 @@ pub fn render(
             &mut stored,
             &tiles,
             &frame,
-            &pool,
+            &threads,
             cancel,
             &mut steps,
         )?;
@@ -433,15 +443,16 @@ pub fn render(
         stored: &stored,
         evaluates: image_evaluates,
         colorspace: options.colorspace,
+        cores: threads.cores.as_ref(),
     };
     let mut failed_samples = 0;
     // A band per thread being filled, and those waiting for the sink:
     // beyond that, workers wait for the sink.
     let tiles_per_band = region_tiles.len() / band_heights.len().max(1);
     let rendered = run_tiles(
-        &pool,
+        &threads,
         region_tiles.len(),
-        tiles_per_band * (threads + bands_waiting(band_bytes)),
+        tiles_per_band * (thread_count + bands_waiting(band_bytes)),
         cancel,
         |index, scratch| {
             let (image_index, tile) = region_tiles[index];
@@ -473,7 +484,7 @@ pub fn render(
         width: region.width,
         height: region.height,
         layout,
-        threads,
+        threads: computing,
         tiles: region_tiles.len(),
         failed_samples,
         seconds: (rendered - started).as_secs_f64(),
@@ -562,7 +573,7 @@ impl Steps<'_> {
 /// stays bounded when it is the slower side. `finish` failing stops the
 /// workers, as a failed tile would. Returns when the workers were done.
 fn run_tiles<R: Send>(
-    pool: &rayon::ThreadPool,
+    threads: &RenderThreads,
     count: usize,
     ahead: usize,
     cancel: &AtomicBool,
@@ -581,7 +592,7 @@ fn run_tiles<R: Send>(
             stop,
             finished,
         };
-        let workers = scope.spawn(move || claim_tiles(pool, claims, work, sender));
+        let workers = scope.spawn(move || claim_tiles(threads, claims, work, sender));
         let stop_on_panic = StopOnPanic { stop, finished };
         let failure = in_tile_order(receiver, &mut finish, stop, finished);
         drop(stop_on_panic);
@@ -684,14 +695,14 @@ impl Drop for StopOnPanic<'_> {
 /// stopped and the tiles after the first failed one, and sends what became
 /// of each. Returns when the last worker was done.
 fn claim_tiles<R: Send>(
-    pool: &rayon::ThreadPool,
+    threads: &RenderThreads,
     claims: Claims,
     work: &(impl Fn(usize, &mut TileScratch) -> Result<R, RenderError> + Sync),
     sender: Sender<Vec<TileReport<R>>>,
 ) -> Instant {
     let next_tile = AtomicUsize::new(0);
     let first_failure = AtomicUsize::new(usize::MAX);
-    pool.broadcast(|_| {
+    threads.pool.broadcast(|_| {
         let _stop_on_panic = StopOnPanic {
             stop: claims.stop,
             finished: claims.finished,
@@ -699,7 +710,11 @@ fn claim_tiles<R: Send>(
         let mut scratch = TileScratch::default();
         let mut reports = TileReports::new(&sender);
         loop {
-            let index = next_tile.fetch_add(1, Ordering::Relaxed);
+            let claim = || next_tile.fetch_add(1, Ordering::Relaxed);
+            // Where threads outnumber the cores, a tile is claimed and
+            // computed holding a share of them.
+            let share = threads.cores.as_ref().map(|cores| cores.claim(claim));
+            let index = share.as_ref().map_or_else(claim, CoreHeld::tile);
             if index >= claims.count {
                 break;
             }
@@ -711,9 +726,14 @@ fn claim_tiles<R: Send>(
             if !claims.finished.is_within(index, claims.ahead) {
                 // The tiles this worker has done may be the ones waited for.
                 reports.send();
-                claims.finished.wait_for(index, claims.ahead, skip);
+                let wait = || claims.finished.wait_for(index, claims.ahead, skip);
+                match &share {
+                    Some(share) => share.set_aside(wait),
+                    None => wait(),
+                }
             }
             let result = (!skip()).then(|| work(index, &mut scratch));
+            drop(share);
             if let Some(Err(_)) = &result {
                 first_failure.fetch_min(index, Ordering::Relaxed);
                 claims.finished.wake();
@@ -822,9 +842,18 @@ pub fn worker_count(requested: usize) -> usize {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
-fn thread_pool(options: &RenderOptions) -> Result<rayon::ThreadPool, RenderError> {
+/// The threads of one render.
+pub(crate) struct RenderThreads {
+    pool: rayon::ThreadPool,
+    /// Where some node waits elsewhere ([`tessera_core::Node::waits_elsewhere`]):
+    /// the pool has twice the threads, of which as many compute at once as
+    /// the render was given.
+    cores: Option<Cores>,
+}
+
+fn thread_pool(options: &RenderOptions, threads: usize) -> Result<rayon::ThreadPool, RenderError> {
     let mut builder = rayon::ThreadPoolBuilder::new()
-        .num_threads(worker_count(options.threads))
+        .num_threads(threads)
         // A main thread's stack: Python nodes recursing through C calls use it.
         .stack_size(8 << 20)
         .thread_name(|i| format!("tessera-render-{i}"));
@@ -953,11 +982,39 @@ mod tests {
         assert!(stop.load(Ordering::Relaxed));
     }
 
-    fn pool(threads: usize) -> rayon::ThreadPool {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap()
+    fn pool(threads: usize) -> RenderThreads {
+        RenderThreads {
+            pool: rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap(),
+            cores: None,
+        }
+    }
+
+    #[test]
+    fn threads_beyond_the_render_s_cores_compute_only_while_others_wait() {
+        let threads = RenderThreads {
+            cores: Some(Cores::new(2)),
+            ..pool(4)
+        };
+        let (computing, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let done = run_tiles(
+            &threads,
+            60,
+            usize::MAX,
+            &AtomicBool::new(false),
+            |index, _| {
+                let now = computing.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_micros(200));
+                computing.fetch_sub(1, Ordering::SeqCst);
+                Ok(index)
+            },
+            |_, _| Ok(()),
+        );
+        assert!(done.is_ok());
+        assert!(most.load(Ordering::SeqCst) <= 2, "{most:?}");
     }
 
     #[test]

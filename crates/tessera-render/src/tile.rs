@@ -6,7 +6,7 @@ use std::ops::Range;
 use std::sync::{Mutex, MutexGuard};
 use tessera_core::hash::hash_str;
 use tessera_core::{
-    Buffer, BufferPool, ColorSpace, FrameInfo, GeomProp, PixelLayout, PlaneSource, Rect,
+    Buffer, BufferPool, ColorSpace, Cores, FrameInfo, GeomProp, PixelLayout, PlaneSource, Rect,
     SampleFailures, TileCtx, ValueType,
 };
 use tessera_graph::{Plan, PlannedInput};
@@ -120,6 +120,8 @@ pub struct Pass<'s> {
     /// The colour space the image's RGB is written in (encoded from the
     /// working space as each tile is resolved).
     pub colorspace: ColorSpace,
+    /// The threads' processor share, given to nodes that wait elsewhere.
+    pub cores: Option<&'s Cores>,
 }
 
 impl<'s> Pass<'s> {
@@ -307,6 +309,7 @@ impl<'s> Pass<'s> {
                 node_id: &planned.id,
                 node_hash: node_hashes[node_index],
                 failures,
+                cores: self.cores,
             };
             for (input_index, input) in planned.inputs.iter().enumerate() {
                 let key = (node_index, input_index);
@@ -376,6 +379,8 @@ pub fn evaluate_alone(
         stored,
         evaluates,
         colorspace: ColorSpace::LinRec709,
+        // Alone: the only thread computing.
+        cores: None,
     };
     let scratch = &mut TileScratch::default();
     let image = Rect::new(0, 0, frame.width, frame.height);
@@ -526,6 +531,7 @@ fn geometry(prop: GeomProp, frame: &FrameInfo, rect: Rect, pool: &mut BufferPool
         node_id: "",
         node_hash: 0,
         failures: &SampleFailures::default(),
+        cores: None,
     };
     let channels = prop.value_type().channels().expect("varying");
     let mut buffer = pool.zeroed(channels, ctx.len());

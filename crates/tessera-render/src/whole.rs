@@ -3,7 +3,7 @@
 //! stage that evaluates it.
 
 use crate::tile::{Pass, StoredNode, TileScratch, evaluate_alone, owned_part, paste};
-use crate::{RenderError, Steps, advise_huge_pages, run_tiles, zeroed_floats};
+use crate::{RenderError, RenderThreads, Steps, advise_huge_pages, run_tiles, zeroed_floats};
 use std::sync::atomic::{AtomicBool, Ordering};
 use tessera_core::{Buffer, ColorSpace, Evaluation, FrameInfo, Rect, SampleFailures};
 use tessera_graph::{Plan, PlannedInput};
@@ -128,7 +128,7 @@ pub fn evaluate_stage(
     stored: &mut [Option<StoredNode>],
     tiles: &[Rect],
     frame: &FrameInfo,
-    pool: &rayon::ThreadPool,
+    threads: &RenderThreads,
     cancel: &AtomicBool,
     steps: &mut Steps,
 ) -> Result<(), RenderError> {
@@ -161,9 +161,10 @@ pub fn evaluate_stage(
         stored: &*stored,
         evaluates: stage.evaluates.clone(),
         colorspace: ColorSpace::LinRec709,
+        cores: threads.cores.as_ref(),
     };
     run_tiles(
-        pool,
+        threads,
         tiles.len(),
         // What is gathered is kept whole: no reason to hold workers back.
         usize::MAX,
@@ -193,7 +194,7 @@ pub fn evaluate_stage(
     let node_failures = SampleFailures::default();
     // On a worker, which has what a render thread has (a Python thread state).
     let evaluated =
-        pool.install(|| evaluate_alone(plan, frame, stored, stage.node, &node_failures));
+        (threads.pool).install(|| evaluate_alone(plan, frame, stored, stage.node, &node_failures));
     let outputs = evaluated.map_err(|error| match error {
         RenderError::Node(mut failure) => {
             failure.tile = None;

@@ -7,59 +7,108 @@ use crate::PythonError;
 use crate::policy::NodeState;
 use crossbeam_channel::{Receiver, Sender, unbounded};
 use std::io;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
 use std::process::{Child, ExitStatus};
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tessera_core::{Buffer, NodeError, TileCtx};
 use tessera_process::{Channel, Launch, Options, Received, Spawned, describe_exit, wait_or_kill};
 
-/// One worker process per render thread. A render thread takes an idle
-/// worker for each tile of a Python node and gives it back after, so with
-/// as many workers as threads none ever waits for one.
+/// How many tiles a worker process holds at once: the one it computes and
+/// the next, so that it never waits for the render process between tiles.
+/// The render runs twice as many threads as it computes on
+/// ([`tessera_core::Node::waits_elsewhere`]), one per lane.
+const LANES_PER_WORKER: usize = 2;
+
+/// How many times a tile is sent again after the worker it waited on died
+/// computing another tile, before the pool gives up on starting workers.
+const RESENDS: usize = 3;
+
+/// One worker process per render thread computing, each fed through
+/// [`LANES_PER_WORKER`] lanes. A render thread takes an idle lane for each
+/// tile of a Python node and gives it back after; with as many lanes as
+/// render threads, none ever waits for one.
 pub struct ProcessPool {
-    idle: Receiver<Slot>,
-    give_back: Sender<Slot>,
+    workers: Vec<WorkerLink>,
+    idle: Receiver<Lane>,
+    give_back: Sender<Lane>,
     launch: Launch,
     cancel: Arc<AtomicBool>,
-    spin: Duration,
 }
 
-enum Slot {
-    Running(Box<Worker>),
-    /// A worker that died: the next user of the slot starts a new one, so
-    /// that the tiles before a failed one still render.
-    Dead,
-}
-
-struct Worker {
-    child: Child,
-    channel: Channel,
+/// One tile at a time's way to a worker: shared memory for its planes.
+/// The tile goes over the worker's socket, in order with the other lanes'
+/// tiles; its reply comes back on the lane's own socket.
+struct Lane {
+    worker: usize,
+    index: usize,
     shared: SharedTiles,
-    /// How long to wait for a reply before blocking (see [`spin_time`]).
-    spin: Duration,
 }
 
-/// How long a render thread waits for its worker's reply, and a worker for
-/// its next request, before blocking: a blocked process's processor goes
-/// idle, and waking an idle processor costs up to 0.1 ms on a virtual
-/// machine, per hand-over, twice a tile. Waiting uses a processor, so only
-/// where every render thread and every worker can have one of their own.
-fn spin_time(workers: usize) -> Duration {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if 2 * workers <= cores {
-        Duration::from_micros(300)
-    } else {
-        Duration::ZERO
-    }
+/// A worker process and what its lanes share. The process is started
+/// again after it dies, so that tiles after a failed one still render (the
+/// lowest failing tile is the one reported).
+struct WorkerLink {
+    /// Each lane's shared memory, handed to every process of this link.
+    memories: Vec<OwnedFd>,
+    state: Mutex<LinkState>,
 }
 
-/// Why a wait on a worker ended without a reply.
+#[derive(Default)]
+struct LinkState {
+    /// None before the first start and after the process died.
+    process: Option<Process>,
+    /// Counts processes started: a reply comes from the one its tile went to.
+    generation: u64,
+    /// The next request's number: counted over every process of the link,
+    /// so that a lane's memory never shows a number of another process's.
+    next_request: u64,
+    /// How each process of this link that died ended, by generation.
+    ended: Vec<(u64, u32, Death)>,
+}
+
+struct Process {
+    child: Child,
+    /// Tiles to the worker (and, as it starts, its word that it is ready).
+    channel: Channel,
+    /// Each lane's socket for its replies; taken by the render thread
+    /// waiting on it.
+    replies: Vec<Option<Channel>>,
+}
+
+#[derive(Clone)]
+enum Death {
+    /// It exited or was killed: its status, if it could be had.
+    Exited(Option<ExitStatus>),
+    /// A socket failed otherwise.
+    Broken(String),
+}
+
+/// A tile sent: the process it went to, its number, and the socket its
+/// reply comes on.
+struct Sent {
+    generation: u64,
+    request: u64,
+    replies: Channel,
+}
+
+/// Why a tile got no reply.
 enum Lost {
     Cancelled,
-    /// It exited or was killed (and is not waited for yet).
-    Died,
-    Broken(io::Error),
+    /// Its worker died computing it.
+    Died {
+        pid: u32,
+        how: Death,
+    },
+    /// Its worker died before it got to this tile (computing another): the
+    /// tile is to be sent again.
+    NotRun,
+    /// No worker could be started.
+    Start(PythonError),
+    /// This process failed to hand the tile over.
+    Failed(String),
 }
 
 impl ProcessPool {
@@ -70,91 +119,47 @@ impl ProcessPool {
         cancel: Arc<AtomicBool>,
     ) -> Result<ProcessPool, PythonError> {
         let (give_back, idle) = unbounded();
+        let mut workers = Vec::with_capacity(count);
+        let mut lanes = Vec::with_capacity(count * LANES_PER_WORKER);
+        for worker in 0..count {
+            let mut memories = Vec::with_capacity(LANES_PER_WORKER);
+            for index in 0..LANES_PER_WORKER {
+                let shared = SharedTiles::create().map_err(|e| start_error(&launch, &e))?;
+                memories.push(shared.duplicate().map_err(|e| start_error(&launch, &e))?);
+                lanes.push(Lane {
+                    worker,
+                    index,
+                    shared,
+                });
+            }
+            workers.push(WorkerLink {
+                memories,
+                state: Mutex::default(),
+            });
+        }
+        // A lane of every worker before a second lane of any: fewer tiles
+        // at once than lanes still spread over every worker.
+        lanes.sort_by_key(|lane| (lane.index, lane.worker));
+        for lane in lanes {
+            let _ = give_back.send(lane);
+        }
         let pool = ProcessPool {
+            workers,
             idle,
             give_back,
             launch,
             cancel,
-            spin: spin_time(count),
         };
         // Every worker loads the scene at once; then each is waited for.
         let mut starting = Vec::with_capacity(count);
-        for _ in 0..count {
-            starting.push(pool.spawn().map_err(|e| pool.start_error(&e.to_string()))?);
+        for link in &pool.workers {
+            starting.push(link.spawn(&pool.launch)?);
         }
-        for mut worker in starting {
-            pool.wait_ready(&mut worker)?;
-            let _ = pool.give_back.send(Slot::Running(Box::new(worker)));
+        for (link, started) in pool.workers.iter().zip(starting) {
+            let process = started.wait_ready(&pool.launch, &pool.cancel)?;
+            link.state().install(process);
         }
         Ok(pool)
-    }
-
-    fn start_error(&self, why: &str) -> PythonError {
-        PythonError::Workers(format!(
-            "cannot start a Python worker process ({}): {why}",
-            self.launch.program.display()
-        ))
-    }
-
-    fn spawn(&self) -> io::Result<Worker> {
-        let shared = SharedTiles::create()?;
-        // numpy's BLAS gets one thread in a worker as in the render
-        // process (tessera._limit_library_threads, run in every interpreter).
-        let launch = &self.launch;
-        let options = Options {
-            // Ctrl-C reaches the render process, which stops the workers.
-            own_group: true,
-            no_stdin: true,
-        };
-        let Spawned { child, channel } =
-            tessera_process::spawn(launch, &[shared.raw_fd()], options)?;
-        channel.poll_cancel()?;
-        Ok(Worker {
-            child,
-            channel,
-            shared,
-            spin: self.spin,
-        })
-    }
-
-    fn wait_ready(&self, worker: &mut Worker) -> Result<(), PythonError> {
-        match worker.receive(&self.cancel) {
-            Ok(Reply::Ready) => Ok(()),
-            Ok(Reply::SetupFailed(message)) => Err(PythonError::Workers(format!(
-                "a Python worker process could not load the scene:\n{message}"
-            ))),
-            Ok(Reply::Done(_)) => Err(self.start_error("it replied before it was asked")),
-            Err(Lost::Cancelled) => Err(PythonError::Workers(
-                "cancelled while the Python worker processes started".into(),
-            )),
-            Err(Lost::Died) => {
-                let how = worker.stop().map_or("ended".to_string(), describe_exit);
-                Err(self.start_error(&format!("it {how} while loading the scene")))
-            }
-            Err(Lost::Broken(e)) => Err(self.start_error(&e.to_string())),
-        }
-    }
-
-    /// An idle worker, started anew if the slot's worker died.
-    fn take(&self) -> Result<Worker, String> {
-        let slot = self
-            .idle
-            .recv()
-            .map_err(|_| "the Python worker processes are gone".to_string())?;
-        match slot {
-            Slot::Running(worker) => Ok(*worker),
-            Slot::Dead => {
-                let started = self.spawn().map_err(|e| self.start_error(&e.to_string()));
-                let ready = started.and_then(|mut worker| {
-                    self.wait_ready(&mut worker)?;
-                    Ok(worker)
-                });
-                ready.map_err(|e| {
-                    let _ = self.give_back.send(Slot::Dead);
-                    e.to_string()
-                })
-            }
-        }
     }
 
     /// Evaluates `node` over the tile in a worker process.
@@ -169,155 +174,366 @@ impl ProcessPool {
             let (x, y, _) = ctx.locate(0);
             NodeError::new(message).at_pixel(x, y)
         };
-        let mut worker = self.take().map_err(at_tile)?;
-        match worker.evaluate(ctx, inputs, outputs, &self.cancel) {
+        let mut lane = (self.idle.recv())
+            .map_err(|_| at_tile("the Python worker processes are gone".into()))?;
+        let result = self.evaluate_in(&mut lane, ctx, inputs, outputs);
+        let worker = lane.worker;
+        let _ = self.give_back.send(lane);
+        match result {
             Ok(done) => {
-                let _ = self.give_back.send(Slot::Running(Box::new(worker)));
                 for &(x, y, s) in &done.failed_samples {
                     ctx.failures.record(x, y, s);
                 }
                 node.core.absorb_painted(done.painted, done.first_painted);
                 done.error.map_or(Ok(()), |e| Err(e.into()))
             }
-            Err(lost) => {
-                let status = worker.stop();
-                let _ = self.give_back.send(Slot::Dead);
-                Err(at_tile(match lost {
-                    Lost::Cancelled => "stopped: the render was cancelled".to_string(),
-                    Lost::Died => format!(
-                        "the Python worker process running {}.{} (pid {}) {} in tile {}; \
-                         a node must not end its process (os._exit, a crash in a C extension); \
-                         its last words, if any, are above",
-                        node.core.class_name,
-                        node.core.method_name(),
-                        worker.child.id(),
-                        status.map_or("ended".to_string(), describe_exit),
-                        ctx.tile_index
-                    ),
-                    Lost::Broken(e) => format!(
-                        "lost touch with the Python worker process (pid {}) in tile {}: {e}",
-                        worker.child.id(),
-                        ctx.tile_index
-                    ),
-                }))
-            }
+            Err(lost) => Err(at_tile(match lost {
+                Lost::Cancelled => "stopped: the render was cancelled".to_string(),
+                Lost::Died {
+                    pid,
+                    how: Death::Exited(status),
+                } => format!(
+                    "the Python worker process running {}.{} (pid {pid}) {} in tile {}; \
+                     a node must not end its process (os._exit, a crash in a C extension); \
+                     its last words, if any, are above",
+                    node.core.class_name,
+                    node.core.method_name(),
+                    status.map_or("ended".to_string(), describe_exit),
+                    ctx.tile_index
+                ),
+                Lost::Died {
+                    pid,
+                    how: Death::Broken(why),
+                } => format!(
+                    "lost touch with the Python worker process (pid {pid}) in tile {}: {why}",
+                    ctx.tile_index
+                ),
+                Lost::NotRun => format!(
+                    "the Python worker process {worker} died {RESENDS} times before it got to \
+                     tile {}",
+                    ctx.tile_index
+                ),
+                Lost::Start(error) => error.to_string(),
+                Lost::Failed(why) => format!("tile {}: {why}", ctx.tile_index),
+            })),
         }
     }
-}
 
-impl Worker {
-    fn evaluate(
-        &mut self,
+    /// Sends the tile through `lane` (again, if its worker died computing
+    /// another tile) and waits for its outputs.
+    fn evaluate_in(
+        &self,
+        lane: &mut Lane,
         ctx: &TileCtx,
         inputs: &[&Buffer],
         outputs: &mut [Buffer],
-        cancel: &AtomicBool,
     ) -> Result<Done, Lost> {
-        let floats: usize = inputs
-            .iter()
-            .map(|b| b.data().len())
+        let link = &self.workers[lane.worker];
+        let at = lane.write_inputs(inputs, outputs)?;
+        let mut request = Evaluate {
+            node: ctx.node_id.to_string(),
+            node_hash: ctx.node_hash,
+            tile: ctx.tile_index,
+            rect: (ctx.rect.x, ctx.rect.y, ctx.rect.width, ctx.rect.height),
+            frame: Frame::from(ctx.frame),
+            lane: lane.index,
+            request: 0,
+            inputs: inputs.iter().map(|b| (b.channels(), b.len())).collect(),
+            outputs: outputs.iter().map(|b| (b.channels(), b.len())).collect(),
+            shared_bytes: lane.shared.len(),
+        };
+        for _ in 0..=RESENDS {
+            let sent = link.send(&mut request, &self.launch, &self.cancel)?;
+            let reply = ctx.while_waiting(|| link.reply(sent, lane, &self.cancel));
+            match reply {
+                Ok(Reply::Done(done)) => {
+                    if done.error.is_none() {
+                        lane.read_outputs(at, outputs);
+                    }
+                    return Ok(done);
+                }
+                Ok(other) => {
+                    return Err(Lost::Failed(format!(
+                        "a Python worker process replied {other:?} to a tile"
+                    )));
+                }
+                Err(Lost::NotRun) => {}
+                Err(lost) => return Err(lost),
+            }
+        }
+        Err(Lost::NotRun)
+    }
+}
+
+fn start_error(launch: &Launch, why: &dyn std::fmt::Display) -> PythonError {
+    PythonError::Workers(format!(
+        "cannot start a Python worker process ({}): {why}",
+        launch.program.display()
+    ))
+}
+
+impl Lane {
+    /// Copies the inputs' planes into the shared memory, grown to hold the
+    /// outputs' too; gives where the outputs' planes start.
+    fn write_inputs(&mut self, inputs: &[&Buffer], outputs: &[Buffer]) -> Result<usize, Lost> {
+        let floats: usize = (inputs.iter().map(|b| b.data().len()))
             .chain(outputs.iter().map(|b| b.data().len()))
             .sum();
-        self.shared.reserve(floats).map_err(Lost::Broken)?;
+        let failed =
+            |e: io::Error| Lost::Failed(format!("cannot grow the shared tile memory: {e}"));
+        self.shared.reserve(floats).map_err(failed)?;
         let memory = self.shared.floats();
         let mut at = 0;
         for input in inputs {
             memory[at..at + input.data().len()].copy_from_slice(input.data());
             at += input.data().len();
         }
-        let request = Evaluate {
-            node: ctx.node_id.to_string(),
-            node_hash: ctx.node_hash,
-            tile: ctx.tile_index,
-            rect: (ctx.rect.x, ctx.rect.y, ctx.rect.width, ctx.rect.height),
-            frame: Frame::from(ctx.frame),
-            inputs: inputs.iter().map(|b| (b.channels(), b.len())).collect(),
-            outputs: outputs.iter().map(|b| (b.channels(), b.len())).collect(),
-            shared_bytes: self.shared.len(),
-            spin_us: self.spin.as_micros() as u64,
+        Ok(at)
+    }
+
+    fn read_outputs(&mut self, mut at: usize, outputs: &mut [Buffer]) {
+        let memory = self.shared.floats();
+        for output in outputs.iter_mut() {
+            let data = output.data_mut();
+            data.copy_from_slice(&memory[at..at + data.len()]);
+            at += data.len();
+        }
+    }
+}
+
+/// A worker process started, not yet ready.
+struct Starting {
+    spawned: Spawned,
+    replies: Vec<Channel>,
+}
+
+impl WorkerLink {
+    fn state(&self) -> MutexGuard<'_, LinkState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Starts a worker process for the link, with a reply socket per lane.
+    fn spawn(&self, launch: &Launch) -> Result<Starting, PythonError> {
+        let failed = |e: io::Error| start_error(launch, &e);
+        let mut replies = Vec::with_capacity(self.memories.len());
+        let mut theirs = Vec::with_capacity(self.memories.len());
+        for _ in &self.memories {
+            let (ours, their_end) = UnixStream::pair().map_err(failed)?;
+            let ours = Channel::new(ours).map_err(failed)?;
+            ours.poll_cancel().map_err(failed)?;
+            replies.push(ours);
+            theirs.push(their_end);
+        }
+        // Each lane's memory, then its reply socket.
+        let fds: Vec<RawFd> = (self.memories.iter().zip(&theirs))
+            .flat_map(|(memory, reply)| [memory.as_raw_fd(), reply.as_raw_fd()])
+            .collect();
+        let options = Options {
+            // Ctrl-C reaches the render process, which stops the workers.
+            own_group: true,
+            no_stdin: true,
         };
-        if let Err(e) = self.channel.send(&request) {
-            // A worker that died is seen as a broken pipe here.
-            return Err(self.lost(e));
-        }
-        let done = match self.receive(cancel)? {
-            Reply::Done(done) => done,
-            other => {
-                return Err(Lost::Broken(io::Error::other(format!(
-                    "unexpected reply {other:?}"
-                ))));
+        // numpy's BLAS gets one thread in a worker as in the render
+        // process (tessera._limit_library_threads, run in every interpreter).
+        let spawned = tessera_process::spawn(launch, &fds, options).map_err(failed)?;
+        spawned.channel.poll_cancel().map_err(failed)?;
+        Ok(Starting { spawned, replies })
+    }
+
+    /// Sends `request` (numbering it), starting the link's process first
+    /// if it died.
+    fn send(
+        &self,
+        request: &mut Evaluate,
+        launch: &Launch,
+        cancel: &AtomicBool,
+    ) -> Result<Sent, Lost> {
+        let mut state = self.state();
+        if state.process.is_none() {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(Lost::Cancelled);
             }
-        };
-        if done.error.is_none() {
-            let memory = self.shared.floats();
-            for output in outputs.iter_mut() {
-                let data = output.data_mut();
-                data.copy_from_slice(&memory[at..at + data.len()]);
-                at += data.len();
+            let started = self.spawn(launch).map_err(Lost::Start)?;
+            let process = started.wait_ready(launch, cancel).map_err(Lost::Start)?;
+            state.install(process);
+        }
+        state.next_request += 1;
+        request.request = state.next_request;
+        let generation = state.generation;
+        let process = state.process.as_mut().expect("started above");
+        let replies = (process.replies[request.lane].take())
+            .expect("a lane's reply socket is used by one thread at a time");
+        // A worker that died is seen as its reply socket closing, by the
+        // wait that follows: the tile was not started then.
+        if let Err(error) = process.channel.send(request)
+            && error.kind() != io::ErrorKind::BrokenPipe
+        {
+            state.bury(error);
+            return Err(Lost::NotRun);
+        }
+        Ok(Sent {
+            generation,
+            request: request.request,
+            replies,
+        })
+    }
+
+    /// Waits for the reply to a tile sent through `lane`.
+    fn reply(&self, sent: Sent, lane: &Lane, cancel: &AtomicBool) -> Result<Reply, Lost> {
+        let Sent {
+            generation,
+            request,
+            mut replies,
+        } = sent;
+        let received = replies.receive::<Reply>(cancel);
+        let mut state = self.state();
+        let current = state.generation == generation && state.process.is_some();
+        match received {
+            Ok(Received::Message(reply)) => {
+                if let Some(process) = state.process.as_mut().filter(|_| current) {
+                    process.replies[lane.index] = Some(replies);
+                }
+                Ok(reply)
+            }
+            // Stopped at once: a node may run for ever.
+            _ if cancel.load(Ordering::Relaxed) => {
+                if current {
+                    state.bury(io::Error::other("the render was cancelled"));
+                }
+                Err(Lost::Cancelled)
+            }
+            Ok(Received::Closed) | Err(_) if lane.shared.started() != Some(request) => {
+                if current {
+                    state.bury(io::Error::from(io::ErrorKind::BrokenPipe));
+                }
+                Err(Lost::NotRun)
+            }
+            Ok(Received::Closed | Received::Cancelled) => {
+                if current {
+                    state.bury(io::Error::from(io::ErrorKind::BrokenPipe));
+                }
+                Err(state.death(generation))
+            }
+            Err(error) => {
+                if current {
+                    state.bury(error);
+                }
+                Err(state.death(generation))
             }
         }
-        Ok(done)
     }
 
-    fn receive(&mut self, cancel: &AtomicBool) -> Result<Reply, Lost> {
-        self.channel.spin_for(self.spin);
-        match self.channel.receive(cancel) {
-            Ok(Received::Message(reply)) => Ok(reply),
-            Ok(Received::Cancelled) => Err(Lost::Cancelled),
-            Ok(Received::Closed) => Err(self.ended()),
-            Err(e) => Err(self.lost(e)),
-        }
-    }
-
-    /// Why talking to the worker failed: its death, if it died.
-    fn lost(&mut self, error: io::Error) -> Lost {
-        if error.kind() == io::ErrorKind::BrokenPipe {
-            return self.ended();
-        }
-        match tessera_process::exits_within(&self.child, Duration::ZERO) {
-            true => Lost::Died,
-            false => Lost::Broken(error),
-        }
-    }
-
-    /// The worker closed its end: it is exiting. Waits a moment for it to
-    /// be gone (not reaping it), so that its status is its own, not the
-    /// kill that [`Worker::stop`] sends its group.
-    fn ended(&mut self) -> Lost {
-        tessera_process::exits_within(&self.child, Duration::from_secs(2));
-        Lost::Died
-    }
-
-    /// Kills the worker (if it still runs), and what a node in it forked,
-    /// and waits for it: its status.
-    fn stop(&mut self) -> Option<ExitStatus> {
-        tessera_process::kill_group(&self.child);
-        self.child.wait().ok()
-    }
-
-    /// Lets the worker finish (it exits when its socket closes), killing it
-    /// if it takes longer than `grace`.
-    fn finish(self, grace: Duration) {
-        let Worker {
+    /// Lets the process finish (it exits when its socket closes), killing
+    /// it if it takes longer than `grace`.
+    fn finish(&self, grace: Duration) {
+        let process = self.state().process.take();
+        if let Some(Process {
             mut child,
             channel,
-            shared,
-            ..
-        } = self;
-        // Closing the socket is what tells the worker to finish.
-        drop((channel, shared));
-        wait_or_kill(&mut child, grace);
+            replies,
+        }) = process
+        {
+            // Closing the sockets is what tells the worker to finish.
+            drop((channel, replies));
+            wait_or_kill(&mut child, grace);
+        }
     }
+}
+
+impl Starting {
+    /// Waits until the process has loaded the scene.
+    fn wait_ready(self, launch: &Launch, cancel: &AtomicBool) -> Result<Process, PythonError> {
+        let Starting {
+            spawned: Spawned {
+                mut child,
+                mut channel,
+            },
+            replies,
+        } = self;
+        let failed = match channel.receive(cancel) {
+            Ok(Received::Message(Reply::Ready)) => {
+                return Ok(Process {
+                    child,
+                    channel,
+                    replies: replies.into_iter().map(Some).collect(),
+                });
+            }
+            Ok(Received::Message(Reply::SetupFailed(message))) => PythonError::Workers(format!(
+                "a Python worker process could not load the scene:\n{message}"
+            )),
+            Ok(Received::Message(Reply::Done(_))) => {
+                start_error(launch, &"it replied before it was asked")
+            }
+            Ok(Received::Cancelled) => {
+                PythonError::Workers("cancelled while the Python worker processes started".into())
+            }
+            Ok(Received::Closed) => {
+                tessera_process::exits_within(&child, Duration::from_secs(2));
+                let how = stop(&mut child).map_or("ended".to_string(), describe_exit);
+                return Err(start_error(
+                    launch,
+                    &format!("it {how} while loading the scene"),
+                ));
+            }
+            Err(e) => start_error(launch, &e),
+        };
+        stop(&mut child);
+        Err(failed)
+    }
+}
+
+impl LinkState {
+    fn install(&mut self, process: Process) {
+        self.generation += 1;
+        self.process = Some(process);
+    }
+
+    /// Records how the process ended (it closed a socket, or one failed:
+    /// then it is stopped), and that it is gone.
+    fn bury(&mut self, error: io::Error) {
+        let Some(mut process) = self.process.take() else {
+            return;
+        };
+        let how = if error.kind() == io::ErrorKind::BrokenPipe
+            || tessera_process::exits_within(&process.child, Duration::ZERO)
+        {
+            // Closing its end means it is exiting: its status is its own,
+            // not the kill that `stop` sends its group.
+            tessera_process::exits_within(&process.child, Duration::from_secs(2));
+            Death::Exited(stop(&mut process.child))
+        } else {
+            stop(&mut process.child);
+            Death::Broken(error.to_string())
+        };
+        self.ended.push((self.generation, process.child.id(), how));
+    }
+
+    /// How the process of `generation` died, computing a tile.
+    fn death(&self, generation: u64) -> Lost {
+        let ended = (self.ended.iter()).find(|(g, _, _)| *g == generation);
+        match ended {
+            Some((_, pid, how)) => Lost::Died {
+                pid: *pid,
+                how: how.clone(),
+            },
+            None => Lost::Failed("a Python worker process ended unseen".into()),
+        }
+    }
+}
+
+/// Kills a process (if it still runs), and what a node in it forked, and
+/// waits for it: its status.
+fn stop(child: &mut Child) -> Option<ExitStatus> {
+    tessera_process::kill_group(child);
+    child.wait().ok()
 }
 
 impl Drop for ProcessPool {
     fn drop(&mut self) {
-        // The render is over: every worker is idle. Each flushes its
-        // output and exits when its socket closes.
-        while let Ok(slot) = self.idle.try_recv() {
-            if let Slot::Running(worker) = slot {
-                worker.finish(Duration::from_secs(5));
-            }
+        // The render is over: no lane is in use. Each worker flushes its
+        // output and exits when its sockets close.
+        for link in &self.workers {
+            link.finish(Duration::from_secs(5));
         }
     }
 }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use tessera_core::{FrameInfo, NodeError, Rect, ScriptLine};
 
 /// Render process to worker: evaluate one node over one tile. The inputs'
-/// planes are in the shared memory from its start, each buffer's planes
+/// planes are in the lane's shared memory from its start, each buffer's planes
 /// after the previous buffer's; the worker writes the outputs' planes after
 /// the inputs'.
 #[derive(Debug, Serialize, Deserialize)]
@@ -16,15 +16,18 @@ pub struct Evaluate {
     pub tile: usize,
     pub rect: (i32, i32, u32, u32),
     pub frame: Frame,
+    /// Which of the worker's lanes the tile came by: the shared memory
+    /// holding its planes, and the socket its reply goes back on.
+    pub lane: usize,
+    /// The request's number (counted per worker process), which the worker
+    /// notes in the lane's memory as it starts it.
+    pub request: u64,
     /// (channels, samples) of each input buffer, in the node's input order.
     pub inputs: Vec<(usize, usize)>,
     /// (channels, samples) of each output buffer.
     pub outputs: Vec<(usize, usize)>,
     /// The shared memory's size in bytes now (it grows with the tiles).
     pub shared_bytes: usize,
-    /// How long the worker is to wait for its next request before
-    /// blocking, in microseconds (the pool's spin time).
-    pub spin_us: u64,
 }
 
 /// [`FrameInfo`] on the wire; the time as its bits, so it arrives exact.

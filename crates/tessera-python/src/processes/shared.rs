@@ -1,10 +1,11 @@
 //! The memory a render process and its worker share: a memfd that both map
-//! (memmap2), holding one tile's planes at a time.
+//! (memmap2), holding one tile's planes at a time, after a header in which
+//! the worker notes which request it started.
 
 use memmap2::MmapMut;
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
 /// A shared, growable array of floats.
 pub struct SharedTiles {
@@ -15,6 +16,10 @@ pub struct SharedTiles {
 /// The render process grows the memory by at least this much, so that
 /// slightly larger tiles (at the image's edges, say) do not remap it.
 const GROWTH: usize = 1 << 20;
+
+/// Bytes before the planes: the number of the request the worker started
+/// last (a u64), padded to a cache line.
+const HEADER: usize = 64;
 
 impl SharedTiles {
     /// New, empty shared memory, closed on exec (the pool passes it to its
@@ -41,8 +46,10 @@ impl SharedTiles {
         SharedTiles { file, map: None }
     }
 
-    pub fn raw_fd(&self) -> RawFd {
-        self.file.as_raw_fd()
+    /// A second descriptor of the same memory, closed on exec, to hand to
+    /// each worker process started for it.
+    pub fn duplicate(&self) -> io::Result<OwnedFd> {
+        Ok(self.file.try_clone()?.into())
     }
 
     /// The size in bytes now.
@@ -53,7 +60,7 @@ impl SharedTiles {
     /// Grows the memory to hold at least `floats` floats (the render
     /// process's side: it sets the size and tells the worker).
     pub fn reserve(&mut self, floats: usize) -> io::Result<()> {
-        let bytes = floats * size_of::<f32>();
+        let bytes = HEADER + floats * size_of::<f32>();
         if bytes <= self.len() {
             return Ok(());
         }
@@ -76,13 +83,29 @@ impl SharedTiles {
         Ok(())
     }
 
-    /// The memory as floats.
+    /// Notes that the worker started request `request` (the worker's side).
+    pub fn set_started(&mut self, request: u64) {
+        if let Some(map) = self.map.as_mut() {
+            map[..size_of::<u64>()].copy_from_slice(&request.to_ne_bytes());
+        }
+    }
+
+    /// The request the worker started last, if it started one since the
+    /// memory was first mapped (the render process's side).
+    pub fn started(&self) -> Option<u64> {
+        let map = self.map.as_ref()?;
+        let bytes = map[..size_of::<u64>()].try_into().expect("eight bytes");
+        Some(u64::from_ne_bytes(bytes))
+    }
+
+    /// The memory after the header, as floats.
     pub fn floats(&mut self) -> &mut [f32] {
         let Some(map) = self.map.as_mut() else {
             return &mut [];
         };
-        let bytes: &mut [u8] = map;
-        // SAFETY: a mapping is page-aligned, so aligned for f32; the length
+        let bytes: &mut [u8] = &mut map[HEADER..];
+        // SAFETY: a mapping is page-aligned, and the header a multiple of 4
+        // bytes long, so the planes are aligned for f32; the length
         // is rounded down to whole floats; every bit pattern is a valid f32.
         unsafe {
             std::slice::from_raw_parts_mut(
@@ -102,11 +125,14 @@ mod tests {
         let mut render = SharedTiles::create().unwrap();
         render.reserve(10).unwrap();
         // A second mapping of the same memory, as the worker has.
-        let fd = unsafe { libc::dup(render.raw_fd()) };
+        let fd = std::os::fd::IntoRawFd::into_raw_fd(render.duplicate().unwrap());
         let mut worker = unsafe { SharedTiles::inherited(fd) };
         worker.map_bytes(render.len()).unwrap();
         render.floats()[3] = 1.5;
         assert_eq!(worker.floats()[3], 1.5);
+        worker.set_started(7);
+        assert_eq!(render.started(), Some(7));
+        assert_eq!(render.floats()[0], 0.0);
         render.reserve(GROWTH).unwrap();
         worker.map_bytes(render.len()).unwrap();
         let last = worker.floats().len() - 1;
