@@ -949,7 +949,7 @@ pub fn materialx_nodes() -> Result<(), Failure> {
     for (name, signatures) in tessera_materialx::MATERIALX_NODES {
         let nodedefs: Vec<String> = signatures
             .iter()
-            .map(|s| format!("ND_{name}_{s}"))
+            .map(|s| tessera_materialx::nodedef_name(name, s))
             .collect();
         text.push_str(&format!("{name}: {}\n", nodedefs.join(", ")));
     }

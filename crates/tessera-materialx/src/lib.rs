@@ -26,12 +26,13 @@ use tessera_core::{NodeKind, Registry};
 /// The MaterialX standard nodes Tessera renders, each by the Tessera node of
 /// the same name (MaterialX's inputs, defaults and semantics), with the
 /// signatures it renders: the suffixes of MaterialX's nodedef names
-/// (`ND_add_color3FA`: `color3FA`, a color3 add of a float).
+/// (`ND_add_color3FA`: `color3FA`, a color3 add of a float; see
+/// [`nodedef_name`]).
 pub const MATERIALX_NODES: &[(&str, &[&str])] = &[
     ("texcoord", &["vector2"]),
     ("position", &["vector3"]),
     ("time", &["float"]),
-    ("constant", ALL),
+    ("constant", ALL_AND_INTEGERS),
     ("place2d", &["vector2"]),
     ("checkerboard", &["color3"]),
     ("ramplr", ALL),
@@ -78,6 +79,10 @@ pub const MATERIALX_NODES: &[(&str, &[&str])] = &[
     ("ifgreater", COMPARED),
     ("ifgreatereq", COMPARED),
     ("ifequal", COMPARED_EQUAL),
+    ("and", &["boolean"]),
+    ("or", &["boolean"]),
+    ("xor", &["boolean"]),
+    ("not", &["boolean"]),
     ("plus", COLOURS),
     ("minus", COLOURS),
     ("difference", COLOURS),
@@ -99,7 +104,7 @@ pub const MATERIALX_NODES: &[(&str, &[&str])] = &[
     ),
     ("convert", CONVERSIONS),
     ("trianglewave", &["float"]),
-    ("dot", ALL),
+    ("dot", ALL_AND_INTEGERS),
     ("dotproduct", &["vector2", "vector3", "vector4"]),
     ("crossproduct", &["vector3"]),
     ("magnitude", &["vector2", "vector3", "vector4"]),
@@ -150,16 +155,22 @@ const WITH_INTEGER: &[&str] = ARITHMETIC;
 const ALL_AND_INTEGER: &[&str] = &[
     "float", "color3", "color4", "vector2", "vector3", "vector4", "integer",
 ];
-/// The conditionals' forms: comparing floats, integers (`I`: constants,
-/// compared as floats) or, for ifequal, booleans (`B`: true is 1).
+/// [`ALL`], integers and booleans (per sample: floats holding 0 or 1).
+const ALL_AND_INTEGERS: &[&str] = &[
+    "float", "color3", "color4", "vector2", "vector3", "vector4", "integer", "boolean",
+];
+/// The conditionals' forms: choosing values of every type, integers and
+/// booleans (a `boolean` output is the test itself: 1 or 0), by comparing
+/// floats or integers (`I`: compared as floats) or, for ifequal, booleans
+/// (`B`: true is 1).
 const COMPARED: &[&str] = &[
-    "float", "color3", "color4", "vector2", "vector3", "vector4", "floatI", "color3I", "color4I",
-    "vector2I", "vector3I", "vector4I",
+    "float", "color3", "color4", "vector2", "vector3", "vector4", "integer", "boolean", "floatI",
+    "color3I", "color4I", "vector2I", "vector3I", "vector4I", "integerI", "booleanI",
 ];
 const COMPARED_EQUAL: &[&str] = &[
-    "float", "color3", "color4", "vector2", "vector3", "vector4", "floatI", "color3I", "color4I",
-    "vector2I", "vector3I", "vector4I", "floatB", "color3B", "color4B", "vector2B", "vector3B",
-    "vector4B",
+    "float", "color3", "color4", "vector2", "vector3", "vector4", "integer", "boolean", "floatI",
+    "color3I", "color4I", "vector2I", "vector3I", "vector4I", "integerI", "booleanI", "floatB",
+    "color3B", "color4B", "vector2B", "vector3B", "vector4B", "integerB", "booleanB",
 ];
 /// Functions MaterialX defines on floats and vectors only.
 const VECTORS: &[&str] = &["float", "vector2", "vector3", "vector4"];
@@ -220,11 +231,21 @@ pub fn output_type<'s>(category: &str, signature: &'s str) -> &'s str {
 }
 
 /// The Tessera type that carries values of MaterialX type `ty`: an integer
-/// that varies per sample is a float holding a whole number.
+/// that varies per sample is a float holding a whole number, a boolean a
+/// float holding 1 (true) or 0.
 pub fn tessera_type(ty: &str) -> &str {
     match ty {
-        "integer" => "float",
+        "integer" | "boolean" => "float",
         other => other,
+    }
+}
+
+/// The name of MaterialX's nodedef of `category` with `signature`:
+/// `ND_add_color3FA`, and for the logical nodes `ND_logical_and`.
+pub fn nodedef_name(category: &str, signature: &str) -> String {
+    match category {
+        "and" | "or" | "xor" | "not" => format!("ND_logical_{category}"),
+        _ => format!("ND_{category}_{signature}"),
     }
 }
 

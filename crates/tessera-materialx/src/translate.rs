@@ -4,7 +4,7 @@
 
 use crate::document::{Attr, Document, Element, NodeDef, Port, Scope};
 use crate::library::{Definitions, Library};
-use crate::{output_type, signatures_of, supported_kind, tessera_type};
+use crate::{nodedef_name, output_type, signatures_of, supported_kind, tessera_type};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use tessera_core::{ColorSpace, GeomProp, Registry, SocketType, ValueType};
@@ -304,7 +304,7 @@ impl<'d> Translator<'d> {
         let graph = self.definitions.definition(element);
         let listed = match (&element.nodedef, &element.type_name) {
             (Some(nodedef), _) => {
-                (signatures.iter()).any(|s| nodedef.value == format!("ND_{category}_{s}"))
+                (signatures.iter()).any(|s| nodedef.value == nodedef_name(category, s))
             }
             // A separate's type is its outputs' (see `Translator::node`).
             (None, Some(ty)) if !category.starts_with("separate") => {
@@ -316,7 +316,7 @@ impl<'d> Translator<'d> {
                     typed(s)
                         && graph
                             .as_ref()
-                            .is_none_or(|g| g.nodedef.name.value == format!("ND_{category}_{s}"))
+                            .is_none_or(|g| g.nodedef.name.value == nodedef_name(category, s))
                 })
             }
             _ => true,
@@ -736,7 +736,7 @@ impl<'d> Translator<'d> {
         // `<ifgreater nodedef="ND_ifgreatereq_color4I">`.
         let defined = (element.nodedef.as_ref()).and_then(|nodedef| {
             crate::MATERIALX_NODES.iter().find(|(name, signatures)| {
-                (signatures.iter()).any(|s| nodedef.value == format!("ND_{name}_{s}"))
+                (signatures.iter()).any(|s| nodedef.value == nodedef_name(name, s))
             })
         });
         let category = &match defined {
@@ -753,7 +753,7 @@ impl<'d> Translator<'d> {
         let signatures = signatures_of(&category.value).expect("a supported node");
         let listed = || {
             let nodedefs: Vec<String> = (signatures.iter())
-                .map(|s| format!("ND_{}_{s}", category.value))
+                .map(|s| nodedef_name(&category.value, s))
                 .collect();
             format!("Tessera renders {}", nodedefs.join(", "))
         };
@@ -792,7 +792,7 @@ impl<'d> Translator<'d> {
             }
         }
         if let Some(nodedef) = &element.nodedef
-            && !(signatures.iter()).any(|s| nodedef.value == format!("ND_{}_{s}", category.value))
+            && !(signatures.iter()).any(|s| nodedef.value == nodedef_name(&category.value, s))
         {
             self.report(
                 place,
@@ -846,12 +846,13 @@ impl<'d> Translator<'d> {
                     value: Spanned::new(ParamValue::String(space), span),
                 });
             }
-            // MaterialX compares booleans where Tessera compares floats (the
-            // conditionals' value1 and value2): true is 1, false 0. An
-            // integer given to a generic input (add_integer's in1) is its
-            // float.
+            // A boolean is a float where Tessera's node takes one (the
+            // conditionals' value1 and value2, the logical nodes, a
+            // constant): true is 1, false 0. An integer given to a generic
+            // input (add_integer's in1) is its float.
             let socket = spec.find_input(&input.name.value).map(|(_, i)| i.ty);
-            let takes_float = socket == Some(SocketType::Fixed(ValueType::Float));
+            let takes_float = socket == Some(SocketType::Fixed(ValueType::Float))
+                || socket == Some(SocketType::Generic);
             let value = match value.value {
                 ParamValue::Boolean(b) if takes_float => {
                     Spanned::new(ParamValue::Float(f64::from(u8::from(b))), value.span)
@@ -865,6 +866,20 @@ impl<'d> Translator<'d> {
                 name: input.name.clone(),
                 value,
             });
+        }
+        // A conditional giving a boolean gives its test: 1 where it holds.
+        let conditional = matches!(
+            category.value.as_str(),
+            "ifgreater" | "ifgreatereq" | "ifequal"
+        );
+        if conditional && self.output_of(element) == Some("boolean") {
+            for (name, value) in [("in1", 1.0), ("in2", 0.0)] {
+                params.push(Param {
+                    name: Spanned::new(name.to_string(), category.span.clone()),
+                    value: Spanned::new(ParamValue::Float(value), category.span.clone()),
+                });
+            }
+            value_type = Some(Spanned::new("float".to_string(), category.span.clone()));
         }
         // An input left out takes MaterialX's default, where Tessera's
         // differs: the baker's position, or a value where Tessera's reads
@@ -899,6 +914,17 @@ impl<'d> Translator<'d> {
         })
     }
 
+    /// The MaterialX type of `element`'s output: its `type`, or its
+    /// nodedef's.
+    fn output_of(&self, element: &'d Element) -> Option<&'d str> {
+        if let Some(ty) = &element.type_name {
+            return Some(&ty.value);
+        }
+        let nodedef = self.definitions.nodedef(element)?;
+        let output = nodedef.outputs.first()?.type_name.as_ref()?;
+        Some(&output.value)
+    }
+
     /// MaterialX's `convert`: a float or a color3 widened to the output's
     /// type by a `constant` (as Tessera widens them), or the channels moved
     /// by a separate and a combine node (`ID__channels` and `ID`): a channel
@@ -919,17 +945,19 @@ impl<'d> Translator<'d> {
             );
             return Vec::new();
         };
-        // An integer or boolean constant becomes its float, widened; a
-        // per-sample integer is already a float holding a whole number: it
+        // An integer or a boolean is a float holding its value (1 for
+        // true): a constant one becomes its float, widened; a per-sample one
         // is widened by adding 0 (which also makes ceil's -0 the 0 an int
-        // converts to). Tessera has no per-sample booleans.
-        if matches!(from.value.as_str(), "integer" | "boolean") && channels(&to.value).is_some() {
+        // converts to). An integer made a boolean is whether it is not 0.
+        let whole = |ty: &str| matches!(ty, "integer" | "boolean");
+        if whole(&from.value) && (channels(&to.value).is_some() || whole(&to.value)) {
+            let to_boolean = to.value == "boolean" && from.value == "integer";
             let id = self.id(place, &element.name);
             let spanned = |text: &str| Spanned::new(text.to_string(), at.clone());
             let node = |type_name: &str, params: Vec<Param>| NodeDesc {
                 id: Spanned::new(id.clone(), element.name.span.clone()),
                 type_name: spanned(type_name),
-                value_type: Some(spanned(&to.value)),
+                value_type: Some(spanned(tessera_type(&to.value))),
                 params,
             };
             let param = |name: &str, value: ParamValue| Param {
@@ -939,26 +967,25 @@ impl<'d> Translator<'d> {
             let constant =
                 |value: f64| node("constant", vec![param("value", ParamValue::Float(value))]);
             return match self.source(place, input).map(|v| v.value) {
+                Some(ParamValue::Integer(i)) if to_boolean => {
+                    vec![constant(f64::from(u8::from(i != 0)))]
+                }
                 Some(ParamValue::Integer(i)) => vec![constant(i as f64)],
                 Some(ParamValue::Boolean(b)) => vec![constant(f64::from(u8::from(b)))],
                 None => vec![constant(0.0)],
-                Some(link @ ParamValue::Link(_)) if from.value == "integer" => vec![node(
+                Some(link) if to_boolean => vec![node(
+                    "ifequal",
+                    vec![
+                        param("value1", link),
+                        param("value2", ParamValue::Float(0.0)),
+                        param("in1", ParamValue::Float(0.0)),
+                        param("in2", ParamValue::Float(1.0)),
+                    ],
+                )],
+                Some(link) => vec![node(
                     "add",
                     vec![param("in1", link), param("in2", ParamValue::Float(0.0))],
                 )],
-                Some(_) => {
-                    let diagnostic = Diagnostic::new(
-                        DiagnosticKind::WrongType,
-                        format!(
-                            "a convert from {} takes a constant: Tessera has no per-sample {}s",
-                            from.value, from.value
-                        ),
-                        input.name.span.clone(),
-                    )
-                    .label("this input");
-                    self.report(place, diagnostic);
-                    Vec::new()
-                }
             };
         }
         if channels(&from.value).is_none() || channels(&to.value).is_none() {

@@ -1,5 +1,6 @@
 //! MaterialX's conditional nodes: one of two values, chosen per sample by
-//! comparing two floats.
+//! comparing two floats; and its logical nodes, on booleans carried as
+//! floats (true where not 0; results 1 or 0).
 
 use crate::kind::kind;
 use std::sync::Arc;
@@ -86,6 +87,80 @@ pub fn ifequal() -> Arc<dyn NodeKind> {
     )
 }
 
+/// A logical operation per sample; `not` has one input, read as both.
+struct Logic {
+    op: fn(bool, bool) -> bool,
+}
+
+impl Node for Logic {
+    fn eval_tile(
+        &self,
+        _: &TileCtx,
+        inputs: &[&Buffer],
+        outputs: &mut [Buffer],
+    ) -> Result<(), NodeError> {
+        let (in1, in2) = (inputs[0].plane(0), inputs[inputs.len() - 1].plane(0));
+        for ((out, &a), &b) in outputs[0].plane_mut(0).iter_mut().zip(in1).zip(in2) {
+            *out = f32::from(u8::from((self.op)(a != 0.0, b != 0.0)));
+        }
+        Ok(())
+    }
+}
+
+fn logic(
+    name: &str,
+    doc: &str,
+    operands: &[&str],
+    op: fn(bool, bool) -> bool,
+) -> Arc<dyn NodeKind> {
+    let mut spec = NodeSpec::new(name, doc);
+    for operand in operands {
+        spec = spec.input(InputSpec::fixed(
+            operand,
+            ValueType::Float,
+            Value::Float(0.0),
+            "a boolean: true where not 0",
+        ));
+    }
+    let spec = spec.output(OutputSpec::new(
+        "out",
+        SocketType::Fixed(ValueType::Float),
+        "1 where true, else 0",
+    ));
+    kind(spec, move |_| Ok(Box::new(Logic { op })))
+}
+
+pub fn and() -> Arc<dyn NodeKind> {
+    logic(
+        "and",
+        "in1 and in2 (booleans as floats)",
+        &["in1", "in2"],
+        |a, b| a && b,
+    )
+}
+
+pub fn or() -> Arc<dyn NodeKind> {
+    logic(
+        "or",
+        "in1 or in2 (booleans as floats)",
+        &["in1", "in2"],
+        |a, b| a || b,
+    )
+}
+
+pub fn xor() -> Arc<dyn NodeKind> {
+    logic(
+        "xor",
+        "in1 or in2 but not both (booleans as floats)",
+        &["in1", "in2"],
+        |a, b| a != b,
+    )
+}
+
+pub fn not() -> Arc<dyn NodeKind> {
+    logic("not", "not in (a boolean as a float)", &["in"], |a, _| !a)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,5 +189,19 @@ mod tests {
         );
         // NaN compares false: in2.
         assert_eq!(pick(ifgreatereq(), f32::NAN, 0.0), -1.0);
+    }
+
+    #[test]
+    fn logic_reads_any_value_but_0_as_true_and_gives_1_or_0() {
+        let table = |kind: Arc<dyn NodeKind>| {
+            [(0.0, 0.0), (0.0, -2.5), (0.5, 0.0), (1.0, 1.0)]
+                .map(|(a, b)| eval_one(&kind, None, &[&[a], &[b]])[0][0])
+        };
+        assert_eq!(table(and()), [0.0, 0.0, 0.0, 1.0]);
+        assert_eq!(table(or()), [0.0, 1.0, 1.0, 1.0]);
+        assert_eq!(table(xor()), [0.0, 1.0, 1.0, 0.0]);
+        let negated = [0.0, 3.0, f32::NAN].map(|a| eval_one(&not(), None, &[&[a]])[0][0]);
+        // NaN is not 0: true, as a NaN converted to a boolean is.
+        assert_eq!(negated, [1.0, 0.0, 0.0]);
     }
 }

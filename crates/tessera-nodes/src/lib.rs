@@ -103,6 +103,10 @@ pub fn builtins() -> Vec<Arc<dyn NodeKind>> {
         conditional::ifgreater(),
         conditional::ifgreatereq(),
         conditional::ifequal(),
+        conditional::and(),
+        conditional::or(),
+        conditional::xor(),
+        conditional::not(),
         // Colour.
         color::colorramp(),
         color::hsvadjust(),
