@@ -575,7 +575,7 @@ fn every_testsuite_document_here_renders() {
             }
         }
     }
-    assert!(documents.len() >= 14, "{documents:?}");
+    assert!(documents.len() >= 16, "{documents:?}");
     let dir = tempfile::tempdir().unwrap();
     for document in documents {
         let document = document.to_str().unwrap();
@@ -623,6 +623,41 @@ fn a_vector_output_is_written_as_a_colour() {
         hash(&["render", "doc.mtlx", "--size", "8x4", "-o", "a.exr"]),
         hash(&["render", "scene.toml", "-o", "b.exr"])
     );
+}
+
+#[test]
+fn geometric_nodes_are_the_flat_images_constants_and_frame_is_the_frame() {
+    // MaterialX's texture-space render gives NaN for normal, tangent and
+    // bitangent (the conformance documents cannot compare them): Tessera's
+    // flat image faces the camera (docs/materialx.md).
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("doc.mtlx"),
+        "<materialx>\n  <nodegraph name=\"g\">\n    <normal name=\"n\" type=\"vector3\">\n      \
+         <input name=\"space\" type=\"string\" value=\"world\" />\n    </normal>\n    \
+         <tangent name=\"t\" type=\"vector3\" />\n    <bitangent name=\"b\" type=\"vector3\" />\n    \
+         <frame name=\"f\" type=\"float\" />\n    \
+         <output name=\"out_n\" type=\"vector3\" nodename=\"n\" />\n    \
+         <output name=\"out_t\" type=\"vector3\" nodename=\"t\" />\n    \
+         <output name=\"out_b\" type=\"vector3\" nodename=\"b\" />\n    \
+         <output name=\"out_f\" type=\"float\" nodename=\"f\" />\n  </nodegraph>\n</materialx>\n",
+    )
+    .unwrap();
+    let pixel = |output: &str, frame: &str| {
+        let args = [
+            "render", "doc.mtlx", "--output", output, "--size", "4x4", "--frame", frame, "-o",
+            "out.exr",
+        ];
+        tessera_in(dir.path(), &args).expect_code(0);
+        let image = image::open(dir.path().join("out.exr"))
+            .unwrap()
+            .to_rgba32f();
+        image.get_pixel(1, 2).0
+    };
+    assert_eq!(pixel("g/out_n", "0"), [0.0, 0.0, 1.0, 1.0]);
+    assert_eq!(pixel("g/out_t", "0"), [1.0, 0.0, 0.0, 1.0]);
+    assert_eq!(pixel("g/out_b", "0"), [0.0, 1.0, 0.0, 1.0]);
+    assert_eq!(pixel("g/out_f", "7"), [7.0, 7.0, 7.0, 1.0]);
 }
 
 #[test]

@@ -32,6 +32,11 @@ pub const MATERIALX_NODES: &[(&str, &[&str])] = &[
     ("texcoord", &["vector2"]),
     ("position", &["vector3"]),
     ("time", &["float"]),
+    ("frame", &["float"]),
+    ("normal", &["vector3"]),
+    ("tangent", &["vector3"]),
+    ("bitangent", &["vector3"]),
+    ("geomcolor", &["float", "color3", "color4"]),
     ("constant", ALL_AND_INTEGERS),
     ("place2d", &["vector2"]),
     ("checkerboard", &["color3"]),
@@ -249,11 +254,29 @@ pub fn nodedef_name(category: &str, signature: &str) -> String {
     }
 }
 
+/// The value of geometric node `category` of MaterialX type `ty` on
+/// Tessera's flat image, which faces the camera: its normal is +z, its
+/// tangent +x (u), its bitangent +y (v), and it has no vertex colours (GL's
+/// default attribute, (0, 0, 0, 1), as MaterialX's baker gives).
+pub fn geometric_constant(category: &str, ty: &str) -> Option<&'static [f64]> {
+    Some(match (category, ty) {
+        ("normal", _) => &[0.0, 0.0, 1.0],
+        ("tangent", _) => &[1.0, 0.0, 0.0],
+        ("bitangent", _) => &[0.0, 1.0, 0.0],
+        ("geomcolor", "float") => &[0.0],
+        ("geomcolor", "color3") => &[0.0, 0.0, 0.0],
+        ("geomcolor", _) => &[0.0, 0.0, 0.0, 1.0],
+        _ => return None,
+    })
+}
+
 /// The Tessera node that renders MaterialX node `category`, if any (a
-/// `convert` is made of other nodes: `separate3`'s kind stands for it).
+/// `convert` is made of other nodes: `separate3`'s kind stands for it; a
+/// geometric node is a `constant`).
 pub fn supported_kind<'r>(registry: &'r Registry, category: &str) -> Option<&'r Arc<dyn NodeKind>> {
     let name = match category {
         "convert" => "separate3",
+        "normal" | "tangent" | "bitangent" | "geomcolor" => "constant",
         _ => category,
     };
     signatures_of(category).and_then(|_| registry.get(name))
@@ -273,8 +296,7 @@ mod tests {
             if *name == "convert" {
                 continue;
             }
-            let spec = registry
-                .get(name)
+            let spec = supported_kind(&registry, name)
                 .unwrap_or_else(|| panic!("no Tessera node {name}"))
                 .spec();
             for signature in *signatures {

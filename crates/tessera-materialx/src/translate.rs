@@ -4,7 +4,9 @@
 
 use crate::document::{Attr, Document, Element, NodeDef, Port, Scope};
 use crate::library::{Definitions, Library};
-use crate::{nodedef_name, output_type, signatures_of, supported_kind, tessera_type};
+use crate::{
+    geometric_constant, nodedef_name, output_type, signatures_of, supported_kind, tessera_type,
+};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use tessera_core::{ColorSpace, GeomProp, Registry, SocketType, ValueType};
@@ -750,6 +752,10 @@ impl<'d> Translator<'d> {
         if category.value == "position" {
             return Some(self.position_element(place, element));
         }
+        let ty = self.output_of(element).unwrap_or("vector3");
+        if let Some(value) = geometric_constant(&category.value, ty) {
+            return Some(self.geometric_element(place, element, ty, value));
+        }
         let signatures = signatures_of(&category.value).expect("a supported node");
         let listed = || {
             let nodedefs: Vec<String> = (signatures.iter())
@@ -1052,6 +1058,32 @@ impl<'d> Translator<'d> {
             params: vec![Param {
                 name: Spanned::new("value".to_string(), span.clone()),
                 value: self.position_link(span),
+            }],
+        }
+    }
+
+    /// A geometric node (normal, tangent, bitangent, geomcolor) as the
+    /// constant it is on a flat image ([`geometric_constant`]); its space
+    /// and index make no difference there.
+    fn geometric_element(
+        &mut self,
+        place: Place,
+        element: &Element,
+        ty: &str,
+        value: &[f64],
+    ) -> NodeDesc {
+        let span = element.category.span.clone();
+        let number = |v: &f64| Spanned::new(ParamValue::Float(*v), span.clone());
+        NodeDesc {
+            id: Spanned::new(self.id(place, &element.name), element.name.span.clone()),
+            type_name: Spanned::new("constant".to_string(), span.clone()),
+            value_type: Some(Spanned::new(ty.to_string(), span.clone())),
+            params: vec![Param {
+                name: Spanned::new("value".to_string(), span.clone()),
+                value: match value {
+                    [single] => number(single),
+                    _ => Spanned::new(ParamValue::Array(value.iter().map(number).collect()), span),
+                },
             }],
         }
     }

@@ -34,6 +34,7 @@ pub fn builtins() -> Vec<Arc<dyn NodeKind>> {
         texcoord::texcoord(),
         texcoord::position(),
         texcoord::time(),
+        texcoord::frame(),
         texcoord::constant(),
         place2d::place2d(),
         // Patterns.

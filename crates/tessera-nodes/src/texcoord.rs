@@ -1,10 +1,10 @@
-//! `texcoord`, `position`, `time` and `constant`.
+//! `texcoord`, `position`, `time`, `frame` and `constant`.
 
 use crate::kind::kind;
 use std::sync::Arc;
 use tessera_core::{
-    Buffer, InputSpec, Node, NodeError, NodeKind, NodeSpec, OutputSpec, SocketType, TileCtx,
-    ValueType,
+    Buffer, FrameInfo, InputSpec, Node, NodeError, NodeKind, NodeSpec, OutputSpec, SocketType,
+    TileCtx, ValueType,
 };
 
 /// Copies its only input to its only output. The renderer fills `texcoord`'s
@@ -47,32 +47,53 @@ pub fn position() -> Arc<dyn NodeKind> {
     kind(spec, |_| Ok(Box::new(Pass)))
 }
 
-/// The frame's time in seconds, the same for every sample.
-struct Time;
+/// A value of the frame being rendered, the same for every sample.
+struct OfFrame {
+    value: fn(&FrameInfo) -> f32,
+}
 
-impl Node for Time {
+impl Node for OfFrame {
     fn eval_tile(
         &self,
         ctx: &TileCtx,
         _: &[&Buffer],
         outputs: &mut [Buffer],
     ) -> Result<(), NodeError> {
-        outputs[0].data_mut().fill(ctx.frame.time);
+        outputs[0].data_mut().fill((self.value)(ctx.frame));
         Ok(())
     }
 }
 
-pub fn time() -> Arc<dyn NodeKind> {
-    let spec = NodeSpec::new(
-        "time",
-        "the current time in seconds: the frame (`--frame`) divided by [image] fps",
-    )
-    .output(OutputSpec::new(
+fn of_frame(
+    name: &str,
+    doc: &str,
+    output: &str,
+    value: fn(&FrameInfo) -> f32,
+) -> Arc<dyn NodeKind> {
+    let spec = NodeSpec::new(name, doc).output(OutputSpec::new(
         "out",
         SocketType::Fixed(ValueType::Float),
-        "seconds",
+        output,
     ));
-    kind(spec, |_| Ok(Box::new(Time)))
+    kind(spec, move |_| Ok(Box::new(OfFrame { value })))
+}
+
+pub fn time() -> Arc<dyn NodeKind> {
+    of_frame(
+        "time",
+        "the current time in seconds: the frame (`--frame`) divided by [image] fps",
+        "seconds",
+        |frame| frame.time,
+    )
+}
+
+pub fn frame() -> Arc<dyn NodeKind> {
+    of_frame(
+        "frame",
+        "the number of the frame being rendered (`--frame`, 0 by default)",
+        "the frame number",
+        |frame| frame.frame as f32,
+    )
 }
 
 pub fn constant() -> Arc<dyn NodeKind> {
@@ -89,18 +110,17 @@ mod tests {
     use crate::test_util::eval_one;
 
     #[test]
-    fn time_is_the_frames_time() {
+    fn time_and_frame_are_the_frames() {
         let mut frame = crate::test_util::frame(2, 1);
         frame.time = 1.5;
-        let out = crate::test_util::eval_node(
-            &time(),
-            None,
-            &[],
-            &frame,
-            tessera_core::Rect::new(0, 0, 2, 1),
-            &[],
-        );
-        assert_eq!(out.unwrap()[0].data(), &[1.5, 1.5]);
+        frame.frame = -36;
+        let of = |kind: Arc<dyn NodeKind>| {
+            let rect = tessera_core::Rect::new(0, 0, 2, 1);
+            let out = crate::test_util::eval_node(&kind, None, &[], &frame, rect, &[]);
+            out.unwrap()[0].data().to_vec()
+        };
+        assert_eq!(of(time()), [1.5, 1.5]);
+        assert_eq!(of(self::frame()), [-36.0, -36.0]);
     }
 
     #[test]
