@@ -4,8 +4,8 @@ use crate::kind::kind;
 use glam::Vec2;
 use std::sync::Arc;
 use tessera_core::{
-    Buffer, InputSpec, Node, NodeError, NodeKind, NodeSpec, OutputSpec, SocketType, TileCtx, Value,
-    ValueType,
+    Buffer, BuildError, InputSpec, Node, NodeError, NodeKind, NodeSpec, OutputSpec, SocketType,
+    TileCtx, Value, ValueType,
 };
 
 /// MaterialX's `rotate2d` (mx_rotate_vector2): `amount` in degrees turns the
@@ -18,13 +18,35 @@ fn rotate2d(v: Vec2, degrees: f32) -> Vec2 {
     Vec2::new(ca * v.x + sa * v.y, -sa * v.x + ca * v.y)
 }
 
-/// MaterialX's NG_place2d_vector2 with operationorder 0 (SRT).
-#[inline]
-fn place(texcoord: Vec2, pivot: Vec2, scale: Vec2, rotate: f32, offset: Vec2) -> Vec2 {
-    rotate2d((texcoord - pivot) / scale, rotate) - offset + pivot
+/// The order of place2d's operations: MaterialX's `operationorder`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Order {
+    /// 0: scale, rotate, then translate.
+    Srt,
+    /// 1: translate, rotate, then scale.
+    Trs,
 }
 
-struct Place2d;
+/// MaterialX's NG_place2d_vector2, each operation in its order.
+#[inline]
+fn place(
+    texcoord: Vec2,
+    pivot: Vec2,
+    scale: Vec2,
+    rotate: f32,
+    offset: Vec2,
+    order: Order,
+) -> Vec2 {
+    let centred = texcoord - pivot;
+    match order {
+        Order::Srt => rotate2d(centred / scale, rotate) - offset + pivot,
+        Order::Trs => rotate2d(centred - offset, rotate) / scale + pivot,
+    }
+}
+
+struct Place2d {
+    order: Order,
+}
 
 impl Node for Place2d {
     fn eval_tile(
@@ -49,7 +71,7 @@ impl Node for Place2d {
             .zip(rotate.plane(0).iter().zip(offset.samples::<2>()))
             .map(|(((t, p), s), (&r, o))| {
                 let [t, p, s, o] = [t, p, s, o].map(Vec2::from_array);
-                place(t, p, s, r, o).to_array()
+                place(t, p, s, r, o, self.order).to_array()
             });
         out.write_samples(placed);
         Ok(())
@@ -60,14 +82,14 @@ impl Node for Place2d {
 pub fn place2d() -> Arc<dyn NodeKind> {
     let spec = NodeSpec::new(
         "place2d",
-        "transforms texture coordinates (MaterialX's NG_place2d_vector2, SRT order): \
-         out = rotate2d((texcoord - pivot) / scale, rotate) - offset + pivot, where \
+        "transforms texture coordinates (MaterialX's NG_place2d_vector2): in the default \
+         order (SRT), out = rotate2d((texcoord - pivot) / scale, rotate) - offset + pivot, where \
          rotate2d(v, a) = (cos a * v.x + sin a * v.y, -sin a * v.x + cos a * v.y). \
          So scale divides (scale 2 shows the texture twice as large), a positive rotate turns \
          the coordinates clockwise (the texture appears turned counter-clockwise about the \
          pivot), and offset is subtracted after the rotation (offset (0.25, 0) moves the \
-         texture a quarter to the right). MaterialX's operationorder input is not supported: \
-         the order is always SRT (scale, rotate, translate)",
+         texture a quarter to the right). With operationorder 1 (TRS), \
+         out = rotate2d(texcoord - pivot - offset, rotate) / scale + pivot",
     )
     .input(InputSpec::texcoord())
     .input(InputSpec::fixed(
@@ -92,14 +114,35 @@ pub fn place2d() -> Arc<dyn NodeKind> {
         "offset",
         ValueType::Vector2,
         Value::Vector2(Vec2::ZERO),
-        "translation, subtracted from the coordinates after scale and rotate",
+        "translation, subtracted from the coordinates after scale and rotate (SRT) or first (TRS)",
     ))
+    .input(
+        InputSpec::fixed(
+            "operationorder",
+            ValueType::Integer,
+            Value::Integer(0),
+            "0: scale, rotate, translate (SRT); 1: translate, rotate, scale (TRS)",
+        )
+        .range(0.0, 1.0),
+    )
     .output(OutputSpec::new(
         "out",
         SocketType::Fixed(ValueType::Vector2),
         "the transformed texture coordinates",
     ));
-    kind(spec, |_| Ok(Box::new(Place2d)))
+    kind(spec, |args| {
+        let order = match args.integer("operationorder") {
+            0 => Order::Srt,
+            1 => Order::Trs,
+            other => {
+                return Err(BuildError::at_input(
+                    "operationorder",
+                    format!("operationorder is 0 (SRT) or 1 (TRS), not {other}"),
+                ));
+            }
+        };
+        Ok(Box::new(Place2d { order }))
+    })
 }
 
 #[cfg(test)]
@@ -177,6 +220,21 @@ mod tests {
             &run([0.9, 0.5], [0.5, 0.5], [2.0, 2.0], -90.0, [0.1, 0.1]),
             &[0.4, 0.6],
         );
+    }
+
+    #[test]
+    fn trs_translates_first_and_scales_last() {
+        // ((1, 0.5) - (0.5, 0.5) - (0.1, 0.2)) = (0.4, -0.2); turned 90 degrees
+        // clockwise: (-0.2, -0.4); divided by (2, 4): (-0.1, -0.1); plus the pivot.
+        let placed = place(
+            Vec2::new(1.0, 0.5),
+            Vec2::new(0.5, 0.5),
+            Vec2::new(2.0, 4.0),
+            90.0,
+            Vec2::new(0.1, 0.2),
+            Order::Trs,
+        );
+        assert_close(&placed.to_array(), &[0.4, 0.4]);
     }
 
     #[test]
