@@ -706,6 +706,9 @@ impl<'d> Translator<'d> {
     fn nodes(&mut self, place: Place, element: &'d Element) -> Vec<NodeDesc> {
         let nodes: Vec<NodeDesc> = match element.category.value.as_str() {
             "convert" => self.convert(place, element),
+            "combine2" if self.output_of(element).is_some_and(|ty| ty != "vector2") => {
+                self.combine_pair(place, element)
+            }
             _ => self.node(place, element).into_iter().collect(),
         };
         let Place::Instance(_) = place else {
@@ -918,6 +921,73 @@ impl<'d> Translator<'d> {
             value_type,
             params,
         })
+    }
+
+    /// MaterialX's combine2 of two values into a four-channel one (a color3
+    /// and a float into a color4, `color4CF`; a vector3 and a float,
+    /// `vector4VF`, or two vector2s, `vector4VV`, into a vector4): each
+    /// input of more than one channel separated (`ID__in1`, `ID__in2`),
+    /// and the channels in order into a combine4 (`ID`).
+    fn combine_pair(&mut self, place: Place, element: &'d Element) -> Vec<NodeDesc> {
+        let at = element.category.span.clone();
+        let nodedef = self.definitions.nodedef(element);
+        let Some((nodedef, to)) = nodedef.zip(self.output_of(element)) else {
+            self.report(place, unsupported(&element.category));
+            return Vec::new();
+        };
+        let id = self.id(place, &element.name);
+        let spanned = |text: &str| Spanned::new(text.to_string(), at.clone());
+        let param = |name: &str, value: ParamValue| Param {
+            name: spanned(name),
+            value: Spanned::new(value, at.clone()),
+        };
+        let mut nodes = Vec::new();
+        let mut channels_in_order = Vec::new();
+        for declared in &nodedef.inputs {
+            let name = &declared.name.value;
+            let ty = (declared.type_name.as_ref()).map_or("float", |t| t.value.as_str());
+            let given = element.inputs.iter().find(|i| &i.name.value == name);
+            let value = given.and_then(|input| self.source(place, input));
+            let count = channels(ty).unwrap_or(1);
+            if count == 1 {
+                channels_in_order.push(value.map_or(ParamValue::Float(0.0), |v| v.value));
+                continue;
+            }
+            // MaterialX's defaults here are 0, as Tessera's separate's.
+            let separated = format!("{id}__{name}");
+            nodes.push(NodeDesc {
+                id: Spanned::new(separated.clone(), element.name.span.clone()),
+                type_name: spanned(&format!("separate{count}")),
+                value_type: Some(spanned(ty)),
+                params: value
+                    .map(|value| Param {
+                        name: spanned("in"),
+                        value,
+                    })
+                    .into_iter()
+                    .collect(),
+            });
+            let outputs: &[&str] = match count {
+                2 => &["outx", "outy"],
+                _ => &["outr", "outg", "outb", "outa"],
+            };
+            channels_in_order.extend(outputs.iter().take(count).map(|output| {
+                ParamValue::Link(Link {
+                    node: separated.clone(),
+                    output: Some(output.to_string()),
+                })
+            }));
+        }
+        let params = (channels_in_order.into_iter().enumerate())
+            .map(|(k, value)| param(&format!("in{}", k + 1), value))
+            .collect();
+        nodes.push(NodeDesc {
+            id: Spanned::new(id, element.name.span.clone()),
+            type_name: spanned("combine4"),
+            value_type: Some(spanned(to)),
+            params,
+        });
+        nodes
     }
 
     /// The MaterialX type of `element`'s output: its `type`, or its
