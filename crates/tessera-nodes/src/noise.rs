@@ -945,7 +945,8 @@ mod tests {
             };
             same(&out, &fractal, &format!("fractal3, {octaves} octaves"));
         }
-        let jitter: Vec<f32> = (0..len).map(|i| (i % 6) as f32 * 0.25).collect();
+        // Jitters outside 0..1 too: MaterialX allows them.
+        let jitter: Vec<f32> = (0..len).map(|i| (i % 8) as f32 * 0.5 - 1.0).collect();
         // Scattered samples (each its own cells), and an image's rows of
         // samples crossing cells, at several scales and both signs (the
         // cells the samples share hashed once).

@@ -359,7 +359,13 @@ fn worley_spec(name: &str, coord: InputSpec) -> NodeSpec {
         "Worley (cellular) noise: the distance from the coordinate to the nearest of one jittered feature point per unit cell \
          (vector2: the two nearest, vector3: the three nearest), or with style 1 the random value of the nearest point's cell",
     )
-    .input(float_input("jitter", 1.0, "how far feature points stray from cell centres").range(0.0, 1.0))
+    .input(float_input(
+        "jitter",
+        1.0,
+        "how far feature points stray from cell centres: 0 at the centres, 1 anywhere in their cell; \
+         above 1 they may leave it, and the nearest may then be missed, as in MaterialX, which \
+         looks at the neighbouring cells only",
+    ))
     .input(
         InputSpec::fixed(
             "style",
