@@ -575,7 +575,7 @@ fn every_testsuite_document_here_renders() {
             }
         }
     }
-    assert!(documents.len() >= 17, "{documents:?}");
+    assert!(documents.len() >= 18, "{documents:?}");
     let dir = tempfile::tempdir().unwrap();
     for document in documents {
         let document = document.to_str().unwrap();

@@ -42,6 +42,8 @@ pub const MATERIALX_NODES: &[(&str, &[&str])] = &[
     ("checkerboard", &["color3"]),
     ("ramplr", ALL),
     ("ramptb", ALL),
+    ("splitlr", ALL),
+    ("splittb", ALL),
     ("noise2d", VECTORS),
     ("noise3d", VECTORS),
     ("fractal2d", VECTORS),

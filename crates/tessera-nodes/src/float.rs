@@ -25,7 +25,7 @@ pub fn floor(x: f32) -> f32 {
 
 /// The blend of every interpolating node (glam's `lerp`, operation for operation).
 #[inline]
-fn lerp(a: f32, b: f32, t: f32) -> f32 {
+pub fn lerp(a: f32, b: f32, t: f32) -> f32 {
     a * (1.0 - t) + b * t
 }
 

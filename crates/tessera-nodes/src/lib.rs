@@ -41,6 +41,8 @@ pub fn builtins() -> Vec<Arc<dyn NodeKind>> {
         pattern::checkerboard(),
         pattern::ramplr(),
         pattern::ramptb(),
+        pattern::splitlr(),
+        pattern::splittb(),
         // Noise.
         noise_nodes::noise2d(),
         noise_nodes::noise3d(),

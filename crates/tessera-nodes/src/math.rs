@@ -138,17 +138,21 @@ pub fn smoothstep() -> Arc<dyn NodeKind> {
             ("low", 0.0, "where the step starts"),
             ("high", 1.0, "where the step ends"),
         ],
-        |[v, low, high]| {
-            if v >= high {
-                1.0
-            } else if v <= low {
-                0.0
-            } else {
-                let t = (v - low) / (high - low);
-                t * t * (3.0 - 2.0 * t)
-            }
-        },
+        |[v, low, high]| smoothstep_of(v, low, high),
     )
+}
+
+/// MaterialX's smoothstep: 0 at or below `low`, 1 at or above `high` (a
+/// step where they meet), a Hermite curve between.
+pub fn smoothstep_of(v: f32, low: f32, high: f32) -> f32 {
+    if v >= high {
+        1.0
+    } else if v <= low {
+        0.0
+    } else {
+        let t = (v - low) / (high - low);
+        t * t * (3.0 - 2.0 * t)
+    }
 }
 
 /// GLSL's `mod` (MaterialX's modulo): the result takes the sign of `b`.

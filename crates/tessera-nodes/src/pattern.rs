@@ -1,7 +1,8 @@
 //! `checkerboard`, `ramplr`, `ramptb` (MaterialX standard nodes).
 
-use crate::float::{floor, lerp_planes_by};
+use crate::float::{floor, lerp, lerp_planes_by};
 use crate::kind::kind;
+use crate::math::smoothstep_of;
 use glam::{Vec2, Vec3};
 use multiversion::multiversion;
 use multiversion::target::target_cfg_f;
@@ -137,10 +138,180 @@ pub fn ramptb() -> Arc<dyn NodeKind> {
     )
 }
 
+/// MaterialX's splitlr and splittb: `mix(below, above, aastep(center,
+/// texcoord[axis]))`, where aastep is a smoothstep as wide as the coordinate
+/// changes across a pixel: its screen-space derivatives, which a GPU takes
+/// between the pixels of a 2x2 quad, here the difference to the other pixel
+/// of the quad in each direction (sample for sample), read from a one-pixel
+/// halo. Where the coordinate does not change, the step is sharp.
+struct Split {
+    axis: usize,
+    /// The indices of the inputs on either side of the split.
+    below: usize,
+    above: usize,
+}
+
+impl Node for Split {
+    fn halo(&self) -> u32 {
+        1
+    }
+
+    fn eval_tile(
+        &self,
+        ctx: &TileCtx,
+        inputs: &[&Buffer],
+        outputs: &mut [Buffer],
+    ) -> Result<(), NodeError> {
+        let [below, above, center, texcoord] =
+            [inputs[self.below], inputs[self.above], inputs[2], inputs[3]];
+        let rect = ctx.rect;
+        let (width, height) = (rect.width as usize, rect.height as usize);
+        let samples = ctx.frame.samples as usize;
+        let grown_width = width + 2;
+        let out = &mut outputs[0];
+        if texcoord.len() != grown_width * (height + 2) * samples
+            || out.len() != width * height * samples
+        {
+            return Err(NodeError::new(format!(
+                "split: inputs of {} samples for a {width}x{height} tile with a one-pixel halo",
+                texcoord.len()
+            )));
+        }
+        let at = |x: usize, y: usize, s: usize| (y * grown_width + x) * samples + s;
+        let coordinate = texcoord.plane(self.axis);
+        let center = center.plane(0);
+        // The difference to the quad's other pixel along one direction.
+        let across = |here: usize, absolute: i32, next: usize, previous: usize| {
+            if absolute.rem_euclid(2) == 0 {
+                coordinate[next] - coordinate[here]
+            } else {
+                coordinate[here] - coordinate[previous]
+            }
+        };
+        let mut index = 0;
+        for y in 1..=height {
+            for x in 1..=width {
+                let (px, py) = (rect.x + x as i32 - 1, rect.y + y as i32 - 1);
+                for s in 0..samples {
+                    let here = at(x, y, s);
+                    let dx = across(here, px, at(x + 1, y, s), at(x - 1, y, s));
+                    let dy = across(here, py, at(x, y + 1, s), at(x, y - 1, s));
+                    let half_width = (dx * dx + dy * dy).sqrt() * std::f32::consts::FRAC_1_SQRT_2;
+                    let c = center[here];
+                    let t = smoothstep_of(coordinate[here], c - half_width, c + half_width);
+                    for channel in 0..out.channels() {
+                        let (b, a) = (below.plane(channel)[here], above.plane(channel)[here]);
+                        out.plane_mut(channel)[index] = lerp(b, a, t);
+                    }
+                    index += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn split(
+    name: &str,
+    doc: &str,
+    first: (&str, &str),
+    second: (&str, &str),
+    axis: usize,
+    [below, above]: [usize; 2],
+) -> Arc<dyn NodeKind> {
+    let spec = NodeSpec::new(name, doc)
+        .generic_over(&ValueType::VARYING)
+        .input(InputSpec::generic(first.0, 0.0, first.1))
+        .input(InputSpec::generic(second.0, 0.0, second.1))
+        .input(InputSpec::fixed(
+            "center",
+            ValueType::Float,
+            Value::Float(0.5),
+            "where the split lies",
+        ))
+        .input(InputSpec::texcoord())
+        .output(OutputSpec::new("out", SocketType::Generic, "the split"));
+    kind(spec, move |_| Ok(Box::new(Split { axis, below, above })))
+}
+
+pub fn splitlr() -> Arc<dyn NodeKind> {
+    split(
+        "splitlr",
+        "valuel left of u = center, valuer right of it, blended over a pixel's width \
+         (MaterialX's antialiased step, from the change of u between neighbouring pixels)",
+        ("valuel", "value on the left"),
+        ("valuer", "value on the right"),
+        0,
+        [0, 1],
+    )
+}
+
+pub fn splittb() -> Arc<dyn NodeKind> {
+    split(
+        "splittb",
+        "valueb below v = center, valuet above it, blended over a pixel's height \
+         (MaterialX's antialiased step, from the change of v between neighbouring pixels)",
+        ("valuet", "value at the top"),
+        ("valueb", "value at the bottom"),
+        1,
+        [1, 0],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::test_util::eval_one;
+
+    /// splitlr over an 8 x 2 image at center 0.5, its texture coordinate
+    /// over the grown rectangle given by `u(x)` for column x (-1..=8).
+    fn split_row(u: impl Fn(i32) -> f32) -> Vec<f32> {
+        let frame = crate::test_util::frame(8, 2);
+        let (grown_width, grown_height) = (10, 4);
+        let n = grown_width * grown_height;
+        let us: Vec<f32> = (0..n).map(|i| u((i % grown_width) as i32 - 1)).collect();
+        let texcoord = Buffer::from_planar(2, [us, vec![0.5; n]].concat());
+        let inputs = [
+            Buffer::filled(&[-1.0], n),
+            Buffer::filled(&[3.0], n),
+            Buffer::filled(&[0.5], n),
+            texcoord,
+        ];
+        let rect = tessera_core::Rect::new(0, 0, 8, 2);
+        let out = crate::test_util::eval_node(
+            &splitlr(),
+            Some(ValueType::Float),
+            &[],
+            &frame,
+            rect,
+            &inputs,
+        );
+        out.unwrap()[0].data()[..8].to_vec()
+    }
+
+    #[test]
+    fn split_blends_over_a_pixel_where_the_coordinate_changes_and_steps_where_not() {
+        // u at pixel centres: the step is 1/8 * 0.7071 either side of 0.5.
+        let row = split_row(|x| (x as f32 + 0.5) / 8.0);
+        assert_eq!(row[..3], [-1.0; 3]);
+        assert_eq!(row[5..], [3.0; 3]);
+        let t = (0.4375 - (0.5 - 0.125 * std::f32::consts::FRAC_1_SQRT_2))
+            / (0.25 * std::f32::consts::FRAC_1_SQRT_2);
+        let hermite = t * t * (3.0 - 2.0 * t);
+        assert!(
+            (row[3] - (-1.0 * (1.0 - hermite) + 3.0 * hermite)).abs() < 1e-6,
+            "{row:?}"
+        );
+        // Symmetric about the centre: the two weights sum to 1.
+        assert!(
+            ((row[3] + 1.0) / 4.0 + (row[4] + 1.0) / 4.0 - 1.0).abs() < 1e-6,
+            "{row:?}"
+        );
+        // A coordinate that changes only between quads (columns 3 and 4):
+        // no change within any quad, so a sharp step.
+        let sharp = split_row(|x| if x < 4 { 0.25 } else { 0.75 });
+        assert_eq!(sharp, [-1.0, -1.0, -1.0, -1.0, 3.0, 3.0, 3.0, 3.0]);
+    }
 
     #[test]
     fn checkerboard_alternates_cells_with_color2_at_the_origin() {
