@@ -299,7 +299,7 @@ mod tests {
             / (0.25 * std::f32::consts::FRAC_1_SQRT_2);
         let hermite = t * t * (3.0 - 2.0 * t);
         assert!(
-            (row[3] - (-1.0 * (1.0 - hermite) + 3.0 * hermite)).abs() < 1e-6,
+            (row[3] - (-(1.0 - hermite) + 3.0 * hermite)).abs() < 1e-6,
             "{row:?}"
         );
         // Symmetric about the centre: the two weights sum to 1.
