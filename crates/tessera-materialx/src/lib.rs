@@ -50,6 +50,8 @@ pub const MATERIALX_NODES: &[(&str, &[&str])] = &[
     ("fractal3d", VECTORS),
     ("cellnoise2d", &["float"]),
     ("cellnoise3d", &["float"]),
+    ("flake2d", &["multioutput"]),
+    ("flake3d", &["multioutput"]),
     ("worleynoise2d", &["float", "vector2", "vector3"]),
     ("worleynoise3d", &["float", "vector2", "vector3"]),
     ("image", ALL),
@@ -256,10 +258,13 @@ pub fn tessera_type(ty: &str) -> &str {
 }
 
 /// The name of MaterialX's nodedef of `category` with `signature`:
-/// `ND_add_color3FA`, and for the logical nodes `ND_logical_and`.
+/// `ND_add_color3FA`; for the logical nodes `ND_logical_and`, for the
+/// flakes `ND_flake2d`.
 pub fn nodedef_name(category: &str, signature: &str) -> String {
     match category {
         "and" | "or" | "xor" | "not" => format!("ND_logical_{category}"),
+        // One signature, named after the node alone.
+        "flake2d" | "flake3d" => format!("ND_{category}"),
         _ => format!("ND_{category}_{signature}"),
     }
 }
@@ -324,6 +329,8 @@ mod tests {
                     {
                         generic(signature)
                     }
+                    // A node of several fixed outputs (the flakes).
+                    (SocketType::Fixed(_), "multioutput") => spec.outputs.len() > 1,
                     (SocketType::Fixed(fixed), ty) => fixed.name() == ty,
                 };
                 assert!(renders, "{name} does not render {signature}");

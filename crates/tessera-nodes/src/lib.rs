@@ -50,6 +50,8 @@ pub fn builtins() -> Vec<Arc<dyn NodeKind>> {
         noise_nodes::fractal3d(),
         noise_nodes::cellnoise2d(),
         noise_nodes::cellnoise3d(),
+        noise_nodes::flake2d(),
+        noise_nodes::flake3d(),
         noise_nodes::worleynoise2d(),
         noise_nodes::worleynoise3d(),
         // Textures.

@@ -16,6 +16,7 @@
 
 use glam::{Vec2, Vec3};
 use multiversion::multiversion;
+use std::f32::consts::PI;
 use std::ops::MulAssign;
 use tessera_core::hash::hash_words;
 
@@ -469,6 +470,142 @@ pub fn cell3(p: Vec3) -> f32 {
     bits_to_01(hash3(floor_i(p.x), floor_i(p.y), floor_i(p.z)))
 }
 
+/// What [`flake`] finds at a point: MaterialX's flake2d/flake3d outputs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Flake {
+    /// The flake's id (`int(rand * (2^24 - 1))`), 0 for none.
+    pub id: f32,
+    /// A random value of the flake, 0 for none.
+    pub rand: f32,
+    /// The flake's priority (depth), 0 for none.
+    pub presence: f32,
+    /// The flake's normal: `normal` turned by a GGX sample, or `normal`
+    /// itself where there is no flake.
+    pub normal: Vec3,
+}
+
+/// The frame a flake's normal is turned in.
+#[derive(Clone, Copy, Debug)]
+pub struct Surface {
+    pub normal: Vec3,
+    pub tangent: Vec3,
+    pub bitangent: Vec3,
+}
+
+/// `mx_flake_density_to_probability`: the fitted curve from coverage to
+/// the probability that a cell has a flake.
+fn flake_probability(x: f32) -> f32 {
+    let [a, b, c, d] = [-26.197_718_f32, 26.396_638, 85.538_57, -102.350_69];
+    let [e, f] = [-101.426_35_f32, 118.450_82];
+    let xx = x * x;
+    (a * xx + b * x) / (c * xx * x + d * xx + e * x + f)
+}
+
+/// `mx_rotate_flake` (Arvo's fast random rotation, Graphics Gems III): `p`
+/// turned by the rotation three uniform numbers `i` pick. The matrix is
+/// GLSL's column-major `mat3`, multiplied column by column.
+fn rotate_flake(p: Vec3, i: [f32; 3]) -> Vec3 {
+    let theta = PI * 2.0 * i[0];
+    let phi = PI * 2.0 * i[1];
+    let z = i[2] * 2.0;
+    let r = z.sqrt();
+    let (vx, vy, vz) = (phi.sin() * r, phi.cos() * r, (2.0 - z).sqrt());
+    let (s_theta, c_theta) = (theta.sin(), theta.cos());
+    let sx = vx * c_theta - vy * s_theta;
+    let sy = vx * s_theta + vy * c_theta;
+    let columns = [
+        Vec3::new(vx * sx - c_theta, vx * sy - s_theta, vx * vz),
+        Vec3::new(vy * sx + s_theta, vy * sy - c_theta, vy * vz),
+        Vec3::new(vz * sx, vz * sy, 1.0 - z),
+    ];
+    columns[0] * p.x + columns[1] * p.y + columns[2] * p.z
+}
+
+/// `mx_cell_noise_vec3` of a cell with `extra` words after its coordinates
+/// (none, or `mx_cell_noise_vec3(vec4(cell, w))`'s w).
+fn cell_vec3(cell: [i32; 3], extra: &[u32]) -> [f32; 3] {
+    std::array::from_fn(|channel| {
+        let mut words = [0u32; 5];
+        for (word, &c) in words.iter_mut().zip(&cell) {
+            *word = c as u32;
+        }
+        words[3..3 + extra.len()].copy_from_slice(extra);
+        words[3 + extra.len()] = channel as u32;
+        bits_to_01(hash_words(&words[..4 + extra.len()]))
+    })
+}
+
+/// MaterialX's `mx_flake` (1.39.5, lib/mx_flake.glsl): flakes of diameter
+/// `size` in a lattice, a cell having one with a probability from
+/// `coverage`, each a cube turned at random; the highest-priority flake over
+/// `position` wins, and its normal is `surface.normal` turned by a GGX
+/// sample of `roughness`.
+pub fn flake(size: f32, roughness: f32, coverage: f32, position: Vec3, surface: Surface) -> Flake {
+    let probability = flake_probability(coverage.clamp(0.0, 1.0));
+    let diameter = 1.5 / 3.0f32.sqrt();
+    let p = position / Vec3::splat(size);
+    let base = p.floor();
+    let mut priority = 0.0f32;
+    let mut flake_cell = [0i32; 3];
+    for i in -1..2 {
+        for j in -1..2 {
+            for k in -1..2 {
+                let cell_pos = base + Vec3::new(i as f32, j as f32, k as f32);
+                let pp = p - cell_pos - Vec3::splat(0.5);
+                if pp.dot(pp) >= diameter * diameter * 3.0 {
+                    continue;
+                }
+                let cell = [
+                    floor_i(cell_pos.x),
+                    floor_i(cell_pos.y),
+                    floor_i(cell_pos.z),
+                ];
+                if bits_to_01(hash3(cell[0], cell[1], cell[2])) > probability {
+                    continue;
+                }
+                let mut with_layer = [0u32; 4];
+                for (word, &c) in with_layer.iter_mut().zip(&cell) {
+                    *word = c as u32;
+                }
+                // vec4(cell_pos, 3.0): the fourth coordinate floored to 3.
+                with_layer[3] = 3;
+                let cell_priority = bits_to_01(hash_words(&with_layer));
+                if cell_priority < priority {
+                    continue;
+                }
+                let turned = rotate_flake(pp, cell_vec3(cell, &[]));
+                if turned.abs().cmple(Vec3::splat(diameter)).all() {
+                    priority = cell_priority;
+                    flake_cell = cell;
+                }
+            }
+        }
+    }
+    if priority <= 0.0 {
+        return Flake {
+            id: 0.0,
+            rand: 0.0,
+            presence: 0.0,
+            normal: surface.normal,
+        };
+    }
+    let [xi0, xi1, rand] = cell_vec3(flake_cell, &[2]);
+    let phi = PI * 2.0 * xi0;
+    let tan_theta = roughness * roughness * xi1.sqrt() / (1.0 - xi1).sqrt();
+    let sin_theta = tan_theta / (1.0 + tan_theta * tan_theta).sqrt();
+    let cos_theta = (1.0 - sin_theta * sin_theta).sqrt();
+    let normal = surface.tangent * phi.cos() * sin_theta
+        + surface.bitangent * phi.sin() * sin_theta
+        + surface.normal * cos_theta;
+    Flake {
+        // int(rand * 16777215.0): truncation toward zero.
+        id: (rand * 16_777_215.0).trunc(),
+        rand,
+        presence: priority,
+        normal: normal.normalize(),
+    }
+}
+
 /// Distance metric of [`worley2`]. The discriminants are the values of the
 /// `metric` argument of MaterialX's `mx_worley_noise_float` /
 /// `mx_worley_distance`:
@@ -879,6 +1016,38 @@ pub fn worley3(p: Vec3, jitter: f32, metric: WorleyMetric) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_flake_turns_the_normal_and_no_flake_keeps_it() {
+        let surface = Surface {
+            normal: Vec3::Z,
+            tangent: Vec3::X,
+            bitangent: Vec3::Y,
+        };
+        let samples: Vec<Flake> = (0..400)
+            .map(|i| {
+                let p = Vec3::new((i % 20) as f32 * 0.013, (i / 20) as f32 * 0.017, 0.0);
+                flake(0.05, 0.5, 0.5, p, surface)
+            })
+            .collect();
+        let (with, without): (Vec<&Flake>, Vec<&Flake>) =
+            samples.iter().partition(|f| f.presence > 0.0);
+        assert!(!with.is_empty() && !without.is_empty());
+        for f in without {
+            assert_eq!((f.id, f.rand, f.normal), (0.0, 0.0, Vec3::Z));
+        }
+        for f in with {
+            assert!(
+                (f.normal.length() - 1.0).abs() < 1e-6 && f.normal.z > 0.0,
+                "{f:?}"
+            );
+            assert_eq!(f.id, (f.rand * 16_777_215.0).trunc());
+        }
+        // Roughness 0: every flake lies flat.
+        let flat = flake(0.05, 0.0, 1.0, Vec3::new(0.31, 0.77, 0.0), surface);
+        assert!(flat.presence > 0.0);
+        assert_eq!(flat.normal, Vec3::Z);
+    }
 
     /// Coordinates for comparing the plane kernels with the scalar
     /// functions: small, negative, near lattice lines, and huge.

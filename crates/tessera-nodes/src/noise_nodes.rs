@@ -5,9 +5,9 @@
 
 use crate::kind::{Choices, kind};
 use crate::noise::{
-    WorleyMetric, WorleyStyle, cell_plane, fractal2, fractal2_plane, fractal2_vec3, fractal3,
-    fractal3_plane, fractal3_vec3, perlin2, perlin2_plane, perlin2_vec3, perlin3, perlin3_plane,
-    perlin3_vec3, worley, worley_plane,
+    Flake, Surface, WorleyMetric, WorleyStyle, cell_plane, flake, fractal2, fractal2_plane,
+    fractal2_vec3, fractal3, fractal3_plane, fractal3_vec3, perlin2, perlin2_plane, perlin2_vec3,
+    perlin3, perlin3_plane, perlin3_vec3, worley, worley_plane,
 };
 use glam::{Vec2, Vec3};
 use std::sync::Arc;
@@ -21,7 +21,11 @@ fn float_input(name: &str, default: f32, doc: &str) -> InputSpec {
 }
 
 fn float_output(doc: &str) -> OutputSpec {
-    OutputSpec::new("out", SocketType::Fixed(ValueType::Float), doc)
+    float_output_named("out", doc)
+}
+
+fn float_output_named(name: &str, doc: &str) -> OutputSpec {
+    OutputSpec::new(name, SocketType::Fixed(ValueType::Float), doc)
 }
 
 /// The types the generic noise nodes render (MaterialX's float, vector2,
@@ -304,6 +308,115 @@ pub fn cellnoise2d() -> Arc<dyn NodeKind> {
 pub fn cellnoise3d() -> Arc<dyn NodeKind> {
     kind(cell_spec("cellnoise3d", InputSpec::position()), |_| {
         Ok(Box::new(Cell::<3>))
+    })
+}
+
+/// MaterialX's flake2d (on (u, v, 0)) and flake3d.
+struct Flakes<const D: usize>;
+
+impl<const D: usize> Node for Flakes<D> {
+    fn eval_tile(
+        &self,
+        _: &TileCtx,
+        inputs: &[&Buffer],
+        outputs: &mut [Buffer],
+    ) -> Result<(), NodeError> {
+        let [size, roughness, coverage, coord, normal, tangent, bitangent] =
+            std::array::from_fn(|i| inputs[i]);
+        let frames = (normal.samples::<3>())
+            .zip(tangent.samples::<3>())
+            .zip(bitangent.samples::<3>())
+            .map(|((n, t), b)| Surface {
+                normal: Vec3::from_array(n),
+                tangent: Vec3::from_array(t),
+                bitangent: Vec3::from_array(b),
+            });
+        let flakes: Vec<Flake> = (size.plane(0).iter())
+            .zip(roughness.plane(0))
+            .zip(coverage.plane(0))
+            .zip(coord.samples::<D>())
+            .zip(frames)
+            .map(|((((&size, &roughness), &coverage), c), surface)| {
+                let position = Vec3::new(c[0], c[1], if D == 3 { c[D - 1] } else { 0.0 });
+                flake(size, roughness, coverage, position, surface)
+            })
+            .collect();
+        let [id, rand, presence, normal] = outputs else {
+            return Err(NodeError::new("flake: four outputs"));
+        };
+        id.write_samples(flakes.iter().map(|f| [f.id]));
+        rand.write_samples(flakes.iter().map(|f| [f.rand]));
+        presence.write_samples(flakes.iter().map(|f| [f.presence]));
+        normal.write_samples(flakes.iter().map(|f| f.normal.to_array()));
+        Ok(())
+    }
+}
+
+fn flake_spec(name: &str, coord: InputSpec) -> NodeSpec {
+    let vector = |name: &str, default: Vec3, doc: &str| {
+        InputSpec::fixed(name, ValueType::Vector3, Value::Vector3(default), doc)
+    };
+    NodeSpec::new(
+        name,
+        "MaterialX's flakes: randomly turned cubes of diameter size in a lattice, one in a cell \
+         with a probability from coverage, the highest-priority one over each point winning; \
+         id, rand and presence are 0 where there is none",
+    )
+    .input(float_input("size", 0.01, "the flakes' diameter"))
+    .input(float_input(
+        "roughness",
+        0.1,
+        "how far the flakes' normals stray (GGX)",
+    ))
+    .input(float_input(
+        "coverage",
+        0.5,
+        "how many cells have a flake: 0 none, 1 all",
+    ))
+    .input(coord)
+    .input(vector(
+        "normal",
+        Vec3::Z,
+        "the surface's normal: the flat image's (0, 0, 1)",
+    ))
+    .input(vector(
+        "tangent",
+        Vec3::X,
+        "the surface's tangent: the flat image's u, (1, 0, 0)",
+    ))
+    .input(vector(
+        "bitangent",
+        Vec3::Y,
+        "the surface's bitangent: the flat image's v, (0, 1, 0)",
+    ))
+    .output(float_output_named(
+        "id",
+        "the flake's id (an integer): int(rand * (2^24 - 1)), 0 for none",
+    ))
+    .output(float_output_named(
+        "rand",
+        "a random value of the flake in 0..1",
+    ))
+    .output(float_output_named(
+        "presence",
+        "the flake's priority in 0..1",
+    ))
+    .output(OutputSpec::new(
+        "flakenormal",
+        SocketType::Fixed(ValueType::Vector3),
+        "the flake's normal; the surface's where there is none",
+    ))
+}
+
+pub fn flake2d() -> Arc<dyn NodeKind> {
+    kind(flake_spec("flake2d", InputSpec::texcoord()), |_| {
+        Ok(Box::new(Flakes::<2>))
+    })
+}
+
+pub fn flake3d() -> Arc<dyn NodeKind> {
+    kind(flake_spec("flake3d", InputSpec::position()), |_| {
+        Ok(Box::new(Flakes::<3>))
     })
 }
 
