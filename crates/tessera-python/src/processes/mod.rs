@@ -2,14 +2,17 @@
 //! interpreter per process, so Python work scales with cores where threads
 //! of one interpreter take turns at its GIL.
 //!
-//! The render process starts one worker per render thread with
+//! The render process starts one worker per render thread computing with
 //! [`tessera_process::spawn`], running a [`tessera_process::Launch`] (the
 //! `tessera` binary's hidden `python-worker` command). Each worker has:
-//! - the socket every Tessera child has, carrying one JSON line each way
-//!   per tile ([`protocol`]);
-//! - a memfd that both processes map ([`shared::SharedTiles`]), holding the
-//!   tile's input planes and then its output planes, so pixels cross the
-//!   boundary as two copies of whole planes, never sample by sample.
+//! - the socket every Tessera child has, carrying its tiles in order, one
+//!   JSON line each ([`protocol`]);
+//! - two lanes, each a memfd that both processes map
+//!   ([`shared::SharedTiles`]), holding a tile's input planes and then its
+//!   output planes (pixels cross the boundary as two copies of whole planes,
+//!   never sample by sample), and a socket for that tile's reply. While the
+//!   worker computes one lane's tile, the other lane's is already sent, so it
+//!   never waits for the render process between tiles.
 //!
 //! A worker (crate::worker) loads the same scene (importing its scripts and running each
 //! Python node's `setup()` itself), says it is ready, then evaluates tiles
