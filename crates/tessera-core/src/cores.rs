@@ -10,11 +10,12 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 /// request; each holds a share while it computes and sets it aside while
 /// it waits ([`crate::TileCtx::while_waiting`]).
 ///
-/// Tiles are claimed holding a share, and a thread taking its share back
-/// goes before new claims, lowest tile first: with one share, what the
-/// threads hand to other processes goes in tile order, as one thread would
-/// hand it (a worker process keeping state then sees the same order at
-/// every run).
+/// Tiles are claimed holding a share. A share set aside is taken back
+/// before any new claim, and only by the lowest tile of those whose shares
+/// are set aside: with one share, what the threads hand to another process
+/// for a node goes in tile order, as one thread would hand it (a node
+/// keeping state in a worker process then sees its calls in the same order
+/// at every run).
 #[derive(Debug)]
 pub struct Cores {
     shares: Mutex<Shares>,
@@ -24,11 +25,14 @@ pub struct Cores {
 #[derive(Debug)]
 struct Shares {
     free: usize,
-    /// Tiles whose threads wait to take a share back.
-    returning: BTreeSet<usize>,
+    /// Tiles whose threads have set their shares aside.
+    aside: BTreeSet<usize>,
+    /// How many of those wait to take theirs back: claims wait for them.
+    returning: usize,
 }
 
 /// A share held by the thread computing one tile; given back when dropped.
+#[derive(Debug)]
 #[must_use = "the share is given back when this is dropped"]
 pub struct CoreHeld<'c> {
     cores: &'c Cores,
@@ -40,7 +44,8 @@ impl Cores {
         Cores {
             shares: Mutex::new(Shares {
                 free: count.max(1),
-                returning: BTreeSet::new(),
+                aside: BTreeSet::new(),
+                returning: 0,
             }),
             freed: Condvar::new(),
         }
@@ -58,7 +63,7 @@ impl Cores {
     /// `claim` gives (the next), and the share to compute it with.
     pub fn claim(&self, claim: impl FnOnce() -> usize) -> CoreHeld<'_> {
         let mut shares = self.shares();
-        while shares.free == 0 || !shares.returning.is_empty() {
+        while shares.free == 0 || shares.returning > 0 {
             shares = self.wait(shares);
         }
         shares.free -= 1;
@@ -69,10 +74,15 @@ impl Cores {
     }
 
     /// Runs `wait` (for another process, say) with tile `tile`'s share set
-    /// aside, and takes one back after, before any new claim and after
-    /// lower tiles.
-    pub fn without_share<T>(&self, tile: usize, wait: impl FnOnce() -> T) -> T {
-        self.give_back();
+    /// aside, and takes one back after: before any new claim, once no lower
+    /// tile's share is set aside.
+    fn without_share<T>(&self, tile: usize, wait: impl FnOnce() -> T) -> T {
+        {
+            let mut shares = self.shares();
+            shares.aside.insert(tile);
+            shares.free += 1;
+        }
+        self.freed.notify_all();
         // Taken back even if `wait` panics: the caller's guard gives it back.
         let _again = TakeBack { cores: self, tile };
         wait()
@@ -85,19 +95,20 @@ impl Cores {
 
     fn take_back(&self, tile: usize) {
         let mut shares = self.shares();
-        shares.returning.insert(tile);
-        while shares.free == 0 || shares.returning.first() != Some(&tile) {
+        shares.returning += 1;
+        while shares.free == 0 || shares.aside.first() != Some(&tile) {
             shares = self.wait(shares);
         }
-        shares.returning.remove(&tile);
+        shares.aside.remove(&tile);
+        shares.returning -= 1;
         shares.free -= 1;
         drop(shares);
-        // Another returning thread, or a claim, may go now.
+        // The next tile set aside, or a claim, may go now.
         self.freed.notify_all();
     }
 }
 
-/// Takes the share back when dropped (see [`Cores::without_share`]).
+/// Takes the share back when dropped (see [`CoreHeld::set_aside`]).
 struct TakeBack<'c> {
     cores: &'c Cores,
     tile: usize,
@@ -115,7 +126,9 @@ impl CoreHeld<'_> {
         self.tile
     }
 
-    /// Runs `wait` with the share set aside (see [`Cores::without_share`]).
+    /// Runs `wait` (for another process, say) with the share set aside, so
+    /// that another thread computes meanwhile, and takes it back after:
+    /// before any new claim, once no lower tile's share is set aside.
     pub fn set_aside<T>(&self, wait: impl FnOnce() -> T) -> T {
         self.cores.without_share(self.tile, wait)
     }
@@ -183,6 +196,35 @@ mod tests {
         });
         let handed = handed.into_inner().unwrap();
         assert_eq!(handed, (0..400).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_share_set_aside_comes_back_after_lower_tiles_set_aside() {
+        // Tiles 0 and 1 both set their shares aside (as a thread does
+        // waiting for the finished tiles to catch up); tile 1's wait ends
+        // first, but tile 0 takes its share back first.
+        let cores = Cores::new(1);
+        let order = Mutex::new(Vec::new());
+        let zero = cores.claim(|| 0);
+        let (zero_aside, one_done) = (std::sync::Barrier::new(2), std::sync::Barrier::new(2));
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                zero.set_aside(|| {
+                    zero_aside.wait();
+                    one_done.wait();
+                    // Tile 1 is waiting to take its share back by now, or
+                    // soon: it must not get it before this one.
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                });
+                order.lock().unwrap().push(0);
+                drop(zero);
+            });
+            zero_aside.wait();
+            let one = cores.claim(|| 1);
+            one.set_aside(|| one_done.wait());
+            order.lock().unwrap().push(1);
+        });
+        assert_eq!(*order.lock().unwrap(), [0, 1]);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Tiles, frames and the per-tile context handed to nodes.
 
-use crate::Cores;
+use crate::CoreHeld;
 use crate::hash::{bits_to_unit, hash_words};
 use glam::Vec2;
 use std::sync::Mutex;
@@ -93,9 +93,10 @@ pub struct TileCtx<'a> {
     /// Where a node records samples it could not compute and painted
     /// instead of failing (`--on-error=color`).
     pub failures: &'a SampleFailures,
-    /// The render's share of the processors, where it runs more threads
-    /// than it computes on (see [`Cores`]); None otherwise.
-    pub cores: Option<&'a Cores>,
+    /// The processor share the evaluating thread holds, where the render
+    /// runs more threads than it computes on (see [`crate::Cores`]); None
+    /// otherwise.
+    pub share: Option<&'a CoreHeld<'a>>,
 }
 
 /// Samples of one tile that a node painted instead of failing: the
@@ -128,8 +129,8 @@ impl TileCtx<'_> {
     /// Runs `wait` (for another process's answer) without the processor
     /// share this thread holds, so that another thread computes meanwhile.
     pub fn while_waiting<T>(&self, wait: impl FnOnce() -> T) -> T {
-        match self.cores {
-            Some(cores) => cores.without_share(self.tile_index, wait),
+        match self.share {
+            Some(share) => share.set_aside(wait),
             None => wait(),
         }
     }
@@ -247,7 +248,7 @@ mod tests {
             node_id: "n",
             node_hash: 0,
             failures: &NO_FAILURES,
-            cores: None,
+            share: None,
         }
     }
 

@@ -57,7 +57,7 @@ pub fn eval_node(
         node_id: "test",
         node_hash: 0,
         failures: &SampleFailures::default(),
-        cores: None,
+        share: None,
     };
     let mut outputs: Vec<Buffer> = spec
         .outputs

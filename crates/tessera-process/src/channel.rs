@@ -20,23 +20,9 @@ pub enum Received<T> {
 
 /// One end of the socket.
 pub struct Channel {
-    sender: ChannelSender,
+    writer: UnixStream,
     reader: BufReader<UnixStream>,
     line: Vec<u8>,
-}
-
-/// The sending side of a [`Channel`], for a thread that sends while
-/// another waits on the channel for a message.
-pub struct ChannelSender {
-    writer: UnixStream,
-}
-
-impl ChannelSender {
-    pub fn send<T: Serialize>(&mut self, message: &T) -> io::Result<()> {
-        let mut bytes = serde_json::to_vec(message)?;
-        bytes.push(b'\n');
-        self.writer.write_all(&bytes)
-    }
 }
 
 /// How often a wait for a reply looks at the cancel flag.
@@ -46,16 +32,9 @@ impl Channel {
     pub fn new(stream: UnixStream) -> io::Result<Channel> {
         let reader = stream.try_clone()?;
         Ok(Channel {
-            sender: ChannelSender { writer: stream },
+            writer: stream,
             reader: BufReader::new(reader),
             line: Vec::new(),
-        })
-    }
-
-    /// A second sending side of this channel.
-    pub fn sender(&self) -> io::Result<ChannelSender> {
-        Ok(ChannelSender {
-            writer: self.sender.writer.try_clone()?,
         })
     }
 
@@ -65,7 +44,9 @@ impl Channel {
     }
 
     pub fn send<T: Serialize>(&mut self, message: &T) -> io::Result<()> {
-        self.sender.send(message)
+        let mut bytes = serde_json::to_vec(message)?;
+        bytes.push(b'\n');
+        self.writer.write_all(&bytes)
     }
 
     /// The next message; a partial line survives a poll of `cancel`.
@@ -123,12 +104,6 @@ mod tests {
                 _ => panic!("no message"),
             }
         }
-        // A second sender's messages arrive on the same channel.
-        a.sender().unwrap().send(&Message::Ready).unwrap();
-        assert!(matches!(
-            b.receive::<Message>(&never).unwrap(),
-            Received::Message(Message::Ready)
-        ));
         drop(a);
         assert!(matches!(
             b.receive::<Message>(&never).unwrap(),

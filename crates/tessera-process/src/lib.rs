@@ -14,7 +14,7 @@
 
 mod channel;
 
-pub use channel::{Channel, ChannelSender, Received};
+pub use channel::{Channel, Received};
 
 use std::ffi::OsString;
 use std::io;
@@ -139,6 +139,31 @@ pub fn inherited() -> Option<(Channel, Vec<RawFd>)> {
     let stream = unsafe { UnixStream::from_raw_fd(socket) };
     let channel = Channel::new(stream).ok()?;
     Some((channel, extra.to_vec()))
+}
+
+/// Raises this process's soft limit on open descriptors to `needed` (as far
+/// as the hard limit allows) when it is lower: children and their sockets
+/// and shared memory take several each, and a common soft limit of 1024
+/// runs out at about a hundred workers.
+pub fn allow_descriptors(needed: u64) -> io::Result<()> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes the limit into the struct given.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    if limit.rlim_cur >= needed as libc::rlim_t {
+        return Ok(());
+    }
+    limit.rlim_cur = (needed as libc::rlim_t).min(limit.rlim_max);
+    // SAFETY: setrlimit reads the struct given; a soft limit up to the hard
+    // one needs no privilege.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// Kills every process of the group `child` leads (a child started with
@@ -268,6 +293,28 @@ fn has_exited(child: &Child) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn descriptor_limits() -> (u64, u64) {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        assert_eq!(
+            unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
+            0
+        );
+        (limit.rlim_cur, limit.rlim_max)
+    }
+
+    #[test]
+    fn the_descriptor_limit_is_raised_to_what_is_needed_and_never_lowered() {
+        let (soft, hard) = descriptor_limits();
+        allow_descriptors(soft / 2).unwrap();
+        assert_eq!(descriptor_limits().0, soft);
+        let wanted = (soft + 10).min(hard);
+        allow_descriptors(wanted).unwrap();
+        assert_eq!(descriptor_limits().0, wanted.max(soft));
+    }
     use std::process::Command;
 
     #[test]

@@ -211,7 +211,7 @@ mod tests {
             node_id: "n",
             node_hash: 7,
             failures: &failures,
-            cores: None,
+            share: None,
         };
         let mut context = Context::new(&ctx);
         context.set_sample(&ctx, 5);

@@ -157,7 +157,7 @@ impl WorkerConnection {
             node_id: &request.node,
             node_hash: request.node_hash,
             failures: &failures,
-            cores: None,
+            share: None,
         };
         let result = node.evaluate_alone(&ctx, &input_refs, &mut outputs);
         crate::interpreter::exit_if_forked();

@@ -443,7 +443,6 @@ pub fn render(
         stored: &stored,
         evaluates: image_evaluates,
         colorspace: options.colorspace,
-        cores: threads.cores.as_ref(),
     };
     let mut failed_samples = 0;
     // A band per thread being filled, and those waiting for the sink:
@@ -454,7 +453,7 @@ pub fn render(
         region_tiles.len(),
         tiles_per_band * (thread_count + bands_waiting(band_bytes)),
         cancel,
-        |index, scratch| {
+        |index, scratch, share| {
             let (image_index, tile) = region_tiles[index];
             let band = band_of(&tile);
             let target = TileTarget {
@@ -465,7 +464,7 @@ pub fn render(
                 left: region.x,
                 width: region.width,
             };
-            pass.render_tile(image_index, tile, scratch, target)
+            pass.render_tile(image_index, tile, scratch, share, target)
         },
         |index, tile_failed_samples| {
             failed_samples += tile_failed_samples;
@@ -577,7 +576,7 @@ fn run_tiles<R: Send>(
     count: usize,
     ahead: usize,
     cancel: &AtomicBool,
-    work: impl Fn(usize, &mut TileScratch) -> Result<R, RenderError> + Sync,
+    work: impl Fn(usize, &mut TileScratch, Option<&CoreHeld>) -> Result<R, RenderError> + Sync,
     mut finish: impl FnMut(usize, R) -> Result<(), RenderError>,
 ) -> Result<Instant, RenderError> {
     let (sender, receiver) = unbounded::<Vec<TileReport<R>>>();
@@ -697,7 +696,7 @@ impl Drop for StopOnPanic<'_> {
 fn claim_tiles<R: Send>(
     threads: &RenderThreads,
     claims: Claims,
-    work: &(impl Fn(usize, &mut TileScratch) -> Result<R, RenderError> + Sync),
+    work: &(impl Fn(usize, &mut TileScratch, Option<&CoreHeld>) -> Result<R, RenderError> + Sync),
     sender: Sender<Vec<TileReport<R>>>,
 ) -> Instant {
     let next_tile = AtomicUsize::new(0);
@@ -732,7 +731,7 @@ fn claim_tiles<R: Send>(
                     None => wait(),
                 }
             }
-            let result = (!skip()).then(|| work(index, &mut scratch));
+            let result = (!skip()).then(|| work(index, &mut scratch, share.as_ref()));
             drop(share);
             if let Some(Err(_)) = &result {
                 first_failure.fetch_min(index, Ordering::Relaxed);
@@ -1004,7 +1003,7 @@ mod tests {
             60,
             usize::MAX,
             &AtomicBool::new(false),
-            |index, _| {
+            |index, _, _| {
                 let now = computing.fetch_add(1, Ordering::SeqCst) + 1;
                 most.fetch_max(now, Ordering::SeqCst);
                 std::thread::sleep(Duration::from_micros(200));
@@ -1026,7 +1025,7 @@ mod tests {
             40,
             4,
             &AtomicBool::new(false),
-            |index, _| {
+            |index, _, _| {
                 // How far ahead of the finished tiles this one started.
                 let lead = index + 1 - finished.load(Ordering::SeqCst).min(index + 1);
                 furthest.fetch_max(lead, Ordering::SeqCst);
@@ -1053,7 +1052,7 @@ mod tests {
             50,
             2,
             &AtomicBool::new(false),
-            |index, _| match index {
+            |index, _, _| match index {
                 5 => Err(RenderError::BadTileSize),
                 _ => Ok(()),
             },
@@ -1065,7 +1064,7 @@ mod tests {
             50,
             2,
             &AtomicBool::new(false),
-            |_, _| Ok(()),
+            |_, _, _| Ok(()),
             |index, ()| match index {
                 5 => Err(RenderError::SinkFailed),
                 _ => Ok(()),
@@ -1083,7 +1082,7 @@ mod tests {
                     200,
                     2,
                     &AtomicBool::new(false),
-                    |index, _| {
+                    |index, _, _| {
                         assert!(!(worker_panics && index == 3), "a worker's bug");
                         Ok(())
                     },

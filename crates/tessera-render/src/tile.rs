@@ -6,7 +6,7 @@ use std::ops::Range;
 use std::sync::{Mutex, MutexGuard};
 use tessera_core::hash::hash_str;
 use tessera_core::{
-    Buffer, BufferPool, ColorSpace, Cores, FrameInfo, GeomProp, PixelLayout, PlaneSource, Rect,
+    Buffer, BufferPool, ColorSpace, CoreHeld, FrameInfo, GeomProp, PixelLayout, PlaneSource, Rect,
     SampleFailures, TileCtx, ValueType,
 };
 use tessera_graph::{Plan, PlannedInput};
@@ -120,8 +120,6 @@ pub struct Pass<'s> {
     /// The colour space the image's RGB is written in (encoded from the
     /// working space as each tile is resolved).
     pub colorspace: ColorSpace,
-    /// The threads' processor share, given to nodes that wait elsewhere.
-    pub cores: Option<&'s Cores>,
 }
 
 impl<'s> Pass<'s> {
@@ -134,11 +132,12 @@ impl<'s> Pass<'s> {
         tile_index: usize,
         tile: Rect,
         scratch: &mut TileScratch,
+        share: Option<&CoreHeld>,
         target: TileTarget,
     ) -> Result<usize, RenderError> {
         let (plan, frame) = (self.plan, self.frame);
         let failures = SampleFailures::default();
-        let mut tile_buffers = self.evaluate_nodes(tile_index, tile, scratch, &failures)?;
+        let mut tile_buffers = self.evaluate_nodes(tile_index, tile, scratch, share, &failures)?;
         let TileScratch {
             constants,
             pool,
@@ -236,11 +235,12 @@ impl<'s> Pass<'s> {
         tile_index: usize,
         tile: Rect,
         scratch: &mut TileScratch,
+        share: Option<&CoreHeld>,
     ) -> Result<Gathered, RenderError> {
         let plan = self.plan;
         let image = Rect::new(0, 0, self.frame.width, self.frame.height);
         let failures = SampleFailures::default();
-        let tile_buffers = self.evaluate_nodes(tile_index, tile, scratch, &failures)?;
+        let tile_buffers = self.evaluate_nodes(tile_index, tile, scratch, share, &failures)?;
         let samples = self.frame.samples as usize;
         let gathered = (nodes.iter())
             .map(|&node| {
@@ -261,12 +261,14 @@ impl<'s> Pass<'s> {
     }
 
     /// Evaluates the nodes of the pass over one tile, each over the tile
-    /// grown by its margin, in plan order.
+    /// grown by its margin, in plan order; `share` is the thread's processor
+    /// share, for nodes that wait elsewhere.
     fn evaluate_nodes(
         &self,
         tile_index: usize,
         tile: Rect,
         scratch: &mut TileScratch,
+        share: Option<&CoreHeld>,
         failures: &SampleFailures,
     ) -> Result<TileBuffers<'s>, RenderError> {
         let (plan, frame) = (self.plan, self.frame);
@@ -309,7 +311,7 @@ impl<'s> Pass<'s> {
                 node_id: &planned.id,
                 node_hash: node_hashes[node_index],
                 failures,
-                cores: self.cores,
+                share,
             };
             for (input_index, input) in planned.inputs.iter().enumerate() {
                 let key = (node_index, input_index);
@@ -379,12 +381,11 @@ pub fn evaluate_alone(
         stored,
         evaluates,
         colorspace: ColorSpace::LinRec709,
-        // Alone: the only thread computing.
-        cores: None,
     };
     let scratch = &mut TileScratch::default();
     let image = Rect::new(0, 0, frame.width, frame.height);
-    let mut tile_buffers = pass.evaluate_nodes(0, image, scratch, failures)?;
+    // Alone, on one thread: no share to set aside.
+    let mut tile_buffers = pass.evaluate_nodes(0, image, scratch, None, failures)?;
     match tile_buffers.results[node].take() {
         Some((_, Cow::Owned(outputs))) => Ok(outputs),
         _ => unreachable!("the pass evaluates the node"),
@@ -531,7 +532,7 @@ fn geometry(prop: GeomProp, frame: &FrameInfo, rect: Rect, pool: &mut BufferPool
         node_id: "",
         node_hash: 0,
         failures: &SampleFailures::default(),
-        cores: None,
+        share: None,
     };
     let channels = prop.value_type().channels().expect("varying");
     let mut buffer = pool.zeroed(channels, ctx.len());

@@ -161,7 +161,6 @@ pub fn evaluate_stage(
         stored: &*stored,
         evaluates: stage.evaluates.clone(),
         colorspace: ColorSpace::LinRec709,
-        cores: threads.cores.as_ref(),
     };
     run_tiles(
         threads,
@@ -169,8 +168,8 @@ pub fn evaluate_stage(
         // What is gathered is kept whole: no reason to hold workers back.
         usize::MAX,
         cancel,
-        |index, scratch: &mut TileScratch| {
-            pass.gather_outputs(&stage.stores, index, tiles[index], scratch)
+        |index, scratch: &mut TileScratch, share| {
+            pass.gather_outputs(&stage.stores, index, tiles[index], scratch, share)
         },
         |index, (parts, tile_failures)| {
             for ((&node, whole_node), outputs) in stage.stores.iter().zip(&mut gathered).zip(parts)

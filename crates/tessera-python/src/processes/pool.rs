@@ -22,8 +22,15 @@ use tessera_process::{Channel, Launch, Options, Received, Spawned, describe_exit
 /// ([`tessera_core::Node::waits_elsewhere`]), one per lane.
 const LANES_PER_WORKER: usize = 2;
 
+/// The descriptors the render process holds per worker: its socket (two
+/// ends of a clone), and per lane a reply socket (two), a memfd and the
+/// link's copy of it; with the worker's ends of its sockets while it
+/// starts.
+const DESCRIPTORS_PER_WORKER: usize = 2 + LANES_PER_WORKER * 4 + 1 + LANES_PER_WORKER;
+
 /// How many times a tile is sent again after the worker it waited on died
-/// computing another tile, before the pool gives up on starting workers.
+/// computing another tile (or could not be sent it), before the pool gives
+/// up on starting workers.
 const RESENDS: usize = 3;
 
 /// One worker process per render thread computing, each fed through
@@ -118,6 +125,10 @@ impl ProcessPool {
         count: usize,
         cancel: Arc<AtomicBool>,
     ) -> Result<ProcessPool, PythonError> {
+        // Beyond what the process has open already (the scene, the image,
+        // Python's own); where the limit cannot be raised, starting a worker
+        // says so.
+        let _ = tessera_process::allow_descriptors((count * DESCRIPTORS_PER_WORKER + 256) as u64);
         let (give_back, idle) = unbounded();
         let mut workers = Vec::with_capacity(count);
         let mut lanes = Vec::with_capacity(count * LANES_PER_WORKER);
@@ -209,8 +220,8 @@ impl ProcessPool {
                     ctx.tile_index
                 ),
                 Lost::NotRun => format!(
-                    "the Python worker process {worker} died {RESENDS} times before it got to \
-                     tile {}",
+                    "the Python worker process {worker} died {} times before it got to tile {}",
+                    RESENDS + 1,
                     ctx.tile_index
                 ),
                 Lost::Start(error) => error.to_string(),
@@ -243,8 +254,9 @@ impl ProcessPool {
             shared_bytes: lane.shared.len(),
         };
         for _ in 0..=RESENDS {
-            let sent = link.send(&mut request, &self.launch, &self.cancel)?;
-            let reply = ctx.while_waiting(|| link.reply(sent, lane, &self.cancel));
+            let reply = link
+                .send(&mut request, &self.launch, &self.cancel)
+                .and_then(|sent| ctx.while_waiting(|| link.reply(sent, lane, &self.cancel)));
             match reply {
                 Ok(Reply::Done(done)) => {
                     if done.error.is_none() {

@@ -19,8 +19,9 @@ pub struct Evaluate {
     /// Which of the worker's lanes the tile came by: the shared memory
     /// holding its planes, and the socket its reply goes back on.
     pub lane: usize,
-    /// The request's number (counted per worker process), which the worker
-    /// notes in the lane's memory as it starts it.
+    /// The request's number (counted per worker, over every process
+    /// started for it), which the worker notes in the lane's memory as it
+    /// starts it.
     pub request: u64,
     /// (channels, samples) of each input buffer, in the node's input order.
     pub inputs: Vec<(usize, usize)>,
