@@ -225,6 +225,58 @@ fn document_mistakes_are_located_in_the_document() {
 }
 
 #[test]
+fn a_signature_a_node_lacks_is_refused_at_its_type_or_input() {
+    let cases = [
+        (
+            r#"<normal name="n" type="color3" />"#,
+            "color3",
+            "MaterialX node `normal` of type color3 is not supported",
+            "3:76",
+        ),
+        (
+            r#"<combine2 name="n" type="vector3"><input name="in1" type="float" value="1" /></combine2>"#,
+            "vector3",
+            "MaterialX node `combine2` of type vector3 is not supported",
+            "3:79",
+        ),
+        (
+            r#"<ifgreater name="n" type="boolean"><input name="in1" type="float" value="5" /></ifgreater>"#,
+            "boolean",
+            "`ifgreater` giving a boolean has no input `in1`: its result is the test itself",
+            "3:102",
+        ),
+    ];
+    for (node, ty, message, at) in cases {
+        assert_document_errors(
+            &format!(
+                "<materialx>\n  <nodegraph name=\"NG\">\n    <output name=\"out\" type=\"{ty}\" nodename=\"n\" />{node}\n  </nodegraph>\n</materialx>\n"
+            ),
+            &[(message, at)],
+        );
+    }
+}
+
+#[test]
+fn a_constant_boolean_output_is_written_as_its_float() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("doc.mtlx"),
+        "<materialx>\n  <nodegraph name=\"NG\">\n    \
+         <output name=\"out\" type=\"boolean\" value=\"true\" />\n  </nodegraph>\n</materialx>\n",
+    )
+    .unwrap();
+    tessera_in(
+        dir.path(),
+        &["render", "doc.mtlx", "--size", "2x2", "-o", "out.exr"],
+    )
+    .expect_code(0);
+    let image = image::open(dir.path().join("out.exr"))
+        .unwrap()
+        .to_rgba32f();
+    assert_eq!(image.get_pixel(1, 1).0, [1.0, 1.0, 1.0, 1.0]);
+}
+
+#[test]
 fn a_cycle_in_a_document_is_named_at_its_links() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

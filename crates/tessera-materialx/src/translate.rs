@@ -706,7 +706,7 @@ impl<'d> Translator<'d> {
     fn nodes(&mut self, place: Place, element: &'d Element) -> Vec<NodeDesc> {
         let nodes: Vec<NodeDesc> = match element.category.value.as_str() {
             "convert" => self.convert(place, element),
-            "combine2" if self.output_of(element).is_some_and(|ty| ty != "vector2") => {
+            "combine2" if matches!(self.output_of(element), Some("color4" | "vector4")) => {
                 self.combine_pair(place, element)
             }
             _ => self.node(place, element).into_iter().collect(),
@@ -755,11 +755,14 @@ impl<'d> Translator<'d> {
         if category.value == "position" {
             return Some(self.position_element(place, element));
         }
-        let ty = self.output_of(element).unwrap_or("vector3");
-        if let Some(value) = geometric_constant(&category.value, ty) {
+        let signatures = signatures_of(&category.value).expect("a supported node");
+        // A geometric node of a type it has (an other is reported below).
+        let ty = self.output_of(element).filter(|ty| signatures.contains(ty));
+        if let Some((ty, value)) =
+            ty.and_then(|ty| Some((ty, geometric_constant(&category.value, ty)?)))
+        {
             return Some(self.geometric_element(place, element, ty, value));
         }
-        let signatures = signatures_of(&category.value).expect("a supported node");
         let listed = || {
             let nodedefs: Vec<String> = (signatures.iter())
                 .map(|s| nodedef_name(&category.value, s))
@@ -882,6 +885,22 @@ impl<'d> Translator<'d> {
             "ifgreater" | "ifgreatereq" | "ifequal"
         );
         if conditional && self.output_of(element) == Some("boolean") {
+            for given in params
+                .iter()
+                .filter(|p| matches!(p.name.value.as_str(), "in1" | "in2"))
+            {
+                let diagnostic = Diagnostic::new(
+                    DiagnosticKind::UnknownInput,
+                    format!(
+                        "`{}` giving a boolean has no input `{}`: its result is the test itself",
+                        category.value, given.name.value
+                    ),
+                    given.name.span.clone(),
+                )
+                .label("this input");
+                self.report(place, diagnostic);
+            }
+            params.retain(|p| !matches!(p.name.value.as_str(), "in1" | "in2"));
             for (name, value) in [("in1", 1.0), ("in2", 0.0)] {
                 params.push(Param {
                     name: Spanned::new(name.to_string(), category.span.clone()),
@@ -932,7 +951,14 @@ impl<'d> Translator<'d> {
         let at = element.category.span.clone();
         let nodedef = self.definitions.nodedef(element);
         let Some((nodedef, to)) = nodedef.zip(self.output_of(element)) else {
-            self.report(place, unsupported(&element.category));
+            let diagnostic = Diagnostic::new(
+                DiagnosticKind::WrongType,
+                "no signature of `combine2` takes these inputs",
+                at.clone(),
+            )
+            .label("this combine2")
+            .note("Tessera renders ND_combine2_vector2, ND_combine2_color4CF, ND_combine2_vector4VF, ND_combine2_vector4VV");
+            self.report(place, diagnostic);
             return Vec::new();
         };
         let id = self.id(place, &element.name);
@@ -1285,6 +1311,13 @@ impl<'d> Translator<'d> {
                 (Spanned::new(link, at), nodes)
             }
             _ => (color, Vec::new()),
+        };
+        // A boolean written as its float, 1 for true.
+        let color = match color.value {
+            ParamValue::Boolean(b) => {
+                Spanned::new(ParamValue::Float(f64::from(u8::from(b))), color.span)
+            }
+            _ => color,
         };
         let mut params = vec![Param {
             name: Spanned::new("color".to_string(), port.name.span.clone()),

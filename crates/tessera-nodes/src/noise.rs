@@ -1044,9 +1044,26 @@ mod tests {
             assert_eq!(f.id, (f.rand * 16_777_215.0).trunc());
         }
         // Roughness 0: every flake lies flat.
-        let flat = flake(0.05, 0.0, 1.0, Vec3::new(0.31, 0.77, 0.0), surface);
+        let at = Vec3::new(0.31, 0.77, 0.0);
+        let flat = flake(0.05, 0.0, 1.0, at, surface);
         assert!(flat.presence > 0.0);
         assert_eq!(flat.normal, Vec3::Z);
+        // GGX on roughness squared: one flake's tilt at two roughnesses has
+        // tangents in the ratio of their squares, about the same azimuth.
+        let [a, b] = [0.3f32, 0.6].map(|r| flake(0.05, r, 1.0, at, surface).normal);
+        let tilt = |n: Vec3| n.truncate().length() / n.z;
+        assert!((tilt(b) / tilt(a) - 4.0).abs() < 1e-3, "{a} {b}");
+        let azimuth = |n: Vec3| n.y.atan2(n.x);
+        assert!((azimuth(a) - azimuth(b)).abs() < 1e-5, "{a} {b}");
+        // The frame turns the normal with it: tangent along y, bitangent
+        // along -x gives the same flake turned a quarter.
+        let turned = Surface {
+            normal: Vec3::Z,
+            tangent: Vec3::Y,
+            bitangent: -Vec3::X,
+        };
+        let c = flake(0.05, 0.3, 1.0, at, turned).normal;
+        assert!((c - Vec3::new(-a.y, a.x, a.z)).length() < 1e-6, "{a} {c}");
     }
 
     /// Coordinates for comparing the plane kernels with the scalar

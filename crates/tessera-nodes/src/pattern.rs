@@ -263,13 +263,16 @@ mod tests {
     use super::*;
     use crate::test_util::eval_one;
 
-    /// splitlr over an 8 x 2 image at center 0.5, its texture coordinate
-    /// over the grown rectangle given by `u(x)` for column x (-1..=8).
-    fn split_row(u: impl Fn(i32) -> f32) -> Vec<f32> {
-        let frame = crate::test_util::frame(8, 2);
+    /// splitlr over an 8 x 2 tile starting at column `left` of a 16 x 2
+    /// image, at center 0.5, its texture coordinate over the grown
+    /// rectangle given by `u(x)` for image column x.
+    fn split_row_at(left: i32, u: impl Fn(i32) -> f32) -> Vec<f32> {
+        let frame = crate::test_util::frame(16, 2);
         let (grown_width, grown_height) = (10, 4);
         let n = grown_width * grown_height;
-        let us: Vec<f32> = (0..n).map(|i| u((i % grown_width) as i32 - 1)).collect();
+        let us: Vec<f32> = (0..n)
+            .map(|i| u(left + (i % grown_width) as i32 - 1))
+            .collect();
         let texcoord = Buffer::from_planar(2, [us, vec![0.5; n]].concat());
         let inputs = [
             Buffer::filled(&[-1.0], n),
@@ -277,7 +280,7 @@ mod tests {
             Buffer::filled(&[0.5], n),
             texcoord,
         ];
-        let rect = tessera_core::Rect::new(0, 0, 8, 2);
+        let rect = tessera_core::Rect::new(left, 0, 8, 2);
         let out = crate::test_util::eval_node(
             &splitlr(),
             Some(ValueType::Float),
@@ -287,6 +290,10 @@ mod tests {
             &inputs,
         );
         out.unwrap()[0].data()[..8].to_vec()
+    }
+
+    fn split_row(u: impl Fn(i32) -> f32) -> Vec<f32> {
+        split_row_at(0, u)
     }
 
     #[test]
@@ -311,6 +318,10 @@ mod tests {
         // no change within any quad, so a sharp step.
         let sharp = split_row(|x| if x < 4 { 0.25 } else { 0.75 });
         assert_eq!(sharp, [-1.0, -1.0, -1.0, -1.0, 3.0, 3.0, 3.0, 3.0]);
+        // The quads are the image's, not the tile's: the same from a tile
+        // starting at an odd column.
+        let shifted = split_row_at(1, |x| if x < 4 { 0.25 } else { 0.75 });
+        assert_eq!(shifted, [-1.0, -1.0, -1.0, 3.0, 3.0, 3.0, 3.0, 3.0]);
     }
 
     #[test]
