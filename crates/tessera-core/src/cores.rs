@@ -10,16 +10,20 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 /// request; each holds a share while it computes and sets it aside while
 /// it waits ([`crate::TileCtx::while_waiting`]).
 ///
-/// Tiles are claimed holding a share. A share set aside is taken back
-/// before any new claim, and only by the lowest tile of those whose shares
-/// are set aside: with one share, what the threads hand to another process
-/// for a node goes in tile order, as one thread would hand it (a node
-/// keeping state in a worker process then sees its calls in the same order
-/// at every run).
+/// Tiles are claimed holding a share, and a share set aside is taken back
+/// before any new claim. With one share, it comes back only to the lowest
+/// tile of those whose shares are set aside, so what the threads hand to
+/// another process for a node goes in tile order, as one thread would hand
+/// it (a node keeping state in a worker process then sees its calls in the
+/// same order at every run). With more, any may take one back: several
+/// workers answer in no set order, and waiting for the lowest tile would
+/// hold every thread back to the slowest worker.
 #[derive(Debug)]
 pub struct Cores {
     shares: Mutex<Shares>,
     freed: Condvar,
+    /// One share: shares come back in tile order.
+    in_order: bool,
 }
 
 #[derive(Debug)]
@@ -48,6 +52,7 @@ impl Cores {
                 returning: 0,
             }),
             freed: Condvar::new(),
+            in_order: count <= 1,
         }
     }
 
@@ -96,7 +101,7 @@ impl Cores {
     fn take_back(&self, tile: usize) {
         let mut shares = self.shares();
         shares.returning += 1;
-        while shares.free == 0 || shares.aside.first() != Some(&tile) {
+        while shares.free == 0 || (self.in_order && shares.aside.first() != Some(&tile)) {
             shares = self.wait(shares);
         }
         shares.aside.remove(&tile);
