@@ -79,8 +79,8 @@ impl Cores {
     }
 
     /// Runs `wait` (for another process, say) with tile `tile`'s share set
-    /// aside, and takes one back after: before any new claim, once no lower
-    /// tile's share is set aside.
+    /// aside, and takes one back after: before any new claim, and with one
+    /// share once no lower tile's is set aside.
     fn without_share<T>(&self, tile: usize, wait: impl FnOnce() -> T) -> T {
         {
             let mut shares = self.shares();
@@ -133,7 +133,8 @@ impl CoreHeld<'_> {
 
     /// Runs `wait` (for another process, say) with the share set aside, so
     /// that another thread computes meanwhile, and takes it back after:
-    /// before any new claim, once no lower tile's share is set aside.
+    /// before any new claim, and with one share once no lower tile's is set
+    /// aside.
     pub fn set_aside<T>(&self, wait: impl FnOnce() -> T) -> T {
         self.cores.without_share(self.tile, wait)
     }
