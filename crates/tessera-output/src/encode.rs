@@ -6,6 +6,7 @@
 use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom, Write};
 
+use exr::block::chunk::{Chunk, CompressedBlock, CompressedScanLineBlock};
 use exr::block::writer::ChunksWriter;
 use exr::block::{BlockIndex, UncompressedBlock};
 use exr::compression::Compression;
@@ -16,6 +17,7 @@ use exr::meta::header::{Header, LayerAttributes};
 use image::{ImageBuffer, ImageFormat, Rgb};
 use tessera_core::{PixelLayout, RowSink, SinkFailed};
 
+use crate::rle::RleCompressor;
 use crate::{
     Depth, ExrCompression, ImageTarget, JPEG_QUALITY, OutputError, PixelHasher, encode_png_header,
     os_error_in, to_u8, to_u16,
@@ -150,13 +152,16 @@ impl ImageTarget {
         let mut produce = Some(produce);
         let written = exr::block::write(writer, vec![header].into(), true, |meta, chunks| {
             let produce = produce.take().expect("exr calls this once");
-            // exr compresses on threads of its own, unless the blocks are
-            // stored as they are (or it cannot start threads).
-            let parallel = self
-                .parallel_encoding
+            // RLE is compressed here (`rle`); exr compresses ZIP on threads
+            // of its own (unless it cannot start them).
+            let parallel = (self.parallel_encoding && compression != Compression::RLE)
                 .then(|| chunks.parallel_blocks_compressor(&meta));
             let compressor = match parallel.flatten() {
                 Some(parallel) => ExrCompressor::Parallel(parallel),
+                None if compression == Compression::RLE => ExrCompressor::Rle {
+                    chunks,
+                    rle: RleCompressor::default(),
+                },
                 None => ExrCompressor::Sequential(chunks.sequential_blocks_compressor(&meta)),
             };
             let mut lines = ExrLines {
@@ -387,10 +392,14 @@ impl Lines for JpegLines {
     }
 }
 
-/// Where exr compresses blocks: here, or on its threads.
+/// Who compresses blocks: exr here, exr on its threads, or [`rle`] here.
 enum ExrCompressor<'w, C: ChunksWriter> {
     Sequential(exr::block::writer::SequentialBlocksCompressor<'w, C>),
     Parallel(exr::block::writer::ParallelBlocksCompressor<'w, C>),
+    Rle {
+        chunks: &'w mut C,
+        rle: RleCompressor,
+    },
 }
 
 /// OpenEXR scan lines, gathered into blocks of the compression's number of
@@ -461,6 +470,23 @@ impl<C: ChunksWriter> ExrLines<'_, C> {
             ExrCompressor::Sequential(compressor) => compressor.compress_block(index, block),
             ExrCompressor::Parallel(compressor) => {
                 compressor.add_block_to_compression_queue(index, block)
+            }
+            ExrCompressor::Rle { chunks, rle } => {
+                let mut compressed = Vec::new();
+                rle.compress(block.data.as_chunks::<4>().0, &mut compressed);
+                self.block = block.data;
+                self.block.clear();
+                let line = CompressedScanLineBlock {
+                    y_coordinate: i32::try_from(self.first_line).expect("exr checked the height"),
+                    compressed_pixels_le: compressed,
+                };
+                chunks.write_chunk(
+                    index,
+                    Chunk {
+                        layer_index: 0,
+                        compressed_block: CompressedBlock::ScanLine(line),
+                    },
+                )
             }
         }
         .map_err(LineError::Exr)?;

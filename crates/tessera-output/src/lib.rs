@@ -32,6 +32,7 @@ use tempfile::NamedTempFile;
 use tessera_core::{ColorSpace, PixelLayout};
 
 mod encode;
+mod rle;
 pub use encode::Encoded;
 
 /// An image in memory: `f32` channels of each pixel, RGBA to its users.
