@@ -25,6 +25,34 @@ from MaterialX import PyMaterialXRender as mx_render
 from MaterialX import PyMaterialXRenderGlsl as mx_render_glsl
 
 
+# The GLSL that samples every texture in place of the GPU's sampler: the
+# bilinear blend of the four texel centres around the point at the texture's
+# full resolution, the texture repeating (OpenGL's GL_LINEAR, GL_REPEAT, no mip
+# maps). Mesa's software sampler, as MaterialX sets it up (anisotropic
+# filtering 16, mip maps), blurs textures even where they are magnified: at a
+# texel's centre its own value weighs 80%. Tessera samples as GL_LINEAR does,
+# so the references do too; the texel lookups, orientation and every node's
+# arithmetic are MaterialX's own. Address modes other than periodic and the
+# closest filter are not seen through this (they are in the GPU's sampler
+# state, not the shader); Tessera's unit tests check them.
+EXACT_BILINEAR = """
+vec4 mx_reference_bilinear(sampler2D s, vec2 uv)
+{
+    vec2 size = vec2(textureSize(s, 0));
+    vec2 texel = uv * size - 0.5;
+    vec2 first = floor(texel);
+    vec2 t = texel - first;
+    ivec2 a = ivec2(mod(first, size));
+    ivec2 b = ivec2(mod(first + 1.0, size));
+    vec4 top = mix(texelFetch(s, ivec2(a.x, a.y), 0), texelFetch(s, ivec2(b.x, a.y), 0), t.x);
+    vec4 bottom = mix(texelFetch(s, ivec2(a.x, b.y), 0), texelFetch(s, ivec2(b.x, b.y), 0), t.x);
+    return mix(top, bottom, t.y);
+}
+#define texture(s, uv) mx_reference_bilinear(s, uv)
+#define textureGrad(s, uv, dx, dy) mx_reference_bilinear(s, uv)
+"""
+
+
 def render(document, output, size, stdlib):
     generator = mx_gen_glsl.GlslShaderGenerator.create()
     # MaterialX's default colour management: colour values and files in
@@ -48,6 +76,12 @@ def render(document, output, size, stdlib):
     images.setSearchPath(search)
     renderer.setImageHandler(images)
     renderer.createProgram(shader)
+    # Textures filtered exactly (see EXACT_BILINEAR), not by Mesa's sampler.
+    program = renderer.getProgram()
+    pixel = shader.getStage(mx_gen_shader.PIXEL_STAGE).getSourceCode()
+    version, rest = pixel.split("\n", 1)
+    program.addStage(mx_gen_shader.PIXEL_STAGE, f"{version}\n{EXACT_BILINEAR}\n{rest}")
+    program.build()
     renderer.renderTextureSpace(mx.Vector2(0, 0), mx.Vector2(1, 1))
     image = renderer.captureImage(None)
     pixels = np.zeros((size, size, 4), np.float32)

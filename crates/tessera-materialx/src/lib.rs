@@ -55,6 +55,7 @@ pub const MATERIALX_NODES: &[(&str, &[&str])] = &[
     ("worleynoise2d", &["float", "vector2", "vector3"]),
     ("worleynoise3d", &["float", "vector2", "vector3"]),
     ("image", ALL),
+    ("hextiledimage", &["color3", "color4"]),
     ("add", WITH_INTEGER),
     ("subtract", WITH_INTEGER),
     ("multiply", WITH_FLOAT),

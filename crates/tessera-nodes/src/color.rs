@@ -16,7 +16,7 @@ const INTERPOLATIONS: Choices<RampInterpolation> = Choices(&[
 ]);
 
 /// MaterialX's default luma coefficients (ACEScg primaries).
-const LUMA_COEFFS: Vec3 = Vec3::new(0.272_228_7, 0.674_081_8, 0.053_689_5);
+pub(crate) const LUMA_COEFFS: Vec3 = Vec3::new(0.272_228_7, 0.674_081_8, 0.053_689_5);
 
 /// Checks that two buffers hold the same number of samples.
 fn same_len(a: &Buffer, b: &Buffer) -> Result<(), NodeError> {

@@ -3,7 +3,7 @@
 use crate::kind::{Choices, kind};
 use ::image::ImageDecoder;
 use glam::{Vec2, Vec4};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tessera_core::{
     Buffer, BuildArgs, BuildError, ColorSpace, InputSpec, Node, NodeError, NodeKind, NodeSpec,
@@ -22,7 +22,7 @@ const FILTERS: Choices<Filter> =
 
 /// A decoded image: RGBA floats, row 0 at the top.
 #[derive(Debug)]
-struct Texture {
+pub(crate) struct Texture {
     width: usize,
     height: usize,
     /// `width * height` RGBA texels, rows top to bottom.
@@ -71,6 +71,7 @@ impl Texture {
             ));
         }
         let decoded = ::image::DynamicImage::from_decoder(decoder).map_err(undecodable)?;
+        // EXR and Radiance HDR decode to floats.
         let is_float = matches!(
             decoded,
             ::image::DynamicImage::ImageRgb32F(_) | ::image::DynamicImage::ImageRgba32F(_)
@@ -155,14 +156,19 @@ enum Filter {
     Linear,
 }
 
-/// The image node: a shared decoded texture and how to sample it.
-struct ImageNode {
-    /// The file, as the scene names it (relative to the scene's folder).
-    path: std::path::PathBuf,
+/// A shared decoded texture and how to sample it.
+pub(crate) struct Sampler {
     texture: Arc<Texture>,
     u_mode: AddressMode,
     v_mode: AddressMode,
     filter: Filter,
+}
+
+/// The image node: its file and how it samples it.
+struct ImageNode {
+    /// The file, as the scene names it (relative to the scene's folder).
+    path: PathBuf,
+    sampler: Sampler,
 }
 
 /// The integer part of a texel coordinate, saturating (NaN gives 0; the
@@ -172,7 +178,18 @@ fn floor_index(t: f32) -> i64 {
     t.floor() as i64
 }
 
-impl ImageNode {
+impl Sampler {
+    /// The texture repeating both ways, filtered linearly: how MaterialX's
+    /// nodes without address modes (hextiledimage) sample.
+    pub(crate) fn periodic_linear(texture: Arc<Texture>) -> Sampler {
+        Sampler {
+            texture,
+            u_mode: AddressMode::Periodic,
+            v_mode: AddressMode::Periodic,
+            filter: Filter::Linear,
+        }
+    }
+
     #[inline]
     fn fetch(&self, x: i64, y: i64, default: Vec4) -> Vec4 {
         let tex = &self.texture;
@@ -186,15 +203,31 @@ impl ImageNode {
     }
 
     /// The colour at texture coordinate `uv` (v = 0 at the bottom row).
-    fn sample(&self, uv: Vec2, default: Vec4) -> Vec4 {
+    pub(crate) fn sample(&self, uv: Vec2, default: Vec4) -> Vec4 {
         if self.u_mode.is_outside(uv.x) || self.v_mode.is_outside(uv.y) {
             return default;
         }
+        self.filter(uv.x, 1.0 - uv.y, default)
+    }
+
+    /// The colour at `st`, t running down from the top row (OpenGL's
+    /// texture coordinates of an image loaded top row first, which
+    /// MaterialX's GLSL computes in; no round trip through v = 1 - t).
+    pub(crate) fn sample_top_down(&self, st: Vec2, default: Vec4) -> Vec4 {
+        if self.u_mode.is_outside(st.x) || self.v_mode.is_outside(st.y) {
+            return default;
+        }
+        self.filter(st.x, st.y, default)
+    }
+
+    /// The filtered colour at `s` across and `t` down (0..1 over the
+    /// image).
+    fn filter(&self, s: f32, t: f32, default: Vec4) -> Vec4 {
         let tex = &self.texture;
         // Continuous texel coordinates, texel centres at whole numbers,
         // y downwards from the top row.
-        let fx = uv.x * tex.width as f32 - 0.5;
-        let fy = (1.0 - uv.y) * tex.height as f32 - 0.5;
+        let fx = s * tex.width as f32 - 0.5;
+        let fy = t * tex.height as f32 - 0.5;
         match self.filter {
             Filter::Closest => self.fetch(floor_index(fx + 0.5), floor_index(fy + 0.5), default),
             Filter::Linear => {
@@ -221,7 +254,7 @@ impl ImageNode {
         let sampled = (default.samples::<N>().zip(texcoord.samples::<2>())).map(|(d, t)| {
             let mut rgba = [0.0, 0.0, 0.0, 1.0];
             rgba[..N].copy_from_slice(&d);
-            let texel = self
+            let texel = (self.sampler)
                 .sample(Vec2::from_array(t), Vec4::from_array(rgba))
                 .to_array();
             std::array::from_fn::<f32, N, _>(|c| texel[c])
@@ -251,12 +284,13 @@ impl Node for ImageNode {
         Ok(())
     }
 
-    fn files_read(&self) -> Vec<std::path::PathBuf> {
+    fn files_read(&self) -> Vec<PathBuf> {
         vec![self.path.clone()]
     }
 }
 
-fn build_image(args: &BuildArgs) -> Result<Box<dyn Node>, BuildError> {
+/// The texture a node's `file` and `colorspace` inputs name, and its path.
+pub(crate) fn load_file(args: &BuildArgs) -> Result<(PathBuf, Arc<Texture>), BuildError> {
     let file = args.string("file");
     if file.is_empty() {
         return Err(BuildError::at_input("file", "no image file given"));
@@ -266,19 +300,44 @@ fn build_image(args: &BuildArgs) -> Result<Box<dyn Node>, BuildError> {
     let colorspace = ColorSpace::parse(args.string("colorspace"));
     let texture = Texture::load(&path, colorspace)
         .map_err(|message| BuildError::at_input("file", message))?;
-    let filter = FILTERS.pick(args, "filtertype")?;
-    Ok(Box::new(ImageNode {
-        path,
-        texture: Arc::new(texture),
-        u_mode: ADDRESS_MODES.pick(args, "uaddressmode")?,
-        v_mode: ADDRESS_MODES.pick(args, "vaddressmode")?,
-        filter,
-    }))
+    Ok((path, Arc::new(texture)))
 }
 
-/// `colorspace`'s choices: empty (by the file's type) or a space's name.
-fn colorspace_choices() -> Vec<&'static str> {
-    std::iter::once("").chain(ColorSpace::names()).collect()
+fn build_image(args: &BuildArgs) -> Result<Box<dyn Node>, BuildError> {
+    let (path, texture) = load_file(args)?;
+    let sampler = Sampler {
+        texture,
+        u_mode: ADDRESS_MODES.pick(args, "uaddressmode")?,
+        v_mode: ADDRESS_MODES.pick(args, "vaddressmode")?,
+        filter: FILTERS.pick(args, "filtertype")?,
+    };
+    Ok(Box::new(ImageNode { path, sampler }))
+}
+
+/// The `file` input of a node that reads an image.
+pub(crate) fn file_input() -> InputSpec {
+    InputSpec::fixed(
+        "file",
+        ValueType::String,
+        Value::String(String::new()),
+        "the image file, relative to the scene file's directory: PNG or JPEG (8 or 16 bits, \
+         divided to 0..1), OpenEXR or Radiance HDR (as stored)",
+    )
+}
+
+/// The `colorspace` input of a node that reads an image: empty (by the
+/// file's type) or a space's name.
+pub(crate) fn colorspace_input() -> InputSpec {
+    let choices: Vec<&str> = std::iter::once("").chain(ColorSpace::names()).collect();
+    InputSpec::fixed(
+        "colorspace",
+        ValueType::String,
+        Value::String(String::new()),
+        "the colour space of the file's RGB, by MaterialX's names (docs/colour.md); empty: \
+         srgb_texture for PNG and JPEG, lin_rec709 for EXR and HDR; raw for data (heights, \
+         masks, normals)",
+    )
+    .choices(&choices)
 }
 
 /// MaterialX's `image`.
@@ -295,18 +354,14 @@ pub fn image() -> Arc<dyn NodeKind> {
     };
     let spec = NodeSpec::new(
         "image",
-        "samples an image file (MaterialX): PNG or JPEG (8 or 16 bits, divided to 0..1) or \
-         OpenEXR (as stored), its colour converted from `colorspace` to the working space \
-         (linear Rec.709) once, on load. v = 0 is the image's bottom row; linear filtering \
-         blends the four nearest texel centres, each addressed by the address modes, closest \
-         takes the nearest texel",
+        "samples an image file (MaterialX): PNG or JPEG (8 or 16 bits, divided to 0..1), \
+         OpenEXR or Radiance HDR (as stored), its colour converted from `colorspace` to the \
+         working space (linear Rec.709) once, on load. v = 0 is the image's bottom row; linear \
+         filtering blends the four nearest texel centres, each addressed by the address modes, \
+         closest takes the nearest texel; the texture's full resolution is sampled (no mip \
+         maps)",
     )
-    .input(InputSpec::fixed(
-        "file",
-        ValueType::String,
-        Value::String(String::new()),
-        "the image file, relative to the scene file's directory",
-    ))
+    .input(file_input())
     .generic_over(&[
         ValueType::Color4,
         ValueType::Color3,
@@ -320,17 +375,7 @@ pub fn image() -> Arc<dyn NodeKind> {
         0.0,
         "the value outside 0..1 in constant address mode (and beyond the image's edge texels)",
     ))
-    .input(
-        InputSpec::fixed(
-            "colorspace",
-            ValueType::String,
-            Value::String(String::new()),
-            "the colour space of the file's RGB, by MaterialX's names (docs/colour.md); empty: \
-             srgb_texture for PNG and JPEG, lin_rec709 for EXR; raw for data (heights, masks, \
-             normals)",
-        )
-        .choices(&colorspace_choices()),
-    )
+    .input(colorspace_input())
     .input(InputSpec::texcoord())
     .input(address("uaddressmode", "u"))
     .input(address("vaddressmode", "v"))

@@ -12,6 +12,7 @@ mod color;
 mod compositing;
 mod conditional;
 pub mod float;
+mod hextile;
 mod image;
 mod kind;
 mod math;
@@ -56,6 +57,7 @@ pub fn builtins() -> Vec<Arc<dyn NodeKind>> {
         noise_nodes::worleynoise3d(),
         // Textures.
         image::image(),
+        hextile::hextiledimage(),
         // Math.
         math::add(),
         math::subtract(),
