@@ -378,9 +378,16 @@ fn tolerance(graph: &str) -> f32 {
 }
 
 #[test]
-fn every_conformance_document_matches_materialx_own_renderer() {
+fn every_conformance_document_matches_materialx_own_renderer_and_converts_to_the_same_pixels() {
     let references = root().join("tests/materialx/references");
     let dir = tempfile::tempdir().unwrap();
+    // Converted scenes name the documents' textures relatively.
+    let textures = dir.path().join("textures");
+    std::fs::create_dir(&textures).unwrap();
+    for texture in std::fs::read_dir(root().join("tests/materialx/conformance/textures")).unwrap() {
+        let texture = texture.unwrap();
+        std::fs::copy(texture.path(), textures.join(texture.file_name())).unwrap();
+    }
     let mut failures = Vec::new();
     let mut compared = 0;
     let mut names: Vec<_> = std::fs::read_dir(&references)
@@ -397,7 +404,7 @@ fn every_conformance_document_matches_materialx_own_renderer() {
         let out = dir.path().join(&name);
         let scene = format!("tests/materialx/conformance/{document}.mtlx");
         let which = format!("{graph}/{output}");
-        tessera(&[
+        let rendered = tessera(&[
             "render",
             &scene,
             "--output",
@@ -406,8 +413,33 @@ fn every_conformance_document_matches_materialx_own_renderer() {
             "64x64",
             "-o",
             out.to_str().unwrap(),
+        ]);
+        let document_hash = rendered.expect_code(0).pixel_hash();
+        // The same output as a Tessera scene gives the same pixels.
+        let converted = dir.path().join(format!("{stem}.toml"));
+        tessera(&[
+            "convert",
+            &scene,
+            "--output",
+            &which,
+            "--size",
+            "64x64",
+            "-o",
+            converted.to_str().unwrap(),
         ])
         .expect_code(0);
+        let from_scene = dir.path().join(format!("{stem}.scene.exr"));
+        let scene_render = tessera(&[
+            "render",
+            converted.to_str().unwrap(),
+            "-o",
+            from_scene.to_str().unwrap(),
+        ]);
+        if scene_render.expect_code(0).pixel_hash() != document_hash {
+            failures.push(format!(
+                "{scene} {which}: its converted scene renders other pixels"
+            ));
+        }
         let expected = image::open(references.join(&name)).unwrap().to_rgba32f();
         let actual = image::open(&out).unwrap().to_rgba32f();
         assert_eq!(actual.dimensions(), expected.dimensions(), "{name}");
