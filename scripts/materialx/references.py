@@ -1,11 +1,12 @@
 """Reference images from MaterialX's own GLSL renderer, for Tessera's
 conformance test (tests/materialx.rs).
 
-For every output of every node graph in the documents given, this generates
+For every output of the documents given (of their node graphs and their
+top-level ones), this generates
 MaterialX's GLSL pixel shader, renders it over the unit square in texture
 space (as MaterialX's texture baker does) at the size given, and writes the
 float RGBA pixels as an OpenEXR image `<document>__<graph>__<output>.exr`
-into the folder given.
+(the graph empty for a top-level output) into the folder given.
 
 Run by scripts/materialx-references, which makes its virtual environment and
 the software OpenGL it needs (docs/materialx.md).
@@ -94,16 +95,20 @@ def render(document, output, size, stdlib):
 
 
 def load(path, stdlib):
-    """The document at `path` with the standard library, and its own graphs."""
+    """The document at `path` with the standard library, and its own outputs
+    as (graph name, output name) pairs: a node graph's, and the document's
+    top-level ones (graph name "")."""
     document = mx.createDocument()
     mx.readFromXmlFile(document, path)
-    # The document's own graphs, not the standard library's.
-    graphs = [graph.getName() for graph in document.getNodeGraphs()]
+    # The document's own graphs and outputs, not the standard library's.
+    outputs = [(graph.getName(), output.getName())
+               for graph in document.getNodeGraphs() for output in graph.getOutputs()]
+    outputs += [("", output.getName()) for output in document.getOutputs()]
     document.setDataLibrary(stdlib)
     valid, why = document.validate()
     if not valid:
         sys.exit(f"{path}: not a valid MaterialX document:\n{why}")
-    return document, graphs
+    return document, outputs
 
 
 def main():
@@ -117,25 +122,26 @@ def main():
     mx.loadLibraries(mx.getDefaultDataLibraryFolders(), mx.getDefaultDataSearchPath(), stdlib)
     os.makedirs(args.out, exist_ok=True)
     for path in args.documents:
-        document, graphs = load(path, stdlib)
+        document, outputs = load(path, stdlib)
         stem = os.path.splitext(os.path.basename(path))[0]
-        for graph in map(document.getNodeGraph, graphs):
-            for output in graph.getOutputs():
-                which = f"{graph.getName()}/{output.getName()}"
-                if args.only is None:
-                    # Each output in a process of its own: one renderer after
-                    # another in one process gave some outputs all black.
-                    subprocess.run([sys.executable, __file__, path, "--out", args.out,
-                                    "--size", str(args.size), "--only", which], check=True)
-                    continue
-                if which != args.only:
-                    continue
-                name = f"{stem}__{graph.getName()}__{output.getName()}.exr"
-                pixels = render(document, output, args.size, stdlib)
-                header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
-                with OpenEXR.File(header, {"RGBA": np.ascontiguousarray(pixels)}) as exr:
-                    exr.write(os.path.join(args.out, name))
-                print(f"{name}: {output.getType()}, min {pixels.min():.6g}, max {pixels.max():.6g}")
+        for graph, name in outputs:
+            # As `tessera render --output` names it.
+            which = f"{graph}/{name}" if graph else name
+            if args.only is None:
+                # Each output in a process of its own: one renderer after
+                # another in one process gave some outputs all black.
+                subprocess.run([sys.executable, __file__, path, "--out", args.out,
+                                "--size", str(args.size), "--only", which], check=True)
+                continue
+            if which != args.only:
+                continue
+            output = document.getNodeGraph(graph).getOutput(name) if graph else document.getOutput(name)
+            file = f"{stem}__{graph}__{name}.exr"
+            pixels = render(document, output, args.size, stdlib)
+            header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
+            with OpenEXR.File(header, {"RGBA": np.ascontiguousarray(pixels)}) as exr:
+                exr.write(os.path.join(args.out, file))
+            print(f"{file}: {output.getType()}, min {pixels.min():.6g}, max {pixels.max():.6g}")
 
 
 if __name__ == "__main__":

@@ -507,12 +507,19 @@ impl<'d> Translator<'d> {
                 return None;
             };
             // A graph's inputs are set from outside it: values, or the
-            // document's top-level nodes. MaterialX's renderer reads a value
-            // there as written, its colour space not applied (measured:
-            // colour_inherited.mtlx's graph_input_space).
-            return match &input.value {
-                Some(value) if input.nodename.is_none() && input.nodegraph.is_none() => {
+            // document's top-level nodes; one left unset may default to a
+            // geometric property (MaterialX's TestSuite defaultgeomprop.mtlx).
+            // MaterialX's renderer reads a value there as written, its colour
+            // space not applied (measured: colour_inherited.mtlx's
+            // graph_input_space).
+            let connected = input.nodename.is_some() || input.nodegraph.is_some();
+            return match (&input.value, &input.defaultgeomprop) {
+                (Some(value), _) if !connected => {
                     self.value_of(Place::Top, input, value, ColourManaged::No)
+                }
+                (None, Some(geomprop)) if !connected => {
+                    let anchor = self.at(place, interface.span.clone());
+                    self.geometric_default(place, &interface.value, geomprop, anchor)
                 }
                 _ => self.source(Place::Top, input),
             };
@@ -569,7 +576,25 @@ impl<'d> Translator<'d> {
             return None;
         };
         match declared.defaultgeomprop.as_deref() {
-            Some("UV0") => {
+            Some(geomprop) => {
+                self.geometric_default(Place::Instance(instance), name, geomprop, anchor)
+            }
+            None => self.source(Place::Instance(instance), declared),
+        }
+    }
+
+    /// What an input `name` left unset reads when it defaults to the
+    /// geometric property `geomprop` (`defaultgeomprop`), read at `anchor`:
+    /// the texture coordinate or the position.
+    fn geometric_default(
+        &mut self,
+        place: Place,
+        name: &str,
+        geomprop: &str,
+        anchor: std::ops::Range<usize>,
+    ) -> Option<Spanned<ParamValue>> {
+        match geomprop {
+            "UV0" => {
                 self.reads_texcoord = true;
                 let link = Link {
                     node: TEXCOORD.to_string(),
@@ -577,19 +602,18 @@ impl<'d> Translator<'d> {
                 };
                 Some(Spanned::new(ParamValue::Link(link), anchor))
             }
-            Some("Pobject" | "Pworld") => Some(self.position_link(anchor)),
-            Some(other) => {
+            "Pobject" | "Pworld" => Some(self.position_link(anchor)),
+            other => {
                 // Normals and tangents: a flat image has no mesh to give them.
                 let diagnostic = Diagnostic::new(
                     DiagnosticKind::WrongType,
                     format!("the geometric property `{other}` that `{name}` defaults to is not supported"),
-                    anchor.clone(),
+                    anchor,
                 )
                 .note("connect the input");
-                self.report(Place::Instance(instance), diagnostic);
+                self.report(place, diagnostic);
                 None
             }
-            None => self.source(Place::Instance(instance), declared),
         }
     }
 
