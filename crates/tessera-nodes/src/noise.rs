@@ -276,91 +276,174 @@ pub fn fractal3_vec3(p: Vec3, octaves: u32, lacunarity: f32, diminish: f32) -> [
 /// once.
 const CHUNK: usize = 64;
 
-/// A noise of `D`-dimensional coordinates, computed for up to [`CHUNK`]
-/// samples at a time. (A trait rather than a function passed as a value:
-/// a function item called through `Fn` goes through a shim that is not
-/// inlined into the AVX2 clones.)
-trait ChunkNoise<const D: usize> {
-    /// The noise of each sample of `coords` into `out`.
-    fn chunk(coords: [&[f32]; D], out: &mut [f32]);
+/// A noise of `D`-dimensional coordinates in `C` channels, computed for up
+/// to [`CHUNK`] samples at a time. (A trait rather than a function passed
+/// as a value: a function item called through `Fn` goes through a shim that
+/// is not inlined into the AVX2 clones.)
+trait ChunkNoise<const D: usize, const C: usize> {
+    /// The noise of each sample of `coords` into `out`, a plane a channel.
+    fn chunk(coords: [&[f32]; D], out: [&mut [f32]; C]);
 }
 
-/// [`perlin2`], a chunk at a time.
+/// [`perlin2`], a chunk at a time: a sample at a time, a loop that
+/// vectorises whole (in [`perlin2_chunk`]'s stages it took 40% longer; the
+/// three-channel form is the other way round).
 struct Perlin2;
 
-impl ChunkNoise<2> for Perlin2 {
+impl ChunkNoise<2, 1> for Perlin2 {
     #[inline(always)]
-    fn chunk([x, y]: [&[f32]; 2], out: &mut [f32]) {
+    fn chunk([x, y]: [&[f32]; 2], [out]: [&mut [f32]; 1]) {
         for ((out, x), y) in out.iter_mut().zip(x).zip(y) {
             *out = perlin2(Vec2::new(*x, *y));
         }
     }
 }
 
-/// [`perlin3`], a chunk at a time, in stages (lattice cells, the eight
-/// corners' hashes, then gradients and blend), each a loop simple enough
-/// to run 8 samples at a time: one sample's operations are [`perlin3`]'s,
-/// in its order.
-struct Perlin3;
+/// [`perlin2_vec3`], a chunk at a time.
+struct Perlin2Vec3;
 
-impl ChunkNoise<3> for Perlin3 {
+impl ChunkNoise<2, 3> for Perlin2Vec3 {
     #[inline(always)]
-    fn chunk(coords: [&[f32]; 3], out: &mut [f32]) {
-        let n = out.len();
-        let mut cells = [[0i32; CHUNK]; 3];
-        let mut fractions = [[0.0f32; CHUNK]; 3];
-        for ((cells, fractions), coord) in cells.iter_mut().zip(&mut fractions).zip(coords) {
-            for ((cell, fraction), c) in cells.iter_mut().zip(fractions.iter_mut()).zip(&coord[..n])
-            {
-                (*cell, *fraction) = floorfrac(*c);
-            }
+    fn chunk(coords: [&[f32]; 2], out: [&mut [f32]; 3]) {
+        perlin2_chunk(coords, out, hash_byte);
+    }
+}
+
+/// The lattice of a chunk of `D`-dimensional coordinates into `fractions`
+/// (each sample's inside its cell) and `hashes` (of the cell's `CORNERS`,
+/// 2^D, corners, corner k the cell moved by bit d of k along axis d). Each
+/// stage a loop simple enough to run 8 samples at a time.
+#[inline(always)]
+fn lattice_chunk<const D: usize, const CORNERS: usize>(
+    coords: [&[f32]; D],
+    fractions: &mut [[f32; CHUNK]; D],
+    hashes: &mut [[u32; CHUNK]; CORNERS],
+) {
+    let n = coords[0].len();
+    let mut cells = [[0i32; CHUNK]; D];
+    for ((cells, fractions), coord) in cells.iter_mut().zip(fractions).zip(coords) {
+        for ((cell, fraction), c) in cells.iter_mut().zip(fractions.iter_mut()).zip(&coord[..n]) {
+            (*cell, *fraction) = floorfrac(*c);
         }
-        // Corner k is the cell moved by bit 0 of k in x, bit 1 in y, bit 2 in z.
-        let mut hashes = [[0u32; CHUNK]; 8];
-        for (corner, hashes) in hashes.iter_mut().enumerate() {
-            let step = |axis: usize| ((corner >> axis) & 1) as i32;
-            let (dx, dy, dz) = (step(0), step(1), step(2));
-            for (i, hash) in hashes[..n].iter_mut().enumerate() {
-                let [x, y, z] = [0, 1, 2].map(|d| cells[d][i]);
-                *hash = hash3(x.wrapping_add(dx), y.wrapping_add(dy), z.wrapping_add(dz));
-            }
-        }
-        for (i, out) in out.iter_mut().enumerate() {
-            let fractions = [0, 1, 2].map(|d| fractions[d][i]);
-            *out = gradient_blend3(std::array::from_fn(|k| hashes[k][i]), fractions);
+    }
+    for (corner, hashes) in hashes.iter_mut().enumerate() {
+        let step: [i32; D] = std::array::from_fn(|d| ((corner >> d) & 1) as i32);
+        for (i, hash) in hashes[..n].iter_mut().enumerate() {
+            let moved: [u32; D] = std::array::from_fn(|d| cells[d][i].wrapping_add(step[d]) as u32);
+            *hash = hash_words(&moved);
         }
     }
 }
 
-/// A noise node's float form over a tile's planes: `out[i] = N(p[i]) *
-/// amplitude[i] + pivot[i]`, the noise `N` computing a chunk of
-/// coordinates from `coords`' planes at a time. Inlined into each multiversioned
-/// kernel below, where its loops run 8 samples at a time with AVX2: the
-/// same operations per sample in the same order as the scalar function, so
-/// the same bits.
+/// 2D gradient noise of a chunk in `C` channels, in stages (the lattice,
+/// then gradients and blend per channel): one sample's operations are
+/// [`perlin2_channels`]', in its order. Channel `c` takes its gradients from
+/// `pick(hash, c)`.
 #[inline(always)]
-fn noise_plane<const D: usize, N: ChunkNoise<D>>(
-    out: &mut [f32],
-    amplitude: &[f32],
+fn perlin2_chunk<const C: usize>(
+    coords: [&[f32]; 2],
+    out: [&mut [f32]; C],
+    pick: impl Fn(u32, usize) -> u32,
+) {
+    let n = coords[0].len();
+    let (mut fractions, mut hashes) = ([[0.0; CHUNK]; 2], [[0; CHUNK]; 4]);
+    lattice_chunk(coords, &mut fractions, &mut hashes);
+    let [fx, fy] = &fractions;
+    for (channel, out) in out.into_iter().enumerate() {
+        for (i, out) in out[..n].iter_mut().enumerate() {
+            let (fx, fy) = (fx[i], fy[i]);
+            let (gx, gy) = (fx - 1.0, fy - 1.0);
+            let g =
+                |corner: usize, x: f32, y: f32| gradient2(pick(hashes[corner][i], channel), x, y);
+            let (u, v) = (fade(fx), fade(fy));
+            let result = bilerp(g(0, fx, fy), g(1, gx, fy), g(2, fx, gy), g(3, gx, gy), u, v);
+            *out = GRADIENT_SCALE_2D * result;
+        }
+    }
+}
+
+/// 3D gradient noise of a chunk in `C` channels, in stages (the lattice,
+/// then gradients and blend per channel): one sample's operations are
+/// [`perlin3_channels`]', in its order. Channel `c` takes its gradients from
+/// `pick(hash, c)`.
+#[inline(always)]
+fn perlin3_chunk<const C: usize>(
+    coords: [&[f32]; 3],
+    out: [&mut [f32]; C],
+    pick: impl Fn(u32, usize) -> u32,
+) {
+    let n = coords[0].len();
+    let (mut fractions, mut hashes) = ([[0.0; CHUNK]; 3], [[0; CHUNK]; 8]);
+    lattice_chunk(coords, &mut fractions, &mut hashes);
+    for (channel, out) in out.into_iter().enumerate() {
+        for (i, out) in out[..n].iter_mut().enumerate() {
+            let fractions = [0, 1, 2].map(|d| fractions[d][i]);
+            let corners = std::array::from_fn(|k| pick(hashes[k][i], channel));
+            *out = gradient_blend3(corners, fractions);
+        }
+    }
+}
+
+/// [`perlin3`], a chunk at a time.
+struct Perlin3;
+
+impl ChunkNoise<3, 1> for Perlin3 {
+    #[inline(always)]
+    fn chunk(coords: [&[f32]; 3], out: [&mut [f32]; 1]) {
+        perlin3_chunk(coords, out, |hash, _| hash);
+    }
+}
+
+/// [`perlin3_vec3`], a chunk at a time.
+struct Perlin3Vec3;
+
+impl ChunkNoise<3, 3> for Perlin3Vec3 {
+    #[inline(always)]
+    fn chunk(coords: [&[f32]; 3], out: [&mut [f32]; 3]) {
+        perlin3_chunk(coords, out, hash_byte);
+    }
+}
+
+/// Asserts that the output planes and the input planes are `len` long.
+#[inline(always)]
+fn assert_one_tile<const C: usize>(len: usize, out: &[&mut [f32]; C], inputs: &[&[f32]]) {
+    assert!(
+        out.iter().all(|o| o.len() == len) && inputs.iter().all(|p| p.len() == len),
+        "planes of one tile"
+    );
+}
+
+/// A noise node's form of `C` channels over a tile's planes: `out[c][i] =
+/// N(p[i])[c] * amplitude[c][i] + pivot[i]`, the noise `N` computing a
+/// chunk of coordinates from `coords`' planes at a time. Inlined into each
+/// multiversioned kernel below, where its loops run 8 samples at a time
+/// with AVX2: the same operations per sample in the same order as the
+/// scalar function, so the same bits.
+#[inline(always)]
+fn noise_plane<const D: usize, const C: usize, N: ChunkNoise<D, C>>(
+    out: [&mut [f32]; C],
+    amplitude: [&[f32]; C],
     pivot: &[f32],
     coords: [&[f32]; D],
 ) {
-    let len = out.len();
-    assert!(
-        [amplitude, pivot]
-            .iter()
-            .chain(&coords)
-            .all(|p| p.len() == len),
-        "planes of one tile"
-    );
-    let mut values = [0.0f32; CHUNK];
+    let len = pivot.len();
+    assert_one_tile(len, &out, &amplitude);
+    assert_one_tile(len, &out, &coords);
+    let mut out = out;
+    let mut values = [[0.0f32; CHUNK]; C];
     for start in (0..len).step_by(CHUNK) {
         let range = start..len.min(start + CHUNK);
-        let values = &mut values[..range.len()];
-        N::chunk(coords.map(|c| &c[range.clone()]), values);
-        let (a, p) = (&amplitude[range.clone()], &pivot[range.clone()]);
-        for (((out, value), a), p) in out[range].iter_mut().zip(&*values).zip(a).zip(p) {
-            *out = value * a + p;
+        let n = range.len();
+        N::chunk(
+            coords.map(|c| &c[range.clone()]),
+            values.each_mut().map(|v| &mut v[..n]),
+        );
+        let p = &pivot[range.clone()];
+        for ((out, values), a) in out.iter_mut().zip(&values).zip(amplitude) {
+            let (out, a) = (&mut out[range.clone()], &a[range.clone()]);
+            for (((out, value), a), p) in out.iter_mut().zip(&values[..n]).zip(a).zip(p) {
+                *out = value * a + p;
+            }
         }
     }
 }
@@ -368,35 +451,59 @@ fn noise_plane<const D: usize, N: ChunkNoise<D>>(
 /// [`noise_plane`] of [`perlin2`]: the noise2d node's float form.
 #[multiversion(targets("x86_64+avx2"))]
 pub fn perlin2_plane(out: &mut [f32], amplitude: &[f32], pivot: &[f32], coords: [&[f32]; 2]) {
-    noise_plane::<2, Perlin2>(out, amplitude, pivot, coords);
+    noise_plane::<2, 1, Perlin2>([out], [amplitude], pivot, coords);
 }
 
 /// [`noise_plane`] of [`perlin3`]: the noise3d node's float form.
 #[multiversion(targets("x86_64+avx2"))]
 pub fn perlin3_plane(out: &mut [f32], amplitude: &[f32], pivot: &[f32], coords: [&[f32]; 3]) {
-    noise_plane::<3, Perlin3>(out, amplitude, pivot, coords);
+    noise_plane::<3, 1, Perlin3>([out], [amplitude], pivot, coords);
 }
 
-/// A fractal node's float form over a tile's planes: `out[i] =
-/// amplitude[i] * fractal(p[i], octaves, lacunarity[i], diminish[i])` of
-/// the noise `N` computes a chunk at a time, bit for bit as
-/// [`fractal`]: each sample goes through the same operations in the same
-/// order, but the octaves are the outer loop, so that the loops over
+/// [`noise_plane`] of [`perlin2_vec3`]: the noise2d node's three-channel
+/// forms.
+#[multiversion(targets("x86_64+avx2"))]
+pub fn perlin2_vec3_plane(
+    out: [&mut [f32]; 3],
+    amplitude: [&[f32]; 3],
+    pivot: &[f32],
+    coords: [&[f32]; 2],
+) {
+    noise_plane::<2, 3, Perlin2Vec3>(out, amplitude, pivot, coords);
+}
+
+/// [`noise_plane`] of [`perlin3_vec3`]: the noise3d node's three-channel
+/// forms.
+#[multiversion(targets("x86_64+avx2"))]
+pub fn perlin3_vec3_plane(
+    out: [&mut [f32]; 3],
+    amplitude: [&[f32]; 3],
+    pivot: &[f32],
+    coords: [&[f32]; 3],
+) {
+    noise_plane::<3, 3, Perlin3Vec3>(out, amplitude, pivot, coords);
+}
+
+/// A fractal node's form of `C` channels over a tile's planes: `out[c][i]
+/// = amplitude[c][i] * fractal(p[i], octaves, lacunarity[i],
+/// diminish[i])[c]` of the noise `N` computes a chunk at a time, bit for
+/// bit as [`fractal`]: each sample goes through the same operations in the
+/// same order, but the octaves are the outer loop, so that the loops over
 /// samples inside can run 8 at a time where AVX2 is there (inlined into
 /// the multiversioned kernels below).
 #[inline(always)]
-fn fractal_plane<const D: usize, N: ChunkNoise<D>>(
-    out: &mut [f32],
-    [amplitude, lacunarity, diminish]: [&[f32]; 3],
+fn fractal_plane<const D: usize, const C: usize, N: ChunkNoise<D, C>>(
+    out: [&mut [f32]; C],
+    amplitude: [&[f32]; C],
+    [lacunarity, diminish]: [&[f32]; 2],
     coords: [&[f32]; D],
     octaves: u32,
 ) {
-    let len = out.len();
-    let planes = [amplitude, lacunarity, diminish];
-    assert!(
-        planes.iter().chain(&coords).all(|p| p.len() == len),
-        "planes of one tile"
-    );
+    let len = lacunarity.len();
+    assert_one_tile(len, &out, &[diminish]);
+    assert_one_tile(len, &out, &amplitude);
+    assert_one_tile(len, &out, &coords);
+    let mut out = out;
     for start in (0..len).step_by(CHUNK) {
         let range = start..len.min(start + CHUNK);
         let n = range.len();
@@ -405,25 +512,29 @@ fn fractal_plane<const D: usize, N: ChunkNoise<D>>(
         for (p, coord) in p.iter_mut().zip(coords) {
             p[..n].copy_from_slice(&coord[range.clone()]);
         }
-        let mut sum = [0.0f32; CHUNK];
+        let mut sums = [[0.0f32; CHUNK]; C];
         let mut weight = [1.0f32; CHUNK];
-        let mut values = [0.0f32; CHUNK];
+        let mut values = [[0.0f32; CHUNK]; C];
         for _ in 0..octaves {
-            N::chunk(p.each_ref().map(|p| &p[..n]), &mut values[..n]);
+            N::chunk(
+                p.each_ref().map(|p| &p[..n]),
+                values.each_mut().map(|v| &mut v[..n]),
+            );
             for i in 0..n {
-                sum[i] += weight[i] * values[i];
+                for (sum, values) in sums.iter_mut().zip(&values) {
+                    sum[i] += weight[i] * values[i];
+                }
                 weight[i] *= diminish[i];
                 for p in &mut p {
                     p[i] *= lacunarity[i];
                 }
             }
         }
-        for ((out, a), sum) in out[range.clone()]
-            .iter_mut()
-            .zip(&amplitude[range])
-            .zip(&sum)
-        {
-            *out = a * sum;
+        for ((out, a), sum) in out.iter_mut().zip(amplitude).zip(&sums) {
+            let (out, a) = (&mut out[range.clone()], &a[range.clone()]);
+            for ((out, a), sum) in out.iter_mut().zip(a).zip(sum) {
+                *out = a * sum;
+            }
         }
     }
 }
@@ -432,14 +543,42 @@ fn fractal_plane<const D: usize, N: ChunkNoise<D>>(
 /// for bit as [`fractal2`].
 #[multiversion(targets("x86_64+avx2"))]
 pub fn fractal2_plane(out: &mut [f32], planes: [&[f32]; 3], coords: [&[f32]; 2], octaves: u32) {
-    fractal_plane::<2, Perlin2>(out, planes, coords, octaves);
+    let [amplitude, lacunarity, diminish] = planes;
+    fractal_plane::<2, 1, Perlin2>([out], [amplitude], [lacunarity, diminish], coords, octaves);
 }
 
 /// [`fractal_plane`] of [`perlin3`]: the fractal3d node's float form, bit
 /// for bit as [`fractal3`].
 #[multiversion(targets("x86_64+avx2"))]
 pub fn fractal3_plane(out: &mut [f32], planes: [&[f32]; 3], coords: [&[f32]; 3], octaves: u32) {
-    fractal_plane::<3, Perlin3>(out, planes, coords, octaves);
+    let [amplitude, lacunarity, diminish] = planes;
+    fractal_plane::<3, 1, Perlin3>([out], [amplitude], [lacunarity, diminish], coords, octaves);
+}
+
+/// [`fractal_plane`] of [`perlin2_vec3`]: the fractal2d node's
+/// three-channel forms, bit for bit as [`fractal2_vec3`].
+#[multiversion(targets("x86_64+avx2"))]
+pub fn fractal2_vec3_plane(
+    out: [&mut [f32]; 3],
+    amplitude: [&[f32]; 3],
+    planes: [&[f32]; 2],
+    coords: [&[f32]; 2],
+    octaves: u32,
+) {
+    fractal_plane::<2, 3, Perlin2Vec3>(out, amplitude, planes, coords, octaves);
+}
+
+/// [`fractal_plane`] of [`perlin3_vec3`]: the fractal3d node's
+/// three-channel forms, bit for bit as [`fractal3_vec3`].
+#[multiversion(targets("x86_64+avx2"))]
+pub fn fractal3_vec3_plane(
+    out: [&mut [f32]; 3],
+    amplitude: [&[f32]; 3],
+    planes: [&[f32]; 2],
+    coords: [&[f32]; 3],
+    octaves: u32,
+) {
+    fractal_plane::<3, 3, Perlin3Vec3>(out, amplitude, planes, coords, octaves);
 }
 
 /// Cell noise over a tile's planes, `out[i] = cell(p[i])`: [`cell2`] for
@@ -1130,6 +1269,71 @@ mod tests {
                 amplitude[i] * fractal3(p, octaves, lacunarity[i], diminish[i])
             };
             same(&out, &fractal, &format!("fractal3, {octaves} octaves"));
+        }
+        // The three-channel forms, each channel with its own amplitude.
+        let amplitudes: [Vec<f32>; 3] = std::array::from_fn(|c| {
+            (0..len)
+                .map(|i| 0.5 + ((i + c) % 4) as f32 * 0.75)
+                .collect()
+        });
+        let amplitudes = amplitudes.each_ref().map(|a| &a[..]);
+        let mut outs = [vec![0.0; len], vec![0.0; len], vec![0.0; len]];
+        let same3 = |outs: &[Vec<f32>; 3], expected: &dyn Fn(usize) -> [f32; 3], what: &str| {
+            for (c, out) in outs.iter().enumerate() {
+                same(out, &|i| expected(i)[c], &format!("{what}, channel {c}"));
+            }
+        };
+        let scaled =
+            |n: [f32; 3], i: usize| std::array::from_fn(|c| n[c] * amplitudes[c][i] + pivot[i]);
+        perlin2_vec3_plane(
+            outs.each_mut().map(|o| &mut o[..]),
+            amplitudes,
+            &pivot,
+            [&u, &v],
+        );
+        same3(
+            &outs,
+            &|i| scaled(perlin2_vec3(Vec2::new(u[i], v[i])), i),
+            "perlin2_vec3",
+        );
+        let coords = [&u[..], &v, &w];
+        perlin3_vec3_plane(
+            outs.each_mut().map(|o| &mut o[..]),
+            amplitudes,
+            &pivot,
+            coords,
+        );
+        same3(
+            &outs,
+            &|i| scaled(perlin3_vec3(Vec3::new(u[i], v[i], w[i])), i),
+            "perlin3_vec3",
+        );
+        for octaves in [0, 1, 4] {
+            let amplified =
+                |n: [f32; 3], i: usize| std::array::from_fn(|c| amplitudes[c][i] * n[c]);
+            let planes = [&lacunarity[..], &diminish];
+            let out = outs.each_mut().map(|o| &mut o[..]);
+            fractal2_vec3_plane(out, amplitudes, planes, [&u, &v], octaves);
+            let fractal = |i| {
+                let p = Vec2::new(u[i], v[i]);
+                amplified(fractal2_vec3(p, octaves, lacunarity[i], diminish[i]), i)
+            };
+            same3(
+                &outs,
+                &fractal,
+                &format!("fractal2_vec3, {octaves} octaves"),
+            );
+            let out = outs.each_mut().map(|o| &mut o[..]);
+            fractal3_vec3_plane(out, amplitudes, planes, coords, octaves);
+            let fractal = |i| {
+                let p = Vec3::new(u[i], v[i], w[i]);
+                amplified(fractal3_vec3(p, octaves, lacunarity[i], diminish[i]), i)
+            };
+            same3(
+                &outs,
+                &fractal,
+                &format!("fractal3_vec3, {octaves} octaves"),
+            );
         }
         // Jitters outside 0..1 too: MaterialX allows them.
         let jitter: Vec<f32> = (0..len).map(|i| (i % 8) as f32 * 0.5 - 1.0).collect();

@@ -5,11 +5,11 @@
 
 use crate::kind::{Choices, kind};
 use crate::noise::{
-    Flake, Surface, WorleyMetric, WorleyStyle, cell_plane, flake, fractal2, fractal2_plane,
-    fractal2_vec3, fractal3, fractal3_plane, fractal3_vec3, perlin2, perlin2_plane, perlin2_vec3,
-    perlin3, perlin3_plane, perlin3_vec3, worley, worley_plane,
+    Flake, Surface, WorleyMetric, WorleyStyle, cell_plane, flake, fractal2_plane,
+    fractal2_vec3_plane, fractal3_plane, fractal3_vec3_plane, perlin2_plane, perlin2_vec3_plane,
+    perlin3_plane, perlin3_vec3_plane, worley, worley_plane,
 };
-use glam::{Vec2, Vec3};
+use glam::Vec3;
 use std::sync::Arc;
 use tessera_core::{
     Buffer, BuildArgs, BuildError, InputSpec, Node, NodeError, NodeKind, NodeSpec, OutputSpec,
@@ -51,75 +51,73 @@ const NOISE_W_OFFSET: [f32; 3] = [19.0, 73.0, 29.0];
 /// or fourth channel: the float fractal at the coordinate moved by this much.
 const FRACTAL_OFFSET: [f32; 3] = [19.0, 193.0, 17.0];
 
-fn shifted<const D: usize>(c: [f32; D], offset: [f32; 3]) -> [f32; D] {
-    std::array::from_fn(|i| c[i] + offset[i])
+/// The coordinate planes moved by `offset`: where MaterialX's vector forms
+/// take a channel from the float noise.
+fn shifted<const D: usize>(coords: [&[f32]; D], offset: [f32; 3]) -> [Vec<f32>; D] {
+    std::array::from_fn(|d| coords[d].iter().map(|c| c + offset[d]).collect())
 }
 
-fn perlin<const D: usize>(c: [f32; D]) -> f32 {
-    if D == 2 {
-        perlin2(Vec2::from_slice(&c))
-    } else {
-        perlin3(Vec3::from_slice(&c))
+/// The noise kernels of a `D`-dimensional coordinate (2 or 3).
+fn perlin_plane<const D: usize>(
+    out: &mut [f32],
+    amplitude: &[f32],
+    pivot: &[f32],
+    coords: [&[f32]; D],
+) {
+    match coords[..] {
+        [x, y] => perlin2_plane(out, amplitude, pivot, [x, y]),
+        [x, y, z] => perlin3_plane(out, amplitude, pivot, [x, y, z]),
+        _ => unreachable!("noise coordinates are 2D or 3D"),
     }
 }
 
-fn perlin_vec3<const D: usize>(c: [f32; D]) -> [f32; 3] {
-    if D == 2 {
-        perlin2_vec3(Vec2::from_slice(&c))
-    } else {
-        perlin3_vec3(Vec3::from_slice(&c))
+fn perlin_vec3_plane<const D: usize>(
+    out: [&mut [f32]; 3],
+    amplitude: [&[f32]; 3],
+    pivot: &[f32],
+    coords: [&[f32]; D],
+) {
+    match coords[..] {
+        [x, y] => perlin2_vec3_plane(out, amplitude, pivot, [x, y]),
+        [x, y, z] => perlin3_vec3_plane(out, amplitude, pivot, [x, y, z]),
+        _ => unreachable!("noise coordinates are 2D or 3D"),
     }
 }
 
-/// The `K` channels of a noise whose float form is `float` and whose
-/// three-channel form is `vec3`, as MaterialX's vector forms make them
-/// (`K` from 2 to 4; the float forms run as plane kernels):
-/// vector3 is `vec3`; vector4 adds `float` at the coordinate moved by
-/// `w_offset`; vector2 is `vec3`'s first two channels (the noise) or, with
-/// `pair_offset`, `float` here and moved by it (the fractal).
-fn channels_of<const D: usize, const K: usize>(
-    c: [f32; D],
-    float: impl Fn([f32; D]) -> f32,
-    vec3: impl Fn([f32; D]) -> [f32; 3],
-    w_offset: [f32; 3],
-    pair_offset: Option<[f32; 3]>,
-) -> [f32; K] {
-    debug_assert!(K >= 2, "the float forms run as plane kernels");
-    match (K, pair_offset) {
-        (2, Some(offset)) => {
-            std::array::from_fn(|k| float(if k == 0 { c } else { shifted(c, offset) }))
-        }
-        _ => {
-            let [x, y, z] = vec3(c);
-            let w = if K == 4 {
-                float(shifted(c, w_offset))
-            } else {
-                0.0
-            };
-            std::array::from_fn(|k| [x, y, z, w][k])
-        }
+fn fractal_float_plane<const D: usize>(
+    out: &mut [f32],
+    planes: [&[f32]; 3],
+    coords: [&[f32]; D],
+    octaves: u32,
+) {
+    match coords[..] {
+        [x, y] => fractal2_plane(out, planes, [x, y], octaves),
+        [x, y, z] => fractal3_plane(out, planes, [x, y, z], octaves),
+        _ => unreachable!("noise coordinates are 2D or 3D"),
+    }
+}
+
+fn fractal_vec3_plane<const D: usize>(
+    out: [&mut [f32]; 3],
+    amplitude: [&[f32]; 3],
+    planes: [&[f32]; 2],
+    coords: [&[f32]; D],
+    octaves: u32,
+) {
+    match coords[..] {
+        [x, y] => fractal2_vec3_plane(out, amplitude, planes, [x, y], octaves),
+        [x, y, z] => fractal3_vec3_plane(out, amplitude, planes, [x, y, z], octaves),
+        _ => unreachable!("noise coordinates are 2D or 3D"),
     }
 }
 
 /// `noise(p) * amplitude + pivot` for a 2D or 3D coordinate `p`, in the
-/// channels of the node's type.
+/// channels of the node's type, as MaterialX's forms make them: the float
+/// noise; three channels from each lattice hash's bytes
+/// (`mx_perlin_noise_vec3`), of which vector2 keeps two; vector4 adds the
+/// float noise at the coordinate moved by (19, 73, 29).
 struct Perlin<const D: usize> {
     channels: usize,
-}
-
-impl<const D: usize> Perlin<D> {
-    fn eval<const K: usize>(&self, inputs: &[&Buffer], out: &mut Buffer) {
-        let [amplitude, pivot, coord] = [inputs[0], inputs[1], inputs[2]];
-        let values = amplitude
-            .samples::<K>()
-            .zip(pivot.data())
-            .zip(coord.samples::<D>())
-            .map(|((a, p), c)| -> [f32; K] {
-                let n: [f32; K] = channels_of(c, perlin, perlin_vec3, NOISE_W_OFFSET, None);
-                std::array::from_fn(|k| n[k] * a[k] + p)
-            });
-        out.write_samples(values);
-    }
 }
 
 impl<const D: usize> Node for Perlin<D> {
@@ -129,19 +127,30 @@ impl<const D: usize> Node for Perlin<D> {
         inputs: &[&Buffer],
         outputs: &mut [Buffer],
     ) -> Result<(), NodeError> {
+        let [amplitude, pivot, coord] = [inputs[0], inputs[1], inputs[2]];
+        let (coords, pivot) = (coord.planes::<D>(), pivot.data());
+        let out = &mut outputs[0];
         match self.channels {
-            1 => {
-                let [amplitude, pivot, coord] = [inputs[0], inputs[1], inputs[2]];
-                let (out, a, p) = (outputs[0].data_mut(), amplitude.data(), pivot.data());
-                if D == 2 {
-                    perlin2_plane(out, a, p, coord.planes::<2>());
-                } else {
-                    perlin3_plane(out, a, p, coord.planes::<3>());
-                }
+            1 => perlin_plane(out.data_mut(), amplitude.data(), pivot, coords),
+            2 => {
+                let [x, y] = out.planes_mut::<2>();
+                let [ax, ay] = amplitude.planes::<2>();
+                let mut z = vec![0.0; pivot.len()];
+                perlin_vec3_plane([x, y, &mut z], [ax, ay, ax], pivot, coords);
             }
-            2 => self.eval::<2>(inputs, &mut outputs[0]),
-            3 => self.eval::<3>(inputs, &mut outputs[0]),
-            _ => self.eval::<4>(inputs, &mut outputs[0]),
+            3 => perlin_vec3_plane(
+                out.planes_mut::<3>(),
+                amplitude.planes::<3>(),
+                pivot,
+                coords,
+            ),
+            _ => {
+                let [x, y, z, w] = out.planes_mut::<4>();
+                let [ax, ay, az, aw] = amplitude.planes::<4>();
+                perlin_vec3_plane([x, y, z], [ax, ay, az], pivot, coords);
+                let moved = shifted(coords, NOISE_W_OFFSET);
+                perlin_plane(w, aw, pivot, moved.each_ref().map(Vec::as_slice));
+            }
         }
         Ok(())
     }
@@ -177,40 +186,13 @@ pub fn noise3d() -> Arc<dyn NodeKind> {
     })
 }
 
+/// `amplitude * fractal(p)`, in the channels of the node's type, as
+/// MaterialX's forms make them: the float fractal; three channels of the
+/// vector noise's fractal; vector2 is the float fractal here and at the
+/// coordinate moved by (19, 193, 17), vector4 adds the latter to the three.
 struct Fractal<const D: usize> {
     octaves: u32,
     channels: usize,
-}
-
-impl<const D: usize> Fractal<D> {
-    fn eval<const K: usize>(&self, inputs: &[&Buffer], out: &mut Buffer) {
-        let [amplitude, lacunarity, diminish, coord] = [inputs[0], inputs[1], inputs[2], inputs[3]];
-        let octaves = self.octaves;
-        let values = amplitude
-            .samples::<K>()
-            .zip(lacunarity.data())
-            .zip(diminish.data())
-            .zip(coord.samples::<D>())
-            .map(|(((a, &l), &d), c)| -> [f32; K] {
-                let float = |c: [f32; D]| {
-                    if D == 2 {
-                        fractal2(Vec2::from_slice(&c), octaves, l, d)
-                    } else {
-                        fractal3(Vec3::from_slice(&c), octaves, l, d)
-                    }
-                };
-                let vec3 = |c: [f32; D]| {
-                    if D == 2 {
-                        fractal2_vec3(Vec2::from_slice(&c), octaves, l, d)
-                    } else {
-                        fractal3_vec3(Vec3::from_slice(&c), octaves, l, d)
-                    }
-                };
-                let n: [f32; K] = channels_of(c, float, vec3, FRACTAL_OFFSET, Some(FRACTAL_OFFSET));
-                std::array::from_fn(|k| a[k] * n[k])
-            });
-        out.write_samples(values);
-    }
 }
 
 impl<const D: usize> Node for Fractal<D> {
@@ -220,21 +202,37 @@ impl<const D: usize> Node for Fractal<D> {
         inputs: &[&Buffer],
         outputs: &mut [Buffer],
     ) -> Result<(), NodeError> {
+        let [amplitude, lacunarity, diminish, coord] = [inputs[0], inputs[1], inputs[2], inputs[3]];
+        let (lacunarity, diminish) = (lacunarity.data(), diminish.data());
+        let coords = coord.planes::<D>();
+        let octaves = self.octaves;
+        let out = &mut outputs[0];
         match self.channels {
             1 => {
-                let [amplitude, lacunarity, diminish, coord] =
-                    [inputs[0], inputs[1], inputs[2], inputs[3]];
-                let planes = [amplitude.data(), lacunarity.data(), diminish.data()];
-                let out = outputs[0].data_mut();
-                if D == 2 {
-                    fractal2_plane(out, planes, coord.planes::<2>(), self.octaves);
-                } else {
-                    fractal3_plane(out, planes, coord.planes::<3>(), self.octaves);
-                }
+                let planes = [amplitude.data(), lacunarity, diminish];
+                fractal_float_plane(out.data_mut(), planes, coords, octaves);
             }
-            2 => self.eval::<2>(inputs, &mut outputs[0]),
-            3 => self.eval::<3>(inputs, &mut outputs[0]),
-            _ => self.eval::<4>(inputs, &mut outputs[0]),
+            2 => {
+                let [x, y] = out.planes_mut::<2>();
+                let [ax, ay] = amplitude.planes::<2>();
+                fractal_float_plane(x, [ax, lacunarity, diminish], coords, octaves);
+                let moved = shifted(coords, FRACTAL_OFFSET);
+                let moved = moved.each_ref().map(Vec::as_slice);
+                fractal_float_plane(y, [ay, lacunarity, diminish], moved, octaves);
+            }
+            3 => {
+                let (out, a) = (out.planes_mut::<3>(), amplitude.planes::<3>());
+                fractal_vec3_plane(out, a, [lacunarity, diminish], coords, octaves);
+            }
+            _ => {
+                let [x, y, z, w] = out.planes_mut::<4>();
+                let [ax, ay, az, aw] = amplitude.planes::<4>();
+                let planes = [lacunarity, diminish];
+                fractal_vec3_plane([x, y, z], [ax, ay, az], planes, coords, octaves);
+                let moved = shifted(coords, FRACTAL_OFFSET);
+                let moved = moved.each_ref().map(Vec::as_slice);
+                fractal_float_plane(w, [aw, lacunarity, diminish], moved, octaves);
+            }
         }
         Ok(())
     }
@@ -537,8 +535,12 @@ pub fn worleynoise3d() -> Arc<dyn NodeKind> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::noise::{cell2, cell3, worley2, worley3};
+    use crate::noise::{
+        cell2, cell3, fractal2, fractal3, perlin2, perlin2_vec3, perlin3, perlin3_vec3, worley2,
+        worley3,
+    };
     use crate::test_util::{eval_node, eval_one, frame};
+    use glam::Vec2;
     use tessera_core::Rect;
 
     const FLOAT: Option<ValueType> = Some(ValueType::Float);
