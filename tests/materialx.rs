@@ -161,6 +161,30 @@ fn assert_document_errors(document: &str, expected: &[(&str, &str)]) {
 }
 
 #[test]
+fn a_graph_input_defaulting_to_a_mesh_property_is_refused_where_it_is_read() {
+    // A flat image has no normal to give; a texture coordinate it has
+    // (MaterialX's TestSuite defaultgeomprop.mtlx, compared with MaterialX).
+    assert_document_errors(
+        r#"<?xml version="1.0"?>
+<materialx version="1.39">
+  <nodegraph name="NG">
+    <input name="n" type="vector3" defaultgeomprop="Nworld" />
+    <multiply name="m" type="vector3">
+      <input name="in1" type="vector3" interfacename="n" />
+      <input name="in2" type="float" value="2" />
+    </multiply>
+    <output name="out" type="vector3" nodename="m" />
+  </nodegraph>
+</materialx>
+"#,
+        &[(
+            "the geometric property `Nworld` that `n` defaults to is not supported",
+            "6:55",
+        )],
+    );
+}
+
+#[test]
 fn document_mistakes_are_located_in_the_document() {
     assert_document_errors(
         r#"<?xml version="1.0"?>

@@ -95,8 +95,9 @@ const POSITION: &str = "materialx_position";
 const PLANE: &str = "materialx_plane";
 /// The colour a vector output is written as.
 const OUTPUT: &str = "materialx_output";
-/// The texture coordinate, for a graph-defined node whose interface reads
-/// it (`defaultgeomprop="UV0"`) and is left unconnected.
+/// The texture coordinate, for an input left unconnected that defaults to
+/// it (`defaultgeomprop="UV0"`): a graph-defined node's interface input, or
+/// a node graph's own input.
 const TEXCOORD: &str = "materialx_texcoord";
 
 /// Translates the chosen output of the document `text`, and every node it
@@ -506,22 +507,22 @@ impl<'d> Translator<'d> {
                 );
                 return None;
             };
-            // A graph's inputs are set from outside it: values, or the
-            // document's top-level nodes; one left unset may default to a
-            // geometric property (MaterialX's TestSuite defaultgeomprop.mtlx).
-            // MaterialX's renderer reads a value there as written, its colour
-            // space not applied (measured: colour_inherited.mtlx's
-            // graph_input_space).
+            // A graph's inputs are set from outside it: the document's
+            // top-level nodes, or values. One not connected that names a
+            // geometric property reads it, whatever its value (MaterialX's
+            // shader generator, ShaderGraph.cpp; TestSuite
+            // defaultgeomprop.mtlx). MaterialX's renderer reads a value as
+            // written, its colour space not applied (measured:
+            // colour_inherited.mtlx's graph_input_space).
             let connected = input.nodename.is_some() || input.nodegraph.is_some();
-            return match (&input.value, &input.defaultgeomprop) {
-                (Some(value), _) if !connected => {
-                    self.value_of(Place::Top, input, value, ColourManaged::No)
-                }
-                (None, Some(geomprop)) if !connected => {
+            return match (&input.defaultgeomprop, &input.value) {
+                _ if connected => self.source(Place::Top, input),
+                (Some(geomprop), _) => {
                     let anchor = self.at(place, interface.span.clone());
                     self.geometric_default(place, &interface.value, geomprop, anchor)
                 }
-                _ => self.source(Place::Top, input),
+                (None, Some(value)) => self.value_of(Place::Top, input, value, ColourManaged::No),
+                (None, None) => self.source(Place::Top, input),
             };
         }
         let value = port.value.as_ref()?;

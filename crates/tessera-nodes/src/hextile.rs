@@ -91,9 +91,11 @@ fn tiles(coord: Vec2, variation: &Variation) -> Tiles {
     let base = skewed.floor().as_ivec2();
     let flip = upper as i32;
     let ids = [
-        base + IVec2::new(flip, flip),
-        base + IVec2::new(flip, 1 - flip),
-        base + IVec2::new(1 - flip, flip),
+        // Wrapping, as GLSL's ints: coordinates beyond i32's range
+        // (a huge tiling) saturate in the conversion above.
+        base.wrapping_add(IVec2::new(flip, flip)),
+        base.wrapping_add(IVec2::new(flip, 1 - flip)),
+        base.wrapping_add(IVec2::new(1 - flip, flip)),
     ];
     let to_unskewed_y = 1.0 / 1.154_700_5_f32;
     let centre = |id: IVec2| {
@@ -320,7 +322,8 @@ pub fn hextiledimage() -> Arc<dyn NodeKind> {
     .input(float(
         "rotation",
         1.0,
-        "how much of `rotationrange` a tile's random turn spans (0: none)",
+        "how much of `rotationrange` a tile's random turn spans (0: every tile turned by \
+         the range's start)",
     ))
     .input(vector2(
         "rotationrange",
@@ -342,7 +345,8 @@ pub fn hextiledimage() -> Arc<dyn NodeKind> {
     .input(float(
         "offset",
         1.0,
-        "how much of `offsetrange` a tile's random shift spans (0: none)",
+        "how much of `offsetrange` a tile's random shift spans (0: every tile shifted by \
+         the range's start)",
     ))
     .input(vector2(
         "offsetrange",
@@ -359,7 +363,8 @@ pub fn hextiledimage() -> Arc<dyn NodeKind> {
     .input(float(
         "falloffcontrast",
         0.5,
-        "how much a tile's luminance weighs in the blend (0: by position alone)",
+        "how much a tile's luminance weighs in the blend (0: by position alone; at 1, \
+         where all three tiles are black the weights are 0 / 0, NaN, as in MaterialX)",
     ))
     .input(InputSpec::fixed(
         "lumacoeffs",
@@ -431,6 +436,15 @@ mod tests {
         // Tile (0, 0)'s centre is the origin: its weight there is 1.
         let w = tiles(Vec2::ZERO, &DEFAULTS).weights;
         assert!((w.max_element() - 1.0).abs() < 1e-6, "{w}");
+    }
+
+    #[test]
+    fn coordinates_beyond_the_integers_do_not_overflow() {
+        // A huge tiling: the cell saturates at i32's end, its neighbours wrap.
+        for coord in [Vec2::splat(1e10), Vec2::splat(-1e10), Vec2::new(3e9, -0.5)] {
+            let w = tiles(coord, &DEFAULTS).weights;
+            assert!((w.element_sum() - 1.0).abs() < 1e-5, "{coord}: {w}");
+        }
     }
 
     #[test]
