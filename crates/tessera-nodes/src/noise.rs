@@ -935,41 +935,60 @@ fn worley_cell<const D: usize>(n: usize) -> [i32; D] {
     std::array::from_fn(|i| ((n / 3_usize.pow((D - 1 - i) as u32)) % 3) as i32 - 1)
 }
 
-/// `out[i] = worley(p[i], jitter[i], metric)` over a tile's planes, 2D or
-/// 3D: the worleynoise2d and worleynoise3d nodes' float form, bit for bit
-/// as [`worley2`] and [`worley3`]: each sample meets the 3^D cells in the
-/// same order with the same operations, but the cells are the outer loop,
-/// so that the loop over samples inside can run 8 at a time where AVX2 is
-/// there.
+/// `out[k][i] = worley(p[i], jitter[i], Distance, metric)[k]` over a
+/// tile's planes, 2D or 3D, `K` (1 to 3) nearest distances: the
+/// worleynoise2d and worleynoise3d nodes' distance forms (float, vector2,
+/// vector3), bit for bit as [`worley`]: each sample meets the 3^D cells in
+/// the same order with the same operations, but the cells are the outer
+/// loop, so that the loop over samples inside can run 8 at a time where
+/// AVX2 is there.
 #[multiversion(targets("x86_64+avx2"))]
-pub fn worley_plane<const D: usize>(
-    out: &mut [f32],
+pub fn worley_plane<const D: usize, const K: usize>(
+    out: [&mut [f32]; K],
     jitter: &[f32],
     coords: [&[f32]; D],
     metric: WorleyMetric,
 ) {
     match metric {
-        WorleyMetric::Euclidean => worley_chunks::<D, 0>(out, jitter, coords),
-        WorleyMetric::DistanceSquared => worley_chunks::<D, 1>(out, jitter, coords),
-        WorleyMetric::Manhattan => worley_chunks::<D, 2>(out, jitter, coords),
-        WorleyMetric::Chebyshev => worley_chunks::<D, 3>(out, jitter, coords),
+        WorleyMetric::Euclidean => worley_chunks::<D, K, 0>(out, jitter, coords),
+        WorleyMetric::DistanceSquared => worley_chunks::<D, K, 1>(out, jitter, coords),
+        WorleyMetric::Manhattan => worley_chunks::<D, K, 2>(out, jitter, coords),
+        WorleyMetric::Chebyshev => worley_chunks::<D, K, 3>(out, jitter, coords),
+    }
+}
+
+/// The `K` nearest distances of a chunk's samples, a plane each, nearest
+/// first.
+type Nearest<const K: usize> = [[f32; CHUNK]; K];
+
+/// Sample `i` meets a feature point at `dist`: it goes in at its rank and
+/// the farther ones move down, [`worley`]'s insertion as selects (a
+/// distance's rank is where it is first below the sorted distances), so
+/// that a loop of them vectorises.
+#[inline(always)]
+fn insert_nearest<const K: usize>(nearest: &mut Nearest<K>, i: usize, dist: f32) {
+    let below: [bool; K] = std::array::from_fn(|k| dist < nearest[k][i]);
+    for k in (0..K).rev() {
+        if k > 0 && below[k - 1] {
+            nearest[k][i] = nearest[k - 1][i];
+        } else if below[k] {
+            nearest[k][i] = dist;
+        }
     }
 }
 
 /// [`worley_plane`] with the metric a constant (`WorleyMetric::index`): a
 /// loop choosing it per sample is not vectorised.
 #[inline(always)]
-fn worley_chunks<const D: usize, const METRIC: i32>(
-    out: &mut [f32],
+fn worley_chunks<const D: usize, const K: usize, const METRIC: i32>(
+    mut out: [&mut [f32]; K],
     jitter: &[f32],
     coords: [&[f32]; D],
 ) {
     let metric = WorleyMetric::from_index(METRIC).unwrap_or_default();
-    let len = out.len();
+    let len = jitter.len();
     assert!(
-        std::iter::once(jitter)
-            .chain(coords)
-            .all(|p| p.len() == len),
+        out.iter().all(|o| o.len() == len) && coords.iter().all(|p| p.len() == len),
         "planes of one tile"
     );
     for start in (0..len).step_by(CHUNK) {
@@ -983,7 +1002,7 @@ fn worley_chunks<const D: usize, const METRIC: i32>(
             local[i] = split.map(|(_, fraction)| fraction);
         }
         let (base, local, jitter) = (&base[..n], &local[..n], &jitter[range.clone()]);
-        let mut nearest = [1e6_f32; CHUNK];
+        let mut nearest: Nearest<K> = [[1e6_f32; CHUNK]; K];
         let same_jitter = |j: &f32| j.to_bits() == jitter[0].to_bits();
         if base.iter().all(|b| *b == base[0]) && jitter.iter().all(same_jitter) {
             // The chunk's samples share a cell and a jitter (a row of an
@@ -991,11 +1010,8 @@ fn worley_chunks<const D: usize, const METRIC: i32>(
             // and only the distances per sample.
             for cell in 0..3_usize.pow(D as u32) {
                 let point = worley_cell_position(worley_cell::<D>(cell), base[0], jitter[0]);
-                for (nearest, local) in nearest.iter_mut().zip(local) {
-                    let dist = worley_distance(point, *local, metric);
-                    if dist < *nearest {
-                        *nearest = dist;
-                    }
+                for (i, local) in local.iter().enumerate() {
+                    insert_nearest(&mut nearest, i, worley_distance(point, *local, metric));
                 }
             }
         } else if D == 2 {
@@ -1006,25 +1022,24 @@ fn worley_chunks<const D: usize, const METRIC: i32>(
                 local_2d[i] = [local[i][0], local[i][1]];
             }
             let (base, local) = (&base_2d[..n], &local_2d[..n]);
-            nearest_in_2d(&mut nearest[..n], base, local, jitter, metric);
+            nearest_in_2d(&mut nearest, base, local, jitter, metric);
         } else {
             // Scattered samples in 3D: each through its 27 cells.
             for i in 0..n {
                 for cell in 0..3_usize.pow(D as u32) {
                     let point = worley_cell_position(worley_cell::<D>(cell), base[i], jitter[i]);
-                    let dist = worley_distance(point, local[i], metric);
-                    if dist < nearest[i] {
-                        nearest[i] = dist;
-                    }
+                    insert_nearest(&mut nearest, i, worley_distance(point, local[i], metric));
                 }
             }
         }
-        for (out, nearest) in out[range].iter_mut().zip(&nearest) {
-            *out = if metric == WorleyMetric::Euclidean {
-                nearest.sqrt()
-            } else {
-                *nearest
-            };
+        for (out, nearest) in out.iter_mut().zip(&nearest) {
+            for (out, nearest) in out[range.clone()].iter_mut().zip(nearest) {
+                *out = if metric == WorleyMetric::Euclidean {
+                    nearest.sqrt()
+                } else {
+                    *nearest
+                };
+            }
         }
     }
 }
@@ -1033,8 +1048,8 @@ fn worley_chunks<const D: usize, const METRIC: i32>(
 /// in a few cells, their neighbours' hashes are made once (a
 /// [`CellTable`]), not nine times a sample.
 #[inline(always)]
-fn nearest_in_2d(
-    nearest: &mut [f32],
+fn nearest_in_2d<const K: usize>(
+    nearest: &mut Nearest<K>,
     base: &[[i32; 2]],
     local: &[[f32; 2]],
     jitter: &[f32],
@@ -1051,13 +1066,13 @@ fn nearest_in_2d(
 }
 
 /// For each sample of a 2D chunk of [`worley_plane`] (its cell `base`, its
-/// place `local` in it, its jitter), the squared (or metric) distance to its
-/// nearest feature point, into `nearest`: the nine cells in [`worley`]'s
-/// order, a cell's hashes from `hashed(base, offset)`. Inlined once per
-/// source of hashes, so that each loop over samples vectorises.
+/// place `local` in it, its jitter), the squared (or metric) distances to
+/// its `K` nearest feature points, into `nearest`: the nine cells in
+/// [`worley`]'s order, a cell's hashes from `hashed(base, offset)`. Inlined
+/// once per source of hashes, so that each loop over samples vectorises.
 #[inline(always)]
-fn nearest_feature_points(
-    nearest: &mut [f32],
+fn nearest_feature_points<const K: usize>(
+    nearest: &mut Nearest<K>,
     base: &[[i32; 2]],
     local: &[[f32; 2]],
     jitter: &[f32],
@@ -1068,10 +1083,7 @@ fn nearest_feature_points(
     for cell in WORLEY_CELLS_2D {
         for i in 0..n {
             let position = feature_point(cell, hashed(base[i], cell), jitter[i]);
-            let dist = worley_distance(position, local[i], metric);
-            if dist < nearest[i] {
-                nearest[i] = dist;
-            }
+            insert_nearest(nearest, i, worley_distance(position, local[i], metric));
         }
     }
 }
@@ -1361,7 +1373,7 @@ mod tests {
                 WorleyMetric::Manhattan,
                 WorleyMetric::Chebyshev,
             ] {
-                worley_plane(&mut out, jitter, [u, v], metric);
+                worley_plane([&mut out], jitter, [u, v], metric);
                 for i in 0..len {
                     let p = Vec2::new(u[i], v[i]);
                     let expected = worley2(p, jitter[i], metric);
@@ -1371,12 +1383,37 @@ mod tests {
                         "worley2 at {p}, {metric:?}"
                     );
                 }
+                // The two and three nearest (vector2, vector3), over the
+                // first 100,003 samples.
+                let m = 100_003;
+                let (u, v, jitter) = (&u[..m], &v[..m], &jitter[..m]);
+                let nearest = |i: usize| {
+                    worley::<2, 3>([u[i], v[i]], jitter[i], WorleyStyle::Distance, metric)
+                };
+                let [f1, f2, _] = outs.each_mut().map(|f| &mut f[..m]);
+                worley_plane([f1, f2], jitter, [u, v], metric);
+                for (i, f2) in outs[1][..m].iter().enumerate() {
+                    assert_eq!(
+                        f2.to_bits(),
+                        nearest(i)[1].to_bits(),
+                        "worley2 F2, {metric:?}"
+                    );
+                }
+                worley_plane(outs.each_mut().map(|f| &mut f[..m]), jitter, [u, v], metric);
+                for i in 0..m {
+                    let got = outs.each_ref().map(|f| f[i].to_bits());
+                    assert_eq!(
+                        got,
+                        nearest(i).map(f32::to_bits),
+                        "worley2 F1-F3, {metric:?}"
+                    );
+                }
                 // 3D, over the first 100,003 samples (27 cells a sample):
                 // the third coordinate a slow slope across the rows.
                 let m = 100_003;
                 let w: Vec<f32> = u[..m].iter().map(|u| u * 0.25 + 0.3).collect();
                 let coords = [&u[..m], &v[..m], &w[..]];
-                worley_plane(&mut out[..m], &jitter[..m], coords, metric);
+                worley_plane([&mut out[..m]], &jitter[..m], coords, metric);
                 for i in 0..m {
                     let p = Vec3::new(u[i], v[i], w[i]);
                     let expected = worley3(p, jitter[i], metric);
@@ -1384,6 +1421,18 @@ mod tests {
                         out[i].to_bits(),
                         expected.to_bits(),
                         "worley3 at {p}, {metric:?}"
+                    );
+                }
+                let [f1, f2, f3] = outs.each_mut().map(|f| &mut f[..m]);
+                worley_plane([f1, f2, f3], &jitter[..m], coords, metric);
+                for i in 0..m {
+                    let p = [u[i], v[i], w[i]];
+                    let expected = worley::<3, 3>(p, jitter[i], WorleyStyle::Distance, metric);
+                    let got = [&outs[0], &outs[1], &outs[2]].map(|f| f[i]);
+                    assert_eq!(
+                        got.map(f32::to_bits),
+                        expected.map(f32::to_bits),
+                        "worley3 F1-F3 at {p:?}, {metric:?}"
                     );
                 }
             }

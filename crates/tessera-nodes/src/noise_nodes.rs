@@ -443,15 +443,21 @@ impl<const D: usize> Node for Worley<D> {
         inputs: &[&Buffer],
         outputs: &mut [Buffer],
     ) -> Result<(), NodeError> {
-        match self.channels {
-            1 if self.style == WorleyStyle::Distance => {
-                let [jitter, coord] = [inputs[0], inputs[1]];
-                let out = outputs[0].data_mut();
-                worley_plane::<D>(out, jitter.data(), coord.planes::<D>(), self.metric);
+        let [jitter, coord] = [inputs[0], inputs[1]];
+        let (jitter, coords, out) = (jitter.data(), coord.planes::<D>(), &mut outputs[0]);
+        match (self.style, self.channels) {
+            (WorleyStyle::Distance, 1) => {
+                worley_plane([out.data_mut()], jitter, coords, self.metric);
             }
-            1 => self.eval::<1>(inputs, &mut outputs[0]),
-            2 => self.eval::<2>(inputs, &mut outputs[0]),
-            _ => self.eval::<3>(inputs, &mut outputs[0]),
+            (WorleyStyle::Distance, 2) => {
+                worley_plane(out.planes_mut::<2>(), jitter, coords, self.metric);
+            }
+            (WorleyStyle::Distance, _) => {
+                worley_plane(out.planes_mut::<3>(), jitter, coords, self.metric);
+            }
+            (WorleyStyle::Solid, 1) => self.eval::<1>(inputs, out),
+            (WorleyStyle::Solid, 2) => self.eval::<2>(inputs, out),
+            (WorleyStyle::Solid, _) => self.eval::<3>(inputs, out),
         }
         Ok(())
     }
