@@ -62,6 +62,7 @@ pub const MATERIALX_NODES: &[(&str, &[&str])] = &[
     ("divide", WITH_FLOAT),
     ("clamp", WITH_FLOAT),
     ("remap", WITH_FLOAT),
+    ("range", WITH_FLOAT),
     ("smoothstep", WITH_FLOAT),
     ("mix", ALL),
     ("modulo", WITH_FLOAT),

@@ -65,6 +65,7 @@ pub fn builtins() -> Vec<Arc<dyn NodeKind>> {
         math::divide(),
         math::clamp(),
         math::remap(),
+        math::range(),
         math::smoothstep(),
         math::mix(),
         math::modulo(),

@@ -6,7 +6,7 @@ use crate::kind::kind;
 use multiversion::multiversion;
 use std::sync::Arc;
 use tessera_core::{
-    Buffer, InputSpec, Node, NodeError, NodeKind, NodeSpec, OutputSpec, SocketType, TileCtx,
+    Buffer, InputSpec, Node, NodeError, NodeKind, NodeSpec, OutputSpec, SocketType, TileCtx, Value,
     ValueType,
 };
 
@@ -123,10 +123,92 @@ pub fn remap() -> Arc<dyn NodeKind> {
             ("outlow", 0.0, "output for inlow"),
             ("outhigh", 1.0, "output for inhigh"),
         ],
-        |[v, inlow, inhigh, outlow, outhigh]| {
-            outlow + (v - inlow) * (outhigh - outlow) / (inhigh - inlow)
-        },
+        |[v, inlow, inhigh, outlow, outhigh]| remap_of(v, inlow, inhigh, outlow, outhigh),
     )
+}
+
+/// `v` mapped linearly from `inlow..inhigh` to `outlow..outhigh`.
+fn remap_of(v: f32, inlow: f32, inhigh: f32, outlow: f32, outhigh: f32) -> f32 {
+    outlow + (v - inlow) * (outhigh - outlow) / (inhigh - inlow)
+}
+
+/// MaterialX's `range`, the operations of its definition's graph
+/// (NG_range) in their order: `v` remapped from inlow..inhigh to 0..1, a
+/// gamma applied (|v|^(1 / gamma), the sign kept), remapped to
+/// outlow..outhigh, and clamped to that where `clamp`.
+fn range_of([v, inlow, inhigh, gamma, outlow, outhigh]: [f32; 6], clamp: bool) -> f32 {
+    let unit = remap_of(v, inlow, inhigh, 0.0, 1.0);
+    let curved = unit.abs().powf(1.0 / gamma) * glsl_sign(unit);
+    let out = remap_of(curved, 0.0, 1.0, outlow, outhigh);
+    if clamp {
+        out.max(outlow).min(outhigh)
+    } else {
+        out
+    }
+}
+
+/// `range`: six inputs of the node's type and a per-sample boolean.
+struct Range;
+
+impl Node for Range {
+    fn eval_tile(
+        &self,
+        _: &TileCtx,
+        inputs: &[&Buffer],
+        outputs: &mut [Buffer],
+    ) -> Result<(), NodeError> {
+        let out = &mut outputs[0];
+        let len = out.len();
+        let floats = len * out.channels();
+        if inputs.len() != 7 || inputs.iter().any(|b| b.len() != len) {
+            return Err(NodeError::new("range: input buffers differ in length"));
+        }
+        let values: [&[f32]; 6] = std::array::from_fn(|i| &inputs[i].data()[..floats]);
+        let doclamp = &inputs[6].plane(0)[..len];
+        // A plane per channel, each against the one plane of doclamp.
+        for (c, out) in out.data_mut().chunks_exact_mut(len).enumerate() {
+            let planes = values.map(|v| &v[c * len..(c + 1) * len]);
+            range_plane(out, planes, doclamp);
+        }
+        Ok(())
+    }
+}
+
+/// [`range_of`] over one channel's plane.
+#[multiversion(targets("x86_64+avx2"))]
+fn range_plane(out: &mut [f32], values: [&[f32]; 6], doclamp: &[f32]) {
+    for (i, (out, clamp)) in out.iter_mut().zip(doclamp).enumerate() {
+        *out = range_of(values.map(|v| v[i]), *clamp == 1.0);
+    }
+}
+
+pub fn range() -> Arc<dyn NodeKind> {
+    let spec = NodeSpec::new(
+        "range",
+        "remaps in from inlow..inhigh to 0..1, applies a gamma (sign(v) * |v|^(1 / gamma)), \
+         remaps to outlow..outhigh and, where doclamp is true, clamps to outlow..outhigh, per \
+         channel (MaterialX's range, its graph's operations in their order)",
+    )
+    .generic_over(&ValueType::VARYING)
+    .input(InputSpec::generic("in", 0.0, "the value"))
+    .input(InputSpec::generic("inlow", 0.0, "input value mapped to 0"))
+    .input(InputSpec::generic("inhigh", 1.0, "input value mapped to 1"))
+    .input(InputSpec::generic(
+        "gamma",
+        1.0,
+        "the curve between: the remapped value is raised to 1 / gamma",
+    ))
+    .input(InputSpec::generic("outlow", 0.0, "output for inlow"))
+    .input(InputSpec::generic("outhigh", 1.0, "output for inhigh"))
+    .input(InputSpec::fixed(
+        "doclamp",
+        ValueType::Float,
+        Value::Float(0.0),
+        "a boolean (1 true, 0 false, as the logical nodes'): 1 clamps the result to \
+         outlow..outhigh",
+    ))
+    .output(OutputSpec::new("out", SocketType::Generic, "the result"));
+    kind(spec, |_| Ok(Box::new(Range)))
 }
 
 pub fn smoothstep() -> Arc<dyn NodeKind> {
@@ -439,13 +521,8 @@ pub fn mix() -> Arc<dyn NodeKind> {
         "the background, returned at mix = 0",
     ))
     .input(
-        InputSpec::fixed(
-            "mix",
-            ValueType::Float,
-            tessera_core::Value::Float(0.0),
-            "blend amount",
-        )
-        .range(0.0, 1.0),
+        InputSpec::fixed("mix", ValueType::Float, Value::Float(0.0), "blend amount")
+            .range(0.0, 1.0),
     )
     .output(OutputSpec::new("out", SocketType::Generic, "the blend"));
     kind(spec, |_| Ok(Box::new(Mix)))
@@ -498,6 +575,24 @@ mod tests {
             eval_one(&smoothstep(), Some(Float), &[&[0.5], &[0.0], &[1.0]])[0],
             [0.5]
         );
+        // range: 2 is 0.75 of the way from -1 to 3; to the 1/2: 0.866...;
+        // to 10..20: 18.66...
+        let range_of = |values: [f32; 7]| {
+            let samples = values.map(|v| [v]);
+            eval_one(&range(), Some(Float), &samples.each_ref().map(|s| &s[..]))[0][0]
+        };
+        let curved = range_of([2.0, -1.0, 3.0, 2.0, 10.0, 20.0, 0.0]);
+        assert!(
+            (curved - (10.0 + 10.0 * 0.75f32.sqrt())).abs() < 1e-5,
+            "{curved}"
+        );
+        // 5 is 1.5 of the way: 25, clamped to 20 only where doclamp is
+        // exactly true.
+        assert_eq!(range_of([5.0, -1.0, 3.0, 1.0, 10.0, 20.0, 0.0]), 25.0);
+        assert_eq!(range_of([5.0, -1.0, 3.0, 1.0, 10.0, 20.0, 1.0]), 20.0);
+        assert_eq!(range_of([5.0, -1.0, 3.0, 1.0, 10.0, 20.0, 0.5]), 25.0);
+        // Below inlow the gamma keeps the sign: -0.25 -> -0.5 with gamma 2.
+        assert_eq!(range_of([-2.0, -1.0, 3.0, 2.0, 0.0, 1.0, 0.0]), -0.5);
         assert_close(
             &eval_one(&smoothstep(), Some(Float), &[&[0.25], &[0.0], &[1.0]])[0],
             &[0.15625],
