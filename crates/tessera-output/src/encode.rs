@@ -313,10 +313,12 @@ impl RowSink for RowEncoder<'_> {
             return Err(SinkFailed);
         }
         self.rows_left -= rows;
-        if let Some(hasher) = &mut self.hasher {
-            hasher.rows(layout, pixels);
-        }
-        self.lines.rows(layout, pixels).map_err(|error| {
+        let lines = &mut *self.lines;
+        let written = match &mut self.hasher {
+            Some(hasher) => hashed_beside(hasher, layout, pixels, || lines.rows(layout, pixels)),
+            None => lines.rows(layout, pixels),
+        };
+        written.map_err(|error| {
             self.error = Some(match error {
                 LineError::Io(e) => self.target.io_error(e),
                 LineError::Exr(e) => self.target.exr_error(e),
@@ -324,6 +326,45 @@ impl RowSink for RowEncoder<'_> {
             SinkFailed
         })
     }
+}
+
+/// Rows of at least this many floats are hashed on a thread of their own
+/// while they are encoded: the hash is one stream as long as the image's
+/// RGBA floats, about as much work as encoding them, and on the calling
+/// thread the two in turn lag behind the render (the last bands wait).
+const HASH_BESIDE_FLOATS: usize = 1 << 16;
+
+/// Hashes `pixels` into `hasher` while `encode` runs, on a scoped thread
+/// when there are enough of them and a thread can be started, else in
+/// turn; returns what `encode` returned once both are done.
+fn hashed_beside<T>(
+    hasher: &mut PixelHasher,
+    layout: PixelLayout,
+    pixels: &[f32],
+    encode: impl FnOnce() -> T,
+) -> T {
+    if pixels.len() < HASH_BESIDE_FLOATS {
+        hasher.rows(layout, pixels);
+        return encode();
+    }
+    std::thread::scope(|scope| {
+        // The thread hashes into a copy of the state (a few words), so that
+        // `hasher` is still here when no thread can be started.
+        let mut state = hasher.clone();
+        let beside = std::thread::Builder::new()
+            .name("tessera-hash".into())
+            .spawn_scoped(scope, move || {
+                state.rows(layout, pixels);
+                state
+            });
+        let encoded = encode();
+        match beside {
+            Ok(thread) => *hasher = thread.join().expect("hashing cannot panic"),
+            // No thread to be had: hash here, after the encoding.
+            Err(_) => hasher.rows(layout, pixels),
+        }
+        encoded
+    })
 }
 
 /// A format that could not start: takes nothing.

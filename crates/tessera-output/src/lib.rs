@@ -141,6 +141,7 @@ pub fn pixel_hash(fb: &Framebuffer) -> String {
 }
 
 /// [`pixel_hash`] of an image given a few rows at a time.
+#[derive(Clone)]
 pub struct PixelHasher {
     sha: Sha256,
 }
@@ -1540,6 +1541,31 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    #[test]
+    fn large_bands_hashed_beside_their_encoding_give_the_hash_of_the_whole() {
+        // Two bands of 256 x 64 RGBA pixels: 65,536 floats each, enough to
+        // be hashed on a thread of their own.
+        let mut fb = Framebuffer::new(256, 128);
+        for (i, v) in fb.pixels.iter_mut().enumerate() {
+            *v = (i as f32 * 0.37).sin();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let target = ImageTarget::new(&dir.path().join("large.exr"), None).unwrap();
+        let mut file = target.temporary().unwrap();
+        let (rows_taken, encoded) =
+            target.encode_rows(file.as_file_mut(), 256, 128, true, |sink| {
+                let (top, bottom) = fb.pixels.split_at(fb.pixels.len() / 2);
+                (
+                    sink.rows(PixelLayout::Rgba, top),
+                    sink.rows(PixelLayout::Rgba, bottom),
+                )
+            });
+        assert_eq!(rows_taken, (Ok(()), Ok(())));
+        assert_eq!(encoded.unwrap(), Some(pixel_hash(&fb)));
+        target.persist(file).unwrap();
+        assert_eq!(read_image(target.path()).unwrap().pixels, fb.pixels);
     }
 
     #[test]
