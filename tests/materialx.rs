@@ -350,6 +350,52 @@ fn nodes_materialx_lists_each_node_with_its_signatures() {
 }
 
 #[test]
+fn every_node_listed_as_rendered_through_its_graph_is_checked_clean() {
+    let listing = tessera(&["nodes", "--materialx"])
+        .expect_code(0)
+        .stdout
+        .clone();
+    let texture = root().join("tests/materialx/conformance/textures/wave16.hdr");
+    let mut graphs = String::new();
+    for (name, signatures) in tessera_materialx::GRAPH_DEFINED_NODES {
+        let nodedefs: Vec<String> = (signatures.iter())
+            .map(|s| tessera_materialx::nodedef_name(name, s))
+            .collect();
+        let line = format!(
+            "{name} (through MaterialX's graph): {}",
+            nodedefs.join(", ")
+        );
+        assert!(
+            listing.lines().any(|l| l == line),
+            "{line} not in\n{listing}"
+        );
+        for (signature, nodedef) in signatures.iter().zip(&nodedefs) {
+            let ty = tessera_materialx::output_type(name, signature);
+            let file = if name.ends_with("image") {
+                format!(
+                    r#"<input name="file" type="filename" value="{}" />"#,
+                    texture.display()
+                )
+            } else {
+                String::new()
+            };
+            graphs.push_str(&format!(
+                r#"<nodegraph name="{nodedef}"><{name} name="n" type="{ty}" nodedef="{nodedef}">{file}</{name}><output name="out" type="{ty}" nodename="n" /></nodegraph>"#
+            ));
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let document = dir.path().join("graphs.mtlx");
+    std::fs::write(
+        &document,
+        format!(r#"<?xml version="1.0"?><materialx version="1.39">{graphs}</materialx>"#),
+    )
+    .unwrap();
+    let run = tessera(&["check", document.to_str().unwrap()]);
+    run.expect_code(0);
+}
+
+#[test]
 fn output_and_size_are_for_documents_and_scenes() {
     let scene = root().join("scenes/nodes/ramplr.toml");
     let run = tessera(&[

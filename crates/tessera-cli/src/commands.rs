@@ -943,15 +943,25 @@ fn write_text_atomically(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 /// `tessera nodes --materialx`: each MaterialX node Tessera renders, with
-/// the types of its signatures.
+/// the nodedefs of its signatures: those of native nodes, then those
+/// rendered through the graphs MaterialX defines them by.
 pub fn materialx_nodes() -> Result<(), Failure> {
     let mut text = String::new();
-    for (name, signatures) in tessera_materialx::MATERIALX_NODES {
-        let nodedefs: Vec<String> = signatures
-            .iter()
-            .map(|s| tessera_materialx::nodedef_name(name, s))
-            .collect();
-        text.push_str(&format!("{name}: {}\n", nodedefs.join(", ")));
+    let listed = [
+        (tessera_materialx::MATERIALX_NODES, ""),
+        (
+            tessera_materialx::GRAPH_DEFINED_NODES,
+            " (through MaterialX's graph)",
+        ),
+    ];
+    for (nodes, how) in listed {
+        for (name, signatures) in nodes {
+            let nodedefs: Vec<String> = signatures
+                .iter()
+                .map(|s| tessera_materialx::nodedef_name(name, s))
+                .collect();
+            text.push_str(&format!("{name}{how}: {}\n", nodedefs.join(", ")));
+        }
     }
     print_listing(&text)
 }

@@ -217,6 +217,56 @@ const CONVERSIONS: &[&str] = &[
     "vector4_vector2",
     "vector4_vector3",
 ];
+/// The MaterialX standard nodes Tessera renders through the graphs that
+/// define them in MaterialX's standard library (`stdlib_ng.mtlx`, each of
+/// their nodes a native one, evaluated a tile at a time), with the
+/// signatures it renders so. A node of [`MATERIALX_NODES`] with the same
+/// signature is rendered natively instead.
+pub const GRAPH_DEFINED_NODES: &[(&str, &[&str])] = &[
+    ("ramp", &["color4"]),
+    ("ramp4", ALL),
+    ("ramp_gradient", &["color4"]),
+    ("noise2d", NOISE_COLOURS),
+    ("noise3d", NOISE_COLOURS),
+    ("fractal2d", NOISE_COLOURS),
+    ("fractal3d", NOISE_COLOURS),
+    ("unifiednoise2d", &["float"]),
+    ("unifiednoise3d", &["float"]),
+    ("randomfloat", &["float", "integer"]),
+    ("randomcolor", &["float", "integer"]),
+    ("line", &["float"]),
+    ("circle", &["float"]),
+    ("cloverleaf", &["float"]),
+    ("hexagon", &["float"]),
+    ("grid", &["color3"]),
+    ("crosshatch", &["color3"]),
+    ("tiledcircles", &["color3"]),
+    ("tiledcloverleafs", &["color3"]),
+    ("tiledhexagons", &["color3"]),
+    ("colorcorrect", &["color3", "color4"]),
+    ("switch", SWITCHED),
+    ("tiledimage", ALL),
+    ("latlongimage", &["color3"]),
+    // MaterialX's blur for a shader (its graph passes the input through),
+    // not Tessera's own `blur` node.
+    ("blur", ALL),
+];
+/// The noises' signatures MaterialX defines by graphs: colours, and
+/// vectors of a float amplitude.
+const NOISE_COLOURS: &[&str] = &[
+    "color3",
+    "color4",
+    "color3FA",
+    "color4FA",
+    "vector2FA",
+    "vector3FA",
+    "vector4FA",
+];
+/// A switch's: chosen by a float, or by an integer (`I`).
+const SWITCHED: &[&str] = &[
+    "float", "color3", "color4", "vector2", "vector3", "vector4", "floatI", "color3I", "color4I",
+    "vector2I", "vector3I", "vector4I",
+];
 /// The compositing nodes' types.
 const COLOURS: &[&str] = &["float", "color3", "color4"];
 
@@ -229,9 +279,9 @@ pub fn signatures_of(category: &str) -> Option<&'static [&'static str]> {
 }
 
 /// The `type` of a node of `category` with `signature`: the output's type
-/// (`color3FA` gives color3, `vector2_vector3` vector3), float for an
-/// extract and the products and lengths of vectors, `multioutput` for a
-/// separate.
+/// (`color3FA` gives color3, `vector2_vector3` vector3, `floatI` float),
+/// float for an extract, the products and lengths of vectors and a random
+/// float, color3 for a random colour, `multioutput` for a separate.
 pub fn output_type<'s>(category: &str, signature: &'s str) -> &'s str {
     match category {
         "extract" | "dotproduct" | "magnitude" | "distance" => "float",
@@ -242,7 +292,9 @@ pub fn output_type<'s>(category: &str, signature: &'s str) -> &'s str {
             .or_else(|| signature.strip_suffix("VF"))
             .or_else(|| signature.strip_suffix("VV"))
             .unwrap_or(signature),
-        "ifgreater" | "ifgreatereq" | "ifequal" => (signature.strip_suffix('I'))
+        "randomfloat" => "float",
+        "randomcolor" => "color3",
+        "ifgreater" | "ifgreatereq" | "ifequal" | "switch" => (signature.strip_suffix('I'))
             .or_else(|| signature.strip_suffix('B'))
             .unwrap_or(signature),
         _ => signature.strip_suffix("FA").unwrap_or(signature),
@@ -266,7 +318,9 @@ pub fn nodedef_name(category: &str, signature: &str) -> String {
     match category {
         "and" | "or" | "xor" | "not" => format!("ND_logical_{category}"),
         // One signature, named after the node alone.
-        "flake2d" | "flake3d" => format!("ND_{category}"),
+        "flake2d" | "flake3d" | "ramp" | "ramp_gradient" | "latlongimage" => {
+            format!("ND_{category}")
+        }
         _ => format!("ND_{category}_{signature}"),
     }
 }
@@ -303,6 +357,23 @@ pub fn supported_kind<'r>(registry: &'r Registry, category: &str) -> Option<&'r 
 mod tests {
     use super::*;
     use tessera_core::SocketType;
+
+    /// Every node listed as rendered through its graph is defined by one in
+    /// MaterialX's library, and is not (with that signature) a native node.
+    #[test]
+    fn each_graph_defined_signature_has_a_graph_and_no_native_node() {
+        let library = library::Library::load();
+        for (name, signatures) in GRAPH_DEFINED_NODES {
+            for signature in *signatures {
+                let nodedef = nodedef_name(name, signature);
+                assert!(library.graph_of(&nodedef), "no graph defines {nodedef}");
+                assert!(
+                    !signatures_of(name).is_some_and(|s| s.contains(signature)),
+                    "{nodedef} is native"
+                );
+            }
+        }
+    }
 
     /// Every signature listed is one the Tessera node renders.
     #[test]

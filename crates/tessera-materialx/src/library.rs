@@ -25,6 +25,14 @@ impl Library {
     }
 }
 
+#[cfg(test)]
+impl Library {
+    /// Whether a graph of the library implements nodedef `name`.
+    pub fn graph_of(&self, name: &str) -> bool {
+        (self.graphs.graphs.iter()).any(|g| g.nodedef.as_ref().is_some_and(|n| n.value == name))
+    }
+}
+
 /// A node defined by a graph: its definition and the graph.
 pub struct Definition<'d> {
     pub nodedef: &'d NodeDef,
