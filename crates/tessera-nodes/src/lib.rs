@@ -20,6 +20,7 @@ pub mod noise;
 mod noise_nodes;
 mod pattern;
 mod place2d;
+mod shape;
 #[cfg(test)]
 mod test_util;
 mod texcoord;
@@ -44,6 +45,15 @@ pub fn builtins() -> Vec<Arc<dyn NodeKind>> {
         pattern::ramptb(),
         pattern::splitlr(),
         pattern::splittb(),
+        shape::circle(),
+        shape::line(),
+        shape::cloverleaf(),
+        shape::hexagon(),
+        shape::grid(),
+        shape::crosshatch(),
+        shape::tiledcircles(),
+        shape::tiledcloverleafs(),
+        shape::tiledhexagons(),
         // Noise.
         noise_nodes::noise2d(),
         noise_nodes::noise3d(),

@@ -238,7 +238,7 @@ pub fn smoothstep_of(v: f32, low: f32, high: f32) -> f32 {
 }
 
 /// GLSL's `mod` (MaterialX's modulo): the result takes the sign of `b`.
-fn glsl_mod(a: f32, b: f32) -> f32 {
+pub(crate) fn glsl_mod(a: f32, b: f32) -> f32 {
     a - b * (a / b).floor()
 }
 

@@ -43,7 +43,7 @@ impl Node for PerSample {
 }
 
 /// GLSL's `dot`, summed in order.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).fold(0.0, |sum, (x, y)| sum + x * y)
 }
 
