@@ -44,6 +44,7 @@ pub const MATERIALX_NODES: &[(&str, &[&str])] = &[
     ("ramptb", ALL),
     ("splitlr", ALL),
     ("splittb", ALL),
+    ("ramp4", ALL),
     ("circle", &["float"]),
     ("line", &["float"]),
     ("cloverleaf", &["float"]),
@@ -99,6 +100,7 @@ pub const MATERIALX_NODES: &[(&str, &[&str])] = &[
     ("ifgreater", COMPARED),
     ("ifgreatereq", COMPARED),
     ("ifequal", COMPARED_EQUAL),
+    ("switch", SWITCHED),
     ("and", &["boolean"]),
     ("or", &["boolean"]),
     ("xor", &["boolean"]),
@@ -233,7 +235,6 @@ const CONVERSIONS: &[&str] = &[
 /// signature is rendered natively instead.
 pub const GRAPH_DEFINED_NODES: &[(&str, &[&str])] = &[
     ("ramp", &["color4"]),
-    ("ramp4", ALL),
     ("ramp_gradient", &["color4"]),
     ("noise2d", NOISE_COLOURS),
     ("noise3d", NOISE_COLOURS),
@@ -244,7 +245,6 @@ pub const GRAPH_DEFINED_NODES: &[(&str, &[&str])] = &[
     ("randomfloat", &["float", "integer"]),
     ("randomcolor", &["float", "integer"]),
     ("colorcorrect", &["color3", "color4"]),
-    ("switch", SWITCHED),
     ("tiledimage", ALL),
     ("latlongimage", &["color3"]),
     // MaterialX's blur for a shader (its graph passes the input through),

@@ -87,6 +87,60 @@ pub fn ifequal() -> Arc<dyn NodeKind> {
     )
 }
 
+/// How many values a `switch` chooses from.
+const SWITCHED: usize = 10;
+
+/// MaterialX's `switch`, its graph's (NG_switch) chain of ifgreaters: the
+/// first `in<k>` with `k > which`, or 0 where none is (`which` 10 or more,
+/// or NaN).
+struct Switch;
+
+impl Node for Switch {
+    fn eval_tile(
+        &self,
+        _: &TileCtx,
+        inputs: &[&Buffer],
+        outputs: &mut [Buffer],
+    ) -> Result<(), NodeError> {
+        let (values, which) = inputs.split_at(SWITCHED);
+        let which = which[0].plane(0);
+        let out = &mut outputs[0];
+        for c in 0..out.channels() {
+            let planes: [&[f32]; SWITCHED] = std::array::from_fn(|k| values[k].plane(c));
+            for (s, out) in out.plane_mut(c).iter_mut().enumerate() {
+                let chosen = (1..=SWITCHED).find(|&k| k as f32 > which[s]);
+                *out = chosen.map_or(0.0, |k| planes[k - 1][s]);
+            }
+        }
+        Ok(())
+    }
+}
+
+pub fn switch() -> Arc<dyn NodeKind> {
+    let mut spec = NodeSpec::new(
+        "switch",
+        "in1 where which < 1, in2 where which < 2, ... in10 where which < 10, else 0 \
+         (MaterialX's switch)",
+    )
+    .generic_over(&ValueType::VARYING);
+    for k in 1..=SWITCHED {
+        spec = spec.input(InputSpec::generic(&format!("in{k}"), 0.0, "a value chosen"));
+    }
+    let spec = spec
+        .input(InputSpec::fixed(
+            "which",
+            ValueType::Float,
+            Value::Float(0.0),
+            "which value: 0 (up to 1) chooses in1, 1 in2, ...; a float or an integer",
+        ))
+        .output(OutputSpec::new(
+            "out",
+            SocketType::Generic,
+            "the value chosen",
+        ));
+    kind(spec, |_| Ok(Box::new(Switch)))
+}
+
 /// A logical operation per sample; `not` has one input, read as both.
 struct Logic {
     op: fn(bool, bool) -> bool,
@@ -189,6 +243,24 @@ mod tests {
         );
         // NaN compares false: in2.
         assert_eq!(pick(ifgreatereq(), f32::NAN, 0.0), -1.0);
+    }
+
+    #[test]
+    fn switch_chooses_the_first_value_whose_number_exceeds_which() {
+        let values: Vec<[f32; 2]> = (1..=10).map(|k| [k as f32 * 10.0, -(k as f32)]).collect();
+        let chosen = |which: f32| {
+            let mut inputs: Vec<&[f32]> = values.iter().map(|v| &v[..]).collect();
+            let which = [which];
+            inputs.push(&which);
+            eval_one(&switch(), Some(ValueType::Vector2), &inputs)[0].clone()
+        };
+        assert_eq!(chosen(-3.0), [10.0, -1.0]);
+        assert_eq!(chosen(0.99), [10.0, -1.0]);
+        assert_eq!(chosen(1.0), [20.0, -2.0]);
+        assert_eq!(chosen(9.5), [100.0, -10.0]);
+        // Beyond in10, and for NaN: 0.
+        assert_eq!(chosen(10.0), [0.0, 0.0]);
+        assert_eq!(chosen(f32::NAN), [0.0, 0.0]);
     }
 
     #[test]

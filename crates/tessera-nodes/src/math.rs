@@ -108,7 +108,7 @@ pub fn clamp() -> Arc<dyn NodeKind> {
             ("low", 0.0, "lower bound"),
             ("high", 1.0, "upper bound"),
         ],
-        |[v, low, high]| v.max(low).min(high),
+        |[v, low, high]| clamp_of(v, low, high),
     )
 }
 
@@ -127,6 +127,13 @@ pub fn remap() -> Arc<dyn NodeKind> {
     )
 }
 
+/// MaterialX's `clamp` as its graphs use it: `max`, then `min` (so NaN
+/// gives `low`, where `f32::clamp` keeps NaN and panics on NaN bounds).
+#[allow(clippy::manual_clamp)]
+pub(crate) fn clamp_of(v: f32, low: f32, high: f32) -> f32 {
+    v.max(low).min(high)
+}
+
 /// `v` mapped linearly from `inlow..inhigh` to `outlow..outhigh`.
 fn remap_of(v: f32, inlow: f32, inhigh: f32, outlow: f32, outhigh: f32) -> f32 {
     outlow + (v - inlow) * (outhigh - outlow) / (inhigh - inlow)
@@ -141,7 +148,7 @@ fn range_of([v, inlow, inhigh, gamma, outlow, outhigh]: [f32; 6], clamp: bool) -
     let curved = unit.abs().powf(1.0 / gamma) * glsl_sign(unit);
     let out = remap_of(curved, 0.0, 1.0, outlow, outhigh);
     if clamp {
-        out.max(outlow).min(outhigh)
+        clamp_of(out, outlow, outhigh)
     } else {
         out
     }

@@ -2,7 +2,7 @@
 
 use crate::float::{floor, lerp, lerp_planes_by};
 use crate::kind::kind;
-use crate::math::smoothstep_of;
+use crate::math::{clamp_of, smoothstep_of};
 use glam::{Vec2, Vec3};
 use multiversion::multiversion;
 use multiversion::target::target_cfg_f;
@@ -78,6 +78,58 @@ pub fn checkerboard() -> Arc<dyn NodeKind> {
     .input(InputSpec::texcoord())
     .output(OutputSpec::new("out", SocketType::Fixed(ValueType::Color3), "the pattern"));
     kind(spec, |_| Ok(Box::new(Checkerboard)))
+}
+
+/// MaterialX's `ramp4`, its graph's (NG_ramp4) operations in their order:
+/// the texture coordinate clamped to 0..1, the top and bottom corners
+/// mixed across by u, then the two by v.
+struct Ramp4;
+
+impl Node for Ramp4 {
+    fn eval_tile(
+        &self,
+        _: &TileCtx,
+        inputs: &[&Buffer],
+        outputs: &mut [Buffer],
+    ) -> Result<(), NodeError> {
+        let [top_left, top_right, bottom_left, bottom_right, texcoord] =
+            [inputs[0], inputs[1], inputs[2], inputs[3], inputs[4]];
+        let out = &mut outputs[0];
+        for c in 0..out.channels() {
+            let corners = [top_left, top_right, bottom_left, bottom_right].map(|b| b.plane(c));
+            ramp4_plane(out.plane_mut(c), corners, texcoord.planes());
+        }
+        Ok(())
+    }
+}
+
+#[multiversion(targets("x86_64+avx2"))]
+fn ramp4_plane(out: &mut [f32], corners: [&[f32]; 4], [u, v]: [&[f32]; 2]) {
+    let [top_left, top_right, bottom_left, bottom_right] = corners;
+    for (k, out) in out.iter_mut().enumerate() {
+        let across = clamp_of(u[k], 0.0, 1.0);
+        let up = clamp_of(v[k], 0.0, 1.0);
+        let top = lerp(top_left[k], top_right[k], across);
+        let bottom = lerp(bottom_left[k], bottom_right[k], across);
+        *out = lerp(bottom, top, up);
+    }
+}
+
+pub fn ramp4() -> Arc<dyn NodeKind> {
+    let corner = |name: &str, doc: &str| InputSpec::generic(name, 0.0, doc);
+    let spec = NodeSpec::new(
+        "ramp4",
+        "a bilinear blend of four corner values over the texture coordinate, clamped to 0..1 \
+         (MaterialX's ramp4)",
+    )
+    .generic_over(&ValueType::VARYING)
+    .input(corner("valuetl", "value at the top left, (0, 1)"))
+    .input(corner("valuetr", "value at the top right, (1, 1)"))
+    .input(corner("valuebl", "value at the bottom left, (0, 0)"))
+    .input(corner("valuebr", "value at the bottom right, (1, 0)"))
+    .input(InputSpec::texcoord())
+    .output(OutputSpec::new("out", SocketType::Generic, "the blend"));
+    kind(spec, |_| Ok(Box::new(Ramp4)))
 }
 
 /// `mix(first, second, clamp(texcoord[axis], 0, 1))`.
@@ -342,6 +394,27 @@ mod tests {
         assert_eq!(eval([0.75, 0.75]), color2);
         // Negative cells keep alternating (MaterialX's modulo is never negative).
         assert_eq!(eval([-0.25, 0.25]), color1);
+    }
+
+    #[test]
+    fn ramp4_blends_its_corners_bilinearly_within_the_unit_square() {
+        let corners: [&[f32]; 4] = [&[1.0], &[2.0], &[3.0], &[5.0]];
+        let at = |u: f32, v: f32| {
+            let texcoord = [u, v];
+            let mut inputs = corners.to_vec();
+            inputs.push(&texcoord);
+            eval_one(&ramp4(), Some(ValueType::Float), &inputs)[0][0]
+        };
+        // (0, 1) is the top left, (1, 0) the bottom right.
+        assert_eq!(
+            [at(0.0, 1.0), at(1.0, 1.0), at(0.0, 0.0), at(1.0, 0.0)],
+            [1.0, 2.0, 3.0, 5.0]
+        );
+        // The middle: the bottom's 4 and the top's 1.5, halved.
+        assert_eq!(at(0.5, 0.5), 2.75);
+        // Outside the square, clamped to its edge.
+        assert_eq!(at(-3.0, 7.0), 1.0);
+        assert_eq!(at(2.0, 0.5), 3.5);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! for bit (a test renders both).
 
 use crate::kind::kind;
-use crate::math::glsl_mod;
+use crate::math::{clamp_of, glsl_mod};
 use crate::vector::dot;
 use glam::Vec2;
 use multiversion::multiversion;
@@ -40,10 +40,7 @@ fn circle_of(texcoord: V2, center: V2, radius: f32) -> f32 {
 fn line_of(texcoord: V2, center: V2, radius: f32, point1: V2, point2: V2) -> f32 {
     let p_a = minus(minus(texcoord, center), point1);
     let b_a = minus(point2, point1);
-    // MaterialX's clamp, as Tessera's node: max, then min (0 for NaN, where
-    // f32::clamp keeps NaN).
-    #[allow(clippy::manual_clamp)]
-    let along = (dot(&p_a, &b_a) / dot(&b_a, &b_a)).max(0.0).min(1.0);
+    let along = clamp_of(dot(&p_a, &b_a) / dot(&b_a, &b_a), 0.0, 1.0);
     let diff = minus(p_a, [b_a[0] * along, b_a[1] * along]);
     inside_unless_greater(dot(&diff, &diff).sqrt(), radius)
 }
@@ -80,7 +77,7 @@ fn hexagon_of(texcoord: V2, center: V2, radius: f32) -> f32 {
         p1,
         [mirrored[0] * nearest * 2.0, mirrored[1] * nearest * 2.0],
     );
-    let along = p2[0].max(minus_k[1] * radius).min(K[2] * radius);
+    let along = clamp_of(p2[0], minus_k[1] * radius, K[2] * radius);
     let p3 = minus(p2, [along, radius]);
     inside_unless_greater(dot(&p3, &[1.0, 1.0]).sqrt(), 0.0)
 }
