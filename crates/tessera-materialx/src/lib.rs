@@ -45,6 +45,8 @@ pub const MATERIALX_NODES: &[(&str, &[&str])] = &[
     ("splitlr", ALL),
     ("splittb", ALL),
     ("ramp4", ALL),
+    ("ramp", &["color4"]),
+    ("ramp_gradient", &["color4"]),
     ("circle", &["float"]),
     ("line", &["float"]),
     ("cloverleaf", &["float"]),
@@ -234,8 +236,6 @@ const CONVERSIONS: &[&str] = &[
 /// signatures it renders so. A node of [`MATERIALX_NODES`] with the same
 /// signature is rendered natively instead.
 pub const GRAPH_DEFINED_NODES: &[(&str, &[&str])] = &[
-    ("ramp", &["color4"]),
-    ("ramp_gradient", &["color4"]),
     ("noise2d", NOISE_COLOURS),
     ("noise3d", NOISE_COLOURS),
     ("fractal2d", NOISE_COLOURS),

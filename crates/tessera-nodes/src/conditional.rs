@@ -90,6 +90,13 @@ pub fn ifequal() -> Arc<dyn NodeKind> {
 /// How many values a `switch` chooses from.
 const SWITCHED: usize = 10;
 
+/// Which of `count` values MaterialX's switch chooses by `which`: the
+/// first (from 0) whose number (from 1) is greater than `which`; None where
+/// none is (its graph gives 0 then).
+pub(crate) fn switched(which: f32, count: usize) -> Option<usize> {
+    (1..=count).find(|&k| k as f32 > which).map(|k| k - 1)
+}
+
 /// MaterialX's `switch`, its graph's (NG_switch) chain of ifgreaters: the
 /// first `in<k>` with `k > which`, or 0 where none is (`which` 10 or more,
 /// or NaN).
@@ -108,8 +115,7 @@ impl Node for Switch {
         for c in 0..out.channels() {
             let planes: [&[f32]; SWITCHED] = std::array::from_fn(|k| values[k].plane(c));
             for (s, out) in out.plane_mut(c).iter_mut().enumerate() {
-                let chosen = (1..=SWITCHED).find(|&k| k as f32 > which[s]);
-                *out = chosen.map_or(0.0, |k| planes[k - 1][s]);
+                *out = switched(which[s], SWITCHED).map_or(0.0, |k| planes[k][s]);
             }
         }
         Ok(())

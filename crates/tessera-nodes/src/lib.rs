@@ -12,6 +12,7 @@ mod color;
 mod compositing;
 mod conditional;
 pub mod float;
+mod gradient;
 mod hextile;
 mod image;
 mod kind;
@@ -19,6 +20,7 @@ mod math;
 pub mod noise;
 mod noise_nodes;
 mod pattern;
+mod per_sample;
 mod place2d;
 mod shape;
 #[cfg(test)]
@@ -46,6 +48,8 @@ pub fn builtins() -> Vec<Arc<dyn NodeKind>> {
         pattern::splitlr(),
         pattern::splittb(),
         pattern::ramp4(),
+        gradient::ramp(),
+        gradient::ramp_gradient(),
         shape::circle(),
         shape::line(),
         shape::cloverleaf(),

@@ -135,7 +135,7 @@ pub(crate) fn clamp_of(v: f32, low: f32, high: f32) -> f32 {
 }
 
 /// `v` mapped linearly from `inlow..inhigh` to `outlow..outhigh`.
-fn remap_of(v: f32, inlow: f32, inhigh: f32, outlow: f32, outhigh: f32) -> f32 {
+pub(crate) fn remap_of(v: f32, inlow: f32, inhigh: f32, outlow: f32, outhigh: f32) -> f32 {
     outlow + (v - inlow) * (outhigh - outlow) / (inhigh - inlow)
 }
 

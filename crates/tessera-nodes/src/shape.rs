@@ -8,14 +8,11 @@
 
 use crate::kind::kind;
 use crate::math::{clamp_of, glsl_mod};
+use crate::per_sample::PerSample;
 use crate::vector::dot;
 use glam::Vec2;
-use multiversion::multiversion;
 use std::sync::Arc;
-use tessera_core::{
-    Buffer, InputSpec, Node, NodeError, NodeKind, NodeSpec, OutputSpec, SocketType, TileCtx, Value,
-    ValueType,
-};
+use tessera_core::{InputSpec, NodeKind, NodeSpec, OutputSpec, SocketType, Value, ValueType};
 
 type V2 = [f32; 2];
 
@@ -165,51 +162,6 @@ fn tiled_shapes(
 /// as MaterialX's graphs write them (√3 / 2 and √3, rounded).
 const HEXAGONAL_ROWS: [f32; 2] = [0.866025, 1.73205];
 
-/// A shape node: a float of the `N` floats its inputs hold at each sample
-/// (their channels in order), written into every channel of its output.
-struct Shape<const N: usize, F> {
-    of: F,
-}
-
-impl<const N: usize, F: Fn([f32; N]) -> f32 + Copy + Send + Sync> Node for Shape<N, F> {
-    fn eval_tile(
-        &self,
-        _: &TileCtx,
-        inputs: &[&Buffer],
-        outputs: &mut [Buffer],
-    ) -> Result<(), NodeError> {
-        let out = &mut outputs[0];
-        let len = out.len();
-        let mut planes = inputs
-            .iter()
-            .flat_map(|b| b.data().chunks_exact(len.max(1)));
-        let mut gathered = [&[][..]; N];
-        for plane in gathered.iter_mut() {
-            *plane = planes
-                .next()
-                .filter(|p| p.len() == len)
-                .ok_or_else(|| NodeError::new("a shape's inputs lack channels"))?;
-        }
-        let (first, rest) = out.data_mut().split_at_mut(len);
-        shape_plane(self.of, first, gathered);
-        for plane in rest.chunks_exact_mut(len.max(1)) {
-            plane.copy_from_slice(first);
-        }
-        Ok(())
-    }
-}
-
-#[multiversion(targets("x86_64+avx2"))]
-fn shape_plane<const N: usize, F: Fn([f32; N]) -> f32>(
-    of: F,
-    out: &mut [f32],
-    inputs: [&[f32]; N],
-) {
-    for (k, out) in out.iter_mut().enumerate() {
-        *out = of(std::array::from_fn(|i| inputs[i][k]));
-    }
-}
-
 fn vector(name: &str, [x, y]: V2, doc: &str) -> InputSpec {
     InputSpec::fixed(
         name,
@@ -233,7 +185,11 @@ fn shape_node<const N: usize>(
         SocketType::Fixed(output),
         "1 inside the shape, 0 outside",
     ));
-    kind(spec, move |_| Ok(Box::new(Shape { of })))
+    kind(spec, move |_| {
+        Ok(Box::new(PerSample {
+            of: move |inputs| [of(inputs)],
+        }))
+    })
 }
 
 /// A single shape's inputs: texcoord, then center and radius.

@@ -32,9 +32,19 @@ fn node_table(node: &NodeDesc) -> Table {
     if let Some(ty) = &node.value_type {
         table.insert("value_type".into(), Value::String(ty.value.clone()));
     }
-    table.extend(params(&node.params));
+    // An input named as the node table's own keys (ramp's `type`) can only
+    // be given in its `inputs` sub-table.
+    let (own_keys, inputs): (Vec<Param>, Vec<Param>) =
+        (node.params.iter().cloned()).partition(|p| NODE_KEYS.contains(&p.name.value.as_str()));
+    table.extend(params(&inputs));
+    if !own_keys.is_empty() {
+        table.insert("inputs".into(), Value::Table(params(&own_keys)));
+    }
     table
 }
+
+/// The keys a node table uses for itself.
+const NODE_KEYS: [&str; 2] = ["type", "value_type"];
 
 fn params(params: &[Param]) -> Table {
     (params.iter())
@@ -61,7 +71,7 @@ fn toml_value(value: &ParamValue) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse_scene;
+    use crate::{Spanned, parse_scene};
 
     #[test]
     fn a_written_scene_parses_to_the_same_scene() {
@@ -102,5 +112,27 @@ alpha = 1.0
         assert_eq!(write_scene(&again), written);
         assert!(written.contains("in1 = [1.0, 2, 3.5]\n"), "{written}");
         assert!(written.contains("label = \"@@not a link\"\n"), "{written}");
+    }
+
+    #[test]
+    fn an_input_named_as_a_node_key_is_written_in_the_inputs_sub_table() {
+        // As a MaterialX ramp translates: its input `type` among the others.
+        let mut scene = parse_scene("[nodes.r]\ntype = \"ramp\"\nnum_intervals = 3\n").unwrap();
+        let input = |name: &str, value| Param {
+            name: Spanned::new(name.to_string(), 0..0),
+            value: Spanned::new(value, 0..0),
+        };
+        (scene.nodes[0].params).push(input("type", ParamValue::Integer(2)));
+        (scene.nodes[0].params).push(input("value_type", ParamValue::Float(1.5)));
+        let written = write_scene(&scene);
+        assert!(
+            written.ends_with(
+                "type = \"ramp\"\nnum_intervals = 3\n\n[nodes.r.inputs]\ntype = 2\nvalue_type = 1.5\n"
+            ),
+            "{written}"
+        );
+        let again = parse_scene(&written).unwrap_or_else(|e| panic!("{written}\n{e:?}"));
+        assert_eq!(again.nodes[0].type_name.value, "ramp");
+        assert_eq!(write_scene(&again), written);
     }
 }
