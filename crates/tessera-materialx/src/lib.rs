@@ -66,6 +66,8 @@ pub const MATERIALX_NODES: &[(&str, &[&str])] = &[
     ("flake3d", &["multioutput"]),
     ("worleynoise2d", &["float", "vector2", "vector3"]),
     ("worleynoise3d", &["float", "vector2", "vector3"]),
+    ("randomfloat", &["float"]),
+    ("randomcolor", &["float", "integer"]),
     ("image", ALL),
     ("hextiledimage", &["color3", "color4"]),
     ("add", WITH_INTEGER),
@@ -242,8 +244,9 @@ pub const GRAPH_DEFINED_NODES: &[(&str, &[&str])] = &[
     ("fractal3d", NOISE_COLOURS),
     ("unifiednoise2d", &["float"]),
     ("unifiednoise3d", &["float"]),
-    ("randomfloat", &["float", "integer"]),
-    ("randomcolor", &["float", "integer"]),
+    // The integer form draws for in itself, the float form for in * 4096:
+    // one Tessera node cannot tell them apart.
+    ("randomfloat", &["integer"]),
     ("colorcorrect", &["color3", "color4"]),
     ("tiledimage", ALL),
     ("latlongimage", &["color3"]),

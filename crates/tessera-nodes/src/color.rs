@@ -158,7 +158,7 @@ pub fn colorramp() -> Arc<dyn NodeKind> {
 
 /// MaterialX's `mx_hsvtorgb` (mx_hsv.glsl, after OSL's opcolor.cpp): hue in
 /// turns, wrapped to [0, 1).
-fn hsv_to_rgb(hsv: Vec3) -> Vec3 {
+pub(crate) fn hsv_to_rgb(hsv: Vec3) -> Vec3 {
     let (h, s, v) = (hsv.x, hsv.y, hsv.z);
     if s >= 0.0001 {
         let h = 6.0 * (h - h.floor()); // [0, 6)

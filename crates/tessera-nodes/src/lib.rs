@@ -22,6 +22,7 @@ mod noise_nodes;
 mod pattern;
 mod per_sample;
 mod place2d;
+mod random;
 mod shape;
 #[cfg(test)]
 mod test_util;
@@ -70,6 +71,8 @@ pub fn builtins() -> Vec<Arc<dyn NodeKind>> {
         noise_nodes::flake3d(),
         noise_nodes::worleynoise2d(),
         noise_nodes::worleynoise3d(),
+        random::randomfloat(),
+        random::randomcolor(),
         // Textures.
         image::image(),
         hextile::hextiledimage(),

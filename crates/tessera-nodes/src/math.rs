@@ -143,7 +143,7 @@ pub(crate) fn remap_of(v: f32, inlow: f32, inhigh: f32, outlow: f32, outhigh: f3
 /// (NG_range) in their order: `v` remapped from inlow..inhigh to 0..1, a
 /// gamma applied (|v|^(1 / gamma), the sign kept), remapped to
 /// outlow..outhigh, and clamped to that where `clamp`.
-fn range_of([v, inlow, inhigh, gamma, outlow, outhigh]: [f32; 6], clamp: bool) -> f32 {
+pub(crate) fn range_of([v, inlow, inhigh, gamma, outlow, outhigh]: [f32; 6], clamp: bool) -> f32 {
     let unit = remap_of(v, inlow, inhigh, 0.0, 1.0);
     let curved = unit.abs().powf(1.0 / gamma) * glsl_sign(unit);
     let out = remap_of(curved, 0.0, 1.0, outlow, outhigh);
