@@ -66,6 +66,8 @@ pub const MATERIALX_NODES: &[(&str, &[&str])] = &[
     ("flake3d", &["multioutput"]),
     ("worleynoise2d", &["float", "vector2", "vector3"]),
     ("worleynoise3d", &["float", "vector2", "vector3"]),
+    ("unifiednoise2d", &["float"]),
+    ("unifiednoise3d", &["float"]),
     ("randomfloat", &["float"]),
     ("randomcolor", &["float", "integer"]),
     ("image", ALL),
@@ -242,8 +244,6 @@ pub const GRAPH_DEFINED_NODES: &[(&str, &[&str])] = &[
     ("noise3d", NOISE_COLOURS),
     ("fractal2d", NOISE_COLOURS),
     ("fractal3d", NOISE_COLOURS),
-    ("unifiednoise2d", &["float"]),
-    ("unifiednoise3d", &["float"]),
     // The integer form draws for in itself, the float form for in * 4096:
     // one Tessera node cannot tell them apart.
     ("randomfloat", &["integer"]),

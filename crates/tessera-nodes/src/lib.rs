@@ -27,6 +27,7 @@ mod shape;
 #[cfg(test)]
 mod test_util;
 mod texcoord;
+mod unified;
 mod vector;
 
 use std::sync::Arc;
@@ -71,6 +72,8 @@ pub fn builtins() -> Vec<Arc<dyn NodeKind>> {
         noise_nodes::flake3d(),
         noise_nodes::worleynoise2d(),
         noise_nodes::worleynoise3d(),
+        unified::unifiednoise2d(),
+        unified::unifiednoise3d(),
         random::randomfloat(),
         random::randomcolor(),
         // Textures.

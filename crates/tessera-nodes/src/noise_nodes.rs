@@ -58,7 +58,7 @@ fn shifted<const D: usize>(coords: [&[f32]; D], offset: [f32; 3]) -> [Vec<f32>; 
 }
 
 /// The noise kernels of a `D`-dimensional coordinate (2 or 3).
-fn perlin_plane<const D: usize>(
+pub(crate) fn perlin_plane<const D: usize>(
     out: &mut [f32],
     amplitude: &[f32],
     pivot: &[f32],
@@ -84,7 +84,7 @@ fn perlin_vec3_plane<const D: usize>(
     }
 }
 
-fn fractal_float_plane<const D: usize>(
+pub(crate) fn fractal_float_plane<const D: usize>(
     out: &mut [f32],
     planes: [&[f32]; 3],
     coords: [&[f32]; D],

@@ -148,6 +148,22 @@ pub fn crossproduct() -> Arc<dyn NodeKind> {
     })
 }
 
+/// MaterialX's rotate2d: `v` turned by `degrees` about the origin.
+pub(crate) fn rotate2d_of(v: [f32; 2], degrees: f32) -> [f32; 2] {
+    let radians = degrees.to_radians();
+    let (sa, ca) = (radians.sin(), radians.cos());
+    [ca * v[0] + sa * v[1], -sa * v[0] + ca * v[1]]
+}
+
+/// MaterialX's rotate3d: `v` turned by `degrees` about `axis` (normalised
+/// here), by Rodrigues' formula.
+pub(crate) fn rotate3d_of(v: glam::Vec3, degrees: f32, axis: glam::Vec3) -> glam::Vec3 {
+    let axis = axis / dot(&axis.to_array(), &axis.to_array()).sqrt();
+    let radians = degrees.to_radians();
+    let (s, c) = (radians.sin(), radians.cos());
+    v * c + v.cross(axis) * s + axis * axis.dot(v) * (1.0 - c)
+}
+
 pub fn rotate2d() -> Arc<dyn NodeKind> {
     let spec = NodeSpec::new(
         "rotate2d",
@@ -162,12 +178,7 @@ pub fn rotate2d() -> Arc<dyn NodeKind> {
     ));
     kind(spec, |_| {
         Ok(Box::new(PerSample {
-            op: |v, out| {
-                let radians = v[1][0].to_radians();
-                let (sa, ca) = (radians.sin(), radians.cos());
-                out[0] = ca * v[0][0] + sa * v[0][1];
-                out[1] = -sa * v[0][0] + ca * v[0][1];
-            },
+            op: |v, out| out.copy_from_slice(&rotate2d_of([v[0][0], v[0][1]], v[1][0])),
         }))
     })
 }
@@ -194,14 +205,8 @@ pub fn rotate3d() -> Arc<dyn NodeKind> {
     kind(spec, |_| {
         Ok(Box::new(PerSample {
             op: |v, out| {
-                let input = glam::Vec3::from_slice(v[0]);
-                let axis = glam::Vec3::from_slice(v[2]);
-                let axis = axis / dot(v[2], v[2]).sqrt();
-                let radians = v[1][0].to_radians();
-                let (s, c) = (radians.sin(), radians.cos());
-                let rotated =
-                    input * c + input.cross(axis) * s + axis * axis.dot(input) * (1.0 - c);
-                out.copy_from_slice(&rotated.to_array());
+                let (input, axis) = (glam::Vec3::from_slice(v[0]), glam::Vec3::from_slice(v[2]));
+                out.copy_from_slice(&rotate3d_of(input, v[1][0], axis).to_array());
             },
         }))
     })
