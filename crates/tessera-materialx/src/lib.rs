@@ -151,6 +151,7 @@ pub const MATERIALX_NODES: &[(&str, &[&str])] = &[
     ("premult", &["color4"]),
     ("unpremult", &["color4"]),
     ("saturate", &["color3", "color4"]),
+    ("colorcorrect", &["color3"]),
     ("rgbtohsv", &["color3", "color4"]),
     ("hsvtorgb", &["color3", "color4"]),
     ("hsvadjust", &["color3", "color4"]),
@@ -247,7 +248,9 @@ pub const GRAPH_DEFINED_NODES: &[(&str, &[&str])] = &[
     // The integer form draws for in itself, the float form for in * 4096:
     // one Tessera node cannot tell them apart.
     ("randomfloat", &["integer"]),
-    ("colorcorrect", &["color3", "color4"]),
+    // Its graph: the colour3 correction (native) with the alpha apart,
+    // which also gives MaterialX's default in of (1, 1, 1, 0).
+    ("colorcorrect", &["color4"]),
     ("tiledimage", ALL),
     ("latlongimage", &["color3"]),
     // MaterialX's blur for a shader (its graph passes the input through),

@@ -2,7 +2,9 @@
 //! `luminance` (MaterialX), and the compositing node `over` (MaterialX).
 
 use crate::kind::{Choices, kind};
+use crate::math::range_of;
 use glam::{Vec3, Vec4};
+use multiversion::multiversion;
 use std::sync::Arc;
 use tessera_core::{
     Buffer, BuildArgs, BuildError, InputSpec, Node, NodeError, NodeKind, NodeSpec, OutputSpec,
@@ -352,6 +354,111 @@ pub fn saturate() -> Arc<dyn NodeKind> {
     kind(spec, |_| Ok(Box::new(RgbMap { map: saturate_rgb })))
 }
 
+/// MaterialX's NG_colorcorrect, its nodes' operations in their order: the
+/// hue turned (hsvadjust) and the saturation scaled (saturate), a sample at
+/// a time; then per channel a gamma (range), lift, gain, contrast about a
+/// pivot, and an exposure in stops, over planes.
+struct ColorCorrect;
+
+impl Node for ColorCorrect {
+    fn eval_tile(
+        &self,
+        _: &TileCtx,
+        inputs: &[&Buffer],
+        outputs: &mut [Buffer],
+    ) -> Result<(), NodeError> {
+        let [
+            color,
+            hue,
+            saturation,
+            gamma,
+            lift,
+            gain,
+            contrast,
+            pivot,
+            exposure,
+        ] = std::array::from_fn(|i| inputs[i]);
+        let out = &mut outputs[0];
+        same_len(color, out)?;
+        let len = out.len();
+        let (rgb, alpha) = out.data_mut().split_at_mut(3 * len);
+        let luma = LUMA_COEFFS.to_array();
+        let [hue, saturation] = [hue.plane(0), saturation.plane(0)];
+        for i in 0..len {
+            let input = Vec3::new(color.plane(0)[i], color.plane(1)[i], color.plane(2)[i]);
+            let turned = adjust_hsv(input, &[hue[i], 1.0, 1.0]);
+            let saturated = saturate_rgb(turned, &[saturation[i], luma[0], luma[1], luma[2]]);
+            for (c, v) in saturated.to_array().into_iter().enumerate() {
+                rgb[c * len + i] = v;
+            }
+        }
+        let curve = [gamma, lift, gain, contrast, pivot, exposure].map(|b| b.plane(0));
+        for plane in rgb.chunks_exact_mut(len.max(1)) {
+            colorcorrect_curve(plane, curve);
+        }
+        // A colour4's alpha passes through.
+        alpha.copy_from_slice(&color.data()[3 * len..]);
+        Ok(())
+    }
+}
+
+/// The per-channel part of NG_colorcorrect, in place over one plane.
+#[multiversion(targets("x86_64+avx2"))]
+fn colorcorrect_curve(plane: &mut [f32], curve: [&[f32]; 6]) {
+    let [gamma, lift, gain, contrast, pivot, exposure] = curve;
+    for (i, v) in plane.iter_mut().enumerate() {
+        let curved = range_of([*v, 0.0, 1.0, gamma[i], 0.0, 1.0], false);
+        let lifted = curved * (1.0 - lift[i]) + lift[i];
+        let contrasted = (lifted * gain[i] - pivot[i]) * contrast[i] + pivot[i];
+        *v = contrasted * 2.0f32.powf(exposure[i]);
+    }
+}
+
+/// MaterialX's `colorcorrect`.
+pub fn colorcorrect() -> Arc<dyn NodeKind> {
+    let float = |name: &str, v: f32, doc: &str| {
+        InputSpec::fixed(name, ValueType::Float, Value::Float(v), doc)
+    };
+    let spec = NodeSpec::new(
+        "colorcorrect",
+        "MaterialX's colour correction, in order: the hue turned by hue (in turns), the \
+         saturation scaled, a gamma, lift (raising the blacks), gain, contrast about \
+         contrastpivot, and exposure in stops; alpha passes through",
+    )
+    .generic_over(&[ValueType::Color3, ValueType::Color4])
+    .input(InputSpec::generic("in", 1.0, "the colour"))
+    .input(float("hue", 0.0, "the hue's turn, in turns"))
+    .input(float("saturation", 1.0, "the saturation multiplier"))
+    .input(float(
+        "gamma",
+        1.0,
+        "the gamma: values are raised to 1 / gamma",
+    ))
+    .input(float(
+        "lift",
+        0.0,
+        "raises the blacks: v * (1 - lift) + lift",
+    ))
+    .input(float("gain", 1.0, "the multiplier after the lift"))
+    .input(float("contrast", 1.0, "the contrast factor"))
+    .input(float(
+        "contrastpivot",
+        0.5,
+        "the value contrast leaves in place",
+    ))
+    .input(float(
+        "exposure",
+        0.0,
+        "stops: the colour is multiplied by 2^exposure",
+    ))
+    .output(OutputSpec::new(
+        "out",
+        SocketType::Generic,
+        "the corrected colour",
+    ));
+    kind(spec, |_| Ok(Box::new(ColorCorrect)))
+}
+
 /// A conversion between RGB and HSV (MaterialX's `rgbtohsv` and `hsvtorgb`).
 fn hsv_conversion(name: &str, doc: &str, convert: fn(Vec3, &[f32]) -> Vec3) -> Arc<dyn NodeKind> {
     let spec = NodeSpec::new(name, doc)
@@ -623,6 +730,43 @@ mod tests {
         );
         assert_eq!(out[0].len(), 4);
         assert_eq!(out[0][3], 1.0);
+    }
+
+    #[test]
+    fn colorcorrect_lifts_scales_and_exposes_in_order() {
+        // in, hue, saturation, gamma, lift, gain, contrast, pivot, exposure.
+        let correct = |rgba: [f32; 4], p: [f32; 8]| {
+            let mut inputs: Vec<&[f32]> = vec![&rgba];
+            let p = p.map(|v| [v]);
+            inputs.extend(p.iter().map(|v| &v[..]));
+            eval_one(&colorcorrect(), Some(ValueType::Color4), &inputs)[0].clone()
+        };
+        let neutral = [0.0, 1.0, 1.0, 0.0, 1.0, 1.0, 0.5, 0.0];
+        let grey = [0.25, 0.25, 0.25, 0.5];
+        assert_close(&correct(grey, neutral), &grey);
+        // One stop up doubles; alpha passes through.
+        let mut exposed = neutral;
+        exposed[7] = 1.0;
+        assert_close(&correct(grey, exposed), &[0.5, 0.5, 0.5, 0.5]);
+        // Lift 0.2 takes black to 0.2, then gain 2 to 0.4, then contrast 2
+        // about 0.5 to 0.3.
+        let mut lifted = neutral;
+        (lifted[3], lifted[4], lifted[5]) = (0.2, 2.0, 2.0);
+        assert_close(
+            &correct([0.0, 0.0, 0.0, 1.0], lifted),
+            &[0.3, 0.3, 0.3, 1.0],
+        );
+        // No saturation: the luminance's grey.
+        let mut grey_out = neutral;
+        grey_out[1] = 0.0;
+        let out = correct([1.0, 0.0, 0.0, 1.0], grey_out);
+        assert_close(
+            &out,
+            &[LUMA_COEFFS.x; 3]
+                .into_iter()
+                .chain([1.0])
+                .collect::<Vec<_>>(),
+        );
     }
 
     #[test]

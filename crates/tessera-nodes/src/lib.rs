@@ -142,6 +142,7 @@ pub fn builtins() -> Vec<Arc<dyn NodeKind>> {
         color::hsvadjust(),
         color::luminance(),
         color::saturate(),
+        color::colorcorrect(),
         color::rgbtohsv(),
         color::hsvtorgb(),
         // Compositing.
