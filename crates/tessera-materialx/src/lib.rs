@@ -72,6 +72,7 @@ pub const MATERIALX_NODES: &[(&str, &[&str])] = &[
     ("randomcolor", &["float", "integer"]),
     ("image", ALL),
     ("hextiledimage", &["color3", "color4"]),
+    ("latlongimage", &["color3"]),
     ("add", WITH_INTEGER),
     ("subtract", WITH_INTEGER),
     ("multiply", WITH_FLOAT),
@@ -252,7 +253,6 @@ pub const GRAPH_DEFINED_NODES: &[(&str, &[&str])] = &[
     // which also gives MaterialX's default in of (1, 1, 1, 0).
     ("colorcorrect", &["color4"]),
     ("tiledimage", ALL),
-    ("latlongimage", &["color3"]),
     // MaterialX's blur for a shader (its graph passes the input through),
     // not Tessera's own `blur` node.
     ("blur", ALL),

@@ -2,7 +2,7 @@
 
 use crate::kind::{Choices, kind};
 use ::image::ImageDecoder;
-use glam::{Vec2, Vec4};
+use glam::{Vec2, Vec3, Vec4};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tessera_core::{
@@ -190,6 +190,17 @@ impl Sampler {
         }
     }
 
+    /// The texture repeating across and mirrored at the poles, filtered
+    /// linearly: how MaterialX's latlongimage samples.
+    pub(crate) fn latlong(texture: Arc<Texture>) -> Sampler {
+        Sampler {
+            texture,
+            u_mode: AddressMode::Periodic,
+            v_mode: AddressMode::Mirror,
+            filter: Filter::Linear,
+        }
+    }
+
     #[inline]
     fn fetch(&self, x: i64, y: i64, default: Vec4) -> Vec4 {
         let tex = &self.texture;
@@ -287,6 +298,102 @@ impl Node for ImageNode {
     fn files_read(&self) -> Vec<PathBuf> {
         vec![self.path.clone()]
     }
+}
+
+/// MaterialX's `latlongimage`, its graph's (NG_latlongimage) operations in
+/// their order: the view direction's longitude (atan2(x, z), a turn to
+/// 0..1, the rotation in degrees added as turns) and latitude (asin(y) to
+/// 0..1) sampled from an equirectangular image.
+struct LatLongImage {
+    path: PathBuf,
+    sampler: Sampler,
+}
+
+/// The texture coordinate of view direction `[x, y, z]` turned by
+/// `rotation` degrees, with the graph's constants as it writes them (-1 /
+/// 2pi, 1 / pi, 1 / 360 to eight digits: not Rust's, whose last bits
+/// differ).
+#[allow(clippy::approx_constant)]
+fn latlong_uv([x, y, z]: [f32; 3], rotation: f32) -> Vec2 {
+    let longitude = x.atan2(z) * -0.159_154_94 + 0.5;
+    let latitude = y.asin() * 0.318_309_89 + 0.5;
+    Vec2::new(rotation * 0.002_777_78 + longitude, latitude)
+}
+
+impl Node for LatLongImage {
+    fn eval_tile(
+        &self,
+        _: &TileCtx,
+        inputs: &[&Buffer],
+        outputs: &mut [Buffer],
+    ) -> Result<(), NodeError> {
+        let [default, viewdir, rotation] = [inputs[0], inputs[1], inputs[2]];
+        let out = &mut outputs[0];
+        if [default, viewdir, rotation]
+            .iter()
+            .any(|b| b.len() != out.len())
+        {
+            return Err(NodeError::new(
+                "latlongimage: input buffers differ in length",
+            ));
+        }
+        let sampled = (default.samples::<3>().zip(viewdir.samples::<3>()))
+            .zip(rotation.plane(0))
+            .map(|((d, direction), &rotation)| {
+                let default = Vec4::new(d[0], d[1], d[2], 1.0);
+                let texel = self
+                    .sampler
+                    .sample(latlong_uv(direction, rotation), default);
+                [texel.x, texel.y, texel.z]
+            });
+        out.write_samples(sampled);
+        Ok(())
+    }
+
+    fn files_read(&self) -> Vec<PathBuf> {
+        vec![self.path.clone()]
+    }
+}
+
+/// MaterialX's `latlongimage`.
+pub fn latlongimage() -> Arc<dyn NodeKind> {
+    let spec = NodeSpec::new(
+        "latlongimage",
+        "an equirectangular (latitude-longitude) environment image seen along viewdir, \
+         turned by rotation degrees about the vertical (MaterialX's latlongimage)",
+    )
+    .input(file_input())
+    .input(InputSpec::fixed(
+        "default",
+        ValueType::Color3,
+        Value::Color3(Vec3::ZERO),
+        "the colour where the image gives none",
+    ))
+    .input(InputSpec::fixed(
+        "viewdir",
+        ValueType::Vector3,
+        Value::Vector3(Vec3::Z),
+        "the direction looked along (y up; +z the image's centre)",
+    ))
+    .input(InputSpec::fixed(
+        "rotation",
+        ValueType::Float,
+        Value::Float(0.0),
+        "the environment's turn about y, in degrees",
+    ))
+    .input(colorspace_input())
+    .output(OutputSpec::new(
+        "out",
+        SocketType::Fixed(ValueType::Color3),
+        "the environment's colour",
+    ));
+    kind(spec, |args| {
+        let (path, texture) = load_file(args)?;
+        Ok(Box::new(LatLongImage {
+            path,
+            sampler: Sampler::latlong(texture),
+        }))
+    })
 }
 
 /// The texture a node's `file` and `colorspace` inputs name, and its path.
@@ -448,6 +555,17 @@ mod tests {
     /// The texture coordinate of the centre of texel (x, row).
     fn centre(x: usize, row: usize) -> [f32; 2] {
         [(x as f32 + 0.5) / 16.0, 1.0 - (row as f32 + 0.5) / 16.0]
+    }
+
+    #[test]
+    fn latlong_coordinates_put_the_view_ahead_at_the_centre_and_up_at_the_top() {
+        let close = |a: Vec2, b: [f32; 2]| (a - Vec2::from(b)).abs().max_element() < 1e-6;
+        assert!(close(latlong_uv([0.0, 0.0, 1.0], 0.0), [0.5, 0.5]));
+        // A quarter turn to the right is a quarter of the image to the left.
+        assert!(close(latlong_uv([1.0, 0.0, 0.0], 0.0), [0.25, 0.5]));
+        assert!(close(latlong_uv([1.0, 0.0, 0.0], 90.0), [0.5, 0.5]));
+        assert!(close(latlong_uv([0.0, 1.0, 0.0], 0.0), [0.5, 1.0]));
+        assert!(close(latlong_uv([0.0, -1.0, 0.0], 0.0), [0.5, 0.0]));
     }
 
     #[test]

@@ -79,6 +79,7 @@ pub fn builtins() -> Vec<Arc<dyn NodeKind>> {
         // Textures.
         image::image(),
         hextile::hextiledimage(),
+        image::latlongimage(),
         // Math.
         math::add(),
         math::subtract(),
