@@ -313,7 +313,7 @@ struct LatLongImage {
 /// `rotation` degrees, with the graph's constants as it writes them (-1 /
 /// 2pi, 1 / pi, 1 / 360 to eight digits: not Rust's, whose last bits
 /// differ).
-#[allow(clippy::approx_constant)]
+#[allow(clippy::approx_constant, clippy::excessive_precision)]
 fn latlong_uv([x, y, z]: [f32; 3], rotation: f32) -> Vec2 {
     let longitude = x.atan2(z) * -0.159_154_94 + 0.5;
     let latitude = y.asin() * 0.318_309_89 + 0.5;
