@@ -1025,3 +1025,126 @@ fn an_unknown_colour_space_is_located_and_the_known_ones_listed() {
         .expect_code(2)
         .expect_stderr_has("Tessera knows raw, lin_rec709, lin_srgb, srgb_texture,");
 }
+
+/// The text of the element of `tag` that starts with `start` in `text`, up
+/// to its closing tag.
+fn element<'t>(text: &'t str, start: &str, tag: &str) -> &'t str {
+    let from = text.find(start).unwrap_or_else(|| panic!("no {start}"));
+    let close = format!("</{tag}>");
+    let to = from + text[from..].find(&close).unwrap() + close.len();
+    &text[from..to]
+}
+
+/// `document` with every node of `category` rendered through MaterialX's
+/// own graph for it: the library's definitions of the category copied
+/// under the name `<category>_graph` (nodedefs `ND_graph_...`), and the
+/// document's nodes renamed to it.
+fn through_graphs(document: &str, category: &str) -> String {
+    let library = root().join("crates/tessera-materialx/stdlib");
+    let defs = std::fs::read_to_string(library.join("stdlib_defs.mtlx")).unwrap();
+    let graphs = std::fs::read_to_string(library.join("stdlib_ng.mtlx")).unwrap();
+    let mut definitions = String::new();
+    let pattern = format!("node=\"{category}\"");
+    for (at, _) in defs.match_indices("<nodedef name=\"") {
+        let nodedef = element(&defs[at..], "<nodedef", "nodedef");
+        let name = nodedef.split('"').nth(1).unwrap();
+        let graph_start = format!("nodedef=\"{name}\"");
+        // The graph implementing it (other graphs' nodes may name it too).
+        let graph_at = (graphs.match_indices(&graph_start))
+            .map(|(at, _)| graphs[..at].rfind('<').unwrap())
+            .find(|&tag| graphs[tag..].starts_with("<nodegraph"));
+        let (true, Some(graph_at)) = (nodedef.contains(&pattern), graph_at) else {
+            continue;
+        };
+        let renamed = name.replacen("ND_", "ND_graph_", 1);
+        definitions.push_str(
+            &nodedef
+                .replace(&format!("name=\"{name}\""), &format!("name=\"{renamed}\""))
+                .replace(&pattern, &format!("node=\"{category}_graph\"")),
+        );
+        let graph = element(&graphs[graph_at..], "<nodegraph", "nodegraph");
+        definitions.push_str(
+            &graph
+                .replace("name=\"NG_", "name=\"NG_graph_")
+                .replace(&graph_start, &format!("nodedef=\"{renamed}\"")),
+        );
+    }
+    assert!(!definitions.is_empty(), "no graph defines {category}");
+    let textures = root().join("tests/materialx/conformance/textures/");
+    document
+        .replace(&format!("<{category} "), &format!("<{category}_graph "))
+        .replace(&format!("</{category}>"), &format!("</{category}_graph>"))
+        .replace(
+            &format!("nodedef=\"ND_{category}_"),
+            &format!("nodedef=\"ND_graph_{category}_"),
+        )
+        .replace(
+            "value=\"textures/",
+            &format!("value=\"{}", textures.display()),
+        )
+        .replacen(
+            "<materialx version=\"1.39\">",
+            &format!("<materialx version=\"1.39\">{definitions}"),
+            1,
+        )
+}
+
+#[test]
+fn native_nodes_give_the_pixels_of_the_materialx_graphs_they_replace() {
+    let conformance = root().join("tests/materialx/conformance");
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "shapes",
+            &[
+                "circle",
+                "line",
+                "cloverleaf",
+                "hexagon",
+                "grid",
+                "crosshatch",
+                "tiledcircles",
+                "tiledcloverleafs",
+                "tiledhexagons",
+            ],
+        ),
+        ("ramp4_switch", &["ramp4", "switch"]),
+        ("ramp", &["ramp", "ramp_gradient"]),
+        ("random", &["randomfloat", "randomcolor"]),
+        ("unifiednoise", &["unifiednoise2d", "unifiednoise3d"]),
+        ("colorcorrect", &["colorcorrect"]),
+        ("latlong", &["latlongimage"]),
+    ];
+    let mut compared = 0;
+    for (document, categories) in cases {
+        let native = conformance.join(format!("{document}.mtlx"));
+        let text = std::fs::read_to_string(&native).unwrap();
+        let mut graphed = text.clone();
+        for category in *categories {
+            graphed = through_graphs(&graphed, category);
+        }
+        let through = dir.path().join(format!("{document}.mtlx"));
+        std::fs::write(&through, &graphed).unwrap();
+        let out = dir.path().join("out.exr");
+        for (at, _) in text.match_indices("<nodegraph name=\"") {
+            let graph = text[at..].split('"').nth(1).unwrap();
+            let which = format!("{graph}/out");
+            let hash = |doc: &std::path::Path| {
+                let args = [
+                    "render",
+                    doc.to_str().unwrap(),
+                    "--output",
+                    &which,
+                    "--size",
+                    "32x32",
+                ];
+                let mut args = args.to_vec();
+                args.extend(["-o", out.to_str().unwrap()]);
+                tessera(&args).expect_code(0).pixel_hash()
+            };
+            assert_eq!(hash(&native), hash(&through), "{document}.mtlx {which}");
+            compared += 1;
+        }
+    }
+    assert!(compared >= 150, "only {compared} outputs");
+}

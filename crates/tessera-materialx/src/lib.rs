@@ -107,7 +107,7 @@ pub const MATERIALX_NODES: &[(&str, &[&str])] = &[
     ("ifgreater", COMPARED),
     ("ifgreatereq", COMPARED),
     ("ifequal", COMPARED_EQUAL),
-    ("switch", SWITCHED),
+    ("switch", SWITCH_SIGNATURES),
     ("and", &["boolean"]),
     ("or", &["boolean"]),
     ("xor", &["boolean"]),
@@ -269,7 +269,7 @@ const NOISE_COLOURS: &[&str] = &[
     "vector4FA",
 ];
 /// A switch's: chosen by a float, or by an integer (`I`).
-const SWITCHED: &[&str] = &[
+const SWITCH_SIGNATURES: &[&str] = &[
     "float", "color3", "color4", "vector2", "vector3", "vector4", "floatI", "color3I", "color4I",
     "vector2I", "vector3I", "vector4I",
 ];

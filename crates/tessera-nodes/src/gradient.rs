@@ -1,8 +1,8 @@
 //! MaterialX's `ramp` (up to ten colours along a line, an angle, a radius
 //! or a box) and `ramp_gradient` (one of its intervals). MaterialX defines
-//! both by graphs (`stdlib_ng.mtlx`: ramp's 130 nodes are nine
-//! ramp_gradients and the coordinate's four forms); these follow the
-//! graphs operation for operation, so the pixels are the graphs'.
+//! both by graphs (`stdlib_ng.mtlx`: ramp's is nine ramp_gradients of nine
+//! nodes each and fourteen nodes for the position, 95 nodes); these follow
+//! the graphs operation for operation, so the pixels are the graphs'.
 
 use crate::conditional::switched;
 use crate::float::lerp;

@@ -508,15 +508,20 @@ fn worley_spec(name: &str, coord: InputSpec) -> NodeSpec {
     .generic_over(&[ValueType::Float, ValueType::Vector2, ValueType::Vector3])
 }
 
-fn build_worley<const D: usize>(args: &BuildArgs) -> Result<Box<dyn Node>, BuildError> {
-    let metric = METRICS.pick(args, "metric")?;
-    // The compiler has checked the range; a node built some other way gets
-    // an error, as `Choices::pick` gives one.
+/// The Worley style a node's integer input `style` names. The compiler
+/// has checked the range; a node built some other way gets an error, as
+/// `Choices::pick` gives one.
+pub(crate) fn worley_style(args: &BuildArgs) -> Result<WorleyStyle, BuildError> {
     let index = args.integer("style");
-    let style = i32::try_from(index)
+    i32::try_from(index)
         .ok()
         .and_then(WorleyStyle::from_index)
-        .ok_or_else(|| BuildError::at_input("style", format!("no Worley style {index}: 0 or 1")))?;
+        .ok_or_else(|| BuildError::at_input("style", format!("no Worley style {index}: 0 or 1")))
+}
+
+fn build_worley<const D: usize>(args: &BuildArgs) -> Result<Box<dyn Node>, BuildError> {
+    let metric = METRICS.pick(args, "metric")?;
+    let style = worley_style(args)?;
     Ok(Box::new(Worley::<D> {
         metric,
         style,

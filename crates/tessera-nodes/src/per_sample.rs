@@ -25,24 +25,29 @@ where
     ) -> Result<(), NodeError> {
         let out = &mut outputs[0];
         let len = out.len();
-        let mut planes = (inputs.iter()).flat_map(|b| b.data().chunks_exact(len.max(1)));
+        if len == 0 {
+            return Ok(());
+        }
+        if inputs.iter().any(|b| b.len() != len) {
+            return Err(NodeError::new("the node's input buffers differ in length"));
+        }
+        let mut planes = (inputs.iter()).flat_map(|b| b.data().chunks_exact(len));
         let mut gathered = [&[][..]; N];
         for plane in gathered.iter_mut() {
-            *plane = (planes.next())
-                .filter(|p| p.len() == len)
-                .ok_or_else(|| NodeError::new("the node's inputs lack channels"))?;
+            *plane =
+                (planes.next()).ok_or_else(|| NodeError::new("the node's inputs lack channels"))?;
         }
         let channels = out.channels();
         if channels != M && M != 1 {
             return Err(NodeError::new("the node's output has other channels"));
         }
         let (computed, rest) = out.data_mut().split_at_mut(len * M);
-        let mut computed: Vec<&mut [f32]> = computed.chunks_exact_mut(len.max(1)).collect();
+        let mut computed: Vec<&mut [f32]> = computed.chunks_exact_mut(len).collect();
         let computed: &mut [&mut [f32]; M] = (&mut computed[..])
             .try_into()
             .map_err(|_| NodeError::new("the node's output lacks channels"))?;
         per_sample_planes(self.of, computed, gathered);
-        for plane in rest.chunks_exact_mut(len.max(1)) {
+        for plane in rest.chunks_exact_mut(len) {
             plane.copy_from_slice(&computed[0][..]);
         }
         Ok(())

@@ -113,15 +113,16 @@ fn crosshatch_of(texcoord: V2, tiling: V2, offset: V2, thickness: f32, staggered
     let at = cell_position(tiled(texcoord, tiling, offset), staggered);
     let diagonal = line_of(at, [0.0, 0.0], thickness, [1.0, 1.0], [-1.0, -1.0]);
     let other = line_of(at, [0.0, 0.0], thickness, [-1.0, 1.0], [1.0, -1.0]);
+    // The graph takes the max of the two, then that max with itself.
     let both = diagonal.max(other);
     both.max(both)
 }
 
 /// NG_tiledcircles, NG_tiledcloverleafs and NG_tiledhexagons: `shape` of
-/// `size` in each cell, or, where `staggered`, of half the size on rows
-/// `row` high, every other one (of each `rows`, the double height as the
-/// graph writes it) shifted half a cell, as three shapes from the cell's
-/// corners.
+/// radius `size` in each cell's -1..1 square; or, where `staggered`, of
+/// radius `size / 2` in cell units (the same size) on rows `row` high,
+/// every other one (of each `rows`, the double height as the graph writes
+/// it) shifted half a cell, three shapes from the row's corners.
 fn tiled_shapes(
     shape: impl Fn(V2, V2, f32) -> f32,
     [row, rows]: [f32; 2],
@@ -177,20 +178,19 @@ fn float(name: &str, v: f32, doc: &str) -> InputSpec {
 
 fn shape_node<const N: usize>(
     spec: NodeSpec,
-    output: ValueType,
+    (output, doc): (ValueType, &str),
     of: impl Fn([f32; N]) -> f32 + Copy + Send + Sync + 'static,
 ) -> Arc<dyn NodeKind> {
-    let spec = spec.output(OutputSpec::new(
-        "out",
-        SocketType::Fixed(output),
-        "1 inside the shape, 0 outside",
-    ));
+    let spec = spec.output(OutputSpec::new("out", SocketType::Fixed(output), doc));
     kind(spec, move |_| {
         Ok(Box::new(PerSample {
             of: move |inputs| [of(inputs)],
         }))
     })
 }
+
+const INSIDE: &str = "1 inside the shapes, 0 outside";
+const ON_LINES: &str = "1 on the lines, 0 between them";
 
 /// A single shape's inputs: texcoord, then center and radius.
 fn single(name: &str, doc: &str, radius: f32) -> NodeSpec {
@@ -206,7 +206,7 @@ pub fn circle() -> Arc<dyn NodeKind> {
         "1 inside the circle of radius about center, 0 outside (MaterialX's circle)",
         0.5,
     );
-    shape_node(spec, ValueType::Float, |[u, v, cx, cy, r]| {
+    shape_node(spec, (ValueType::Float, INSIDE), |[u, v, cx, cy, r]| {
         circle_of([u, v], [cx, cy], r)
     })
 }
@@ -222,7 +222,7 @@ pub fn line() -> Arc<dyn NodeKind> {
     .input(vector("point2", [0.75, 0.75], "the segment's end"));
     shape_node(
         spec,
-        ValueType::Float,
+        (ValueType::Float, INSIDE),
         |[u, v, cx, cy, r, x1, y1, x2, y2]| line_of([u, v], [cx, cy], r, [x1, y1], [x2, y2]),
     )
 }
@@ -233,7 +233,7 @@ pub fn cloverleaf() -> Arc<dyn NodeKind> {
         "1 inside a four-leaf clover of radius about center, 0 outside (MaterialX's cloverleaf)",
         0.5,
     );
-    shape_node(spec, ValueType::Float, |[u, v, cx, cy, r]| {
+    shape_node(spec, (ValueType::Float, INSIDE), |[u, v, cx, cy, r]| {
         cloverleaf_of([u, v], [cx, cy], r)
     })
 }
@@ -244,7 +244,7 @@ pub fn hexagon() -> Arc<dyn NodeKind> {
         "1 inside the hexagon of radius about center, 0 outside (MaterialX's hexagon)",
         0.5,
     );
-    shape_node(spec, ValueType::Float, |[u, v, cx, cy, r]| {
+    shape_node(spec, (ValueType::Float, INSIDE), |[u, v, cx, cy, r]| {
         hexagon_of([u, v], [cx, cy], r)
     })
 }
@@ -264,7 +264,8 @@ fn tiling(name: &str, doc: &str, size: (&str, f32, &str)) -> NodeSpec {
         .input(float(
             "staggered",
             0.0,
-            "a boolean (1 true, 0 false): 1 shifts every other row by half a cell",
+            "a boolean (1 true, 0 false): 1 shifts every other row by half a cell (the tiled \
+             shapes: rows packed hexagonally)",
         ))
 }
 
@@ -275,9 +276,11 @@ pub fn grid() -> Arc<dyn NodeKind> {
          grid)",
         ("thickness", 0.05, "the lines' width, in cells"),
     );
-    shape_node(spec, ValueType::Color3, |[u, v, tu, tv, ou, ov, t, s]| {
-        grid_of([u, v], [tu, tv], [ou, ov], t, s)
-    })
+    shape_node(
+        spec,
+        (ValueType::Color3, ON_LINES),
+        |[u, v, tu, tv, ou, ov, t, s]| grid_of([u, v], [tu, tv], [ou, ov], t, s),
+    )
 }
 
 pub fn crosshatch() -> Arc<dyn NodeKind> {
@@ -287,9 +290,11 @@ pub fn crosshatch() -> Arc<dyn NodeKind> {
          (MaterialX's crosshatch)",
         ("thickness", 0.05, "the diagonals' width"),
     );
-    shape_node(spec, ValueType::Color3, |[u, v, tu, tv, ou, ov, t, s]| {
-        crosshatch_of([u, v], [tu, tv], [ou, ov], t, s)
-    })
+    shape_node(
+        spec,
+        (ValueType::Color3, ON_LINES),
+        |[u, v, tu, tv, ou, ov, t, s]| crosshatch_of([u, v], [tu, tv], [ou, ov], t, s),
+    )
 }
 
 /// A tiled pattern of `shape`, `name`: its inputs one float each, in
@@ -301,10 +306,11 @@ fn tiled_shape_node(
 ) -> Arc<dyn NodeKind> {
     let doc = format!(
         "a {shape} in each cell of texcoord * uvtiling - uvoffset, 1 inside, 0 outside; \
-         staggered, three of half the size a cell, every other row shifted (MaterialX's {name})"
+         staggered, in rows of hexagonal packing, every other row shifted half a cell \
+         (MaterialX's {name})"
     );
     let spec = tiling(name, &doc, ("size", 0.5, "the shapes' size, in cells"));
-    shape_node(spec, ValueType::Color3, of)
+    shape_node(spec, (ValueType::Color3, INSIDE), of)
 }
 
 pub fn tiledcircles() -> Arc<dyn NodeKind> {
@@ -370,7 +376,7 @@ mod tests {
             assert_eq!(circles(0.75, 0.75, size, 0.0), 1.0);
         }
         assert_eq!(circles(0.01, 0.01, 0.9, 0.0), 0.0);
-        // Staggered: a circle of half the size at each cell's corner.
+        // Staggered: the circles sit on the rows' corners.
         assert_eq!(circles(0.01, 0.01, 0.9, 1.0), 1.0);
         assert_eq!(circles(0.25, 0.05, 0.9, 1.0), 0.0);
         // The grid's lines are at the cells' edges.

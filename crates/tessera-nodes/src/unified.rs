@@ -10,7 +10,7 @@ use crate::conditional::switched;
 use crate::kind::kind;
 use crate::math::range_of;
 use crate::noise::{WorleyMetric, WorleyStyle, cell_plane, worley, worley_plane};
-use crate::noise_nodes::{fractal_float_plane, perlin_plane};
+use crate::noise_nodes::{fractal_float_plane, perlin_plane, worley_style};
 use crate::vector::{rotate2d_of, rotate3d_of};
 use glam::{Vec2, Vec3};
 use std::sync::Arc;
@@ -166,8 +166,9 @@ fn unified_spec<const D: usize>(name: &str, coord: InputSpec) -> NodeSpec {
     NodeSpec::new(
         name,
         "one of four noises by type (0 Perlin, 1 cell, 2 Worley, 3 fractal) at coord * freq + \
-         offset, turned by (jitter - 1) * 90000 degrees for all but Worley, ranged from 0..1 to \
-         outmin..outmax (MaterialX's unified noise)",
+         offset, ranged from 0..1 to outmin..outmax (MaterialX's unified noise); a jitter other \
+         than 1 turns the coordinate by (jitter - 1) * 90000 degrees for Perlin and cell noise \
+         (and the 3D fractal; the 2D fractal takes the turn as its third coordinate)",
     )
     .input(coord)
     .input(vector::<D>("freq", 1.0, "the coordinate's scale, per axis"))
@@ -175,7 +176,8 @@ fn unified_spec<const D: usize>(name: &str, coord: InputSpec) -> NodeSpec {
     .input(float(
         "jitter",
         1.0,
-        "Worley's feature points' jitter; below 1 it also turns the coordinate of the others",
+        "Worley's feature points' jitter; other than 1 it also turns the other noises' \
+         coordinate",
     ))
     .input(float("outmin", 0.0, "the value for the noise's 0"))
     .input(float("outmax", 1.0, "the value for the noise's 1"))
@@ -209,14 +211,9 @@ fn unified_spec<const D: usize>(name: &str, coord: InputSpec) -> NodeSpec {
 }
 
 fn build<const D: usize>(args: &BuildArgs) -> Result<Box<dyn Node>, BuildError> {
-    let index = args.integer("style");
-    let style = i32::try_from(index)
-        .ok()
-        .and_then(WorleyStyle::from_index)
-        .ok_or_else(|| BuildError::at_input("style", format!("no Worley style {index}: 0 or 1")))?;
     Ok(Box::new(Unified::<D> {
         octaves: args.integer("octaves") as u32,
-        style,
+        style: worley_style(args)?,
     }))
 }
 

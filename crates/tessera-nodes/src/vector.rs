@@ -9,11 +9,11 @@ use tessera_core::{
 
 /// A node computing each sample's output from its inputs' whole values
 /// (vectors of up to 4 channels, floats of 1).
-struct PerSample {
+struct PerVector {
     op: fn(&[&[f32]], &mut [f32]),
 }
 
-impl Node for PerSample {
+impl Node for PerVector {
     fn eval_tile(
         &self,
         _: &TileCtx,
@@ -61,7 +61,7 @@ fn vector_node(
         spec = spec.input(InputSpec::generic(input, 0.0, doc));
     }
     let spec = spec.output(OutputSpec::new("out", output, "the result"));
-    kind(spec, move |_| Ok(Box::new(PerSample { op })))
+    kind(spec, move |_| Ok(Box::new(PerVector { op })))
 }
 
 const FLOAT: SocketType = SocketType::Fixed(ValueType::Float);
@@ -137,7 +137,7 @@ pub fn crossproduct() -> Arc<dyn NodeKind> {
         "the result",
     ));
     kind(spec, |_| {
-        Ok(Box::new(PerSample {
+        Ok(Box::new(PerVector {
             op: |v, out| {
                 let (a, b) = (v[0], v[1]);
                 out[0] = a[1] * b[2] - b[1] * a[2];
@@ -177,7 +177,7 @@ pub fn rotate2d() -> Arc<dyn NodeKind> {
         "the rotated vector",
     ));
     kind(spec, |_| {
-        Ok(Box::new(PerSample {
+        Ok(Box::new(PerVector {
             op: |v, out| out.copy_from_slice(&rotate2d_of([v[0][0], v[0][1]], v[1][0])),
         }))
     })
@@ -203,7 +203,7 @@ pub fn rotate3d() -> Arc<dyn NodeKind> {
         "the rotated vector",
     ));
     kind(spec, |_| {
-        Ok(Box::new(PerSample {
+        Ok(Box::new(PerVector {
             op: |v, out| {
                 let (input, axis) = (glam::Vec3::from_slice(v[0]), glam::Vec3::from_slice(v[2]));
                 out.copy_from_slice(&rotate3d_of(input, v[1][0], axis).to_array());

@@ -359,7 +359,10 @@ fn hashed_beside<T>(
             });
         let encoded = encode();
         match beside {
-            Ok(thread) => *hasher = thread.join().expect("hashing cannot panic"),
+            Ok(thread) => match thread.join() {
+                Ok(state) => *hasher = state,
+                Err(panic) => std::panic::resume_unwind(panic),
+            },
             // No thread to be had: hash here, after the encoding.
             Err(_) => hasher.rows(layout, pixels),
         }

@@ -38,7 +38,13 @@ fn node_table(node: &NodeDesc) -> Table {
         (node.params.iter().cloned()).partition(|p| NODE_KEYS.contains(&p.name.value.as_str()));
     table.extend(params(&inputs));
     if !own_keys.is_empty() {
-        table.insert("inputs".into(), Value::Table(params(&own_keys)));
+        // Beside any inputs the scene already gave in that sub-table.
+        let sub_table = table
+            .entry("inputs")
+            .or_insert_with(|| Value::Table(Table::new()));
+        if let Value::Table(sub_table) = sub_table {
+            sub_table.extend(params(&own_keys));
+        }
     }
     table
 }
