@@ -333,6 +333,11 @@ impl InputSpec {
         self
     }
 
+    /// A float input of `default`.
+    pub fn float(name: &str, default: f32, doc: &str) -> InputSpec {
+        InputSpec::fixed(name, ValueType::Float, Value::Float(default), doc)
+    }
+
     /// A vector2 input that defaults to the sample's texture coordinate.
     pub fn texcoord() -> InputSpec {
         let mut input = InputSpec::fixed(

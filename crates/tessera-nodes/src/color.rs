@@ -384,8 +384,9 @@ impl Node for ColorCorrect {
         let (rgb, alpha) = out.data_mut().split_at_mut(3 * len);
         let luma = LUMA_COEFFS.to_array();
         let [hue, saturation] = [hue.plane(0), saturation.plane(0)];
+        let [red, green, blue] = [0, 1, 2].map(|c| color.plane(c));
         for i in 0..len {
-            let input = Vec3::new(color.plane(0)[i], color.plane(1)[i], color.plane(2)[i]);
+            let input = Vec3::new(red[i], green[i], blue[i]);
             let turned = adjust_hsv(input, &[hue[i], 1.0, 1.0]);
             let saturated = saturate_rgb(turned, &[saturation[i], luma[0], luma[1], luma[2]]);
             for (c, v) in saturated.to_array().into_iter().enumerate() {
@@ -416,9 +417,6 @@ fn colorcorrect_curve(plane: &mut [f32], curve: [&[f32]; 6]) {
 
 /// MaterialX's `colorcorrect`.
 pub fn colorcorrect() -> Arc<dyn NodeKind> {
-    let float = |name: &str, v: f32, doc: &str| {
-        InputSpec::fixed(name, ValueType::Float, Value::Float(v), doc)
-    };
     let spec = NodeSpec::new(
         "colorcorrect",
         "MaterialX's colour correction, in order: the hue turned by hue (in turns), the \
@@ -426,27 +424,40 @@ pub fn colorcorrect() -> Arc<dyn NodeKind> {
          contrastpivot, and exposure in stops; alpha passes through",
     )
     .generic_over(&[ValueType::Color3, ValueType::Color4])
-    .input(InputSpec::generic("in", 1.0, "the colour"))
-    .input(float("hue", 0.0, "the hue's turn, in turns"))
-    .input(float("saturation", 1.0, "the saturation multiplier"))
-    .input(float(
+    .input(InputSpec::generic(
+        "in",
+        1.0,
+        "the colour (a colour4's default is (1, 1, 1, 1); MaterialX's is (1, 1, 1, 0), which a \
+         MaterialX document's colorcorrect gets)",
+    ))
+    .input(InputSpec::float("hue", 0.0, "the hue's turn, in turns"))
+    .input(InputSpec::float(
+        "saturation",
+        1.0,
+        "the saturation multiplier",
+    ))
+    .input(InputSpec::float(
         "gamma",
         1.0,
         "the gamma: values are raised to 1 / gamma",
     ))
-    .input(float(
+    .input(InputSpec::float(
         "lift",
         0.0,
         "raises the blacks: v * (1 - lift) + lift",
     ))
-    .input(float("gain", 1.0, "the multiplier after the lift"))
-    .input(float("contrast", 1.0, "the contrast factor"))
-    .input(float(
+    .input(InputSpec::float(
+        "gain",
+        1.0,
+        "the multiplier after the lift",
+    ))
+    .input(InputSpec::float("contrast", 1.0, "the contrast factor"))
+    .input(InputSpec::float(
         "contrastpivot",
         0.5,
         "the value contrast leaves in place",
     ))
-    .input(float(
+    .input(InputSpec::float(
         "exposure",
         0.0,
         "stops: the colour is multiplied by 2^exposure",

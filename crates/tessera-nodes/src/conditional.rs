@@ -39,13 +39,14 @@ impl Node for Choose {
 }
 
 fn choose(name: &str, doc: &str, value1: f32, test: fn(f32, f32) -> bool) -> Arc<dyn NodeKind> {
-    let float = |name: &str, default: f32, doc: &str| {
-        InputSpec::fixed(name, ValueType::Float, Value::Float(default), doc)
-    };
     let spec = NodeSpec::new(name, doc)
         .generic_over(&ValueType::VARYING)
-        .input(float("value1", value1, "the first value compared"))
-        .input(float("value2", 0.0, "the second value compared"))
+        .input(InputSpec::float(
+            "value1",
+            value1,
+            "the first value compared",
+        ))
+        .input(InputSpec::float("value2", 0.0, "the second value compared"))
         .input(InputSpec::generic(
             "in1",
             0.0,

@@ -104,10 +104,6 @@ fn ramp_of(v: [f32; 5 + COLOURS * 5]) -> Color {
     ramp
 }
 
-fn float(name: &str, v: f32, doc: &str) -> InputSpec {
-    InputSpec::fixed(name, ValueType::Float, Value::Float(v), doc)
-}
-
 fn color(name: &str, v: Color, doc: &str) -> InputSpec {
     InputSpec::fixed(name, ValueType::Color4, Value::Color4(Vec4::from(v)), doc)
 }
@@ -133,23 +129,27 @@ pub fn ramp_gradient() -> Arc<dyn NodeKind> {
          interval2; elsewhere, and where interval_num >= num_intervals, prev_color \
          (MaterialX's ramp_gradient)",
     )
-    .input(float("x", 0.0, "the position along the ramp"))
-    .input(float("interval1", 0.0, "where the interval starts"))
-    .input(float("interval2", 1.0, "where it ends"))
+    .input(InputSpec::float("x", 0.0, "the position along the ramp"))
+    .input(InputSpec::float(
+        "interval1",
+        0.0,
+        "where the interval starts",
+    ))
+    .input(InputSpec::float("interval2", 1.0, "where it ends"))
     .input(color("color1", BLACK, "the colour at its start"))
     .input(color("color2", WHITE, "the colour at its end"))
-    .input(float("interpolation", 1.0, INTERPOLATION))
+    .input(InputSpec::float("interpolation", 1.0, INTERPOLATION))
     .input(color(
         "prev_color",
         BLACK,
         "the ramp's colour before the interval",
     ))
-    .input(float(
+    .input(InputSpec::float(
         "interval_num",
         1.0,
         "the interval's number, an integer",
     ))
-    .input(float(
+    .input(InputSpec::float(
         "num_intervals",
         2.0,
         "the ramp's number of intervals, an integer",
@@ -170,13 +170,13 @@ pub fn ramp() -> Arc<dyn NodeKind> {
          num_intervals of them used (MaterialX's ramp)",
     )
     .input(InputSpec::texcoord())
-    .input(float(
+    .input(InputSpec::float(
         "type",
         0.0,
         "an integer: 0 along u, 1 the angle about the centre, 2 the distance from it, 3 a box",
     ))
-    .input(float("interpolation", 1.0, INTERPOLATION))
-    .input(float(
+    .input(InputSpec::float("interpolation", 1.0, INTERPOLATION))
+    .input(InputSpec::float(
         "num_intervals",
         2.0,
         "how many colours are used (an integer, 2 to 10)",
@@ -184,7 +184,11 @@ pub fn ramp() -> Arc<dyn NodeKind> {
     for k in 1..=COLOURS {
         let (at, paint) = if k == 1 { (0.0, BLACK) } else { (1.0, WHITE) };
         spec = spec
-            .input(float(&format!("interval{k}"), at, "where this colour is"))
+            .input(InputSpec::float(
+                &format!("interval{k}"),
+                at,
+                "where this colour is",
+            ))
             .input(color(&format!("color{k}"), paint, "the colour there"));
     }
     let spec = colour_output(spec, "the ramp's colour");

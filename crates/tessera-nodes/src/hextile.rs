@@ -292,9 +292,6 @@ pub fn hextiledimage() -> Arc<dyn NodeKind> {
             doc,
         )
     };
-    let float = |name: &str, value: f32, doc: &str| {
-        InputSpec::fixed(name, ValueType::Float, Value::Float(value), doc)
-    };
     let spec = NodeSpec::new(
         "hextiledimage",
         "an image repeated over a grid of hexagons, each tile turned, scaled and shifted at \
@@ -319,7 +316,7 @@ pub fn hextiledimage() -> Arc<dyn NodeKind> {
         1.0,
         "how many times the texture repeats across 0..1 of u and of v",
     ))
-    .input(float(
+    .input(InputSpec::float(
         "rotation",
         1.0,
         "how much of `rotationrange` a tile's random turn spans (0: every tile turned by \
@@ -331,7 +328,7 @@ pub fn hextiledimage() -> Arc<dyn NodeKind> {
         360.0,
         "the range of the tiles' turns, in degrees",
     ))
-    .input(float(
+    .input(InputSpec::float(
         "scale",
         1.0,
         "how far a tile's random size moves from 1 towards `scalerange` (0: all the same size)",
@@ -342,7 +339,7 @@ pub fn hextiledimage() -> Arc<dyn NodeKind> {
         2.0,
         "the range of the tiles' sizes (a tile's coordinates are divided by its size)",
     ))
-    .input(float(
+    .input(InputSpec::float(
         "offset",
         1.0,
         "how much of `offsetrange` a tile's random shift spans (0: every tile shifted by \
@@ -354,13 +351,13 @@ pub fn hextiledimage() -> Arc<dyn NodeKind> {
         1.0,
         "the range of the tiles' shifts, in texture widths",
     ))
-    .input(float(
+    .input(InputSpec::float(
         "falloff",
         0.5,
         "the sharpness of the seams between tiles: Schlick's gain on the blend weights \
          (0.5: none; towards 0 harder, towards 1 softer)",
     ))
-    .input(float(
+    .input(InputSpec::float(
         "falloffcontrast",
         0.5,
         "how much a tile's luminance weighs in the blend (0: by position alone; at 1, \

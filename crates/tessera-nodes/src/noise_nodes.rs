@@ -16,10 +16,6 @@ use tessera_core::{
     SocketType, TileCtx, Value, ValueType,
 };
 
-fn float_input(name: &str, default: f32, doc: &str) -> InputSpec {
-    InputSpec::fixed(name, ValueType::Float, Value::Float(default), doc)
-}
-
 fn float_output(doc: &str) -> OutputSpec {
     float_output_named("out", doc)
 }
@@ -164,7 +160,7 @@ fn perlin_spec(name: &str, coord: InputSpec) -> NodeSpec {
          a fourth channel from the float noise moved by (19, 73, 29)",
     )
     .input(InputSpec::generic("amplitude", 1.0, "scale of the noise, per channel"))
-    .input(float_input("pivot", 0.0, "added after scaling"))
+    .input(InputSpec::float("pivot", 0.0, "added after scaling"))
     .input(coord)
     .output(OutputSpec::new("out", SocketType::Generic, "noise * amplitude + pivot"))
     .generic_over(NOISE_TYPES)
@@ -249,8 +245,8 @@ fn fractal_spec(name: &str, coord: InputSpec) -> NodeSpec {
         InputSpec::fixed("octaves", ValueType::Integer, Value::Integer(3), "number of noise layers")
             .range(1.0, 16.0),
     )
-    .input(float_input("lacunarity", 2.0, "frequency ratio between successive octaves"))
-    .input(float_input("diminish", 0.5, "amplitude ratio between successive octaves"))
+    .input(InputSpec::float("lacunarity", 2.0, "frequency ratio between successive octaves"))
+    .input(InputSpec::float("diminish", 0.5, "amplitude ratio between successive octaves"))
     .input(coord)
     .output(OutputSpec::new("out", SocketType::Generic, "the fractal noise"))
     .generic_over(NOISE_TYPES)
@@ -360,13 +356,13 @@ fn flake_spec(name: &str, coord: InputSpec) -> NodeSpec {
          with a probability from coverage, the highest-priority one over each point winning; \
          id, rand and presence are 0 where there is none",
     )
-    .input(float_input("size", 0.01, "the flakes' diameter"))
-    .input(float_input(
+    .input(InputSpec::float("size", 0.01, "the flakes' diameter"))
+    .input(InputSpec::float(
         "roughness",
         0.1,
         "how far the flakes' normals stray (GGX)",
     ))
-    .input(float_input(
+    .input(InputSpec::float(
         "coverage",
         0.5,
         "how many cells have a flake: 0 none, 1 all",
@@ -476,7 +472,7 @@ fn worley_spec(name: &str, coord: InputSpec) -> NodeSpec {
         "Worley (cellular) noise: the distance from the coordinate to the nearest of one jittered feature point per unit cell \
          (vector2: the two nearest, vector3: the three nearest), or with style 1 the random value of the nearest point's cell",
     )
-    .input(float_input(
+    .input(InputSpec::float(
         "jitter",
         1.0,
         "how far feature points stray from cell centres: 0 at the centres, 1 anywhere in their cell; \

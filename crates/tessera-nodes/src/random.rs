@@ -10,7 +10,7 @@ use crate::noise::cell2;
 use crate::per_sample::PerSample;
 use glam::{Vec2, Vec3};
 use std::sync::Arc;
-use tessera_core::{InputSpec, NodeKind, NodeSpec, OutputSpec, SocketType, Value, ValueType};
+use tessera_core::{InputSpec, NodeKind, NodeSpec, OutputSpec, SocketType, ValueType};
 
 /// NG_randomfloat_float: the cell noise at (in * 4096, seed), ranged to
 /// `min..max` (clamped).
@@ -35,10 +35,6 @@ fn random_colour_of(input: f32, ranges: [[f32; 2]; 3], seed: f32) -> [f32; 3] {
     hsv_to_rgb(hsv).to_array()
 }
 
-fn float(name: &str, v: f32, doc: &str) -> InputSpec {
-    InputSpec::fixed(name, ValueType::Float, Value::Float(v), doc)
-}
-
 const SEED: &str = "an integer that draws other values for the same input";
 
 pub fn randomfloat() -> Arc<dyn NodeKind> {
@@ -48,10 +44,14 @@ pub fn randomfloat() -> Arc<dyn NodeKind> {
          the cell noise at (in * 4096, seed) (MaterialX's randomfloat of a float; an integer \
          in is MaterialX's graph's)",
     )
-    .input(float("in", 0.0, "the value a random one is drawn for"))
-    .input(float("min", 0.0, "the lowest value drawn"))
-    .input(float("max", 1.0, "the highest value drawn"))
-    .input(float("seed", 0.0, SEED))
+    .input(InputSpec::float(
+        "in",
+        0.0,
+        "the value a random one is drawn for",
+    ))
+    .input(InputSpec::float("min", 0.0, "the lowest value drawn"))
+    .input(InputSpec::float("max", 1.0, "the highest value drawn"))
+    .input(InputSpec::float("seed", 0.0, SEED))
     .output(OutputSpec::new(
         "out",
         SocketType::Fixed(ValueType::Float),
@@ -70,18 +70,34 @@ pub fn randomcolor() -> Arc<dyn NodeKind> {
         "a random colour drawn for the value of in (the same in, the same colour): hue, \
          saturation and brightness each drawn in its range (MaterialX's randomcolor)",
     )
-    .input(float(
+    .input(InputSpec::float(
         "in",
         0.0,
         "the value a colour is drawn for (a float or an integer)",
     ))
-    .input(float("huelow", 0.0, "the lowest hue, in turns"))
-    .input(float("huehigh", 1.0, "the highest hue"))
-    .input(float("saturationlow", 0.825, "the lowest saturation"))
-    .input(float("saturationhigh", 1.0, "the highest saturation"))
-    .input(float("brightnesslow", 1.0, "the lowest brightness (value)"))
-    .input(float("brightnesshigh", 1.0, "the highest brightness"))
-    .input(float("seed", 0.0, SEED))
+    .input(InputSpec::float("huelow", 0.0, "the lowest hue, in turns"))
+    .input(InputSpec::float("huehigh", 1.0, "the highest hue"))
+    .input(InputSpec::float(
+        "saturationlow",
+        0.825,
+        "the lowest saturation",
+    ))
+    .input(InputSpec::float(
+        "saturationhigh",
+        1.0,
+        "the highest saturation",
+    ))
+    .input(InputSpec::float(
+        "brightnesslow",
+        1.0,
+        "the lowest brightness (value)",
+    ))
+    .input(InputSpec::float(
+        "brightnesshigh",
+        1.0,
+        "the highest brightness",
+    ))
+    .input(InputSpec::float("seed", 0.0, SEED))
     .output(OutputSpec::new(
         "out",
         SocketType::Fixed(ValueType::Color3),

@@ -172,10 +172,6 @@ fn vector(name: &str, [x, y]: V2, doc: &str) -> InputSpec {
     )
 }
 
-fn float(name: &str, v: f32, doc: &str) -> InputSpec {
-    InputSpec::fixed(name, ValueType::Float, Value::Float(v), doc)
-}
-
 fn shape_node<const N: usize>(
     spec: NodeSpec,
     (output, doc): (ValueType, &str),
@@ -197,7 +193,7 @@ fn single(name: &str, doc: &str, radius: f32) -> NodeSpec {
     NodeSpec::new(name, doc)
         .input(InputSpec::texcoord())
         .input(vector("center", [0.0, 0.0], "the shape's centre"))
-        .input(float("radius", radius, "the shape's size"))
+        .input(InputSpec::float("radius", radius, "the shape's size"))
 }
 
 pub fn circle() -> Arc<dyn NodeKind> {
@@ -260,8 +256,8 @@ fn tiling(name: &str, doc: &str, size: (&str, f32, &str)) -> NodeSpec {
             [0.0, 0.0],
             "shift of the pattern, in cells",
         ))
-        .input(float(size.0, size.1, size.2))
-        .input(float(
+        .input(InputSpec::float(size.0, size.1, size.2))
+        .input(InputSpec::float(
             "staggered",
             0.0,
             "a boolean (1 true, 0 false): 1 shifts every other row by half a cell (the tiled \

@@ -147,10 +147,6 @@ impl<const D: usize> Node for Unified<D> {
     }
 }
 
-fn float(name: &str, v: f32, doc: &str) -> InputSpec {
-    InputSpec::fixed(name, ValueType::Float, Value::Float(v), doc)
-}
-
 fn vector<const D: usize>(name: &str, v: f32, doc: &str) -> InputSpec {
     let (ty, value) = match D {
         2 => (ValueType::Vector2, Value::Vector2(Vec2::splat(v))),
@@ -173,31 +169,39 @@ fn unified_spec<const D: usize>(name: &str, coord: InputSpec) -> NodeSpec {
     .input(coord)
     .input(vector::<D>("freq", 1.0, "the coordinate's scale, per axis"))
     .input(vector::<D>("offset", 0.0, "added to the scaled coordinate"))
-    .input(float(
+    .input(InputSpec::float(
         "jitter",
         1.0,
         "Worley's feature points' jitter; other than 1 it also turns the other noises' \
          coordinate",
     ))
-    .input(float("outmin", 0.0, "the value for the noise's 0"))
-    .input(float("outmax", 1.0, "the value for the noise's 1"))
-    .input(float(
+    .input(InputSpec::float(
+        "outmin",
+        0.0,
+        "the value for the noise's 0",
+    ))
+    .input(InputSpec::float(
+        "outmax",
+        1.0,
+        "the value for the noise's 1",
+    ))
+    .input(InputSpec::float(
         "clampoutput",
         1.0,
         "a boolean (1 true, 0 false): 1 clamps the result to outmin..outmax",
     ))
     .input(integer("octaves", 3, "the fractal's octaves").range(1.0, 16.0))
-    .input(float(
+    .input(InputSpec::float(
         "lacunarity",
         2.0,
         "the fractal's frequency ratio between octaves",
     ))
-    .input(float(
+    .input(InputSpec::float(
         "diminish",
         0.5,
         "the fractal's amplitude ratio between octaves",
     ))
-    .input(float(
+    .input(InputSpec::float(
         "type",
         0.0,
         "an integer: 0 Perlin, 1 cell, 2 Worley, 3 fractal (others give outmin)",
