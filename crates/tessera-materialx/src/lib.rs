@@ -68,7 +68,7 @@ pub const MATERIALX_NODES: &[(&str, &[&str])] = &[
     ("worleynoise3d", &["float", "vector2", "vector3"]),
     ("unifiednoise2d", &["float"]),
     ("unifiednoise3d", &["float"]),
-    ("randomfloat", &["float"]),
+    ("randomfloat", &["float", "integer"]),
     ("randomcolor", &["float", "integer"]),
     ("image", ALL),
     ("hextiledimage", &["color3", "color4"]),
@@ -236,6 +236,15 @@ const CONVERSIONS: &[&str] = &[
     "vector4_vector2",
     "vector4_vector3",
 ];
+/// The Tessera inputs that MaterialX signatures set (an input MaterialX's
+/// node lacks, telling the Tessera node which signature it renders): the
+/// nodedef, the input and its value.
+pub const SIGNATURE_INPUTS: &[(&str, &str, f64)] = &[
+    // randomfloat of an integer draws for in itself, of a float for in *
+    // 4096: the Tessera node takes floats, and cannot tell.
+    ("ND_randomfloat_integer", "inscale", 1.0),
+];
+
 /// The MaterialX standard nodes Tessera renders through the graphs that
 /// define them in MaterialX's standard library (`stdlib_ng.mtlx`, each of
 /// their nodes a native one, evaluated a tile at a time), with the
@@ -246,9 +255,6 @@ pub const GRAPH_DEFINED_NODES: &[(&str, &[&str])] = &[
     ("noise3d", NOISE_COLOURS),
     ("fractal2d", NOISE_COLOURS),
     ("fractal3d", NOISE_COLOURS),
-    // The integer form draws for in itself, the float form for in * 4096:
-    // one Tessera node cannot tell them apart.
-    ("randomfloat", &["integer"]),
     // Its graph: the colour3 correction (native) with the alpha apart,
     // which also gives MaterialX's default in of (1, 1, 1, 0).
     ("colorcorrect", &["color4"]),

@@ -959,6 +959,15 @@ impl<'d> Translator<'d> {
                 });
             }
         }
+        // A signature the Tessera node tells by an input of its own.
+        let signature_inputs = (crate::SIGNATURE_INPUTS.iter())
+            .filter(|(nodedef, ..)| declared.is_some_and(|d| d.name.value == *nodedef));
+        for (_, input, value) in signature_inputs {
+            params.push(Param {
+                name: Spanned::new(input.to_string(), category.span.clone()),
+                value: Spanned::new(ParamValue::Float(*value), category.span.clone()),
+            });
+        }
         Some(NodeDesc {
             id: Spanned::new(self.id(place, &element.name), element.name.span.clone()),
             type_name: category.clone(),

@@ -12,10 +12,15 @@ use glam::{Vec2, Vec3};
 use std::sync::Arc;
 use tessera_core::{InputSpec, NodeKind, NodeSpec, OutputSpec, SocketType, ValueType};
 
-/// NG_randomfloat_float: the cell noise at (in * 4096, seed), ranged to
-/// `min..max` (clamped).
-fn random_of(input: f32, seed: f32, [min, max]: [f32; 2]) -> f32 {
-    let drawn = cell2(Vec2::new(input * 4096.0, seed));
+/// How far apart MaterialX's randomfloat of a float draws: `in * 4096`
+/// (its integer form draws for `in` itself).
+const FLOAT_IN_SCALE: f32 = 4096.0;
+
+/// NG_randomfloat_float (`in_scale` 4096) and NG_randomfloat_integer
+/// (`in_scale` 1, the multiplication exact): the cell noise at (in *
+/// in_scale, seed), ranged to `min..max` (clamped).
+fn random_of(input: f32, in_scale: f32, seed: f32, [min, max]: [f32; 2]) -> f32 {
+    let drawn = cell2(Vec2::new(input * in_scale, seed));
     range_of([drawn, 0.0, 1.0, 1.0, min, max], true)
 }
 
@@ -24,7 +29,7 @@ fn random_of(input: f32, seed: f32, [min, max]: [f32; 2]) -> f32 {
 /// 1813.8, rounded up), ranged (not clamped) to its low..high, as RGB.
 fn random_colour_of(input: f32, ranges: [[f32; 2]; 3], seed: f32) -> [f32; 3] {
     let channel = |offset: f32, [low, high]: [f32; 2]| {
-        let drawn = random_of(input, (seed + offset).ceil(), [0.0, 1.0]);
+        let drawn = random_of(input, FLOAT_IN_SCALE, (seed + offset).ceil(), [0.0, 1.0]);
         range_of([drawn, 0.0, 1.0, 1.0, low, high], false)
     };
     let hsv = Vec3::new(
@@ -41,8 +46,7 @@ pub fn randomfloat() -> Arc<dyn NodeKind> {
     let spec = NodeSpec::new(
         "randomfloat",
         "a random value in min..max drawn for the value of in (the same in, the same value): \
-         the cell noise at (in * 4096, seed) (MaterialX's randomfloat of a float; an integer \
-         in is MaterialX's graph's)",
+         the cell noise at (in * inscale, seed) (MaterialX's randomfloat)",
     )
     .input(InputSpec::float(
         "in",
@@ -52,6 +56,12 @@ pub fn randomfloat() -> Arc<dyn NodeKind> {
     .input(InputSpec::float("min", 0.0, "the lowest value drawn"))
     .input(InputSpec::float("max", 1.0, "the highest value drawn"))
     .input(InputSpec::float("seed", 0.0, SEED))
+    .input(InputSpec::float(
+        "inscale",
+        FLOAT_IN_SCALE,
+        "how far apart values of in draw: 4096 as MaterialX's randomfloat of a float, 1 as \
+         its randomfloat of an integer (which a MaterialX document's integer in gets)",
+    ))
     .output(OutputSpec::new(
         "out",
         SocketType::Fixed(ValueType::Float),
@@ -59,7 +69,9 @@ pub fn randomfloat() -> Arc<dyn NodeKind> {
     ));
     kind(spec, |_| {
         Ok(Box::new(PerSample {
-            of: |[input, min, max, seed]: [f32; 4]| [random_of(input, seed, [min, max])],
+            of: |[input, min, max, seed, in_scale]: [f32; 5]| {
+                [random_of(input, in_scale, seed, [min, max])]
+            },
         }))
     })
 }
@@ -118,6 +130,7 @@ mod tests {
 
     #[test]
     fn the_same_input_draws_the_same_value_within_the_range() {
+        let random_of = |input, seed, range| random_of(input, FLOAT_IN_SCALE, seed, range);
         let drawn: Vec<f32> = (0..64)
             .map(|i| random_of(i as f32 * 0.37, 0.0, [2.0, 3.0]))
             .collect();
@@ -130,6 +143,15 @@ mod tests {
         // min(2), which gives 2 whatever was drawn.
         for i in 0..16 {
             assert_eq!(random_of(i as f32 * 0.1, 0.0, [3.0, 2.0]), 2.0);
+        }
+    }
+
+    #[test]
+    fn an_integer_in_draws_for_itself() {
+        // MaterialX's integer form: the cell noise at (in, seed) itself.
+        for k in -3..4 {
+            let drawn = random_of(k as f32, 1.0, 5.0, [0.0, 1.0]);
+            assert_eq!(drawn, cell2(Vec2::new(k as f32, 5.0)));
         }
     }
 
