@@ -35,10 +35,10 @@ fn a_document_renders_its_first_graph_output_at_the_size_asked_for() {
     );
     let image = image::open(&out).unwrap();
     assert_eq!((image.width(), image.height()), (96, 64));
-    // Without --size: 512 x 512.
+    // Without --size: 1024 x 1024.
     let run = tessera(&["render", PATTERN, "-o", out.to_str().unwrap()]);
     assert!(
-        run.expect_code(0).stdout.contains(": 512x512,"),
+        run.expect_code(0).stdout.contains(": 1024x1024,"),
         "{}",
         run.stdout
     );
@@ -393,6 +393,46 @@ fn every_node_listed_as_rendered_through_its_graph_is_checked_clean() {
     .unwrap();
     let run = tessera(&["check", document.to_str().unwrap()]);
     run.expect_code(0);
+}
+
+#[test]
+fn samples_and_seed_apply_to_documents_and_scenes_and_convert_keeps_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let size = ["--size", "24x16"];
+    let plain = hash_of(PATTERN, &size);
+    let sampled = hash_of(PATTERN, &[&size[..], &["--samples", "4"]].concat());
+    let seeded = hash_of(
+        PATTERN,
+        &[&size[..], &["--samples", "4", "--seed", "9"]].concat(),
+    );
+    // More samples average other points; another seed places them elsewhere.
+    assert_ne!(plain, sampled);
+    assert_ne!(sampled, seeded);
+    // The converted scene keeps them in its [image], and renders the same.
+    let converted = dir.path().join("pattern.toml");
+    let out = converted.to_str().unwrap();
+    let args = [
+        "convert",
+        PATTERN,
+        "-o",
+        out,
+        "--size",
+        "24x16",
+        "--samples",
+        "4",
+        "--seed",
+        "9",
+    ];
+    tessera(&args).expect_code(0);
+    let text = std::fs::read_to_string(&converted).unwrap();
+    assert!(text.contains("samples = 4\nseed = 9\n"), "{text}");
+    assert_eq!(hash_of(out, &[]), seeded);
+    // Over a scene's own [image]: the same as its converted twin's.
+    assert_eq!(hash_of(out, &["--samples", "1", "--seed", "0"]), plain);
+    // Out of range: a usage error.
+    tessera(&["render", PATTERN, "--samples", "0"])
+        .expect_code(2)
+        .expect_stderr_has("0 is not in 1..=4096");
 }
 
 #[test]

@@ -137,9 +137,17 @@ pub struct ReadingArgs {
     #[arg(long = "output", value_name = "GRAPH/OUTPUT")]
     document_output: Option<String>,
     /// The image's size, WIDTHxHEIGHT, over the scene's [image] (a
-    /// MaterialX document's default: 512x512).
+    /// MaterialX document's default: 1024x1024).
     #[arg(long, value_name = "WxH", value_parser = parse_size)]
     size: Option<(u32, u32)>,
+    /// Samples per pixel (1 to 4096), over the scene's [image] (default 1:
+    /// each pixel's centre).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    samples: Option<u32>,
+    /// The seed of every random value (the samples' places, ctx.random()),
+    /// over the scene's [image] (default 0).
+    #[arg(long, value_name = "N")]
+    seed: Option<u32>,
 }
 
 impl ReadingArgs {
@@ -147,6 +155,8 @@ impl ReadingArgs {
         Reading {
             output: self.document_output.clone(),
             size: self.size,
+            samples: self.samples,
+            seed: self.seed,
         }
     }
 }

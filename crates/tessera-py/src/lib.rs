@@ -182,7 +182,7 @@ fn set_param(params: &mut Vec<Param>, key: &str, value: ParamValue, span: Span) 
 impl Scene {
     /// Reads and checks the scene file at `path` (importing its Python
     /// scripts): a TOML scene, or a MaterialX document (`.mtlx`: its first
-    /// node graph's first output, 512 x 512 until `image.width` and
+    /// node graph's first output, 1024 x 1024 until `image.width` and
     /// `image.height` are set); a bad scene raises SceneError with its
     /// location.
     #[staticmethod]

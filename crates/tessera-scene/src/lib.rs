@@ -161,19 +161,22 @@ pub struct SceneDesc {
 impl SceneDesc {
     /// Sets `[image]` width and height (`--size`), keeping its other keys.
     pub fn set_image_size(&mut self, (width, height): (u32, u32)) {
+        self.set_image_integer("width", width.into());
+        self.set_image_integer("height", height.into());
+    }
+
+    /// Sets the `[image]` setting `name` to `value`, over the scene's own
+    /// (the command line's `--samples`, `--seed`).
+    pub fn set_image_integer(&mut self, name: &str, value: i64) {
         let span = self.span.start..self.span.start;
         let image = self.image.get_or_insert_with(|| Section {
             span: span.clone(),
             params: Vec::new(),
         });
-        image
-            .params
-            .retain(|p| p.name.value != "width" && p.name.value != "height");
-        for (name, value) in [("width", width), ("height", height)] {
-            image.params.push(Param {
-                name: Spanned::new(name.to_string(), span.clone()),
-                value: Spanned::new(ParamValue::Integer(value.into()), span.clone()),
-            });
-        }
+        image.params.retain(|p| p.name.value != name);
+        image.params.push(Param {
+            name: Spanned::new(name.to_string(), span.clone()),
+            value: Spanned::new(ParamValue::Integer(value), span),
+        });
     }
 }

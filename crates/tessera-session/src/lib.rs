@@ -75,12 +75,30 @@ pub struct Reading {
     /// the first node graph's first output. Only for `.mtlx` files.
     pub output: Option<String>,
     /// The image's width and height, over the scene's `[image]` (a
-    /// MaterialX document has none: 512 x 512 by default).
+    /// MaterialX document has none: 1024 x 1024 by default).
     pub size: Option<(u32, u32)>,
+    /// Samples per pixel, over the scene's `[image]` (default 1).
+    pub samples: Option<u32>,
+    /// The seed of every random value, over the scene's `[image]` (default
+    /// 0).
+    pub seed: Option<u32>,
+}
+
+impl Reading {
+    /// Sets what this reading overrides in `scene`'s `[image]`: its
+    /// samples and seed (the size is set where the scene is read).
+    fn apply(&self, scene: &mut SceneDesc) {
+        let settings = [("samples", self.samples), ("seed", self.seed)];
+        for (name, value) in settings {
+            if let Some(value) = value {
+                scene.set_image_integer(name, value.into());
+            }
+        }
+    }
 }
 
 /// The image size of a MaterialX document rendered without `--size`.
-pub const MATERIALX_SIZE: (u32, u32) = (512, 512);
+pub const MATERIALX_SIZE: (u32, u32) = (1024, 1024);
 
 /// Whether `path` is a MaterialX document (by its `.mtlx` extension).
 pub fn is_materialx(path: &Path) -> bool {
@@ -101,8 +119,11 @@ pub fn describe(source: &SceneSource, reading: &Reading) -> Result<SceneDesc, Lo
             width,
             height,
         };
-        return tessera_materialx::translate(&source.text, &choice, &tessera_nodes::registry())
-            .map_err(located);
+        let mut scene =
+            tessera_materialx::translate(&source.text, &choice, &tessera_nodes::registry())
+                .map_err(located)?;
+        reading.apply(&mut scene);
+        return Ok(scene);
     }
     if reading.output.is_some() {
         return Err(LoadError::Read {
@@ -114,6 +135,7 @@ pub fn describe(source: &SceneSource, reading: &Reading) -> Result<SceneDesc, Lo
     if let Some(size) = reading.size {
         scene.set_image_size(size);
     }
+    reading.apply(&mut scene);
     Ok(scene)
 }
 
