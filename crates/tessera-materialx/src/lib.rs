@@ -236,13 +236,19 @@ const CONVERSIONS: &[&str] = &[
     "vector4_vector2",
     "vector4_vector3",
 ];
-/// The Tessera inputs that MaterialX signatures set (an input MaterialX's
-/// node lacks, telling the Tessera node which signature it renders): the
-/// nodedef, the input and its value.
-pub const SIGNATURE_INPUTS: &[(&str, &str, f64)] = &[
+/// The defaults MaterialX signatures give inputs that one Tessera node
+/// shares across signatures, where the node's own default is another
+/// signature's: the nodedef, the input and its value, set where a document
+/// leaves the input out.
+pub const SIGNATURE_DEFAULTS: &[(&str, &str, f64)] = &[
     // randomfloat of an integer draws for in itself, of a float for in *
-    // 4096: the Tessera node takes floats, and cannot tell.
+    // 4096: the Tessera node takes floats, and cannot tell (its own input,
+    // which MaterialX's node lacks).
     ("ND_randomfloat_integer", "inscale", 1.0),
+    // ifequal's test as a boolean compares 1 with 0 by default; its other
+    // forms 0 with 0.
+    ("ND_ifequal_boolean", "value1", 1.0),
+    ("ND_ifequal_booleanI", "value1", 1.0),
 ];
 
 /// The MaterialX standard nodes Tessera renders through the graphs that

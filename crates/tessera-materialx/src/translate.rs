@@ -959,10 +959,14 @@ impl<'d> Translator<'d> {
                 });
             }
         }
-        // A signature the Tessera node tells by an input of its own.
-        let signature_inputs = (crate::SIGNATURE_INPUTS.iter())
-            .filter(|(nodedef, ..)| declared.is_some_and(|d| d.name.value == *nodedef));
-        for (_, input, value) in signature_inputs {
+        // Defaults of this signature the Tessera node's own do not give.
+        let signature_defaults: Vec<_> = (crate::SIGNATURE_DEFAULTS.iter())
+            .filter(|(nodedef, input, _)| {
+                declared.is_some_and(|d| d.name.value == *nodedef)
+                    && !params.iter().any(|p| p.name.value == *input)
+            })
+            .collect();
+        for (_, input, value) in signature_defaults {
             params.push(Param {
                 name: Spanned::new(input.to_string(), category.span.clone()),
                 value: Spanned::new(ParamValue::Float(*value), category.span.clone()),

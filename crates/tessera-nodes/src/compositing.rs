@@ -286,10 +286,17 @@ pub fn disjointover() -> Arc<dyn NodeKind> {
     )
 }
 
-/// A colour4 made from `in` alone.
+/// A colour4 made from `in` alone (by default opaque black, as
+/// MaterialX's).
 fn unary4(name: &str, doc: &str, op: fn([f32; 4], [f32; 4], f32) -> [f32; 4]) -> Arc<dyn NodeKind> {
+    let opaque_black = Value::Color4(glam::Vec4::new(0.0, 0.0, 0.0, 1.0));
     let spec = NodeSpec::new(name, doc)
-        .input(color4_input("in", "the colour"))
+        .input(InputSpec::fixed(
+            "in",
+            ValueType::Color4,
+            opaque_black,
+            "the colour",
+        ))
         .output(color4_output("the colour"));
     kind(spec, move |_| Ok(Box::new(Rgba { op })))
 }
