@@ -56,6 +56,18 @@ impl Rect {
             && y < self.y + self.height as i32
     }
 
+    /// Pixel (x, y) and sample index of sample `i` of the rectangle, with
+    /// `samples` samples per pixel, rows top to bottom, each pixel's
+    /// samples together.
+    #[inline]
+    pub fn locate(&self, i: usize, samples: u32) -> (i32, i32, u32) {
+        let samples = samples as usize;
+        let pixel = i / samples;
+        let x = self.x + (pixel % self.width as usize) as i32;
+        let y = self.y + (pixel / self.width as usize) as i32;
+        (x, y, (i % samples) as u32)
+    }
+
     pub fn contains_rect(&self, other: &Rect) -> bool {
         other.x >= self.x
             && other.y >= self.y
@@ -153,11 +165,17 @@ impl TileCtx<'_> {
     /// The pixel and sample index of sample `i`.
     #[inline]
     pub fn locate(&self, i: usize) -> (i32, i32, u32) {
-        let samples = self.frame.samples as usize;
-        let pixel = i / samples;
-        let x = self.rect.x + (pixel % self.rect.width as usize) as i32;
-        let y = self.rect.y + (pixel / self.rect.width as usize) as i32;
-        (x, y, (i % samples) as u32)
+        self.rect.locate(i, self.frame.samples)
+    }
+
+    /// Every sample's (x, y, sample index), in sample order: what
+    /// [`TileCtx::locate`] gives for each, without its divisions.
+    pub fn locations(&self) -> impl Iterator<Item = (i32, i32, u32)> + '_ {
+        let (rect, samples) = (self.rect, self.frame.samples);
+        (rect.y..rect.y + rect.height as i32).flat_map(move |y| {
+            (rect.x..rect.x + rect.width as i32)
+                .flat_map(move |x| (0..samples).map(move |s| (x, y, s)))
+        })
     }
 
     /// The continuous image position of sample `i`, in pixels from the
@@ -300,6 +318,17 @@ mod tests {
             ctx.texcoord_planes(&mut us, &mut vs);
             let seen: Vec<Vec2> = us.into_iter().zip(vs).map(Vec2::from).collect();
             let expected: Vec<Vec2> = (0..ctx.len()).map(|i| ctx.texcoord(i)).collect();
+            assert_eq!(seen, expected);
+        }
+    }
+
+    #[test]
+    fn locations_are_those_located_one_by_one() {
+        for samples in [1, 3] {
+            let f = frame(samples);
+            let ctx = tile_ctx(&f, Rect::new(-2, 1, 5, 3));
+            let seen: Vec<_> = ctx.locations().collect();
+            let expected: Vec<_> = (0..ctx.len()).map(|i| ctx.locate(i)).collect();
             assert_eq!(seen, expected);
         }
     }

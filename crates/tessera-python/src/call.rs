@@ -141,16 +141,13 @@ impl NodeCore {
             Vec::with_capacity(n),
             Vec::with_capacity(n),
         );
-        let (mut us, mut vs) = (Vec::with_capacity(n), Vec::with_capacity(n));
-        for i in 0..n {
-            let (x, y, s) = ctx.locate(i);
-            let uv = ctx.texcoord(i);
+        for (x, y, s) in ctx.locations() {
             xs.push(x);
             ys.push(y);
-            us.push(uv.x);
-            vs.push(uv.y);
             samples.push(s as i32);
         }
+        let (mut us, mut vs) = (vec![0.0f32; n], vec![0.0f32; n]);
+        ctx.texcoord_planes(&mut us, &mut vs);
         // Moved into numpy, not copied.
         let positions = (
             PyArray1::from_vec(py, xs),

@@ -1,8 +1,8 @@
 //! `ctx`: what a Python node knows about the sample it computes.
 
 use pyo3::prelude::*;
-use tessera_core::TileCtx;
 use tessera_core::hash::{bits_to_unit, hash_words};
+use tessera_core::{Rect, TileCtx};
 
 /// The context of one call: read-only to Python, refilled by Tessera before
 /// every call (so a node must not keep it past the call).
@@ -92,7 +92,9 @@ impl Context {
 pub struct TileDraws {
     seed: u32,
     node_hash: u32,
-    samples: Vec<(i32, i32, u32)>,
+    /// The tile's samples: located when drawn, as most tiles draw nothing.
+    rect: Rect,
+    samples_per_pixel: u32,
     drawn: u32,
 }
 
@@ -101,9 +103,14 @@ impl TileDraws {
         TileDraws {
             seed: ctx.frame.seed,
             node_hash: ctx.node_hash,
-            samples: (0..ctx.len()).map(|i| ctx.locate(i)).collect(),
+            rect: ctx.rect,
+            samples_per_pixel: ctx.frame.samples,
             drawn: 0,
         }
+    }
+
+    fn len(&self) -> usize {
+        self.rect.area() * self.samples_per_pixel as usize
     }
 }
 
@@ -117,16 +124,15 @@ impl TileDraws {
     /// array of `samples x k` values, moved into numpy.
     fn draw<'py>(&mut self, py: Python<'py>, k: u32) -> PyResult<Bound<'py, numpy::PyArray1<f32>>> {
         let too_many = || {
-            let mib = (self.samples.len() as u64 * u64::from(k) * 4) >> 20;
+            let mib = (self.len() as u64 * u64::from(k) * 4) >> 20;
             pyo3::exceptions::PyMemoryError::new_err(format!(
                 "ctx.random asked for {k} values for each of the tile's {} samples: {mib} MiB, \
                  more than the {} MiB one request may take",
-                self.samples.len(),
+                self.len(),
                 (MAX_DRAWS * 4) >> 20
             ))
         };
         let count = self
-            .samples
             .len()
             .checked_mul(k as usize)
             .filter(|&count| count <= MAX_DRAWS)
@@ -136,7 +142,8 @@ impl TileDraws {
         })?;
         let mut values = Vec::new();
         values.try_reserve_exact(count).map_err(|_| too_many())?;
-        for &(x, y, s) in &self.samples {
+        for i in 0..self.len() {
+            let (x, y, s) = self.rect.locate(i, self.samples_per_pixel);
             for j in 0..k {
                 let h = hash_words(&[
                     self.seed,
