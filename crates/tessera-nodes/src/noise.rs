@@ -912,19 +912,24 @@ pub fn worley<const D: usize, const K: usize>(
         }
     }
     match style {
-        WorleyStyle::Solid => {
-            // `mx_cell_noise_float/vec3(minpos + p)`.
-            let cell: [i32; D] = std::array::from_fn(|i| floor_i(nearest_offset[i] + p[i]));
-            // A float is the cell hashed alone; a vector hashes each channel
-            // after the cell.
-            std::array::from_fn(|k| match K {
-                1 => bits_to_01(hash_words(&cell.map(|c| c as u32))),
-                _ => cell_channel(cell, k as u32),
-            })
-        }
+        WorleyStyle::Solid => solid_cell_noise(nearest_offset, p),
         WorleyStyle::Distance if metric == WorleyMetric::Euclidean => nearest.map(f32::sqrt),
         WorleyStyle::Distance => nearest,
     }
+}
+
+/// [`WorleyStyle::Solid`]'s value, `mx_cell_noise_float/vec3(minpos + p)`:
+/// the cell noise of the cell holding the nearest feature point, which lies
+/// at `offset` from the sample `p`.
+#[inline(always)]
+fn solid_cell_noise<const D: usize, const K: usize>(offset: [f32; D], p: [f32; D]) -> [f32; K] {
+    let cell: [i32; D] = std::array::from_fn(|i| floor_i(offset[i] + p[i]));
+    // A float is the cell hashed alone; a vector hashes each channel after
+    // the cell.
+    std::array::from_fn(|k| match K {
+        1 => bits_to_01(hash_words(&cell.map(|c| c as u32))),
+        _ => cell_channel(cell, k as u32),
+    })
 }
 
 /// The `n`-th of the 3^D cells [`worley`] searches, as offsets from the
@@ -935,25 +940,31 @@ fn worley_cell<const D: usize>(n: usize) -> [i32; D] {
     std::array::from_fn(|i| ((n / 3_usize.pow((D - 1 - i) as u32)) % 3) as i32 - 1)
 }
 
-/// `out[k][i] = worley(p[i], jitter[i], Distance, metric)[k]` over a
-/// tile's planes, 2D or 3D, `K` (1 to 3) nearest distances: the
-/// worleynoise2d and worleynoise3d nodes' distance forms (float, vector2,
-/// vector3), bit for bit as [`worley`]: each sample meets the 3^D cells in
-/// the same order with the same operations, but the cells are the outer
-/// loop, so that the loop over samples inside can run 8 at a time where
-/// AVX2 is there.
+/// `out[k][i] = worley(p[i], jitter[i], style, metric)[k]` over a tile's
+/// planes, 2D or 3D, `K` (1 to 3) channels: the worleynoise2d and
+/// worleynoise3d nodes (float, vector2, vector3, either style), bit for bit
+/// as [`worley`]: each sample meets the 3^D cells in the same order with the
+/// same operations, but the cells are the outer loop, so that the loop over
+/// samples inside can run 8 at a time where AVX2 is there.
 #[multiversion(targets("x86_64+avx2"))]
 pub fn worley_plane<const D: usize, const K: usize>(
     out: [&mut [f32]; K],
     jitter: &[f32],
     coords: [&[f32]; D],
+    style: WorleyStyle,
     metric: WorleyMetric,
 ) {
-    match metric {
-        WorleyMetric::Euclidean => worley_chunks::<D, K, 0>(out, jitter, coords),
-        WorleyMetric::DistanceSquared => worley_chunks::<D, K, 1>(out, jitter, coords),
-        WorleyMetric::Manhattan => worley_chunks::<D, K, 2>(out, jitter, coords),
-        WorleyMetric::Chebyshev => worley_chunks::<D, K, 3>(out, jitter, coords),
+    use WorleyMetric::*;
+    use WorleyStyle::*;
+    match (style, metric) {
+        (Distance, Euclidean) => worley_chunks::<D, K, 0, false>(out, jitter, coords),
+        (Distance, DistanceSquared) => worley_chunks::<D, K, 1, false>(out, jitter, coords),
+        (Distance, Manhattan) => worley_chunks::<D, K, 2, false>(out, jitter, coords),
+        (Distance, Chebyshev) => worley_chunks::<D, K, 3, false>(out, jitter, coords),
+        (Solid, Euclidean) => worley_chunks::<D, K, 0, true>(out, jitter, coords),
+        (Solid, DistanceSquared) => worley_chunks::<D, K, 1, true>(out, jitter, coords),
+        (Solid, Manhattan) => worley_chunks::<D, K, 2, true>(out, jitter, coords),
+        (Solid, Chebyshev) => worley_chunks::<D, K, 3, true>(out, jitter, coords),
     }
 }
 
@@ -961,26 +972,44 @@ pub fn worley_plane<const D: usize, const K: usize>(
 /// first.
 type Nearest<const K: usize> = [[f32; CHUNK]; K];
 
-/// Sample `i` meets a feature point at `dist`: it goes in at its rank and
-/// the farther ones move down, [`worley`]'s insertion as selects (a
-/// distance's rank is where it is first below the sorted distances), so
-/// that a loop of them vectorises.
-#[inline(always)]
-fn insert_nearest<const K: usize>(nearest: &mut Nearest<K>, i: usize, dist: f32) {
-    let below: [bool; K] = std::array::from_fn(|k| dist < nearest[k][i]);
-    for k in (0..K).rev() {
-        if k > 0 && below[k - 1] {
-            nearest[k][i] = nearest[k - 1][i];
-        } else if below[k] {
-            nearest[k][i] = dist;
+/// What a chunk's samples have met so far: their `K` nearest distances
+/// and, where `SOLID`, where the nearest feature point lies from each.
+struct Met<const D: usize, const K: usize, const SOLID: bool> {
+    nearest: Nearest<K>,
+    nearest_offset: [[f32; CHUNK]; D],
+}
+
+impl<const D: usize, const K: usize, const SOLID: bool> Met<D, K, SOLID> {
+    /// Sample `i`, at `local` in its cell, meets the feature point at
+    /// `position`: its distance goes in at its rank and the farther ones
+    /// move down, [`worley`]'s insertion as selects (a distance's rank is
+    /// where it is first below the sorted distances), so that a loop of
+    /// them vectorises.
+    #[inline(always)]
+    fn meet(&mut self, i: usize, position: [f32; D], local: [f32; D], metric: WorleyMetric) {
+        let dist = worley_distance(position, local, metric);
+        let below: [bool; K] = std::array::from_fn(|k| dist < self.nearest[k][i]);
+        for k in (0..K).rev() {
+            if k > 0 && below[k - 1] {
+                self.nearest[k][i] = self.nearest[k - 1][i];
+            } else if below[k] {
+                self.nearest[k][i] = dist;
+            }
+        }
+        if SOLID {
+            for (axis, offset) in self.nearest_offset.iter_mut().enumerate() {
+                let moved = position[axis] - local[axis];
+                offset[i] = if below[0] { moved } else { offset[i] };
+            }
         }
     }
 }
 
-/// [`worley_plane`] with the metric a constant (`WorleyMetric::index`): a
-/// loop choosing it per sample is not vectorised.
+/// [`worley_plane`] with the metric a constant (`WorleyMetric::index`; a
+/// loop choosing it per sample is not vectorised) and the style
+/// ([`WorleyStyle::Solid`] where `SOLID`).
 #[inline(always)]
-fn worley_chunks<const D: usize, const K: usize, const METRIC: i32>(
+fn worley_chunks<const D: usize, const K: usize, const METRIC: i32, const SOLID: bool>(
     mut out: [&mut [f32]; K],
     jitter: &[f32],
     coords: [&[f32]; D],
@@ -1002,7 +1031,10 @@ fn worley_chunks<const D: usize, const K: usize, const METRIC: i32>(
             local[i] = split.map(|(_, fraction)| fraction);
         }
         let (base, local, jitter) = (&base[..n], &local[..n], &jitter[range.clone()]);
-        let mut nearest: Nearest<K> = [[1e6_f32; CHUNK]; K];
+        let mut met = Met::<D, K, SOLID> {
+            nearest: [[1e6_f32; CHUNK]; K],
+            nearest_offset: [[0.0; CHUNK]; D],
+        };
         let same_jitter = |j: &f32| j.to_bits() == jitter[0].to_bits();
         if base.iter().all(|b| *b == base[0]) && jitter.iter().all(same_jitter) {
             // The chunk's samples share a cell and a jitter (a row of an
@@ -1011,79 +1043,71 @@ fn worley_chunks<const D: usize, const K: usize, const METRIC: i32>(
             for cell in 0..3_usize.pow(D as u32) {
                 let point = worley_cell_position(worley_cell::<D>(cell), base[0], jitter[0]);
                 for (i, local) in local.iter().enumerate() {
-                    insert_nearest(&mut nearest, i, worley_distance(point, *local, metric));
+                    met.meet(i, point, *local, metric);
                 }
             }
-        } else if D == 2 {
-            let mut base_2d = [[0i32; 2]; CHUNK];
-            let mut local_2d = [[0.0f32; 2]; CHUNK];
-            for i in 0..n {
-                base_2d[i] = [base[i][0], base[i][1]];
-                local_2d[i] = [local[i][0], local[i][1]];
-            }
-            let (base, local) = (&base_2d[..n], &local_2d[..n]);
-            nearest_in_2d(&mut nearest, base, local, jitter, metric);
         } else {
-            // Scattered samples in 3D: each through its 27 cells.
+            meet_scattered(&mut met, base, local, jitter, metric);
+        }
+        if SOLID {
             for i in 0..n {
-                for cell in 0..3_usize.pow(D as u32) {
-                    let point = worley_cell_position(worley_cell::<D>(cell), base[i], jitter[i]);
-                    insert_nearest(&mut nearest, i, worley_distance(point, local[i], metric));
+                let offset = met.nearest_offset.map(|axis| axis[i]);
+                let values: [f32; K] = solid_cell_noise(offset, coords.map(|c| c[start + i]));
+                for (out, value) in out.iter_mut().zip(values) {
+                    out[start + i] = value;
                 }
             }
-        }
-        for (out, nearest) in out.iter_mut().zip(&nearest) {
-            for (out, nearest) in out[range.clone()].iter_mut().zip(nearest) {
-                *out = if metric == WorleyMetric::Euclidean {
-                    nearest.sqrt()
-                } else {
-                    *nearest
-                };
+        } else {
+            for (out, nearest) in out.iter_mut().zip(&met.nearest) {
+                for (out, nearest) in out[range.clone()].iter_mut().zip(nearest) {
+                    *out = if metric == WorleyMetric::Euclidean {
+                        nearest.sqrt()
+                    } else {
+                        *nearest
+                    };
+                }
             }
         }
     }
 }
 
-/// [`worley_chunks`]' 2D samples that do not share a cell: where they lie
-/// in a few cells, their neighbours' hashes are made once (a
-/// [`CellTable`]), not nine times a sample.
+/// [`worley_chunks`]' samples that do not share a cell: where they lie in
+/// a few cells, their neighbours' hashes are made once (a [`CellTable`]),
+/// not 3^D times a sample.
 #[inline(always)]
-fn nearest_in_2d<const K: usize>(
-    nearest: &mut Nearest<K>,
-    base: &[[i32; 2]],
-    local: &[[f32; 2]],
+fn meet_scattered<const D: usize, const K: usize, const SOLID: bool>(
+    met: &mut Met<D, K, SOLID>,
+    base: &[[i32; D]],
+    local: &[[f32; D]],
     jitter: &[f32],
     metric: WorleyMetric,
 ) {
     match CellTable::around(base) {
-        Some(table) => {
-            nearest_feature_points(nearest, base, local, jitter, metric, |b, o| table.get(b, o))
-        }
-        None => nearest_feature_points(nearest, base, local, jitter, metric, |b, o| {
+        Some(table) => meet_every_cell(met, base, local, jitter, metric, |b, o| table.get(b, o)),
+        None => meet_every_cell(met, base, local, jitter, metric, |b, o| {
             feature_hashes(std::array::from_fn(|i| b[i].wrapping_add(o[i])))
         }),
     }
 }
 
-/// For each sample of a 2D chunk of [`worley_plane`] (its cell `base`, its
-/// place `local` in it, its jitter), the squared (or metric) distances to
-/// its `K` nearest feature points, into `nearest`: the nine cells in
+/// Each sample of a chunk of [`worley_plane`] (its cell `base`, its place
+/// `local` in it, its jitter) meets the feature points of its 3^D cells in
 /// [`worley`]'s order, a cell's hashes from `hashed(base, offset)`. Inlined
 /// once per source of hashes, so that each loop over samples vectorises.
 #[inline(always)]
-fn nearest_feature_points<const K: usize>(
-    nearest: &mut Nearest<K>,
-    base: &[[i32; 2]],
-    local: &[[f32; 2]],
+fn meet_every_cell<const D: usize, const K: usize, const SOLID: bool>(
+    met: &mut Met<D, K, SOLID>,
+    base: &[[i32; D]],
+    local: &[[f32; D]],
     jitter: &[f32],
     metric: WorleyMetric,
-    hashed: impl Fn([i32; 2], [i32; 2]) -> [f32; 2],
+    hashed: impl Fn([i32; D], [i32; D]) -> [f32; D],
 ) {
-    let n = base.len();
-    for cell in WORLEY_CELLS_2D {
-        for i in 0..n {
+    for n in 0..3_usize.pow(D as u32) {
+        let cell = worley_cell::<D>(n);
+        for i in 0..base.len() {
             let position = feature_point(cell, hashed(base[i], cell), jitter[i]);
-            insert_nearest(nearest, i, worley_distance(position, local[i], metric));
+            met.meet(i, position, local[i], metric);
         }
     }
 }
@@ -1094,34 +1118,46 @@ const TABLE_CELLS: usize = 256;
 /// The [`feature_hashes`] of every cell around some samples' cells, made
 /// once: exactly what [`worley_cell_position`] hashes per sample and
 /// neighbour.
-struct CellTable {
-    origin: [i32; 2],
-    width: i32,
-    hashed: [[f32; 2]; TABLE_CELLS],
+struct CellTable<const D: usize> {
+    origin: [i32; D],
+    /// Cells along each axis.
+    spans: [i32; D],
+    hashed: [[f32; D]; TABLE_CELLS],
 }
 
-impl CellTable {
+impl<const D: usize> CellTable<D> {
     /// The table of the cells around `bases` (with their neighbours), if
     /// they fit, with no coordinate near the ends of i32's range.
-    fn around(bases: &[[i32; 2]]) -> Option<CellTable> {
-        let low = |axis: usize| bases.iter().map(|b| b[axis]).min();
-        let high = |axis: usize| bases.iter().map(|b| b[axis]).max();
-        let origin = [low(0)?.checked_sub(1)?, low(1)?.checked_sub(1)?];
-        let end = [high(0)?.checked_add(1)?, high(1)?.checked_add(1)?];
-        let span = |axis: usize| i64::from(end[axis]) - i64::from(origin[axis]) + 1;
-        if span(0).saturating_mul(span(1)) > TABLE_CELLS as i64 {
-            return None;
+    fn around(bases: &[[i32; D]]) -> Option<CellTable<D>> {
+        let mut origin = [0; D];
+        let mut spans = [0; D];
+        let mut cells: i64 = 1;
+        for axis in 0..D {
+            let low = bases.iter().map(|b| b[axis]).min()?.checked_sub(1)?;
+            // Room for the filling below to step one past the last cell.
+            let high = bases.iter().map(|b| b[axis]).max()?.checked_add(2)? - 1;
+            let span = i64::from(high) - i64::from(low) + 1;
+            cells = cells.saturating_mul(span);
+            if cells > TABLE_CELLS as i64 {
+                return None;
+            }
+            (origin[axis], spans[axis]) = (low, span as i32);
         }
-        let (width, height) = (span(0) as i32, span(1) as i32);
         let mut table = CellTable {
             origin,
-            width,
-            hashed: [[0.0; 2]; TABLE_CELLS],
+            spans,
+            hashed: [[0.0; D]; TABLE_CELLS],
         };
-        for y in 0..height {
-            for x in 0..width {
-                table.hashed[(y * width + x) as usize] =
-                    feature_hashes([origin[0] + x, origin[1] + y]);
+        let mut cell = origin;
+        for hashed in &mut table.hashed[..cells as usize] {
+            *hashed = feature_hashes(cell);
+            // The next cell, the last axis fastest, as `get` indexes.
+            for axis in (0..D).rev() {
+                cell[axis] += 1;
+                if cell[axis] < origin[axis] + spans[axis] {
+                    break;
+                }
+                cell[axis] = origin[axis];
             }
         }
         Some(table)
@@ -1129,25 +1165,14 @@ impl CellTable {
 
     /// The hashed channels of the cell at `offset` from `base`.
     #[inline(always)]
-    fn get(&self, base: [i32; 2], offset: [i32; 2]) -> [f32; 2] {
-        let x = base[0] + offset[0] - self.origin[0];
-        let y = base[1] + offset[1] - self.origin[1];
-        self.hashed[(y * self.width + x) as usize]
+    fn get(&self, base: [i32; D], offset: [i32; D]) -> [f32; D] {
+        let mut index = 0;
+        for axis in 0..D {
+            index = index * self.spans[axis] + base[axis] + offset[axis] - self.origin[axis];
+        }
+        self.hashed[index as usize]
     }
 }
-
-/// The cells [`worley`] visits in 2D, in its order (x outermost).
-const WORLEY_CELLS_2D: [[i32; 2]; 9] = [
-    [-1, -1],
-    [-1, 0],
-    [-1, 1],
-    [0, -1],
-    [0, 0],
-    [0, 1],
-    [1, -1],
-    [1, 0],
-    [1, 1],
-];
 
 /// 2D Worley noise, the distance to the nearest feature point ([`worley`]).
 /// MaterialX's `worleynoise2d` node uses [`WorleyMetric::Euclidean`].
@@ -1367,72 +1392,69 @@ mod tests {
         let uniform = vec![0.75; len];
         let sets = sets.flat_map(|set| [(set, &jitter), (set, &uniform)]);
         for ((u, v), jitter) in sets {
-            for metric in [
+            let metrics = [
                 WorleyMetric::Euclidean,
                 WorleyMetric::DistanceSquared,
                 WorleyMetric::Manhattan,
                 WorleyMetric::Chebyshev,
-            ] {
-                worley_plane([&mut out], jitter, [u, v], metric);
-                for i in 0..len {
-                    let p = Vec2::new(u[i], v[i]);
-                    let expected = worley2(p, jitter[i], metric);
+            ];
+            let styles = [WorleyStyle::Distance, WorleyStyle::Solid];
+            for (metric, style) in metrics.into_iter().flat_map(|m| styles.map(|s| (m, s))) {
+                let what = format!("{metric:?}, {style:?}");
+                // 64 forms, 9 cells a sample: the first 100,003 samples.
+                let m = 100_003;
+                let (u, v, jitter) = (&u[..m], &v[..m], &jitter[..m]);
+                worley_plane([&mut out[..m]], jitter, [u, v], style, metric);
+                for i in 0..m {
+                    let p = [u[i], v[i]];
+                    let [expected] = worley::<2, 1>(p, jitter[i], style, metric);
                     assert_eq!(
                         out[i].to_bits(),
                         expected.to_bits(),
-                        "worley2 at {p}, {metric:?}"
+                        "worley2 at {p:?}, {what}"
                     );
                 }
-                // The two and three nearest (vector2, vector3), over the
-                // first 100,003 samples.
-                let m = 100_003;
-                let (u, v, jitter) = (&u[..m], &v[..m], &jitter[..m]);
-                let nearest = |i: usize| {
-                    worley::<2, 3>([u[i], v[i]], jitter[i], WorleyStyle::Distance, metric)
-                };
+                // Two and three channels (vector2, vector3).
                 let [f1, f2, _] = outs.each_mut().map(|f| &mut f[..m]);
-                worley_plane([f1, f2], jitter, [u, v], metric);
-                for (i, f2) in outs[1][..m].iter().enumerate() {
+                worley_plane([f1, f2], jitter, [u, v], style, metric);
+                for i in 0..m {
+                    let expected = worley::<2, 2>([u[i], v[i]], jitter[i], style, metric);
+                    let got = [&outs[0], &outs[1]].map(|f| f[i].to_bits());
+                    assert_eq!(got, expected.map(f32::to_bits), "worley2 vector2, {what}");
+                }
+                let three = outs.each_mut().map(|f| &mut f[..m]);
+                worley_plane(three, jitter, [u, v], style, metric);
+                for i in 0..m {
+                    let expected = worley::<2, 3>([u[i], v[i]], jitter[i], style, metric);
+                    let got = outs.each_ref().map(|f| f[i].to_bits());
+                    assert_eq!(got, expected.map(f32::to_bits), "worley2 vector3, {what}");
+                }
+                // 3D, 27 cells a sample, over the first 40,003: the third
+                // coordinate a slow slope across the rows.
+                let m = 40_003;
+                let (u, v, jitter) = (&u[..m], &v[..m], &jitter[..m]);
+                let w: Vec<f32> = u.iter().map(|u| u * 0.25 + 0.3).collect();
+                let coords = [u, v, &w[..]];
+                worley_plane([&mut out[..m]], jitter, coords, style, metric);
+                for i in 0..m {
+                    let p = [u[i], v[i], w[i]];
+                    let [expected] = worley::<3, 1>(p, jitter[i], style, metric);
                     assert_eq!(
-                        f2.to_bits(),
-                        nearest(i)[1].to_bits(),
-                        "worley2 F2, {metric:?}"
+                        out[i].to_bits(),
+                        expected.to_bits(),
+                        "worley3 at {p:?}, {what}"
                     );
                 }
-                worley_plane(outs.each_mut().map(|f| &mut f[..m]), jitter, [u, v], metric);
+                let three = outs.each_mut().map(|f| &mut f[..m]);
+                worley_plane(three, jitter, coords, style, metric);
                 for i in 0..m {
+                    let p = [u[i], v[i], w[i]];
+                    let expected = worley::<3, 3>(p, jitter[i], style, metric);
                     let got = outs.each_ref().map(|f| f[i].to_bits());
                     assert_eq!(
                         got,
-                        nearest(i).map(f32::to_bits),
-                        "worley2 F1-F3, {metric:?}"
-                    );
-                }
-                // 3D, over the first 100,003 samples (27 cells a sample):
-                // the third coordinate a slow slope across the rows.
-                let m = 100_003;
-                let w: Vec<f32> = u[..m].iter().map(|u| u * 0.25 + 0.3).collect();
-                let coords = [&u[..m], &v[..m], &w[..]];
-                worley_plane([&mut out[..m]], &jitter[..m], coords, metric);
-                for i in 0..m {
-                    let p = Vec3::new(u[i], v[i], w[i]);
-                    let expected = worley3(p, jitter[i], metric);
-                    assert_eq!(
-                        out[i].to_bits(),
-                        expected.to_bits(),
-                        "worley3 at {p}, {metric:?}"
-                    );
-                }
-                let [f1, f2, f3] = outs.each_mut().map(|f| &mut f[..m]);
-                worley_plane([f1, f2, f3], &jitter[..m], coords, metric);
-                for i in 0..m {
-                    let p = [u[i], v[i], w[i]];
-                    let expected = worley::<3, 3>(p, jitter[i], WorleyStyle::Distance, metric);
-                    let got = [&outs[0], &outs[1], &outs[2]].map(|f| f[i]);
-                    assert_eq!(
-                        got.map(f32::to_bits),
                         expected.map(f32::to_bits),
-                        "worley3 F1-F3 at {p:?}, {metric:?}"
+                        "worley3 vector3 at {p:?}, {what}"
                     );
                 }
             }

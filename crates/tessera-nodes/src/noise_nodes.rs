@@ -7,7 +7,7 @@ use crate::kind::{Choices, kind};
 use crate::noise::{
     Flake, Surface, WorleyMetric, WorleyStyle, cell_plane, flake, fractal2_plane,
     fractal2_vec3_plane, fractal3_plane, fractal3_vec3_plane, perlin2_plane, perlin2_vec3_plane,
-    perlin3_plane, perlin3_vec3_plane, worley, worley_plane,
+    perlin3_plane, perlin3_vec3_plane, worley_plane,
 };
 use glam::Vec3;
 use std::sync::Arc;
@@ -420,18 +420,6 @@ struct Worley<const D: usize> {
     channels: usize,
 }
 
-impl<const D: usize> Worley<D> {
-    fn eval<const K: usize>(&self, inputs: &[&Buffer], out: &mut Buffer) {
-        let [jitter, coord] = [inputs[0], inputs[1]];
-        let values = jitter
-            .data()
-            .iter()
-            .zip(coord.samples::<D>())
-            .map(|(&j, c)| worley::<D, K>(c, j, self.style, self.metric));
-        out.write_samples(values);
-    }
-}
-
 impl<const D: usize> Node for Worley<D> {
     fn eval_tile(
         &self,
@@ -441,19 +429,11 @@ impl<const D: usize> Node for Worley<D> {
     ) -> Result<(), NodeError> {
         let [jitter, coord] = [inputs[0], inputs[1]];
         let (jitter, coords, out) = (jitter.data(), coord.planes::<D>(), &mut outputs[0]);
-        match (self.style, self.channels) {
-            (WorleyStyle::Distance, 1) => {
-                worley_plane([out.data_mut()], jitter, coords, self.metric);
-            }
-            (WorleyStyle::Distance, 2) => {
-                worley_plane(out.planes_mut::<2>(), jitter, coords, self.metric);
-            }
-            (WorleyStyle::Distance, _) => {
-                worley_plane(out.planes_mut::<3>(), jitter, coords, self.metric);
-            }
-            (WorleyStyle::Solid, 1) => self.eval::<1>(inputs, out),
-            (WorleyStyle::Solid, 2) => self.eval::<2>(inputs, out),
-            (WorleyStyle::Solid, _) => self.eval::<3>(inputs, out),
+        let (style, metric) = (self.style, self.metric);
+        match self.channels {
+            1 => worley_plane([out.data_mut()], jitter, coords, style, metric),
+            2 => worley_plane(out.planes_mut::<2>(), jitter, coords, style, metric),
+            _ => worley_plane(out.planes_mut::<3>(), jitter, coords, style, metric),
         }
         Ok(())
     }

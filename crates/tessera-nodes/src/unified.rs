@@ -9,7 +9,7 @@
 use crate::conditional::switched;
 use crate::kind::kind;
 use crate::math::range_of;
-use crate::noise::{WorleyMetric, WorleyStyle, cell_plane, worley, worley_plane};
+use crate::noise::{WorleyMetric, WorleyStyle, cell_plane, worley_plane};
 use crate::noise_nodes::{fractal_float_plane, perlin_plane, worley_style};
 use crate::vector::{rotate2d_of, rotate3d_of};
 use glam::{Vec2, Vec3};
@@ -113,15 +113,7 @@ impl<const D: usize> Node for Unified<D> {
         if chosen[2] {
             noises[2] = vec![0.0; len];
             let (metric, at) = (WorleyMetric::Euclidean, slices(&moved));
-            match self.style {
-                WorleyStyle::Distance => worley_plane([&mut noises[2]], jitter, at, metric),
-                WorleyStyle::Solid => {
-                    for (k, out) in noises[2].iter_mut().enumerate() {
-                        let p = std::array::from_fn(|d| at[d][k]);
-                        *out = worley::<D, 1>(p, jitter[k], self.style, metric)[0];
-                    }
-                }
-            }
+            worley_plane([&mut noises[2]], jitter, at, self.style, metric);
         }
         if chosen[3] {
             noises[3] = vec![0.0; len];
