@@ -271,7 +271,8 @@ impl NodeCore {
     ) -> Result<(), NodeError> {
         let mut objects: Option<TileObjects> = None;
         let mut result = Ok(());
-        for i in 0..ctx.len() {
+        let mut planes = TilePlanes::new(ctx, inputs, outputs);
+        for (i, (x, y, s)) in ctx.locations().enumerate() {
             let key = failure_key(ctx, i);
             let call = |py: Python| {
                 let attempt = match &mut objects {
@@ -288,8 +289,9 @@ impl NodeCore {
                 };
                 attempt
                     .and_then(|objects| {
-                        objects.context.borrow_mut(py).set_sample(ctx, i);
-                        self.call(py, instance, objects, inputs, outputs, i)
+                        let (u, v) = (planes.us[i], planes.vs[i]);
+                        objects.context.borrow_mut(py).set_sample([x, y], s, [u, v]);
+                        self.call(py, instance, objects, &mut planes, i)
                     })
                     .map_err(|failure| {
                         // Formatting a traceback costs far more than a call:
@@ -308,8 +310,8 @@ impl NodeCore {
                     }
                     OnError::Color => {
                         ctx.record_failure(i);
-                        for output in outputs.iter_mut() {
-                            output.write_sample(i, &[0.0; 4][..output.channels()]);
+                        for output in 0..planes.outputs.len() {
+                            planes.write(output, i, &[0.0; 4]);
                         }
                         self.failures.fetch_add(1, Ordering::Relaxed);
                         if let Some(error) = error {
@@ -529,13 +531,14 @@ fn call_function(instance: &Bound<PyAny>) -> PyResult<Option<Py<PyAny>>> {
 /// first): nodes with more inputs call the instance with a tuple.
 const STACK_ARGUMENTS: usize = 16;
 
-/// The Python object for one varying input's sample: a float, or a tuple
-/// of floats; the previous call's object when the value is the same.
-fn argument<'py>(
-    py: Python<'py>,
+/// The Python object for one varying input's sample, a float or a tuple
+/// of floats, kept in `last` (which owns it): the previous call's object
+/// when the value is the same.
+fn argument(
+    py: Python,
     sample: &[f32],
     last: &mut Option<([u32; 4], Py<PyAny>)>,
-) -> PyResult<Bound<'py, PyAny>> {
+) -> PyResult<*mut pyo3::ffi::PyObject> {
     let mut bits = [0u32; 4];
     for (b, v) in bits.iter_mut().zip(sample) {
         *b = v.to_bits();
@@ -543,15 +546,80 @@ fn argument<'py>(
     if let Some((previous, object)) = last
         && *previous == bits
     {
-        return Ok(object.bind(py).clone());
+        return Ok(object.as_ptr());
     }
     let object = if sample.len() == 1 {
         PyFloat::new(py, sample[0] as f64).into_any()
     } else {
         PyTuple::new(py, sample.iter().map(|&v| v as f64))?.into_any()
     };
-    *last = Some((bits, object.clone().unbind()));
-    Ok(object)
+    Ok(last.insert((bits, object.unbind())).1.as_ptr())
+}
+
+/// A tile's samples as `__call__` reads and writes them: each varying
+/// input's and each output's planes, taken once for the tile, and every
+/// sample's texture coordinate.
+struct TilePlanes<'a> {
+    samples: usize,
+    inputs: Vec<InputPlanes<'a>>,
+    outputs: Vec<(&'a mut [f32], usize)>,
+    us: Vec<f32>,
+    vs: Vec<f32>,
+}
+
+struct InputPlanes<'a> {
+    planes: &'a [f32],
+    channels: usize,
+    /// Every sample the same (a constant, or a value uniform over the
+    /// tile): read once a tile.
+    constant: bool,
+}
+
+impl<'a> TilePlanes<'a> {
+    fn new(ctx: &TileCtx, inputs: &[&'a Buffer], outputs: &'a mut [Buffer]) -> TilePlanes<'a> {
+        let samples = ctx.len();
+        let (mut us, mut vs) = (vec![0.0; samples], vec![0.0; samples]);
+        ctx.texcoord_planes(&mut us, &mut vs);
+        let same_bits = |plane: &[f32]| plane.iter().all(|v| v.to_bits() == plane[0].to_bits());
+        let inputs = (inputs.iter())
+            .map(|buffer| InputPlanes {
+                planes: buffer.data(),
+                channels: buffer.channels(),
+                constant: samples > 0 && buffer.data().chunks_exact(samples).all(same_bits),
+            })
+            .collect();
+        TilePlanes {
+            samples,
+            inputs,
+            outputs: (outputs.iter_mut())
+                .map(|b| (b.channels(), b.data_mut()))
+                .map(|(channels, planes)| (planes, channels))
+                .collect(),
+            us,
+            vs,
+        }
+    }
+
+    /// Sample `i` of varying input `input`, one value per channel.
+    fn read<'s>(&self, input: usize, i: usize, into: &'s mut [f32; 4]) -> &'s [f32] {
+        let input = &self.inputs[input];
+        for (c, value) in into[..input.channels].iter_mut().enumerate() {
+            *value = input.planes[c * self.samples + i];
+        }
+        &into[..input.channels]
+    }
+
+    /// Output `output`'s channels of sample `i`, from the first of `values`.
+    fn write(&mut self, output: usize, i: usize, values: &[f32]) {
+        let (planes, channels) = &mut self.outputs[output];
+        for (c, &value) in values[..*channels].iter().enumerate() {
+            planes[c * self.samples + i] = value;
+        }
+    }
+
+    fn channels(&self, output: usize) -> usize {
+        self.outputs[output].1
+    }
 }
 
 fn format_failure(error: &NodeError) -> String {
@@ -568,49 +636,70 @@ impl NodeCore {
         py: Python,
         instance: &Py<PyAny>,
         objects: &mut TileObjects,
-        inputs: &[&Buffer],
-        outputs: &mut [Buffer],
+        planes: &mut TilePlanes,
         i: usize,
     ) -> Result<(), CallFailure> {
-        let mut args: Vec<Bound<PyAny>> = Vec::with_capacity(self.slots.len() + 1);
-        args.push(objects.context.bind(py).clone().into_any());
-        let mut buffers = inputs.iter();
-        for (slot, last) in self.slots.iter().zip(&mut objects.last) {
-            args.push(match slot {
-                Slot::Uniform(value) => value.bind(py).clone(),
-                Slot::Varying => {
-                    let buffer = buffers.next().expect("one buffer per varying input");
+        // The arguments as borrowed pointers, on the stack where they fit:
+        // each is owned, for the whole call, by `self.slots` (uniform
+        // values), `objects.last` (varying ones) or `objects.context`.
+        let count = self.slots.len() + 2;
+        let mut on_stack = [std::ptr::null_mut(); STACK_ARGUMENTS];
+        let mut on_heap = Vec::new();
+        let pointers = if count <= STACK_ARGUMENTS {
+            &mut on_stack[..count]
+        } else {
+            on_heap.resize(count, std::ptr::null_mut());
+            &mut on_heap[..]
+        };
+        pointers[0] = instance.as_ptr();
+        pointers[1] = objects.context.as_ptr();
+        let mut varying = 0;
+        for ((slot, last), pointer) in self
+            .slots
+            .iter()
+            .zip(&mut objects.last)
+            .zip(&mut pointers[2..])
+        {
+            *pointer = match (slot, last) {
+                (Slot::Uniform(value), _) => value.as_ptr(),
+                // The same over the whole tile: the first call's object.
+                (Slot::Varying, Some((_, object))) if planes.inputs[varying].constant => {
+                    varying += 1;
+                    object.as_ptr()
+                }
+                (Slot::Varying, last) => {
                     let mut sample = [0.0; 4];
-                    let sample = buffer.read_sample(i, &mut sample);
+                    let sample = planes.read(varying, i, &mut sample);
+                    varying += 1;
                     argument(py, sample, last).map_err(CallFailure::Raised)?
                 }
-            });
+            };
         }
         let returned = match &objects.method {
-            Some(method) if args.len() < STACK_ARGUMENTS => {
-                let mut pointers = [std::ptr::null_mut(); STACK_ARGUMENTS];
-                pointers[0] = instance.as_ptr();
-                for (pointer, arg) in pointers[1..].iter_mut().zip(&args) {
-                    *pointer = arg.as_ptr();
-                }
-                // SAFETY: the GIL is held (`py`); the function and every
-                // argument are live objects (`method`, `instance`, `args`)
-                // for the whole call; vectorcall borrows them and returns a
-                // new reference, or null with an exception set.
-                unsafe {
-                    let result = pyo3::ffi::PyObject_Vectorcall(
-                        method.as_ptr(),
-                        pointers.as_ptr(),
-                        args.len() + 1,
-                        std::ptr::null_mut(),
-                    );
-                    Bound::from_owned_ptr_or_err(py, result)
-                }
+            // SAFETY: the GIL is held (`py`); the function and every
+            // argument are live objects (`method`, and the owners above)
+            // for the whole call; vectorcall borrows them and returns a new
+            // reference, or null with an exception set.
+            Some(method) => unsafe {
+                let result = pyo3::ffi::PyObject_Vectorcall(
+                    method.as_ptr(),
+                    pointers.as_ptr(),
+                    count,
+                    std::ptr::null_mut(),
+                );
+                Bound::from_owned_ptr_or_err(py, result)
+            },
+            None => {
+                // SAFETY: as above; each pointer is borrowed for the tuple,
+                // which takes its own reference.
+                let args = pointers[1..]
+                    .iter()
+                    .map(|&pointer| unsafe { Borrowed::from_ptr(py, pointer) });
+                PyTuple::new(py, args).and_then(|args| instance.bind(py).call1(args))
             }
-            _ => PyTuple::new(py, args).and_then(|args| instance.bind(py).call1(args)),
         };
         let returned = returned.map_err(CallFailure::Raised)?;
-        self.store(py, &returned, outputs, i)
+        self.store(py, &returned, planes, i)
     }
 
     /// Stores a return value: a dict by output name, a tuple or list in
@@ -619,7 +708,7 @@ impl NodeCore {
         &self,
         py: Python,
         returned: &Bound<PyAny>,
-        outputs: &mut [Buffer],
+        outputs: &mut TilePlanes,
         i: usize,
     ) -> Result<(), CallFailure> {
         let names = || {
@@ -687,11 +776,11 @@ impl NodeCore {
         &self,
         k: usize,
         value: &Bound<PyAny>,
-        outputs: &mut [Buffer],
+        outputs: &mut TilePlanes,
         i: usize,
     ) -> Result<(), CallFailure> {
         let (name, ty) = &self.outputs[k];
-        let channels = outputs[k].channels();
+        let channels = outputs.channels(k);
         let wrong = |found: String| {
             let expected = match ty {
                 ValueType::Float => "a number".to_string(),
@@ -708,10 +797,11 @@ impl NodeCore {
                 .map_err(|_| wrong(type_name(value)))?;
             1
         } else if let Ok(tuple) = value.cast::<PyTuple>() {
-            for (number, item) in numbers.iter_mut().zip(tuple.iter()) {
+            let items = tuple.as_slice();
+            for (number, item) in numbers.iter_mut().zip(items) {
                 *number = item.extract().map_err(|_| wrong(type_name(value)))?;
             }
-            tuple.len()
+            items.len()
         } else if value.is_instance_of::<pyo3::types::PyString>() {
             return Err(wrong(type_name(value)));
         } else {
@@ -741,7 +831,7 @@ impl NodeCore {
                 "output `{name}` is {bad:?}{beyond}; outputs must be finite"
             )));
         }
-        outputs[k].write_sample(i, &numbers.map(|v| v as f32)[..count]);
+        outputs.write(k, i, &numbers.map(|v| v as f32)[..count]);
         Ok(())
     }
 

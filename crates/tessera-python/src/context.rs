@@ -70,16 +70,14 @@ impl Context {
         }
     }
 
-    /// Points the context at sample `i` of the tile.
-    pub fn set_sample(&mut self, ctx: &TileCtx, i: usize) {
-        let (x, y, s) = ctx.locate(i);
-        let uv = ctx.texcoord(i);
+    /// Points the context at sample `sample` of pixel (x, y), at texture
+    /// coordinate (u, v).
+    pub fn set_sample(&mut self, [x, y]: [i32; 2], sample: u32, [u, v]: [f32; 2]) {
         self.x = x;
         self.y = y;
-        self.sample = s;
-        self.u = uv.x;
-        self.v = uv.y;
-        self.tile = ctx.tile_index;
+        self.sample = sample;
+        self.u = u;
+        self.v = v;
         self.draws = 0;
     }
 }
@@ -221,7 +219,8 @@ mod tests {
             share: None,
         };
         let mut context = Context::new(&ctx);
-        context.set_sample(&ctx, 5);
+        let (x, y, s) = ctx.locate(5);
+        context.set_sample([x, y], s, ctx.texcoord(5).into());
         context
     }
 
