@@ -527,8 +527,8 @@ fn call_function(instance: &Bound<PyAny>) -> PyResult<Option<Py<PyAny>>> {
     Ok(None)
 }
 
-/// Arguments a call passes without allocating for them (the instance
-/// first): nodes with more inputs call the instance with a tuple.
+/// Arguments a call passes without allocating for them (the instance and
+/// `ctx` first): nodes with more inputs have theirs in a `Vec`.
 const STACK_ARGUMENTS: usize = 16;
 
 /// The Python object for one varying input's sample, a float or a tuple
