@@ -33,14 +33,13 @@ struct Unified<const D: usize> {
 }
 
 impl<const D: usize> Unified<D> {
-    /// The graph's coordinates: `coord * freq + offset`, and that turned by
-    /// `(jitter - 1) * 90000` degrees (about (0.1, 1, 0) in 3D); and the
-    /// turn.
+    /// The graph's coordinates, `coord * freq + offset`, and its turn,
+    /// `(jitter - 1) * 90000` degrees.
     fn coordinates(
         coords: [&[f32]; D],
         [freq, offset]: [[&[f32]; D]; 2],
         jitter: &[f32],
-    ) -> ([Vec<f32>; D], [Vec<f32>; D], Vec<f32>) {
+    ) -> ([Vec<f32>; D], Vec<f32>) {
         let len = jitter.len();
         let moved: [Vec<f32>; D] = std::array::from_fn(|d| {
             (0..len)
@@ -48,6 +47,14 @@ impl<const D: usize> Unified<D> {
                 .collect()
         });
         let turn: Vec<f32> = jitter.iter().map(|j| (j - 1.0) * 90000.0).collect();
+        (moved, turn)
+    }
+
+    /// The coordinates `moved` turned by `turn` degrees (about (0.1, 1, 0)
+    /// in 3D): only where a chosen noise reads them (a sine and a cosine a
+    /// sample).
+    fn turned(moved: &[Vec<f32>; D], turn: &[f32]) -> [Vec<f32>; D] {
+        let len = turn.len();
         let mut turned: [Vec<f32>; D] = std::array::from_fn(|_| vec![0.0; len]);
         for k in 0..len {
             let at: [f32; D] = std::array::from_fn(|d| moved[d][k]);
@@ -67,7 +74,7 @@ impl<const D: usize> Unified<D> {
                 turned[d][k] = rotated[d];
             }
         }
-        (moved, turned, turn)
+        turned
     }
 }
 
@@ -93,13 +100,19 @@ impl<const D: usize> Node for Unified<D> {
         let (jitter, ty) = (jitter.plane(0), ty.plane(0));
         let len = jitter.len();
         let planes = [freq.planes::<D>(), offset.planes::<D>()];
-        let (moved, turned, turn) = Self::coordinates(coord.planes::<D>(), planes, jitter);
+        let (moved, turn) = Self::coordinates(coord.planes::<D>(), planes, jitter);
         let mut chosen = [false; NOISES];
         for &which in ty {
             if let Some(noise) = switched(which, NOISES) {
                 chosen[noise] = true;
             }
         }
+        // Perlin, cell and the 3D fractal read the turned coordinates.
+        let turned = if chosen[0] || chosen[1] || (chosen[3] && D == 3) {
+            Self::turned(&moved, &turn)
+        } else {
+            std::array::from_fn(|_| Vec::new())
+        };
         let mut noises: [Vec<f32>; NOISES] = std::array::from_fn(|_| Vec::new());
         if chosen[0] {
             let half = vec![0.5; len];

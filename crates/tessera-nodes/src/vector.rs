@@ -93,8 +93,12 @@ pub fn distance() -> Arc<dyn NodeKind> {
         &[("in1", "first point"), ("in2", "second point")],
         FLOAT,
         |v, out| {
-            let diff: Vec<f32> = v[0].iter().zip(v[1]).map(|(a, b)| a - b).collect();
-            out[0] = dot(&diff, &diff).sqrt();
+            let mut diff = [0.0f32; 4];
+            for ((d, a), b) in diff.iter_mut().zip(v[0]).zip(v[1]) {
+                *d = a - b;
+            }
+            let diff = &diff[..v[0].len()];
+            out[0] = dot(diff, diff).sqrt();
         },
     )
 }
