@@ -548,10 +548,14 @@ fn argument(
     {
         return Ok(object.as_ptr());
     }
-    let object = if sample.len() == 1 {
-        PyFloat::new(py, sample[0] as f64).into_any()
-    } else {
-        PyTuple::new(py, sample.iter().map(|&v| v as f64))?.into_any()
+    // Fixed-size tuples: pyo3 builds them without an iterator's checks.
+    let object = match *sample {
+        [x] => PyFloat::new(py, x.into()).into_any(),
+        [x, y] => (f64::from(x), f64::from(y)).into_pyobject(py)?.into_any(),
+        [x, y, z] => (f64::from(x), f64::from(y), f64::from(z))
+            .into_pyobject(py)?
+            .into_any(),
+        _ => PyTuple::new(py, sample.iter().map(|&v| f64::from(v)))?.into_any(),
     };
     Ok(last.insert((bits, object.unbind())).1.as_ptr())
 }
