@@ -395,6 +395,96 @@ fn every_node_listed_as_rendered_through_its_graph_is_checked_clean() {
     run.expect_code(0);
 }
 
+/// A native node left without its inputs renders what it renders with each
+/// input set to the default its nodedef in MaterialX's library gives: the
+/// Tessera node's own defaults (and `SIGNATURE_DEFAULTS`) are MaterialX's,
+/// for every native signature.
+#[test]
+fn native_nodes_default_their_inputs_as_their_nodedefs_do() {
+    let listing = tessera(&["nodes", "--materialx"])
+        .expect_code(0)
+        .stdout
+        .clone();
+    let library = root().join("crates/tessera-materialx/stdlib/stdlib_defs.mtlx");
+    let library = std::fs::read_to_string(library).unwrap();
+    let library = roxmltree::Document::parse(&library).unwrap();
+    let texture = root().join("tests/materialx/conformance/textures/wave16.hdr");
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("out.exr");
+    let (mut compared, mut differing) = (0, Vec::new());
+    let native = listing.lines().filter(|l| !l.contains("(through"));
+    for (category, nodedefs) in native.map(|l| l.split_once(": ").unwrap()) {
+        // A convert is made of other nodes, and needs its input's type.
+        if category == "convert" {
+            continue;
+        }
+        for nodedef in nodedefs.split(", ") {
+            let definition = (library.descendants())
+                .find(|n| n.has_tag_name("nodedef") && n.attribute("name") == Some(nodedef))
+                .unwrap_or_else(|| panic!("no {nodedef} in MaterialX's library"));
+            let child =
+                |tag: &'static str| (definition.children()).filter(move |n| n.has_tag_name(tag));
+            let outputs: Vec<_> = child("output").collect();
+            let (node_type, output) = match &outputs[..] {
+                [one] => (one.attribute("type").unwrap(), String::new()),
+                [first, ..] => {
+                    let name = first.attribute("name").unwrap();
+                    ("multioutput", format!(r#" output="{name}""#))
+                }
+                [] => panic!("{nodedef} has no output"),
+            };
+            let output_type = outputs[0].attribute("type").unwrap();
+            let file = match category.ends_with("image") {
+                true => format!(
+                    r#"<input name="file" type="filename" value="{}" />"#,
+                    texture.display()
+                ),
+                false => String::new(),
+            };
+            let defaults: String = child("input")
+                .filter(|input| input.attribute("type") != Some("filename"))
+                .filter_map(|input| {
+                    let value = input.attribute("value")?;
+                    let (name, ty) = (input.attribute("name")?, input.attribute("type")?);
+                    Some(format!(
+                        "\n<input name=\"{name}\" type=\"{ty}\" value=\"{value}\" />"
+                    ))
+                })
+                .collect();
+            if defaults.is_empty() {
+                continue;
+            }
+            let graph = |form: &str, inputs: &str| {
+                format!(
+                    "<nodegraph name=\"{form}\">\n<{category} name=\"n\" type=\"{node_type}\" \
+                     nodedef=\"{nodedef}\">{file}{inputs}\n</{category}>\n<output name=\"out\" \
+                     type=\"{output_type}\" nodename=\"n\"{output} />\n</nodegraph>\n"
+                )
+            };
+            let document = dir.path().join(format!("{nodedef}.mtlx"));
+            let graphs = graph("omitted", "") + &graph("explicit", &defaults);
+            std::fs::write(
+                &document,
+                format!("<materialx version=\"1.39\">\n{graphs}</materialx>\n"),
+            )
+            .unwrap();
+            let hash = |graph: &str| {
+                let document = document.to_str().unwrap();
+                let args = ["render", document, "--output", graph, "--size", "4x4", "-o"];
+                tessera(&[&args[..], &[image.to_str().unwrap()]].concat())
+                    .expect_code(0)
+                    .pixel_hash()
+            };
+            if hash("omitted/out") != hash("explicit/out") {
+                differing.push(nodedef.to_string());
+            }
+            compared += 1;
+        }
+    }
+    assert!(compared >= 250, "only {compared} nodedefs");
+    assert!(differing.is_empty(), "defaults differ: {differing:?}");
+}
+
 #[test]
 fn samples_and_seed_apply_to_documents_and_scenes_and_convert_keeps_them() {
     let dir = tempfile::tempdir().unwrap();
