@@ -168,16 +168,6 @@ impl TileCtx<'_> {
         self.rect.locate(i, self.frame.samples)
     }
 
-    /// Every sample's (x, y, sample index), in sample order: what
-    /// [`TileCtx::locate`] gives for each, without its divisions.
-    pub fn locations(&self) -> impl Iterator<Item = (i32, i32, u32)> + '_ {
-        let (rect, samples) = (self.rect, self.frame.samples);
-        (rect.y..rect.y + rect.height as i32).flat_map(move |y| {
-            (rect.x..rect.x + rect.width as i32)
-                .flat_map(move |x| (0..samples).map(move |s| (x, y, s)))
-        })
-    }
-
     /// The continuous image position of sample `i`, in pixels from the
     /// top-left corner. One sample sits at the pixel centre; several are
     /// jittered by a hash of (seed, pixel, sample).
@@ -196,6 +186,38 @@ impl TileCtx<'_> {
             p.x / self.frame.width as f32,
             1.0 - p.y / self.frame.height as f32,
         )
+    }
+
+    /// Writes every sample's pixel and index within it, as [`TileCtx::locate`]
+    /// gives them, into `xs`, `ys` and `samples` (one per sample each): the
+    /// first row made, the others copies of it but for their y.
+    pub fn location_planes(&self, xs: &mut [i32], ys: &mut [i32], samples: &mut [u32]) {
+        let per_pixel = self.frame.samples as usize;
+        let row = self.rect.width as usize * per_pixel;
+        if row == 0 {
+            return;
+        }
+        for (dx, (xs, samples)) in (xs[..row].chunks_exact_mut(per_pixel))
+            .zip(samples[..row].chunks_exact_mut(per_pixel))
+            .enumerate()
+        {
+            xs.fill(self.rect.x + dx as i32);
+            for (s, sample) in samples.iter_mut().enumerate() {
+                *sample = s as u32;
+            }
+        }
+        let (first_xs, other_xs) = xs.split_at_mut(row);
+        let (first_samples, other_samples) = samples.split_at_mut(row);
+        for (xs, samples) in other_xs
+            .chunks_exact_mut(row)
+            .zip(other_samples.chunks_exact_mut(row))
+        {
+            xs.copy_from_slice(first_xs);
+            samples.copy_from_slice(first_samples);
+        }
+        for (dy, ys) in ys.chunks_exact_mut(row).enumerate() {
+            ys.fill(self.rect.y + dy as i32);
+        }
     }
 
     /// Writes every sample's texture coordinate: u into `us`, v into `vs`.
@@ -323,13 +345,16 @@ mod tests {
     }
 
     #[test]
-    fn locations_are_those_located_one_by_one() {
+    fn location_planes_are_the_samples_located_one_by_one() {
         for samples in [1, 3] {
             let f = frame(samples);
             let ctx = tile_ctx(&f, Rect::new(-2, 1, 5, 3));
-            let seen: Vec<_> = ctx.locations().collect();
             let expected: Vec<_> = (0..ctx.len()).map(|i| ctx.locate(i)).collect();
-            assert_eq!(seen, expected);
+            let n = ctx.len();
+            let (mut xs, mut ys, mut indices) = (vec![9; n], vec![9; n], vec![9; n]);
+            ctx.location_planes(&mut xs, &mut ys, &mut indices);
+            let planes: Vec<_> = (0..n).map(|i| (xs[i], ys[i], indices[i])).collect();
+            assert_eq!(planes, expected);
         }
     }
 

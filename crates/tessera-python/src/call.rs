@@ -136,16 +136,9 @@ impl NodeCore {
         // numpy importable, or the error that says how to install it (the
         // numpy crate would panic without it).
         api.numpy.call0(py).map_err(fail)?;
-        let (mut xs, mut ys, mut samples) = (
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-        );
-        for (x, y, s) in ctx.locations() {
-            xs.push(x);
-            ys.push(y);
-            samples.push(s as i32);
-        }
+        let (mut xs, mut ys, mut indices) = (vec![0; n], vec![0; n], vec![0; n]);
+        ctx.location_planes(&mut xs, &mut ys, &mut indices);
+        let samples: Vec<i32> = indices.into_iter().map(|s| s as i32).collect();
         let (mut us, mut vs) = (vec![0.0f32; n], vec![0.0f32; n]);
         ctx.texcoord_planes(&mut us, &mut vs);
         // Moved into numpy, not copied.
@@ -272,7 +265,7 @@ impl NodeCore {
         let mut objects: Option<TileObjects> = None;
         let mut result = Ok(());
         let mut planes = TilePlanes::new(ctx, inputs, outputs);
-        for (i, (x, y, s)) in ctx.locations().enumerate() {
+        for i in 0..ctx.len() {
             let key = failure_key(ctx, i);
             let call = |py: Python| {
                 let attempt = match &mut objects {
@@ -289,8 +282,8 @@ impl NodeCore {
                 };
                 attempt
                     .and_then(|objects| {
-                        let (u, v) = (planes.us[i], planes.vs[i]);
-                        objects.context.borrow_mut(py).set_sample([x, y], s, [u, v]);
+                        let (pixel, sample, uv) = planes.position(i);
+                        objects.context.borrow_mut(py).set_sample(pixel, sample, uv);
                         self.call(py, instance, objects, &mut planes, i)
                     })
                     .map_err(|failure| {
@@ -562,11 +555,14 @@ fn argument(
 
 /// A tile's samples as `__call__` reads and writes them: each varying
 /// input's and each output's planes, taken once for the tile, and every
-/// sample's texture coordinate.
+/// sample's pixel, index in it and texture coordinate.
 struct TilePlanes<'a> {
     samples: usize,
     inputs: Vec<InputPlanes<'a>>,
     outputs: Vec<(&'a mut [f32], usize)>,
+    xs: Vec<i32>,
+    ys: Vec<i32>,
+    indices: Vec<u32>,
     us: Vec<f32>,
     vs: Vec<f32>,
 }
@@ -582,6 +578,8 @@ struct InputPlanes<'a> {
 impl<'a> TilePlanes<'a> {
     fn new(ctx: &TileCtx, inputs: &[&'a Buffer], outputs: &'a mut [Buffer]) -> TilePlanes<'a> {
         let samples = ctx.len();
+        let (mut xs, mut ys, mut indices) = (vec![0; samples], vec![0; samples], vec![0; samples]);
+        ctx.location_planes(&mut xs, &mut ys, &mut indices);
         let (mut us, mut vs) = (vec![0.0; samples], vec![0.0; samples]);
         ctx.texcoord_planes(&mut us, &mut vs);
         let same_bits = |plane: &[f32]| plane.iter().all(|v| v.to_bits() == plane[0].to_bits());
@@ -599,9 +597,21 @@ impl<'a> TilePlanes<'a> {
                 .map(|b| (b.channels(), b.data_mut()))
                 .map(|(channels, planes)| (planes, channels))
                 .collect(),
+            xs,
+            ys,
+            indices,
             us,
             vs,
         }
+    }
+
+    /// Sample `i`'s pixel, index within it and texture coordinate.
+    fn position(&self, i: usize) -> ([i32; 2], u32, [f32; 2]) {
+        (
+            [self.xs[i], self.ys[i]],
+            self.indices[i],
+            [self.us[i], self.vs[i]],
+        )
     }
 
     /// Sample `i` of varying input `input`, one value per channel.
