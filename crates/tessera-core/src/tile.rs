@@ -194,7 +194,7 @@ impl TileCtx<'_> {
     pub fn location_planes(&self, xs: &mut [i32], ys: &mut [i32], samples: &mut [u32]) {
         let per_pixel = self.frame.samples as usize;
         let row = self.rect.width as usize * per_pixel;
-        if row == 0 {
+        if row == 0 || xs.len() < row {
             return;
         }
         for (dx, (xs, samples)) in (xs[..row].chunks_exact_mut(per_pixel))
@@ -356,6 +356,9 @@ mod tests {
             let planes: Vec<_> = (0..n).map(|i| (xs[i], ys[i], indices[i])).collect();
             assert_eq!(planes, expected);
         }
+        // No rows: nothing to write.
+        let f = frame(1);
+        tile_ctx(&f, Rect::new(0, 0, 4, 0)).location_planes(&mut [], &mut [], &mut []);
     }
 
     #[test]

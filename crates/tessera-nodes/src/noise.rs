@@ -1168,7 +1168,10 @@ impl<const D: usize> CellTable<D> {
     fn get(&self, base: [i32; D], offset: [i32; D]) -> [f32; D] {
         let mut index = 0;
         for axis in 0..D {
-            index = index * self.spans[axis] + base[axis] + offset[axis] - self.origin[axis];
+            // The cell's place along the axis first: near i32's end, base
+            // plus the index so far would overflow.
+            let along = base[axis] + offset[axis] - self.origin[axis];
+            index = index * self.spans[axis] + along;
         }
         self.hashed[index as usize]
     }
@@ -1457,6 +1460,58 @@ mod tests {
                         "worley3 vector3 at {p:?}, {what}"
                     );
                 }
+            }
+        }
+    }
+
+    /// Samples in cells near the end of i32's range, spread over a table
+    /// of many cells: indexing it must not overflow (a debug build checks).
+    #[test]
+    fn worley_near_the_end_of_i32_gives_the_scalar_functions_bits() {
+        let u: Vec<f32> = (0..64).map(|i| i as f32 * 0.66).collect();
+        for (far, p) in [
+            (2_147_483_520.0f32, 1),
+            (-2_147_483_520.0, 1),
+            (2_147_483_520.0, 0),
+        ] {
+            let v = vec![far; u.len()];
+            let jitter = vec![1.0; u.len()];
+            let mut out = vec![0.0; u.len()];
+            let [a, b] = if p == 1 { [&u, &v] } else { [&v, &u] };
+            worley_plane(
+                [&mut out],
+                &jitter,
+                [a, b],
+                WorleyStyle::Distance,
+                WorleyMetric::Euclidean,
+            );
+            for i in 0..u.len() {
+                let expected = worley2(Vec2::new(a[i], b[i]), 1.0, WorleyMetric::Euclidean);
+                assert_eq!(
+                    out[i].to_bits(),
+                    expected.to_bits(),
+                    "at ({}, {})",
+                    a[i],
+                    b[i]
+                );
+            }
+            let w = vec![0.5; u.len()];
+            worley_plane(
+                [&mut out],
+                &jitter,
+                [a, &w, b],
+                WorleyStyle::Distance,
+                WorleyMetric::Euclidean,
+            );
+            for i in 0..u.len() {
+                let expected = worley3(Vec3::new(a[i], 0.5, b[i]), 1.0, WorleyMetric::Euclidean);
+                assert_eq!(
+                    out[i].to_bits(),
+                    expected.to_bits(),
+                    "at ({}, 0.5, {})",
+                    a[i],
+                    b[i]
+                );
             }
         }
     }
