@@ -151,6 +151,28 @@ fn a_wrong_number_of_outputs_is_named() {
 }
 
 #[test]
+fn outputs_returned_as_a_dict_a_tuple_or_a_list_give_the_same_pixels() {
+    let hashes: Vec<String> = [
+        "{\"color\": (ctx.u, 0.5, 1.0), \"height\": ctx.v}",
+        "(ctx.u, 0.5, 1.0), ctx.v",
+        "[(ctx.u, 0.5, 1.0), ctx.v]",
+    ]
+    .iter()
+    .map(|returned| {
+        let dir = tempfile::tempdir().unwrap();
+        let script = format!(
+            "{HEADER}    outputs = {{\"color\": tessera.Color(), \"height\": tessera.Float()}}\n\n    \
+             def __call__(self, ctx):\n        return {returned}\n"
+        );
+        python_scene(dir.path(), &script, "");
+        render_here(dir.path(), &[]).expect_code(0).pixel_hash()
+    })
+    .collect();
+    assert!(hashes.iter().all(|h| *h == hashes[0]), "{hashes:?}");
+    assert_bad_return("[1.0]", "returned 1 value for 2 outputs (color, height)");
+}
+
+#[test]
 fn a_wrong_shape_is_named() {
     assert_bad_return(
         "{\"color\": (1.0, 0.0), \"height\": 1.0}",

@@ -757,33 +757,33 @@ impl NodeCore {
         if self.outputs.len() == 1 {
             return self.store_one(0, returned, outputs, i);
         }
-        let items = if returned.is_instance_of::<PyTuple>() || returned.is_instance_of::<PyList>() {
-            returned
-                .try_iter()
-                .and_then(|it| it.collect::<PyResult<Vec<_>>>())
-                .ok()
+        let list;
+        let items = if let Ok(tuple) = returned.cast::<PyTuple>() {
+            // The tuple's own items, borrowed: no iterator, no copy.
+            tuple.as_slice()
+        } else if let Ok(returned) = returned.cast::<PyList>() {
+            list = returned.iter().collect::<Vec<_>>();
+            &list[..]
         } else {
-            None
-        };
-        match items {
-            Some(items) if items.len() == self.outputs.len() => {
-                for (k, item) in items.iter().enumerate() {
-                    self.store_one(k, item, outputs, i)?;
-                }
-                Ok(())
-            }
-            Some(items) => Err(self.bad(format!(
-                "returned {} values for {} outputs ({})",
-                items.len(),
-                self.outputs.len(),
-                names()
-            ))),
-            None => Err(self.bad(format!(
+            return Err(self.bad(format!(
                 "returned {}; expected a dict of the outputs ({}) or a tuple in that order",
                 type_name(returned),
                 names()
-            ))),
+            )));
+        };
+        if items.len() != self.outputs.len() {
+            return Err(self.bad(format!(
+                "returned {} value{} for {} outputs ({})",
+                items.len(),
+                if items.len() == 1 { "" } else { "s" },
+                self.outputs.len(),
+                names()
+            )));
         }
+        for (k, item) in items.iter().enumerate() {
+            self.store_one(k, item, outputs, i)?;
+        }
+        Ok(())
     }
 
     fn store_one(
