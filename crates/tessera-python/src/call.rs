@@ -136,11 +136,14 @@ impl NodeCore {
         // numpy importable, or the error that says how to install it (the
         // numpy crate would panic without it).
         api.numpy.call0(py).map_err(fail)?;
-        let (mut xs, mut ys, mut indices) = (vec![0; n], vec![0; n], vec![0; n]);
-        ctx.location_planes(&mut xs, &mut ys, &mut indices);
+        let SamplePositions {
+            xs,
+            ys,
+            indices,
+            us,
+            vs,
+        } = SamplePositions::of(ctx);
         let samples: Vec<i32> = indices.into_iter().map(|s| s as i32).collect();
-        let (mut us, mut vs) = (vec![0.0f32; n], vec![0.0f32; n]);
-        ctx.texcoord_planes(&mut us, &mut vs);
         // Moved into numpy, not copied.
         let positions = (
             PyArray1::from_vec(py, xs),
@@ -560,11 +563,34 @@ struct TilePlanes<'a> {
     samples: usize,
     inputs: Vec<InputPlanes<'a>>,
     outputs: Vec<(&'a mut [f32], usize)>,
+    positions: SamplePositions,
+}
+
+/// Every sample of a tile's pixel (`xs`, `ys`), index within it and texture
+/// coordinate (`us`, `vs`), a plane each.
+struct SamplePositions {
     xs: Vec<i32>,
     ys: Vec<i32>,
     indices: Vec<u32>,
     us: Vec<f32>,
     vs: Vec<f32>,
+}
+
+impl SamplePositions {
+    fn of(ctx: &TileCtx) -> SamplePositions {
+        let n = ctx.len();
+        let (mut xs, mut ys, mut indices) = (vec![0; n], vec![0; n], vec![0; n]);
+        ctx.location_planes(&mut xs, &mut ys, &mut indices);
+        let (mut us, mut vs) = (vec![0.0; n], vec![0.0; n]);
+        ctx.texcoord_planes(&mut us, &mut vs);
+        SamplePositions {
+            xs,
+            ys,
+            indices,
+            us,
+            vs,
+        }
+    }
 }
 
 struct InputPlanes<'a> {
@@ -578,10 +604,6 @@ struct InputPlanes<'a> {
 impl<'a> TilePlanes<'a> {
     fn new(ctx: &TileCtx, inputs: &[&'a Buffer], outputs: &'a mut [Buffer]) -> TilePlanes<'a> {
         let samples = ctx.len();
-        let (mut xs, mut ys, mut indices) = (vec![0; samples], vec![0; samples], vec![0; samples]);
-        ctx.location_planes(&mut xs, &mut ys, &mut indices);
-        let (mut us, mut vs) = (vec![0.0; samples], vec![0.0; samples]);
-        ctx.texcoord_planes(&mut us, &mut vs);
         let same_bits = |plane: &[f32]| plane.iter().all(|v| v.to_bits() == plane[0].to_bits());
         let inputs = (inputs.iter())
             .map(|buffer| InputPlanes {
@@ -594,24 +616,19 @@ impl<'a> TilePlanes<'a> {
             samples,
             inputs,
             outputs: (outputs.iter_mut())
-                .map(|b| (b.channels(), b.data_mut()))
-                .map(|(channels, planes)| (planes, channels))
+                .map(|buffer| {
+                    let channels = buffer.channels();
+                    (buffer.data_mut(), channels)
+                })
                 .collect(),
-            xs,
-            ys,
-            indices,
-            us,
-            vs,
+            positions: SamplePositions::of(ctx),
         }
     }
 
     /// Sample `i`'s pixel, index within it and texture coordinate.
     fn position(&self, i: usize) -> ([i32; 2], u32, [f32; 2]) {
-        (
-            [self.xs[i], self.ys[i]],
-            self.indices[i],
-            [self.us[i], self.vs[i]],
-        )
+        let p = &self.positions;
+        ([p.xs[i], p.ys[i]], p.indices[i], [p.us[i], p.vs[i]])
     }
 
     /// Sample `i` of varying input `input`, one value per channel.
