@@ -349,13 +349,25 @@ fn nodes_materialx_lists_each_node_with_its_signatures() {
     assert!(!run.stdout.contains("colorramp"), "{}", run.stdout);
 }
 
+/// The `file` input a MaterialX image node of `category` needs to render
+/// (a conformance texture); none for other nodes.
+fn texture_input(category: &str) -> String {
+    if !category.ends_with("image") {
+        return String::new();
+    }
+    let texture = root().join("tests/materialx/conformance/textures/wave16.hdr");
+    format!(
+        r#"<input name="file" type="filename" value="{}" />"#,
+        texture.display()
+    )
+}
+
 #[test]
 fn every_node_listed_as_rendered_through_its_graph_is_checked_clean() {
     let listing = tessera(&["nodes", "--materialx"])
         .expect_code(0)
         .stdout
         .clone();
-    let texture = root().join("tests/materialx/conformance/textures/wave16.hdr");
     let mut graphs = String::new();
     for (name, signatures) in tessera_materialx::GRAPH_DEFINED_NODES {
         let nodedefs: Vec<String> = (signatures.iter())
@@ -371,14 +383,7 @@ fn every_node_listed_as_rendered_through_its_graph_is_checked_clean() {
         );
         for (signature, nodedef) in signatures.iter().zip(&nodedefs) {
             let ty = tessera_materialx::output_type(name, signature);
-            let file = if name.ends_with("image") {
-                format!(
-                    r#"<input name="file" type="filename" value="{}" />"#,
-                    texture.display()
-                )
-            } else {
-                String::new()
-            };
+            let file = texture_input(name);
             graphs.push_str(&format!(
                 r#"<nodegraph name="{nodedef}"><{name} name="n" type="{ty}" nodedef="{nodedef}">{file}</{name}><output name="out" type="{ty}" nodename="n" /></nodegraph>"#
             ));
@@ -408,7 +413,6 @@ fn native_nodes_default_their_inputs_as_their_nodedefs_do() {
     let library = root().join("crates/tessera-materialx/stdlib/stdlib_defs.mtlx");
     let library = std::fs::read_to_string(library).unwrap();
     let library = roxmltree::Document::parse(&library).unwrap();
-    let texture = root().join("tests/materialx/conformance/textures/wave16.hdr");
     let dir = tempfile::tempdir().unwrap();
     let image = dir.path().join("out.exr");
     let (mut compared, mut differing) = (0, Vec::new());
@@ -434,13 +438,7 @@ fn native_nodes_default_their_inputs_as_their_nodedefs_do() {
                 [] => panic!("{nodedef} has no output"),
             };
             let output_type = outputs[0].attribute("type").unwrap();
-            let file = match category.ends_with("image") {
-                true => format!(
-                    r#"<input name="file" type="filename" value="{}" />"#,
-                    texture.display()
-                ),
-                false => String::new(),
-            };
+            let file = texture_input(category);
             let defaults: String = child("input")
                 .filter(|input| input.attribute("type") != Some("filename"))
                 .filter_map(|input| {
