@@ -172,6 +172,38 @@ fn outputs_returned_as_a_dict_a_tuple_or_a_list_give_the_same_pixels() {
     assert_bad_return("[1.0]", "returned 1 value for 2 outputs (color, height)");
 }
 
+/// Tessera writes a call's arguments into the previous call's objects when
+/// only it holds them: an argument the node kept, or an item of one, must
+/// keep its value.
+#[test]
+fn arguments_a_node_keeps_are_never_changed_by_later_calls() {
+    let hashes: Vec<String> = [
+        // The first call keeps its uv tuple and its level float, the second
+        // a float of its uv: the pixels (0, 0) and (1, 0), u = 1/16 and 3/16
+        // (the first call returns its level as blue).
+        "        if not self.kept:\n            self.kept += [uv, level]\n        \
+         elif len(self.kept) == 2:\n            self.kept.append(uv[0])\n        \
+         return (self.kept[0][0], self.kept[1], self.kept[-1])\n",
+        "        return (0.0625, 0.0625, 0.0625 if (ctx.x, ctx.y) == (0, 0) else 0.1875)\n",
+    ]
+    .iter()
+    .map(|body| {
+        let dir = tempfile::tempdir().unwrap();
+        let script = format!(
+            "{HEADER}    inputs = {{\"uv\": tessera.Vector2(tessera.TEXCOORD), \"level\": tessera.Float(0.0)}}\n    \
+             outputs = {{\"color\": tessera.Color()}}\n\n    def setup(self):\n        self.kept = []\n\n    \
+             def __call__(self, ctx, uv, level):\n{body}"
+        );
+        python_scene(dir.path(), &script, "level = \"@split.outx\"");
+        let mut scene = std::fs::read_to_string(dir.path().join("scene.toml")).unwrap();
+        scene.push_str("\n[nodes.split]\ntype = \"separate2\"\nin = \"@uv\"\n");
+        std::fs::write(dir.path().join("scene.toml"), scene).unwrap();
+        render_here(dir.path(), &["--threads", "1"]).expect_code(0).pixel_hash()
+    })
+    .collect();
+    assert_eq!(hashes[0], hashes[1]);
+}
+
 #[test]
 fn a_wrong_shape_is_named() {
     assert_bad_return(

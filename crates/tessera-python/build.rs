@@ -6,6 +6,9 @@
 fn main() {
     // This crate's own test binaries.
     pyo3_build_config::add_libpython_rpath_link_args();
+    // `Py_3_14`, `Py_GIL_DISABLED` and the like, for what depends on the
+    // interpreter's object layout (call.rs's `refill`).
+    pyo3_build_config::use_pyo3_cfgs();
     let config = pyo3_build_config::get();
     println!(
         "cargo:rustc-env=TESSERA_BUILD_PYTHON={}",

@@ -540,8 +540,9 @@ fn argument(
         *b = v.to_bits();
     }
     if let Some((previous, object)) = last
-        && *previous == bits
+        && (*previous == bits || refill(object, sample))
     {
+        *previous = bits;
         return Ok(object.as_ptr());
     }
     // Fixed-size tuples: pyo3 builds them without an iterator's checks.
@@ -554,6 +555,57 @@ fn argument(
         _ => PyTuple::new(py, sample.iter().map(|&v| f64::from(v)))?.into_any(),
     };
     Ok(last.insert((bits, object.unbind())).1.as_ptr())
+}
+
+/// Writes `sample` into the previous call's float or tuple of floats in
+/// place, when nothing but `last` holds it or its items (each has one
+/// reference): no Python code can then see the change, and a call costs
+/// no new objects. CPython reuses objects so itself (`zip`'s result
+/// tuple; a float operand freed by the operation). Not where a reference
+/// count of one does not say that (free-threaded builds), nor from 3.14 on,
+/// where a tuple keeps its hash.
+#[cfg(not(any(Py_LIMITED_API, Py_GIL_DISABLED, PyPy, GraalPy, Py_3_14)))]
+fn refill(object: &Py<PyAny>, sample: &[f32]) -> bool {
+    use pyo3::ffi;
+    let object = object.as_ptr();
+    let alone = |object: *mut ffi::PyObject| {
+        // SAFETY: a live object (owned by `last`, or an item of it), the
+        // GIL held by the caller.
+        unsafe { ffi::Py_REFCNT(object) == 1 && ffi::PyFloat_CheckExact(object) != 0 }
+    };
+    // SAFETY: as above; a tuple's items are live objects it owns, and an
+    // exact float's value may be written where only its owner holds it.
+    unsafe {
+        let items: &[*mut ffi::PyObject] = if let [value] = *sample {
+            if !alone(object) {
+                return false;
+            }
+            (*object.cast::<ffi::PyFloatObject>()).ob_fval = value.into();
+            return true;
+        } else if ffi::Py_REFCNT(object) == 1
+            && ffi::PyTuple_CheckExact(object) != 0
+            && ffi::PyTuple_GET_SIZE(object) == sample.len() as ffi::Py_ssize_t
+        {
+            std::slice::from_raw_parts(
+                (*object.cast::<ffi::PyTupleObject>()).ob_item.as_ptr(),
+                sample.len(),
+            )
+        } else {
+            return false;
+        };
+        if !items.iter().all(|&item| alone(item)) {
+            return false;
+        }
+        for (&item, &value) in items.iter().zip(sample) {
+            (*item.cast::<ffi::PyFloatObject>()).ob_fval = value.into();
+        }
+        true
+    }
+}
+
+#[cfg(any(Py_LIMITED_API, Py_GIL_DISABLED, PyPy, GraalPy, Py_3_14))]
+fn refill(_: &Py<PyAny>, _: &[f32]) -> bool {
+    false
 }
 
 /// A tile's samples as `__call__` reads and writes them: each varying
