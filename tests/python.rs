@@ -204,6 +204,38 @@ fn arguments_a_node_keeps_are_never_changed_by_later_calls() {
     assert_eq!(hashes[0], hashes[1]);
 }
 
+/// The values written into a reused argument are the call's: a node
+/// returning its arguments gives the pixels of the same node keeping every
+/// argument (whose objects are never reused), with `level` alternating
+/// 0, 1, 0 along each row.
+#[test]
+fn reused_arguments_carry_each_calls_values() {
+    let hashes: Vec<String> = ["", "        self.kept.append((uv, level))\n"]
+        .iter()
+        .map(|keep| {
+            let dir = tempfile::tempdir().unwrap();
+            let script = format!(
+                "import tessera\n\n\nclass Alternate(tessera.Node):\n    \
+                 outputs = {{\"out\": tessera.Float()}}\n\n    def __call__(self, ctx):\n        \
+                 return float(ctx.x % 2)\n\n\n\
+                 class N(tessera.Node):\n    \
+                 inputs = {{\"uv\": tessera.Vector2(tessera.TEXCOORD), \"level\": tessera.Float(0.0)}}\n    \
+                 outputs = {{\"color\": tessera.Color()}}\n\n    def setup(self):\n        self.kept = []\n\n    \
+                 def __call__(self, ctx, uv, level):\n{keep}        return (uv[0], uv[1], level)\n"
+            );
+            python_scene(dir.path(), &script, "level = \"@alternate\"");
+            let mut scene = std::fs::read_to_string(dir.path().join("scene.toml")).unwrap();
+            scene.push_str(
+                "\n[nodes.alternate]\ntype = \"python\"\nscript = \"node.py\"\nclass = \"Alternate\"\n",
+            );
+            std::fs::write(dir.path().join("scene.toml"), scene).unwrap();
+            let args = ["render", "scene.toml", "-o", "out.exr", "--threads", "1"];
+            tessera_in(dir.path(), &args).expect_code(0).pixel_hash()
+        })
+        .collect();
+    assert_eq!(hashes[0], hashes[1]);
+}
+
 #[test]
 fn a_wrong_shape_is_named() {
     assert_bad_return(

@@ -540,7 +540,7 @@ fn argument(
         *b = v.to_bits();
     }
     if let Some((previous, object)) = last
-        && (*previous == bits || refill(object, sample))
+        && (*previous == bits || refill(py, object, sample))
     {
         *previous = bits;
         return Ok(object.as_ptr());
@@ -560,51 +560,45 @@ fn argument(
 /// Writes `sample` into the previous call's float or tuple of floats in
 /// place, when nothing but `last` holds it or its items (each has one
 /// reference): no Python code can then see the change, and a call costs
-/// no new objects. CPython reuses objects so itself (`zip`'s result
-/// tuple; a float operand freed by the operation). Not where a reference
-/// count of one does not say that (free-threaded builds), nor from 3.14 on,
-/// where a tuple keeps its hash.
+/// no new objects. CPython reuses objects so itself (`zip`'s result tuple;
+/// from 3.12, a float operand of arithmetic). Not where a reference count
+/// of one does not say that (free-threaded builds), nor from 3.14 on, where
+/// a tuple keeps its hash.
 #[cfg(not(any(Py_LIMITED_API, Py_GIL_DISABLED, PyPy, GraalPy, Py_3_14)))]
-fn refill(object: &Py<PyAny>, sample: &[f32]) -> bool {
+fn refill(_: Python, object: &Py<PyAny>, sample: &[f32]) -> bool {
     use pyo3::ffi;
     let object = object.as_ptr();
-    let alone = |object: *mut ffi::PyObject| {
-        // SAFETY: a live object (owned by `last`, or an item of it), the
-        // GIL held by the caller.
-        unsafe { ffi::Py_REFCNT(object) == 1 && ffi::PyFloat_CheckExact(object) != 0 }
+    // SAFETY (every block below): `object` is live (owned by `last`), and
+    // so are a tuple's items (owned by it); the GIL is held (the `Python`
+    // token); an exact float's value may be written where only its owner
+    // holds it.
+    let alone = |object: *mut ffi::PyObject| unsafe {
+        ffi::Py_REFCNT(object) == 1 && ffi::PyFloat_CheckExact(object) != 0
     };
-    // SAFETY: as above; a tuple's items are live objects it owns, and an
-    // exact float's value may be written where only its owner holds it.
-    unsafe {
-        let items: &[*mut ffi::PyObject] = if let [value] = *sample {
-            if !alone(object) {
-                return false;
-            }
-            (*object.cast::<ffi::PyFloatObject>()).ob_fval = value.into();
-            return true;
-        } else if ffi::Py_REFCNT(object) == 1
-            && ffi::PyTuple_CheckExact(object) != 0
-            && ffi::PyTuple_GET_SIZE(object) == sample.len() as ffi::Py_ssize_t
-        {
-            std::slice::from_raw_parts(
-                (*object.cast::<ffi::PyTupleObject>()).ob_item.as_ptr(),
-                sample.len(),
-            )
-        } else {
-            return false;
-        };
-        if !items.iter().all(|&item| alone(item)) {
-            return false;
-        }
-        for (&item, &value) in items.iter().zip(sample) {
-            (*item.cast::<ffi::PyFloatObject>()).ob_fval = value.into();
-        }
-        true
+    let items: &[*mut ffi::PyObject] = match *sample {
+        [_] => std::slice::from_ref(&object),
+        _ if unsafe {
+            ffi::Py_REFCNT(object) == 1
+                && ffi::PyTuple_CheckExact(object) != 0
+                && ffi::PyTuple_GET_SIZE(object) == sample.len() as ffi::Py_ssize_t
+        } =>
+        unsafe {
+            let first = std::ptr::addr_of!((*object.cast::<ffi::PyTupleObject>()).ob_item);
+            std::slice::from_raw_parts(first.cast(), sample.len())
+        },
+        _ => return false,
+    };
+    if !items.iter().all(|&item| alone(item)) {
+        return false;
     }
+    for (&item, &value) in items.iter().zip(sample) {
+        unsafe { (*item.cast::<ffi::PyFloatObject>()).ob_fval = value.into() };
+    }
+    true
 }
 
 #[cfg(any(Py_LIMITED_API, Py_GIL_DISABLED, PyPy, GraalPy, Py_3_14))]
-fn refill(_: &Py<PyAny>, _: &[f32]) -> bool {
+fn refill(_: Python, _: &Py<PyAny>, _: &[f32]) -> bool {
     false
 }
 
