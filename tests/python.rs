@@ -14,6 +14,15 @@ fn python_scene(dir: &Path, script: &str, params: &str) {
     write_python_node_scene(dir, script, (8, 6), params);
 }
 
+/// The scene of [`python_scene`] with more nodes beside `py` (`nodes`: TOML
+/// tables), for its inputs to link to.
+fn python_scene_with_nodes(dir: &Path, script: &str, params: &str, nodes: &str) {
+    python_scene(dir, script, params);
+    let scene = dir.join("scene.toml");
+    let text = std::fs::read_to_string(&scene).unwrap();
+    std::fs::write(scene, format!("{text}\n{nodes}")).unwrap();
+}
+
 /// Renders the scene of [`python_scene`] and returns the run.
 fn render_here(dir: &Path, extra: &[&str]) -> crate::util::Run {
     let mut args = vec!["render", "scene.toml", "-o", "out.png"];
@@ -194,10 +203,8 @@ fn arguments_a_node_keeps_are_never_changed_by_later_calls() {
              outputs = {{\"color\": tessera.Color()}}\n\n    def setup(self):\n        self.kept = []\n\n    \
              def __call__(self, ctx, uv, level):\n{body}"
         );
-        python_scene(dir.path(), &script, "level = \"@split.outx\"");
-        let mut scene = std::fs::read_to_string(dir.path().join("scene.toml")).unwrap();
-        scene.push_str("\n[nodes.split]\ntype = \"separate2\"\nin = \"@uv\"\n");
-        std::fs::write(dir.path().join("scene.toml"), scene).unwrap();
+        let split = "[nodes.split]\ntype = \"separate2\"\nin = \"@uv\"\n";
+        python_scene_with_nodes(dir.path(), &script, "level = \"@split.outx\"", split);
         render_here(dir.path(), &["--threads", "1"]).expect_code(0).pixel_hash()
     })
     .collect();
@@ -223,12 +230,9 @@ fn reused_arguments_carry_each_calls_values() {
                  outputs = {{\"color\": tessera.Color()}}\n\n    def setup(self):\n        self.kept = []\n\n    \
                  def __call__(self, ctx, uv, level):\n{keep}        return (uv[0], uv[1], level)\n"
             );
-            python_scene(dir.path(), &script, "level = \"@alternate\"");
-            let mut scene = std::fs::read_to_string(dir.path().join("scene.toml")).unwrap();
-            scene.push_str(
-                "\n[nodes.alternate]\ntype = \"python\"\nscript = \"node.py\"\nclass = \"Alternate\"\n",
-            );
-            std::fs::write(dir.path().join("scene.toml"), scene).unwrap();
+            let alternate =
+                "[nodes.alternate]\ntype = \"python\"\nscript = \"node.py\"\nclass = \"Alternate\"\n";
+            python_scene_with_nodes(dir.path(), &script, "level = \"@alternate\"", alternate);
             let args = ["render", "scene.toml", "-o", "out.exr", "--threads", "1"];
             tessera_in(dir.path(), &args).expect_code(0).pixel_hash()
         })
