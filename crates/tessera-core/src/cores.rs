@@ -5,7 +5,7 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 
 /// A render's share of the processors: the number of its threads that may
 /// compute at once. A render whose nodes wait on other processes
-/// ([`crate::Node::waits_elsewhere`]) runs more threads than that, so that
+/// ([`crate::Node::tiles_elsewhere`]) runs more threads than that, so that
 /// while one waits for another process's answer another prepares the next
 /// request; each holds a share while it computes and sets it aside while
 /// it waits ([`crate::TileCtx::while_waiting`]).

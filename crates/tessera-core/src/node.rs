@@ -35,15 +35,17 @@ pub trait Node: Send + Sync {
         Vec::new()
     }
 
-    /// Whether the node's evaluations mostly wait for another process to
-    /// compute (a Python node in a worker process): the renderer then runs
-    /// twice as many threads as it computes on, so that one thread's wait
-    /// overlaps another's work, and the node waits inside
-    /// [`TileCtx::while_waiting`].
+    /// How many tiles at a time the node hands to another process per core
+    /// the render computes on, where its evaluations mostly wait for that
+    /// process (a Python node in a worker process); 0, the default, where
+    /// they compute on the calling thread. The renderer then runs that many
+    /// threads per core, each waiting inside [`TileCtx::while_waiting`], so
+    /// that the other process has its next tiles queued while the render
+    /// process is busy elsewhere.
     ///
     /// [`TileCtx::while_waiting`]: crate::TileCtx::while_waiting
-    fn waits_elsewhere(&self) -> bool {
-        false
+    fn tiles_elsewhere(&self) -> usize {
+        0
     }
 
     /// How the renderer must schedule the node's evaluations.

@@ -361,8 +361,12 @@ impl Node for PythonNode {
         self.state.core.on_error == OnError::Color
     }
 
-    fn waits_elsewhere(&self) -> bool {
-        self.runtime.processes().is_some() && self.state.runs_in_processes()
+    fn tiles_elsewhere(&self) -> usize {
+        if self.runtime.processes().is_some() && self.state.runs_in_processes() {
+            crate::processes::LANES_PER_WORKER
+        } else {
+            0
+        }
     }
 
     fn evaluation(&self) -> Evaluation {

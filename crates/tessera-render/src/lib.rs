@@ -7,9 +7,10 @@
 //! it belongs to (tiles never overlap, so completion order cannot change a
 //! bit) and tells the calling thread, which reports progress and failures
 //! strictly in tile-index order through a reorder buffer, and hands each
-//! band to the caller's [`RowSink`] as soon as its last tile is done: an
-//! image file is encoded while the rest is rendered, and no framebuffer of
-//! the whole image need exist.
+//! band to the caller's [`RowSink`] as soon as its last tile is done (from
+//! a thread of its own, where nodes compute in other processes): an image
+//! file is encoded while the rest is rendered, and no framebuffer of the
+//! whole image need exist.
 //!
 //! A node whose pixels depend on the order of its calls
 //! ([`Evaluation::WholeImage`]) is evaluated first, once, over the whole
@@ -29,6 +30,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 use tessera_core::{
     Collected, ColorSpace, CoreHeld, Cores, FrameInfo, NodeError, PixelLayout, Rect, RowSink,
+    SinkFailed,
 };
 use tessera_graph::Plan;
 
@@ -149,6 +151,8 @@ pub enum RenderError {
     },
     #[error("could not start {threads} render threads: {message}")]
     ThreadPool { threads: usize, message: String },
+    #[error("could not start the thread that hands the image's rows to the file: {0}")]
+    OutputThread(String),
     #[error("tile size must be at least 1 pixel")]
     BadTileSize,
     /// `region` is empty or reaches outside the image.
@@ -347,7 +351,9 @@ pub fn tile_grid(width: u32, height: u32, tile_size: u32) -> Vec<Rect> {
 /// Renders `plan`, giving `sink` the image's rows from the top as they are
 /// finished, in the channels of the returned [`Rendered::layout`].
 /// `cancel` may be set from another thread (Ctrl-C, a timeout) to stop
-/// between tiles; `progress` and `sink` are called on this thread.
+/// between tiles; `progress` is called on this thread, and `sink` too
+/// unless nodes compute in other processes (then on a thread the render
+/// starts).
 pub fn render(
     plan: &Plan,
     options: &RenderOptions,
@@ -389,12 +395,14 @@ pub fn render(
     let region_right = region.x + region.width as i32;
     let band_bytes = (options.tile_size.min(region.height) as usize * row_floats * 4) as u64;
     let (stages, image_evaluates) = whole::schedule(plan);
-    let overlapped = plan
-        .nodes
-        .iter()
-        .any(|planned| planned.node.waits_elsewhere());
+    // Tiles handed to other processes at once, per core computing: as many
+    // threads, of which one per core computes at a time.
+    let tiles_elsewhere = (plan.nodes.iter())
+        .map(|planned| planned.node.tiles_elsewhere())
+        .max()
+        .unwrap_or(0);
     let computing = worker_count(options.threads);
-    let thread_count = if overlapped { 2 * computing } else { computing };
+    let thread_count = computing * tiles_elsewhere.max(1);
     let needs = memory_needs(
         plan,
         &stages,
@@ -408,7 +416,7 @@ pub fn render(
     }
     let threads = RenderThreads {
         pool: thread_pool(options, thread_count)?,
-        cores: overlapped.then(|| Cores::new(computing)),
+        cores: (tiles_elsewhere > 0).then(|| Cores::new(computing)),
     };
 
     let mut steps = Steps {
@@ -448,37 +456,40 @@ pub fn render(
     // A band per thread being filled, and those waiting for the sink:
     // beyond that, workers wait for the sink.
     let tiles_per_band = region_tiles.len() / band_heights.len().max(1);
-    let rendered = run_tiles(
-        &threads,
-        region_tiles.len(),
-        tiles_per_band * (thread_count + bands_waiting(band_bytes)),
-        cancel,
-        |index, scratch, share| {
-            let (image_index, tile) = region_tiles[index];
-            let band = band_of(&tile);
-            let target = TileTarget {
-                band: &bands[band],
-                band_floats: band_heights[band] * row_floats,
-                spare: &spare,
-                layout,
-                left: region.x,
-                width: region.width,
-            };
-            pass.render_tile(image_index, tile, scratch, share, target)
-        },
-        |index, tile_failed_samples| {
-            failed_samples += tile_failed_samples;
-            steps.advance();
-            let tile = region_tiles[index].1;
-            if tile.x + tile.width as i32 == region_right {
-                let band = std::mem::take(&mut *lock(&bands[band_of(&tile)]));
-                sink.rows(layout, &band)
-                    .map_err(|_| RenderError::SinkFailed)?;
-                lock(&spare).push(band);
-            }
-            Ok(())
-        },
-    )?;
+    let rendered = std::thread::scope(|scope| {
+        let mut output = BandWriter::start(scope, sink, layout, &spare, tiles_elsewhere > 0)?;
+        let rendered = run_tiles(
+            &threads,
+            region_tiles.len(),
+            tiles_per_band * (thread_count + bands_waiting(band_bytes)),
+            cancel,
+            |index, scratch, share| {
+                let (image_index, tile) = region_tiles[index];
+                let band = band_of(&tile);
+                let target = TileTarget {
+                    band: &bands[band],
+                    band_floats: band_heights[band] * row_floats,
+                    spare: &spare,
+                    layout,
+                    left: region.x,
+                    width: region.width,
+                };
+                pass.render_tile(image_index, tile, scratch, share, target)
+            },
+            |index, tile_failed_samples| {
+                failed_samples += tile_failed_samples;
+                steps.advance();
+                let tile = region_tiles[index].1;
+                if tile.x + tile.width as i32 == region_right {
+                    output.rows(std::mem::take(&mut *lock(&bands[band_of(&tile)])))?;
+                }
+                Ok(())
+            },
+        );
+        let written = output.finish(rendered.is_ok());
+        let rendered = rendered?;
+        written.map(|()| rendered)
+    })?;
     Ok(Rendered {
         width: region.width,
         height: region.height,
@@ -488,6 +499,134 @@ pub fn render(
         failed_samples,
         seconds: (rendered - started).as_secs_f64(),
     })
+}
+
+/// Where the thread ordering finished tiles sends each band of rows once
+/// whole: to the sink (encoding it into the file) on that thread itself, or
+/// through an [`OutputThread`] where nodes compute in other processes.
+enum BandWriter<'scope> {
+    /// The band is written before the next tile is finished.
+    Here {
+        sink: &'scope mut dyn RowSink,
+        layout: PixelLayout,
+        spare: &'scope Mutex<Vec<Vec<f32>>>,
+    },
+    Behind(OutputThread<'scope>),
+}
+
+impl<'scope> BandWriter<'scope> {
+    /// An [`OutputThread`] when `tiles_elsewhere`, else here.
+    fn start<'env>(
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        sink: &'scope mut dyn RowSink,
+        layout: PixelLayout,
+        spare: &'scope Mutex<Vec<Vec<f32>>>,
+        tiles_elsewhere: bool,
+    ) -> Result<BandWriter<'scope>, RenderError> {
+        Ok(match tiles_elsewhere {
+            true => BandWriter::Behind(OutputThread::start(scope, sink, layout, spare)?),
+            false => BandWriter::Here {
+                sink,
+                layout,
+                spare,
+            },
+        })
+    }
+
+    /// Writes `band`, or hands it over; fails once the sink has.
+    fn rows(&mut self, band: Vec<f32>) -> Result<(), RenderError> {
+        match self {
+            BandWriter::Here {
+                sink,
+                layout,
+                spare,
+            } => {
+                let written = sink.rows(*layout, &band);
+                lock(spare).push(band);
+                written.map_err(|SinkFailed| RenderError::SinkFailed)
+            }
+            BandWriter::Behind(thread) => thread.rows(band),
+        }
+    }
+
+    /// Once every band is given (`completed`), or the render failed: says
+    /// whether the sink took them.
+    fn finish(self, completed: bool) -> Result<(), RenderError> {
+        match self {
+            BandWriter::Here { .. } => Ok(()),
+            BandWriter::Behind(thread) => thread.finish(completed),
+        }
+    }
+}
+
+/// A thread of its own that hands bands to the sink, at a lower priority
+/// than the render threads: where nodes compute in other processes
+/// ([`Node::tiles_elsewhere`]), the render threads feed those processes,
+/// and a band's encoding (a millisecond or more) delaying them leaves a
+/// whole worker process idle (docs/performance.md). It still gets any
+/// processor they leave, and workers wait for it beyond [`BANDS_WAITING`],
+/// so it never falls far behind. (Where every node computes in this
+/// process, the ordering thread writes bands itself: a thread between them
+/// made such renders 5% slower.)
+///
+/// [`Node::tiles_elsewhere`]: tessera_core::Node::tiles_elsewhere
+struct OutputThread<'scope> {
+    bands: Sender<Vec<f32>>,
+    /// Set when the render failed: the thread stops after its band.
+    abandoned: Arc<AtomicBool>,
+    thread: std::thread::ScopedJoinHandle<'scope, Result<(), SinkFailed>>,
+}
+
+impl<'scope> OutputThread<'scope> {
+    fn start<'env>(
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        sink: &'scope mut dyn RowSink,
+        layout: PixelLayout,
+        spare: &'scope Mutex<Vec<Vec<f32>>>,
+    ) -> Result<OutputThread<'scope>, RenderError> {
+        // A rendezvous: the band handed over waits in the ordering
+        // thread's hands, where [`memory_needs`] counts it.
+        let (bands, to_write) = crossbeam_channel::bounded::<Vec<f32>>(0);
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let stop = Arc::clone(&abandoned);
+        let thread = std::thread::Builder::new()
+            .name("tessera-output".into())
+            .spawn_scoped(scope, move || {
+                yield_to_render_threads();
+                for band in to_write {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let written = sink.rows(layout, &band);
+                    lock(spare).push(band);
+                    written?;
+                }
+                Ok(())
+            })
+            .map_err(|e| RenderError::OutputThread(e.to_string()))?;
+        Ok(OutputThread {
+            bands,
+            abandoned,
+            thread,
+        })
+    }
+
+    /// Hands `band` over; fails once the sink has.
+    fn rows(&self, band: Vec<f32>) -> Result<(), RenderError> {
+        self.bands.send(band).map_err(|_| RenderError::SinkFailed)
+    }
+
+    /// Waits until every band handed over is written (`completed`), or the
+    /// one being written (the render failed); says whether the sink took
+    /// them.
+    fn finish(self, completed: bool) -> Result<(), RenderError> {
+        self.abandoned.store(!completed, Ordering::Relaxed);
+        drop(self.bands);
+        match self.thread.join() {
+            Ok(written) => written.map_err(|SinkFailed| RenderError::SinkFailed),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
 }
 
 /// Renders `plan` as [`render`] does, into memory: the image's pixels,
@@ -537,6 +676,17 @@ fn checked_region(plan: &Plan, options: &RenderOptions) -> Result<Rect, RenderEr
         });
     }
     Ok(region)
+}
+
+/// Lowers the calling thread's priority below the render threads' (Linux:
+/// its nice value, by 10; a thread's own on Linux, where POSIX would have
+/// the process's). Elsewhere, and where refused, it stays as it is.
+fn yield_to_render_threads() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: nice() changes only the calling thread's scheduling.
+    unsafe {
+        libc::nice(10);
+    }
 }
 
 /// The value behind `mutex`, even if a thread panicked holding it (its
@@ -844,9 +994,9 @@ pub fn worker_count(requested: usize) -> usize {
 /// The threads of one render.
 pub(crate) struct RenderThreads {
     pool: rayon::ThreadPool,
-    /// Where some node waits elsewhere ([`tessera_core::Node::waits_elsewhere`]):
-    /// the pool has twice the threads, of which as many compute at once as
-    /// the render was given.
+    /// Where some node waits elsewhere ([`tessera_core::Node::tiles_elsewhere`]):
+    /// the pool has more threads, of which as many compute at once as the
+    /// render was given.
     cores: Option<Cores>,
 }
 
@@ -1094,6 +1244,88 @@ mod tests {
             });
             assert!(panicked.is_err(), "worker panics: {worker_panics}");
         }
+    }
+
+    /// A sink that keeps each band's first float and its thread's nice
+    /// value, and fails at band `fail_at`.
+    struct Recording {
+        firsts: Vec<f32>,
+        nice: Vec<i32>,
+        fail_at: usize,
+    }
+
+    impl RowSink for Recording {
+        fn rows(&mut self, _: PixelLayout, pixels: &[f32]) -> Result<(), SinkFailed> {
+            if self.firsts.len() == self.fail_at {
+                return Err(SinkFailed);
+            }
+            self.firsts.push(pixels[0]);
+            self.nice.push(thread_nice());
+            Ok(())
+        }
+    }
+
+    /// The calling thread's nice value (0 where there is none to read).
+    fn thread_nice() -> i32 {
+        #[cfg(target_os = "linux")]
+        // SAFETY: getpriority only reads the calling thread's nice value.
+        return unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
+        #[cfg(not(target_os = "linux"))]
+        0
+    }
+
+    /// Bands `0..count` (each its number, 4 times) through a [`BandWriter`]
+    /// into a [`Recording`] failing at band `fail_at`: the sink, the
+    /// result, and how many bands' storage came back.
+    fn write_bands(
+        count: usize,
+        fail_at: usize,
+        tiles_elsewhere: bool,
+    ) -> (Recording, Result<(), RenderError>, usize) {
+        let mut sink = Recording {
+            firsts: Vec::new(),
+            nice: Vec::new(),
+            fail_at,
+        };
+        let spare = Mutex::new(Vec::new());
+        let result = std::thread::scope(|scope| {
+            let mut output =
+                BandWriter::start(scope, &mut sink, PixelLayout::Gray, &spare, tiles_elsewhere)?;
+            let handed = (0..count).try_for_each(|band| output.rows(vec![band as f32; 4]));
+            let written = output.finish(handed.is_ok());
+            handed.and(written)
+        });
+        let returned = lock(&spare).len();
+        (sink, result, returned)
+    }
+
+    #[test]
+    fn every_band_is_written_in_order_and_its_storage_returned() {
+        for tiles_elsewhere in [false, true] {
+            let (sink, result, returned) = write_bands(5, usize::MAX, tiles_elsewhere);
+            assert!(result.is_ok());
+            assert_eq!(sink.firsts, [0.0, 1.0, 2.0, 3.0, 4.0]);
+            assert_eq!(returned, 5);
+        }
+    }
+
+    #[test]
+    fn a_failed_sink_refuses_the_bands_after_it() {
+        for tiles_elsewhere in [false, true] {
+            let (sink, result, _) = write_bands(5, 2, tiles_elsewhere);
+            assert!(matches!(result, Err(RenderError::SinkFailed)));
+            assert_eq!(sink.firsts, [0.0, 1.0]);
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn bands_are_written_below_the_priority_of_threads_feeding_other_processes() {
+        let here = thread_nice();
+        let (in_process, _, _) = write_bands(1, usize::MAX, false);
+        let (elsewhere, _, _) = write_bands(1, usize::MAX, true);
+        assert_eq!(in_process.nice, [here]);
+        assert_eq!(elsewhere.nice, [(here + 10).min(19)]);
     }
 
     #[test]

@@ -24,6 +24,7 @@ mod pool;
 pub(crate) mod protocol;
 pub(crate) mod shared;
 
+pub(crate) use pool::LANES_PER_WORKER;
 pub use pool::ProcessPool;
 
 /// Where a scene's Python nodes run.
