@@ -17,13 +17,12 @@ use tessera_core::{Buffer, NodeError, TileCtx};
 use tessera_process::{Channel, Launch, Options, Received, Spawned, describe_exit, wait_or_kill};
 
 /// How many tiles a worker process holds at once: the one it computes and
-/// three queued, so that it does not wait for the render process between
-/// tiles even while that process's threads are held up for a while
-/// (docs/performance.md: with two, a 64 x 64 numpy tile's worker waited a
-/// millisecond or more, every band of rows, while the band was written).
-/// The render runs as many threads per core it computes on
-/// ([`tessera_core::Node::tiles_elsewhere`]), one per lane.
-pub(crate) const LANES_PER_WORKER: usize = 4;
+/// the next, so that it does not wait for the render process between
+/// tiles. (Four did no better, once writing the image stopped holding up
+/// the render threads: docs/performance.md.) The render runs as many
+/// threads per core it computes on ([`tessera_core::Node::tiles_elsewhere`]),
+/// one per lane.
+pub(crate) const LANES_PER_WORKER: usize = 2;
 
 /// The descriptors the render process holds per worker: its socket (two
 /// ends of a clone), and per lane a reply socket (two), a memfd and the
