@@ -457,7 +457,12 @@ pub fn render(
     // beyond that, workers wait for the sink.
     let tiles_per_band = region_tiles.len() / band_heights.len().max(1);
     let rendered = std::thread::scope(|scope| {
-        let mut output = BandWriter::start(scope, sink, layout, &spare, tiles_elsewhere > 0)?;
+        let band_sink = BandSink {
+            sink,
+            layout,
+            spare: &spare,
+        };
+        let mut output = BandWriter::start(scope, band_sink, tiles_elsewhere > 0)?;
         let rendered = run_tiles(
             &threads,
             region_tiles.len(),
@@ -501,16 +506,28 @@ pub fn render(
     })
 }
 
+/// The caller's sink, and where the storage of the bands it has written
+/// goes back to.
+struct BandSink<'scope> {
+    sink: &'scope mut dyn RowSink,
+    layout: PixelLayout,
+    spare: &'scope Mutex<Vec<Vec<f32>>>,
+}
+
+impl BandSink<'_> {
+    fn write(&mut self, band: Vec<f32>) -> Result<(), SinkFailed> {
+        let written = self.sink.rows(self.layout, &band);
+        lock(self.spare).push(band);
+        written
+    }
+}
+
 /// Where the thread ordering finished tiles sends each band of rows once
 /// whole: to the sink (encoding it into the file) on that thread itself, or
 /// through an [`OutputThread`] where nodes compute in other processes.
 enum BandWriter<'scope> {
     /// The band is written before the next tile is finished.
-    Here {
-        sink: &'scope mut dyn RowSink,
-        layout: PixelLayout,
-        spare: &'scope Mutex<Vec<Vec<f32>>>,
-    },
+    Here(BandSink<'scope>),
     Behind(OutputThread<'scope>),
 }
 
@@ -518,33 +535,21 @@ impl<'scope> BandWriter<'scope> {
     /// An [`OutputThread`] when `tiles_elsewhere`, else here.
     fn start<'env>(
         scope: &'scope std::thread::Scope<'scope, 'env>,
-        sink: &'scope mut dyn RowSink,
-        layout: PixelLayout,
-        spare: &'scope Mutex<Vec<Vec<f32>>>,
+        sink: BandSink<'scope>,
         tiles_elsewhere: bool,
     ) -> Result<BandWriter<'scope>, RenderError> {
         Ok(match tiles_elsewhere {
-            true => BandWriter::Behind(OutputThread::start(scope, sink, layout, spare)?),
-            false => BandWriter::Here {
-                sink,
-                layout,
-                spare,
-            },
+            true => BandWriter::Behind(OutputThread::start(scope, sink)?),
+            false => BandWriter::Here(sink),
         })
     }
 
     /// Writes `band`, or hands it over; fails once the sink has.
     fn rows(&mut self, band: Vec<f32>) -> Result<(), RenderError> {
         match self {
-            BandWriter::Here {
-                sink,
-                layout,
-                spare,
-            } => {
-                let written = sink.rows(*layout, &band);
-                lock(spare).push(band);
-                written.map_err(|SinkFailed| RenderError::SinkFailed)
-            }
+            BandWriter::Here(sink) => sink
+                .write(band)
+                .map_err(|SinkFailed| RenderError::SinkFailed),
             BandWriter::Behind(thread) => thread.rows(band),
         }
     }
@@ -553,7 +558,7 @@ impl<'scope> BandWriter<'scope> {
     /// whether the sink took them.
     fn finish(self, completed: bool) -> Result<(), RenderError> {
         match self {
-            BandWriter::Here { .. } => Ok(()),
+            BandWriter::Here(_) => Ok(()),
             BandWriter::Behind(thread) => thread.finish(completed),
         }
     }
@@ -580,9 +585,7 @@ struct OutputThread<'scope> {
 impl<'scope> OutputThread<'scope> {
     fn start<'env>(
         scope: &'scope std::thread::Scope<'scope, 'env>,
-        sink: &'scope mut dyn RowSink,
-        layout: PixelLayout,
-        spare: &'scope Mutex<Vec<Vec<f32>>>,
+        mut sink: BandSink<'scope>,
     ) -> Result<OutputThread<'scope>, RenderError> {
         // A rendezvous: the band handed over waits in the ordering
         // thread's hands, where [`memory_needs`] counts it.
@@ -597,9 +600,7 @@ impl<'scope> OutputThread<'scope> {
                     if stop.load(Ordering::Relaxed) {
                         break;
                     }
-                    let written = sink.rows(layout, &band);
-                    lock(spare).push(band);
-                    written?;
+                    sink.write(band)?;
                 }
                 Ok(())
             })
@@ -1296,8 +1297,12 @@ mod tests {
         };
         let spare = Mutex::new(Vec::new());
         let result = std::thread::scope(|scope| {
-            let mut output =
-                BandWriter::start(scope, &mut sink, PixelLayout::Gray, &spare, tiles_elsewhere)?;
+            let band_sink = BandSink {
+                sink: &mut sink,
+                layout: PixelLayout::Gray,
+                spare: &spare,
+            };
+            let mut output = BandWriter::start(scope, band_sink, tiles_elsewhere)?;
             let handed = (0..count).try_for_each(|band| output.rows(vec![band as f32; 4]));
             let written = output.finish(handed.is_ok());
             handed.and(written)
