@@ -653,7 +653,7 @@ fn render_frame(
         }
     };
     // The rows are encoded (and hashed, unless `--quiet`, which prints no
-    // hash) as the render threads finish them, on the render's output thread.
+    // hash) on this thread as the render threads finish them.
     let file = destination.file();
     let (rendered, encoded) = target.encode_rows(file, width, height, !args.quiet, |sink| {
         tessera_session::render_frame(loaded, runtime, request, cancel, &mut progress, sink)
@@ -815,7 +815,6 @@ fn render_failure(error: RenderError, timeout: Option<f64>) -> Failure {
         RenderError::Node(_) => EXIT_NODE_FAILED,
         RenderError::Cancelled { .. } => crate::failure::EXIT_INTERRUPTED,
         RenderError::ThreadPool { .. }
-        | RenderError::OutputThread(_)
         | RenderError::BadTileSize
         | RenderError::OutOfMemory { .. }
         | RenderError::SinkFailed => EXIT_IO,

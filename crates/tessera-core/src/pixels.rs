@@ -74,9 +74,8 @@ impl PixelLayout {
 pub struct SinkFailed;
 
 /// Where the rows of a finished image go, from the top, as they are done:
-/// an image file being encoded, or memory. The renderer calls it from a
-/// thread of its own.
-pub trait RowSink: Send {
+/// an image file being encoded, or memory.
+pub trait RowSink {
     /// The next whole rows of the image, `layout.channels()` floats per
     /// pixel. A sink that fails keeps its error (for its owner to report)
     /// and says [`SinkFailed`]; it is given no more rows.

@@ -83,7 +83,7 @@ impl ImageTarget {
     }
 
     /// PNG, 8 or 16 bits, RGBA: rows deflated into the file as they come.
-    fn encode_png<R, W: Write + Send>(
+    fn encode_png<R, W: Write>(
         &self,
         writer: &mut W,
         width: u32,
@@ -123,7 +123,7 @@ impl ImageTarget {
     /// OpenEXR, 32-bit float R, G, B and A, in blocks of scan lines
     /// compressed as they come ([`ImageTarget::exr_compression`]), on
     /// exr's own threads.
-    fn encode_exr<R, W: Write + Seek + Send>(
+    fn encode_exr<R, W: Write + Seek>(
         &self,
         writer: &mut W,
         width: u32,
@@ -274,7 +274,7 @@ fn feed<R>(
 
 /// One format's encoder, given rows of pixels (`layout.channels()` floats
 /// each, whole rows).
-trait Lines: Send {
+trait Lines {
     fn rows(&mut self, layout: PixelLayout, pixels: &[f32]) -> Result<(), LineError>;
 }
 
@@ -389,7 +389,7 @@ struct PngLines<'p, W: Write> {
     bytes: Vec<u8>,
 }
 
-impl<W: Write + Send> Lines for PngLines<'_, W> {
+impl<W: Write> Lines for PngLines<'_, W> {
     fn rows(&mut self, layout: PixelLayout, pixels: &[f32]) -> Result<(), LineError> {
         self.bytes.clear();
         for pixel in pixels.chunks_exact(layout.channels()) {
@@ -462,7 +462,7 @@ struct ExrLines<'w, C: ChunksWriter> {
     lines: usize,
 }
 
-impl<C: ChunksWriter + Send> Lines for ExrLines<'_, C> {
+impl<C: ChunksWriter> Lines for ExrLines<'_, C> {
     fn rows(&mut self, layout: PixelLayout, pixels: &[f32]) -> Result<(), LineError> {
         let channels = layout.channels();
         for row in pixels.chunks_exact(self.width * channels) {

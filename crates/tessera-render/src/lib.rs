@@ -7,10 +7,9 @@
 //! it belongs to (tiles never overlap, so completion order cannot change a
 //! bit) and tells the calling thread, which reports progress and failures
 //! strictly in tile-index order through a reorder buffer, and hands each
-//! band to the caller's [`RowSink`] as soon as its last tile is done (from
-//! a thread of its own, where nodes compute in other processes): an image
-//! file is encoded while the rest is rendered, and no framebuffer of the
-//! whole image need exist.
+//! band to the caller's [`RowSink`] as soon as its last tile is done: an
+//! image file is encoded while the rest is rendered, and no framebuffer of
+//! the whole image need exist.
 //!
 //! A node whose pixels depend on the order of its calls
 //! ([`Evaluation::WholeImage`]) is evaluated first, once, over the whole
@@ -30,7 +29,6 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 use tessera_core::{
     Collected, ColorSpace, CoreHeld, Cores, FrameInfo, NodeError, PixelLayout, Rect, RowSink,
-    SinkFailed,
 };
 use tessera_graph::Plan;
 
@@ -151,8 +149,6 @@ pub enum RenderError {
     },
     #[error("could not start {threads} render threads: {message}")]
     ThreadPool { threads: usize, message: String },
-    #[error("could not start the thread that hands the image's rows to the file: {0}")]
-    OutputThread(String),
     #[error("tile size must be at least 1 pixel")]
     BadTileSize,
     /// `region` is empty or reaches outside the image.
@@ -351,9 +347,7 @@ pub fn tile_grid(width: u32, height: u32, tile_size: u32) -> Vec<Rect> {
 /// Renders `plan`, giving `sink` the image's rows from the top as they are
 /// finished, in the channels of the returned [`Rendered::layout`].
 /// `cancel` may be set from another thread (Ctrl-C, a timeout) to stop
-/// between tiles; `progress` is called on this thread, and `sink` too
-/// unless nodes compute in other processes (then on a thread the render
-/// starts).
+/// between tiles; `progress` and `sink` are called on this thread.
 pub fn render(
     plan: &Plan,
     options: &RenderOptions,
@@ -415,7 +409,7 @@ pub fn render(
         return Err(RenderError::NotEnoughMemory(needs));
     }
     let threads = RenderThreads {
-        pool: thread_pool(options, thread_count)?,
+        pool: thread_pool(options, thread_count, tiles_elsewhere > 0)?,
         cores: (tiles_elsewhere > 0).then(|| Cores::new(computing)),
     };
 
@@ -456,45 +450,37 @@ pub fn render(
     // A band per thread being filled, and those waiting for the sink:
     // beyond that, workers wait for the sink.
     let tiles_per_band = region_tiles.len() / band_heights.len().max(1);
-    let rendered = std::thread::scope(|scope| {
-        let band_sink = BandSink {
-            sink,
-            layout,
-            spare: &spare,
-        };
-        let mut output = BandWriter::start(scope, band_sink, tiles_elsewhere > 0)?;
-        let rendered = run_tiles(
-            &threads,
-            region_tiles.len(),
-            tiles_per_band * (thread_count + bands_waiting(band_bytes)),
-            cancel,
-            |index, scratch, share| {
-                let (image_index, tile) = region_tiles[index];
-                let band = band_of(&tile);
-                let target = TileTarget {
-                    band: &bands[band],
-                    band_floats: band_heights[band] * row_floats,
-                    spare: &spare,
-                    layout,
-                    left: region.x,
-                    width: region.width,
-                };
-                pass.render_tile(image_index, tile, scratch, share, target)
-            },
-            |index, tile_failed_samples| {
-                failed_samples += tile_failed_samples;
-                steps.advance();
-                let tile = region_tiles[index].1;
-                if tile.x + tile.width as i32 == region_right {
-                    output.rows(std::mem::take(&mut *lock(&bands[band_of(&tile)])))?;
-                }
-                Ok(())
-            },
-        );
-        let written = output.finish(rendered.is_ok());
-        let rendered = rendered?;
-        written.map(|()| rendered)
-    })?;
+    let rendered = run_tiles(
+        &threads,
+        region_tiles.len(),
+        tiles_per_band * (thread_count + bands_waiting(band_bytes)),
+        cancel,
+        |index, scratch, share| {
+            let (image_index, tile) = region_tiles[index];
+            let band = band_of(&tile);
+            let target = TileTarget {
+                band: &bands[band],
+                band_floats: band_heights[band] * row_floats,
+                spare: &spare,
+                layout,
+                left: region.x,
+                width: region.width,
+            };
+            pass.render_tile(image_index, tile, scratch, share, target)
+        },
+        |index, tile_failed_samples| {
+            failed_samples += tile_failed_samples;
+            steps.advance();
+            let tile = region_tiles[index].1;
+            if tile.x + tile.width as i32 == region_right {
+                let band = std::mem::take(&mut *lock(&bands[band_of(&tile)]));
+                sink.rows(layout, &band)
+                    .map_err(|_| RenderError::SinkFailed)?;
+                lock(&spare).push(band);
+            }
+            Ok(())
+        },
+    )?;
     Ok(Rendered {
         width: region.width,
         height: region.height,
@@ -504,130 +490,6 @@ pub fn render(
         failed_samples,
         seconds: (rendered - started).as_secs_f64(),
     })
-}
-
-/// The caller's sink, and where the storage of the bands it has written
-/// goes back to.
-struct BandSink<'scope> {
-    sink: &'scope mut dyn RowSink,
-    layout: PixelLayout,
-    spare: &'scope Mutex<Vec<Vec<f32>>>,
-}
-
-impl BandSink<'_> {
-    fn write(&mut self, band: Vec<f32>) -> Result<(), SinkFailed> {
-        let written = self.sink.rows(self.layout, &band);
-        lock(self.spare).push(band);
-        written
-    }
-}
-
-/// Where the thread ordering finished tiles sends each band of rows once
-/// whole: to the sink (encoding it into the file) on that thread itself, or
-/// through an [`OutputThread`] where nodes compute in other processes.
-enum BandWriter<'scope> {
-    /// The band is written before the next tile is finished.
-    Here(BandSink<'scope>),
-    Behind(OutputThread<'scope>),
-}
-
-impl<'scope> BandWriter<'scope> {
-    /// An [`OutputThread`] when `tiles_elsewhere`, else here.
-    fn start<'env>(
-        scope: &'scope std::thread::Scope<'scope, 'env>,
-        sink: BandSink<'scope>,
-        tiles_elsewhere: bool,
-    ) -> Result<BandWriter<'scope>, RenderError> {
-        Ok(match tiles_elsewhere {
-            true => BandWriter::Behind(OutputThread::start(scope, sink)?),
-            false => BandWriter::Here(sink),
-        })
-    }
-
-    /// Writes `band`, or hands it over; fails once the sink has.
-    fn rows(&mut self, band: Vec<f32>) -> Result<(), RenderError> {
-        match self {
-            BandWriter::Here(sink) => sink
-                .write(band)
-                .map_err(|SinkFailed| RenderError::SinkFailed),
-            BandWriter::Behind(thread) => thread.rows(band),
-        }
-    }
-
-    /// Once every band is given (`completed`), or the render failed: says
-    /// whether the sink took them.
-    fn finish(self, completed: bool) -> Result<(), RenderError> {
-        match self {
-            BandWriter::Here(_) => Ok(()),
-            BandWriter::Behind(thread) => thread.finish(completed),
-        }
-    }
-}
-
-/// A thread of its own that hands bands to the sink, at a lower priority
-/// than the render threads: where nodes compute in other processes
-/// ([`Node::tiles_elsewhere`]), the render threads feed those processes,
-/// and a band's encoding (a millisecond or more) delaying them leaves a
-/// whole worker process idle (docs/performance.md). It still gets any
-/// processor they leave, and workers wait for it beyond [`BANDS_WAITING`],
-/// so it never falls far behind. (Where every node computes in this
-/// process, the ordering thread writes bands itself: a thread between them
-/// made such renders 5% slower.)
-///
-/// [`Node::tiles_elsewhere`]: tessera_core::Node::tiles_elsewhere
-struct OutputThread<'scope> {
-    bands: Sender<Vec<f32>>,
-    /// Set when the render failed: the thread stops after its band.
-    abandoned: Arc<AtomicBool>,
-    thread: std::thread::ScopedJoinHandle<'scope, Result<(), SinkFailed>>,
-}
-
-impl<'scope> OutputThread<'scope> {
-    fn start<'env>(
-        scope: &'scope std::thread::Scope<'scope, 'env>,
-        mut sink: BandSink<'scope>,
-    ) -> Result<OutputThread<'scope>, RenderError> {
-        // A rendezvous: the band handed over waits in the ordering
-        // thread's hands, where [`memory_needs`] counts it.
-        let (bands, to_write) = crossbeam_channel::bounded::<Vec<f32>>(0);
-        let abandoned = Arc::new(AtomicBool::new(false));
-        let stop = Arc::clone(&abandoned);
-        let thread = std::thread::Builder::new()
-            .name("tessera-output".into())
-            .spawn_scoped(scope, move || {
-                yield_to_render_threads();
-                for band in to_write {
-                    if stop.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    sink.write(band)?;
-                }
-                Ok(())
-            })
-            .map_err(|e| RenderError::OutputThread(e.to_string()))?;
-        Ok(OutputThread {
-            bands,
-            abandoned,
-            thread,
-        })
-    }
-
-    /// Hands `band` over; fails once the sink has.
-    fn rows(&self, band: Vec<f32>) -> Result<(), RenderError> {
-        self.bands.send(band).map_err(|_| RenderError::SinkFailed)
-    }
-
-    /// Waits until every band handed over is written (`completed`), or the
-    /// one being written (the render failed); says whether the sink took
-    /// them.
-    fn finish(self, completed: bool) -> Result<(), RenderError> {
-        self.abandoned.store(!completed, Ordering::Relaxed);
-        drop(self.bands);
-        match self.thread.join() {
-            Ok(written) => written.map_err(|SinkFailed| RenderError::SinkFailed),
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
-    }
 }
 
 /// Renders `plan` as [`render`] does, into memory: the image's pixels,
@@ -677,23 +539,6 @@ fn checked_region(plan: &Plan, options: &RenderOptions) -> Result<Rect, RenderEr
         });
     }
     Ok(region)
-}
-
-/// Puts the calling thread (and the threads it starts) below every
-/// render thread. On Linux, SCHED_IDLE: a render thread waking up takes
-/// its processor at once, and is placed on one running only such threads
-/// as on an idle one. (A nice value of 10 was not enough: the kernel lets
-/// a running thread finish its slice, and a band's hash kept the render
-/// threads feeding a worker waiting 0.85 ms beside an idle processor.)
-/// Elsewhere, and where refused, the thread stays as it is.
-fn yield_to_render_threads() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: sched_setscheduler reads the parameters given, and with pid
-    // 0 changes only the calling thread's scheduling.
-    unsafe {
-        let parameters = libc::sched_param { sched_priority: 0 };
-        libc::sched_setscheduler(0, libc::SCHED_IDLE, &parameters);
-    }
 }
 
 /// The value behind `mutex`, even if a thread panicked holding it (its
@@ -1007,23 +852,74 @@ pub(crate) struct RenderThreads {
     cores: Option<Cores>,
 }
 
-fn thread_pool(options: &RenderOptions, threads: usize) -> Result<rayon::ThreadPool, RenderError> {
+/// The render's pool of `threads` threads; `feeding` where they feed
+/// other processes (see [`ask_for_short_slices`]).
+fn thread_pool(
+    options: &RenderOptions,
+    threads: usize,
+    feeding: bool,
+) -> Result<rayon::ThreadPool, RenderError> {
+    let hooks = options.hooks.clone();
     let mut builder = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         // A main thread's stack: Python nodes recursing through C calls use it.
         .stack_size(8 << 20)
-        .thread_name(|i| format!("tessera-render-{i}"));
+        .thread_name(|i| format!("tessera-render-{i}"))
+        .start_handler(move |i| {
+            if feeding {
+                ask_for_short_slices();
+            }
+            if let Some(hooks) = &hooks {
+                hooks.worker_started(i);
+            }
+        });
     if let Some(hooks) = &options.hooks {
-        let start = hooks.clone();
         let exit = hooks.clone();
-        builder = builder
-            .start_handler(move |i| start.worker_started(i))
-            .exit_handler(move |i| exit.worker_exiting(i));
+        builder = builder.exit_handler(move |i| exit.worker_exiting(i));
     }
     builder.build().map_err(|e| RenderError::ThreadPool {
         threads: options.threads,
         message: e.to_string(),
     })
+}
+
+/// The time slice a render thread feeding other processes asks for.
+#[cfg(target_os = "linux")]
+const FEEDING_SLICE_NS: u64 = 100_000;
+
+/// Asks the kernel to schedule the calling thread with short time slices
+/// (Linux 6.12 on; elsewhere and before, nothing changes). A thread that
+/// feeds a worker process has a little to do whenever the worker answers,
+/// and the worker waits meanwhile; with the default slice (0.7-3 ms) the
+/// kernel let whatever ran on the processor it woke on (a band of rows
+/// being hashed) finish first, 0.85 ms once while the other processor was
+/// idle (docs/performance.md). A shorter slice lets it take the processor
+/// at once, without taking any share from other threads (a lower priority
+/// for the output stage would: behind other processes' work, it starved).
+fn ask_for_short_slices() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: getpriority reads, and sched_setattr with pid 0 changes, only
+    // the calling thread's scheduling; the attributes are a whole,
+    // initialised sched_attr of the size given.
+    unsafe {
+        // The thread's nice value stays as it is (sched_setattr sets it).
+        *libc::__errno_location() = 0;
+        let nice = libc::getpriority(libc::PRIO_PROCESS, 0);
+        if *libc::__errno_location() != 0 {
+            return;
+        }
+        let attributes = libc::sched_attr {
+            size: std::mem::size_of::<libc::sched_attr>() as u32,
+            sched_policy: libc::SCHED_OTHER as u32,
+            sched_flags: 0,
+            sched_nice: nice,
+            sched_priority: 0,
+            sched_runtime: FEEDING_SLICE_NS,
+            sched_deadline: 0,
+            sched_period: 0,
+        };
+        libc::syscall(libc::SYS_sched_setattr, 0, &attributes, 0);
+    }
 }
 
 /// `len` zeroed floats, or None when the allocation is refused (where
@@ -1253,90 +1149,44 @@ mod tests {
         }
     }
 
-    /// A sink that keeps each band's first float and its thread's
-    /// scheduling policy, and fails at band `fail_at`.
-    struct Recording {
-        firsts: Vec<f32>,
-        scheduling: Vec<i32>,
-        fail_at: usize,
+    /// The calling thread's own time slice in nanoseconds, where the
+    /// kernel keeps one (Linux 6.12 on); None elsewhere.
+    #[cfg(target_os = "linux")]
+    fn thread_slice() -> Option<u64> {
+        // SAFETY: sched_getattr writes at most the size given into the
+        // zeroed attributes, and only reads the calling thread's.
+        let mut attributes: libc::sched_attr = unsafe { std::mem::zeroed() };
+        let size = std::mem::size_of::<libc::sched_attr>() as u32;
+        let got = unsafe { libc::syscall(libc::SYS_sched_getattr, 0, &mut attributes, size, 0) };
+        (got == 0).then_some(attributes.sched_runtime)
     }
 
-    impl RowSink for Recording {
-        fn rows(&mut self, _: PixelLayout, pixels: &[f32]) -> Result<(), SinkFailed> {
-            if self.firsts.len() == self.fail_at {
-                return Err(SinkFailed);
-            }
-            self.firsts.push(pixels[0]);
-            self.scheduling.push(thread_scheduling());
-            Ok(())
-        }
-    }
-
-    /// The calling thread's scheduling policy (0 where there is none to
-    /// read).
-    fn thread_scheduling() -> i32 {
-        #[cfg(target_os = "linux")]
-        // SAFETY: sched_getscheduler only reads the calling thread's policy.
-        return unsafe { libc::sched_getscheduler(0) };
-        #[cfg(not(target_os = "linux"))]
-        0
-    }
-
-    /// Bands `0..count` (each its number, 4 times) through a [`BandWriter`]
-    /// into a [`Recording`] failing at band `fail_at`: the sink, the
-    /// result, and how many bands' storage came back.
-    fn write_bands(
-        count: usize,
-        fail_at: usize,
-        tiles_elsewhere: bool,
-    ) -> (Recording, Result<(), RenderError>, usize) {
-        let mut sink = Recording {
-            firsts: Vec::new(),
-            scheduling: Vec::new(),
-            fail_at,
-        };
-        let spare = Mutex::new(Vec::new());
-        let result = std::thread::scope(|scope| {
-            let band_sink = BandSink {
-                sink: &mut sink,
-                layout: PixelLayout::Gray,
-                spare: &spare,
-            };
-            let mut output = BandWriter::start(scope, band_sink, tiles_elsewhere)?;
-            let handed = (0..count).try_for_each(|band| output.rows(vec![band as f32; 4]));
-            let written = output.finish(handed.is_ok());
-            handed.and(written)
-        });
-        let returned = lock(&spare).len();
-        (sink, result, returned)
-    }
-
-    #[test]
-    fn every_band_is_written_in_order_and_its_storage_returned() {
-        for tiles_elsewhere in [false, true] {
-            let (sink, result, returned) = write_bands(5, usize::MAX, tiles_elsewhere);
-            assert!(result.is_ok());
-            assert_eq!(sink.firsts, [0.0, 1.0, 2.0, 3.0, 4.0]);
-            assert_eq!(returned, 5);
-        }
-    }
-
-    #[test]
-    fn a_failed_sink_refuses_the_bands_after_it() {
-        for tiles_elsewhere in [false, true] {
-            let (sink, result, _) = write_bands(5, 2, tiles_elsewhere);
-            assert!(matches!(result, Err(RenderError::SinkFailed)));
-            assert_eq!(sink.firsts, [0.0, 1.0]);
-        }
+    /// Whether the running kernel keeps a slice per thread: 6.12 or later.
+    #[cfg(target_os = "linux")]
+    fn kernel_keeps_slices() -> bool {
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+        let mut numbers = release
+            .split(['.', '-'])
+            .map(|n| n.parse::<u32>().unwrap_or(0));
+        (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0)) >= (6, 12)
     }
 
     #[cfg(target_os = "linux")]
     #[test]
-    fn bands_are_written_below_the_priority_of_threads_feeding_other_processes() {
-        let (in_process, _, _) = write_bands(1, usize::MAX, false);
-        let (elsewhere, _, _) = write_bands(1, usize::MAX, true);
-        assert_eq!(in_process.scheduling, [thread_scheduling()]);
-        assert_eq!(elsewhere.scheduling, [libc::SCHED_IDLE]);
+    fn threads_feeding_other_processes_ask_for_short_slices() {
+        let slices = |feeding| {
+            let pool = thread_pool(&RenderOptions::default(), 2, feeding).unwrap();
+            pool.broadcast(|_| thread_slice())
+        };
+        let (feeding, computing) = (slices(true), slices(false));
+        if kernel_keeps_slices() {
+            assert_eq!(feeding, [Some(FEEDING_SLICE_NS); 2]);
+        }
+        assert!(
+            computing
+                .iter()
+                .all(|slice| *slice != Some(FEEDING_SLICE_NS))
+        );
     }
 
     #[test]
