@@ -18,10 +18,10 @@ use tessera_process::{Channel, Launch, Options, Received, Spawned, describe_exit
 
 /// How many tiles a worker process holds at once: the one it computes and
 /// the next, so that it does not wait for the render process between
-/// tiles. (Four did no better, once writing the image stopped holding up
-/// the render threads: docs/performance.md.) The render runs as many
-/// threads per core it computes on ([`tessera_core::Node::tiles_elsewhere`]),
-/// one per lane.
+/// tiles. (Four did no better where writing the image did not hold up the
+/// render threads feeding the worker: docs/performance.md.) The render
+/// runs as many threads per core it computes on
+/// ([`tessera_core::Node::tiles_elsewhere`]), one per lane.
 pub(crate) const LANES_PER_WORKER: usize = 2;
 
 /// The descriptors the render process holds per worker: its socket (two
