@@ -81,14 +81,40 @@ pub struct NodeCore {
     pub gate: Gate,
 }
 
+/// A node's output over one tile, to be written: its planes one after the
+/// other. A [`Buffer`]'s in this process; in a worker process, the memory
+/// it shares with the render process, which the outputs reach without a
+/// copy.
+pub struct OutputPlanes<'a> {
+    pub data: &'a mut [f32],
+    pub channels: usize,
+}
+
+impl OutputPlanes<'_> {
+    /// The planes of each of `buffers`.
+    pub fn of(buffers: &mut [Buffer]) -> Vec<OutputPlanes<'_>> {
+        (buffers.iter_mut())
+            .map(|buffer| {
+                let channels = buffer.channels();
+                OutputPlanes {
+                    data: buffer.data_mut(),
+                    channels,
+                }
+            })
+            .collect()
+    }
+}
+
 impl NodeCore {
     /// Evaluates the tile: `evaluate_tile` once, or `__call__` per sample.
+    /// Every float of `outputs` is written, unless it fails (so they need
+    /// not be zeroed first).
     pub fn evaluate(
         &self,
         instance: &Py<PyAny>,
         ctx: &TileCtx,
         inputs: &[&Buffer],
-        outputs: &mut [Buffer],
+        outputs: &mut [OutputPlanes],
         calls: Calls,
     ) -> Result<(), NodeError> {
         if let Calls::PerTile = calls {
@@ -109,7 +135,7 @@ impl NodeCore {
                     ctx.record_failure(i);
                 }
                 for output in outputs.iter_mut() {
-                    output.data_mut().fill(0.0);
+                    output.data.fill(0.0);
                 }
                 self.failures.fetch_add(ctx.len(), Ordering::Relaxed);
                 self.keep_first_failure(failure_key(ctx, 0), &error);
@@ -128,7 +154,7 @@ impl NodeCore {
         instance: &Py<PyAny>,
         ctx: &TileCtx,
         inputs: &[&Buffer],
-        outputs: &mut [Buffer],
+        outputs: &mut [OutputPlanes],
     ) -> Result<(), NodeError> {
         let n = ctx.len();
         let fail = |e: PyErr| self.tile_error_at(py, e, ctx);
@@ -182,7 +208,7 @@ impl NodeCore {
             }
         }
         let output_names: Vec<&str> = self.outputs.iter().map(|(name, _)| name.as_str()).collect();
-        let output_channels: Vec<usize> = outputs.iter().map(Buffer::channels).collect();
+        let output_channels: Vec<usize> = outputs.iter().map(|output| output.channels).collect();
         let call = TileCall {
             node: instance.bind(py),
             n,
@@ -198,12 +224,10 @@ impl NodeCore {
         let returned = api.call_tile(py, call).map_err(fail)?;
         for (output, array) in outputs.iter_mut().zip(returned.try_iter().map_err(fail)?) {
             // _call_tile checked the array: float32 of shape (n, channels),
-            // made Fortran-ordered, whose columns are the buffer's planes:
-            // its memory is copied straight into the buffer.
+            // made Fortran-ordered, whose columns are the output's planes:
+            // its memory is copied straight into them.
             let array = PyBuffer::<f32>::get(&array.map_err(fail)?).map_err(fail)?;
-            array
-                .copy_to_fortran_slice(py, output.data_mut())
-                .map_err(fail)?;
+            array.copy_to_fortran_slice(py, output.data).map_err(fail)?;
         }
         Ok(())
     }
@@ -262,7 +286,7 @@ impl NodeCore {
         instance: &Py<PyAny>,
         ctx: &TileCtx,
         inputs: &[&Buffer],
-        outputs: &mut [Buffer],
+        outputs: &mut [OutputPlanes],
         calls: Calls,
     ) -> Result<(), NodeError> {
         let mut objects: Option<TileObjects> = None;
@@ -648,7 +672,11 @@ struct InputPlanes<'a> {
 }
 
 impl<'a> TilePlanes<'a> {
-    fn new(ctx: &TileCtx, inputs: &[&'a Buffer], outputs: &'a mut [Buffer]) -> TilePlanes<'a> {
+    fn new(
+        ctx: &TileCtx,
+        inputs: &[&'a Buffer],
+        outputs: &'a mut [OutputPlanes],
+    ) -> TilePlanes<'a> {
         let samples = ctx.len();
         let same_bits = |plane: &[f32]| plane.iter().all(|v| v.to_bits() == plane[0].to_bits());
         let inputs = (inputs.iter())
@@ -662,10 +690,7 @@ impl<'a> TilePlanes<'a> {
             samples,
             inputs,
             outputs: (outputs.iter_mut())
-                .map(|buffer| {
-                    let channels = buffer.channels();
-                    (buffer.data_mut(), channels)
-                })
+                .map(|output| (&mut *output.data, output.channels))
                 .collect(),
             positions: SamplePositions::of(ctx),
         }

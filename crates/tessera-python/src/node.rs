@@ -1,7 +1,7 @@
 //! The `python` node type and its instances.
 
 use crate::PythonError;
-use crate::call::{Calls, Gate, NodeCore, OnError, Slot, uniform_object};
+use crate::call::{Calls, Gate, NodeCore, OnError, OutputPlanes, Slot, uniform_object};
 use crate::errors::ExceptionReport;
 use crate::policy::{NodeState, Policy};
 use crate::runtime::PythonRuntime;
@@ -391,6 +391,7 @@ impl PythonNode {
         {
             return pool.evaluate(state, ctx, inputs, outputs);
         }
+        let outputs = &mut OutputPlanes::of(outputs);
         match state.policy {
             Policy::Free => {
                 state

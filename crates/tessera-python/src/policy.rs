@@ -1,6 +1,6 @@
 //! Determinism policies: how a Python node's calls are scheduled.
 
-use crate::call::{Calls, NodeCore};
+use crate::call::{Calls, NodeCore, OutputPlanes};
 use pyo3::prelude::*;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -135,7 +135,7 @@ impl NodeState {
         &self,
         ctx: &TileCtx,
         inputs: &[&Buffer],
-        outputs: &mut [Buffer],
+        outputs: &mut [OutputPlanes],
     ) -> Result<(), NodeError> {
         match self.policy {
             Policy::Isolated => self.evaluate_isolated(ctx, inputs, outputs, Calls::PerTile),
@@ -150,7 +150,7 @@ impl NodeState {
         &self,
         ctx: &TileCtx,
         inputs: &[&Buffer],
-        outputs: &mut [Buffer],
+        outputs: &mut [OutputPlanes],
         calls: Calls,
     ) -> Result<(), NodeError> {
         let instance = Python::attach(|py| {

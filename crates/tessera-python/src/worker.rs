@@ -1,6 +1,7 @@
 //! The worker's side: serving tiles for the render process that started it.
 
 use crate::PythonError;
+use crate::call::OutputPlanes;
 use crate::processes::protocol::{Done, Evaluate, Reply};
 use crate::processes::shared::SharedTiles;
 use crate::runtime::PythonRuntime;
@@ -21,8 +22,9 @@ pub struct WorkerConnection {
     /// Each of the pool's lanes to this worker: the memory holding its
     /// tile's planes, and the socket its replies go back on.
     lanes: Vec<(SharedTiles, Channel)>,
-    /// Tile buffers kept from one request to the next: fresh large
-    /// allocations cost page faults every tile.
+    /// Input buffers kept from one request to the next: fresh large
+    /// allocations cost page faults every tile. (Outputs are written
+    /// straight into the lane's shared memory.)
     pool: BufferPool,
 }
 
@@ -131,22 +133,38 @@ impl WorkerConnection {
         // then knows which tile did.
         shared.set_started(request.request);
         let memory = shared.floats();
+        let floats = |planes: &[(usize, usize)]| -> usize {
+            planes.iter().map(|&(channels, len)| channels * len).sum()
+        };
+        let input_floats = floats(&request.inputs);
+        if input_floats + floats(&request.outputs) > memory.len() {
+            return failed(NodeError::new(format!(
+                "the tile's planes do not fit the shared tile memory ({} bytes)",
+                request.shared_bytes
+            )));
+        }
+        let (input_memory, mut output_memory) = memory.split_at_mut(input_floats);
         let pool = &mut self.pool;
         let mut at = 0;
         let inputs: Vec<Buffer> = request
             .inputs
             .iter()
             .map(|&(channels, len)| {
-                let planes = &memory[at..at + channels * len];
+                let planes = &input_memory[at..at + channels * len];
                 at += planes.len();
                 pool.build(channels, |data| data.extend_from_slice(planes))
             })
             .collect();
         let input_refs: Vec<&Buffer> = inputs.iter().collect();
-        let mut outputs: Vec<Buffer> = request
+        // Written where the render process reads them.
+        let mut outputs: Vec<OutputPlanes> = request
             .outputs
             .iter()
-            .map(|&(channels, len)| pool.zeroed(channels, len))
+            .map(|&(channels, len)| {
+                let (data, rest) = std::mem::take(&mut output_memory).split_at_mut(channels * len);
+                output_memory = rest;
+                OutputPlanes { data, channels }
+            })
             .collect();
         let frame = FrameInfo::from(&request.frame);
         let failures = SampleFailures::default();
@@ -161,14 +179,7 @@ impl WorkerConnection {
         };
         let result = node.evaluate_alone(&ctx, &input_refs, &mut outputs);
         crate::interpreter::exit_if_forked();
-        if result.is_ok() {
-            for output in &outputs {
-                let planes = output.data();
-                memory[at..at + planes.len()].copy_from_slice(planes);
-                at += planes.len();
-            }
-        }
-        for buffer in inputs.into_iter().chain(outputs) {
+        for buffer in inputs {
             pool.recycle(buffer);
         }
         let (painted, first_painted) = node.core.take_painted();

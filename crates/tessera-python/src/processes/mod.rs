@@ -9,8 +9,9 @@
 //!   JSON line each ([`protocol`]);
 //! - two lanes, each a memfd that both processes map
 //!   ([`shared::SharedTiles`]), holding a tile's input planes and then its
-//!   output planes (pixels cross the boundary as two copies of whole planes,
-//!   never sample by sample), and a socket for that tile's reply. While the
+//!   output planes (pixels cross the boundary as whole planes, never sample
+//!   by sample: the worker copies the inputs out, and the node writes its
+//!   outputs there), and a socket for that tile's reply. While the
 //!   worker computes one lane's tile, the other lane's is already sent, so it
 //!   never waits for the render process between tiles.
 //!
