@@ -4,7 +4,7 @@
 //! the whole image, so its 8-bit samples are kept until the last row.
 
 use std::fs::File;
-use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::io::{Seek, Write};
 
 use exr::block::chunk::{Chunk, CompressedBlock, CompressedScanLineBlock};
 use exr::block::writer::ChunksWriter;
@@ -18,6 +18,7 @@ use image::{ImageBuffer, ImageFormat, Rgb};
 use tessera_core::{PixelLayout, RowSink, SinkFailed};
 
 use crate::rle::RleCompressor;
+use crate::streamed::StreamedFile;
 use crate::{
     Depth, ExrCompression, ImageTarget, JPEG_QUALITY, OutputError, PixelHasher, encode_png_header,
     os_error_in, to_u8, to_u16,
@@ -45,7 +46,7 @@ impl ImageTarget {
         produce: impl FnOnce(&mut dyn RowSink) -> R,
     ) -> (R, Encoded) {
         let hasher = hash.then(|| PixelHasher::new(width, height));
-        let mut writer = BufWriter::new(Writeback::new(&mut *file));
+        let mut writer = StreamedFile::new(&mut *file, true);
         let (produced, encoded) = match (self.format, self.depth) {
             (ImageFormat::Jpeg, _) => {
                 let mut lines = JpegLines {
@@ -539,65 +540,3 @@ impl<C: ChunksWriter> ExrLines<'_, C> {
         Ok(())
     }
 }
-
-/// A file written from the start, whose written bytes the kernel is asked
-/// to start putting on disk every few MiB (Linux's `sync_file_range`), so
-/// that the `fsync` at the end waits for the last few MiB only, not for the
-/// whole image.
-struct Writeback<'f> {
-    file: &'f mut File,
-    written: u64,
-    flushed: u64,
-}
-
-impl<'f> Writeback<'f> {
-    /// Bytes between two requests.
-    const STEP: u64 = 8 << 20;
-
-    fn new(file: &'f mut File) -> Writeback<'f> {
-        Writeback {
-            file,
-            written: 0,
-            flushed: 0,
-        }
-    }
-}
-
-impl Write for Writeback<'_> {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        let n = self.file.write(bytes)?;
-        self.written += n as u64;
-        if self.written >= self.flushed + Self::STEP {
-            start_writeback(self.file, self.flushed, self.written - self.flushed);
-            self.flushed = self.written;
-        }
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.file.flush()
-    }
-}
-
-impl Seek for Writeback<'_> {
-    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
-        self.file.seek(to)
-    }
-}
-
-/// Asks Linux to start writing `len` bytes of `file` from `offset` to disk,
-/// without waiting. Advice only: elsewhere, and where it fails, the final
-/// sync does all the work.
-#[cfg(target_os = "linux")]
-fn start_writeback(file: &File, offset: u64, len: u64) {
-    use std::os::fd::AsRawFd;
-    let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
-        return;
-    };
-    // SAFETY: sync_file_range reads nothing of ours; a bad descriptor or
-    // range is an error return, which is ignored.
-    unsafe { libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE) };
-}
-
-#[cfg(not(target_os = "linux"))]
-fn start_writeback(_: &File, _: u64, _: u64) {}

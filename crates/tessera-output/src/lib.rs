@@ -33,6 +33,7 @@ use tessera_core::{ColorSpace, PixelLayout};
 
 mod encode;
 mod rle;
+mod streamed;
 pub use encode::Encoded;
 
 /// An image in memory: `f32` channels of each pixel, RGBA to its users.
@@ -657,7 +658,8 @@ impl ImageTarget {
 
     /// Memory the encoder keeps for a `width` x `height` image: JPEG's
     /// 8-bit RGB samples (its encoder takes the whole image); PNG and EXR
-    /// rows go to the file as they come.
+    /// rows go to the file as they come (through 3 MiB of buffers, not
+    /// counted).
     pub fn encoding_bytes(&self, width: u32, height: u32) -> u64 {
         let pixels = u64::from(width) * u64::from(height);
         match self.format {
