@@ -172,6 +172,34 @@ fn on_error_color_paints_and_reports_as_in_process() {
     assert_eq!(workers.pixel_hash(), in_process.pixel_hash());
 }
 
+/// A copy of a worker made by a node's `os.fork()` ends as soon as its call
+/// returns: it must not write its samples into the memory the worker
+/// shares with the render process, which by then holds later tiles.
+#[test]
+fn a_node_that_forks_in_a_worker_leaves_the_pixels_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    // The copy, had it gone on, would write the rest of its tile slowly,
+    // over later tiles of the same lane.
+    let script = "import os\nimport time\n\nimport tessera\n\n\nclass N(tessera.Node):\n    \
+                  inputs = {\"uv\": tessera.Vector2(tessera.TEXCOORD)}\n    outputs = {\"out\": tessera.Float()}\n    \
+                  pure = True\n\n    def __call__(self, ctx, uv):\n        \
+                  if ctx.x == 16 and ctx.y == 16 and os.fork() == 0:\n            self.copy = True\n        \
+                  if getattr(self, \"copy\", False):\n            time.sleep(0.001)\n        \
+                  return uv[0] * uv[1]\n";
+    write_python_node_scene(dir.path(), script, (256, 256), "uv = \"@uv\"");
+    let args = ["--threads", "1", "--python-workers", "processes"];
+    let forked = render_here(dir.path(), &args);
+    forked.expect_code(0);
+    let node = dir.path().join("node.py");
+    let plain_script = std::fs::read_to_string(&node)
+        .unwrap()
+        .replace("os.fork() == 0", "False");
+    std::fs::write(&node, plain_script).unwrap();
+    let plain = render_here(dir.path(), &args);
+    plain.expect_code(0);
+    assert_eq!(forked.pixel_hash(), plain.pixel_hash());
+}
+
 #[test]
 fn every_worker_sets_the_node_up_and_its_prints_arrive_whole() {
     let dir = tempfile::tempdir().unwrap();

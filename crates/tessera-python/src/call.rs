@@ -221,7 +221,9 @@ impl NodeCore {
             output_names,
             output_channels,
         };
-        let returned = api.call_tile(py, call).map_err(fail)?;
+        let returned = api.call_tile(py, call);
+        crate::interpreter::exit_if_forked();
+        let returned = returned.map_err(fail)?;
         for (output, array) in outputs.iter_mut().zip(returned.try_iter().map_err(fail)?) {
             // _call_tile checked the array: float32 of shape (n, channels),
             // made Fortran-ordered, whose columns are the output's planes:
@@ -800,6 +802,7 @@ impl NodeCore {
                 PyTuple::new(py, args).and_then(|args| instance.bind(py).call1(args))
             }
         };
+        crate::interpreter::exit_if_forked();
         let returned = returned.map_err(CallFailure::Raised)?;
         self.store(py, &returned, planes, i)
     }

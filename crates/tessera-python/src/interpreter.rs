@@ -5,7 +5,9 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
+use std::sync::Once;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The interpreter the binary was linked against (set by build.rs).
 pub const BUILD_PYTHON: &str = env!("TESSERA_BUILD_PYTHON");
@@ -26,19 +28,37 @@ pub struct PythonInfo {
 
 static INTERPRETER: OnceLock<Result<PythonInfo, PythonError>> = OnceLock::new();
 
-/// The process that started Python (process-wide by nature: which process
-/// this is).
-static OWNER: OnceLock<u32> = OnceLock::new();
+/// Whether this process is a copy made by `fork()` (a node's `os.fork()`)
+/// of the process that started Python: set in the copy by the handler
+/// [`watch_forks`] registers (process-wide by nature: which process this
+/// is). A flag rather than a comparison of process ids, which would cost a
+/// system call after every call of a node.
+static FORKED: AtomicBool = AtomicBool::new(false);
+static WATCHING_FORKS: Once = Once::new();
+
+extern "C" fn note_fork() {
+    FORKED.store(true, Ordering::Relaxed);
+}
+
+/// Has every later `fork()` of this process mark the copy as forked.
+fn watch_forks() {
+    WATCHING_FORKS.call_once(|| {
+        // SAFETY: registers a handler that only stores to an atomic, which
+        // is safe in the child of a fork; it fails only without memory,
+        // and then copies go unnoticed as before.
+        unsafe { libc::pthread_atfork(None, None, Some(note_fork)) };
+    });
+}
 
 /// Ends this process at once if it is a copy of Tessera made by a node's
 /// `os.fork()` whose code has come back into Tessera's: such a copy would
-/// go on rendering, answer the render process in its parent's place, or
-/// wait for work forever. (A process forked by `multiprocessing` never
-/// comes back here: it exits when its target returns.)
+/// go on rendering, write into the memory a worker shares with the render
+/// process, answer the render process in its parent's place, or wait for
+/// work forever. Called as soon as a node's call returns, before anything
+/// is written. (A process forked by `multiprocessing` never comes back
+/// here: it exits when its target returns.)
 pub(crate) fn exit_if_forked() {
-    if let Some(&owner) = OWNER.get()
-        && std::process::id() != owner
-    {
+    if FORKED.load(Ordering::Relaxed) {
         // SAFETY: _exit ends the process without running anything of the
         // parent's it shares (atexit handlers, buffered output).
         unsafe { libc::_exit(0) }
@@ -66,7 +86,7 @@ pub fn start() -> Result<&'static PythonInfo, PythonError> {
 pub fn adopt(package: &Bound<PyModule>) -> Result<&'static PythonInfo, PythonError> {
     let py = package.py();
     let adopted = || {
-        OWNER.get_or_init(std::process::id);
+        watch_forks();
         let fail = |e: PyErr| PythonError::Start {
             executable: "the Python importing tessera".into(),
             message: e.to_string(),
@@ -161,7 +181,7 @@ fn base_interpreter_folder(python: &Path) -> Option<PathBuf> {
 }
 
 fn initialise() -> Result<PythonInfo, PythonError> {
-    OWNER.get_or_init(std::process::id);
+    watch_forks();
     let executable = program_name().map_err(|message| PythonError::Start {
         executable: BUILD_PYTHON.to_string(),
         message,
