@@ -4,13 +4,11 @@
 //! time, from a thread of their own, not through the page cache: the
 //! kernel's copy into fresh page-cache pages took the render process's
 //! processor time from the cores rendering the image (docs/performance.md,
-//! "The output file": 0.5 ms a MiB in renders, up to 3 ms after a pause,
-//! on the project's virtual machines; 0.1-0.2 ms by direct I/O). The
-//! thread waits for the disk, so that the render does not. Where the file system
-//! refuses direct I/O, and for what is written out of order (an EXR's
-//! offset table, last) or does not fill a block (the file's end), bytes go
-//! through the page cache, and the kernel is asked to start putting them on
-//! disk every few MiB.
+//! "The file's bytes: direct I/O"). The thread waits for the disk, so that
+//! the render does not. The last chunk (the file's end, up to a MiB), what
+//! is written after a seek (an EXR's offset table, last), and everything on
+//! a file system that refuses direct I/O go through the page cache, and the
+//! kernel is asked to start putting them on disk every few MiB.
 
 use std::fs::File;
 use std::io::{self, Seek, SeekFrom, Write};
@@ -19,17 +17,26 @@ use std::os::unix::fs::FileExt;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
-/// A file written through a buffer, by direct I/O where it can be.
+/// A file written through a buffer, by direct I/O where it can be, from
+/// its position when handed over; left positioned after what was written.
 pub struct StreamedFile<'f> {
     file: &'f mut File,
     /// The bytes not yet handed on, from the file offset `offset`.
     chunk: Chunk,
     offset: u64,
-    /// The thread writing full chunks by direct I/O; none once direct I/O
-    /// stopped (or never started).
+    /// Whether full chunks may go by direct I/O: the file system took the
+    /// flag, the offset is aligned, and no seek or flush has happened yet.
+    direct: bool,
+    /// The thread writing full chunks by direct I/O, from the first one.
     disk: Option<DiskWriter>,
+    /// Whether every chunk the thread wrote went by direct I/O.
+    #[cfg(test)]
+    stayed_direct: bool,
     /// The page cache's bytes up to here were handed to writeback.
     advised: u64,
+    /// The first error: every later call returns it again, so that no
+    /// write after a failed one seems to succeed.
+    failed: Option<(io::ErrorKind, String)>,
 }
 
 /// Direct I/O moves whole blocks from aligned memory to aligned offsets;
@@ -59,7 +66,7 @@ struct Chunk {
 impl Chunk {
     fn new() -> Chunk {
         let storage = vec![0; CHUNK + ALIGN];
-        let start = storage.as_ptr().align_offset(ALIGN);
+        let start = (ALIGN - storage.as_ptr() as usize % ALIGN) % ALIGN;
         Chunk {
             storage,
             start,
@@ -87,8 +94,11 @@ struct DiskWriter {
     chunks: SyncSender<(Chunk, u64)>,
     written: Receiver<io::Result<Chunk>>,
     in_flight: usize,
-    thread: JoinHandle<()>,
+    /// Ends saying whether every chunk went by direct I/O.
+    thread: JoinHandle<bool>,
 }
+
+const THREAD_GONE: &str = "the file's writing thread stopped";
 
 impl DiskWriter {
     /// A thread writing to `file` (a second handle of the file being
@@ -103,9 +113,10 @@ impl DiskWriter {
                 for (chunk, offset) in to_write {
                     let result = write_all_at(&file, chunk.bytes(), offset, &mut direct);
                     if done.send(result.map(|()| chunk)).is_err() {
-                        return;
+                        break;
                     }
                 }
+                direct
             })
             .ok()?;
         Some(DiskWriter {
@@ -117,8 +128,8 @@ impl DiskWriter {
     }
 
     /// Hands `chunk` (whole blocks, to go at `offset`) to the thread, and
-    /// leaves an empty one in its place: one the thread wrote (waiting for
-    /// for it once [`IN_FLIGHT`] are out), or a new one before.
+    /// leaves an empty one in its place: a new one while fewer than
+    /// [`IN_FLIGHT`] are out, else one the thread wrote (waiting for it).
     fn submit(&mut self, chunk: &mut Chunk, offset: u64) -> io::Result<()> {
         let mut full = if self.in_flight < IN_FLIGHT {
             Chunk::new()
@@ -129,23 +140,22 @@ impl DiskWriter {
         std::mem::swap(chunk, &mut full);
         self.chunks
             .send((full, offset))
-            .map_err(|_| io::Error::other("the file's writing thread stopped"))?;
+            .map_err(|_| io::Error::other(THREAD_GONE))?;
         self.in_flight += 1;
         Ok(())
     }
 
     /// One chunk the thread finished, or its error.
     fn wait(&mut self) -> io::Result<Chunk> {
-        let written = self
-            .written
-            .recv()
-            .map_err(|_| io::Error::other("the file's writing thread stopped"))?;
         self.in_flight -= 1;
-        written
+        self.written
+            .recv()
+            .map_err(|_| io::Error::other(THREAD_GONE))?
     }
 
-    /// Waits for every chunk handed on, and for the thread to end.
-    fn finish(mut self) -> io::Result<()> {
+    /// Waits for every chunk handed on, and for the thread to end; says
+    /// whether every chunk went by direct I/O.
+    fn finish(mut self) -> io::Result<bool> {
         let mut result = Ok(());
         while self.in_flight > 0 {
             if let Err(e) = self.wait() {
@@ -153,42 +163,64 @@ impl DiskWriter {
             }
         }
         drop(self.chunks);
-        if let Err(panic) = self.thread.join() {
-            std::panic::resume_unwind(panic);
+        match self.thread.join() {
+            Ok(stayed_direct) => result.map(|()| stayed_direct),
+            Err(panic) => std::panic::resume_unwind(panic),
         }
-        result
     }
 }
 
 impl<'f> StreamedFile<'f> {
-    /// Writes `file` (new and empty) from its start, by direct I/O if
-    /// `try_direct` and the file system allows it.
+    /// Writes `file` from its position, by direct I/O if `try_direct`, the
+    /// position is aligned and the file system allows it.
     pub fn new(file: &'f mut File, try_direct: bool) -> StreamedFile<'f> {
-        let disk = (try_direct && set_direct(file, true).is_ok())
-            .then(|| file.try_clone().ok().and_then(DiskWriter::start))
-            .flatten();
-        if try_direct && disk.is_none() {
-            // Direct I/O on this thread would wait for the disk.
-            let _ = set_direct(file, false);
-        }
+        let offset = file.stream_position().unwrap_or(0);
+        let direct =
+            try_direct && offset.is_multiple_of(ALIGN as u64) && set_direct(file, true).is_ok();
         StreamedFile {
             file,
             chunk: Chunk::new(),
-            offset: 0,
-            disk,
-            advised: 0,
+            offset,
+            direct,
+            disk: None,
+            #[cfg(test)]
+            stayed_direct: direct,
+            advised: offset,
+            failed: None,
         }
     }
 
-    /// Whether bytes still go to the disk by direct I/O.
+    /// Whether every full chunk so far went by direct I/O.
     #[cfg(test)]
-    fn is_direct(&self) -> bool {
-        self.disk.is_some()
+    fn wrote_direct(&self) -> bool {
+        self.stayed_direct
+    }
+
+    /// `attempt`, unless an earlier call failed; its error is kept.
+    fn unless_failed<T>(
+        &mut self,
+        attempt: impl FnOnce(&mut Self) -> io::Result<T>,
+    ) -> io::Result<T> {
+        if let Some((kind, message)) = &self.failed {
+            return Err(io::Error::new(*kind, message.clone()));
+        }
+        let result = attempt(self);
+        if let Err(e) = &result {
+            self.failed = Some((e.kind(), e.to_string()));
+        }
+        result
     }
 
     /// Hands the full chunk on: to the disk's thread, or through the page
     /// cache.
     fn pass_on(&mut self) -> io::Result<()> {
+        if self.direct && self.disk.is_none() {
+            self.disk = self.file.try_clone().ok().and_then(DiskWriter::start);
+            if self.disk.is_none() {
+                // Direct I/O on this thread would wait for the disk.
+                self.stop_direct();
+            }
+        }
         match self.disk.as_mut() {
             Some(disk) => {
                 disk.submit(&mut self.chunk, self.offset)?;
@@ -200,16 +232,30 @@ impl<'f> StreamedFile<'f> {
     }
 
     /// Waits for the disk's thread, and writes what is held through the
-    /// page cache: direct I/O stops.
+    /// page cache: direct I/O stops. Leaves the file positioned after it.
     fn drain(&mut self) -> io::Result<()> {
         if let Some(disk) = self.disk.take() {
             let finished = disk.finish();
-            // Turning it off cannot fail where turning it on worked; if it
-            // did, the write that follows says so.
-            let _ = set_direct(self.file, false);
+            #[cfg(test)]
+            {
+                self.stayed_direct &= *finished.as_ref().unwrap_or(&false);
+            }
+            self.stop_direct();
             finished?;
         }
-        self.write_cached()
+        self.stop_direct();
+        self.write_cached()?;
+        self.file.seek(SeekFrom::Start(self.offset))?;
+        Ok(())
+    }
+
+    fn stop_direct(&mut self) {
+        if self.direct {
+            // Turning it off cannot fail where turning it on worked; if it
+            // did, the writes that follow say so.
+            let _ = set_direct(self.file, false);
+            self.direct = false;
+        }
     }
 
     /// Writes the chunk's bytes through the page cache, and empties it.
@@ -227,33 +273,58 @@ impl<'f> StreamedFile<'f> {
 
 impl Write for StreamedFile<'_> {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        if self.chunk.held == CHUNK {
-            self.pass_on()?;
-        }
-        Ok(self.chunk.fill(bytes))
+        self.unless_failed(|file| {
+            if file.chunk.held == CHUNK {
+                file.pass_on()?;
+            }
+            Ok(file.chunk.fill(bytes))
+        })
     }
 
     /// Hands every byte held to the kernel, waiting for the disk's thread.
-    /// Direct I/O stops: the file's last block goes through the page cache.
+    /// Direct I/O stops: the last chunk goes through the page cache.
     fn flush(&mut self) -> io::Result<()> {
-        self.drain()
+        self.unless_failed(Self::drain)
     }
 }
 
 impl Seek for StreamedFile<'_> {
     /// Writes what is held, then goes on at `to`, through the page cache.
     fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
-        let here = self.offset + self.chunk.held as u64;
-        self.drain()?;
-        let out_of_range = || io::Error::new(io::ErrorKind::InvalidInput, "seek out of range");
-        self.offset = match to {
-            SeekFrom::Start(offset) => offset,
-            SeekFrom::Current(delta) => here.checked_add_signed(delta).ok_or_else(out_of_range)?,
-            SeekFrom::End(delta) => (self.file.metadata()?.len())
-                .checked_add_signed(delta)
-                .ok_or_else(out_of_range)?,
-        };
-        Ok(self.offset)
+        self.unless_failed(|file| {
+            let here = file.offset + file.chunk.held as u64;
+            let out_of_range = || io::Error::new(io::ErrorKind::InvalidInput, "seek out of range");
+            let target = match to {
+                SeekFrom::Start(offset) => offset,
+                SeekFrom::Current(delta) => {
+                    here.checked_add_signed(delta).ok_or_else(out_of_range)?
+                }
+                SeekFrom::End(delta) => {
+                    file.drain()?;
+                    (file.file.metadata()?.len())
+                        .checked_add_signed(delta)
+                        .ok_or_else(out_of_range)?
+                }
+            };
+            if target != here {
+                file.drain()?;
+                file.offset = target;
+            }
+            Ok(target)
+        })
+    }
+}
+
+impl Drop for StreamedFile<'_> {
+    /// Dropped without a flush (the encoding failed): the thread ends once
+    /// it has written what it holds, and the file is left without direct
+    /// I/O.
+    fn drop(&mut self) {
+        if let Some(disk) = self.disk.take() {
+            drop(disk.chunks);
+            let _ = disk.thread.join();
+        }
+        self.stop_direct();
     }
 }
 
@@ -344,12 +415,6 @@ mod tests {
         (0..len).map(|i| (i * 7 + i / 4093) as u8).collect()
     }
 
-    /// A directory on the disk the project is on (`/tmp` may be a tmpfs,
-    /// which refuses direct I/O before Linux 6.6).
-    fn on_disk() -> tempfile::TempDir {
-        tempfile::tempdir_in(env!("CARGO_MANIFEST_DIR")).unwrap()
-    }
-
     /// Whether the file system of `dir` lets a file be opened for direct I/O.
     #[cfg(target_os = "linux")]
     fn allows_direct(dir: &std::path::Path) -> bool {
@@ -367,8 +432,8 @@ mod tests {
 
     /// Writes `bytes` in pieces of `piece` bytes, then `patch` at `at`
     /// after a seek (as an EXR's offset table is written), and reads the
-    /// file back; also says whether direct I/O was still on before the
-    /// seek, and whether the file system allows it.
+    /// file back; also says whether every full chunk went by direct I/O,
+    /// and whether the file system allows it.
     fn written(
         direct: bool,
         bytes: &[u8],
@@ -376,17 +441,17 @@ mod tests {
         patch: &[u8],
         at: u64,
     ) -> (Vec<u8>, bool, bool) {
-        let dir = on_disk();
+        let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.bin");
         let mut file = File::create(&path).unwrap();
         let mut streamed = StreamedFile::new(&mut file, direct);
         for part in bytes.chunks(piece) {
             streamed.write_all(part).unwrap();
         }
-        let was_direct = streamed.is_direct();
         streamed.seek(SeekFrom::Start(at)).unwrap();
         streamed.write_all(patch).unwrap();
         streamed.flush().unwrap();
+        let was_direct = streamed.wrote_direct();
         drop(streamed);
         file.sync_all().unwrap();
         let mut back = Vec::new();
@@ -423,5 +488,40 @@ mod tests {
         let bytes = pattern(10);
         let (back, _, _) = written(true, &bytes, 3, &[], 10);
         assert_eq!(back, bytes);
+    }
+
+    #[test]
+    fn writing_starts_at_the_files_position_and_leaves_it_after_the_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.bin");
+        let mut file = File::create(&path).unwrap();
+        file.write_all(b"HEADER").unwrap();
+        let mut streamed = StreamedFile::new(&mut file, true);
+        streamed.write_all(b"body").unwrap();
+        streamed.flush().unwrap();
+        assert!(!streamed.wrote_direct(), "an unaligned start is not direct");
+        drop(streamed);
+        assert_eq!(file.stream_position().unwrap(), 10);
+        assert_eq!(std::fs::read(&path).unwrap(), b"HEADERbody");
+    }
+
+    #[test]
+    fn after_a_failed_write_every_call_fails_with_its_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.bin");
+        std::fs::write(&path, b"").unwrap();
+        // Open for reading only: every write is refused.
+        let mut file = File::open(&path).unwrap();
+        let mut streamed = StreamedFile::new(&mut file, true);
+        streamed.write_all(b"held").unwrap();
+        let first = streamed.flush().unwrap_err();
+        for later in [
+            streamed.write(b"more").unwrap_err(),
+            streamed.flush().unwrap_err(),
+            streamed.seek(SeekFrom::Start(0)).unwrap_err(),
+        ] {
+            assert_eq!(later.kind(), first.kind());
+            assert_eq!(later.to_string(), first.to_string());
+        }
     }
 }
