@@ -224,6 +224,14 @@ impl NodeCore {
         let returned = api.call_tile(py, call);
         crate::interpreter::exit_if_forked();
         let returned = returned.map_err(fail)?;
+        let arrays = returned.len().map_err(fail)?;
+        if arrays != outputs.len() {
+            return Err(NodeError::new(format!(
+                "{}.evaluate_tile: Tessera's _call_tile gave {arrays} arrays for {} outputs",
+                self.class_name,
+                outputs.len()
+            )));
+        }
         for (output, array) in outputs.iter_mut().zip(returned.try_iter().map_err(fail)?) {
             // _call_tile checked the array: float32 of shape (n, channels),
             // made Fortran-ordered, whose columns are the output's planes:

@@ -1,7 +1,7 @@
 //! The worker's side: serving tiles for the render process that started it.
 
 use crate::PythonError;
-use crate::call::OutputPlanes;
+use crate::call::{OutputPlanes, Slot};
 use crate::processes::protocol::{Done, Evaluate, Reply};
 use crate::processes::shared::SharedTiles;
 use crate::runtime::PythonRuntime;
@@ -132,17 +132,22 @@ impl WorkerConnection {
         // Before anything that may end this process: the render process
         // then knows which tile did.
         shared.set_started(request.request);
+        let mapped = shared.len();
         let memory = shared.floats();
-        let floats = |planes: &[(usize, usize)]| -> usize {
-            planes.iter().map(|&(channels, len)| channels * len).sum()
+        let varying = (node.core.slots.iter())
+            .filter(|slot| matches!(slot, Slot::Varying))
+            .count();
+        let channels: Vec<Option<usize>> = (node.core.outputs.iter())
+            .map(|(_, ty)| ty.channels())
+            .collect();
+        let input_floats = match checked_planes(request, varying, &channels, memory.len()) {
+            Ok(input_floats) => input_floats,
+            Err(why) => {
+                return failed(NodeError::new(format!(
+                    "the render process sent a tile the worker cannot take ({mapped} bytes shared): {why}"
+                )));
+            }
         };
-        let input_floats = floats(&request.inputs);
-        if input_floats + floats(&request.outputs) > memory.len() {
-            return failed(NodeError::new(format!(
-                "the tile's planes do not fit the shared tile memory ({} bytes)",
-                request.shared_bytes
-            )));
-        }
         let (input_memory, mut output_memory) = memory.split_at_mut(input_floats);
         let pool = &mut self.pool;
         let mut at = 0;
@@ -192,6 +197,53 @@ impl WorkerConnection {
     }
 }
 
+/// Checks that the planes `request` names are those a node of `varying`
+/// varying inputs and outputs of `output_channels` reads and writes over
+/// the tile, and fit `floats` of shared memory; gives the floats of the
+/// inputs. The render process is trusted, but a mistake in it must fail
+/// the tile, not panic the worker or leave a previous tile's samples where
+/// outputs go.
+fn checked_planes(
+    request: &Evaluate,
+    varying: usize,
+    output_channels: &[Option<usize>],
+    floats: usize,
+) -> Result<usize, String> {
+    let (_, _, width, height) = request.rect;
+    let samples = (width as usize)
+        .checked_mul(height as usize)
+        .and_then(|n| n.checked_mul(request.frame.samples as usize))
+        .ok_or("its sample count overflows")?;
+    if request.inputs.len() != varying || request.outputs.len() != output_channels.len() {
+        return Err(format!(
+            "{} input and {} output buffers, for a node of {varying} varying inputs and {} outputs",
+            request.inputs.len(),
+            request.outputs.len(),
+            output_channels.len()
+        ));
+    }
+    let inputs_fit = (request.inputs.iter())
+        .all(|&(channels, len)| (1..=4).contains(&channels) && len == samples);
+    let outputs_fit = (request.outputs.iter())
+        .zip(output_channels)
+        .all(|(&(channels, len), &declared)| Some(channels) == declared && len == samples);
+    if !inputs_fit || !outputs_fit {
+        return Err(format!(
+            "buffers of other sizes than the tile's {samples} samples, or other channels than the node's"
+        ));
+    }
+    let sum = |planes: &[(usize, usize)]| {
+        planes.iter().try_fold(0usize, |sum, &(channels, len)| {
+            channels.checked_mul(len)?.checked_add(sum)
+        })
+    };
+    let (inputs, outputs) = (sum(&request.inputs), sum(&request.outputs));
+    match inputs.zip(outputs).and_then(|(i, o)| i.checked_add(o)) {
+        Some(total) if total <= floats => Ok(inputs.expect("summed")),
+        _ => Err("its planes do not fit the shared memory".to_string()),
+    }
+}
+
 /// A worker's output shares the terminal with other processes: each line
 /// is written whole as soon as it is complete.
 fn worker_streams(py: Python) -> PyResult<()> {
@@ -205,4 +257,63 @@ fn worker_streams(py: Python) -> PyResult<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::processes::protocol::Frame;
+
+    fn request(inputs: Vec<(usize, usize)>, outputs: Vec<(usize, usize)>) -> Evaluate {
+        Evaluate {
+            node: "n".into(),
+            node_hash: 0,
+            tile: 0,
+            rect: (0, 0, 4, 2),
+            frame: Frame::from(&FrameInfo {
+                width: 4,
+                height: 2,
+                samples: 2,
+                seed: 0,
+                frame: 0,
+                time: 0.0,
+                fps: 24.0,
+            }),
+            lane: 0,
+            request: 1,
+            inputs,
+            outputs,
+            shared_bytes: 0,
+        }
+    }
+
+    #[test]
+    fn a_tile_is_taken_only_with_the_nodes_planes_over_its_samples() {
+        // 4 x 2 pixels, 2 samples each: 16 samples; uv in, a colour out.
+        let colour = [Some(4)];
+        let good = request(vec![(2, 16)], vec![(4, 16)]);
+        assert_eq!(checked_planes(&good, 1, &colour, 96), Ok(32));
+        let refused = [
+            (request(vec![(2, 16)], vec![(4, 16)]), 95),
+            (request(vec![], vec![(4, 16)]), 96),
+            (request(vec![(2, 16)], vec![(4, 16), (1, 16)]), 96),
+            (request(vec![(2, 15)], vec![(4, 16)]), 96),
+            (request(vec![(5, 16)], vec![(4, 16)]), 96),
+            (request(vec![(2, 16)], vec![(3, 16)]), 96),
+            (request(vec![(2, 16)], vec![(4, 17)]), 96),
+            (request(vec![(1 << 62, 16)], vec![(4, 16)]), 96),
+        ];
+        for (request, floats) in refused {
+            assert!(
+                checked_planes(&request, 1, &colour, floats).is_err(),
+                "{:?} {:?} in {floats} floats",
+                request.inputs,
+                request.outputs
+            );
+        }
+        let mut huge = request(vec![(2, 16)], vec![(4, 16)]);
+        huge.rect = (0, 0, u32::MAX, u32::MAX);
+        huge.frame.samples = u32::MAX;
+        assert!(checked_planes(&huge, 1, &colour, 96).is_err());
+    }
 }
