@@ -6,6 +6,7 @@ whose pixels are linear as `tessera.render`'s are.
 """
 
 import hashlib
+import multiprocessing
 import os
 import pathlib
 import subprocess
@@ -120,6 +121,23 @@ def test_a_python_node_defined_here_renders_as_in_the_binary(tmp_path):
     )
     image = tessera.render(tmp_path / "scene.toml", threads=3, tile=8, progress=False)
     assert tessera.pixel_hash(image) == cli_hash(tmp_path / "scene.toml", tmp_path)
+
+
+def _pixel_hash_of(scene):
+    return tessera.pixel_hash(tessera.render(scene, threads=1, progress=False))
+
+
+def test_a_forked_pool_renders_python_nodes_as_this_process_does():
+    # Processes forked after `import tessera` (multiprocessing's default on
+    # Linux before Python 3.14) render as any process does: only the copy
+    # made by a node's own os.fork() is ended when it comes back into
+    # Tessera. They used to end at their first node call, and the pool
+    # waited for ever.
+    scene = ROOT / "scenes/python_ripples.toml"
+    expected = _pixel_hash_of(scene)
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        hashes = pool.map_async(_pixel_hash_of, [scene, scene]).get(timeout=120)
+    assert hashes == [expected, expected]
 
 
 def test_set_changes_a_value_as_the_file_would(tmp_path):

@@ -117,6 +117,7 @@ impl NodeCore {
         outputs: &mut [OutputPlanes],
         calls: Calls,
     ) -> Result<(), NodeError> {
+        let _scene_code = crate::interpreter::SceneCode::enter();
         if let Calls::PerTile = calls {
             return Python::attach(|py| {
                 self.evaluate(instance, ctx, inputs, outputs, Calls::Held(py))

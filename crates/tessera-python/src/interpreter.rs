@@ -28,16 +28,50 @@ pub struct PythonInfo {
 
 static INTERPRETER: OnceLock<Result<PythonInfo, PythonError>> = OnceLock::new();
 
-/// Whether this process is a copy made by `fork()` (a node's `os.fork()`)
-/// of the process that started Python: set in the copy by the handler
-/// [`watch_forks`] registers (process-wide by nature: which process this
-/// is). A flag rather than a comparison of process ids, which would cost a
-/// system call after every call of a node.
+/// Whether this process is a copy made by a node's `os.fork()`: set in the
+/// copy by the handler [`watch_forks`] registers (process-wide by nature:
+/// which process this is). A flag rather than a comparison of process ids,
+/// which would cost a system call after every call of a node.
 static FORKED: AtomicBool = AtomicBool::new(false);
 static WATCHING_FORKS: Once = Once::new();
 
+/// Whether Python runs embedded in the tessera binary, where all Python
+/// code is a scene's, so that every fork is a node's.
+static EMBEDDED: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    /// Whether this thread runs a scene's Python code now ([`SceneCode`]).
+    static IN_SCENE_CODE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 extern "C" fn note_fork() {
-    FORKED.store(true, Ordering::Relaxed);
+    // In the copy, on the thread that forked.
+    if EMBEDDED.load(Ordering::Relaxed) || IN_SCENE_CODE.get() {
+        FORKED.store(true, Ordering::Relaxed);
+    }
+}
+
+/// While alive, the calling thread runs a scene's Python code (its import,
+/// a node's `setup()` or calls): a fork made meanwhile is the node's, whose
+/// copy [`exit_if_forked`] ends. Where Tessera is a Python package, the
+/// user's own forks (a `multiprocessing` pool rendering frames, say) are
+/// made outside it, and their copies render as any process does.
+pub(crate) struct SceneCode {
+    outer: bool,
+}
+
+impl SceneCode {
+    pub(crate) fn enter() -> SceneCode {
+        SceneCode {
+            outer: IN_SCENE_CODE.replace(true),
+        }
+    }
+}
+
+impl Drop for SceneCode {
+    fn drop(&mut self) {
+        IN_SCENE_CODE.set(self.outer);
+    }
 }
 
 /// Has every later `fork()` of this process mark the copy as forked.
@@ -181,6 +215,7 @@ fn base_interpreter_folder(python: &Path) -> Option<PathBuf> {
 }
 
 fn initialise() -> Result<PythonInfo, PythonError> {
+    EMBEDDED.store(true, Ordering::Relaxed);
     watch_forks();
     let executable = program_name().map_err(|message| PythonError::Start {
         executable: BUILD_PYTHON.to_string(),

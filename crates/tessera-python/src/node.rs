@@ -221,6 +221,7 @@ impl NodeKind for ScriptKind {
                     ),
                 )
             };
+            let _scene_code = crate::interpreter::SceneCode::enter();
             let instance = class
                 .bind(py)
                 .call0()

@@ -108,6 +108,7 @@ impl NodeState {
         if self.pure || !self.used.swap(false, Ordering::Relaxed) {
             return Ok(());
         }
+        let _scene_code = crate::interpreter::SceneCode::enter();
         let class = self.class.bind(py);
         let instance = match class.getattr("_tessera_renewed") {
             Ok(renewed) => renewed.call1((render,))?,
@@ -154,6 +155,7 @@ impl NodeState {
         calls: Calls,
     ) -> Result<(), NodeError> {
         let instance = Python::attach(|py| {
+            let _scene_code = crate::interpreter::SceneCode::enter();
             let class = self.class.bind(py);
             let instance = match class.getattr("_tessera_fresh") {
                 Ok(fresh) => fresh.call0(),

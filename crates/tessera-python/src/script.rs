@@ -169,6 +169,7 @@ fn import_script<'py>(
         }
         Ok(module.cast_into()?)
     };
+    let _scene_code = crate::interpreter::SceneCode::enter();
     import().map_err(|e| script_error(py, &e, script))
 }
 
