@@ -74,12 +74,14 @@ impl Drop for SceneCode {
     }
 }
 
-/// Has every later `fork()` of this process mark the copy as forked.
+/// Has every later `fork()` of this process made by a scene's code (any,
+/// where Python is embedded) mark the copy as forked.
 fn watch_forks() {
     WATCHING_FORKS.call_once(|| {
-        // SAFETY: registers a handler that only stores to an atomic, which
-        // is safe in the child of a fork; it fails only without memory,
-        // and then copies go unnoticed as before.
+        // SAFETY: registers a handler that only reads a constant-initialised
+        // thread-local and atomics and stores to an atomic, which is safe in
+        // the child of a fork; it fails only without memory, and then
+        // copies go unnoticed.
         unsafe { libc::pthread_atfork(None, None, Some(note_fork)) };
     });
 }
