@@ -2,17 +2,10 @@
 //! each the image `--frame N` gives; a failure names its frame and leaves
 //! the frames before it, and no partial file.
 
-use crate::util::{Run, files_in, python_node_scene, render, tessera_in};
+use crate::util::{
+    files_in, frame_hashes, python_node_scene, render, render_frames_one_to_three, tessera_in,
+};
 use std::path::Path;
-
-/// The pixel hash of each summary line a range printed, in order.
-fn frame_hashes(stdout: &str) -> Vec<String> {
-    stdout
-        .lines()
-        .filter_map(|line| line.split("sha256 ").nth(1))
-        .map(str::to_string)
-        .collect()
-}
 
 #[test]
 fn each_frame_of_a_range_is_the_image_of_that_frame_alone() {
@@ -76,20 +69,6 @@ fn failing_in_frame_two(dir: &Path, failure: &str) {
         python_node_scene(8, 6, "node.py", ""),
     )
     .unwrap();
-}
-
-/// `tessera render scene.toml --frames 1-3 -o f_{frame}.png` in `dir`.
-fn render_frames_one_to_three(dir: &Path, extra: &[&str]) -> Run {
-    let mut args = vec![
-        "render",
-        "scene.toml",
-        "--frames",
-        "1-3",
-        "-o",
-        "f_{frame}.png",
-    ];
-    args.extend_from_slice(extra);
-    tessera_in(dir, &args)
 }
 
 #[test]

@@ -3,22 +3,27 @@
 //! handles handled here too, with the same exit codes and located messages.
 
 use crate::util::{
-    files_in, render, run_command, tessera_command, tessera_in, write_python_node_scene,
+    files_in, frame_hashes, render, render_frames_one_to_three, run_command, tessera_command,
+    tessera_in, write_python_node_scene,
 };
 use std::path::Path;
 use std::process::Command;
 
 const PROCESSES: [&str; 2] = ["--python-workers", "processes"];
 
+/// The sockets of every node here.
+const SOCKETS: &str = "    inputs = {\"uv\": tessera.Vector2(tessera.TEXCOORD)}\n    outputs = {\"out\": tessera.Float()}\n";
+
 /// `WHERE()` in a node: "worker" in a worker process, else "render".
 const WHERE: &str = "\n\ndef WHERE():\n    command = open(\"/proc/self/cmdline\", \"rb\").read().split(b\"\\0\")\n    \
                      return \"worker\" if command[1] == b\"python-worker\" else \"render\"\n";
 
-/// Writes `node.py` (class `N`, the body given, after `import os, tessera`)
-/// and `scene.toml`: one node over a 64 x 64 image, linked to `uv`.
+/// Writes `node.py` (class `N`, of a `uv` input and an `out` float, the
+/// body given after them; `os`, `sys` and `tessera` imported) and
+/// `scene.toml`: one node over a 64 x 64 image, linked to `uv`.
 fn node_scene(dir: &Path, body: &str) {
     let script = format!(
-        "import os\nimport sys\n\nimport tessera\n\n\nclass N(tessera.Node):\n{body}{WHERE}"
+        "import os\nimport sys\n\nimport tessera\n\n\nclass N(tessera.Node):\n{SOCKETS}{body}{WHERE}"
     );
     write_python_node_scene(dir, &script, (64, 64), "uv = \"@uv\"");
 }
@@ -33,7 +38,7 @@ fn failing_in_tile_5(dir: &Path, failure: &str) {
     node_scene(
         dir,
         &format!(
-            "    inputs = {{\"uv\": tessera.Vector2(tessera.TEXCOORD)}}\n    outputs = {{\"out\": tessera.Float()}}\n    pure = True\n\n    \
+            "    pure = True\n\n    \
              def __call__(self, ctx, uv):\n        if ctx.tile == 5:\n            {failure}\n        return uv[0]\n"
         ),
     );
@@ -205,7 +210,7 @@ fn every_worker_sets_the_node_up_and_its_prints_arrive_whole() {
     let dir = tempfile::tempdir().unwrap();
     node_scene(
         dir.path(),
-        "    inputs = {\"uv\": tessera.Vector2(tessera.TEXCOORD)}\n    outputs = {\"out\": tessera.Float()}\n    pure = True\n\n    \
+        "    pure = True\n\n    \
          def setup(self):\n        print(\"setup in\", os.getpid())\n\n    \
          def __call__(self, ctx, uv):\n        if ctx.x % 16 == 0 and ctx.y % 16 == 0:\n            \
          print(\"tile\", ctx.tile, \"from\", os.getpid(), \"x\" * 200)\n        return uv[0]\n",
@@ -246,7 +251,7 @@ fn a_node_that_keeps_state_under_ordered_stays_in_the_render_process() {
     let dir = tempfile::tempdir().unwrap();
     node_scene(
         dir.path(),
-        "    inputs = {\"uv\": tessera.Vector2(tessera.TEXCOORD)}\n    outputs = {\"out\": tessera.Float()}\n\n    \
+        "\n    \
          def setup(self):\n        self.calls = 0\n\n    \
          def __call__(self, ctx, uv):\n        self.calls += 1\n        \
          if self.calls == 1:\n            print(\"first call in\", WHERE())\n        \
@@ -271,7 +276,7 @@ fn workers_are_chosen_in_the_scene_and_refused_when_misspelt() {
     let dir = tempfile::tempdir().unwrap();
     node_scene(
         dir.path(),
-        "    inputs = {\"uv\": tessera.Vector2(tessera.TEXCOORD)}\n    outputs = {\"out\": tessera.Float()}\n    pure = True\n\n    \
+        "    pure = True\n\n    \
          def __call__(self, ctx, uv):\n        if ctx.tile == 0 and ctx.x == 0 and ctx.y == 0:\n            \
          print(WHERE())\n        return uv[0]\n",
     );
@@ -347,4 +352,89 @@ fn ctrl_c_stops_looping_workers_and_leaves_no_process_behind() {
         "{}",
         String::from_utf8_lossy(&left.stdout)
     );
+}
+
+#[test]
+fn a_range_of_frames_starts_its_workers_once_and_prints_each_frame_before_its_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    node_scene(
+        dir.path(),
+        "    pure = True\n\n    \
+         def setup(self):\n        print(\"setup in\", os.getpid())\n\n    \
+         def __call__(self, ctx, uv):\n        if (ctx.x, ctx.y) == (0, 0):\n            \
+         print(\"frame\", ctx.frame, end=\" \")\n        return uv[0] * ctx.frame / 3\n",
+    );
+    let run = render_frames_one_to_three(
+        dir.path(),
+        &[
+            "--tile",
+            "16",
+            "--threads",
+            "2",
+            "--python-workers",
+            "processes",
+        ],
+    );
+    run.expect_code(0);
+    // Once in the render process as it compiles, once in each worker: not
+    // again for each frame.
+    assert_eq!(run.stdout.matches("setup in ").count(), 3, "{}", run.stdout);
+    // What a node printed without ending the line is out before the frame
+    // is reported done.
+    for frame in 1..=3 {
+        let printed = run.stdout.find(&format!("frame {frame} "));
+        let summary = run.stdout.find(&format!("f_{frame}.png: 64x64"));
+        assert!(
+            printed.is_some() && printed < summary,
+            "frame {frame}:\n{}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn a_node_keeping_state_in_a_worker_starts_each_frame_afresh() {
+    let dir = tempfile::tempdir().unwrap();
+    // Its value counts the frames its instance has seen: 1 in every pixel
+    // of every frame, unless an instance outlives its frame.
+    node_scene(
+        dir.path(),
+        "\n    \
+         def setup(self):\n        self.frames = set()\n\n    \
+         def __call__(self, ctx, uv):\n        self.frames.add(ctx.frame)\n        \
+         return len(self.frames) / 4 + uv[0] * ctx.frame / 8\n",
+    );
+    let free = ["--tile", "16", "--python-policy", "free", "--threads", "2"];
+    let in_process = render_frames_one_to_three(dir.path(), &free);
+    let workers = render_frames_one_to_three(dir.path(), &[&free[..], &PROCESSES[..]].concat());
+    let in_workers = frame_hashes(&workers.expect_code(0).stdout);
+    assert_eq!(in_workers, frame_hashes(&in_process.expect_code(0).stdout));
+    assert_eq!(in_workers.len(), 3, "{}", workers.stdout);
+    let alone = render_here(
+        dir.path(),
+        &[&free[2..], &PROCESSES[..], &["--frame", "3"]].concat(),
+    );
+    assert_eq!(alone.expect_code(0).pixel_hash(), in_workers[2]);
+}
+
+#[test]
+fn a_seed_given_on_the_command_line_reaches_the_workers() {
+    let dir = tempfile::tempdir().unwrap();
+    // Python's own `random`, seeded from the render's seed in every
+    // interpreter; one tile, so that its calls come in one order.
+    node_scene(
+        dir.path(),
+        "    pure = True\n\n    \
+         def __call__(self, ctx, uv):\n        import random\n        return random.random()\n",
+    );
+    let seeded = |seed: &str, extra: &[&str]| {
+        let args = ["render", "scene.toml", "-o", "out.png", "--tile", "64"];
+        let args = [&args[..], &["--threads", "1", "--seed", seed], extra].concat();
+        run_command(tessera_command(dir.path()).args(args))
+            .expect_code(0)
+            .pixel_hash()
+    };
+    let seven = seeded("7", &[]);
+    assert_ne!(seven, seeded("0", &[]));
+    assert_eq!(seeded("7", &PROCESSES), seven);
 }

@@ -237,3 +237,26 @@ pub fn interrupt_after_line(command: &mut Command, line: &str) -> Run {
         stderr,
     }
 }
+
+/// The pixel hash of each summary line a range printed, in order.
+pub fn frame_hashes(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .filter_map(|line| line.split("sha256 ").nth(1))
+        .map(str::to_string)
+        .collect()
+}
+
+/// `tessera render scene.toml --frames 1-3 -o f_{frame}.png` in `dir`.
+pub fn render_frames_one_to_three(dir: &Path, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "render",
+        "scene.toml",
+        "--frames",
+        "1-3",
+        "-o",
+        "f_{frame}.png",
+    ];
+    args.extend_from_slice(extra);
+    tessera_in(dir, &args)
+}

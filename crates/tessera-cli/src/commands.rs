@@ -1026,12 +1026,10 @@ pub fn python_worker(args: &RenderArgs) -> Result<(), Failure> {
         run_options(args),
         &runtime,
     ) {
-        Ok(Loaded { plan, python }) => connection
-            .serve(
-                &runtime,
-                plan.image.seed,
-                args.switch_interval.or(python.switch_interval),
-            )
+        // Each render's seed and switch interval come from the render
+        // process, with each render it asks for.
+        Ok(_) => connection
+            .serve(&runtime)
             .map_err(|e| Failure::new(EXIT_IO, format!("error: {e}"))),
         Err(failure) => {
             // The render process reports it; printing it here too would

@@ -449,9 +449,8 @@ fn _serve_worker(py: Python, path: PathBuf, changes: Vec<(String, Bound<PyAny>)>
             return Err(e);
         }
     };
-    let (loaded, runtime) = &*scene.compiled;
-    let (seed, switch_interval) = (loaded.plan.image.seed, loaded.python.switch_interval);
-    py.detach(|| connection.serve(runtime, seed, switch_interval))
+    let (_, runtime) = &*scene.compiled;
+    py.detach(|| connection.serve(runtime))
         .map_err(|e| TesseraError::new_err(e.to_string()))
 }
 

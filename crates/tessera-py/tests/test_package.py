@@ -69,6 +69,39 @@ def test_python_nodes_in_worker_processes_give_the_same_pixels(tmp_path):
         tessera.render(scene, workers="fibres")
 
 
+def test_a_scene_rendered_again_keeps_its_worker_processes(tmp_path, capfd):
+    """Worker processes start with a Scene's first render in them and serve
+    its later ones (a farm's frames): each sets the node up once."""
+    script = (
+        "import os\n\nimport tessera\n\n\nclass N(tessera.Node):\n"
+        "    outputs = {\"out\": tessera.Float()}\n    pure = True\n\n"
+        "    def setup(self):\n        print(\"setup in\", os.getpid(), flush=True)\n\n"
+        "    def __call__(self, ctx):\n        return ctx.frame / 4\n"
+    )
+    scene = tessera.Scene.load(python_node_scene(tmp_path, script, 32, 32))
+    frames = (1, 2, 3)
+    in_workers = [
+        tessera.render(scene, threads=2, frame=frame, tile=16, progress=False, workers="processes")
+        for frame in frames
+    ]
+    setups = [line for line in capfd.readouterr().out.splitlines() if line.startswith("setup in ")]
+    # Once as the scene loaded here, then once in each of the two workers.
+    assert len(setups) == 3, setups
+
+    # A render stopped midway leaves the workers fit for the next.
+    def stop(done, total):
+        if done == 2:
+            raise RuntimeError("stop here")
+
+    with pytest.raises(RuntimeError, match="stop here"):
+        tessera.render(scene, threads=2, frame=9, tile=16, progress=stop, workers="processes")
+    again = tessera.render(scene, threads=2, frame=2, tile=16, progress=False, workers="processes")
+    assert numpy.array_equal(again, in_workers[1])
+    # (A render in this process ends them.)
+    for frame, image in zip(frames, in_workers):
+        assert numpy.array_equal(image, tessera.render(scene, frame=frame, progress=False))
+
+
 def test_frame_and_region_are_the_command_lines(tmp_path):
     scene = ROOT / "scenes/nodes/time.toml"
     image = tessera.render(scene, frame=12, progress=False)

@@ -29,8 +29,8 @@ struct Shared {
     /// The scene's Python nodes by id: a worker process finds the node a
     /// request names here.
     nodes: Mutex<Vec<(String, Arc<NodeState>)>>,
-    /// The worker processes of the render that is on, under
-    /// `--python-workers processes`; None between renders and in-process.
+    /// The worker processes of the last render under `--python-workers
+    /// processes`, kept for the next; None when it ran in process.
     processes: Mutex<Option<Arc<ProcessPool>>>,
     /// Renders begun with this runtime.
     renders: AtomicU64,
@@ -122,8 +122,8 @@ impl PythonRuntime {
         lock(&self.shared.processes).clone()
     }
 
-    /// Sets the render's worker processes; the ones replaced end once no
-    /// call uses them any more.
+    /// Sets the worker processes of the render beginning; the ones replaced
+    /// end once no call uses them any more.
     pub(crate) fn set_processes(&self, processes: Option<Arc<ProcessPool>>) {
         *lock(&self.shared.processes) = processes;
     }

@@ -3,6 +3,7 @@
 
 use crate::PythonError;
 use crate::processes::ProcessPool;
+use crate::processes::protocol::Begin;
 use crate::runtime::PythonRuntime;
 use crate::threads::{enter_thread, leave_thread};
 use pyo3::prelude::*;
@@ -22,6 +23,8 @@ pub struct RenderSetup {
     pub threads: usize,
     /// How to start worker processes for Python nodes (`--python-workers
     /// processes`): one per render thread. None: Python runs in this process.
+    /// The workers of the runtime's last render serve this one too when
+    /// they were started the same way for as many threads.
     pub processes: Option<tessera_process::Launch>,
     /// Set from outside to stop the render: a worker process busy with a
     /// tile is then killed rather than waited for.
@@ -29,8 +32,10 @@ pub struct RenderSetup {
 }
 
 /// The Python side of one render. Create it after compiling and before
-/// rendering; pass it to the renderer as its hooks; drop it after (which
-/// ends the worker processes).
+/// rendering; pass it to the renderer as its hooks; [`RenderSession::end`]
+/// it after. The
+/// worker processes stay for the runtime's next render, and end with the
+/// runtime (or when a render needs others).
 pub struct RenderSession {
     runtime: PythonRuntime,
 }
@@ -38,17 +43,36 @@ pub struct RenderSession {
 impl PythonRuntime {
     /// Prepares Python for a render of this runtime's scene: seeds `random`
     /// from the scene seed, sets the switch interval when given and, when
-    /// asked for, starts the worker processes.
+    /// asked for, has the worker processes do the same (starting them, when
+    /// the last render's do not fit).
     pub fn begin_render(&self, setup: RenderSetup) -> Result<Arc<RenderSession>, PythonError> {
         crate::start()?;
         Python::attach(|py| self.renew_nodes(py))?;
         prepare_interpreter(setup.seed, setup.switch_interval)?;
+        let begin = Begin::new(setup.seed, setup.switch_interval);
+        let kept = self.processes();
         let processes = match setup.processes {
-            Some(launch) if self.has_process_nodes() => Some(Arc::new(ProcessPool::start(
-                launch,
-                setup.threads,
-                setup.cancel,
-            )?)),
+            Some(launch) if self.has_process_nodes() => match kept {
+                Some(pool) if pool.serves(&launch, setup.threads) => {
+                    let begun = pool.begin(begin, setup.cancel);
+                    if let Err(error) = begun {
+                        self.set_processes(None);
+                        return Err(error);
+                    }
+                    Some(pool)
+                }
+                _ => {
+                    // The last render's workers end before others start.
+                    drop(kept);
+                    self.set_processes(None);
+                    Some(Arc::new(ProcessPool::start(
+                        launch,
+                        setup.threads,
+                        begin,
+                        setup.cancel,
+                    )?))
+                }
+            },
             _ => None,
         };
         self.set_processes(processes);
@@ -79,10 +103,15 @@ pub(crate) fn prepare_interpreter(
     .map_err(|e| PythonError::Prepare(e.to_string()))
 }
 
-impl Drop for RenderSession {
-    fn drop(&mut self) {
-        // The worker processes end when the pool is dropped.
-        self.runtime.set_processes(None);
+impl RenderSession {
+    /// Ends the render: the worker processes write out what the nodes
+    /// printed, and wait for the runtime's next render. (The render's
+    /// threads may hold the session a while after the render returns: this
+    /// is not left to its drop.)
+    pub fn end(&self) {
+        if let Some(pool) = self.runtime.processes() {
+            pool.end();
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 
 use crate::PythonError;
 use crate::call::{OutputPlanes, Slot};
-use crate::processes::protocol::{Done, Evaluate, Reply};
+use crate::processes::protocol::{Begin, Done, Evaluate, Reply, Request};
 use crate::processes::shared::SharedTiles;
 use crate::runtime::PythonRuntime;
 use pyo3::prelude::*;
@@ -70,36 +70,47 @@ impl WorkerConnection {
         let _ = self.channel.send(&Reply::SetupFailed(message.to_string()));
     }
 
-    /// Serves tiles of `runtime`'s scene until the render process closes
-    /// the connection. `seed` and `switch_interval` are the render's.
-    pub fn serve(
-        mut self,
-        runtime: &PythonRuntime,
-        seed: u32,
-        switch_interval: Option<f64>,
-    ) -> Result<(), PythonError> {
+    /// Serves `runtime`'s scene, render after render, until the render
+    /// process closes the connection.
+    pub fn serve(mut self, runtime: &PythonRuntime) -> Result<(), PythonError> {
         let lost = |e: std::io::Error| {
             PythonError::Workers(format!("lost the render process's connection: {e}"))
         };
         if crate::is_started() {
-            crate::session::prepare_interpreter(seed, switch_interval)?;
             Python::attach(worker_streams).map_err(|e| PythonError::Prepare(e.to_string()))?;
         }
         self.channel.send(&Reply::Ready).map_err(lost)?;
         let never = AtomicBool::new(false);
         loop {
-            let request = match self.channel.receive::<Evaluate>(&never).map_err(lost)? {
+            let request = match self.channel.receive::<Request>(&never).map_err(lost)? {
                 Received::Message(request) => request,
                 Received::Closed | Received::Cancelled => return Ok(()),
             };
-            let done = self.evaluate(runtime, &request);
-            match self.lanes.get_mut(request.lane) {
-                Some((_, replies)) => replies.send(&Reply::Done(done)).map_err(lost)?,
-                None => {
-                    return Err(PythonError::Workers(format!(
-                        "the render process sent a tile by lane {}, which this worker lacks",
-                        request.lane
-                    )));
+            match request {
+                Request::Begin(begin) => {
+                    let reply = match begin_render(runtime, &begin) {
+                        Ok(()) => Reply::Ready,
+                        Err(e) => Reply::SetupFailed(e.to_string()),
+                    };
+                    self.channel.send(&reply).map_err(lost)?;
+                }
+                Request::Evaluate(request) => {
+                    let done = self.evaluate(runtime, &request);
+                    match self.lanes.get_mut(request.lane) {
+                        Some((_, replies)) => replies.send(&Reply::Done(done)).map_err(lost)?,
+                        None => {
+                            return Err(PythonError::Workers(format!(
+                                "the render process sent a tile by lane {}, which this worker lacks",
+                                request.lane
+                            )));
+                        }
+                    }
+                }
+                Request::End => {
+                    if crate::is_started() {
+                        Python::attach(flush_streams);
+                    }
+                    self.channel.send(&Reply::Ready).map_err(lost)?;
                 }
             }
         }
@@ -241,6 +252,31 @@ fn checked_planes(
     match inputs.zip(outputs).and_then(|(i, o)| i.checked_add(o)) {
         Some(total) if total <= floats => Ok(inputs.expect("summed")),
         _ => Err("its planes do not fit the shared memory".to_string()),
+    }
+}
+
+/// Prepares this interpreter for a render as the render process prepared
+/// its own ([`PythonRuntime::begin_render`]).
+fn begin_render(runtime: &PythonRuntime, begin: &Begin) -> Result<(), PythonError> {
+    if !crate::is_started() {
+        return Ok(());
+    }
+    Python::attach(|py| runtime.renew_nodes(py))?;
+    crate::session::prepare_interpreter(begin.seed, begin.switch_interval())
+}
+
+/// Writes out what nodes printed without ending the line, before the render
+/// process reports the render done.
+fn flush_streams(py: Python) {
+    let Ok(sys) = py.import("sys") else {
+        return;
+    };
+    for name in ["stdout", "stderr"] {
+        // A stream a node replaced may fail to flush; the render is over
+        // either way, as it would be in process.
+        let _ = sys
+            .getattr(name)
+            .and_then(|stream| stream.call_method0("flush"));
     }
 }
 

@@ -245,8 +245,10 @@ pub fn render_frame(
         region: request.region,
     };
     let rendered = tessera_render::render(plan, &options, cancel, progress, sink);
-    // The session (and its worker processes) ends before the caller goes on.
-    drop(options);
-    drop(session);
+    // The render ends (what its worker processes printed written out)
+    // before the caller goes on.
+    if let Some(session) = &session {
+        session.end();
+    }
     Ok(rendered?)
 }

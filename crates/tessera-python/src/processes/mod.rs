@@ -16,8 +16,12 @@
 //!   never waits for the render process between tiles.
 //!
 //! A worker (crate::worker) loads the same scene (importing its scripts and running each
-//! Python node's `setup()` itself), says it is ready, then evaluates tiles
-//! until the socket closes. Workers have their own process group, so Ctrl-C
+//! Python node's `setup()` itself) and says it is ready. Then it serves
+//! render after render until the socket closes: each begins with the
+//! render's seed and switch interval (new instances for nodes that kept
+//! state, as in the render process), then its tiles, then an end. A pool
+//! lives in the scene's [`crate::PythonRuntime`], so a range of frames (or
+//! a package `Scene` rendered again) starts its workers once. Workers have their own process group, so Ctrl-C
 //! reaches only the render process, which kills them; they die with the
 //! render process.
 

@@ -1,10 +1,10 @@
 //! The render process's side: starting workers, sending them tiles, and
 //! telling the user what happened when one dies.
 
-use super::protocol::{Done, Evaluate, Frame, Reply};
+use super::protocol::{Begin, Done, Evaluate, Frame, Reply, Request};
 use super::shared::SharedTiles;
 use crate::PythonError;
-use crate::policy::NodeState;
+use crate::policy::{NodeState, lock};
 use crossbeam_channel::{Receiver, Sender, unbounded};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -39,11 +39,21 @@ const RESENDS: usize = 3;
 /// [`LANES_PER_WORKER`] lanes. A render thread takes an idle lane for each
 /// tile of a Python node and gives it back after; with as many lanes as
 /// render threads, none ever waits for one.
+///
+/// A pool serves render after render of its scene ([`ProcessPool::begin`]
+/// to [`ProcessPool::end`]): a range of frames starts its workers once.
 pub struct ProcessPool {
     workers: Vec<WorkerLink>,
     idle: Receiver<Lane>,
     give_back: Sender<Lane>,
     launch: Launch,
+    render: Mutex<RenderOn>,
+}
+
+/// The render the pool serves now: how a worker prepares for it (one
+/// started during it too), and what cancels it.
+struct RenderOn {
+    begin: Begin,
     cancel: Arc<AtomicBool>,
 }
 
@@ -105,12 +115,13 @@ struct Sent {
 
 /// Why a tile got no reply.
 enum Lost {
+    /// The render was cancelled while the tile's worker computed it.
     Cancelled,
+    /// The render was cancelled before the tile's worker started it (it
+    /// waited behind a tile that ran on).
+    CancelledBeforeStart,
     /// Its worker died computing it.
-    Died {
-        pid: u32,
-        how: Death,
-    },
+    Died { pid: u32, how: Death },
     /// Its worker died before it got to this tile (computing another): the
     /// tile is to be sent again.
     NotRun,
@@ -121,10 +132,12 @@ enum Lost {
 }
 
 impl ProcessPool {
-    /// Starts `count` workers and waits until each has loaded the scene.
+    /// Starts `count` workers, waits until each has loaded the scene, and
+    /// begins a render in each ([`ProcessPool::begin`]).
     pub fn start(
         launch: Launch,
         count: usize,
+        begin: Begin,
         cancel: Arc<AtomicBool>,
     ) -> Result<ProcessPool, PythonError> {
         // Beyond what the process has open already (the scene, the image,
@@ -161,7 +174,10 @@ impl ProcessPool {
             idle,
             give_back,
             launch,
-            cancel,
+            render: Mutex::new(RenderOn {
+                begin,
+                cancel: cancel.clone(),
+            }),
         };
         // Every worker loads the scene at once; then each is waited for.
         let mut starting = Vec::with_capacity(count);
@@ -169,10 +185,66 @@ impl ProcessPool {
             starting.push(link.spawn(&pool.launch)?);
         }
         for (link, started) in pool.workers.iter().zip(starting) {
-            let process = started.wait_ready(&pool.launch, &pool.cancel)?;
+            let process = started.wait_ready(&pool.launch, &cancel)?;
             link.state().install(process);
         }
+        pool.begin(begin, cancel)?;
         Ok(pool)
+    }
+
+    /// Whether this pool's workers are those a render with `launch` and
+    /// `count` render threads computing would start.
+    pub fn serves(&self, launch: &Launch, count: usize) -> bool {
+        self.launch == *launch && self.workers.len() == count
+    }
+
+    /// Begins a render: every worker prepares its interpreter for it
+    /// (`begin`), all at once. A worker that died since the last render is
+    /// started again when a tile needs it.
+    pub fn begin(&self, begin: Begin, cancel: Arc<AtomicBool>) -> Result<(), PythonError> {
+        *lock(&self.render) = RenderOn {
+            begin,
+            cancel: cancel.clone(),
+        };
+        let mut result = Ok(());
+        for link in self.ask_every_worker(Request::Begin(begin)) {
+            // Every worker asked is heard (or stopped) before this returns.
+            result = result.and(link.answered(&cancel));
+        }
+        result
+    }
+
+    /// Ends the render: every worker writes out what its nodes printed,
+    /// and waits for the next render. (After a cancelled render, the
+    /// workers are stopped instead.)
+    pub fn end(&self) {
+        let cancel = self.cancel();
+        for link in self.ask_every_worker(Request::End) {
+            // A worker that could not answer is stopped: the next tile
+            // that needs it starts it again.
+            let _ = link.answered(&cancel);
+        }
+    }
+
+    /// Sends `request` to every worker that runs (burying one whose socket
+    /// failed); gives the links of those sent it.
+    fn ask_every_worker(&self, request: Request<&Evaluate>) -> Vec<&WorkerLink> {
+        let mut asked = Vec::with_capacity(self.workers.len());
+        for link in &self.workers {
+            let mut state = link.state();
+            if let Some(process) = state.process.as_mut() {
+                match process.channel.send(&request) {
+                    Ok(()) => asked.push(link),
+                    Err(error) => state.bury(error),
+                }
+            }
+        }
+        asked
+    }
+
+    /// What cancels the render on now.
+    fn cancel(&self) -> Arc<AtomicBool> {
+        lock(&self.render).cancel.clone()
     }
 
     /// Evaluates `node` over the tile in a worker process.
@@ -193,6 +265,15 @@ impl ProcessPool {
         let worker = lane.worker;
         let _ = self.give_back.send(lane);
         match result {
+            // Not a failure of the node, nor the tile that was running when
+            // the render stopped (which a cancelled render reports): the
+            // render writes nothing now, so these samples are never used.
+            Err(Lost::CancelledBeforeStart) => {
+                for output in outputs.iter_mut() {
+                    output.data_mut().fill(0.0);
+                }
+                Ok(())
+            }
             Ok(done) => {
                 for &(x, y, s) in &done.failed_samples {
                     ctx.failures.record(x, y, s);
@@ -201,7 +282,9 @@ impl ProcessPool {
                 done.error.map_or(Ok(()), |e| Err(e.into()))
             }
             Err(lost) => Err(at_tile(match lost {
-                Lost::Cancelled => "stopped: the render was cancelled".to_string(),
+                Lost::Cancelled | Lost::CancelledBeforeStart => {
+                    "stopped: the render was cancelled".to_string()
+                }
                 Lost::Died {
                     pid,
                     how: Death::Exited(status),
@@ -242,6 +325,10 @@ impl ProcessPool {
         outputs: &mut [Buffer],
     ) -> Result<Done, Lost> {
         let link = &self.workers[lane.worker];
+        let (begin, cancel) = {
+            let render = lock(&self.render);
+            (render.begin, render.cancel.clone())
+        };
         let at = lane.write_inputs(inputs, outputs)?;
         let mut request = Evaluate {
             node: ctx.node_id.to_string(),
@@ -257,8 +344,8 @@ impl ProcessPool {
         };
         for _ in 0..=RESENDS {
             let reply = link
-                .send(&mut request, &self.launch, &self.cancel)
-                .and_then(|sent| ctx.while_waiting(|| link.reply(sent, lane, &self.cancel)));
+                .send(&mut request, &self.launch, begin, &cancel)
+                .and_then(|sent| ctx.while_waiting(|| link.reply(sent, lane, &cancel)));
             match reply {
                 Ok(Reply::Done(done)) => {
                     if done.error.is_none() {
@@ -315,6 +402,50 @@ impl Lane {
     }
 }
 
+/// Why a worker did not answer [`Request::Begin`] or [`Request::End`].
+enum Unanswered {
+    /// Preparing its nodes for the render failed: what the user is told.
+    SetupFailed(String),
+    Cancelled,
+    /// It ended, or its socket failed.
+    Gone(io::Error),
+}
+
+impl Unanswered {
+    fn into_error(self) -> PythonError {
+        match self {
+            Unanswered::SetupFailed(message) => PythonError::Workers(format!(
+                "a Python worker process could not prepare the scene's nodes for the render:\n{message}"
+            )),
+            Unanswered::Cancelled => PythonError::Workers(
+                "cancelled while the Python worker processes prepared the render".into(),
+            ),
+            Unanswered::Gone(error) => {
+                PythonError::Workers(format!("a Python worker process ended: {error}"))
+            }
+        }
+    }
+}
+
+impl Process {
+    /// Waits on the worker's socket for its answer to a [`Request::Begin`]
+    /// or [`Request::End`].
+    fn answer(&mut self, cancel: &AtomicBool) -> Result<(), Unanswered> {
+        match self.channel.receive::<Reply>(cancel) {
+            Ok(Received::Message(Reply::Ready)) => Ok(()),
+            Ok(Received::Message(Reply::SetupFailed(message))) => {
+                Err(Unanswered::SetupFailed(message))
+            }
+            Ok(Received::Message(Reply::Done(_))) => Err(Unanswered::Gone(io::Error::other(
+                "it answered a tile on its socket",
+            ))),
+            Ok(Received::Cancelled) => Err(Unanswered::Cancelled),
+            Ok(Received::Closed) => Err(Unanswered::Gone(io::ErrorKind::BrokenPipe.into())),
+            Err(error) => Err(Unanswered::Gone(error)),
+        }
+    }
+}
+
 /// A worker process started, not yet ready.
 struct Starting {
     spawned: Spawned,
@@ -360,16 +491,37 @@ impl WorkerLink {
         &self,
         request: &mut Evaluate,
         launch: &Launch,
+        begin: Begin,
         cancel: &AtomicBool,
     ) -> Result<Sent, Lost> {
         let mut state = self.state();
         if state.process.is_none() {
             if cancel.load(Ordering::Relaxed) {
-                return Err(Lost::Cancelled);
+                return Err(Lost::CancelledBeforeStart);
             }
             let started = self.spawn(launch).map_err(Lost::Start)?;
             let process = started.wait_ready(launch, cancel).map_err(Lost::Start)?;
             state.install(process);
+            if let Some(process) = state.process.as_mut() {
+                let asked = process.channel.send(&Request::<&Evaluate>::Begin(begin));
+                match asked
+                    .map_err(Unanswered::Gone)
+                    .and_then(|()| process.answer(cancel))
+                {
+                    Ok(()) => {}
+                    Err(Unanswered::Gone(error)) => {
+                        state.bury(error);
+                        return Err(Lost::Start(start_error(
+                            launch,
+                            &"it ended while preparing the render",
+                        )));
+                    }
+                    Err(unanswered) => {
+                        state.bury(io::Error::other("it could not prepare the render"));
+                        return Err(Lost::Start(unanswered.into_error()));
+                    }
+                }
+            }
         }
         state.next_request += 1;
         request.request = state.next_request;
@@ -379,7 +531,7 @@ impl WorkerLink {
             .expect("a lane's reply socket is used by one thread at a time");
         // A worker that died is seen as its reply socket closing, by the
         // wait that follows: the tile was not started then.
-        if let Err(error) = process.channel.send(request)
+        if let Err(error) = process.channel.send(&Request::Evaluate(&*request))
             && error.kind() != io::ErrorKind::BrokenPipe
         {
             state.bury(error);
@@ -390,6 +542,29 @@ impl WorkerLink {
             request: request.request,
             replies,
         })
+    }
+
+    /// Waits for the worker's answer to a [`Request::Begin`] or
+    /// [`Request::End`]. A worker that ended meanwhile is buried, to be
+    /// started again when a tile needs it; one that was cancelled before it
+    /// answered is stopped, so that its answer is never read as another's.
+    fn answered(&self, cancel: &AtomicBool) -> Result<(), PythonError> {
+        let mut state = self.state();
+        let Some(process) = state.process.as_mut() else {
+            return Ok(());
+        };
+        match process.answer(cancel) {
+            Ok(()) => Ok(()),
+            Err(Unanswered::Gone(error)) => {
+                state.bury(error);
+                Ok(())
+            }
+            Err(Unanswered::Cancelled) => {
+                state.bury(io::Error::other("the render was cancelled"));
+                Err(Unanswered::Cancelled.into_error())
+            }
+            Err(failed) => Err(failed.into_error()),
+        }
     }
 
     /// Waits for the reply to a tile sent through `lane`.
@@ -414,7 +589,10 @@ impl WorkerLink {
                 if current {
                     state.bury(io::Error::other("the render was cancelled"));
                 }
-                Err(Lost::Cancelled)
+                Err(match lane.shared.started() == Some(request) {
+                    true => Lost::Cancelled,
+                    false => Lost::CancelledBeforeStart,
+                })
             }
             Ok(Received::Closed) | Err(_) if lane.shared.started() != Some(request) => {
                 if current {

@@ -4,6 +4,47 @@
 use serde::{Deserialize, Serialize};
 use tessera_core::{FrameInfo, NodeError, Rect, ScriptLine};
 
+/// Render process to worker, over the worker's socket, in order. A worker
+/// serves every render of its scene that its render process makes with the
+/// same options (each frame of `--frames`, each `render()` of a Scene in the
+/// package): each render is a `Begin`, its tiles, and an `End`.
+/// (The render process sends its tiles by reference, `Request<&Evaluate>`.)
+#[derive(Debug, Serialize, Deserialize)]
+pub enum Request<E = Evaluate> {
+    /// A render begins; answered on the worker's socket by
+    /// [`Reply::Ready`], or [`Reply::SetupFailed`].
+    Begin(Begin),
+    /// A tile, answered by [`Reply::Done`] on its lane's socket.
+    Evaluate(E),
+    /// The render is over: the worker writes out what its nodes printed and
+    /// answers [`Reply::Ready`] on its socket.
+    End,
+}
+
+/// What a render asks of Python in each interpreter, as of the render
+/// process's own ([`crate::session::prepare_interpreter`]): nodes that kept
+/// state given new instances, `random` seeded, the switch interval set.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Begin {
+    pub seed: u32,
+    /// Seconds, as the f64's bits, so that they arrive exact; None keeps
+    /// what the interpreter has.
+    pub switch_interval_bits: Option<u64>,
+}
+
+impl Begin {
+    pub fn new(seed: u32, switch_interval: Option<f64>) -> Begin {
+        Begin {
+            seed,
+            switch_interval_bits: switch_interval.map(f64::to_bits),
+        }
+    }
+
+    pub fn switch_interval(&self) -> Option<f64> {
+        self.switch_interval_bits.map(f64::from_bits)
+    }
+}
+
 /// Render process to worker: evaluate one node over one tile. The inputs'
 /// planes are in the lane's shared memory from its start, each buffer's planes
 /// after the previous buffer's; the worker writes the outputs' planes after
@@ -81,9 +122,11 @@ impl Evaluate {
 /// Worker to render process.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum Reply {
-    /// The scene is loaded and every Python node set up.
+    /// The scene is loaded and every Python node set up; or a render's
+    /// [`Request::Begin`] or [`Request::End`] is done.
     Ready,
-    /// Loading the scene failed: what the user would have been told.
+    /// Loading the scene, or preparing its nodes for a render, failed: what
+    /// the user would have been told.
     SetupFailed(String),
     /// A tile is evaluated; its outputs are in the shared memory.
     Done(Done),
@@ -152,5 +195,17 @@ mod tests {
         let text = serde_json::to_string(&Frame::from(&frame)).unwrap();
         let back: Frame = serde_json::from_str(&text).unwrap();
         assert_eq!(FrameInfo::from(&back), frame);
+    }
+
+    #[test]
+    fn a_switch_interval_crosses_exactly() {
+        let begin = Begin::new(7, Some(0.1 + 1e-17 + f64::EPSILON));
+        let text = serde_json::to_string(&Request::<&Evaluate>::Begin(begin)).unwrap();
+        let Request::Begin(back) = serde_json::from_str::<Request>(&text).unwrap() else {
+            panic!("{text} is not a Begin");
+        };
+        assert_eq!(back, begin);
+        assert_eq!(back.switch_interval(), Some(0.1 + 1e-17 + f64::EPSILON));
+        assert_eq!(Begin::new(0, None).switch_interval(), None);
     }
 }
