@@ -71,7 +71,8 @@ def test_python_nodes_in_worker_processes_give_the_same_pixels(tmp_path):
 
 def test_a_scene_rendered_again_keeps_its_worker_processes(tmp_path, capfd):
     """Worker processes start with a Scene's first render in them and serve
-    its later ones (a farm's frames): each sets the node up once."""
+    its later ones (a farm's frames): each sets the node up once, whichever
+    thread rendered first."""
     script = (
         "import os\n\nimport tessera\n\n\nclass N(tessera.Node):\n"
         "    outputs = {\"out\": tessera.Float()}\n    pure = True\n\n"
@@ -79,26 +80,36 @@ def test_a_scene_rendered_again_keeps_its_worker_processes(tmp_path, capfd):
         "    def __call__(self, ctx):\n        return ctx.frame / 4\n"
     )
     scene = tessera.Scene.load(python_node_scene(tmp_path, script, 32, 32))
-    frames = (1, 2, 3)
-    in_workers = [
-        tessera.render(scene, threads=2, frame=frame, tile=16, progress=False, workers="processes")
-        for frame in frames
-    ]
-    setups = [line for line in capfd.readouterr().out.splitlines() if line.startswith("setup in ")]
-    # Once as the scene loaded here, then once in each of the two workers.
-    assert len(setups) == 3, setups
 
-    # A render stopped midway leaves the workers fit for the next.
+    def render(frame, progress=False):
+        return tessera.render(scene, threads=2, frame=frame, tile=16, progress=progress, workers="processes")
+
+    def setups():
+        return [line for line in capfd.readouterr().out.splitlines() if line.startswith("setup in ")]
+
+    in_workers = {}
+    # The first render on a thread that ends before the next render starts.
+    first = threading.Thread(target=lambda: in_workers.update({1: render(1)}))
+    first.start()
+    first.join()
+    in_workers.update({frame: render(frame) for frame in (2, 3)})
+    # Once as the scene loaded here, then once in each of the two workers.
+    assert len(setups()) == 3
+
+    # A render stopped midway stops the workers it was waiting on; the next
+    # render starts them again, and they serve the one after.
     def stop(done, total):
         if done == 2:
             raise RuntimeError("stop here")
 
     with pytest.raises(RuntimeError, match="stop here"):
-        tessera.render(scene, threads=2, frame=9, tile=16, progress=stop, workers="processes")
-    again = tessera.render(scene, threads=2, frame=2, tile=16, progress=False, workers="processes")
-    assert numpy.array_equal(again, in_workers[1])
+        render(9, progress=stop)
+    assert numpy.array_equal(render(2), in_workers[2])
+    setups()
+    assert numpy.array_equal(render(3), in_workers[3])
+    assert setups() == []
     # (A render in this process ends them.)
-    for frame, image in zip(frames, in_workers):
+    for frame, image in in_workers.items():
         assert numpy.array_equal(image, tessera.render(scene, frame=frame, progress=False))
 
 

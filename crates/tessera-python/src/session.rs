@@ -33,9 +33,8 @@ pub struct RenderSetup {
 
 /// The Python side of one render. Create it after compiling and before
 /// rendering; pass it to the renderer as its hooks; [`RenderSession::end`]
-/// it after. The
-/// worker processes stay for the runtime's next render, and end with the
-/// runtime (or when a render needs others).
+/// it after. The worker processes stay for the runtime's next render, and
+/// end with the runtime (or when a render needs others).
 pub struct RenderSession {
     runtime: PythonRuntime,
 }

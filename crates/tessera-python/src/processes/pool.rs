@@ -46,8 +46,69 @@ pub struct ProcessPool {
     workers: Vec<WorkerLink>,
     idle: Receiver<Lane>,
     give_back: Sender<Lane>,
-    launch: Launch,
+    starter: Starter,
     render: Mutex<RenderOn>,
+}
+
+/// Starts the pool's worker processes, every one from a thread that lives
+/// as long as the pool: a worker's parent-death signal
+/// ([`tessera_process::spawn`]) follows the thread that started it, and a
+/// render's threads, or the caller's, may end before the pool, which
+/// serves later renders, does.
+struct Starter {
+    launch: Launch,
+    jobs: Option<Sender<StartJob>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// A worker to start: the descriptors it inherits (open until the answer
+/// comes), and where the answer goes.
+struct StartJob {
+    fds: Vec<RawFd>,
+    options: Options,
+    answer: Sender<io::Result<Spawned>>,
+}
+
+impl Starter {
+    fn new(launch: Launch) -> io::Result<Starter> {
+        let (jobs, received) = unbounded::<StartJob>();
+        let program = launch.clone();
+        let thread = std::thread::Builder::new()
+            .name("tessera-spawn".into())
+            .spawn(move || {
+                for job in received {
+                    let _ =
+                        (job.answer).send(tessera_process::spawn(&program, &job.fds, job.options));
+                }
+            })?;
+        Ok(Starter {
+            launch,
+            jobs: Some(jobs),
+            thread: Some(thread),
+        })
+    }
+
+    fn spawn(&self, fds: Vec<RawFd>, options: Options) -> io::Result<Spawned> {
+        let gone = || io::Error::other("the thread that starts worker processes is gone");
+        let (answer, answered) = crossbeam_channel::bounded(1);
+        let job = StartJob {
+            fds,
+            options,
+            answer,
+        };
+        (self.jobs.as_ref().ok_or_else(gone)?.send(job)).map_err(|_| gone())?;
+        answered.recv().map_err(|_| gone())?
+    }
+}
+
+impl Drop for Starter {
+    fn drop(&mut self) {
+        // Its workers have ended (the pool's drop): the thread may go.
+        self.jobs = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// The render the pool serves now: how a worker prepares for it (one
@@ -169,11 +230,12 @@ impl ProcessPool {
         for lane in lanes {
             let _ = give_back.send(lane);
         }
+        let starter = Starter::new(launch).map_err(|e| PythonError::Workers(e.to_string()))?;
         let pool = ProcessPool {
             workers,
             idle,
             give_back,
-            launch,
+            starter,
             render: Mutex::new(RenderOn {
                 begin,
                 cancel: cancel.clone(),
@@ -182,10 +244,10 @@ impl ProcessPool {
         // Every worker loads the scene at once; then each is waited for.
         let mut starting = Vec::with_capacity(count);
         for link in &pool.workers {
-            starting.push(link.spawn(&pool.launch)?);
+            starting.push(link.spawn(&pool.starter)?);
         }
         for (link, started) in pool.workers.iter().zip(starting) {
-            let process = started.wait_ready(&pool.launch, &cancel)?;
+            let process = started.wait_ready(&pool.starter.launch, &cancel)?;
             link.state().install(process);
         }
         pool.begin(begin, cancel)?;
@@ -195,7 +257,7 @@ impl ProcessPool {
     /// Whether this pool's workers are those a render with `launch` and
     /// `count` render threads computing would start.
     pub fn serves(&self, launch: &Launch, count: usize) -> bool {
-        self.launch == *launch && self.workers.len() == count
+        self.starter.launch == *launch && self.workers.len() == count
     }
 
     /// Begins a render: every worker prepares its interpreter for it
@@ -344,7 +406,7 @@ impl ProcessPool {
         };
         for _ in 0..=RESENDS {
             let reply = link
-                .send(&mut request, &self.launch, begin, &cancel)
+                .send(&mut request, &self.starter, begin, &cancel)
                 .and_then(|sent| ctx.while_waiting(|| link.reply(sent, lane, &cancel)));
             match reply {
                 Ok(Reply::Done(done)) => {
@@ -458,8 +520,8 @@ impl WorkerLink {
     }
 
     /// Starts a worker process for the link, with a reply socket per lane.
-    fn spawn(&self, launch: &Launch) -> Result<Starting, PythonError> {
-        let failed = |e: io::Error| start_error(launch, &e);
+    fn spawn(&self, starter: &Starter) -> Result<Starting, PythonError> {
+        let failed = |e: io::Error| start_error(&starter.launch, &e);
         let mut replies = Vec::with_capacity(self.memories.len());
         let mut theirs = Vec::with_capacity(self.memories.len());
         for _ in &self.memories {
@@ -480,7 +542,7 @@ impl WorkerLink {
         };
         // numpy's BLAS gets one thread in a worker as in the render
         // process (tessera._limit_library_threads, run in every interpreter).
-        let spawned = tessera_process::spawn(launch, &fds, options).map_err(failed)?;
+        let spawned = starter.spawn(fds, options).map_err(failed)?;
         spawned.channel.poll_cancel().map_err(failed)?;
         Ok(Starting { spawned, replies })
     }
@@ -490,16 +552,17 @@ impl WorkerLink {
     fn send(
         &self,
         request: &mut Evaluate,
-        launch: &Launch,
+        starter: &Starter,
         begin: Begin,
         cancel: &AtomicBool,
     ) -> Result<Sent, Lost> {
+        let launch = &starter.launch;
         let mut state = self.state();
         if state.process.is_none() {
             if cancel.load(Ordering::Relaxed) {
                 return Err(Lost::CancelledBeforeStart);
             }
-            let started = self.spawn(launch).map_err(Lost::Start)?;
+            let started = self.spawn(starter).map_err(Lost::Start)?;
             let process = started.wait_ready(launch, cancel).map_err(Lost::Start)?;
             state.install(process);
             if let Some(process) = state.process.as_mut() {
