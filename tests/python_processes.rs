@@ -438,3 +438,25 @@ fn a_seed_given_on_the_command_line_reaches_the_workers() {
     assert_ne!(seven, seeded("0", &[]));
     assert_eq!(seeded("7", &PROCESSES), seven);
 }
+
+#[test]
+fn a_new_instance_failing_to_set_up_in_a_worker_reads_as_in_process() {
+    let dir = tempfile::tempdir().unwrap();
+    // Its second setup() in an interpreter fails: in the render process or
+    // in a worker, that is the new instance for frame 2.
+    node_scene(
+        dir.path(),
+        "\n    def setup(self):\n        global SETUPS\n        SETUPS = globals().get(\"SETUPS\", 0) + 1\n        \
+         if SETUPS == 2:\n            raise ValueError(\"second setup\")\n\n    \
+         def __call__(self, ctx, uv):\n        return uv[0]\n",
+    );
+    let free = ["--tile", "16", "--python-policy", "free", "--threads", "2"];
+    let in_process = render_frames_one_to_three(dir.path(), &free);
+    in_process.expect_code(2).expect_stderr_start(
+        "error: frame 2: node `py`: a new instance for the next frame failed to set up: ValueError: second setup\n",
+    );
+    let workers = render_frames_one_to_three(dir.path(), &[&free[..], &PROCESSES[..]].concat());
+    workers.expect_code(2);
+    assert_eq!(workers.stderr, in_process.stderr);
+    assert_eq!(files_in(dir.path()), ["f_1.png", "node.py", "scene.toml"]);
+}

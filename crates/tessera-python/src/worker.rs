@@ -90,6 +90,7 @@ impl WorkerConnection {
                 Request::Begin(begin) => {
                     let reply = match begin_render(runtime, &begin) {
                         Ok(()) => Reply::Ready,
+                        Err(PythonError::Setup(message)) => Reply::RenewFailed(message),
                         Err(e) => Reply::SetupFailed(e.to_string()),
                     };
                     self.channel.send(&reply).map_err(lost)?;

@@ -466,8 +466,11 @@ impl Lane {
 
 /// Why a worker did not answer [`Request::Begin`] or [`Request::End`].
 enum Unanswered {
-    /// Preparing its nodes for the render failed: what the user is told.
+    /// Preparing Python for the render failed: what the user is told.
     SetupFailed(String),
+    /// A node's new instance for the render failed to set up: what the user
+    /// is told, as in the render process.
+    RenewFailed(String),
     Cancelled,
     /// It ended, or its socket failed.
     Gone(io::Error),
@@ -477,8 +480,9 @@ impl Unanswered {
     fn into_error(self) -> PythonError {
         match self {
             Unanswered::SetupFailed(message) => PythonError::Workers(format!(
-                "a Python worker process could not prepare the scene's nodes for the render:\n{message}"
+                "a Python worker process could not prepare the render:\n{message}"
             )),
+            Unanswered::RenewFailed(message) => PythonError::Setup(message),
             Unanswered::Cancelled => PythonError::Workers(
                 "cancelled while the Python worker processes prepared the render".into(),
             ),
@@ -497,6 +501,9 @@ impl Process {
             Ok(Received::Message(Reply::Ready)) => Ok(()),
             Ok(Received::Message(Reply::SetupFailed(message))) => {
                 Err(Unanswered::SetupFailed(message))
+            }
+            Ok(Received::Message(Reply::RenewFailed(message))) => {
+                Err(Unanswered::RenewFailed(message))
             }
             Ok(Received::Message(Reply::Done(_))) => Err(Unanswered::Gone(io::Error::other(
                 "it answered a tile on its socket",
@@ -716,7 +723,7 @@ impl Starting {
             Ok(Received::Message(Reply::SetupFailed(message))) => PythonError::Workers(format!(
                 "a Python worker process could not load the scene:\n{message}"
             )),
-            Ok(Received::Message(Reply::Done(_))) => {
+            Ok(Received::Message(Reply::Done(_) | Reply::RenewFailed(_))) => {
                 start_error(launch, &"it replied before it was asked")
             }
             Ok(Received::Cancelled) => {

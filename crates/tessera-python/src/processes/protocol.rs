@@ -12,7 +12,7 @@ use tessera_core::{FrameInfo, NodeError, Rect, ScriptLine};
 #[derive(Debug, Serialize, Deserialize)]
 pub enum Request<E = Evaluate> {
     /// A render begins; answered on the worker's socket by
-    /// [`Reply::Ready`], or [`Reply::SetupFailed`].
+    /// [`Reply::Ready`], [`Reply::RenewFailed`] or [`Reply::SetupFailed`].
     Begin(Begin),
     /// A tile, answered by [`Reply::Done`] on its lane's socket.
     Evaluate(E),
@@ -125,9 +125,13 @@ pub enum Reply {
     /// The scene is loaded and every Python node set up; or a render's
     /// [`Request::Begin`] or [`Request::End`] is done.
     Ready,
-    /// Loading the scene, or preparing its nodes for a render, failed: what
+    /// Loading the scene, or preparing Python for a render, failed: what
     /// the user would have been told.
     SetupFailed(String),
+    /// A node's new instance for the render failed to set up
+    /// ([`crate::PythonError::Setup`]): what the user is told, as in the
+    /// render process.
+    RenewFailed(String),
     /// A tile is evaluated; its outputs are in the shared memory.
     Done(Done),
 }
