@@ -184,6 +184,56 @@ def test_a_forked_pool_renders_python_nodes_as_this_process_does():
     assert hashes == [expected, expected]
 
 
+# The Scene forked children render: theirs by the fork's copy of memory.
+_FORKED = {}
+
+
+def _render_forked_copy(frame):
+    image = tessera.render(_FORKED["scene"], threads=2, frame=frame, tile=16, progress=False, workers="processes")
+    return tessera.pixel_hash(image)
+
+
+def test_a_forked_copy_of_a_scene_with_workers_starts_its_own():
+    # The parent's workers stay between its renders; a forked copy of its
+    # Scene must neither use them (the sockets are shared) nor stop them.
+    scene = tessera.Scene.load(ROOT / "scenes/python_ripples.toml")
+    expected = tessera.pixel_hash(tessera.render(scene, threads=2, tile=16, progress=False, workers="processes"))
+    _FORKED["scene"] = scene
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        hashes = pool.map_async(_render_forked_copy, [0, 0, 0, 0]).get(timeout=120)
+    assert hashes == [expected] * 4
+    again = tessera.render(scene, threads=2, tile=16, progress=False, workers="processes")
+    assert tessera.pixel_hash(again) == expected
+
+
+def test_renders_of_one_scene_in_two_threads_take_turns(tmp_path):
+    # Each render renews the nodes that keep state and reseeds `random`; two
+    # at once would see each other's halfway. Its value is how many frames
+    # the instance has seen: 1 everywhere, unless renders overlap.
+    script = (
+        "import time\n\nimport tessera\n\n\nclass N(tessera.Node):\n"
+        "    outputs = {\"out\": tessera.Float()}\n\n"
+        "    def setup(self):\n        self.frames = set()\n\n"
+        "    def __call__(self, ctx):\n        self.frames.add(ctx.frame)\n        time.sleep(0.0005)\n"
+        "        return len(self.frames) / 4\n"
+    )
+    scene = tessera.Scene.load(python_node_scene(tmp_path, script, 16, 16))
+    scene.set("python.policy", "free")
+    images = {}
+
+    def render(frame, workers):
+        images[frame, workers] = tessera.render(scene, threads=2, frame=frame, tile=8, progress=False, workers=workers)
+
+    for workers in ("threads", "processes"):
+        threads = [threading.Thread(target=render, args=(frame, workers)) for frame in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert all(numpy.all(image[..., 0] == 0.25) for image in images.values()), sorted(
+        (key, float(image[..., 0].max())) for key, image in images.items())
+
+
 def test_set_changes_a_value_as_the_file_would(tmp_path):
     scene = tessera.Scene.load(ROOT / "scenes/showcase.toml")
     before = tessera.pixel_hash(tessera.render(scene, progress=False))

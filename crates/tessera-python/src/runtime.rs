@@ -10,7 +10,7 @@ use crate::processes::ProcessPool;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 /// A cheap handle: clones share one runtime. Give it to
 /// [`crate::python_kind`] when building the registry, then call
@@ -34,6 +34,12 @@ struct Shared {
     processes: Mutex<Option<Arc<ProcessPool>>>,
     /// Renders begun with this runtime.
     renders: AtomicU64,
+    /// Whether a render of this runtime is on. Renders of one scene take
+    /// turns: each gives the nodes that kept state new instances, reseeds
+    /// `random` and prepares the workers, which another render going on
+    /// would see halfway.
+    rendering: Mutex<bool>,
+    turn_over: Condvar,
 }
 
 impl Default for Shared {
@@ -44,6 +50,8 @@ impl Default for Shared {
             nodes: Mutex::default(),
             processes: Mutex::default(),
             renders: AtomicU64::new(0),
+            rendering: Mutex::new(false),
+            turn_over: Condvar::new(),
         }
     }
 }
@@ -109,6 +117,21 @@ impl PythonRuntime {
             })?;
         }
         Ok(())
+    }
+
+    /// Waits until no other render of this runtime is on, and starts one.
+    pub(crate) fn take_turn(&self) {
+        let mut rendering = lock(&self.shared.rendering);
+        while *rendering {
+            rendering = (self.shared.turn_over.wait(rendering)).unwrap_or_else(|e| e.into_inner());
+        }
+        *rendering = true;
+    }
+
+    /// Ends the render [`PythonRuntime::take_turn`] started.
+    pub(crate) fn end_turn(&self) {
+        *lock(&self.shared.rendering) = false;
+        self.shared.turn_over.notify_one();
     }
 
     /// Whether any node of the scene may run in a worker process.

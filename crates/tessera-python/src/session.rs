@@ -8,7 +8,7 @@ use crate::runtime::PythonRuntime;
 use crate::threads::{enter_thread, leave_thread};
 use pyo3::prelude::*;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tessera_render::RenderHooks;
 
 /// How to prepare Python for one render.
@@ -37,15 +37,31 @@ pub struct RenderSetup {
 /// end with the runtime (or when a render needs others).
 pub struct RenderSession {
     runtime: PythonRuntime,
+    /// Until the render ends, the runtime's turn ([`PythonRuntime::take_turn`]).
+    turn: AtomicBool,
 }
 
 impl PythonRuntime {
     /// Prepares Python for a render of this runtime's scene: seeds `random`
     /// from the scene seed, sets the switch interval when given and, when
     /// asked for, has the worker processes do the same (starting them, when
-    /// the last render's do not fit).
+    /// the last render's do not fit). A render of this runtime going on
+    /// in another thread is waited for first: renders of one scene take
+    /// turns.
     pub fn begin_render(&self, setup: RenderSetup) -> Result<Arc<RenderSession>, PythonError> {
         crate::start()?;
+        self.take_turn();
+        if let Err(error) = self.prepare_render(setup) {
+            self.end_turn();
+            return Err(error);
+        }
+        Ok(Arc::new(RenderSession {
+            runtime: self.clone(),
+            turn: AtomicBool::new(true),
+        }))
+    }
+
+    fn prepare_render(&self, setup: RenderSetup) -> Result<(), PythonError> {
         Python::attach(|py| self.renew_nodes(py))?;
         prepare_interpreter(setup.seed, setup.switch_interval)?;
         let begin = Begin::new(setup.seed, setup.switch_interval);
@@ -75,9 +91,7 @@ impl PythonRuntime {
             _ => None,
         };
         self.set_processes(processes);
-        Ok(Arc::new(RenderSession {
-            runtime: self.clone(),
-        }))
+        Ok(())
     }
 }
 
@@ -110,6 +124,18 @@ impl RenderSession {
     pub fn end(&self) {
         if let Some(pool) = self.runtime.processes() {
             pool.end();
+        }
+        if self.turn.swap(false, Ordering::SeqCst) {
+            self.runtime.end_turn();
+        }
+    }
+}
+
+impl Drop for RenderSession {
+    /// A render that did not end (a panic unwinding) gives up its turn.
+    fn drop(&mut self) {
+        if self.turn.swap(false, Ordering::SeqCst) {
+            self.runtime.end_turn();
         }
     }
 }

@@ -12,7 +12,7 @@ use std::os::unix::net::UnixStream;
 use std::process::{Child, ExitStatus};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tessera_core::{Buffer, NodeError, TileCtx};
 use tessera_process::{Channel, Launch, Options, Received, Spawned, describe_exit, wait_or_kill};
 
@@ -48,6 +48,10 @@ pub struct ProcessPool {
     give_back: Sender<Lane>,
     starter: Starter,
     render: Mutex<RenderOn>,
+    /// The process that started the workers. A copy of the pool that a fork
+    /// made (a script's `multiprocessing` pool after a render) is not
+    /// theirs: it neither uses them nor stops them.
+    owner: u32,
 }
 
 /// Starts the pool's worker processes, every one from a thread that lives
@@ -236,6 +240,7 @@ impl ProcessPool {
             idle,
             give_back,
             starter,
+            owner: std::process::id(),
             render: Mutex::new(RenderOn {
                 begin,
                 cancel: cancel.clone(),
@@ -257,7 +262,9 @@ impl ProcessPool {
     /// Whether this pool's workers are those a render with `launch` and
     /// `count` render threads computing would start.
     pub fn serves(&self, launch: &Launch, count: usize) -> bool {
-        self.starter.launch == *launch && self.workers.len() == count
+        self.owner == std::process::id()
+            && self.starter.launch == *launch
+            && self.workers.len() == count
     }
 
     /// Begins a render: every worker prepares its interpreter for it
@@ -563,34 +570,21 @@ impl WorkerLink {
         begin: Begin,
         cancel: &AtomicBool,
     ) -> Result<Sent, Lost> {
-        let launch = &starter.launch;
         let mut state = self.state();
+        // Once the render is cancelled no tile is handed over: nothing it
+        // computed would be used, and a node downstream of a tile that never
+        // ran would be computing on samples that are not its input's.
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Lost::CancelledBeforeStart);
+        }
         if state.process.is_none() {
-            if cancel.load(Ordering::Relaxed) {
-                return Err(Lost::CancelledBeforeStart);
-            }
-            let started = self.spawn(starter).map_err(Lost::Start)?;
-            let process = started.wait_ready(launch, cancel).map_err(Lost::Start)?;
-            state.install(process);
-            if let Some(process) = state.process.as_mut() {
-                let asked = process.channel.send(&Request::<&Evaluate>::Begin(begin));
-                match asked
-                    .map_err(Unanswered::Gone)
-                    .and_then(|()| process.answer(cancel))
-                {
-                    Ok(()) => {}
-                    Err(Unanswered::Gone(error)) => {
-                        state.bury(error);
-                        return Err(Lost::Start(start_error(
-                            launch,
-                            &"it ended while preparing the render",
-                        )));
-                    }
-                    Err(unanswered) => {
-                        state.bury(io::Error::other("it could not prepare the render"));
-                        return Err(Lost::Start(unanswered.into_error()));
-                    }
-                }
+            let restarted = self.restart(&mut state, starter, begin, cancel);
+            if let Err(lost) = restarted {
+                // A worker the cancel stopped from starting failed no tile.
+                return Err(match cancel.load(Ordering::Relaxed) {
+                    true => Lost::CancelledBeforeStart,
+                    false => lost,
+                });
             }
         }
         state.next_request += 1;
@@ -612,6 +606,39 @@ impl WorkerLink {
             request: request.request,
             replies,
         })
+    }
+
+    /// Starts the link's process again, during a render: loaded and
+    /// prepared for the render as the others were at its start.
+    fn restart(
+        &self,
+        state: &mut LinkState,
+        starter: &Starter,
+        begin: Begin,
+        cancel: &AtomicBool,
+    ) -> Result<(), Lost> {
+        let launch = &starter.launch;
+        let started = self.spawn(starter).map_err(Lost::Start)?;
+        let mut process = started.wait_ready(launch, cancel).map_err(Lost::Start)?;
+        let asked = process.channel.send(&Request::<&Evaluate>::Begin(begin));
+        let answered = asked
+            .map_err(Unanswered::Gone)
+            .and_then(|()| process.answer(cancel));
+        state.install(process);
+        match answered {
+            Ok(()) => Ok(()),
+            Err(Unanswered::Gone(error)) => {
+                state.bury(error);
+                Err(Lost::Start(start_error(
+                    launch,
+                    &"it ended while preparing the render",
+                )))
+            }
+            Err(unanswered) => {
+                state.bury(io::Error::other("it could not prepare the render"));
+                Err(Lost::Start(unanswered.into_error()))
+            }
+        }
     }
 
     /// Waits for the worker's answer to a [`Request::Begin`] or
@@ -685,20 +712,11 @@ impl WorkerLink {
         }
     }
 
-    /// Lets the process finish (it exits when its socket closes), killing
-    /// it if it takes longer than `grace`.
-    fn finish(&self, grace: Duration) {
-        let process = self.state().process.take();
-        if let Some(Process {
-            mut child,
-            channel,
-            replies,
-        }) = process
-        {
-            // Closing the sockets is what tells the worker to finish.
-            drop((channel, replies));
-            wait_or_kill(&mut child, grace);
-        }
+    /// Tells the process to finish: closing its sockets is what does it.
+    /// Gives the process, to wait for.
+    fn close(&self) -> Option<Child> {
+        let Process { child, .. } = self.state().process.take()?;
+        Some(child)
     }
 }
 
@@ -792,10 +810,24 @@ fn stop(child: &mut Child) -> Option<ExitStatus> {
 
 impl Drop for ProcessPool {
     fn drop(&mut self) {
-        // The render is over: no lane is in use. Each worker flushes its
-        // output and exits when its sockets close.
-        for link in &self.workers {
-            link.finish(Duration::from_secs(5));
+        if self.owner != std::process::id() {
+            // A fork's copy: its descriptors close, the workers are left to
+            // the process that started them, and the starting thread, which
+            // a fork does not copy, is not joined.
+            std::mem::forget(self.starter.thread.take());
+            return;
+        }
+        // No render is on: no lane is in use. Each worker flushes its
+        // output and exits when its sockets close; all are given one grace
+        // period (a fork of this process holding copies of the sockets
+        // keeps them from seeing it), then killed.
+        let closed: Vec<Child> = self.workers.iter().filter_map(WorkerLink::close).collect();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        for mut child in closed {
+            wait_or_kill(
+                &mut child,
+                deadline.saturating_duration_since(Instant::now()),
+            );
         }
     }
 }
