@@ -182,8 +182,8 @@ struct Sent {
 enum Lost {
     /// The render was cancelled while the tile's worker computed it.
     Cancelled,
-    /// The render was cancelled before the tile's worker started it (it
-    /// waited behind a tile that ran on).
+    /// The render was cancelled before the tile's worker started it: it
+    /// waited behind a tile that ran on, or was not handed over at all.
     CancelledBeforeStart,
     /// Its worker died computing it.
     Died { pid: u32, how: Death },
@@ -284,8 +284,8 @@ impl ProcessPool {
     }
 
     /// Ends the render: every worker writes out what its nodes printed,
-    /// and waits for the next render. (After a cancelled render, the
-    /// workers are stopped instead.)
+    /// and waits for the next render. (After a cancelled render, one that
+    /// does not answer at once is stopped.)
     pub fn end(&self) {
         let cancel = self.cancel();
         for link in self.ask_every_worker(Request::End) {
