@@ -234,6 +234,32 @@ def test_renders_of_one_scene_in_two_threads_take_turns(tmp_path):
         (key, float(image[..., 0].max())) for key, image in images.items())
 
 
+def _render_forked_copy_now(_):
+    image = tessera.render(_FORKED["scene"], threads=1, frame=1, progress=False)
+    return float(image[..., 0].max())
+
+
+def test_a_fork_made_during_a_render_renders_its_copy(tmp_path):
+    # The fork's copy of the Scene says a render is on: its parent's, which
+    # it must not wait for (it would for ever).
+    script = (
+        "import time\n\nimport tessera\n\n\nclass N(tessera.Node):\n"
+        "    outputs = {\"out\": tessera.Float()}\n    pure = True\n\n"
+        "    def __call__(self, ctx):\n        time.sleep(0.002)\n        return ctx.frame / 4\n"
+    )
+    scene = tessera.Scene.load(python_node_scene(tmp_path, script, 32, 32))
+    _FORKED["scene"] = scene
+    started = threading.Event()
+    parent = threading.Thread(
+        target=tessera.render, args=(scene,),
+        kwargs={"threads": 1, "tile": 8, "progress": lambda done, total: started.set()})
+    parent.start()
+    assert started.wait(timeout=60)
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        assert pool.map_async(_render_forked_copy_now, [0]).get(timeout=60) == [0.25]
+    parent.join()
+
+
 def test_set_changes_a_value_as_the_file_would(tmp_path):
     scene = tessera.Scene.load(ROOT / "scenes/showcase.toml")
     before = tessera.pixel_hash(tessera.render(scene, progress=False))

@@ -34,11 +34,12 @@ struct Shared {
     processes: Mutex<Option<Arc<ProcessPool>>>,
     /// Renders begun with this runtime.
     renders: AtomicU64,
-    /// Whether a render of this runtime is on. Renders of one scene take
-    /// turns: each gives the nodes that kept state new instances, reseeds
-    /// `random` and prepares the workers, which another render going on
-    /// would see halfway.
-    rendering: Mutex<bool>,
+    /// The process whose render of this runtime is on, if one is. Renders
+    /// of one scene take turns: each gives the nodes that kept state new
+    /// instances, reseeds `random` and prepares the workers, which another
+    /// render going on would see halfway. (A fork made during a render has
+    /// its parent's pid here: that render is not its own.)
+    rendering: Mutex<Option<u32>>,
     turn_over: Condvar,
 }
 
@@ -50,7 +51,7 @@ impl Default for Shared {
             nodes: Mutex::default(),
             processes: Mutex::default(),
             renders: AtomicU64::new(0),
-            rendering: Mutex::new(false),
+            rendering: Mutex::new(None),
             turn_over: Condvar::new(),
         }
     }
@@ -121,16 +122,17 @@ impl PythonRuntime {
 
     /// Waits until no other render of this runtime is on, and starts one.
     pub(crate) fn take_turn(&self) {
+        let this = std::process::id();
         let mut rendering = lock(&self.shared.rendering);
-        while *rendering {
+        while *rendering == Some(this) {
             rendering = (self.shared.turn_over.wait(rendering)).unwrap_or_else(|e| e.into_inner());
         }
-        *rendering = true;
+        *rendering = Some(this);
     }
 
     /// Ends the render [`PythonRuntime::take_turn`] started.
     pub(crate) fn end_turn(&self) {
-        *lock(&self.shared.rendering) = false;
+        *lock(&self.shared.rendering) = None;
         self.shared.turn_over.notify_one();
     }
 
