@@ -62,9 +62,8 @@ impl PythonRuntime {
     }
 
     fn prepare_render(&self, setup: RenderSetup) -> Result<(), PythonError> {
-        Python::attach(|py| self.renew_nodes(py))?;
-        prepare_interpreter(setup.seed, setup.switch_interval)?;
         let begin = Begin::new(setup.seed, setup.switch_interval);
+        self.prepare_interpreter(&begin)?;
         let kept = self.processes();
         let processes = match setup.processes {
             Some(launch) if self.has_process_nodes() => match kept {
@@ -95,12 +94,19 @@ impl PythonRuntime {
     }
 }
 
+impl PythonRuntime {
+    /// Prepares this process's interpreter for a render, in the render
+    /// process and in each worker alike: the nodes that kept state get new
+    /// instances, then [`seed_and_switch`].
+    pub(crate) fn prepare_interpreter(&self, begin: &Begin) -> Result<(), PythonError> {
+        Python::attach(|py| self.renew_nodes(py))?;
+        seed_and_switch(begin.seed, begin.switch_interval())
+    }
+}
+
 /// Seeds `random` (and numpy's legacy global generator, when numpy is
 /// imported) and sets the switch interval when given.
-pub(crate) fn prepare_interpreter(
-    seed: u32,
-    switch_interval: Option<f64>,
-) -> Result<(), PythonError> {
+fn seed_and_switch(seed: u32, switch_interval: Option<f64>) -> Result<(), PythonError> {
     Python::attach(|py| -> PyResult<()> {
         py.import("random")?.call_method1("seed", (seed,))?;
         let modules = py.import("sys")?.getattr("modules")?;

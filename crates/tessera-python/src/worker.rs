@@ -2,7 +2,7 @@
 
 use crate::PythonError;
 use crate::call::{OutputPlanes, Slot};
-use crate::processes::protocol::{Begin, Done, Evaluate, Reply, Request};
+use crate::processes::protocol::{Done, Evaluate, Reply, Request};
 use crate::processes::shared::SharedTiles;
 use crate::runtime::PythonRuntime;
 use pyo3::prelude::*;
@@ -88,7 +88,12 @@ impl WorkerConnection {
             };
             match request {
                 Request::Begin(begin) => {
-                    let reply = match begin_render(runtime, &begin) {
+                    // As the render process prepared its own.
+                    let prepared = match crate::is_started() {
+                        true => runtime.prepare_interpreter(&begin),
+                        false => Ok(()),
+                    };
+                    let reply = match prepared {
                         Ok(()) => Reply::Ready,
                         Err(PythonError::Setup(message)) => Reply::RenewFailed(message),
                         Err(e) => Reply::SetupFailed(e.to_string()),
@@ -254,16 +259,6 @@ fn checked_planes(
         Some(total) if total <= floats => Ok(inputs.expect("summed")),
         _ => Err("its planes do not fit the shared memory".to_string()),
     }
-}
-
-/// Prepares this interpreter for a render as the render process prepared
-/// its own ([`PythonRuntime::begin_render`]).
-fn begin_render(runtime: &PythonRuntime, begin: &Begin) -> Result<(), PythonError> {
-    if !crate::is_started() {
-        return Ok(());
-    }
-    Python::attach(|py| runtime.renew_nodes(py))?;
-    crate::session::prepare_interpreter(begin.seed, begin.switch_interval())
 }
 
 /// Writes out what nodes printed without ending the line, before the render

@@ -530,7 +530,7 @@ struct Starting {
 
 impl WorkerLink {
     fn state(&self) -> MutexGuard<'_, LinkState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.state)
     }
 
     /// Starts a worker process for the link, with a reply socket per lane.

@@ -22,7 +22,7 @@ pub enum Request<E = Evaluate> {
 }
 
 /// What a render asks of Python in each interpreter, as of the render
-/// process's own ([`crate::session::prepare_interpreter`]): nodes that kept
+/// process's own ([`crate::PythonRuntime::prepare_interpreter`]): nodes that kept
 /// state given new instances, `random` seeded, the switch interval set.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Begin {
