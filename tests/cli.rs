@@ -69,7 +69,7 @@ fn render_prints_one_summary_line() {
         )),
         "{line}"
     );
-    assert!(line.contains(" s, 8-bit, srgb_texture, sha256 "), "{line}");
+    assert!(line.contains(" s, 8-bit, srgb_texture, blake3 "), "{line}");
     assert_eq!(run.pixel_hash().len(), 64);
     assert!(out.is_file());
     assert_eq!(files_in(dir.path()), ["checker.png"]);

@@ -50,7 +50,7 @@ fn a_linear_grey_is_written_as_srgb_by_default_and_the_png_says_so() {
     };
     let run = render(&[]);
     assert!(
-        run.stdout.contains(", 8-bit, srgb_texture, sha256 "),
+        run.stdout.contains(", 8-bit, srgb_texture, blake3 "),
         "{}",
         run.stdout
     );
@@ -59,7 +59,7 @@ fn a_linear_grey_is_written_as_srgb_by_default_and_the_png_says_so() {
 
     let run = render(&["--colorspace", "lin_rec709"]);
     assert!(
-        run.stdout.contains(", 8-bit, lin_rec709, sha256 "),
+        run.stdout.contains(", 8-bit, lin_rec709, blake3 "),
         "{}",
         run.stdout
     );

@@ -583,3 +583,30 @@ fn an_output_over_a_texture_the_scene_reads_is_refused() {
     );
     assert_eq!(files_in(dir.path()), ["scene.toml", "texture.png"]);
 }
+
+#[test]
+fn a_full_or_closed_standard_output_is_an_output_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    scene(dir.path(), "            pass\n", "");
+    let args = "render scene.toml -o new.png --size 8x8";
+    // The image is written; the summary line cannot be.
+    let full = under_limit(dir.path(), "true", &format!("{args} > /dev/full"));
+    full.expect_code(1);
+    assert_eq!(
+        full.stderr,
+        "error: cannot write to standard output: No space left on device (os error 28)\n"
+    );
+    assert!(dir.path().join("new.png").exists());
+    // A reader that stopped (`| head`) is no error: the pipe is closed
+    // before the render has started Python, let alone printed.
+    let mut closed = tessera_command(dir.path());
+    closed
+        .args(args.split(' '))
+        .stdout(std::process::Stdio::piped());
+    let mut child = closed.spawn().unwrap();
+    drop(child.stdout.take());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    // Errors that cannot be printed still give their exit code.
+    std::fs::write(dir.path().join("bad.toml"), "[image]\nwidth = 0\n").unwrap();
+    under_limit(dir.path(), "true", "check bad.toml 2> /dev/full").expect_code(2);
+}

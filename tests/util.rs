@@ -53,15 +53,15 @@ impl Run {
         self
     }
 
-    /// The SHA-256 from a render's summary line.
+    /// The BLAKE3 hash from a render's summary line.
     pub fn pixel_hash(&self) -> String {
         self.stdout
-            .split("sha256 ")
+            .split("blake3 ")
             .nth(1)
             .map(|rest| rest.trim().to_string())
             .unwrap_or_else(|| {
                 panic!(
-                    "no sha256 in the summary line:\n{}\n{}",
+                    "no blake3 hash in the summary line:\n{}\n{}",
                     self.stdout, self.stderr
                 )
             })
@@ -242,7 +242,7 @@ pub fn interrupt_after_line(command: &mut Command, line: &str) -> Run {
 pub fn frame_hashes(stdout: &str) -> Vec<String> {
     stdout
         .lines()
-        .filter_map(|line| line.split("sha256 ").nth(1))
+        .filter_map(|line| line.split("blake3 ").nth(1))
         .map(str::to_string)
         .collect()
 }

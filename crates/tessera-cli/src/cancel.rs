@@ -26,7 +26,7 @@ fn cancel(reason: u8) {
     {
         if reason == INTERRUPTED {
             // The second Ctrl-C: the user means it.
-            eprintln!("\ninterrupted again: exiting now");
+            crate::terminal::error_line("\ninterrupted again: exiting now");
             std::process::exit(EXIT_INTERRUPTED as i32);
         }
         return;

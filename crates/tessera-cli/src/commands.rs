@@ -2,6 +2,7 @@
 
 use crate::failure::{EXIT_BAD_SCENE, EXIT_IO, EXIT_NODE_FAILED, Failure};
 use crate::supervise::{GRACE, Supervisor, Work, supervise};
+use crate::terminal;
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -284,11 +285,11 @@ fn check_here(args: &CheckArgs) -> Result<(), Failure> {
             };
             match load(scene, &reading, options, &PythonRuntime::default()) {
                 Ok(loaded) => {
-                    report_checked(args, &format!("{} {output}", scene.display()), &loaded)
+                    report_checked(args, &format!("{} {output}", scene.display()), &loaded)?
                 }
                 Err(failure) => {
                     failed += 1;
-                    eprintln!("{} (output {output})", failure.message);
+                    terminal::error_line(&format!("{} (output {output})", failure.message));
                 }
             }
         }
@@ -306,8 +307,7 @@ fn check_here(args: &CheckArgs) -> Result<(), Failure> {
         options,
         &PythonRuntime::default(),
     )?;
-    report_checked(args, &scene.display().to_string(), &loaded);
-    Ok(())
+    report_checked(args, &scene.display().to_string(), &loaded)
 }
 
 /// The outputs of the MaterialX document at `path`, as `--output` names
@@ -319,20 +319,20 @@ fn materialx_outputs(path: &Path) -> Vec<String> {
 }
 
 /// `check`'s line for a scene that compiled (and the notes of `--no-python`).
-fn report_checked(args: &CheckArgs, what: &str, loaded: &Loaded) {
+fn report_checked(args: &CheckArgs, what: &str, loaded: &Loaded) -> Result<(), Failure> {
     let plan = &loaded.plan;
     for node in &plan.nodes {
         if let (true, Some(report)) = (args.no_python, node.node.report()) {
-            eprintln!("note: node `{}`: {report}", node.id);
+            terminal::error_line(&format!("note: node `{}`: {report}", node.id));
         }
     }
-    println!(
+    terminal::line(&format!(
         "{what}: ok ({} nodes rendered, {}x{}, {} samples)",
         plan.nodes.len(),
         plan.image.width,
         plan.image.height,
         plan.image.samples
-    );
+    ))
 }
 
 /// `--frames FIRST-LAST`: frames FIRST to LAST, both included.
@@ -684,23 +684,23 @@ fn render_frame(
     if !args.quiet {
         for node in &plan.nodes {
             if let Some(report) = node.node.report() {
-                eprintln!("warning: node `{}`: {report}", node.id);
+                terminal::error_line(&format!("warning: node `{}`: {report}", node.id));
             }
         }
         let lingering = tessera_python::lingering_threads();
         if !lingering.is_empty() {
-            eprintln!(
+            terminal::error_line(&format!(
                 "warning: Python nodes left {} thread{} running, which Tessera does not wait for: {}",
                 lingering.len(),
                 if lingering.len() == 1 { "" } else { "s" },
                 lingering.join("; ")
-            );
+            ));
         }
     }
     let depth = target.depth;
     let summary = hash.map(|hash| {
         format!(
-            "{}: {}x{}, {} samples, {} threads, tile {}, {:.3} s, {depth}, {}, sha256 {hash}",
+            "{}: {}x{}, {} samples, {} threads, tile {}, {:.3} s, {depth}, {}, blake3 {hash}",
             output.display(),
             rendered.width,
             rendered.height,
@@ -716,7 +716,7 @@ fn render_frame(
         Some(supervisor) => supervisor.frame_written(summary),
         None => {
             if let Some(summary) = summary {
-                bar.suspend(|| println!("{summary}"));
+                bar.suspend(|| terminal::line(&summary))?;
             }
         }
     }
@@ -851,7 +851,7 @@ pub fn nodes(markdown: bool, script: Option<&Path>) -> Result<(), Failure> {
             }
         }
     };
-    print_listing(&text)
+    terminal::write(&text)
 }
 
 #[derive(Args)]
@@ -910,20 +910,20 @@ pub fn convert(args: &ConvertArgs) -> Result<(), Failure> {
             format!("error: cannot write {}: {e}", args.output.display()),
         )
     })?;
-    eprintln!(
+    terminal::error_line(&format!(
         "wrote {} ({} nodes)",
         args.output.display(),
         scene.nodes.len()
-    );
+    ));
     let folder = |path: &Path| {
         let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
         std::fs::canonicalize(parent.unwrap_or(Path::new("."))).ok()
     };
     let reads_files = (compiled.plan.nodes.iter()).any(|n| !n.node.files_read().is_empty());
     if reads_files && folder(&args.document) != folder(&args.output) {
-        eprintln!(
+        terminal::error_line(
             "note: the scene reads files by the document's relative names, from its own folder: \
-             copy them there, or write the scene beside the document"
+             copy them there, or write the scene beside the document",
         );
     }
     Ok(())
@@ -973,30 +973,12 @@ pub fn materialx_nodes() -> Result<(), Failure> {
             text.push_str(&format!("{name}{how}: {}\n", nodedefs.join(", ")));
         }
     }
-    print_listing(&text)
-}
-
-/// Prints a listing to stdout; a reader that stops early (`| head`) is no
-/// error.
-fn print_listing(text: &str) -> Result<(), Failure> {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Failure::new(
-            EXIT_IO,
-            format!("error: cannot write the listing: {e}"),
-        )),
-        _ => Ok(()),
-    }
+    terminal::write(&text)
 }
 
 pub fn version() -> Result<(), Failure> {
-    println!("tessera {}", env!("CARGO_PKG_VERSION"));
-    match tessera_python::start() {
-        Ok(python) => println!(
+    let python = match tessera_python::start() {
+        Ok(python) => format!(
             "python {} at {} (started as {}), GIL {}",
             python.version,
             python.prefix,
@@ -1007,9 +989,12 @@ pub fn version() -> Result<(), Failure> {
                 "disabled (free-threaded)"
             }
         ),
-        Err(e) => println!("python unavailable: {e}"),
-    }
-    Ok(())
+        Err(e) => format!("python unavailable: {e}"),
+    };
+    terminal::write(&format!(
+        "tessera {}\n{python}\n",
+        env!("CARGO_PKG_VERSION")
+    ))
 }
 
 /// The hidden `python-worker` command: a worker process of a render under
@@ -1044,8 +1029,7 @@ pub fn new_node(name: &str, dir: &Path) -> Result<(), Failure> {
     // A bad name is a bad argument (2); only writing the file is I/O (1).
     crate::new_node::names(name).map_err(|e| Failure::from_error(EXIT_BAD_SCENE, e))?;
     let path = crate::new_node::write(name, dir).map_err(|e| Failure::from_error(EXIT_IO, e))?;
-    println!("wrote {}", path.display());
-    Ok(())
+    terminal::line(&format!("wrote {}", path.display()))
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 
 use crate::commands::{load, parse_policy, parse_seconds};
 use crate::failure::{EXIT_BAD_SCENE, EXIT_IO, Failure};
+use crate::terminal;
 use clap::Args;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -59,7 +60,7 @@ struct Row {
     policy: String,
     threads: usize,
     run: u32,
-    sha256: String,
+    blake3: String,
     /// Whether every pixel equals the policy's first render, bit for bit.
     identical: bool,
     differing_pixels: usize,
@@ -107,7 +108,7 @@ pub fn compare(args: &CompareArgs) -> Result<(), Failure> {
         for &threads in &args.threads {
             for run in 1..=args.runs {
                 let out = work.path().join(format!("{policy}-{threads}-{run}.exr"));
-                let (sha256, seconds) = render_once(args, *policy, threads, &out)?;
+                let (blake3, seconds) = render_once(args, *policy, threads, &out)?;
                 let image = read_image(&out).map_err(|e| Failure::from_error(EXIT_IO, e.into()))?;
                 let (differing_pixels, max_channel_difference) = match &reference {
                     Some(reference) => difference(reference, &image),
@@ -128,7 +129,7 @@ pub fn compare(args: &CompareArgs) -> Result<(), Failure> {
                     policy: policy.to_string(),
                     threads,
                     run,
-                    sha256,
+                    blake3,
                     identical: differing_pixels == 0,
                     differing_pixels,
                     max_channel_difference,
@@ -145,14 +146,11 @@ pub fn compare(args: &CompareArgs) -> Result<(), Failure> {
         all_identical: rows.iter().all(|r| r.identical),
         rows,
     };
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).expect("the report serialises")
-        );
-    } else {
-        print_table(&report, &policies);
-    }
+    let json = || serde_json::to_string_pretty(&report).expect("the report serialises") + "\n";
+    terminal::write(&match args.json {
+        true => json(),
+        false => table(&report, &policies),
+    })?;
     if report.all_identical {
         Ok(())
     } else {
@@ -228,12 +226,12 @@ fn render_once(
             ),
         ));
     }
-    let sha256 = stdout
-        .rsplit("sha256 ")
+    let blake3 = stdout
+        .rsplit("blake3 ")
         .next()
         .map(|h| h.trim().to_string())
         .unwrap_or_default();
-    Ok((sha256, seconds))
+    Ok((blake3, seconds))
 }
 
 /// Pixels whose channels are not all bit-identical, and the largest
@@ -285,10 +283,11 @@ fn write_heat_map(
     Ok(())
 }
 
-fn print_table(report: &Report, policies: &[Policy]) {
-    println!(
-        "{:<10} {:>7} {:>4}  {:<12}  {:<9} {:>10} {:>12} {:>9}",
-        "policy", "threads", "run", "sha256", "identical", "pixels", "max diff", "time"
+/// The report as the table `compare` prints.
+fn table(report: &Report, policies: &[Policy]) -> String {
+    let mut text = format!(
+        "{:<10} {:>7} {:>4}  {:<12}  {:<9} {:>10} {:>12} {:>9}\n",
+        "policy", "threads", "run", "blake3", "identical", "pixels", "max diff", "time"
     );
     for row in &report.rows {
         let first = report
@@ -303,12 +302,12 @@ fn print_table(report: &Report, policies: &[Policy]) {
         } else {
             "NO"
         };
-        println!(
-            "{:<10} {:>7} {:>4}  {:<12}  {:<9} {:>10} {:>12} {:>8.2}s",
+        text += &format!(
+            "{:<10} {:>7} {:>4}  {:<12}  {:<9} {:>10} {:>12} {:>8.2}s\n",
             row.policy,
             row.threads,
             row.run,
-            &row.sha256[..row.sha256.len().min(12)],
+            &row.blake3[..row.blake3.len().min(12)],
             identical,
             row.differing_pixels,
             format!("{:.3e}", row.max_channel_difference),
@@ -322,13 +321,13 @@ fn print_table(report: &Report, policies: &[Policy]) {
             .filter(|r| r.policy == policy.name())
             .collect();
         let differing = rows.iter().filter(|r| !r.identical).count();
-        if differing == 0 {
-            println!("{policy}: all {} renders identical", rows.len());
-        } else {
-            println!(
-                "{policy}: {differing} of {} renders differ from the first",
+        text += &match differing {
+            0 => format!("{policy}: all {} renders identical\n", rows.len()),
+            _ => format!(
+                "{policy}: {differing} of {} renders differ from the first\n",
                 rows.len()
-            );
-        }
+            ),
+        };
     }
+    text
 }

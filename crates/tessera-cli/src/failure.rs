@@ -39,7 +39,7 @@ impl Failure {
     pub fn report(self) -> ExitCode {
         let message = self.message.trim_end();
         if !message.is_empty() {
-            eprintln!("{message}");
+            crate::terminal::error_line(message);
         }
         ExitCode::from(self.code)
     }

@@ -7,6 +7,7 @@ mod failure;
 mod new_node;
 mod nodes_doc;
 mod supervise;
+mod terminal;
 
 use clap::{Parser, Subcommand};
 use failure::Failure;

@@ -12,7 +12,11 @@ fn default_text(input: &InputSpec) -> String {
         text.push_str(&format!(" ({min} to {max})"));
     }
     if !input.choices.is_empty() {
-        text.push_str(&format!(" (one of {})", input.choices.join(", ")));
+        // An empty choice ("use the default") is shown as "", not as nothing.
+        let choices: Vec<&str> = (input.choices.iter())
+            .map(|choice| if choice.is_empty() { "\"\"" } else { choice })
+            .collect();
+        text.push_str(&format!(" (one of {})", choices.join(", ")));
     }
     text
 }

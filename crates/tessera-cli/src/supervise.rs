@@ -15,6 +15,7 @@
 //! later, as it does past `--timeout`.
 
 use crate::failure::{EXIT_INTERRUPTED, EXIT_IO, EXIT_NODE_FAILED, EXIT_TIMEOUT, Failure};
+use crate::terminal;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::os::fd::AsRawFd;
@@ -230,6 +231,8 @@ pub fn supervise(
     let mut frame_temporary = None;
     let mut said = None;
     let mut last_progress = None;
+    // The first failure to print a frame's summary: the frames go on.
+    let mut unprinted = Ok(());
     // A process a node forked may hold the socket open after the child
     // exits: the exit itself stops the reading too.
     tessera_process::flag_exit(&child, watch.stop.clone());
@@ -248,7 +251,7 @@ pub fn supervise(
             Ok(Received::Message(Report::Frame { summary })) => {
                 frame_temporary = None;
                 if let Some(summary) = summary {
-                    bar.suspend(|| println!("{summary}"));
+                    unprinted = unprinted.and(bar.suspend(|| terminal::line(&summary)));
                 }
             }
             Ok(Received::Message(Report::Exiting { code })) => said = Some(code),
@@ -326,10 +329,10 @@ pub fn supervise(
                     .persist(temporary)
                     .map_err(|e| Failure::new(EXIT_IO, format!("error: {e}")))?;
             }
-            if let Some(summary) = summary {
-                println!("{summary}");
+            match summary {
+                Some(summary) => unprinted.and(terminal::line(&summary)),
+                None => unprinted,
             }
-            Ok(())
         }
         // A check has nothing to deliver: its exit is the verdict.
         (Some(0), Some(0), None) if output.is_none() => Ok(()),

@@ -6,7 +6,7 @@
 //!
 //! GRAPH is `native` (scripts/bench/native.toml) or `pattern`
 //! (scripts/bench/pattern.toml). Each loop computes its scene's pixels bit
-//! for bit: hashed as `tessera render` hashes them, they give its SHA-256.
+//! for bit: hashed as `tessera render` hashes them, they give its pixel hash.
 
 use glam::Vec2;
 use std::time::Instant;

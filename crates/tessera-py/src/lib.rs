@@ -514,7 +514,7 @@ fn write(
     .map_err(|e| OutputError::new_err(e.to_string()))
 }
 
-/// The SHA-256 the command line prints for these pixels (a render written
+/// The pixel hash (BLAKE3) the command line prints for these pixels (a render written
 /// to EXR, whose pixels are linear, as `tessera.render`'s are).
 #[pyfunction]
 fn pixel_hash(image: PyReadonlyArray3<f32>) -> PyResult<String> {

@@ -28,7 +28,7 @@ def cli_hash(scene, tmp_path, *extra):
         [TESSERA, "render", str(scene), "-o", str(tmp_path / "cli.exr"), *extra],
         capture_output=True, text=True, check=True,
     )
-    return run.stdout.split("sha256 ")[1].strip()
+    return run.stdout.split("blake3 ")[1].strip()
 
 
 def python_node_scene(folder, script, width, height, node="py", class_name="N"):
