@@ -95,6 +95,38 @@ fn a_range_whose_process_dies_names_the_frame_and_leaves_no_partial_file() {
 }
 
 #[test]
+fn a_process_dying_in_a_frame_names_that_frame_even_before_its_first_tile() {
+    // A pure node (no whole-image pass, which reports progress first): the
+    // frame's one tile kills the process before any progress of its own.
+    let dir = tempfile::tempdir().unwrap();
+    failing_in_frame_two(dir.path(), "os.abort()");
+    let script = std::fs::read_to_string(dir.path().join("node.py")).unwrap();
+    let pure = script.replace("    outputs =", "    pure = True\n    outputs =");
+    std::fs::write(dir.path().join("node.py"), pure).unwrap();
+    let run = render_frames_one_to_three(dir.path(), &["-j", "1"]);
+    run.expect_code(3).expect_stderr_has(
+        "(SIGABRT, an abort) in frame 2, after 1 of 3 tiles of the range; the frame it was rendering was not written",
+    );
+    assert_eq!(files_in(dir.path()), ["f_1.png", "node.py", "scene.toml"]);
+    // The range's first frame.
+    let run = tessera_in(
+        dir.path(),
+        &[
+            "render",
+            "scene.toml",
+            "--frames",
+            "2-3",
+            "-o",
+            "f_{frame}.png",
+        ],
+    );
+    run.expect_code(3).expect_stderr_has(
+        "(SIGABRT, an abort) in frame 2, before its first tile; the frame it was rendering was not written",
+    );
+    assert_eq!(files_in(dir.path()), ["f_1.png", "node.py", "scene.toml"]);
+}
+
+#[test]
 fn each_frame_reports_its_own_painted_failures() {
     let dir = tempfile::tempdir().unwrap();
     let script = "import tessera\n\n\nclass N(tessera.Node):\n    outputs = {\"out\": tessera.Float()}\n\n    \

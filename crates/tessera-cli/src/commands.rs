@@ -630,7 +630,9 @@ fn render_frame(
     // (which the parent renames), or for a frame of a range one announced
     // to the parent.
     let destination = match &mut supervisor {
-        Some(supervisor) if range => supervisor.frame_file(target).map(Destination::Temporary),
+        Some(supervisor) if range => supervisor
+            .frame_file(target, frames.frame)
+            .map(Destination::Temporary),
         Some(supervisor) => supervisor.take_file().map(Destination::HandedOver),
         None => target.temporary().map(Destination::Temporary),
     };
@@ -645,7 +647,12 @@ fn render_frame(
         let done = frames.done * p.tiles_total + p.tiles_done;
         let total = frames.count * p.tiles_total;
         match &mut supervisor {
-            Some(supervisor) => supervisor.progress(done, total, range.then_some(frames.frame)),
+            Some(supervisor) => supervisor.progress(
+                done,
+                total,
+                range.then_some(frames.frame),
+                p.tiles_done == p.tiles_total,
+            ),
             None => {
                 bar.set_length(total as u64);
                 bar.set_position(done as u64);

@@ -38,10 +38,13 @@ pub enum Report {
     /// The image is encoded and synced into the temporary file; the line
     /// to print once it is in place (None under `--quiet`).
     Finished { summary: Option<String> },
-    /// A frame of a range is about to be encoded into this temporary file,
-    /// which the child then renames into place: removed by the parent if
-    /// the child ends before it says [`Report::Frame`].
-    Temporary { path: std::path::PathBuf },
+    /// Frame `frame` of a range starts, to be encoded into this temporary
+    /// file, which the child then renames into place: removed by the parent
+    /// if the child ends before it says [`Report::Frame`].
+    Temporary {
+        path: std::path::PathBuf,
+        frame: i64,
+    },
     /// A frame of a range is written; its line to print (None under
     /// `--quiet`).
     Frame { summary: Option<String> },
@@ -85,10 +88,10 @@ impl Supervisor {
     }
 
     /// Reports progress, a few times a second at most, and at once when a
-    /// new frame of a range starts.
-    pub fn progress(&mut self, done: usize, total: usize, frame: Option<i64>) {
+    /// frame of a range starts or has all its tiles (`frame_done`).
+    pub fn progress(&mut self, done: usize, total: usize, frame: Option<i64>, frame_done: bool) {
         let new_frame = frame != self.reported_frame;
-        if new_frame || done == total || self.reported.elapsed() >= Duration::from_millis(50) {
+        if new_frame || frame_done || self.reported.elapsed() >= Duration::from_millis(50) {
             self.reported = Instant::now();
             self.reported_frame = frame;
             let _ = self.channel.send(&Report::Progress { done, total, frame });
@@ -107,13 +110,17 @@ impl Supervisor {
         let _ = self.channel.send(&Report::Finished { summary });
     }
 
-    /// A temporary file beside `target` for a frame of a range, announced
+    /// A temporary file beside `target` for `frame` of a range, announced
     /// to the parent (which removes it should this process end before the
-    /// frame is renamed into place).
-    pub fn frame_file(&mut self, target: &ImageTarget) -> Result<NamedTempFile, OutputError> {
+    /// frame is renamed into place, and names the frame if it fails).
+    pub fn frame_file(
+        &mut self,
+        target: &ImageTarget,
+        frame: i64,
+    ) -> Result<NamedTempFile, OutputError> {
         let temporary = target.temporary()?;
         let path = temporary.path().to_path_buf();
-        let _ = self.channel.send(&Report::Temporary { path });
+        let _ = self.channel.send(&Report::Temporary { path, frame });
         Ok(temporary)
     }
 
@@ -231,6 +238,9 @@ pub fn supervise(
     let mut frame_temporary = None;
     let mut said = None;
     let mut last_progress = None;
+    // In a range, the frame being rendered: known from its start, before
+    // its first tile is done.
+    let mut frame_now = None;
     // The first failure to print a frame's summary: the frames go on.
     let mut unprinted = Ok(());
     // A process a node forked may hold the socket open after the child
@@ -243,11 +253,15 @@ pub fn supervise(
                 bar.set_position(done as u64);
                 if let Some(frame) = frame {
                     bar.set_message(format!("frame {frame}, "));
+                    frame_now = Some(frame);
                 }
-                last_progress = Some((done, total, frame));
+                last_progress = Some((done, total));
             }
             Ok(Received::Message(Report::Finished { summary })) => finished = Some(summary),
-            Ok(Received::Message(Report::Temporary { path })) => frame_temporary = Some(path),
+            Ok(Received::Message(Report::Temporary { path, frame })) => {
+                frame_temporary = Some(path);
+                frame_now = Some(frame);
+            }
             Ok(Received::Message(Report::Frame { summary })) => {
                 frame_temporary = None;
                 if let Some(summary) = summary {
@@ -310,9 +324,9 @@ pub fn supervise(
         };
         let failure = Failure::new(message.0, format!("{}{written}", message.1));
         // In a range, the frame it was rendering.
-        return Err(match last_progress {
-            Some((_, _, Some(frame))) => failure.in_frame(frame),
-            _ => failure,
+        return Err(match frame_now {
+            Some(frame) => failure.in_frame(frame),
+            None => failure,
         });
     }
     let Some(status) = status else {
@@ -339,12 +353,13 @@ pub fn supervise(
         // The child said why it failed, on the terminal it shares.
         (Some(code), Some(said), _) if code == said && code != 0 => Err(Failure::new(code, "")),
         _ => {
-            let progress = match last_progress {
-                Some((done, total, Some(frame))) => {
+            let progress = match (frame_now, last_progress) {
+                (Some(frame), Some((done, total))) => {
                     format!(" in frame {frame}, after {done} of {total} tiles of the range")
                 }
-                Some((done, total, None)) => format!(" after {done} of {total} tiles"),
-                None => String::new(),
+                (Some(frame), None) => format!(" in frame {frame}, before its first tile"),
+                (None, Some((done, total))) => format!(" after {done} of {total} tiles"),
+                (None, None) => String::new(),
             };
             Err(Failure::new(
                 EXIT_NODE_FAILED,
