@@ -82,7 +82,7 @@ fn ctrl_c_stops_an_endless_loop_with_exit_130_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     node_scene(dir.path(), SPIN);
     // Once the node says it is spinning, it is inside the loop.
-    let run = crate::util::interrupt_after_line(
+    let run = crate::util::signal_after_line(
         tessera_command(dir.path()).args([
             "render",
             "scene.toml",
@@ -92,11 +92,47 @@ fn ctrl_c_stops_an_endless_loop_with_exit_130_and_writes_nothing() {
             "2",
         ]),
         "spinning\n",
+        "INT",
     );
     run.expect_code(130).expect_stderr_start(
         "error: interrupted (Ctrl-C) while node `py` (python) was running at pixel (5, 9); no image written\n",
     );
     assert_eq!(files_in(dir.path()), ["node.py", "scene.toml"]);
+}
+
+#[test]
+fn sigterm_and_sighup_stop_a_render_as_ctrl_c_does_with_their_own_exit_codes() {
+    // `kill`, timeout(1), a CI runner cancelling a job; a closed terminal.
+    for (signal, code, why) in [
+        ("TERM", 143, "terminated (SIGTERM)"),
+        ("HUP", 129, "hung up (SIGHUP: the terminal closed)"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        node_scene(dir.path(), SPIN);
+        let run = crate::util::signal_after_line(
+            tessera_command(dir.path()).args(["render", "scene.toml", "-o", "out.png"]),
+            "spinning\n",
+            signal,
+        );
+        run.expect_code(code).expect_stderr_start(&format!(
+            "error: {why} while node `py` (python) was running at pixel (5, 9); no image written\n"
+        ));
+        // Neither the image nor the supervisor's temporary file.
+        assert_eq!(files_in(dir.path()), ["node.py", "scene.toml"]);
+        // `check`, while a script's import loops: its process has no
+        // handler, and ends by the signal passed on to it.
+        node_scene(
+            dir.path(),
+            "    pass\n\n\nprint(\"importing\", flush=True)\nwhile True:\n    pass\n",
+        );
+        let run = crate::util::signal_after_line(
+            tessera_command(dir.path()).args(["check", "scene.toml"]),
+            "importing\n",
+            signal,
+        );
+        run.expect_code(code);
+        assert_eq!(run.stderr, format!("error: {why}; the check was stopped\n"));
+    }
 }
 
 #[test]

@@ -325,7 +325,7 @@ fn ctrl_c_stops_looping_workers_and_leaves_no_process_behind() {
         "print(\"spinning\", flush=True)\n            while True: pass",
     );
     let scene = dir.path().join("scene.toml");
-    let run = crate::util::interrupt_after_line(
+    let run = crate::util::signal_after_line(
         tessera_command(dir.path())
             .args(["render", &scene.to_string_lossy(), "-o", "out.png"])
             .args([
@@ -337,6 +337,7 @@ fn ctrl_c_stops_looping_workers_and_leaves_no_process_behind() {
                 "processes",
             ]),
         "spinning\n",
+        "INT",
     );
     run.expect_code(130).expect_stderr_start(
         "error: interrupted (Ctrl-C) while node `py` (python) was running at pixel (16, 16); no image written\n",

@@ -192,9 +192,10 @@ pub fn files_in(dir: &Path) -> Vec<String> {
 }
 
 /// Starts `command` (a render whose node prints `line` once it is busy),
-/// waits for that line on its stdout, then sends SIGINT as Ctrl-C at a
-/// terminal would; what it printed and returned then.
-pub fn interrupt_after_line(command: &mut Command, line: &str) -> Run {
+/// waits for that line on its stdout, then sends it `signal` (`INT` as
+/// Ctrl-C at a terminal would, `TERM` as `kill`); what it printed and
+/// returned then.
+pub fn signal_after_line(command: &mut Command, line: &str, signal: &str) -> Run {
     use std::io::{BufRead, BufReader, Read};
     let mut child = command
         .stdout(std::process::Stdio::piped())
@@ -206,7 +207,7 @@ pub fn interrupt_after_line(command: &mut Command, line: &str) -> Run {
     stdout.read_line(&mut first).expect("a line");
     assert_eq!(first, line, "the node did not get busy");
     let sent = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
         .expect("kill runs");
     assert!(sent.success());
@@ -218,7 +219,7 @@ pub fn interrupt_after_line(command: &mut Command, line: &str) -> Run {
         }
         if started.elapsed() > std::time::Duration::from_secs(30) {
             child.kill().expect("tessera is killed");
-            panic!("tessera still runs 30 s after Ctrl-C");
+            panic!("tessera still runs 30 s after SIG{signal}");
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     };

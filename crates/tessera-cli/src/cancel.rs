@@ -1,22 +1,23 @@
-//! Stopping a render from outside: Ctrl-C and `--timeout`.
+//! Stopping a render from outside: Ctrl-C, SIGTERM, SIGHUP and `--timeout`.
 //!
-//! Both set one flag, which the renderer checks between tiles, and interrupt
+//! Each sets one flag, which the renderer checks between tiles, and interrupt
 //! Python code that is running (KeyboardInterrupt in each Python thread of
-//! Tessera's), so a node looping forever stops too. A second Ctrl-C exits at
-//! once.
+//! Tessera's), so a node looping forever stops too. A second signal exits
+//! at once.
 
-use crate::failure::{EXIT_INTERRUPTED, EXIT_TIMEOUT};
+use crate::failure::EXIT_TIMEOUT;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
+use tessera_process::StopSignal;
 
 /// Set when the render must stop (shared with the Python worker pool, which
 /// kills a busy worker when it is set).
 pub static CANCEL: LazyLock<Arc<AtomicBool>> = LazyLock::new(Arc::default);
 
 const NONE: u8 = 0;
-const INTERRUPTED: u8 = 1;
-const TIMED_OUT: u8 = 2;
+const TIMED_OUT: u8 = 1;
+// A stop signal is recorded as its exit code (130, 143, 129).
 static REASON: AtomicU8 = AtomicU8::new(NONE);
 
 fn cancel(reason: u8) {
@@ -24,10 +25,10 @@ fn cancel(reason: u8) {
         .compare_exchange(NONE, reason, Ordering::SeqCst, Ordering::SeqCst)
         .is_err()
     {
-        if reason == INTERRUPTED {
-            // The second Ctrl-C: the user means it.
-            crate::terminal::error_line("\ninterrupted again: exiting now");
-            std::process::exit(EXIT_INTERRUPTED as i32);
+        if reason != TIMED_OUT {
+            // A second Ctrl-C (or kill): the user means it.
+            crate::terminal::error_line("\nstopped again: exiting now");
+            std::process::exit(i32::from(reason));
         }
         return;
     }
@@ -35,11 +36,12 @@ fn cancel(reason: u8) {
     tessera_python::interrupt();
 }
 
-/// Installs the Ctrl-C handler and, when given, starts the timeout clock.
+/// Installs the handler of Ctrl-C, SIGTERM and SIGHUP and, when given,
+/// starts the timeout clock.
 pub fn install(timeout: Option<f64>) {
-    // If the handler cannot be installed, Ctrl-C kills the process as
+    // If the handler cannot be installed, a signal kills the process as
     // before: no image is written either way (files are written atomically).
-    let _ = ctrlc::set_handler(|| cancel(INTERRUPTED));
+    let _ = tessera_process::on_stop_signals(|stop| cancel(stop.exit_code()));
     if let Some(seconds) = timeout {
         std::thread::Builder::new()
             .name("tessera-timeout".into())
@@ -54,11 +56,13 @@ pub fn install(timeout: Option<f64>) {
 /// Why the command was stopped, if it was: the exit code and what to say.
 pub fn stopped(timeout: Option<f64>) -> Option<(u8, String)> {
     match REASON.load(Ordering::SeqCst) {
-        INTERRUPTED => Some((EXIT_INTERRUPTED, "interrupted (Ctrl-C)".to_string())),
+        NONE => None,
         TIMED_OUT => Some((
             EXIT_TIMEOUT,
             format!("stopped after --timeout {} s", timeout.unwrap_or_default()),
         )),
-        _ => None,
+        code => (StopSignal::ALL.into_iter())
+            .find(|stop| stop.exit_code() == code)
+            .map(|stop| (code, stop.describe().to_string())),
     }
 }

@@ -18,8 +18,10 @@ use std::process::ExitCode;
 /// files, tile by tile on every core, with identical pixels at any thread count.
 ///
 /// Exit codes: 0 success, 1 an I/O or output failure (for `compare`: some
-/// renders differ), 2 a bad scene or bad arguments, 3 a node failed while
-/// rendering, 124 stopped by --timeout, 130 interrupted (Ctrl-C).
+/// renders differ), 2 a bad scene or bad arguments (or a render that
+/// cannot fit in memory), 3 a node failed while rendering, 124 stopped by
+/// --timeout, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM), 129 hung
+/// up (SIGHUP).
 #[derive(Parser)]
 #[command(name = "tessera", about, long_about, disable_version_flag = true)]
 struct Cli {

@@ -14,17 +14,17 @@
 //! which passes it on, and kills the child if it has not stopped a moment
 //! later, as it does past `--timeout`.
 
-use crate::failure::{EXIT_INTERRUPTED, EXIT_IO, EXIT_NODE_FAILED, EXIT_TIMEOUT, Failure};
+use crate::failure::{EXIT_IO, EXIT_NODE_FAILED, EXIT_TIMEOUT, Failure};
 use crate::terminal;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 use tempfile::NamedTempFile;
 use tessera_output::{ImageTarget, OutputError};
-use tessera_process::{Channel, Launch, Options, Received, Spawned, describe_exit};
+use tessera_process::{Channel, Launch, Options, Received, Spawned, StopSignal, describe_exit};
 
 /// What a supervised child tells its parent.
 #[derive(Debug, Serialize, Deserialize)]
@@ -153,7 +153,8 @@ pub enum Work<'a> {
 /// deadline) share about one supervised child.
 struct Watch {
     child: u32,
-    interrupted: AtomicBool,
+    /// The signal that asked the work to stop (its exit code), 0 if none.
+    stopped_by: AtomicU8,
     /// The child is to be killed.
     killing: AtomicBool,
     /// The reader is to stop: the child is to be killed, or has exited.
@@ -211,21 +212,22 @@ pub fn supervise(
     channel.poll_cancel().map_err(io)?;
     let watch = Arc::new(Watch {
         child: child.id(),
-        interrupted: AtomicBool::new(false),
+        stopped_by: AtomicU8::new(0),
         killing: AtomicBool::new(false),
         stop: Arc::default(),
     });
-    // If the handler cannot be installed, Ctrl-C kills both processes: no
-    // image is written either way.
+    // If the handler cannot be installed, a signal kills both processes:
+    // no image is written either way (the temporary file may stay).
     let handler = watch.clone();
-    let _ = ctrlc::set_handler(move || {
-        // The first Ctrl-C asks the child to stop (it names the node it
-        // stopped); the second makes it exit at once. Either way it is
-        // killed if it has not stopped a moment later.
-        handler.interrupted.store(true, Ordering::SeqCst);
+    let _ = tessera_process::on_stop_signals(move |stop| {
+        // The first Ctrl-C (or SIGTERM, SIGHUP) is passed on to the child,
+        // which stops (naming the node it stopped); the second makes it
+        // exit at once. Either way it is killed if it has not stopped a
+        // moment later.
+        handler.stopped_by.store(stop.exit_code(), Ordering::SeqCst);
         // The pid is our child's, not yet waited for (that comes after the
         // loop), so it cannot have been reused.
-        tessera_process::interrupt(handler.child);
+        tessera_process::send_stop(handler.child, stop);
         handler.kill_after(GRACE);
     });
     if let Some(deadline) = deadline {
@@ -290,7 +292,8 @@ pub fn supervise(
     if let Some(path) = frame_temporary {
         let _ = std::fs::remove_file(path);
     }
-    let interrupted = watch.interrupted.load(Ordering::SeqCst);
+    let stopped_by = watch.stopped_by.load(Ordering::SeqCst);
+    let stopped_by = (StopSignal::ALL.into_iter()).find(|stop| stop.exit_code() == stopped_by);
     let what = match work {
         Work::Render(_) | Work::Frames => "the render",
         Work::Check => "the check",
@@ -300,13 +303,17 @@ pub fn supervise(
         Work::Frames => "; the frame it was rendering was not written",
         Work::Check => "",
     };
-    if killed {
-        let message = if interrupted {
+    // A child that neither said why it stopped nor was killed here was
+    // ended by the signal passed on to it (a check has no handler).
+    if killed || (stopped_by.is_some() && said.is_none()) {
+        let message = if let Some(stop) = stopped_by {
+            let how = match killed {
+                true => "did not stop by itself and was killed",
+                false => "was stopped",
+            };
             (
-                EXIT_INTERRUPTED,
-                format!(
-                    "error: interrupted (Ctrl-C); {what} did not stop by itself and was killed"
-                ),
+                stop.exit_code(),
+                format!("error: {}; {what} {how}", stop.describe()),
             )
         } else {
             let why = match work {

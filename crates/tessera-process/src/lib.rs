@@ -208,11 +208,71 @@ pub fn flag_exit(child: &Child, flag: std::sync::Arc<std::sync::atomic::AtomicBo
         });
 }
 
-/// Sends SIGINT to process `pid` (a child not yet waited for), as Ctrl-C
-/// at a terminal would.
-pub fn interrupt(pid: u32) {
+/// A signal asking a process to stop, which Tessera stops for as cleanly
+/// as for Ctrl-C: the work is cancelled, no file is left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopSignal {
+    /// SIGINT: Ctrl-C at the terminal.
+    Interrupt,
+    /// SIGTERM: `kill`, `timeout(1)`, a service manager or a CI runner.
+    Terminate,
+    /// SIGHUP: the terminal closed.
+    HangUp,
+}
+
+impl StopSignal {
+    pub const ALL: [StopSignal; 3] = [
+        StopSignal::Interrupt,
+        StopSignal::Terminate,
+        StopSignal::HangUp,
+    ];
+
+    fn number(self) -> libc::c_int {
+        match self {
+            StopSignal::Interrupt => libc::SIGINT,
+            StopSignal::Terminate => libc::SIGTERM,
+            StopSignal::HangUp => libc::SIGHUP,
+        }
+    }
+
+    /// The exit code of a process it stopped, as a shell reports one that
+    /// the signal killed: 128 + its number (130, 143, 129).
+    pub fn exit_code(self) -> u8 {
+        128 + self.number() as u8
+    }
+
+    /// What stopped the process, in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            StopSignal::Interrupt => "interrupted (Ctrl-C)",
+            StopSignal::Terminate => "terminated (SIGTERM)",
+            StopSignal::HangUp => "hung up (SIGHUP: the terminal closed)",
+        }
+    }
+}
+
+/// Calls `handler` on a thread of its own for every SIGINT, SIGTERM and
+/// SIGHUP this process receives, which then no longer end it.
+pub fn on_stop_signals(mut handler: impl FnMut(StopSignal) + Send + 'static) -> io::Result<()> {
+    let stops = StopSignal::ALL;
+    let mut signals = signal_hook::iterator::Signals::new(stops.map(StopSignal::number))?;
+    std::thread::Builder::new()
+        .name("tessera-signals".into())
+        .spawn(move || {
+            for number in signals.forever() {
+                if let Some(stop) = stops.into_iter().find(|s| s.number() == number) {
+                    handler(stop);
+                }
+            }
+        })?;
+    Ok(())
+}
+
+/// Sends `stop` to process `pid` (a child not yet waited for), as the
+/// terminal or `kill` would have.
+pub fn send_stop(pid: u32, stop: StopSignal) {
     if let Ok(pid) = libc::pid_t::try_from(pid) {
-        signal(pid, libc::SIGINT);
+        signal(pid, stop.number());
     }
 }
 
@@ -293,6 +353,12 @@ fn has_exited(child: &Child) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stop_signal_exits_with_the_code_a_shell_gives_a_process_it_killed() {
+        let codes = StopSignal::ALL.map(StopSignal::exit_code);
+        assert_eq!(codes, [130, 143, 129]);
+    }
 
     fn descriptor_limits() -> (u64, u64) {
         let mut limit = libc::rlimit {
