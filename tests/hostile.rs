@@ -403,10 +403,34 @@ fn check_no_python_reads_the_sockets_without_running_the_script() {
          def __call__(self, ctx):\n        return 0.5\n",
     )
     .unwrap();
-    std::fs::write(dir.path().join("scene.toml"), text).unwrap();
+    std::fs::write(dir.path().join("scene.toml"), &text).unwrap();
     let run = tessera_in(dir.path(), &["check", "scene.toml", "--no-python"]);
     run.expect_code(2);
     run.expect_stderr_start("error: node `py`: node.py:7: StaticCheckError: N.outputs must be a literal dict to be read without running Python\n");
+
+    // An `evaluate_tile` node: numpy is not imported either (a `numpy` on
+    // the scene's paths that refuses to import would say so), only named.
+    std::fs::write(
+        dir.path().join("node.py"),
+        "import tessera\n\n\nclass N(tessera.Node):\n    inputs = {\"uv\": tessera.Vector2()}\n    \
+         outputs = {\"out\": tessera.Float()}\n\n    def evaluate_tile(self, ctx, uv):\n        return uv[:, 0]\n",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("numpy")).unwrap();
+    std::fs::write(
+        dir.path().join("numpy/__init__.py"),
+        "raise ImportError(\"numpy was imported\")\n",
+    )
+    .unwrap();
+    let with_paths = format!("[python]\npaths = [\".\"]\n\n{text}");
+    std::fs::write(dir.path().join("scene.toml"), with_paths).unwrap();
+    let run = tessera_in(dir.path(), &["check", "scene.toml", "--no-python"]);
+    run.expect_code(0);
+    assert_eq!(
+        run.stderr,
+        "note: node `py`: N was read without running Python: its module code was not run; \
+         whether numpy can be imported\n"
+    );
 }
 
 #[test]

@@ -141,7 +141,17 @@ class Node:
 
 
 def _describe(cls):
-    """What the renderer needs to know of a node class, as plain data."""
+    """What the renderer needs to know of a node class, as plain data; numpy
+    checked when the class has `evaluate_tile`."""
+    described = _sockets(cls)
+    if described["has_tile"]:
+        _numpy()
+    return described
+
+
+def _sockets(cls):
+    """`_describe` without numpy's check: what reading a class from its
+    source (`_describe_static`) can give."""
     name = getattr(cls, "__name__", repr(cls))
     if not (isinstance(cls, type) and issubclass(cls, Node)):
         raise TypeError(f"{name} is not a subclass of tessera.Node")
@@ -174,8 +184,6 @@ def _describe(cls):
     tile = getattr(cls, "evaluate_tile", None)
     if call is None and tile is None:
         raise TypeError(f"{name} defines neither __call__(self, ctx, ...) nor evaluate_tile(self, ctx, **inputs)")
-    if tile is not None:
-        _numpy()
 
     def first_line(function):
         try:
@@ -283,7 +291,7 @@ def _describe_static(path, class_name):
     for method in ("__call__", "evaluate_tile"):
         if method in methods:
             namespace[method] = lambda self, *args, **kwargs: None
-    described = _describe(type(class_name, (Node,), namespace))
+    described = _sockets(type(class_name, (Node,), namespace))
     described["class_line"] = found.lineno
     described["call_line"] = methods["__call__"].lineno if "__call__" in methods else 0
     described["tile_line"] = methods["evaluate_tile"].lineno if "evaluate_tile" in methods else 0
@@ -291,6 +299,8 @@ def _describe_static(path, class_name):
     unverified = ["its module code was not run"]
     modules = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     modules |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    if "evaluate_tile" in methods:
+        modules.add("numpy")
     imported = sorted({module.split(".")[0] for module in modules} - {"tessera"})
     if imported:
         unverified.append(f"whether {', '.join(imported)} can be imported")
