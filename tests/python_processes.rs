@@ -142,22 +142,25 @@ fn a_worker_that_crashes_names_the_signal_and_prints_the_python_stack() {
 }
 
 #[test]
-fn a_timeout_kills_a_looping_worker() {
+fn a_timeout_stops_a_looping_worker_naming_the_pixel_and_line_as_in_process() {
     let dir = tempfile::tempdir().unwrap();
-    failing_in_tile_5(dir.path(), "while True: pass");
-    let run = render_here(
+    // Not the tile's first pixel: a worker stopped without being asked
+    // where could only name its tile.
+    failing_in_tile_5(
         dir.path(),
-        &[
-            "--threads",
-            "2",
-            "--python-workers",
-            "processes",
-            "--timeout",
-            "1",
-        ],
+        "if (ctx.x, ctx.y) == (21, 27):\n                while True: pass",
     );
-    run.expect_code(124);
-    run.expect_stderr_start("error: stopped after --timeout 1 s while node `py` (python) was running at pixel (16, 16); no image written");
+    let args = ["--threads", "2", "--timeout", "1"];
+    let in_process = render_here(dir.path(), &args);
+    let workers = render_here(dir.path(), &[&args[..], &PROCESSES].concat());
+    for run in [&in_process, &workers] {
+        run.expect_code(124);
+        assert_eq!(
+            run.stderr,
+            "error: stopped after --timeout 1 s while node `py` (python) was running at pixel (21, 27); no image written\n  \
+             KeyboardInterrupt (in N.__call__, node.py:15)\n"
+        );
+    }
     assert_eq!(files_in(dir.path()), ["node.py", "scene.toml"]);
 }
 
@@ -322,7 +325,8 @@ fn ctrl_c_stops_looping_workers_and_leaves_no_process_behind() {
     let dir = tempfile::tempdir().unwrap();
     failing_in_tile_5(
         dir.path(),
-        "print(\"spinning\", flush=True)\n            while True: pass",
+        "if (ctx.x, ctx.y) == (21, 27):\n                \
+         print(\"spinning\", flush=True)\n                while True: pass",
     );
     let scene = dir.path().join("scene.toml");
     let run = crate::util::signal_after_line(
@@ -339,8 +343,11 @@ fn ctrl_c_stops_looping_workers_and_leaves_no_process_behind() {
         "spinning\n",
         "INT",
     );
-    run.expect_code(130).expect_stderr_start(
-        "error: interrupted (Ctrl-C) while node `py` (python) was running at pixel (16, 16); no image written\n",
+    run.expect_code(130);
+    assert_eq!(
+        run.stderr,
+        "error: interrupted (Ctrl-C) while node `py` (python) was running at pixel (21, 27); no image written\n  \
+         KeyboardInterrupt (in N.__call__, node.py:16)\n"
     );
     assert_eq!(files_in(dir.path()), ["node.py", "scene.toml"]);
     // Every process started for this scene (the render, its workers) is gone.

@@ -41,7 +41,7 @@ fn cancel(reason: u8) {
 pub fn install(timeout: Option<f64>) {
     // If the handler cannot be installed, a signal kills the process as
     // before: no image is written either way (files are written atomically).
-    let _ = tessera_process::on_stop_signals(|stop| cancel(stop.exit_code()));
+    let _ = tessera_process::on_stop_signals(&StopSignal::ALL, |stop| cancel(stop.exit_code()));
     if let Some(seconds) = timeout {
         std::thread::Builder::new()
             .name("tessera-timeout".into())

@@ -219,7 +219,7 @@ pub fn supervise(
     // If the handler cannot be installed, a signal kills both processes:
     // no image is written either way (the temporary file may stay).
     let handler = watch.clone();
-    let _ = tessera_process::on_stop_signals(move |stop| {
+    let _ = tessera_process::on_stop_signals(&StopSignal::ALL, move |stop| {
         // The first Ctrl-C (or SIGTERM, SIGHUP) is passed on to the child,
         // which stops (naming the node it stopped); the second makes it
         // exit at once. Either way it is killed if it has not stopped a

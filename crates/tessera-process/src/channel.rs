@@ -51,6 +51,15 @@ impl Channel {
 
     /// The next message; a partial line survives a poll of `cancel`.
     pub fn receive<T: DeserializeOwned>(&mut self, cancel: &AtomicBool) -> io::Result<Received<T>> {
+        self.receive_while(|| !cancel.load(Ordering::Relaxed))
+    }
+
+    /// The next message, or [`Received::Cancelled`] once `waiting` says no
+    /// at one of the polls [`Channel::poll_cancel`] makes.
+    pub fn receive_while<T: DeserializeOwned>(
+        &mut self,
+        mut waiting: impl FnMut() -> bool,
+    ) -> io::Result<Received<T>> {
         loop {
             match self.reader.read_until(b'\n', &mut self.line) {
                 Ok(0) => return Ok(Received::Closed),
@@ -62,7 +71,7 @@ impl Channel {
                 // A line cut short by the end of the stream.
                 Ok(_) => return Ok(Received::Closed),
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                    if cancel.load(Ordering::Relaxed) {
+                    if !waiting() {
                         return Ok(Received::Cancelled);
                     }
                 }

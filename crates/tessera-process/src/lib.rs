@@ -251,16 +251,18 @@ impl StopSignal {
     }
 }
 
-/// Calls `handler` on a thread of its own for every SIGINT, SIGTERM and
-/// SIGHUP this process receives, which then no longer end it.
-pub fn on_stop_signals(mut handler: impl FnMut(StopSignal) + Send + 'static) -> io::Result<()> {
-    let stops = StopSignal::ALL;
-    let mut signals = signal_hook::iterator::Signals::new(stops.map(StopSignal::number))?;
+/// Calls `handler` on a thread of its own for every one of `stops` this
+/// process receives, which then no longer end it.
+pub fn on_stop_signals(
+    stops: &'static [StopSignal],
+    mut handler: impl FnMut(StopSignal) + Send + 'static,
+) -> io::Result<()> {
+    let mut signals = signal_hook::iterator::Signals::new(stops.iter().map(|s| s.number()))?;
     std::thread::Builder::new()
         .name("tessera-signals".into())
         .spawn(move || {
             for number in signals.forever() {
-                if let Some(stop) = stops.into_iter().find(|s| s.number() == number) {
+                if let Some(&stop) = stops.iter().find(|s| s.number() == number) {
                     handler(stop);
                 }
             }

@@ -10,7 +10,7 @@ use std::os::fd::FromRawFd;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::AtomicBool;
 use tessera_core::{Buffer, BufferPool, FrameInfo, NodeError, SampleFailures, TileCtx};
-use tessera_process::{Channel, Received};
+use tessera_process::{Channel, Received, StopSignal};
 
 /// A worker process's connection to its render process, from the
 /// descriptors it inherited. Load the scene into a [`PythonRuntime`], then
@@ -79,6 +79,10 @@ impl WorkerConnection {
         if crate::is_started() {
             Python::attach(worker_streams).map_err(|e| PythonError::Prepare(e.to_string()))?;
         }
+        // The render process interrupts a worker when the render is
+        // cancelled: the node running stops with KeyboardInterrupt, as in
+        // process, and its reply names the pixel and the line.
+        let _ = tessera_process::on_stop_signals(&[StopSignal::Interrupt], |_| crate::interrupt());
         self.channel.send(&Reply::Ready).map_err(lost)?;
         let never = AtomicBool::new(false);
         loop {

@@ -14,7 +14,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tessera_core::{Buffer, NodeError, TileCtx};
-use tessera_process::{Channel, Launch, Options, Received, Spawned, describe_exit, wait_or_kill};
+use tessera_process::{
+    Channel, Launch, Options, Received, Spawned, StopSignal, describe_exit, wait_or_kill,
+};
 
 /// How many tiles a worker process holds at once: the one it computes and
 /// the next, so that it does not wait for the render process between
@@ -151,6 +153,9 @@ struct LinkState {
     next_request: u64,
     /// How each process of this link that died ended, by generation.
     ended: Vec<(u64, u32, Death)>,
+    /// The process interrupted for a cancel (its generation), and until
+    /// when its lanes wait for its answers.
+    interrupted: Option<(u64, Instant)>,
 }
 
 struct Process {
@@ -671,7 +676,10 @@ impl WorkerLink {
             request,
             mut replies,
         } = sent;
-        let received = replies.receive::<Reply>(cancel);
+        let received = match replies.receive::<Reply>(cancel) {
+            Ok(Received::Cancelled) => return self.cancelled(generation, request, replies, lane),
+            received => received,
+        };
         let mut state = self.state();
         let current = state.generation == generation && state.process.is_some();
         match received {
@@ -681,15 +689,12 @@ impl WorkerLink {
                 }
                 Ok(reply)
             }
-            // Stopped at once: a node may run for ever.
+            // The worker stopped by the cancel of a tile in another lane.
             _ if cancel.load(Ordering::Relaxed) => {
                 if current {
                     state.bury(io::Error::other("the render was cancelled"));
                 }
-                Err(match lane.shared.started() == Some(request) {
-                    true => Lost::Cancelled,
-                    false => Lost::CancelledBeforeStart,
-                })
+                Err(Lost::CancelledBeforeStart)
             }
             Ok(Received::Closed) | Err(_) if lane.shared.started() != Some(request) => {
                 if current {
@@ -709,6 +714,44 @@ impl WorkerLink {
                 }
                 Err(state.death(generation))
             }
+        }
+    }
+
+    /// The render was cancelled while `lane` waited for the reply to
+    /// `request`. As in process, the node running is interrupted
+    /// (KeyboardInterrupt) and given a moment to answer, naming its pixel
+    /// and line; a lane whose tile the worker had not started waits with it,
+    /// so as not to stop it first. Then the worker is stopped: it may have
+    /// tiles queued, or the interrupt pending.
+    fn cancelled(
+        &self,
+        generation: u64,
+        request: u64,
+        mut replies: Channel,
+        lane: &Lane,
+    ) -> Result<Reply, Lost> {
+        // Whether the worker had started this tile when the cancel came: one
+        // started later is not a failure of the render.
+        let started = lane.shared.started() == Some(request);
+        let deadline = {
+            let mut state = self.state();
+            if state.generation != generation || state.process.is_none() {
+                return Err(Lost::CancelledBeforeStart);
+            }
+            state.interrupt_once(generation)
+        };
+        let received = replies.receive_while(|| {
+            let state = self.state();
+            Instant::now() < deadline && state.generation == generation && state.process.is_some()
+        });
+        let mut state = self.state();
+        if state.generation == generation {
+            state.bury(io::Error::other("the render was cancelled"));
+        }
+        match received {
+            Ok(Received::Message(reply)) => Ok(reply),
+            _ if started => Err(Lost::Cancelled),
+            _ => Err(Lost::CancelledBeforeStart),
         }
     }
 
@@ -762,7 +805,28 @@ impl Starting {
     }
 }
 
+/// How long an interrupted worker has to answer before it is stopped:
+/// well within the half second the supervising `tessera` gives the render
+/// process to stop by itself.
+const INTERRUPT_GRACE: Duration = Duration::from_millis(300);
+
 impl LinkState {
+    /// Interrupts the process of `generation` (once), as Ctrl-C interrupts
+    /// the render process's own nodes; until when to wait for its answers.
+    fn interrupt_once(&mut self, generation: u64) -> Instant {
+        if let Some((interrupted, deadline)) = self.interrupted
+            && interrupted == generation
+        {
+            return deadline;
+        }
+        if let Some(process) = &self.process {
+            tessera_process::send_stop(process.child.id(), StopSignal::Interrupt);
+        }
+        let deadline = Instant::now() + INTERRUPT_GRACE;
+        self.interrupted = Some((generation, deadline));
+        deadline
+    }
+
     fn install(&mut self, process: Process) {
         self.generation += 1;
         self.process = Some(process);
