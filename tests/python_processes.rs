@@ -100,8 +100,9 @@ fn a_worker_that_exits_is_named_with_its_node_tile_and_code_and_writes_nothing()
             &["--threads", threads, "--python-workers", "processes"],
         );
         run.expect_code(3);
-        run.expect_stderr_has("error: node `py` (python) failed at pixel (16, 16): the Python worker process running N.__call__ (pid ");
-        run.expect_stderr_has(") exited with code 5 in tile 5;");
+        // The tile, not a pixel: which pixel it was at is not known.
+        run.expect_stderr_has("error: node `py` (python) failed in tile 5 (pixels 16..32 x 16..32): the Python worker process running N.__call__ (pid ");
+        run.expect_stderr_has(") exited with code 5; a node must not end its process");
         assert_eq!(run.stderr.matches("in tile").count(), 1, "{}", run.stderr);
         assert_eq!(
             std::fs::read(dir.path().join("out.png")).unwrap(),
@@ -135,7 +136,10 @@ fn a_worker_that_crashes_names_the_signal_and_prints_the_python_stack() {
         &["--threads", "2", "--python-workers", "processes"],
     );
     run.expect_code(3);
-    run.expect_stderr_has("was killed by signal 11 (SIGSEGV, a segmentation fault) in tile 5");
+    run.expect_stderr_has("failed in tile 5 (pixels 16..32 x 16..32): the Python worker process running N.__call__ (pid ");
+    run.expect_stderr_has(
+        ") was killed by signal 11 (SIGSEGV, a segmentation fault); a node must not",
+    );
     // faulthandler's stack names the script's line.
     run.expect_stderr_has("node.py\", line 14 in __call__");
     assert_eq!(files_in(dir.path()), ["node.py", "scene.toml"]);
@@ -161,6 +165,17 @@ fn a_timeout_stops_a_looping_worker_naming_the_pixel_and_line_as_in_process() {
              KeyboardInterrupt (in N.__call__, node.py:15)\n"
         );
     }
+    assert_eq!(files_in(dir.path()), ["node.py", "scene.toml"]);
+    // A node blocked in C (the interrupt waits for the call to return):
+    // its worker is killed, and its tile named.
+    failing_in_tile_5(dir.path(), "__import__(\"time\").sleep(60)");
+    let run = render_here(dir.path(), &[&args[..], &PROCESSES].concat());
+    run.expect_code(124);
+    assert_eq!(
+        run.stderr,
+        "error: stopped after --timeout 1 s while node `py` (python) was running in tile 5 (pixels 16..32 x 16..32); \
+         no image written\n  its Python worker process did not stop within 300 ms of the interrupt, and was killed\n"
+    );
     assert_eq!(files_in(dir.path()), ["node.py", "scene.toml"]);
 }
 

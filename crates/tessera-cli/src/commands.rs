@@ -448,17 +448,13 @@ fn render_here(args: &RenderArgs, supervisor: Option<&mut Supervisor>) -> Result
 /// The failure of a cancelled command: why it stopped, and what was running.
 fn stopped_failure(code: u8, why: &str, interrupted: Option<&NodeFailure>) -> Failure {
     let message = match interrupted {
-        Some(f) => {
-            let place = f
-                .error
-                .pixel
-                .map(|(x, y)| format!(" at pixel ({x}, {y})"))
-                .unwrap_or_default();
-            format!(
-                "error: {why} while node `{}` ({}) was running{place}; no image written\n  {}",
-                f.node, f.type_name, f.error.message
-            )
-        }
+        Some(f) => format!(
+            "error: {why} while node `{}` ({}) was running {}; no image written\n  {}",
+            f.node,
+            f.type_name,
+            f.place(),
+            f.error.message
+        ),
         None => format!("error: {why}; no image written"),
     };
     Failure::new(code, message)

@@ -117,6 +117,18 @@ pub struct NodeFailure {
 
 impl NodeFailure {
     fn describe(&self) -> String {
+        format!(
+            "node `{}` ({}) failed {}: {}",
+            self.node,
+            self.type_name,
+            self.place(),
+            self.error.message
+        )
+    }
+
+    /// Where it failed: "at pixel (x, y)", else "in tile 5 (pixels 16..32
+    /// x 16..32)" or "over the whole image (pixels ...)".
+    pub fn place(&self) -> String {
         let pixels = format!(
             "pixels {}..{} x {}..{}",
             self.rect.x,
@@ -124,15 +136,11 @@ impl NodeFailure {
             self.rect.y,
             self.rect.y + self.rect.height as i32
         );
-        let place = match (self.error.pixel, self.tile) {
+        match (self.error.pixel, self.tile) {
             (Some((x, y)), _) => format!("at pixel ({x}, {y})"),
             (None, Some(tile)) => format!("in tile {tile} ({pixels})"),
             (None, None) => format!("over the whole image ({pixels})"),
-        };
-        format!(
-            "node `{}` ({}) failed {place}: {}",
-            self.node, self.type_name, self.error.message
-        )
+        }
     }
 }
 

@@ -329,12 +329,10 @@ impl ProcessPool {
         inputs: &[&Buffer],
         outputs: &mut [Buffer],
     ) -> Result<(), NodeError> {
-        let at_tile = |message: String| {
-            let (x, y, _) = ctx.locate(0);
-            NodeError::new(message).at_pixel(x, y)
-        };
+        // What the worker's death or a cancel cost: the tile, not a pixel
+        // (the render names the tile).
         let mut lane = (self.idle.recv())
-            .map_err(|_| at_tile("the Python worker processes are gone".into()))?;
+            .map_err(|_| NodeError::new("the Python worker processes are gone"))?;
         let result = self.evaluate_in(&mut lane, ctx, inputs, outputs);
         let worker = lane.worker;
         let _ = self.give_back.send(lane);
@@ -355,36 +353,32 @@ impl ProcessPool {
                 node.core.absorb_painted(done.painted, done.first_painted);
                 done.error.map_or(Ok(()), |e| Err(e.into()))
             }
-            Err(lost) => Err(at_tile(match lost {
-                Lost::Cancelled | Lost::CancelledBeforeStart => {
-                    "stopped: the render was cancelled".to_string()
-                }
+            Err(lost) => Err(NodeError::new(match lost {
+                Lost::Cancelled | Lost::CancelledBeforeStart => format!(
+                    "its Python worker process did not stop within {} ms of the interrupt, and was killed",
+                    INTERRUPT_GRACE.as_millis()
+                ),
                 Lost::Died {
                     pid,
                     how: Death::Exited(status),
                 } => format!(
-                    "the Python worker process running {}.{} (pid {pid}) {} in tile {}; \
+                    "the Python worker process running {}.{} (pid {pid}) {}; \
                      a node must not end its process (os._exit, a crash in a C extension); \
                      its last words, if any, are above",
                     node.core.class_name,
                     node.core.method_name(),
                     status.map_or("ended".to_string(), describe_exit),
-                    ctx.tile_index
                 ),
                 Lost::Died {
                     pid,
                     how: Death::Broken(why),
-                } => format!(
-                    "lost touch with the Python worker process (pid {pid}) in tile {}: {why}",
-                    ctx.tile_index
-                ),
+                } => format!("lost touch with the Python worker process (pid {pid}): {why}"),
                 Lost::NotRun => format!(
-                    "the Python worker process {worker} died {} times before it got to tile {}",
+                    "the Python worker process {worker} died {} times before it got to this tile",
                     RESENDS + 1,
-                    ctx.tile_index
                 ),
                 Lost::Start(error) => error.to_string(),
-                Lost::Failed(why) => format!("tile {}: {why}", ctx.tile_index),
+                Lost::Failed(why) => why,
             })),
         }
     }
