@@ -15,7 +15,8 @@ const PROCESSES: [&str; 2] = ["--python-workers", "processes"];
 const SOCKETS: &str = "    inputs = {\"uv\": tessera.Vector2(tessera.TEXCOORD)}\n    outputs = {\"out\": tessera.Float()}\n";
 
 /// `WHERE()` in a node: "worker" in a worker process, else "render".
-const WHERE: &str = "\n\ndef WHERE():\n    command = open(\"/proc/self/cmdline\", \"rb\").read().split(b\"\\0\")\n    \
+const WHERE: &str = "\n\ndef WHERE():\n    with open(\"/proc/self/cmdline\", \"rb\") as f:\n        \
+                     command = f.read().split(b\"\\0\")\n    \
                      return \"worker\" if command[1] == b\"python-worker\" else \"render\"\n";
 
 /// Writes `node.py` (class `N`, of a `uv` input and an `out` float, the
@@ -482,4 +483,54 @@ fn a_new_instance_failing_to_set_up_in_a_worker_reads_as_in_process() {
     workers.expect_code(2);
     assert_eq!(workers.stderr, in_process.stderr);
     assert_eq!(files_in(dir.path()), ["f_1.png", "node.py", "scene.toml"]);
+}
+
+#[test]
+fn a_setup_failing_only_in_a_worker_is_a_scene_error() {
+    // As a node taking a resource the render process holds would.
+    let dir = tempfile::tempdir().unwrap();
+    node_scene(
+        dir.path(),
+        "    pure = True\n\n    def setup(self):\n        if WHERE() == \"worker\":\n            \
+         raise OSError(\"taken\")\n\n    def __call__(self, ctx, uv):\n        return uv[0]\n",
+    );
+    let run = render_here(dir.path(), &PROCESSES);
+    run.expect_code(2).expect_stderr_start(
+        "error: a Python worker process could not load the scene:\n\
+         error: node `py`: setup() of N failed at node.py:14: OSError: taken\n",
+    );
+    assert_eq!(files_in(dir.path()), ["node.py", "scene.toml"]);
+}
+
+#[test]
+fn a_node_changing_folder_moves_neither_the_images_nor_the_workers() {
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    // At import, and again in every call.
+    let chdir = format!("os.chdir({:?})", elsewhere.path().to_string_lossy());
+    node_scene(
+        dir.path(),
+        &format!(
+            "    pure = True\n\n    def __call__(self, ctx, uv):\n        {chdir}\n        return uv[0]\n\n\n{chdir}\n"
+        ),
+    );
+    // Worker processes start in the folder the render started in, where
+    // the scene's relative path leads.
+    let workers = render_here(dir.path(), &PROCESSES);
+    workers.expect_code(0);
+    // Every frame of a range is written where the first was to be.
+    let frames = crate::util::render_frames_one_to_three(dir.path(), &["-j", "1"]);
+    frames.expect_code(0);
+    assert_eq!(
+        files_in(dir.path()),
+        [
+            "f_1.png",
+            "f_2.png",
+            "f_3.png",
+            "node.py",
+            "out.png",
+            "scene.toml"
+        ]
+    );
+    assert!(files_in(elsewhere.path()).is_empty());
 }

@@ -23,6 +23,11 @@ use tessera_session::{FrameError, FrameRequest, LoadError, Loaded, Reading};
 pub struct RenderArgs {
     /// The scene file: TOML, or a MaterialX document (.mtlx).
     scene: PathBuf,
+    /// The folder the command started in, before any node ran: output
+    /// paths and worker processes are anchored to it, wherever a node moves
+    /// the process (`os.chdir`).
+    #[arg(skip = std::env::current_dir().unwrap_or_default())]
+    start_dir: PathBuf,
     /// The image to write; the format follows the extension (png, exr, jpg).
     /// `{frame}` or `{frame:04}` is replaced by the frame number.
     /// Default: the scene's name with .png, in the current directory.
@@ -405,7 +410,7 @@ fn image_target(args: &RenderArgs, frame: i64) -> Result<ImageTarget, Failure> {
     let target = ImageTarget::new(&output_path(args, frame)?, args.depth).map(|mut target| {
         // One thread asked for: no pool of encoding threads either.
         target.parallel_encoding = tessera_render::worker_count(args.threads) > 1;
-        target
+        target.anchored_in(&args.start_dir)
     });
     let target = match args.exr_compression {
         Some(compression) => target.and_then(|t| t.with_exr_compression(compression)),
@@ -529,6 +534,7 @@ fn worker_launch(args: &RenderArgs) -> Result<Launch, Failure> {
         program,
         args: launch,
         env: Vec::new(),
+        dir: Some(args.start_dir.clone()),
     })
 }
 

@@ -199,6 +199,7 @@ pub fn supervise(
         program: std::env::current_exe().map_err(io)?,
         args: std::env::args_os().skip(1).collect(),
         env: Vec::new(),
+        dir: None,
     };
     let extra: Vec<_> = temporary.iter().map(|t| t.as_file().as_raw_fd()).collect();
     let options = Options {

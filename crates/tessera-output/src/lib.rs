@@ -544,7 +544,11 @@ pub fn write_image(
 /// encodes into it (the supervised render).
 #[derive(Debug, Clone)]
 pub struct ImageTarget {
+    /// As the user named it, for messages.
     path: PathBuf,
+    /// Where the file is written: `path`, or from the folder given to
+    /// [`ImageTarget::anchored_in`].
+    location: PathBuf,
     format: ImageFormat,
     pub depth: Depth,
     /// The colour space the framebuffer's RGB is in, and the file says it
@@ -616,6 +620,7 @@ impl ImageTarget {
         };
         Ok(ImageTarget {
             path: path.to_path_buf(),
+            location: path.to_path_buf(),
             format: spec.format,
             depth,
             colorspace,
@@ -649,6 +654,14 @@ impl ImageTarget {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The target written, if its path is relative, in `dir` rather than in
+    /// whatever folder the process is in by then (a Python node may change
+    /// it).
+    pub fn anchored_in(mut self, dir: &Path) -> ImageTarget {
+        self.location = dir.join(&self.path);
+        self
     }
 
     /// Memory the encoder keeps for a `width` x `height` image: JPEG's
@@ -691,7 +704,7 @@ impl ImageTarget {
             builder.permissions(std::fs::Permissions::from_mode(0o666));
         }
         builder
-            .tempfile_in(target_dir(&self.path))
+            .tempfile_in(target_dir(&self.location))
             .map_err(|e| self.io_error(e))
     }
 
@@ -724,9 +737,9 @@ impl ImageTarget {
 
     /// Renames the finished temporary file over the target.
     pub fn persist(&self, tmp: NamedTempFile) -> Result<(), OutputError> {
-        tmp.persist(&self.path)
+        tmp.persist(&self.location)
             .map_err(|e| self.io_error(e.error))?;
-        sync_dir(target_dir(&self.path));
+        sync_dir(target_dir(&self.location));
         Ok(())
     }
 }

@@ -32,6 +32,9 @@ pub struct Launch {
     pub program: PathBuf,
     pub args: Vec<OsString>,
     pub env: Vec<(OsString, OsString)>,
+    /// The folder to start it in (relative paths in `args` are from it);
+    /// None: the parent's current folder.
+    pub dir: Option<PathBuf>,
 }
 
 /// The variable naming a child's inherited descriptors: the socket first,
@@ -67,6 +70,9 @@ pub fn spawn(launch: &Launch, extra: &[RawFd], options: Options) -> io::Result<S
         .env(FDS_VARIABLE, names.join(","));
     if options.no_stdin {
         command.stdin(Stdio::null());
+    }
+    if let Some(dir) = &launch.dir {
+        command.current_dir(dir);
     }
     let parent = std::process::id() as libc::pid_t;
     let own_group = options.own_group;
@@ -405,6 +411,7 @@ mod tests {
                 "fd=${TESSERA_CHILD_FDS%%,*}; echo '\"hello\"' >&$fd; exit 3".into(),
             ],
             env: Vec::new(),
+            dir: None,
         };
         let mut spawned = spawn(&launch, &[], Options::default()).unwrap();
         let never = std::sync::atomic::AtomicBool::new(false);

@@ -416,15 +416,19 @@ fn worker_launch(py: Python, scene: &Scene) -> PyResult<Launch> {
     let changes: String = (py.import("json")?)
         .call_method1("dumps", (scene.changes(py),))?
         .extract()?;
+    // Absolute: the program (or a node) may have changed folder since the
+    // scene was loaded.
+    let path = std::path::absolute(&scene.source.path)?;
     Ok(Launch {
         program: executable,
         args: vec![
             "-m".into(),
             "tessera._worker".into(),
-            scene.source.path.clone().into_os_string(),
+            path.into_os_string(),
             changes.into(),
         ],
         env: Vec::new(),
+        dir: None,
     })
 }
 

@@ -72,7 +72,8 @@ pub enum PythonError {
     #[error("{0}")]
     Workers(String),
     /// A node's new instance for a later frame failed to set up (at the
-    /// first, the same failure is a scene error).
+    /// first, the same failure is a scene error), or a worker process could
+    /// not load the scene.
     #[error("{0}")]
     Setup(String),
 }

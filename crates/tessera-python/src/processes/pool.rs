@@ -775,7 +775,10 @@ impl Starting {
                     replies: replies.into_iter().map(Some).collect(),
                 });
             }
-            Ok(Received::Message(Reply::SetupFailed(message))) => PythonError::Workers(format!(
+            // A script's import or a setup() that failed only there (a node
+            // taking a resource the render process holds): a scene error,
+            // as it would be in process.
+            Ok(Received::Message(Reply::SetupFailed(message))) => PythonError::Setup(format!(
                 "a Python worker process could not load the scene:\n{message}"
             )),
             Ok(Received::Message(Reply::Done(_) | Reply::RenewFailed(_))) => {
