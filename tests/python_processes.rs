@@ -404,15 +404,33 @@ fn a_range_of_frames_starts_its_workers_once_and_prints_each_frame_before_its_su
     // again for each frame.
     assert_eq!(run.stdout.matches("setup in ").count(), 3, "{}", run.stdout);
     // What a node printed without ending the line is out before the frame
-    // is reported done.
-    for frame in 1..=3 {
-        let printed = run.stdout.find(&format!("frame {frame} "));
-        let summary = run.stdout.find(&format!("f_{frame}.png: 64x64"));
-        assert!(
-            printed.is_some() && printed < summary,
-            "frame {frame}:\n{}",
-            run.stdout
-        );
+    // is reported done: in workers, and in process too.
+    let in_process = render_frames_one_to_three(dir.path(), &["--tile", "16"]);
+    for run in [run, in_process] {
+        for frame in 1..=3 {
+            let printed = run.stdout.find(&format!("frame {frame} "));
+            let summary = run.stdout.find(&format!("f_{frame}.png: 64x64"));
+            assert!(
+                printed.is_some() && printed < summary,
+                "frame {frame}:\n{}",
+                run.stdout
+            );
+        }
+    }
+}
+
+#[test]
+fn what_a_node_printed_without_a_newline_is_not_lost_on_a_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    failing_in_tile_5(
+        dir.path(),
+        "print(\"half a line\", end=\"\")\n            while True: pass",
+    );
+    let args = ["--threads", "2", "--timeout", "1"];
+    for extra in [&[][..], &PROCESSES] {
+        let run = render_here(dir.path(), &[&args[..], extra].concat());
+        run.expect_code(124);
+        assert_eq!(run.stdout, "half a line", "{extra:?}");
     }
 }
 

@@ -281,6 +281,16 @@ pub fn flush_output() {
         return;
     }
     Python::attach(|py| {
+        // A Ctrl-C or --timeout interrupts every thread of Tessera's, this
+        // one too: its KeyboardInterrupt would be raised in the flush.
+        // SAFETY: the GIL is held; a null exception clears this thread's
+        // pending one.
+        unsafe {
+            pyo3::ffi::PyThreadState_SetAsyncExc(
+                pyo3::ffi::PyThread_get_thread_ident() as _,
+                std::ptr::null_mut(),
+            );
+        }
         for stream in ["stdout", "stderr"] {
             if let Ok(stream) = py.import("sys").and_then(|sys| sys.getattr(stream)) {
                 // Every thread's unfinished line (see tessera._LineWriter).

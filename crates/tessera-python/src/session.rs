@@ -123,14 +123,16 @@ fn seed_and_switch(seed: u32, switch_interval: Option<f64>) -> Result<(), Python
 }
 
 impl RenderSession {
-    /// Ends the render: the worker processes write out what the nodes
-    /// printed, and wait for the runtime's next render. (The render's
-    /// threads may hold the session a while after the render returns: this
-    /// is not left to its drop.)
+    /// Ends the render: what the nodes printed without a newline is
+    /// written out (by the worker processes, and here), and the workers
+    /// wait for the runtime's next render. (The render's threads may hold
+    /// the session a while after the render returns: this is not left to
+    /// its drop.)
     pub fn end(&self) {
         if let Some(pool) = self.runtime.processes() {
             pool.end();
         }
+        crate::flush_output();
         if self.turn.swap(false, Ordering::SeqCst) {
             self.runtime.end_turn();
         }

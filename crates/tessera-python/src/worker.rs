@@ -106,6 +106,13 @@ impl WorkerConnection {
                 }
                 Request::Evaluate(request) => {
                     let done = self.evaluate(runtime, &request);
+                    // A failed tile stops the render, which may stop this
+                    // worker before its End: what the node printed without
+                    // a newline goes out now, as the render process's own
+                    // would at its exit.
+                    if done.error.is_some() && crate::is_started() {
+                        Python::attach(flush_streams);
+                    }
                     match self.lanes.get_mut(request.lane) {
                         Some((_, replies)) => replies.send(&Reply::Done(done)).map_err(lost)?,
                         None => {
