@@ -552,3 +552,20 @@ fn a_node_changing_folder_moves_neither_the_images_nor_the_workers() {
     );
     assert!(files_in(elsewhere.path()).is_empty());
 }
+
+#[test]
+fn threads_a_node_leaves_running_in_a_worker_are_reported_as_in_process() {
+    let dir = tempfile::tempdir().unwrap();
+    node_scene(
+        dir.path(),
+        "    pure = True\n\n    def __call__(self, ctx, uv):\n        if (ctx.x, ctx.y) == (0, 0):\n            \
+         import threading, time\n            \
+         threading.Thread(target=time.sleep, args=(3600,), name=\"sleeper\", daemon=True).start()\n        \
+         return uv[0]\n",
+    );
+    let run = render_here(dir.path(), &[&["--threads", "2"][..], &PROCESSES].concat());
+    run.expect_code(0).expect_stderr_start(
+        "warning: Python nodes left 1 thread running, which Tessera does not wait for: \
+         sleeper running sleep() (in worker process ",
+    );
+}

@@ -696,7 +696,7 @@ fn render_frame(
                 terminal::error_line(&format!("warning: node `{}`: {report}", node.id));
             }
         }
-        let lingering = tessera_python::lingering_threads();
+        let lingering = runtime.lingering_threads();
         if !lingering.is_empty() {
             terminal::error_line(&format!(
                 "warning: Python nodes left {} thread{} running, which Tessera does not wait for: {}",

@@ -147,6 +147,17 @@ impl PythonRuntime {
         lock(&self.shared.processes).clone()
     }
 
+    /// Threads that nodes left running, which Tessera never waits for: in
+    /// this process, and in the worker processes as their last render
+    /// ended.
+    pub fn lingering_threads(&self) -> Vec<String> {
+        let mut threads = crate::lingering_threads();
+        if let Some(pool) = self.processes() {
+            threads.extend(pool.lingering_threads());
+        }
+        threads
+    }
+
     /// Sets the worker processes of the render beginning; the ones replaced
     /// end once no call uses them any more.
     pub(crate) fn set_processes(&self, processes: Option<Arc<ProcessPool>>) {

@@ -124,10 +124,16 @@ impl WorkerConnection {
                     }
                 }
                 Request::End => {
-                    if crate::is_started() {
-                        Python::attach(flush_streams);
-                    }
-                    self.channel.send(&Reply::Ready).map_err(lost)?;
+                    let lingering = match crate::is_started() {
+                        true => {
+                            Python::attach(flush_streams);
+                            crate::lingering_threads()
+                        }
+                        false => Vec::new(),
+                    };
+                    self.channel
+                        .send(&Reply::Ended { lingering })
+                        .map_err(lost)?;
                 }
             }
         }

@@ -50,6 +50,9 @@ pub struct ProcessPool {
     give_back: Sender<Lane>,
     starter: Starter,
     render: Mutex<RenderOn>,
+    /// The threads the workers' nodes left running, as of the last render's
+    /// end.
+    lingering: Mutex<Vec<String>>,
     /// The process that started the workers. A copy of the pool that a fork
     /// made (a script's `multiprocessing` pool after a render) is not
     /// theirs: it neither uses them nor stops them.
@@ -245,6 +248,7 @@ impl ProcessPool {
             idle,
             give_back,
             starter,
+            lingering: Mutex::default(),
             owner: std::process::id(),
             render: Mutex::new(RenderOn {
                 begin,
@@ -283,7 +287,7 @@ impl ProcessPool {
         let mut result = Ok(());
         for link in self.ask_every_worker(Request::Begin(begin)) {
             // Every worker asked is heard (or stopped) before this returns.
-            result = result.and(link.answered(&cancel));
+            result = result.and(link.answered(&cancel).map(drop));
         }
         result
     }
@@ -293,11 +297,19 @@ impl ProcessPool {
     /// does not answer at once is stopped.)
     pub fn end(&self) {
         let cancel = self.cancel();
+        let mut lingering = Vec::new();
         for link in self.ask_every_worker(Request::End) {
             // A worker that could not answer is stopped: the next tile
             // that needs it starts it again.
-            let _ = link.answered(&cancel);
+            lingering.extend(link.answered(&cancel).unwrap_or_default());
         }
+        *lock(&self.lingering) = lingering;
+    }
+
+    /// The threads the workers' nodes left running when the last render
+    /// ended, each with its worker's pid.
+    pub fn lingering_threads(&self) -> Vec<String> {
+        lock(&self.lingering).clone()
     }
 
     /// Sends `request` to every worker that runs (burying one whose socket
@@ -501,10 +513,11 @@ impl Unanswered {
 
 impl Process {
     /// Waits on the worker's socket for its answer to a [`Request::Begin`]
-    /// or [`Request::End`].
-    fn answer(&mut self, cancel: &AtomicBool) -> Result<(), Unanswered> {
+    /// or [`Request::End`]: the threads its nodes left running, for an End.
+    fn answer(&mut self, cancel: &AtomicBool) -> Result<Vec<String>, Unanswered> {
         match self.channel.receive::<Reply>(cancel) {
-            Ok(Received::Message(Reply::Ready)) => Ok(()),
+            Ok(Received::Message(Reply::Ready)) => Ok(Vec::new()),
+            Ok(Received::Message(Reply::Ended { lingering })) => Ok(lingering),
             Ok(Received::Message(Reply::SetupFailed(message))) => {
                 Err(Unanswered::SetupFailed(message))
             }
@@ -625,7 +638,7 @@ impl WorkerLink {
             .and_then(|()| process.answer(cancel));
         state.install(process);
         match answered {
-            Ok(()) => Ok(()),
+            Ok(_) => Ok(()),
             Err(Unanswered::Gone(error)) => {
                 state.bury(error);
                 Err(Lost::Start(start_error(
@@ -641,19 +654,23 @@ impl WorkerLink {
     }
 
     /// Waits for the worker's answer to a [`Request::Begin`] or
-    /// [`Request::End`]. A worker that ended meanwhile is buried, to be
-    /// started again when a tile needs it; one that was cancelled before it
-    /// answered is stopped, so that its answer is never read as another's.
-    fn answered(&self, cancel: &AtomicBool) -> Result<(), PythonError> {
+    /// [`Request::End`] (the threads its nodes left running, named with its
+    /// pid). A worker that ended meanwhile is buried, to be started again
+    /// when a tile needs it; one that was cancelled before it answered is
+    /// stopped, so that its answer is never read as another's.
+    fn answered(&self, cancel: &AtomicBool) -> Result<Vec<String>, PythonError> {
         let mut state = self.state();
         let Some(process) = state.process.as_mut() else {
-            return Ok(());
+            return Ok(Vec::new());
         };
+        let pid = process.child.id();
         match process.answer(cancel) {
-            Ok(()) => Ok(()),
+            Ok(lingering) => Ok((lingering.into_iter())
+                .map(|thread| format!("{thread} (in worker process {pid})"))
+                .collect()),
             Err(Unanswered::Gone(error)) => {
                 state.bury(error);
-                Ok(())
+                Ok(Vec::new())
             }
             Err(Unanswered::Cancelled) => {
                 state.bury(io::Error::other("the render was cancelled"));
@@ -781,7 +798,7 @@ impl Starting {
             Ok(Received::Message(Reply::SetupFailed(message))) => PythonError::Setup(format!(
                 "a Python worker process could not load the scene:\n{message}"
             )),
-            Ok(Received::Message(Reply::Done(_) | Reply::RenewFailed(_))) => {
+            Ok(Received::Message(Reply::Done(_) | Reply::RenewFailed(_) | Reply::Ended { .. })) => {
                 start_error(launch, &"it replied before it was asked")
             }
             Ok(Received::Cancelled) => {

@@ -17,7 +17,7 @@ pub enum Request<E = Evaluate> {
     /// A tile, answered by [`Reply::Done`] on its lane's socket.
     Evaluate(E),
     /// The render is over: the worker writes out what its nodes printed and
-    /// answers [`Reply::Ready`] on its socket.
+    /// answers [`Reply::Ended`] on its socket.
     End,
 }
 
@@ -134,6 +134,9 @@ pub enum Reply {
     RenewFailed(String),
     /// A tile is evaluated; its outputs are in the shared memory.
     Done(Done),
+    /// A render's [`Request::End`] is done; the threads its nodes left
+    /// running, as the render process names its own.
+    Ended { lingering: Vec<String> },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
