@@ -166,3 +166,35 @@ fn each_frame_reports_its_own_painted_failures() {
         );
     }
 }
+
+#[test]
+fn numpy_imported_inside_a_call_is_seeded_as_numpy_imported_at_the_top() {
+    // numpy's legacy generator, at one thread (a pure node's draws are
+    // in call order then): every frame, and a render with numpy imported
+    // by the module, draw the same numbers.
+    let dir = tempfile::tempdir().unwrap();
+    let node = |import_at_top: &str, import_in_call: &str| {
+        format!(
+            "{import_at_top}import tessera\n\n\nclass N(tessera.Node):\n    outputs = {{\"out\": tessera.Float()}}\n    \
+             pure = True\n\n    def __call__(self, ctx):\n        {import_in_call}\n        \
+             return float(np.random.random())\n"
+        )
+    };
+    std::fs::write(
+        dir.path().join("scene.toml"),
+        python_node_scene(8, 6, "node.py", ""),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("node.py"), node("", "import numpy as np")).unwrap();
+    let run = render_frames_one_to_three(dir.path(), &["-j", "1"]);
+    run.expect_code(0);
+    let hashes = frame_hashes(&run.stdout);
+    std::fs::write(
+        dir.path().join("node.py"),
+        node("import numpy as np\n", "pass"),
+    )
+    .unwrap();
+    let at_top = render_frames_one_to_three(dir.path(), &["-j", "1"]);
+    assert_eq!(hashes, frame_hashes(&at_top.stdout));
+    assert!(hashes.iter().all(|h| *h == hashes[0]), "{hashes:?}");
+}

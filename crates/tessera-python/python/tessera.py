@@ -376,6 +376,51 @@ class _LineWriter:
         return getattr(self._stream, name)
 
 
+class _NumpySeeder:
+    """Seeds numpy's legacy global generator (`numpy.random.seed`) with the
+    render's seed as a node first imports it, as it is seeded before each
+    render when already imported: a node importing numpy inside a call
+    draws the numbers one importing it at the top does. (A finder on
+    `sys.meta_path` that finds nothing but wraps `numpy.random`'s loading.)"""
+
+    seed = None
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "numpy.random" or self.seed is None:
+            return None
+        import importlib.machinery
+
+        spec = importlib.machinery.PathFinder.find_spec(name, path, target)
+        loader = getattr(spec, "loader", None)
+        if not hasattr(loader, "exec_module"):
+            return None
+        exec_module, seed = loader.exec_module, self.seed
+
+        def exec_and_seed(module):
+            exec_module(module)
+            module.seed(seed)
+
+        loader.exec_module = exec_and_seed
+        return spec
+
+
+_numpy_seeder = _NumpySeeder()
+
+
+def _seed_random(seed):
+    """Before a render: Python's `random`, and numpy's legacy generator now
+    or when it is imported, seeded with the render's seed."""
+    import random
+    import sys
+
+    random.seed(seed)
+    if "numpy.random" in sys.modules:
+        sys.modules["numpy.random"].seed(seed)
+    _numpy_seeder.seed = seed
+    if _numpy_seeder not in sys.meta_path:
+        sys.meta_path.insert(0, _numpy_seeder)
+
+
 def _install_line_writers():
     import sys
 

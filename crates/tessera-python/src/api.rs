@@ -24,13 +24,14 @@ const BLENDER_SOURCES: [(&str, &str); 5] = [
 
 /// The private functions of the `tessera` module that Tessera calls, each
 /// with the parameters Tessera passes, in order; [`Api::fetch`] checks them.
-const FUNCTIONS: [(&str, &[&str]); 7] = [
+const FUNCTIONS: [(&str, &[&str]); 8] = [
     ("_describe", &["cls"]),
     ("_describe_static", &["path", "class_name"]),
     ("_node_classes", &["module"]),
     ("_line_of", &["cls"]),
     ("_numpy", &[]),
     ("_lingering_threads", &[]),
+    ("_seed_random", &["seed"]),
     (
         "_call_tile",
         &[
@@ -63,6 +64,9 @@ pub struct Api {
     pub numpy: Py<PyAny>,
     /// `_lingering_threads()`: names of threads that nodes left running.
     pub lingering_threads: Py<PyAny>,
+    /// `_seed_random(seed)`: seeds `random`, and numpy's legacy generator
+    /// now or when it is imported.
+    pub seed_random: Py<PyAny>,
     /// `_call_tile(...)`: one `evaluate_tile` call ([`TileCall`]).
     call_tile: Py<PyAny>,
     /// `_TileResultError`.
@@ -155,6 +159,7 @@ impl Api {
             line_of: next()?,
             numpy: next()?,
             lingering_threads: next()?,
+            seed_random: next()?,
             call_tile: next()?,
             tile_result_error: module.getattr("_TileResultError")?.unbind(),
         })

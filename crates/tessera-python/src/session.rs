@@ -104,15 +104,11 @@ impl PythonRuntime {
     }
 }
 
-/// Seeds `random` (and numpy's legacy global generator, when numpy is
-/// imported) and sets the switch interval when given.
+/// Seeds `random` (and numpy's legacy global generator, now or when a node
+/// imports it) and sets the switch interval when given.
 fn seed_and_switch(seed: u32, switch_interval: Option<f64>) -> Result<(), PythonError> {
     Python::attach(|py| -> PyResult<()> {
-        py.import("random")?.call_method1("seed", (seed,))?;
-        let modules = py.import("sys")?.getattr("modules")?;
-        if modules.contains("numpy")? {
-            py.import("numpy.random")?.call_method1("seed", (seed,))?;
-        }
+        crate::api::api(py)?.seed_random.call1(py, (seed,))?;
         if let Some(interval) = switch_interval {
             py.import("sys")?
                 .call_method1("setswitchinterval", (interval,))?;
