@@ -634,3 +634,23 @@ fn a_full_or_closed_standard_output_is_an_output_error_not_a_panic() {
     std::fs::write(dir.path().join("bad.toml"), "[image]\nwidth = 0\n").unwrap();
     under_limit(dir.path(), "true", "check bad.toml 2> /dev/full").expect_code(2);
 }
+
+#[test]
+fn a_scene_read_from_standard_input_renders_supervised() {
+    // `generate-scene | tessera render /dev/stdin`: the supervised render
+    // gets the standard input its nodes otherwise never see.
+    let dir = tempfile::tempdir().unwrap();
+    let scene = std::fs::File::open(crate::util::root().join("scenes/nodes/absval.toml")).unwrap();
+    let run = run_command(
+        tessera_command(dir.path())
+            .args(["render", "/dev/stdin", "-o", "out.png"])
+            .stdin(scene),
+    );
+    run.expect_code(0);
+    assert!(
+        run.stdout.starts_with("out.png: 64x64, 1 samples"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(files_in(dir.path()), ["out.png"]);
+}

@@ -257,6 +257,7 @@ pub fn check(args: &CheckArgs) -> Result<(), Failure> {
     }
     supervise(
         Work::Check,
+        &args.scene,
         Some(Duration::from_secs_f64(args.timeout)),
         args.timeout,
         true,
@@ -398,10 +399,16 @@ pub fn render(args: &RenderArgs) -> Result<(), Failure> {
     let timeout = args.timeout.unwrap_or_default();
     if args.frames.is_some() {
         frame_targets(args)?;
-        return supervise(Work::Frames, deadline, timeout, args.quiet);
+        return supervise(Work::Frames, &args.scene, deadline, timeout, args.quiet);
     }
     let target = image_target(args, args.frame)?;
-    supervise(Work::Render(&target), deadline, timeout, args.quiet)
+    supervise(
+        Work::Render(&target),
+        &args.scene,
+        deadline,
+        timeout,
+        args.quiet,
+    )
 }
 
 /// The image file of frame `frame`: format, depth and EXR compression

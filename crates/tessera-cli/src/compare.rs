@@ -21,7 +21,7 @@ pub const EXIT_DIFFERENT: u8 = 1;
 
 #[derive(Args)]
 pub struct CompareArgs {
-    /// The scene file (TOML).
+    /// The scene file: TOML, or a MaterialX document (.mtlx).
     scene: PathBuf,
     /// Thread counts to render at, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1,2,4,8", value_parser = crate::commands::parse_threads)]

@@ -19,6 +19,7 @@ use crate::terminal;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::os::fd::AsRawFd;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
@@ -180,6 +181,7 @@ impl Watch {
 /// the `--timeout` that deadline comes from, for the message.
 pub fn supervise(
     work: Work,
+    scene: &Path,
     deadline: Option<Duration>,
     timeout: f64,
     quiet: bool,
@@ -204,7 +206,9 @@ pub fn supervise(
     let extra: Vec<_> = temporary.iter().map(|t| t.as_file().as_raw_fd()).collect();
     let options = Options {
         own_group: true,
-        no_stdin: true,
+        // Nodes read nothing from the terminal; a scene read from standard
+        // input (`tessera render /dev/stdin < scene.toml`) is the exception.
+        no_stdin: !is_standard_input(scene),
     };
     let Spawned {
         mut child,
@@ -381,4 +385,11 @@ pub fn supervise(
             ))
         }
     }
+}
+
+/// Whether `path` names this process's standard input.
+fn is_standard_input(path: &Path) -> bool {
+    ["/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"]
+        .iter()
+        .any(|name| path == Path::new(name))
 }
