@@ -414,8 +414,14 @@ def _seed_random(seed):
     import sys
 
     random.seed(seed)
-    if "numpy.random" in sys.modules:
-        sys.modules["numpy.random"].seed(seed)
+    # numpy 2 imports numpy.random only when it is first used. It is
+    # imported here, as Tessera always has: measured, a numpy node at tile
+    # 64 renders 2x slower without that import (it leaves glibc's malloc
+    # keeping freed memory: docs/performance.md).
+    if "numpy" in sys.modules:
+        import numpy.random
+
+        numpy.random.seed(seed)
     _numpy_seeder.seed = seed
     if _numpy_seeder not in sys.meta_path:
         sys.meta_path.insert(0, _numpy_seeder)
