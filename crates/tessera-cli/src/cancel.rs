@@ -61,8 +61,6 @@ pub fn stopped(timeout: Option<f64>) -> Option<(u8, String)> {
             EXIT_TIMEOUT,
             format!("stopped after --timeout {} s", timeout.unwrap_or_default()),
         )),
-        code => (StopSignal::ALL.into_iter())
-            .find(|stop| stop.exit_code() == code)
-            .map(|stop| (code, stop.describe().to_string())),
+        code => StopSignal::from_exit_code(code).map(|stop| (code, stop.describe().to_string())),
     }
 }

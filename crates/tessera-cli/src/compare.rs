@@ -146,11 +146,12 @@ pub fn compare(args: &CompareArgs) -> Result<(), Failure> {
         all_identical: rows.iter().all(|r| r.identical),
         rows,
     };
-    let json = || serde_json::to_string_pretty(&report).expect("the report serialises") + "\n";
-    terminal::write(&match args.json {
-        true => json(),
-        false => table(&report, &policies),
-    })?;
+    let text = if args.json {
+        serde_json::to_string_pretty(&report).expect("the report serialises") + "\n"
+    } else {
+        table(&report, &policies)
+    };
+    terminal::write(&text)?;
     if report.all_identical {
         Ok(())
     } else {

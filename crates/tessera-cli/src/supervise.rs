@@ -297,8 +297,7 @@ pub fn supervise(
     if let Some(path) = frame_temporary {
         let _ = std::fs::remove_file(path);
     }
-    let stopped_by = watch.stopped_by.load(Ordering::SeqCst);
-    let stopped_by = (StopSignal::ALL.into_iter()).find(|stop| stop.exit_code() == stopped_by);
+    let stopped_by = StopSignal::from_exit_code(watch.stopped_by.load(Ordering::SeqCst));
     let what = match work {
         Work::Render(_) | Work::Frames => "the render",
         Work::Check => "the check",

@@ -247,6 +247,11 @@ impl StopSignal {
         128 + self.number() as u8
     }
 
+    /// The stop signal whose exit code `code` is, if any.
+    pub fn from_exit_code(code: u8) -> Option<StopSignal> {
+        (StopSignal::ALL.into_iter()).find(|stop| stop.exit_code() == code)
+    }
+
     /// What stopped the process, in words.
     pub fn describe(self) -> &'static str {
         match self {
@@ -366,6 +371,10 @@ mod tests {
     fn a_stop_signal_exits_with_the_code_a_shell_gives_a_process_it_killed() {
         let codes = StopSignal::ALL.map(StopSignal::exit_code);
         assert_eq!(codes, [130, 143, 129]);
+        for stop in StopSignal::ALL {
+            assert_eq!(StopSignal::from_exit_code(stop.exit_code()), Some(stop));
+        }
+        assert_eq!(StopSignal::from_exit_code(124), None);
     }
 
     fn descriptor_limits() -> (u64, u64) {

@@ -110,8 +110,8 @@ impl WorkerConnection {
                     // worker before its End: what the node printed without
                     // a newline goes out now, as the render process's own
                     // would at its exit.
-                    if done.error.is_some() && crate::is_started() {
-                        Python::attach(flush_streams);
+                    if done.error.is_some() {
+                        crate::flush_output();
                     }
                     match self.lanes.get_mut(request.lane) {
                         Some((_, replies)) => replies.send(&Reply::Done(done)).map_err(lost)?,
@@ -124,13 +124,8 @@ impl WorkerConnection {
                     }
                 }
                 Request::End => {
-                    let lingering = match crate::is_started() {
-                        true => {
-                            Python::attach(flush_streams);
-                            crate::lingering_threads()
-                        }
-                        false => Vec::new(),
-                    };
+                    crate::flush_output();
+                    let lingering = crate::lingering_threads();
                     self.channel
                         .send(&Reply::Ended { lingering })
                         .map_err(lost)?;
@@ -275,21 +270,6 @@ fn checked_planes(
     match inputs.zip(outputs).and_then(|(i, o)| i.checked_add(o)) {
         Some(total) if total <= floats => Ok(inputs.expect("summed")),
         _ => Err("its planes do not fit the shared memory".to_string()),
-    }
-}
-
-/// Writes out what nodes printed without ending the line, before the render
-/// process reports the render done.
-fn flush_streams(py: Python) {
-    let Ok(sys) = py.import("sys") else {
-        return;
-    };
-    for name in ["stdout", "stderr"] {
-        // A stream a node replaced may fail to flush; the render is over
-        // either way, as it would be in process.
-        let _ = sys
-            .getattr(name)
-            .and_then(|stream| stream.call_method0("flush"));
     }
 }
 
