@@ -349,8 +349,8 @@ fn hashed_beside<T>(
         return encode();
     }
     std::thread::scope(|scope| {
-        // The thread hashes into a copy of the state (a few words), so that
-        // `hasher` is still here when no thread can be started.
+        // The thread hashes into a copy of the state (under 33 KiB), so
+        // that `hasher` is still here when no thread can be started.
         let mut state = hasher.clone();
         let beside = std::thread::Builder::new()
             .name("tessera-hash".into())
