@@ -148,10 +148,32 @@ fn timeout_is_a_deadline_whatever_the_node_does() {
         let run = render(dir.path(), &["--timeout", "1"]);
         run.expect_code(124);
         run.expect_stderr_start("error: stopped after --timeout 1 s");
-        run.expect_stderr_has("no image written");
+        run.expect_stderr_has(
+            "; the render did not stop by itself and was killed; no image written\n",
+        );
         assert_nothing_written(dir.path());
     }
+    // Blocked in C while the script is imported, before the render starts:
+    // the message says the scene was loading.
+    scene(
+        dir.path(),
+        "            pass\n",
+        "import ctypes; ctypes.CDLL(None).sleep(100)\n",
+    );
+    let run = render(dir.path(), &["--timeout", "1"]);
+    run.expect_code(124);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: stopped after --timeout 1 s; {LOADING}, and the render was killed; no image written\n"
+        )
+    );
+    assert_nothing_written(dir.path());
 }
+
+/// What a command killed before its render started says it was doing.
+const LOADING: &str =
+    "the scene was still loading (being read, or its Python scripts importing or setting up)";
 
 #[test]
 fn a_node_reading_the_terminal_reads_nothing() {
@@ -196,8 +218,7 @@ fn check_has_a_deadline() {
     run.expect_code(124);
     assert_eq!(
         run.stderr,
-        "error: stopped after --timeout 1 s; the scene's Python scripts were still importing or setting up, \
-         and the check was killed\n"
+        format!("error: stopped after --timeout 1 s; {LOADING}, and the check was killed\n")
     );
 }
 
@@ -220,7 +241,9 @@ fn a_scene_that_is_a_fifo_is_stopped_by_the_timeout_and_an_image_fifo_refused() 
     run.expect_code(124);
     assert_eq!(
         run.stderr,
-        "error: stopped after --timeout 1 s; the render did not stop by itself and was killed; no image written\n"
+        format!(
+            "error: stopped after --timeout 1 s; {LOADING}, and the render was killed; no image written\n"
+        )
     );
     assert_eq!(files_in(dir.path()), ["scene.toml"]);
 

@@ -310,28 +310,25 @@ pub fn supervise(
     // A child that neither said why it stopped nor was killed here was
     // ended by the signal passed on to it (a check has no handler).
     if killed || (stopped_by.is_some() && said.is_none()) {
-        let message = if let Some(stop) = stopped_by {
-            let how = match killed {
-                true => "did not stop by itself and was killed",
-                false => "was stopped",
-            };
-            (
+        // A render reports its start (no tile done yet) once the scene is
+        // loaded; a check only loads.
+        let how = match (killed, last_progress) {
+            (false, _) => format!("{what} was stopped"),
+            (true, Some(_)) => format!("{what} did not stop by itself and was killed"),
+            (true, None) => format!(
+                "the scene was still loading (being read, or its Python scripts importing or \
+                 setting up), and {what} was killed"
+            ),
+        };
+        let message = match stopped_by {
+            Some(stop) => (
                 stop.exit_code(),
-                format!("error: {}; {what} {how}", stop.describe()),
-            )
-        } else {
-            let why = match work {
-                Work::Render(_) | Work::Frames => {
-                    "the render did not stop by itself and was killed"
-                }
-                Work::Check => {
-                    "the scene's Python scripts were still importing or setting up, and the check was killed"
-                }
-            };
-            (
+                format!("error: {}; {how}", stop.describe()),
+            ),
+            None => (
                 EXIT_TIMEOUT,
-                format!("error: stopped after --timeout {timeout} s; {why}"),
-            )
+                format!("error: stopped after --timeout {timeout} s; {how}"),
+            ),
         };
         let failure = Failure::new(message.0, format!("{}{written}", message.1));
         // In a range, the frame it was rendering.
@@ -364,12 +361,16 @@ pub fn supervise(
         // The child said why it failed, on the terminal it shares.
         (Some(code), Some(said), _) if code == said && code != 0 => Err(Failure::new(code, "")),
         _ => {
+            // A render reports its start as 0 tiles done.
             let progress = match (frame_now, last_progress) {
-                (Some(frame), Some((done, total))) => {
+                (Some(frame), Some((done, total))) if done > 0 => {
                     format!(" in frame {frame}, after {done} of {total} tiles of the range")
                 }
-                (Some(frame), None) => format!(" in frame {frame}, before its first tile"),
-                (None, Some((done, total))) => format!(" after {done} of {total} tiles"),
+                (Some(frame), _) => format!(" in frame {frame}, before its first tile"),
+                (None, Some((done, total))) if done > 0 => {
+                    format!(" after {done} of {total} tiles")
+                }
+                (None, Some(_)) => " before its first tile".to_string(),
                 (None, None) => String::new(),
             };
             Err(Failure::new(

@@ -94,7 +94,8 @@ pub struct Rendered {
     pub seconds: f64,
 }
 
-/// Progress, reported on the calling thread as tiles finish, in tile order.
+/// Progress, reported on the calling thread once as the render starts (no
+/// tile done: the scene is loaded) and then as tiles finish, in tile order.
 /// The tiles that gather the inputs of whole-image nodes count too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Progress {
@@ -426,6 +427,7 @@ pub fn render(
         total: tiles.len() * stages.len() + region_tiles.len(),
         progress,
     };
+    steps.start();
     let mut stored: Vec<Option<StoredNode>> = plan.nodes.iter().map(|_| None).collect();
     for stage in &stages {
         whole::evaluate_stage(
@@ -563,8 +565,17 @@ struct Steps<'p> {
 }
 
 impl Steps<'_> {
+    /// Says the render has started: no tile done yet.
+    fn start(&mut self) {
+        self.report();
+    }
+
     fn advance(&mut self) {
         self.done += 1;
+        self.report();
+    }
+
+    fn report(&mut self) {
         (self.progress)(Progress {
             tiles_done: self.done,
             tiles_total: self.total,
