@@ -1276,3 +1276,357 @@ fn native_nodes_give_the_pixels_of_the_materialx_graphs_they_replace() {
     }
     assert!(compared >= 150, "only {compared} outputs");
 }
+
+/// Renders output `output` of `document` (written as `doc.mtlx`) at
+/// `size` into an EXR, and gives its pixels, rows from the top.
+fn render_pixels(document: &str, output: &str, size: &str) -> Vec<[f32; 4]> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("doc.mtlx"), document).unwrap();
+    tessera_in(
+        dir.path(),
+        &[
+            "render", "doc.mtlx", "--output", output, "--size", size, "-o", "out.exr",
+        ],
+    )
+    .expect_code(0);
+    let image = image::open(dir.path().join("out.exr"))
+        .unwrap()
+        .to_rgba32f();
+    image.pixels().map(|p| p.0).collect()
+}
+
+#[test]
+fn materialx_colour_space_aliases_read_as_the_spaces_they_name() {
+    // MaterialX 1.39.5's DefaultColorManagementSystem.cpp, COLOR_SPACE_REMAP.
+    let aliases = [
+        ("gamma18", "g18_rec709"),
+        ("gamma22", "g22_rec709"),
+        ("gamma24", "rec709_display"),
+        ("lin_ap1_scene", "acescg"),
+        ("lin_rec709_scene", "lin_rec709"),
+        ("lin_p3d65_scene", "lin_displayp3"),
+        ("lin_adobergb_scene", "lin_adobergb"),
+        ("srgb_rec709_scene", "srgb_texture"),
+        ("g22_rec709_scene", "g22_rec709"),
+        ("g18_rec709_scene", "g18_rec709"),
+        ("g22_ap1_scene", "g22_ap1"),
+        ("srgb_p3d65_scene", "srgb_displayp3"),
+        ("g22_adobergb_scene", "adobergb"),
+    ];
+    let texture = root().join("tests/materialx/conformance/textures/uniform_a.png");
+    // The document's colour space, inherited by a file and a colour value.
+    let document = |space: &str| {
+        format!(
+            r#"<materialx colorspace="{space}">
+  <nodegraph name="NG">
+    <image name="i" type="color3">
+      <input name="file" type="filename" value="{}" />
+    </image>
+    <constant name="c" type="color3">
+      <input name="value" type="color3" value="0.2, 0.5, 0.8" />
+    </constant>
+    <add name="a" type="color3">
+      <input name="in1" type="color3" nodename="i" />
+      <input name="in2" type="color3" nodename="c" />
+    </add>
+    <output name="out" type="color3" nodename="a" />
+  </nodegraph>
+</materialx>
+"#,
+            texture.display()
+        )
+    };
+    let pixels = |space: &str| render_pixels(&document(space), "NG/out", "2x2")[0];
+    let linear = pixels("lin_rec709");
+    for (alias, name) in aliases {
+        let aliased = pixels(alias);
+        assert_eq!(aliased, pixels(name), "{alias}");
+        assert_eq!(aliased == linear, name == "lin_rec709", "{alias}");
+    }
+    // An unknown name's error lists them.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("doc.mtlx"), document("gamma20")).unwrap();
+    tessera_in(dir.path(), &["check", "doc.mtlx"])
+        .expect_code(2)
+        .expect_stderr_has("error: unknown colour space `gamma20`")
+        .expect_stderr_has("doc.mtlx:1:24")
+        .expect_stderr_has(
+            "and MaterialX's names for them: gamma18, gamma22, gamma24, lin_ap1_scene,",
+        );
+}
+
+#[test]
+fn a_per_channel_mix_weighs_each_channel_by_its_own_mix() {
+    // bg * (1 - mix) + fg * mix per channel: exact in floats.
+    let document = r#"<materialx>
+  <nodegraph name="NG">
+    <constant name="weight" type="color3">
+      <input name="value" type="color3" value="0.25, 0.5, 1" />
+    </constant>
+    <mix name="c3" type="color3">
+      <input name="fg" type="color3" value="1, 2, -1" />
+      <input name="bg" type="color3" value="0.5, 0, 1" />
+      <input name="mix" type="color3" nodename="weight" />
+    </mix>
+    <mix name="c4" type="color4">
+      <input name="fg" type="color4" value="1, 2, -1, 1" />
+      <input name="bg" type="color4" value="0.5, 0, 1, 0" />
+      <input name="mix" type="color4" value="0.25, 0.5, 1, 0.5" />
+    </mix>
+    <mix name="v2" type="vector2">
+      <input name="fg" type="vector2" value="1, 2" />
+      <input name="bg" type="vector2" value="0.5, 0" />
+      <input name="mix" type="vector2" value="0.25, 0.5" />
+    </mix>
+    <mix name="v3" type="vector3" nodedef="ND_mix_vector3_vector3">
+      <input name="fg" type="vector3" value="1, 2, -1" />
+      <input name="mix" type="vector3" value="0.25, 0.5, 1" />
+    </mix>
+    <output name="out_c3" type="color3" nodename="c3" />
+    <output name="out_c4" type="color4" nodename="c4" />
+    <output name="out_v2" type="vector2" nodename="v2" />
+    <output name="out_v3" type="vector3" nodename="v3" />
+  </nodegraph>
+</materialx>
+"#;
+    let cases = [
+        ("NG/out_c3", [0.625, 1.0, -1.0, 1.0]),
+        ("NG/out_c4", [0.625, 1.0, -1.0, 0.5]),
+        ("NG/out_v2", [0.625, 1.0, 0.0, 1.0]),
+        // bg left out: MaterialX's 0.
+        ("NG/out_v3", [0.25, 1.0, -1.0, 1.0]),
+    ];
+    for (output, expected) in cases {
+        for pixel in render_pixels(document, output, "2x2") {
+            assert_eq!(pixel, expected, "{output}");
+        }
+    }
+    assert_document_errors(
+        r#"<materialx>
+  <nodegraph name="NG">
+    <mix name="m" type="color3" nodedef="ND_mix_color3_color3">
+      <input name="amount" type="color3" value="1, 1, 1" />
+    </mix>
+    <output name="out" type="color3" nodename="m" />
+  </nodegraph>
+</materialx>
+"#,
+        &[("node `NG__m` (mix) has no input `amount`", "4:20")],
+    );
+    let run = tessera(&["nodes", "--materialx"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains(
+            "ND_mix_color3_color3, ND_mix_color4_color4, ND_mix_vector2_vector2, ND_mix_vector3_vector3, ND_mix_vector4_vector4"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_vector3_texcoord_is_the_texture_coordinate_with_z_0() {
+    let document = r#"<materialx>
+  <nodegraph name="NG">
+    <texcoord name="t" type="vector3">
+      <input name="index" type="integer" value="0" />
+    </texcoord>
+    <output name="out" type="vector3" nodename="t" />
+  </nodegraph>
+</materialx>
+"#;
+    // Pixel centres of a 4 x 2 image, v up.
+    let expected: Vec<[f32; 4]> = [0.75, 0.25]
+        .iter()
+        .flat_map(|&v| [0.125, 0.375, 0.625, 0.875].map(|u| [u, v, 0.0, 1.0]))
+        .collect();
+    assert_eq!(render_pixels(document, "NG/out", "4x2"), expected);
+}
+
+#[test]
+fn a_top_level_output_of_a_graph_output_reading_nothing_is_located_there() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("doc.mtlx"),
+        r#"<materialx>
+  <nodegraph name="G">
+    <output name="a" type="float" />
+  </nodegraph>
+  <output name="t1" type="float" nodegraph="G" output="a" />
+</materialx>
+"#,
+    )
+    .unwrap();
+    for output in ["t1", "G/a"] {
+        let run = tessera_in(
+            dir.path(),
+            &["render", "doc.mtlx", "--output", output, "-o", "out.png"],
+        );
+        run.expect_code(2)
+            .expect_stderr_has("error: output `a` reads nothing\n")
+            .expect_stderr_has("doc.mtlx:3:5");
+        assert!(!run.stderr.contains("[output]"), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn duplicate_names_are_errors_naming_the_first() {
+    let document = r#"<materialx>
+  <nodegraph name="G">
+    <constant name="c" type="float"><input name="value" type="float" value="1"/></constant>
+    <constant name="c" type="float"><input name="value" type="float" value="2"/></constant>
+    <output name="out" type="float" nodename="c" />
+    <output name="out" type="float" nodename="c" />
+  </nodegraph>
+  <nodegraph name="G">
+    <constant name="c" type="float"><input name="value" type="float" value="3"/></constant>
+    <output name="out" type="float" nodename="c" />
+  </nodegraph>
+</materialx>
+"#;
+    assert_document_errors(
+        document,
+        &[
+            ("node graph `G` has two elements named `c`", "4:21"),
+            ("node graph `G` has two elements named `out`", "6:19"),
+            ("the document has two elements named `G`", "8:20"),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("doc.mtlx"), document).unwrap();
+    // The first of each is shown beside the second.
+    tessera_in(dir.path(), &["check", "doc.mtlx"])
+        .expect_code(2)
+        .expect_stderr_has(
+            "3 │     <constant name=\"c\" type=\"float\"><input name=\"value\" type=\"float\" value=\"1\"/></constant>\n  │                     - the first",
+        )
+        .expect_stderr_has("2 │   <nodegraph name=\"G\">\n  │                    - the first");
+}
+
+#[test]
+fn values_out_of_range_or_with_empty_items_are_refused_where_written() {
+    let cases = [
+        ("float", "1e39", "values must be finite, not \"1e39\""),
+        ("float", "-inf", "values must be finite, not \"-inf\""),
+        (
+            "color3",
+            "1, 2, 1e39",
+            "values must be finite, not \"1e39\"",
+        ),
+        (
+            "integer",
+            "3000000000",
+            "an integer is from -2147483648 to 2147483647, not \"3000000000\"",
+        ),
+        (
+            "integer",
+            "-2147483649",
+            "an integer is from -2147483648 to 2147483647, not \"-2147483649\"",
+        ),
+        (
+            "color3",
+            "1,,2,3",
+            "a color3 is 3 numbers separated by commas or spaces, not \"1,,2,3\"",
+        ),
+        (
+            "color3",
+            "1,2,3,",
+            "a color3 is 3 numbers separated by commas or spaces, not \"1,2,3,\"",
+        ),
+    ];
+    for (ty, value, message) in cases {
+        let document = format!(
+            r#"<materialx>
+  <nodegraph name="NG">
+    <constant name="c" type="{ty}">
+      <input name="value" value="{value}" type="{ty}" />
+    </constant>
+    <output name="out" type="{ty}" nodename="c" />
+  </nodegraph>
+</materialx>
+"#
+        );
+        assert_document_errors(&document, &[(message, "4:34")]);
+    }
+    // The widest 32-bit integer and the largest float are values.
+    for (ty, value) in [("integer", "2147483647"), ("float", "3.4e38")] {
+        let document = format!(
+            "<materialx>\n  <nodegraph name=\"NG\">\n    <output name=\"out\" type=\"{ty}\" value=\"{value}\" />\n  </nodegraph>\n</materialx>\n"
+        );
+        let expected = value.parse::<f32>().unwrap();
+        assert_eq!(
+            render_pixels(&document, "NG/out", "1x1"),
+            [[expected, expected, expected, 1.0]]
+        );
+    }
+}
+
+#[test]
+fn messages_say_what_is_accepted_and_where_a_connection_belongs() {
+    assert_document_errors(
+        r#"<materialx>
+  <nodegraph name="NG">
+    <constant name="c.1" type="float" />
+    <output name="out" type="float" nodename="c.1" />
+  </nodegraph>
+</materialx>
+"#,
+        &[(
+            "the name \"c.1\" cannot name a node: use ASCII letters, digits, `_` and `-`",
+            "3:21",
+        )],
+    );
+    assert_document_errors(
+        r#"<materialx>
+  <nodegraph name="NG">
+    <input name="scale" type="float" value="2" />
+  </nodegraph>
+  <add name="a" type="float">
+    <input name="in1" type="float" interfacename="scale" />
+  </add>
+  <output name="top" type="float" nodename="a" />
+</materialx>
+"#,
+        &[(
+            "`interfacename` is only for nodes inside a node graph",
+            "6:51",
+        )],
+    );
+    // The output types that can be written are named.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("doc.mtlx"),
+        "<materialx>\n  <nodegraph name=\"NG\">\n    <output name=\"out\" type=\"string\" value=\"x\" />\n  </nodegraph>\n</materialx>\n",
+    )
+    .unwrap();
+    tessera_in(dir.path(), &["check", "doc.mtlx"])
+        .expect_code(2)
+        .expect_stderr_has(
+            "render a float, integer, boolean, vector2, vector3, vector4, color3 or color4 output",
+        );
+}
+
+#[test]
+fn a_cubic_filtertype_is_filtered_linearly_as_materialx_renders_it() {
+    let texture = root().join("tests/materialx/conformance/textures/wave16a.png");
+    let document = |filter: &str| {
+        format!(
+            r#"<materialx>
+  <nodegraph name="NG">
+    <image name="i" type="color3">
+      <input name="file" type="filename" value="{}" />
+      <input name="filtertype" type="string" value="{filter}" />
+    </image>
+    <output name="out" type="color3" nodename="i" />
+  </nodegraph>
+</materialx>
+"#,
+            texture.display()
+        )
+    };
+    // Magnified, so that the filters differ.
+    let pixels = |filter: &str| render_pixels(&document(filter), "NG/out", "40x40");
+    let cubic = pixels("cubic");
+    assert_eq!(cubic, pixels("linear"));
+    assert_ne!(cubic, pixels("closest"));
+}

@@ -1,6 +1,7 @@
 //! Reading a MaterialX document: its node graphs, nodes, inputs and
 //! outputs, each element and attribute with its byte range in the text.
 
+use std::collections::HashMap;
 use std::ops::Range;
 use tessera_scene::{Diagnostic, DiagnosticKind, Span, Spanned};
 
@@ -121,21 +122,24 @@ pub fn read(text: &str) -> Result<Document, Vec<Diagnostic>> {
         ..Default::default()
     };
     let inherited = Inherited::default().within(&root);
+    let mut top_names = Names::new("the document");
     for child in root.children().filter(|c| c.is_element()) {
         match child.tag_name().name() {
             "nodegraph" => {
+                let Some(name) = attr(&child, "name") else {
+                    errors.push(unnamed(&child));
+                    continue;
+                };
+                top_names.claim(&name, &mut errors);
+                let mut names = Names::new(format!("node graph `{}`", name.value));
                 let mut graph = Scope {
-                    name: attr(&child, "name"),
+                    name: Some(name),
                     nodedef: attr(&child, "nodedef"),
                     ..Default::default()
                 };
-                if graph.name.is_none() {
-                    errors.push(unnamed(&child));
-                    continue;
-                }
                 let inherited = inherited.within(&child);
                 for element in child.children().filter(|c| c.is_element()) {
-                    add_child(&mut graph, &element, &inherited, &mut errors);
+                    add_child(&mut graph, &element, &inherited, &mut names, &mut errors);
                 }
                 document.graphs.push(graph);
             }
@@ -155,6 +159,7 @@ pub fn read(text: &str) -> Result<Document, Vec<Diagnostic>> {
                     errors.push(unnamed(&child));
                     continue;
                 };
+                top_names.claim(&name, &mut errors);
                 let Some(node) = child.attribute("node") else {
                     errors.push(
                         Diagnostic::new(
@@ -170,8 +175,9 @@ pub fn read(text: &str) -> Result<Document, Vec<Diagnostic>> {
                     continue;
                 };
                 let mut ports = Scope::default();
+                let mut names = Names::new(format!("nodedef `{}`", name.value));
                 for element in child.children().filter(|c| c.is_element()) {
-                    add_child(&mut ports, &element, &inherited, &mut errors);
+                    add_child(&mut ports, &element, &inherited, &mut names, &mut errors);
                 }
                 document.nodedefs.push(NodeDef {
                     name,
@@ -183,7 +189,13 @@ pub fn read(text: &str) -> Result<Document, Vec<Diagnostic>> {
             // Implementations, materials, looks and the like: not images.
             "implementation" | "typedef" | "look" | "lookgroup" | "collection" | "geominfo"
             | "propertyset" | "variantset" | "backdrop" | "token" => {}
-            _ => add_child(&mut document.top, &child, &inherited, &mut errors),
+            _ => add_child(
+                &mut document.top,
+                &child,
+                &inherited,
+                &mut top_names,
+                &mut errors,
+            ),
         }
     }
     match errors.is_empty() {
@@ -192,17 +204,20 @@ pub fn read(text: &str) -> Result<Document, Vec<Diagnostic>> {
     }
 }
 
-/// Adds an `<input>`, `<output>` or node element to `scope`.
+/// Adds an `<input>`, `<output>` or node element to `scope`, its name one
+/// of the scope's `names`.
 fn add_child(
     scope: &mut Scope,
     element: &roxmltree::Node,
     inherited: &Inherited,
+    names: &mut Names,
     errors: &mut Vec<Diagnostic>,
 ) {
     let Some(name) = attr(element, "name") else {
         errors.push(unnamed(element));
         return;
     };
+    names.claim(&name, errors);
     match element.tag_name().name() {
         "input" => scope.inputs.push(port(element, name, inherited)),
         "output" => scope.outputs.push(port(element, name, inherited)),
@@ -211,6 +226,7 @@ fn add_child(
         category => {
             let inherited = inherited.within(element);
             let start = element.range().start + 1;
+            let mut input_names = Names::new(format!("node `{}`", name.value));
             scope.nodes.push(Element {
                 category: Spanned::new(category.to_string(), start..start + category.len()),
                 name,
@@ -219,7 +235,10 @@ fn add_child(
                 inputs: (element.children())
                     .filter(|c| c.is_element() && c.tag_name().name() == "input")
                     .filter_map(|c| match attr(&c, "name") {
-                        Some(name) => Some(port(&c, name, &inherited)),
+                        Some(name) => {
+                            input_names.claim(&name, errors);
+                            Some(port(&c, name, &inherited))
+                        }
                         None => {
                             errors.push(unnamed(&c));
                             None
@@ -248,6 +267,42 @@ fn port(element: &roxmltree::Node, name: Attr, inherited: &Inherited) -> Port {
         fileprefix,
         defaultgeomprop: element.attribute("defaultgeomprop").map(str::to_string),
         span: tag_span(element),
+    }
+}
+
+/// The names given in one scope (a document's top level, a node graph, a
+/// node's inputs), each once: MaterialX's siblings have distinct names.
+struct Names {
+    /// The scope, as a message names it: "node graph `G`".
+    scope: String,
+    first: HashMap<String, Span>,
+}
+
+impl Names {
+    fn new(scope: impl Into<String>) -> Names {
+        Names {
+            scope: scope.into(),
+            first: HashMap::new(),
+        }
+    }
+
+    /// Takes `name`, or reports it at this second use, naming the first.
+    fn claim(&mut self, name: &Attr, errors: &mut Vec<Diagnostic>) {
+        match self.first.get(&name.value) {
+            Some(first) => errors.push(
+                Diagnostic::new(
+                    DiagnosticKind::Structure,
+                    format!("{} has two elements named `{}`", self.scope, name.value),
+                    name.span.clone(),
+                )
+                .label("the second")
+                .related(first.clone(), "the first")
+                .note("an element's children have distinct names in MaterialX: rename one"),
+            ),
+            None => {
+                self.first.insert(name.value.clone(), name.span.clone());
+            }
+        }
     }
 }
 
@@ -282,7 +337,14 @@ impl Inherited {
         Inherited {
             fileprefix: (element.attribute("fileprefix"))
                 .map_or_else(|| self.fileprefix.clone(), str::to_string),
-            colorspace: attr(element, "colorspace").or_else(|| self.colorspace.clone()),
+            // MaterialX's aliases become Tessera's names here, once: the
+            // value and file reading them, and a converted scene, see those.
+            colorspace: attr(element, "colorspace")
+                .map(|space| {
+                    let name = crate::colour_space_name(&space.value).to_string();
+                    Spanned::new(name, space.span)
+                })
+                .or_else(|| self.colorspace.clone()),
         }
     }
 }

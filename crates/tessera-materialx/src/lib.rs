@@ -29,7 +29,7 @@ use tessera_core::{NodeKind, Registry};
 /// (`ND_add_color3FA`: `color3FA`, a color3 add of a float; see
 /// [`nodedef_name`]).
 pub const MATERIALX_NODES: &[(&str, &[&str])] = &[
-    ("texcoord", &["vector2"]),
+    ("texcoord", &["vector2", "vector3"]),
     ("position", &["vector3"]),
     ("time", &["float"]),
     ("frame", &["float"]),
@@ -81,7 +81,7 @@ pub const MATERIALX_NODES: &[(&str, &[&str])] = &[
     ("remap", WITH_FLOAT),
     ("range", WITH_FLOAT),
     ("smoothstep", WITH_FLOAT),
-    ("mix", ALL),
+    ("mix", MIX_SIGNATURES),
     ("modulo", WITH_FLOAT),
     ("fract", ALL),
     ("invert", WITH_FLOAT),
@@ -280,6 +280,21 @@ const NOISE_COLOURS: &[&str] = &[
     "vector3FA",
     "vector4FA",
 ];
+/// A mix's: by one weight, and by a weight per channel (`color3_color3`:
+/// its `mix` of the type of `fg` and `bg`).
+const MIX_SIGNATURES: &[&str] = &[
+    "float",
+    "color3",
+    "color4",
+    "vector2",
+    "vector3",
+    "vector4",
+    "color3_color3",
+    "color4_color4",
+    "vector2_vector2",
+    "vector3_vector3",
+    "vector4_vector4",
+];
 /// A switch's: chosen by a float, or by an integer (`I`).
 const SWITCH_SIGNATURES: &[&str] = &[
     "float", "color3", "color4", "vector2", "vector3", "vector4", "floatI", "color3I", "color4I",
@@ -287,6 +302,34 @@ const SWITCH_SIGNATURES: &[&str] = &[
 ];
 /// The compositing nodes' types.
 const COLOURS: &[&str] = &["float", "color3", "color4"];
+
+/// The colour-space names MaterialX's default colour management reads as
+/// other names of spaces Tessera has (`COLOR_SPACE_REMAP` in MaterialX
+/// 1.39.5's DefaultColorManagementSystem.cpp): the legacy gammas, and the
+/// Color Interop Forum's `*_scene` names.
+pub const COLOUR_SPACE_ALIASES: &[(&str, &str)] = &[
+    ("gamma18", "g18_rec709"),
+    ("gamma22", "g22_rec709"),
+    ("gamma24", "rec709_display"),
+    ("lin_ap1_scene", "acescg"),
+    ("lin_rec709_scene", "lin_rec709"),
+    ("lin_p3d65_scene", "lin_displayp3"),
+    ("lin_adobergb_scene", "lin_adobergb"),
+    ("srgb_rec709_scene", "srgb_texture"),
+    ("g22_rec709_scene", "g22_rec709"),
+    ("g18_rec709_scene", "g18_rec709"),
+    ("g22_ap1_scene", "g22_ap1"),
+    ("srgb_p3d65_scene", "srgb_displayp3"),
+    ("g22_adobergb_scene", "adobergb"),
+];
+
+/// Tessera's name for the colour space a MaterialX document calls `name`
+/// ([`COLOUR_SPACE_ALIASES`]); any other name as it is.
+pub fn colour_space_name(name: &str) -> &str {
+    (COLOUR_SPACE_ALIASES.iter())
+        .find(|(alias, _)| *alias == name)
+        .map_or(name, |(_, tessera)| tessera)
+}
 
 /// The signatures Tessera renders of MaterialX node `category`, if any.
 pub fn signatures_of(category: &str) -> Option<&'static [&'static str]> {
@@ -305,6 +348,7 @@ pub fn output_type<'s>(category: &str, signature: &'s str) -> &'s str {
         "extract" | "dotproduct" | "magnitude" | "distance" => "float",
         "separate2" | "separate3" | "separate4" => "multioutput",
         "convert" => signature.split_once('_').map_or(signature, |(_, to)| to),
+        "mix" => signature.split_once('_').map_or(signature, |(ty, _)| ty),
         "combine2" => signature
             .strip_suffix("CF")
             .or_else(|| signature.strip_suffix("VF"))
@@ -393,6 +437,19 @@ mod tests {
         }
     }
 
+    /// Every MaterialX alias names a colour space Tessera has.
+    #[test]
+    fn each_colour_space_alias_names_a_tessera_colour_space() {
+        for (alias, name) in COLOUR_SPACE_ALIASES {
+            assert!(
+                tessera_core::ColorSpace::parse(name).is_some(),
+                "{alias}: {name}"
+            );
+        }
+        assert_eq!(colour_space_name("gamma24"), "rec709_display");
+        assert_eq!(colour_space_name("sRGB"), "sRGB");
+    }
+
     /// Every signature listed is one the Tessera node renders.
     #[test]
     fn each_listed_signature_is_a_type_of_its_tessera_node() {
@@ -406,8 +463,11 @@ mod tests {
                 .unwrap_or_else(|| panic!("no Tessera node {name}"))
                 .spec();
             for signature in *signatures {
-                // So is a combine2 into four channels (Translator::combine_pair).
-                if *name == "combine2" && *signature != "vector2" {
+                // So is a combine2 into four channels (Translator::combine_pair),
+                // and a texture coordinate of three (Translator::texcoord_vector3).
+                if (*name == "combine2" && *signature != "vector2")
+                    || (*name == "texcoord" && *signature == "vector3")
+                {
                     continue;
                 }
                 let generic = |ty: &str| spec.generic_types.iter().any(|t| t.name() == ty);

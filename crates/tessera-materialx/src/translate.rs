@@ -364,7 +364,7 @@ impl<'d> Translator<'d> {
             let diagnostic = Diagnostic::new(
                 DiagnosticKind::Structure,
                 format!(
-                    "the name {:?} cannot name a node: use letters, digits and `_`",
+                    "the name {:?} cannot name a node: use ASCII letters, digits, `_` and `-`",
                     name.value
                 ),
                 name.span.clone(),
@@ -490,11 +490,28 @@ impl<'d> Translator<'d> {
                 );
                 return None;
             };
-            return self.source(Place::Graph(graph), output);
+            let found = self.source(Place::Graph(graph), output);
+            // Told at the graph's output, as when it is rendered itself.
+            if found.is_none() {
+                self.errors.extend(reading_nothing(output));
+            }
+            return found;
         }
         if let Some(interface) = &port.interfacename {
             if let Place::Instance(i) = place {
                 return self.interface(i, &interface.value);
+            }
+            if place == Place::Top {
+                self.errors.push(
+                    Diagnostic::new(
+                        DiagnosticKind::BadLink,
+                        "`interfacename` is only for nodes inside a node graph",
+                        interface.span.clone(),
+                    )
+                    .label("this interfacename")
+                    .note("a top-level node reads a graph's output with `nodegraph` and `output`, or takes a `value`"),
+                );
+                return None;
             }
             let Some(input) = self.scope(place).input(&interface.value) else {
                 self.errors.push(
@@ -665,16 +682,43 @@ impl<'d> Translator<'d> {
                 )
                 .label("this colorspace")
                 .note(format!("Tessera knows {}", known.join(", ")))
+                .note(format!("and MaterialX's names for them: {}", aliases()))
             })?),
             _ => None,
         };
         let text = value.value.trim();
+        // A number Tessera's 32-bit floats hold: 1e39 would become infinity.
+        let number = |part: &str| -> Result<Option<f64>, Diagnostic> {
+            match part.parse::<f64>() {
+                Ok(n) if (n as f32).is_finite() => Ok(Some(n)),
+                Ok(_) => Err(Diagnostic::new(
+                    DiagnosticKind::OutOfRange,
+                    format!("values must be finite, not {part:?}"),
+                    value.span.clone(),
+                )
+                .label("this value")
+                .note("a 32-bit float holds magnitudes up to about 3.4e38")),
+                Err(_) => Ok(None),
+            }
+        };
         let floats = |count: usize| -> Result<ParamValue, Diagnostic> {
-            // MaterialX splits array values at commas and spaces alike.
-            let parts: Vec<&str> = (text.split(|c: char| c == ',' || c.is_whitespace()))
-                .filter(|part| !part.is_empty())
-                .collect();
-            let numbers: Option<Vec<f64>> = parts.iter().map(|p| p.parse().ok()).collect();
+            let wrong_count = || {
+                wrong(format!(
+                    "a {} is {count} numbers separated by commas or spaces, not {text:?}",
+                    type_name.value
+                ))
+            };
+            // MaterialX splits array values at commas and spaces alike; an
+            // empty item between commas ("1,,2") is a mistake, not skipped.
+            let items: Vec<&str> = text.split(',').map(str::trim).collect();
+            if items.len() > 1 && items.iter().any(|item| item.is_empty()) {
+                return Err(wrong_count().note("an item between commas is empty"));
+            }
+            let mut parsed = Vec::new();
+            for part in items.iter().flat_map(|item| item.split_whitespace()) {
+                parsed.push(number(part)?);
+            }
+            let numbers: Option<Vec<f64>> = parsed.into_iter().collect();
             match numbers {
                 Some(mut numbers) if numbers.len() == count => {
                     if let Some(space) = space.filter(|s| !s.is_working_space()) {
@@ -689,21 +733,28 @@ impl<'d> Translator<'d> {
                             .collect(),
                     ))
                 }
-                _ => Err(wrong(format!(
-                    "a {} is {count} numbers separated by commas or spaces, not {text:?}",
-                    type_name.value
-                ))),
+                _ => Err(wrong_count()),
             }
         };
         match type_name.value.as_str() {
-            "float" => text
-                .parse()
+            "float" => number(text)?
                 .map(ParamValue::Float)
-                .map_err(|_| wrong(format!("a float is a number, not {text:?}"))),
-            "integer" => text
-                .parse()
-                .map(ParamValue::Integer)
-                .map_err(|_| wrong(format!("an integer is a whole number, not {text:?}"))),
+                .ok_or_else(|| wrong(format!("a float is a number, not {text:?}"))),
+            // MaterialX's integers are 32-bit.
+            "integer" => match (text.parse::<i32>(), text.parse::<i128>()) {
+                (Ok(integer), _) => Ok(ParamValue::Integer(integer.into())),
+                (Err(_), Ok(_)) => Err(Diagnostic::new(
+                    DiagnosticKind::OutOfRange,
+                    format!(
+                        "an integer is from {} to {}, not {text:?}",
+                        i32::MIN,
+                        i32::MAX
+                    ),
+                    value.span.clone(),
+                )
+                .label("this value")),
+                _ => Err(wrong(format!("an integer is a whole number, not {text:?}"))),
+            },
             "boolean" => match text {
                 "true" => Ok(ParamValue::Boolean(true)),
                 "false" => Ok(ParamValue::Boolean(false)),
@@ -733,6 +784,10 @@ impl<'d> Translator<'d> {
             "convert" => self.convert(place, element),
             "combine2" if matches!(self.output_of(element), Some("color4" | "vector4")) => {
                 self.combine_pair(place, element)
+            }
+            "mix" if self.mixes_per_channel(element) => self.mix_per_channel(place, element),
+            "texcoord" if self.output_of(element) == Some("vector3") => {
+                self.texcoord_vector3(place, element)
             }
             _ => self.node(place, element).into_iter().collect(),
         };
@@ -867,9 +922,16 @@ impl<'d> Translator<'d> {
                 // image's frameoffset 0): the same pixels without it.
                 continue;
             }
-            let Some(value) = self.source(place, input) else {
+            let Some(mut value) = self.source(place, input) else {
                 continue;
             };
+            // MaterialX's cubic filter: its GLSL renderer filters it as
+            // linear (GLTextureHandler::mapFilterTypeToGL), and so does Tessera.
+            if input.name.value == "filtertype"
+                && value.value == ParamValue::String("cubic".to_string())
+            {
+                value.value = ParamValue::String("linear".to_string());
+            }
             let is_file = (input.type_name.as_ref()).is_some_and(|t| t.value == "filename");
             if is_file && spec.find_input("colorspace").is_some() {
                 // A file without a colour space is in the document's working
@@ -1031,11 +1093,7 @@ impl<'d> Translator<'d> {
                     .into_iter()
                     .collect(),
             });
-            let outputs: &[&str] = match count {
-                2 => &["outx", "outy"],
-                _ => &["outr", "outg", "outb", "outa"],
-            };
-            channels_in_order.extend(outputs.iter().take(count).map(|output| {
+            channels_in_order.extend(separated_outputs(count).iter().map(|output| {
                 ParamValue::Link(Link {
                     node: separated.clone(),
                     output: Some(output.to_string()),
@@ -1051,6 +1109,118 @@ impl<'d> Translator<'d> {
             value_type: Some(spanned(to)),
             params,
         });
+        nodes
+    }
+
+    /// Whether `element` is one of MaterialX's mixes whose `mix` has the
+    /// type of `fg` and `bg` (`ND_mix_color3_color3`): a weight per channel.
+    fn mixes_per_channel(&self, element: &'d Element) -> bool {
+        (self.weight_type(element).and_then(channels)).is_some_and(|n| n > 1)
+    }
+
+    /// The type of the `mix` input of `element`'s nodedef.
+    fn weight_type(&self, element: &'d Element) -> Option<&'d str> {
+        let nodedef = self.definitions.nodedef(element)?;
+        let weight = nodedef.inputs.iter().find(|i| i.name.value == "mix")?;
+        Some(&weight.type_name.as_ref()?.value)
+    }
+
+    /// A mix with a weight per channel: `fg`, `bg` and `mix` each separated
+    /// (`ID__fg`, `ID__bg`, `ID__mix`), a float mix per channel
+    /// (`ID__channel1`...: the arithmetic of the one-weight mix), and a
+    /// combine of them (`ID`).
+    fn mix_per_channel(&mut self, place: Place, element: &'d Element) -> Vec<NodeDesc> {
+        let at = element.category.span.clone();
+        let nodedef = (self.definitions.nodedef(element)).expect("a mix with a nodedef");
+        let ty = self.weight_type(element).expect("a mix with a weight");
+        let count = channels(ty).expect("a weight of channels");
+        let id = self.id(place, &element.name);
+        // Only a nodedef named by the node gets here with other inputs.
+        for given in &element.inputs {
+            if !(nodedef.inputs.iter()).any(|i| i.name.value == given.name.value) {
+                let diagnostic = Diagnostic::new(
+                    DiagnosticKind::UnknownInput,
+                    format!("node `{id}` (mix) has no input `{}`", given.name.value),
+                    given.name.span.clone(),
+                )
+                .label("this input")
+                .note(format!("{} has fg, bg and mix", nodedef.name.value));
+                self.report(place, diagnostic);
+            }
+        }
+        let spanned = |text: &str| Spanned::new(text.to_string(), at.clone());
+        let node = |id: String, type_name: &str, value_type: &str, params| NodeDesc {
+            id: Spanned::new(id, element.name.span.clone()),
+            type_name: spanned(type_name),
+            value_type: Some(spanned(value_type)),
+            params,
+        };
+        let link = |node: &str, output: &str| {
+            ParamValue::Link(Link {
+                node: node.to_string(),
+                output: Some(output.to_string()),
+            })
+        };
+        let param = |name: &str, value: ParamValue| Param {
+            name: spanned(name),
+            value: Spanned::new(value, at.clone()),
+        };
+        let mut nodes = Vec::new();
+        for name in ["fg", "bg", "mix"] {
+            // Left out, each is MaterialX's 0, as Tessera's separate's.
+            let given = element.inputs.iter().find(|i| i.name.value == name);
+            let value = given.and_then(|input| self.source(place, input));
+            let params = value.map(|value| Param {
+                name: spanned("in"),
+                value,
+            });
+            nodes.push(node(
+                format!("{id}__{name}"),
+                &format!("separate{count}"),
+                ty,
+                params.into_iter().collect(),
+            ));
+        }
+        let mut combined = Vec::new();
+        for (k, output) in separated_outputs(count).iter().enumerate() {
+            let channel = format!("{id}__channel{}", k + 1);
+            let params =
+                ["fg", "bg", "mix"].map(|name| param(name, link(&format!("{id}__{name}"), output)));
+            nodes.push(node(channel.clone(), "mix", "float", params.into()));
+            combined.push(param(
+                &format!("in{}", k + 1),
+                ParamValue::Link(Link {
+                    node: channel,
+                    output: None,
+                }),
+            ));
+        }
+        nodes.push(node(id, &format!("combine{count}"), ty, combined));
+        nodes
+    }
+
+    /// MaterialX's texture coordinate as a vector3: Tessera's (a vector2,
+    /// `ID__uv`) with a z of 0, as MaterialX's renderers give on a flat
+    /// quad (`ID__channels` and `ID`).
+    fn texcoord_vector3(&mut self, place: Place, element: &'d Element) -> Vec<NodeDesc> {
+        let Some(mut uv) = self.node(place, element) else {
+            return Vec::new();
+        };
+        let id = uv.id.value.clone();
+        uv.id.value = format!("{id}__uv");
+        let link = ParamValue::Link(Link {
+            node: uv.id.value.clone(),
+            output: None,
+        });
+        let at = element.category.span.clone();
+        let mut nodes = vec![uv];
+        nodes.extend(moved_channels(
+            id,
+            Spanned::new(link, at.clone()),
+            ["vector2", "vector3"],
+            &at,
+            &element.name.span,
+        ));
         nodes
     }
 
@@ -1305,16 +1475,7 @@ impl<'d> Translator<'d> {
     ) -> (Option<Section>, Vec<NodeDesc>) {
         let Some(color) = color else {
             // A connection that failed was reported where it failed.
-            if port.nodename.is_none() && port.nodegraph.is_none() && port.value.is_none() {
-                self.errors.push(
-                    Diagnostic::new(
-                        DiagnosticKind::MissingOutput,
-                        format!("output `{}` reads nothing", port.name.value),
-                        port.span.clone(),
-                    )
-                    .label("give it a nodename, nodegraph or value"),
-                );
-            }
+            self.errors.extend(reading_nothing(port));
             return (None, Vec::new());
         };
         // An integer output is written as the float that carries it.
@@ -1331,7 +1492,9 @@ impl<'d> Translator<'d> {
                     at,
                 )
                 .label("this type")
-                .note("render a float, vector2, vector3, vector4, color3 or color4 output"),
+                .note(
+                    "render a float, integer, boolean, vector2, vector3, vector4, color3 or color4 output",
+                ),
             );
             return (None, Vec::new());
         }
@@ -1375,6 +1538,23 @@ impl<'d> Translator<'d> {
     }
 }
 
+/// The error for an output that reads nothing (no nodename, nodegraph,
+/// interfacename or value), if `output` is one.
+fn reading_nothing(output: &Port) -> Option<Diagnostic> {
+    let reads = output.nodename.is_some()
+        || output.nodegraph.is_some()
+        || output.interfacename.is_some()
+        || output.value.is_some();
+    (!reads).then(|| {
+        Diagnostic::new(
+            DiagnosticKind::MissingOutput,
+            format!("output `{}` reads nothing", output.name.value),
+            output.span.clone(),
+        )
+        .label("give it a nodename, nodegraph or value")
+    })
+}
+
 /// The Tessera output a MaterialX link names: a vector's separate3 or
 /// separate4 gives outx, outy, outz (and outw), Tessera's outr, outg, outb
 /// (and outa).
@@ -1388,6 +1568,14 @@ fn tessera_output_name<'a>(category: &str, output: &'a str) -> &'a str {
         ("separate4", "outz") => "outb",
         ("separate4", "outw") => "outa",
         _ => output,
+    }
+}
+
+/// The outputs of Tessera's separate node of `count` channels.
+fn separated_outputs(count: usize) -> &'static [&'static str] {
+    match count {
+        2 => &["outx", "outy"],
+        _ => &["outr", "outg", "outb", "outa"][..count],
     }
 }
 
@@ -1460,10 +1648,7 @@ fn moved_channels(
             value,
         }],
     );
-    let outputs = match n_from {
-        2 => ["outx", "outy", "", ""],
-        _ => ["outr", "outg", "outb", "outa"],
-    };
+    let outputs = separated_outputs(n_from);
     let combine_inputs = (0..n_to)
         .map(|k| {
             let value = match k {
@@ -1534,6 +1719,14 @@ fn included_from(
     }
     included.push(inner);
     Ok(())
+}
+
+/// MaterialX's other names of Tessera's colour spaces, listed.
+fn aliases() -> String {
+    let names: Vec<&str> = (crate::COLOUR_SPACE_ALIASES.iter())
+        .map(|(alias, _)| *alias)
+        .collect();
+    names.join(", ")
 }
 
 /// A MaterialX node Tessera renders neither natively nor by a graph.

@@ -866,7 +866,7 @@ fn encode_png_header<W: Write>(
     if colorspace == ColorSpace::SrgbTexture {
         encoder.set_source_srgb(png::SrgbRenderingIntent::Perceptual);
     } else if let Some((gamma, primaries)) = png_tags(colorspace) {
-        encoder.set_source_gamma(png::ScaledFloat::new(gamma));
+        encoder.set_source_gamma(gamma);
         encoder.set_source_chromaticities(primaries);
     }
     encoder.write_header()
@@ -874,18 +874,18 @@ fn encode_png_header<W: Write>(
 
 /// A colour space's PNG gamma (the exponent that encoded its values) and
 /// chromaticities (CIE xy of white, red, green, blue); None for `raw`.
-fn png_tags(colorspace: ColorSpace) -> Option<(f32, png::SourceChromaticities)> {
-    const D65: (f32, f32) = (0.3127, 0.3290);
-    let rec709 = png::SourceChromaticities::new(D65, (0.64, 0.33), (0.30, 0.60), (0.15, 0.06));
-    let ap1 = png::SourceChromaticities::new(
-        (0.32168, 0.33767),
-        (0.713, 0.293),
-        (0.165, 0.830),
-        (0.128, 0.044),
-    );
-    let adobe = png::SourceChromaticities::new(D65, (0.64, 0.33), (0.21, 0.71), (0.15, 0.06));
-    let p3 = png::SourceChromaticities::new(D65, (0.680, 0.320), (0.265, 0.690), (0.150, 0.060));
-    Some(match colorspace {
+fn png_tags(colorspace: ColorSpace) -> Option<(png::ScaledFloat, png::SourceChromaticities)> {
+    const D65: [f64; 2] = [0.3127, 0.3290];
+    let rec709 = chromaticities([D65, [0.64, 0.33], [0.30, 0.60], [0.15, 0.06]]);
+    let ap1 = chromaticities([
+        [0.32168, 0.33767],
+        [0.713, 0.293],
+        [0.165, 0.830],
+        [0.128, 0.044],
+    ]);
+    let adobe = chromaticities([D65, [0.64, 0.33], [0.21, 0.71], [0.15, 0.06]]);
+    let p3 = chromaticities([D65, [0.680, 0.320], [0.265, 0.690], [0.150, 0.060]]);
+    let (gamma, primaries) = match colorspace {
         ColorSpace::Raw => return None,
         ColorSpace::LinRec709 => (1.0, rec709),
         ColorSpace::SrgbTexture | ColorSpace::G22Rec709 => (1.0 / 2.2, rec709),
@@ -898,7 +898,26 @@ fn png_tags(colorspace: ColorSpace) -> Option<(f32, png::SourceChromaticities)> 
         ColorSpace::LinAdobeRgb => (1.0, adobe),
         ColorSpace::SrgbDisplayP3 => (1.0 / 2.2, p3),
         ColorSpace::LinDisplayP3 => (1.0, p3),
-    })
+    };
+    Some((png_scaled(gamma), primaries))
+}
+
+/// `value` in PNG's units of 1/100000, rounded to the nearest: the png
+/// crate's own conversion truncates (1/2.2 would be 45454, and P3's green
+/// x, 0.265 in f32, 26499).
+fn png_scaled(value: f64) -> png::ScaledFloat {
+    png::ScaledFloat::from_scaled((value * 100_000.0).round() as u32)
+}
+
+/// The white point and primaries `[white, red, green, blue]` (CIE xy).
+fn chromaticities(xy: [[f64; 2]; 4]) -> png::SourceChromaticities {
+    let [white, red, green, blue] = xy.map(|[x, y]| (png_scaled(x), png_scaled(y)));
+    png::SourceChromaticities {
+        white,
+        red,
+        green,
+        blue,
+    }
 }
 
 /// Error expanding an output path template with [`frame_path`].
@@ -1755,5 +1774,50 @@ mod tests {
         assert!(msg.contains("'{shot}'"), "{msg}");
         assert!(msg.contains("{frame:04}"), "{msg}");
         assert!(msg.contains("render_{shot}.png"), "{msg}");
+    }
+
+    /// The big-endian numbers of chunk `name` in `png`.
+    fn chunk_numbers(png: &[u8], name: &[u8; 4]) -> Vec<u32> {
+        let mut at = 8;
+        while at + 8 <= png.len() {
+            let length = u32::from_be_bytes(png[at..at + 4].try_into().unwrap()) as usize;
+            let data = &png[at + 8..at + 8 + length];
+            if &png[at + 4..at + 8] == name {
+                return (data.chunks(4))
+                    .map(|n| u32::from_be_bytes(n.try_into().unwrap()))
+                    .collect();
+            }
+            at += 12 + length;
+        }
+        panic!("no {} chunk", String::from_utf8_lossy(name));
+    }
+
+    #[test]
+    fn png_gamma_and_chromaticities_are_rounded_to_the_nearest_hundred_thousandth() {
+        let header = |colorspace| {
+            let mut png = Vec::new();
+            encode_png_header(&mut png, 1, 1, Depth::Eight, colorspace).unwrap();
+            png
+        };
+        let g22 = header(ColorSpace::G22Rec709);
+        // 1/2.2 = 0.454545...: 45455, not the truncated 45454.
+        assert_eq!(chunk_numbers(&g22, b"gAMA"), [45455]);
+        assert_eq!(
+            chunk_numbers(&header(ColorSpace::G18Rec709), b"gAMA"),
+            [55556]
+        );
+        assert_eq!(
+            chunk_numbers(&header(ColorSpace::AdobeRgb), b"gAMA"),
+            [45471]
+        );
+        // White, red, green, blue; P3's green x is 0.265 (0.26499 truncated).
+        assert_eq!(
+            chunk_numbers(&header(ColorSpace::LinDisplayP3), b"cHRM"),
+            [31270, 32900, 68000, 32000, 26500, 69000, 15000, 6000]
+        );
+        assert_eq!(
+            chunk_numbers(&header(ColorSpace::AcesCg), b"cHRM"),
+            [32168, 33767, 71300, 29300, 16500, 83000, 12800, 4400]
+        );
     }
 }
