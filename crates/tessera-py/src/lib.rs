@@ -8,10 +8,10 @@
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray3, PyUntypedArrayMethods};
 use pyo3::create_exception;
 use pyo3::exceptions::{
-    PyException, PyKeyboardInterrupt, PyMemoryError, PyTypeError, PyValueError,
+    PyException, PyKeyboardInterrupt, PyMemoryError, PyOverflowError, PyTypeError, PyValueError,
 };
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyFloat, PyInt, PyString};
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -39,7 +39,7 @@ create_exception!(
     tessera,
     NodeError,
     TesseraError,
-    "A node failed while rendering: `node` (its id), `node_type`, `pixel` ((x, y) or None), `message`, and `traceback` (the Python traceback, or None)."
+    "A node failed while rendering: `node` (its id), `node_type`, `pixel` ((x, y) or None), `message`, `traceback` (the Python traceback, or None), and `script` and `line` (the line of a Python node's script that failed, as the message names it, or None)."
 );
 create_exception!(
     tessera,
@@ -115,33 +115,73 @@ fn located_scene_error(
     err
 }
 
-/// A value from Python as a scene value: numbers, booleans, strings (`"@id"`
-/// a link, as in a scene file) and lists of numbers.
-fn param_value(value: &Bound<PyAny>, span: &Span) -> PyResult<ParamValue> {
+/// A value from Python as a scene value: booleans, numbers (anything with
+/// `__index__` or `__float__`, numpy's scalars included), strings (`"@id"` a
+/// link, as in a scene file) and lists of these. A value that is none of
+/// them is an error saying what it is.
+fn param_value(value: &Bound<PyAny>, span: &Span) -> PyResult<Result<ParamValue, String>> {
     if value.is_instance_of::<PyBool>() {
-        return Ok(ParamValue::Boolean(value.extract()?));
-    }
-    if value.is_instance_of::<PyInt>() {
-        return Ok(ParamValue::Integer(value.extract()?));
-    }
-    if value.is_instance_of::<PyFloat>() {
-        return Ok(ParamValue::Float(value.extract()?));
+        return Ok(Ok(ParamValue::Boolean(value.is_truthy()?)));
     }
     if value.is_instance_of::<PyString>() {
         let text: String = value.extract()?;
-        return tessera_scene::string_value(&text, span.clone())
-            .map_err(|d| PyValueError::new_err(d.message));
+        return Ok(tessera_scene::string_value(&text, span.clone()).map_err(|d| d.message));
+    }
+    if value.is_instance_of::<PyDict>() {
+        return Ok(Err(
+            "a dict is not a scene value: set a table's keys one by one".to_string(),
+        ));
     }
     if let Ok(items) = value.try_iter() {
-        let items = items
-            .map(|item| Ok(Spanned::new(param_value(&item?, span)?, span.clone())))
-            .collect::<PyResult<Vec<_>>>()?;
-        return Ok(ParamValue::Array(items));
+        let mut values = Vec::new();
+        for item in items {
+            match param_value(&item?, span)? {
+                Ok(item) => values.push(Spanned::new(item, span.clone())),
+                Err(message) => return Ok(Err(message)),
+            }
+        }
+        return Ok(Ok(ParamValue::Array(values)));
     }
-    Err(PyTypeError::new_err(format!(
-        "a scene value is a number, a boolean, a string or a list of numbers, not {}",
+    // An int, or an integer type's scalar (numpy.int64); a float's
+    // `__index__` (a 0-d numpy array has one) fails, and it is a float.
+    if value.is_instance_of::<PyInt>() || value.hasattr("__index__")? {
+        match value.extract::<i64>() {
+            Ok(integer) => return Ok(Ok(ParamValue::Integer(integer))),
+            Err(e) if e.is_instance_of::<PyOverflowError>(value.py()) => {
+                return Ok(Err(format!(
+                    "{value} is out of range: a scene's integers are 64-bit, {} to {}",
+                    i64::MIN,
+                    i64::MAX
+                )));
+            }
+            Err(_) => {}
+        }
+    }
+    if value.is_instance_of::<PyFloat>() || value.hasattr("__float__")? {
+        return Ok(Ok(ParamValue::Float(value.extract()?)));
+    }
+    Ok(Err(format!(
+        "a scene value is a number, a boolean, a string or a list of these, not {}",
         value.get_type().name()?
     )))
+}
+
+/// A scene value as a scene file writes it, for messages.
+fn value_text(value: &ParamValue) -> String {
+    match value {
+        ParamValue::Boolean(b) => b.to_string(),
+        ParamValue::Integer(i) => i.to_string(),
+        ParamValue::Float(f) => format!("{f:?}"),
+        // "@@text" in a file is the string "@text".
+        ParamValue::String(text) if text.starts_with('@') => format!("{:?}", format!("@{text}")),
+        ParamValue::String(text) => format!("{text:?}"),
+        ParamValue::Link(link) => format!("\"{link}\""),
+        ParamValue::Array(items) => {
+            let items: Vec<String> = items.iter().map(|item| value_text(&item.value)).collect();
+            format!("[{}]", items.join(", "))
+        }
+        ParamValue::Table(_) => "a table".to_string(),
+    }
 }
 
 /// A scene value as plain Python data (what `Scene.changes` gives, and
@@ -178,6 +218,62 @@ fn set_param(params: &mut Vec<Param>, key: &str, value: ParamValue, span: Span) 
     }
 }
 
+impl Scene {
+    /// Sets `key` to `value` (Scene.set, and a worker process applying
+    /// the changes it is given).
+    fn set(&mut self, py: Python, key: &str, value: &Bound<PyAny>) -> PyResult<()> {
+        let mut desc = self.desc.clone();
+        let bad_key = || {
+            PyValueError::new_err(format!(
+                "scene key {key:?}: expected \"nodes.ID.INPUT\", \"image.KEY\", \"output.KEY\" or \"python.KEY\""
+            ))
+        };
+        let (section, rest) = key.split_once('.').ok_or_else(bad_key)?;
+        let at = desc.span.clone();
+        let value = match param_value(value, &at)? {
+            Ok(value) => value,
+            Err(message) => {
+                let call = format!("scene.set({key:?}, {})", value.repr()?);
+                return Err(set_error(py, format!("{call}: {message}"), vec![message]));
+            }
+        };
+        let call = format!("scene.set({key:?}, {})", value_text(&value));
+        let value_set = value.clone();
+        match section {
+            "nodes" => {
+                let (id, input) = rest.split_once('.').ok_or_else(bad_key)?;
+                let node = (desc.nodes.iter_mut())
+                    .find(|n| n.id.value == id)
+                    .ok_or_else(|| {
+                        let message = format!("the scene has no node `{id}`");
+                        set_error(py, format!("{call}: {message}"), vec![message])
+                    })?;
+                let span = node.id.span.clone();
+                set_param(&mut node.params, input, value, span);
+            }
+            "image" | "output" | "python" => {
+                let table = match section {
+                    "image" => &mut desc.image,
+                    "output" => &mut desc.output,
+                    _ => &mut desc.python,
+                };
+                let table = table.get_or_insert_with(|| Section {
+                    span: at.clone(),
+                    params: Vec::new(),
+                });
+                set_param(&mut table.params, rest, value, at);
+            }
+            _ => return Err(bad_key()),
+        }
+        let compiled = compile(&desc, &self.source).map_err(|e| scene_error(py, &e, &call))?;
+        self.desc = desc;
+        self.compiled = Arc::new(compiled);
+        self.changes
+            .push((key.to_string(), value_object(py, &value_set)?));
+        Ok(())
+    }
+}
+
 #[pymethods]
 impl Scene {
     /// Reads and checks the scene file at `path` (importing its Python
@@ -201,52 +297,18 @@ impl Scene {
 
     /// Sets one value as the scene file would: `"nodes.ID.INPUT"`, or
     /// `"image.KEY"`, `"output.KEY"`, `"python.KEY"`. The scene is checked
-    /// again at once: a bad value raises SceneError naming the key, and
-    /// leaves the scene as it was.
-    fn set(&mut self, py: Python, key: &str, value: &Bound<PyAny>) -> PyResult<()> {
-        let mut desc = self.desc.clone();
-        let bad_key = || {
-            PyValueError::new_err(format!(
-                "scene key {key:?}: expected \"nodes.ID.INPUT\", \"image.KEY\", \"output.KEY\" or \"python.KEY\""
+    /// again at once: a bad value raises SceneError naming the key and the
+    /// value, and leaves the scene as it was. A render going on meanwhile
+    /// (in another thread, or from its `progress`) goes on with the scene
+    /// it started with.
+    #[pyo3(name = "set")]
+    fn set_py(slf: &Bound<Self>, key: &str, value: &Bound<PyAny>) -> PyResult<()> {
+        let mut scene = slf.try_borrow_mut().map_err(|_| {
+            TesseraError::new_err(format!(
+                "scene.set({key:?}): another thread is changing this scene (Scene.set) now: change a scene from one thread at a time"
             ))
-        };
-        let (section, rest) = key.split_once('.').ok_or_else(bad_key)?;
-        let at = desc.span.clone();
-        let value = param_value(value, &at)?;
-        let value_set = value.clone();
-        match section {
-            "nodes" => {
-                let (id, input) = rest.split_once('.').ok_or_else(bad_key)?;
-                let node = (desc.nodes.iter_mut())
-                    .find(|n| n.id.value == id)
-                    .ok_or_else(|| {
-                        let message = format!("the scene has no node `{id}`");
-                        set_error(py, format!("scene.set({key:?}): {message}"), vec![message])
-                    })?;
-                let span = node.id.span.clone();
-                set_param(&mut node.params, input, value, span);
-            }
-            "image" | "output" | "python" => {
-                let table = match section {
-                    "image" => &mut desc.image,
-                    "output" => &mut desc.output,
-                    _ => &mut desc.python,
-                };
-                let table = table.get_or_insert_with(|| Section {
-                    span: at.clone(),
-                    params: Vec::new(),
-                });
-                set_param(&mut table.params, rest, value, at);
-            }
-            _ => return Err(bad_key()),
-        }
-        let compiled = compile(&desc, &self.source)
-            .map_err(|e| scene_error(py, &e, &format!("scene.set({key:?})")))?;
-        self.desc = desc;
-        self.compiled = Arc::new(compiled);
-        self.changes
-            .push((key.to_string(), value_object(py, &value_set)?));
-        Ok(())
+        })?;
+        scene.set(slf.py(), key, value)
     }
 
     /// The scene file.
@@ -317,48 +379,83 @@ fn node_error(py: Python, failure: &tessera_render::NodeFailure) -> PyErr {
     err
 }
 
+/// `region` (x, y, width, height) checked to be a non-empty part of a
+/// `width` x `height` image, as a Rect.
+fn checked_region((x, y, w, h): (i64, i64, i64, i64), width: u32, height: u32) -> PyResult<Rect> {
+    let within = |start: i64, length: i64, limit: u32| {
+        start >= 0 && length >= 1 && start + length <= i64::from(limit)
+    };
+    if !within(x, w, width) || !within(y, h, height) {
+        return Err(PyValueError::new_err(format!(
+            "region ({x}, {y}, {w}, {h}) (x, y, width, height) is not a non-empty part of the {width} x {height} image"
+        )));
+    }
+    // Within the image, so each fits.
+    Ok(Rect::new(x as i32, y as i32, w as u32, h as u32))
+}
+
 /// Renders `scene` into a float32 array (height, width, 4) of linear RGBA,
 /// releasing the GIL while it works. `progress(done, total)` is called as
-/// tiles finish; Ctrl-C (KeyboardInterrupt) stops the render.
+/// tiles finish; Ctrl-C (KeyboardInterrupt) stops the render. The scene is
+/// taken as it is now: `Scene.set` meanwhile changes later renders.
 #[pyfunction]
 #[pyo3(signature = (scene, threads=0, frame=0, tile=32, region=None, progress=None, workers=None))]
 #[allow(clippy::too_many_arguments)] // The keyword arguments of tessera.render.
 fn _render<'py>(
     py: Python<'py>,
-    scene: &Scene,
-    threads: usize,
+    scene: &Bound<'py, Scene>,
+    threads: i64,
     frame: i64,
-    tile: u32,
-    region: Option<(u32, u32, u32, u32)>,
+    tile: i64,
+    region: Option<(i64, i64, i64, i64)>,
     progress: Option<Bound<'py, PyAny>>,
     workers: Option<&str>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let compiled = scene.compiled.clone();
-    let (loaded, runtime) = &*compiled;
+    let threads = usize::try_from(threads).map_err(|_| {
+        PyValueError::new_err(format!(
+            "threads must be 0 (every core) or more, not {threads}"
+        ))
+    })?;
+    let tile = u32::try_from(tile)
+        .ok()
+        .filter(|&tile| tile >= 1)
+        .ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "tile must be from 1 to {} pixels, not {tile}",
+                u32::MAX
+            ))
+        })?;
     let workers = match workers {
-        None => loaded.python.workers.unwrap_or_default(),
-        Some("threads") => PythonWorkers::Threads,
-        Some("processes") => PythonWorkers::Processes,
+        None => None,
+        Some("threads") => Some(PythonWorkers::Threads),
+        Some("processes") => Some(PythonWorkers::Processes),
         Some(other) => {
             return Err(PyValueError::new_err(format!(
                 "workers must be \"threads\" or \"processes\", not {other:?}"
             )));
         }
     };
-    let processes = match workers {
-        PythonWorkers::Processes => Some(worker_launch(py, scene)?),
-        PythonWorkers::Threads => None,
+    // The scene as it is now, not borrowed while it renders: `Scene.set`
+    // (in another thread, or from `progress`) changes later renders.
+    let (compiled, processes) = {
+        let scene = scene.try_borrow().map_err(|_| {
+            TesseraError::new_err(
+                "the scene is being changed (Scene.set in another thread): render it once set returns",
+            )
+        })?;
+        let workers = workers.unwrap_or(scene.compiled.0.python.workers.unwrap_or_default());
+        let processes = match workers {
+            PythonWorkers::Processes => Some(worker_launch(py, &scene)?),
+            PythonWorkers::Threads => None,
+        };
+        (scene.compiled.clone(), processes)
     };
+    let (loaded, runtime) = &*compiled;
+    let (image_width, image_height) = (loaded.plan.image.width, loaded.plan.image.height);
     let region = region
-        .map(|(x, y, w, h)| -> PyResult<Rect> {
-            let x = i32::try_from(x).map_err(|_| PyValueError::new_err("region x is too large"))?;
-            let y = i32::try_from(y).map_err(|_| PyValueError::new_err("region y is too large"))?;
-            Ok(Rect::new(x, y, w, h))
-        })
+        .map(|region| checked_region(region, image_width, image_height))
         .transpose()?;
-    let (width, height) = region.map_or((loaded.plan.image.width, loaded.plan.image.height), |r| {
-        (r.width, r.height)
-    });
+    let (width, height) = region.map_or((image_width, image_height), |r| (r.width, r.height));
     let mut image = Collected::rgba(width as usize * height as usize);
     let request = FrameRequest {
         threads: tessera_render::worker_count(threads),
@@ -458,20 +555,42 @@ fn _serve_worker(py: Python, path: PathBuf, changes: Vec<(String, Bound<PyAny>)>
         .map_err(|e| TesseraError::new_err(e.to_string()))
 }
 
-/// An array of `tessera.render`'s shape as a framebuffer.
-fn framebuffer(image: &PyReadonlyArray3<f32>) -> PyResult<Framebuffer> {
-    let shape = image.shape();
-    if shape[2] != 4 {
+/// An array of `tessera.render`'s dtype and shape as a framebuffer; else
+/// an OutputError saying what `image` is.
+fn framebuffer(image: &Bound<PyAny>) -> PyResult<Framebuffer> {
+    let array = image.extract::<PyReadonlyArray3<f32>>().ok();
+    let Some(image) = array.filter(|array| array.shape()[2] == 4) else {
+        let given = match (image.getattr("dtype"), image.getattr("shape")) {
+            (Ok(dtype), Ok(shape)) => format!("a {dtype} array of shape {}", shape.repr()?),
+            _ => format!("a {}", image.get_type().name()?),
+        };
         return Err(OutputError::new_err(format!(
-            "an image is a float32 array of shape (height, width, 4), not {shape:?}"
+            "an image is a float32 array of shape (height, width, 4), not {given}"
         )));
-    }
+    };
+    let shape = image.shape();
     let too_large = |_| OutputError::new_err("the image is too large");
     Ok(Framebuffer {
         width: u32::try_from(shape[1]).map_err(too_large)?,
         height: u32::try_from(shape[0]).map_err(too_large)?,
         layout: PixelLayout::Rgba,
         pixels: image.as_array().iter().copied().collect(),
+    })
+}
+
+/// `write`'s `depth`: 8, 16 or 32, as a number or a string, as `--depth`
+/// takes it.
+fn image_depth(depth: &Bound<PyAny>) -> PyResult<Depth> {
+    let text = if depth.is_instance_of::<PyInt>() || depth.is_instance_of::<PyString>() {
+        depth.str()?.to_string()
+    } else {
+        String::new()
+    };
+    text.parse::<Depth>().map_err(|_| {
+        let given = depth.repr().map(|r| r.to_string()).unwrap_or_default();
+        OutputError::new_err(format!(
+            "depth must be 8, 16 or 32 (or \"8\", \"16\", \"32\"), not {given}"
+        ))
     })
 }
 
@@ -483,14 +602,12 @@ fn framebuffer(image: &PyReadonlyArray3<f32>) -> PyResult<Framebuffer> {
 #[pyo3(signature = (image, path, depth=None, colorspace=None))]
 fn write(
     py: Python,
-    image: PyReadonlyArray3<f32>,
+    image: &Bound<PyAny>,
     path: PathBuf,
-    depth: Option<&str>,
+    depth: Option<&Bound<PyAny>>,
     colorspace: Option<&str>,
 ) -> PyResult<()> {
-    let depth = depth
-        .map(|d| d.parse::<Depth>().map_err(|e| OutputError::new_err(e.0)))
-        .transpose()?;
+    let depth = depth.map(image_depth).transpose()?;
     let colorspace = colorspace
         .map(|name| {
             ColorSpace::parse(name).ok_or_else(|| {
@@ -502,7 +619,7 @@ fn write(
             })
         })
         .transpose()?;
-    let mut framebuffer = framebuffer(&image)?;
+    let mut framebuffer = framebuffer(image)?;
     let target = ImageTarget::new(&path, depth)
         .map_err(|e| OutputError::new_err(e.to_string()))?
         .with_colorspace(colorspace);
@@ -521,8 +638,8 @@ fn write(
 /// The pixel hash (BLAKE3) the command line prints for these pixels (a render written
 /// to EXR, whose pixels are linear, as `tessera.render`'s are).
 #[pyfunction]
-fn pixel_hash(image: PyReadonlyArray3<f32>) -> PyResult<String> {
-    Ok(tessera_output::pixel_hash(&framebuffer(&image)?))
+fn pixel_hash(image: &Bound<PyAny>) -> PyResult<String> {
+    Ok(tessera_output::pixel_hash(&framebuffer(image)?))
 }
 
 #[pymodule]
@@ -538,5 +655,11 @@ fn _native(module: &Bound<PyModule>) -> PyResult<()> {
     module.add("SceneError", py.get_type::<SceneError>())?;
     module.add("NodeError", py.get_type::<NodeError>())?;
     module.add("OutputError", py.get_type::<OutputError>())?;
+    // The extensions `write` takes, for tessera.dask to check its output
+    // before rendering.
+    module.add(
+        "_IMAGE_EXTENSIONS",
+        tessera_output::supported_extensions().to_vec(),
+    )?;
     Ok(())
 }

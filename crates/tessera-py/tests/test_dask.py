@@ -3,6 +3,7 @@ processes started here (no outside service): frames and stitched regions
 with the pixels of one machine's render, and failures named."""
 
 import hashlib
+import os
 import pathlib
 import shutil
 import subprocess
@@ -151,3 +152,74 @@ def test_a_worker_lost_in_a_region_is_named_and_nothing_is_written(tmp_path):
     assert (error.frame, error.region) == (0, (8, 0, 8, 4))
     assert str(error).startswith("frame 0, region (8, 0, 8, 4) failed: KilledWorker: ")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["node.py", "scene.toml"]
+
+
+def farm_command(*arguments, env=None):
+    """`python -m tessera.farm ARGUMENTS`, its output captured."""
+    return subprocess.run([sys.executable, "-m", "tessera.farm", *map(str, arguments)], capture_output=True, text=True,
+                          env=env)
+
+
+def test_a_frame_that_kills_its_workers_is_named_and_the_other_frames_written(tmp_path):
+    # Every worker that takes frame 3 dies. The job used to be scattered
+    # data, lost with the workers holding it: every task was cancelled and
+    # the error named whichever frame came first.
+    python_node_scene(
+        tmp_path,
+        "import os\nimport tessera\n\n\nclass N(tessera.Node):\n    outputs = {'out': tessera.Float()}\n"
+        "    pure = True\n\n    def __call__(self, ctx):\n        if ctx.frame == 3:\n            os._exit(7)\n"
+        "        return ctx.frame / 10\n",
+        8,
+        4,
+        node="n",
+    )
+    out = tmp_path / "out"
+    run = farm_command(tmp_path / "scene.toml", "--frames", "1-5", "-o", out / "f_{frame}.exr", "--workers", "2", "-q")
+    assert run.returncode == 3, run.stderr
+    # (Dask's own log lines come before.)
+    assert run.stderr.splitlines()[-1] == (
+        "error: frame 3 failed: KilledWorker: the worker process rendering it died, on each of the 4 workers that "
+        "tried (a node ending or crashing its process, or running out of memory, does this)")
+    assert sorted(p.name for p in out.iterdir()) == ["f_1.exr", "f_2.exr", "f_4.exr", "f_5.exr"]
+
+
+def test_a_failing_frame_names_the_users_script_not_the_workers_copy(client, tmp_path, monkeypatch):
+    python_node_scene(
+        tmp_path,
+        "import tessera\n\n\nclass N(tessera.Node):\n    outputs = {'out': tessera.Float()}\n    pure = True\n\n"
+        "    def __call__(self, ctx):\n        raise ValueError('never')\n",
+        8,
+        4,
+        node="n",
+    )
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(tessera.dask.FarmError) as raised:
+        tessera.dask.render_frames("scene.toml", [1], "f_{frame}.png", client=client, retries=0)
+    # As a local render names it: relative to the working folder.
+    assert str(raised.value) == (
+        "frame 1 failed: NodeError: node `n` (python) failed at pixel (0, 0): ValueError: never (in N.__call__, "
+        "node.py:9)")
+    node_error = raised.value.__cause__
+    assert (node_error.script, node_error.line) == ("node.py", 9)
+    assert f'File "{tmp_path / "node.py"}", line 9' in node_error.traceback
+
+
+def test_the_farm_command_checks_its_arguments_and_output_up_front(tmp_path):
+    scene = ROOT / "scenes/nodes/time.toml"
+    bad = [
+        (["-o", tmp_path / "x_{frame}.xyz"], 1,
+         f"error: cannot write {tmp_path}/x_1.xyz: '.xyz' is not a supported image format "
+         "(supported extensions: png, jpg, jpeg, exr)"),
+        (["-o", tmp_path / "x_{frame}_{name}.exr"], 2,
+         f"error: the output '{tmp_path}/x_{{frame}}_{{name}}.exr': {{name}} is not a field it can have; "
+         "only {frame} (or {frame:04}) is"),
+        (["-o", tmp_path / "x_{frame}.exr", "--workers", "-1"], 2, "error: argument --workers: expected 1 or more, not -1"),
+        (["-o", tmp_path / "x_{frame}.exr", "--scheduler", "tcp://127.0.0.1:1"], 1,
+         "error: cannot reach the Dask scheduler at tcp://127.0.0.1:1: Timed out trying to connect to "
+         "tcp://127.0.0.1:1 after 1 s"),
+    ]
+    env = dict(os.environ, DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT="1s")
+    for arguments, code, message in bad:
+        run = farm_command(scene, "--frames", "1-2", *arguments, env=env)
+        assert (run.returncode, run.stderr) == (code, message + "\n"), arguments
+    assert list(tmp_path.iterdir()) == []

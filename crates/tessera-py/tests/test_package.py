@@ -283,7 +283,8 @@ def test_a_bad_value_is_a_scene_error_naming_the_key_and_changes_nothing():
     before = tessera.pixel_hash(tessera.render(scene, progress=False))
     with pytest.raises(tessera.SceneError) as raised:
         scene.set("nodes.warp.amplitude", "loud")
-    assert str(raised.value).startswith('scene.set("nodes.warp.amplitude"): ')
+    assert str(raised.value) == ('scene.set("nodes.warp.amplitude", "loud"): node `warp`, input `amplitude`: '
+                                 'expected a float, found a string')
     assert raised.value.line is None and raised.value.errors
     with pytest.raises(tessera.SceneError, match="the scene has no node `nope`") as missing:
         scene.set("nodes.nope.amplitude", 1.0)
@@ -397,3 +398,112 @@ def test_a_materialx_document_renders_as_on_the_command_line(tmp_path):
     copy = tmp_path / "pattern.mtlx"
     copy.write_text(edited)
     assert tessera.pixel_hash(image) == cli_hash(copy, tmp_path, "--size", "48x32")
+
+
+def test_set_takes_numpy_scalars_and_names_a_value_it_cannot_take():
+    scene = tessera.Scene.load(ROOT / "scenes/nodes/time.toml")
+    scene.set("image.width", numpy.int64(48))
+    scene.set("image.height", numpy.int32(40))
+    scene.set("image.fps", numpy.float32(12.5))
+    assert scene.size == (48, 40)
+    assert scene.changes == [("image.width", 48), ("image.height", 40), ("image.fps", 12.5)]
+    bad = [
+        ("python.policy", "chaotic",
+         'scene.set("python.policy", "chaotic"): [python] policy must be one of free, exclusive, ordered, isolated, '
+         "found a string"),
+        ("image.width", {"a": 1},
+         "scene.set(\"image.width\", {'a': 1}): a dict is not a scene value: set a table's keys one by one"),
+        ("image.width", 10**30,
+         f'scene.set("image.width", {10**30}): {10**30} is out of range: a scene\'s integers are 64-bit, '
+         "-9223372036854775808 to 9223372036854775807"),
+        ("image.width", None,
+         'scene.set("image.width", None): a scene value is a number, a boolean, a string or a list of these, '
+         "not NoneType"),
+    ]
+    for key, value, message in bad:
+        with pytest.raises(tessera.SceneError) as raised:
+            scene.set(key, value)
+        assert str(raised.value) == message
+    assert scene.size == (48, 40) and len(scene.changes) == 3
+
+
+def test_render_names_an_argument_out_of_range():
+    scene = tessera.Scene.load(ROOT / "scenes/nodes/time.toml")
+    bad = [
+        ({"region": (-1, 0, 10, 10)}, "region (-1, 0, 10, 10) (x, y, width, height) is not a non-empty part of the "
+                                      "64 x 64 image"),
+        ({"region": (2**40, 0, 1, 1)}, f"region ({2**40}, 0, 1, 1) (x, y, width, height) is not a non-empty part of the "
+                                       "64 x 64 image"),
+        ({"tile": -1}, "tile must be from 1 to 4294967295 pixels, not -1"),
+        ({"threads": -1}, "threads must be 0 (every core) or more, not -1"),
+    ]
+    for arguments, message in bad:
+        with pytest.raises(ValueError) as raised:
+            tessera.render(scene, progress=False, **arguments)
+        assert str(raised.value) == message
+
+
+def test_set_while_a_render_of_the_scene_runs_changes_the_next_render(tmp_path):
+    # From the render's own progress callback, and from another thread while
+    # it renders: the render goes on with the scene it began with.
+    scene = tessera.Scene.load(ROOT / "scenes/nodes/time.toml")
+    seen = []
+
+    def set_once(done, total):
+        if not seen:
+            scene.set("image.width", 32)
+        seen.append(done)
+
+    assert tessera.render(scene, tile=16, progress=set_once).shape == (64, 64, 4)
+    assert tessera.render(scene, progress=False).shape == (64, 32, 4)
+
+    started, go_on = threading.Event(), threading.Event()
+    images = []
+
+    def wait_after_start(done, total):
+        started.set()
+        go_on.wait(timeout=60)
+
+    thread = threading.Thread(target=lambda: images.append(tessera.render(scene, tile=16, progress=wait_after_start)))
+    thread.start()
+    try:
+        assert started.wait(timeout=60)
+        scene.set("image.width", 16)
+    finally:
+        go_on.set()
+        thread.join()
+    assert images[0].shape == (64, 32, 4)
+    assert tessera.render(scene, progress=False).shape == (64, 16, 4)
+
+
+def test_write_and_pixel_hash_say_what_is_not_an_image(tmp_path):
+    for array, given in [(numpy.zeros((4, 4, 4)), "a float64 array of shape (4, 4, 4)"),
+                         (numpy.zeros((4, 4), dtype=numpy.float32), "a float32 array of shape (4, 4)"),
+                         ([0.5, 0.5], "a list")]:
+        message = f"an image is a float32 array of shape (height, width, 4), not {given}"
+        with pytest.raises(tessera.OutputError) as raised:
+            tessera.write(array, tmp_path / "x.png")
+        assert str(raised.value) == message
+        with pytest.raises(tessera.OutputError) as raised:
+            tessera.pixel_hash(array)
+        assert str(raised.value) == message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_write_takes_the_depth_as_a_number_or_a_string(tmp_path):
+    image = tessera.render(ROOT / "scenes/nodes/checkerboard.toml", progress=False)
+    for depth in (16, "16"):
+        tessera.write(image, tmp_path / f"{depth!r}.png", depth=depth)
+    assert (tmp_path / "16.png").read_bytes() == (tmp_path / "'16'.png").read_bytes()
+    tessera.write(image, tmp_path / "x.exr", depth=32)
+    with pytest.raises(tessera.OutputError) as raised:
+        tessera.write(image, tmp_path / "x.png", depth=24)
+    assert str(raised.value) == 'depth must be 8, 16 or 32 (or "8", "16", "32"), not 24'
+
+
+def test_the_package_is_typed_and_lists_each_public_name_once():
+    # PEP 561: without py.typed, type checkers ignore the shipped stubs.
+    assert (pathlib.Path(tessera.__file__).parent / "py.typed").is_file()
+    assert len(set(tessera.__all__)) == len(tessera.__all__)
+    assert [name for name in tessera.__all__ if name.startswith("_") or not hasattr(tessera, name)] == []
+    assert "`script` and `line`" in tessera.NodeError.__doc__

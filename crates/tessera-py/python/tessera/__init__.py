@@ -21,7 +21,9 @@ _native._install(_sys.modules[__name__])
 
 from tessera._native import NodeError, OutputError, Scene, SceneError, TesseraError, pixel_hash, write  # noqa: E402
 
-__all__ = list(__all__) + [  # noqa: F821  (__all__ comes from the API source)
+# __all__ comes from the API source, which lists `Context` twice and its
+# private `_TileDraws`: each public name once here.
+__all__ = [name for name in dict.fromkeys(__all__) if not name.startswith("_")] + [  # noqa: F821
     "Scene", "render", "write", "pixel_hash", "Image", "TesseraError", "SceneError", "NodeError", "OutputError",
 ]
 

@@ -64,6 +64,14 @@ class _Job:
         self.files = {str(f.relative_to(root)): f.read_bytes() for f in files}
         self.scene = str(files[0].relative_to(root))
         self.changes = list(scene.changes)
+        # The folder of the user's files: its path (for tracebacks) and the
+        # prefix a local render's messages give its files (relative to the
+        # working folder when inside it), for errors naming the job's files
+        # as the user's rather than as a worker's copies.
+        self.root = os.path.join(str(root), "")
+        cwd = pathlib.Path.cwd()
+        inside = root == cwd or cwd in root.parents
+        self.shown_root = "" if root == cwd else os.path.join(str(root.relative_to(cwd) if inside else root), "")
         digest = hashlib.sha256(repr((self.scene, self.changes)).encode())
         for name, data in sorted(self.files.items()):
             digest.update(name.encode())
@@ -79,14 +87,15 @@ _KEPT = 4
 
 
 def _scene(job):
-    """The job's scene on this worker: its files written to a folder of its
-    own, loaded once per worker process."""
+    """The job's scene on this worker, and the folder of its own its files
+    were written to: loaded once per worker process."""
     if job.digest in _loaded:
-        return _loaded[job.digest][0]
+        return _loaded[job.digest]
     while len(_loaded) >= _KEPT:
         _, old_folder = _loaded.pop(next(iter(_loaded)))
         shutil.rmtree(old_folder, ignore_errors=True)
-    folder = pathlib.Path(tempfile.mkdtemp(prefix="tessera-job-"))
+    # Resolved: as the scene's messages and tracebacks name its files.
+    folder = pathlib.Path(tempfile.mkdtemp(prefix="tessera-job-")).resolve()
     atexit.register(shutil.rmtree, folder, True)
     for relative, data in job.files.items():
         path = folder / relative
@@ -96,15 +105,42 @@ def _scene(job):
     for key, value in job.changes:
         scene.set(key, value)
     _loaded[job.digest] = (scene, folder)
-    return scene
+    return scene, folder
+
+
+def _name_the_users_files(error, folder, job):
+    """Names the job's files in a NodeError as the user's instead of this
+    worker's copies in `folder`: in its message and `script` as a local
+    render would, in its traceback by their full paths."""
+    copy = os.path.join(str(folder), "")
+
+    def shown(text):
+        return text.replace(copy, job.shown_root) if isinstance(text, str) else text
+
+    error.args = tuple(shown(arg) for arg in error.args)
+    error.message, error.script = shown(error.message), shown(error.script)
+    if error.traceback is not None:
+        error.traceback = error.traceback.replace(copy, job.root)
 
 
 def _render_task(job, frame, region, threads):
     """One task: a frame, or a region of one, as a plain numpy array."""
     import numpy
 
-    image = tessera.render(_scene(job), threads=threads, frame=frame, region=region, progress=False)
+    scene, folder = _scene(job)
+    try:
+        image = tessera.render(scene, threads=threads, frame=frame, region=region, progress=False)
+    except tessera.NodeError as error:
+        _name_the_users_files(error, folder, job)
+        raise
     return numpy.asarray(image)
+
+
+def _job_task(job):
+    """The job as a task's result, which the tasks rendering it wait on.
+    Lost with the worker holding it, Dask computes it again; data given with
+    client.scatter it cannot, and would cancel every task waiting on it."""
+    return job
 
 
 def local_client(workers=None):
@@ -138,23 +174,49 @@ def _as_scene(scene):
     return scene if isinstance(scene, tessera.Scene) else tessera.Scene.load(scene)
 
 
-def _results(client, tasks, progress, describe):
-    """Each task's result as it completes, as (key, array); the first failure
-    cancels the rest and raises FarmError naming its task."""
+def _results(submit, keys, progress, describe):
+    """Each task's result as it completes, as (key, array), the tasks made
+    by `submit(key)`; a failure does not stop the others (each frame that
+    renders is written); then FarmError naming the first that failed."""
     distributed = _distributed()
+    tasks = {submit(key): key for key in keys}
+    failures = {}
     done = 0
     for future in distributed.as_completed(list(tasks)):
         key = tasks[future]
         try:
             image = future.result()
         except Exception as error:  # a node's error, or a worker lost
-            client.cancel(list(tasks))
-            reason = f"{type(error).__name__}: {error}"
-            raise FarmError(f"{describe(key)} failed: {reason}", reason=reason, **_where(key)) from error
+            failures[key] = error
+            continue
         done += 1
         if progress is not None:
             progress(done, len(tasks))
         yield key, image
+    killed = sorted(key for key, error in failures.items() if isinstance(error, distributed.KilledWorker))
+    if len(killed) > 1:
+        # A worker that dies takes the tasks waiting on it along, as often as
+        # it is given them with the one that kills it: each, run alone, tells.
+        for key in killed:
+            try:
+                image = submit(key).result()
+            except Exception as error:
+                failures[key] = error
+                continue
+            del failures[key]
+            done += 1
+            if progress is not None:
+                progress(done, len(tasks))
+            yield key, image
+    if failures:
+        key, error = next(iter(failures.items()))
+        if isinstance(error, distributed.KilledWorker):
+            reason = (f"KilledWorker: the worker process rendering it died, on each of the "
+                      f"{error.allowed_failures + 1} workers that tried (a node ending or crashing its process, "
+                      "or running out of memory, does this)")
+        else:
+            reason = f"{type(error).__name__}: {error}"
+        raise FarmError(f"{describe(key)} failed: {reason}", reason=reason, **_where(key)) from error
 
 
 def _where(key):
@@ -162,24 +224,52 @@ def _where(key):
     return {"frame": frame, "region": region}
 
 
+def _output_paths(frames, output):
+    """Each frame's file: `output` with `{frame}` filled in. ValueError for a
+    template with other fields, or one giving frames the same file;
+    tessera.OutputError for an image format Tessera does not write."""
+    try:
+        paths = {frame: output.format(frame=frame) for frame in frames}
+    except KeyError as error:
+        raise ValueError(f"the output {output!r}: {{{error.args[0]}}} is not a field it can have; "
+                         "only {frame} (or {frame:04}) is") from None
+    except IndexError:
+        raise ValueError(f"the output {output!r}: {{}} is not a field it can have; only {{frame}} (or {{frame:04}}) is"
+                         ) from None
+    except (ValueError, AttributeError, TypeError) as error:  # a bad format: "{frame:q}", "{frame.x}"
+        raise ValueError(f"the output {output!r}: {error}") from None
+    if len(set(paths.values())) != len(paths):
+        raise ValueError("the output needs {frame} or {frame:04} in its name: frames would overwrite each other")
+    for path in sorted(set(paths.values())):
+        extension = os.path.splitext(path)[1][1:]
+        if extension.lower() not in tessera._native._IMAGE_EXTENSIONS:
+            # As the tessera command says it.
+            why = (f"'.{extension}' is not a supported image format" if extension
+                   else "the file name has no extension to choose an image format from")
+            supported = ", ".join(tessera._native._IMAGE_EXTENSIONS)
+            raise tessera.OutputError(f"cannot write {path}: {why} (supported extensions: {supported})")
+    return paths
+
+
 def render_frames(scene, frames, output, client=None, threads=1, retries=1, progress=None):
     """Renders `frames` of `scene` (a Scene or a scene file) on the cluster
     and writes each to `output` (`{frame}` or `{frame:04}` in it becomes the
     frame number), as `tessera render --frames` would. Returns the paths
     written. `threads`: render threads per task; `retries`: how often Dask
-    runs a failed task again (a worker lost, say) before FarmError."""
+    runs a task that raised again before FarmError (a task whose worker
+    died goes to another, up to Dask's allowed-failures). The output is
+    checked first: ValueError for a template with fields other than
+    `{frame}`, tessera.OutputError for a format Tessera does not write."""
     scene = _as_scene(scene)
     frames = list(frames)
-    paths = {frame: output.format(frame=frame) for frame in frames}
-    if len(set(paths.values())) != len(frames):
-        raise ValueError("the output needs {frame} or {frame:04} in its name: frames would overwrite each other")
+    paths = _output_paths(frames, output)
     with _Session(client) as client:
-        job = client.scatter(_Job(scene), broadcast=True)
-        tasks = {
-            client.submit(_render_task, job, frame, None, threads, retries=retries, pure=False): (frame, None)
-            for frame in frames
-        }
-        for (frame, _), image in _results(client, tasks, progress, lambda key: f"frame {key[0]}"):
+        job = client.submit(_job_task, _Job(scene), pure=False)
+        def submit(key):
+            return client.submit(_render_task, job, key[0], None, threads, retries=retries, pure=False)
+
+        keys = [(frame, None) for frame in frames]
+        for (frame, _), image in _results(submit, keys, progress, lambda key: f"frame {key[0]}"):
             folder = os.path.dirname(paths[frame])
             if folder:
                 os.makedirs(folder, exist_ok=True)
@@ -204,13 +294,13 @@ def render_image(scene, region_size=256, frame=0, output=None, client=None, thre
     ]
     image = numpy.empty((height, width, 4), dtype=numpy.float32)
     with _Session(client) as client:
-        job = client.scatter(_Job(scene), broadcast=True)
-        tasks = {
-            client.submit(_render_task, job, frame, region, threads, retries=retries, pure=False): (frame, region)
-            for region in regions
-        }
+        job = client.submit(_job_task, _Job(scene), pure=False)
+        def submit(key):
+            return client.submit(_render_task, job, *key, threads, retries=retries, pure=False)
+
+        keys = [(frame, region) for region in regions]
         describe = lambda key: f"frame {key[0]}, region {key[1]}"  # noqa: E731
-        for (_, (x, y, w, h)), part in _results(client, tasks, progress, describe):
+        for (_, (x, y, w, h)), part in _results(submit, keys, progress, describe):
             image[y:y + h, x:x + w] = part
     image = image.view(tessera.Image)
     if output is not None:

@@ -1,8 +1,9 @@
 """`python -m tessera.farm SCENE --frames FIRST-LAST -o OUT [--scheduler ADDRESS]`:
 a frame range rendered on a Dask cluster (a LocalCluster on this machine
 unless --scheduler names one), each frame written as `tessera render
---frames` writes it. Exit codes as the command's: 0 done, 2 bad arguments or
-a bad scene, 3 a frame failed (named, with its node's message).
+--frames` writes it. Exit codes as the command's: 0 done, 1 an image that
+cannot be written (or a scheduler that cannot be reached), 2 bad arguments
+or a bad scene, 3 a frame failed (named, with its node's message).
 """
 
 import argparse
@@ -25,6 +26,27 @@ def _frames(text):
     return range(first, last + 1)
 
 
+def _at_least(minimum):
+    """An argparse type: a whole number, `minimum` or more."""
+
+    def number(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected {minimum} or more, not {value}")
+        return value
+
+    return number
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        """A bad argument: one line, as the tessera command prints it, and exit 2."""
+        self.exit(2, f"error: {message}\n")
+
+
 def _progress_bar(total, quiet):
     """A tqdm bar over the tasks when tqdm is installed, else a line per frame."""
     if quiet:
@@ -38,25 +60,36 @@ def _progress_bar(total, quiet):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m tessera.farm", description=__doc__.split("\n\n")[0])
+    parser = _Parser(prog="python -m tessera.farm", description=__doc__.split("\n\n")[0])
     parser.add_argument("scene", help="the scene file (TOML)")
     parser.add_argument("--frames", type=_frames, required=True, metavar="FIRST-LAST")
     parser.add_argument("-o", "--output", required=True, help="the images to write; {frame} or {frame:04} in it")
     parser.add_argument("--scheduler", help="a Dask scheduler's address (tcp://host:8786); default: a LocalCluster")
-    parser.add_argument("--workers", type=int, help="the LocalCluster's worker processes (default: one per core)")
-    parser.add_argument("--threads", type=int, default=1, help="render threads per task (default 1)")
+    parser.add_argument("--workers", type=_at_least(1), help="the LocalCluster's worker processes (default: one per core)")
+    parser.add_argument("--threads", type=_at_least(0), default=1, help="render threads per task (default 1)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     args = parser.parse_args(argv)
 
     import tessera.dask as farm
 
     distributed = farm._distributed()
+    # The output is checked before anything renders.
+    try:
+        farm._output_paths(args.frames, args.output)
+    except ValueError as error:
+        return _failed(error, 2)
+    except tessera.OutputError as error:
+        return _failed(error, 1)
     try:
         scene = tessera.Scene.load(args.scene)
     except tessera.SceneError as error:
-        print(f"error: {error}" if not str(error).startswith("error") else error, file=sys.stderr)
-        return 2
-    client = distributed.Client(args.scheduler) if args.scheduler else None
+        return _failed(error, 2)
+    try:
+        client = distributed.Client(args.scheduler) if args.scheduler else None
+    except (ValueError, TypeError) as error:  # an address that is not one
+        return _failed(f"--scheduler {args.scheduler}: {error}", 2)
+    except OSError as error:
+        return _failed(f"cannot reach the Dask scheduler at {args.scheduler}: {error}", 1)
     update, close = _progress_bar(len(args.frames), args.quiet)
     try:
         with farm._Session(client, args.workers) as client:
@@ -64,16 +97,21 @@ def main(argv=None):
                                        progress=update)
     except farm.FarmError as error:
         close()
-        print(f"error: {error}", file=sys.stderr)
-        return 3
-    except ValueError as error:
+        return _failed(error, 3)
+    except (tessera.OutputError, OSError) as error:  # a frame that could not be written
         close()
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return _failed(error, 1)
     close()
     if not args.quiet:
         print(f"{len(paths)} frames written: {paths[0]} .. {paths[-1]}")
     return 0
+
+
+def _failed(error, code):
+    """Prints `error` as the tessera command prints one, and returns `code`."""
+    message = str(error)
+    print(message if message.startswith("error") else f"error: {message}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":
