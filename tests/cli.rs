@@ -192,3 +192,38 @@ fn the_frame_number_reaches_nodes_as_time() {
     assert_ne!(hash("0"), hash("12"));
     assert_eq!(hash("12"), hash("12"));
 }
+
+#[test]
+fn a_timeout_too_long_for_a_clock_is_an_argument_error_not_a_panic() {
+    for command in ["render", "check"] {
+        let run = tessera(&[command, "scenes/nodes/ramplr.toml", "--timeout", "1e20"]);
+        run.expect_code(2);
+        run.expect_stderr_has(
+            "invalid value '1e20' for '--timeout <SECONDS>': must be a positive number of seconds up to 1e9, such as 0.005",
+        );
+    }
+}
+
+#[test]
+fn a_size_too_large_says_so_and_one_the_scene_format_allows_is_taken() {
+    for (size, message) in [
+        (
+            "100000x0",
+            "error: invalid value '100000x0' for '--size <WxH>': \"100000x0\": each side must be 1 to 1048576",
+        ),
+        (
+            "2000000x1",
+            "error: invalid value '2000000x1' for '--size <WxH>': \"2000000x1\": each side must be 1 to 1048576",
+        ),
+        ("99999999999999999999x1", "each side must be 1 to 1048576"),
+        (
+            "10by10",
+            "is not a size: write WIDTHxHEIGHT, such as 1024x768",
+        ),
+    ] {
+        let run = tessera(&["check", "scenes/nodes/ramplr.toml", "--size", size]);
+        run.expect_code(2);
+        run.expect_stderr_has(message);
+    }
+    tessera(&["check", "scenes/nodes/ramplr.toml", "--size", "65537x1"]).expect_code(0);
+}

@@ -171,13 +171,18 @@ impl ReadingArgs {
 pub fn parse_size(text: &str) -> Result<(u32, u32), String> {
     let bad = || format!("{text:?} is not a size: write WIDTHxHEIGHT, such as 1024x768");
     let (width, height) = text.split_once(['x', 'X']).ok_or_else(bad)?;
-    let side = |s: &str| {
-        s.trim()
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=65536).contains(n))
+    // As a scene's [image] width and height allow.
+    const LARGEST: u64 = 1 << 20;
+    let side = |s: &str| match s.trim().parse::<u64>() {
+        Ok(n) if (1..=LARGEST).contains(&n) => Ok(n as u32),
+        Ok(_) => Err(format!("{text:?}: each side must be 1 to {LARGEST}")),
+        // Digits too many for any number are a size too large all the same.
+        Err(_) if !s.trim().is_empty() && s.trim().bytes().all(|b| b.is_ascii_digit()) => {
+            Err(format!("{text:?}: each side must be 1 to {LARGEST}"))
+        }
+        Err(_) => Err(bad()),
     };
-    Ok((side(width).ok_or_else(bad)?, side(height).ok_or_else(bad)?))
+    Ok((side(width)?, side(height)?))
 }
 
 pub fn parse_policy(text: &str) -> Result<Policy, String> {
@@ -204,10 +209,16 @@ pub fn parse_workers(text: &str) -> Result<PythonWorkers, String> {
     PythonWorkers::parse(text).ok_or_else(|| "use threads or processes".to_string())
 }
 
+/// The longest a number of seconds may be: about 31 years, far inside
+/// what a `Duration` (and a deadline after it) holds.
+const MAX_SECONDS: f64 = 1e9;
+
 pub fn parse_seconds(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
-        Ok(s) if s > 0.0 && s.is_finite() => Ok(s),
-        _ => Err("must be a positive number of seconds, such as 0.005".into()),
+        Ok(s) if s > 0.0 && s <= MAX_SECONDS => Ok(s),
+        _ => Err(format!(
+            "must be a positive number of seconds up to {MAX_SECONDS:e}, such as 0.005"
+        )),
     }
 }
 
