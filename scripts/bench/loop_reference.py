@@ -4,7 +4,6 @@ every pixel of a 512 x 512 image and keeping the results.
 
 Prints the best of N wall times in seconds.
 """
-import os
 import sys
 import time
 import types
@@ -12,16 +11,9 @@ import types
 
 
 def main():
-    import importlib.util
+    from tessera_stub import load_script  # a minimal `tessera` for the script
 
-    here = os.path.dirname(os.path.abspath(__file__))
-    sys.path.insert(0, here)
-    import tessera_stub  # noqa: F401  (installs a minimal `tessera` for the script)
-
-    spec = importlib.util.spec_from_file_location("ripples", os.path.join(here, "..", "ripples.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    node = module.Ripples()
+    node = load_script("ripples").Ripples()
     width = height = int(sys.argv[1]) if len(sys.argv) > 1 else 512
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     center, color, wavelength = (0.5, 0.5), (0.3, 0.7, 1.0, 1.0), 0.07

@@ -1,8 +1,6 @@
 """The reference for the tile benchmark: the same numpy code
 (TileRipples.evaluate_tile of scripts/ripples_tile.py) run once on the whole
 512 x 512 image, as a numpy user would. Prints the best of N wall times."""
-import importlib.util
-import os
 import sys
 import time
 import types
@@ -11,14 +9,9 @@ import numpy as np
 
 
 def main():
-    here = os.path.dirname(os.path.abspath(__file__))
-    sys.path.insert(0, here)
-    import tessera_stub  # noqa: F401  (a minimal `tessera` for the script)
+    from tessera_stub import load_script  # a minimal `tessera` for the script
 
-    spec = importlib.util.spec_from_file_location("ripples_tile", os.path.join(here, "..", "ripples_tile.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    node = module.TileRipples()
+    node = load_script("ripples_tile").TileRipples()
     size = int(sys.argv[1]) if len(sys.argv) > 1 else 512
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     best = float("inf")

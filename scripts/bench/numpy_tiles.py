@@ -7,9 +7,7 @@ that every process starts its work together after its own start-up; prints
 the wall clock when it finished.
 
     python numpy_tiles.py SIZE ROUNDS SHARE OF START"""
-import importlib.util
 import math
-import os
 import sys
 import time
 import types
@@ -21,14 +19,9 @@ import numpy.random  # noqa: F401  (Tessera imports it before a render: malloc k
 def main():
     size, rounds, share, of = (int(v) for v in sys.argv[1:5])
     start = float(sys.argv[5])
-    here = os.path.dirname(os.path.abspath(__file__))
-    sys.path.insert(0, here)
-    import tessera_stub  # noqa: F401  (a minimal `tessera` for the script)
+    from tessera_stub import load_script  # a minimal `tessera` for the script
 
-    spec = importlib.util.spec_from_file_location("ripples_tile", os.path.join(here, "..", "ripples_tile.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    node = module.TileRipples()
+    node = load_script("ripples_tile").TileRipples()
     tile = 64
     n = tile * tile
     color = np.tile(np.array([0.3, 0.7, 1.0, 1.0], dtype=np.float32), (n, 1))
