@@ -16,11 +16,14 @@ renamed into place), so a failed job leaves no partial file.
 See docs/python-api.md.
 """
 
+import asyncio
 import atexit
+import contextlib
 import hashlib
 import os
 import pathlib
 import shutil
+import signal
 import tempfile
 
 import tessera
@@ -165,9 +168,31 @@ class _Session:
 
     def __exit__(self, *exc):
         if self.own:
-            cluster = self.client.cluster
-            self.client.close()
-            cluster.close()
+            _close_local_client(self.client)
+
+
+# A LocalCluster closes in well under a second; longer, it is stuck.
+_CLOSE_SECONDS = 10
+
+
+def _close_local_client(client):
+    """Closes `client` and the LocalCluster of this process it belongs to,
+    in at most _CLOSE_SECONDS. A node that killed its worker leaves a nanny
+    starting a new one; distributed 2024.8 (the last for Python 3.9) then
+    waits for that worker to reach a scheduler that is closing, a minute or
+    more, and once more (10 s) at exit. Past the bound, its nannies' worker
+    processes are killed and the cluster is counted closed."""
+    distributed = _distributed()
+    cluster = client.cluster
+    client.close()
+    try:
+        cluster.close(timeout=_CLOSE_SECONDS)
+    except (TimeoutError, asyncio.TimeoutError):
+        for nanny in cluster.workers.values():
+            if nanny.pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(nanny.pid, signal.SIGKILL)
+        cluster.status = distributed.core.Status.closed
 
 
 def _as_scene(scene):
