@@ -101,7 +101,7 @@ fn a_node_ending_the_process_is_an_error_naming_it_and_its_line() {
     run.expect_code(3);
     run.expect_stderr_start("error: the render's process exited with code 0");
     run.expect_stderr_has(
-        "error: the render under policy ordered at 1 threads failed; reproduce it with:",
+        "error: the render under policy ordered at 1 thread failed; reproduce it with:",
     );
     assert_nothing_written(dir.path());
 

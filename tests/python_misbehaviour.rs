@@ -136,6 +136,56 @@ fn sigterm_and_sighup_stop_a_render_as_ctrl_c_does_with_their_own_exit_codes() {
 }
 
 #[test]
+fn compare_stopped_by_a_signal_or_its_timeout_stops_its_render_and_leaves_nothing() {
+    // compare's render child used to run on after compare was killed, and
+    // its folder of renders to stay behind.
+    let dir = tempfile::tempdir().unwrap();
+    let temporary = dir.path().join("tmp");
+    std::fs::create_dir(&temporary).unwrap();
+    let busy = dir.path().join("busy");
+    node_scene(
+        dir.path(),
+        "    outputs = {\"out\": tessera.Float()}\n\n    def __call__(self, ctx):\n        import os\n        \
+         with open(\"busy.tmp\", \"w\") as f:\n            f.write(str(os.getpid()))\n        \
+         os.replace(\"busy.tmp\", \"busy\")\n        while True:\n            pass\n",
+    );
+    for (how, code, why) in [
+        ("TERM", 143, "terminated (SIGTERM)"),
+        ("INT", 130, "interrupted (Ctrl-C)"),
+        ("--timeout", 124, "stopped after --timeout 1 s"),
+    ] {
+        let _ = std::fs::remove_file(&busy);
+        let mut command = tessera_command(dir.path());
+        command
+            .args(["compare", "scene.toml", "--threads", "1,2", "--runs", "1"])
+            .env("TMPDIR", &temporary);
+        let run = match how {
+            "--timeout" => run_command(command.args(["--timeout", "1"])),
+            signal => crate::util::signal_once_written(&mut command, &busy, signal),
+        };
+        run.expect_code(code);
+        assert_eq!(
+            run.stderr,
+            format!(
+                "error: {why}, during the render under policy ordered at 1 thread (run 1 of 1), \
+                 after 0 of 2 renders\n"
+            ),
+            "{how}"
+        );
+        assert!(
+            files_in(&temporary).is_empty(),
+            "{how}: {:?}",
+            files_in(&temporary)
+        );
+        let node_process = std::fs::read_to_string(&busy).unwrap();
+        assert!(
+            !Path::new("/proc").join(&node_process).exists(),
+            "{how}: the node's process {node_process} still runs"
+        );
+    }
+}
+
+#[test]
 fn an_endless_loop_at_import_is_stopped_too() {
     let dir = tempfile::tempdir().unwrap();
     node_scene(

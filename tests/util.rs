@@ -196,16 +196,51 @@ pub fn files_in(dir: &Path) -> Vec<String> {
 /// Ctrl-C at a terminal would, `TERM` as `kill`); what it printed and
 /// returned then.
 pub fn signal_after_line(command: &mut Command, line: &str, signal: &str) -> Run {
-    use std::io::{BufRead, BufReader, Read};
-    let mut child = command
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("tessera starts");
+    use std::io::{BufRead, BufReader};
+    let mut child = spawn_piped(command);
     let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
     let mut first = String::new();
     stdout.read_line(&mut first).expect("a line");
     assert_eq!(first, line, "the node did not get busy");
+    let run = signal_and_wait(child, stdout, signal);
+    Run {
+        stdout: first + &run.stdout,
+        ..run
+    }
+}
+
+/// Starts `command` (whose node writes `marker` once it is busy), waits
+/// for that file, then sends it `signal`; what it printed and returned.
+pub fn signal_once_written(command: &mut Command, marker: &Path, signal: &str) -> Run {
+    let mut child = spawn_piped(command);
+    let stdout = child.stdout.take().expect("piped stdout");
+    let started = std::time::Instant::now();
+    while !marker.exists() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the node did not get busy"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    signal_and_wait(child, stdout, signal)
+}
+
+fn spawn_piped(command: &mut Command) -> std::process::Child {
+    command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("tessera starts")
+}
+
+/// Sends `signal` to `child`, waits for it (30 s at most), and reads the
+/// rest of its output.
+fn signal_and_wait(
+    mut child: std::process::Child,
+    mut stdout: impl std::io::Read,
+    signal: &str,
+) -> Run {
+    use std::io::Read;
     let sent = Command::new("kill")
         .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
@@ -234,12 +269,11 @@ pub fn signal_after_line(command: &mut Command, line: &str, signal: &str) -> Run
         .expect("stderr");
     Run {
         code: status.code().unwrap_or(-1),
-        stdout: first + &rest,
+        stdout: rest,
         stderr,
     }
 }
 
-/// The pixel hash of each summary line a range printed, in order.
 pub fn frame_hashes(stdout: &str) -> Vec<String> {
     stdout
         .lines()

@@ -2,17 +2,25 @@
 //! count, several times, and reports which renders differ and by how much.
 //!
 //! Every render is its own `tessera render` process, so each run starts
-//! with a fresh interpreter, exactly as separate invocations would.
+//! with a fresh interpreter, exactly as separate invocations would. Each
+//! has its own process group: Ctrl-C, SIGTERM, SIGHUP and `--timeout`
+//! reach `compare`, which passes the stop on to the render running and
+//! reports it once that render has stopped (and cleaned up after itself).
 
 use crate::commands::{load, parse_policy, parse_seconds};
-use crate::failure::{EXIT_BAD_SCENE, EXIT_IO, Failure};
+use crate::failure::{EXIT_BAD_SCENE, EXIT_IO, EXIT_TIMEOUT, Failure};
 use crate::terminal;
 use clap::Args;
 use serde::Serialize;
+use std::fs::File;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Instant;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tessera_output::{Framebuffer, read_image, write_image};
+use tessera_process::StopSignal;
 use tessera_python::{Policy, PythonRuntime, PythonWorkers, RunOptions, ScriptAccess};
 use tessera_session::{Loaded, Reading};
 
@@ -52,6 +60,10 @@ pub struct CompareArgs {
     /// Print the table as JSON.
     #[arg(long)]
     json: bool,
+    /// Stop the comparison (exit code 124) after this many seconds in all,
+    /// stopping the render it is running.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    timeout: Option<f64>,
 }
 
 /// One render of the comparison.
@@ -101,14 +113,38 @@ pub fn compare(args: &CompareArgs) -> Result<(), Failure> {
         ));
     }
     let work = tempfile::tempdir().map_err(|e| Failure::from_error(EXIT_IO, e.into()))?;
+    let stopping = Stopping::install(args.timeout);
+    let renders = policies.len() * args.threads.len() * args.runs as usize;
     let mut rows = Vec::new();
     let mut heat_map_written = false;
     for policy in &policies {
         let mut reference: Option<Framebuffer> = None;
         for &threads in &args.threads {
             for run in 1..=args.runs {
-                let out = work.path().join(format!("{policy}-{threads}-{run}.exr"));
-                let (blake3, seconds) = render_once(args, *policy, threads, &out)?;
+                let name = format!("{policy}-{threads}-{run}");
+                let out = work.path().join(format!("{name}.exr"));
+                let render = RenderOnce {
+                    args,
+                    policy: *policy,
+                    threads,
+                    out: &out,
+                    log: &work.path().join(name),
+                };
+                let (blake3, seconds) = render.run(&stopping).map_err(|failure| match stopping
+                    .stopped(args.timeout)
+                {
+                    Some((code, why)) => Failure::new(
+                        code,
+                        format!(
+                            "error: {why}, during the render under policy {policy} at {} \
+                             (run {run} of {}), after {} of {renders} renders",
+                            threads_phrase(threads),
+                            args.runs,
+                            rows.len()
+                        ),
+                    ),
+                    None => failure,
+                })?;
                 let image = read_image(&out).map_err(|e| Failure::from_error(EXIT_IO, e.into()))?;
                 let (differing_pixels, max_channel_difference) = match &reference {
                     Some(reference) => difference(reference, &image),
@@ -179,60 +215,159 @@ fn policies(requested: &[String], scene_policy: Option<Policy>) -> Result<Vec<Po
         .collect()
 }
 
-/// Renders once in a child `tessera render`; its pixel hash and wall time.
-fn render_once(
-    args: &CompareArgs,
+/// What stops the comparison: Ctrl-C, SIGTERM, SIGHUP or `--timeout`,
+/// passed on to the render child running (shared with the signal handler's
+/// thread and the deadline's).
+#[derive(Default)]
+struct Stopping {
+    /// The render child running, until it has exited (and before it is
+    /// waited for, so that its pid is still its own).
+    child: Mutex<Option<u32>>,
+    /// The stop's exit code (130, 143, 129; 124 for `--timeout`), 0 if none.
+    code: AtomicU8,
+}
+
+impl Stopping {
+    fn install(timeout: Option<f64>) -> Arc<Stopping> {
+        let stopping = Arc::new(Stopping::default());
+        let handler = stopping.clone();
+        // Without the handler, a signal ends compare at once, as before.
+        let _ = tessera_process::on_stop_signals(&StopSignal::ALL, move |stop| {
+            handler.stop(stop.exit_code(), stop);
+        });
+        if let Some(seconds) = timeout {
+            let deadline = stopping.clone();
+            let _ = std::thread::Builder::new()
+                .name("tessera-timeout".into())
+                .spawn(move || {
+                    std::thread::sleep(Duration::from_secs_f64(seconds));
+                    deadline.stop(EXIT_TIMEOUT, StopSignal::Terminate);
+                });
+        }
+        stopping
+    }
+
+    /// Records the first stop and passes `signal` on to the render running
+    /// (a second Ctrl-C makes it exit at once, as it would alone).
+    fn stop(&self, code: u8, signal: StopSignal) {
+        let _ = (self.code).compare_exchange(0, code, Ordering::SeqCst, Ordering::SeqCst);
+        if let Some(pid) = *self.child.lock().unwrap_or_else(|e| e.into_inner()) {
+            tessera_process::send_stop(pid, signal);
+        }
+    }
+
+    /// Registers the render child that runs now, and passes on a stop that
+    /// came before it did.
+    fn running(&self, child: Option<u32>) {
+        let mut running = self.child.lock().unwrap_or_else(|e| e.into_inner());
+        *running = child;
+        let code = self.code.load(Ordering::SeqCst);
+        if let (Some(pid), true) = (child, code != 0) {
+            let stop = StopSignal::from_exit_code(code).unwrap_or(StopSignal::Terminate);
+            tessera_process::send_stop(pid, stop);
+        }
+    }
+
+    /// Why the comparison was stopped, if it was: its exit code and what to
+    /// say.
+    fn stopped(&self, timeout: Option<f64>) -> Option<(u8, String)> {
+        match self.code.load(Ordering::SeqCst) {
+            0 => None,
+            EXIT_TIMEOUT => Some((
+                EXIT_TIMEOUT,
+                format!("stopped after --timeout {} s", timeout.unwrap_or_default()),
+            )),
+            code => StopSignal::from_exit_code(code).map(|stop| (code, stop.describe().into())),
+        }
+    }
+}
+
+/// One render of the comparison, in a child `tessera render`.
+struct RenderOnce<'a> {
+    args: &'a CompareArgs,
     policy: Policy,
     threads: usize,
-    out: &Path,
-) -> Result<(String, f64), Failure> {
-    let exe = std::env::current_exe().map_err(|e| Failure::from_error(EXIT_IO, e.into()))?;
-    let mut command = Command::new(exe);
-    command
-        .arg("render")
-        .arg(&args.scene)
-        .arg("-o")
-        .arg(out)
-        .args(["--threads", &threads.to_string()])
-        .args(["--tile", &args.tile.to_string()])
-        .args(["--python-policy", policy.name()]);
-    if let Some(interval) = args.switch_interval {
-        command.args(["--switch-interval", &interval.to_string()]);
+    /// The image to write.
+    out: &'a Path,
+    /// The path its standard output and error are written beside (with
+    /// `.out` and `.err` added).
+    log: &'a Path,
+}
+
+impl RenderOnce<'_> {
+    /// Renders; its pixel hash and wall time.
+    fn run(&self, stopping: &Stopping) -> Result<(String, f64), Failure> {
+        let (args, policy, threads) = (self.args, self.policy, self.threads);
+        let io = |e: std::io::Error| Failure::from_error(EXIT_IO, e.into());
+        let exe = std::env::current_exe().map_err(io)?;
+        let (stdout_path, stderr_path) = (
+            self.log.with_extension("out"),
+            self.log.with_extension("err"),
+        );
+        let mut command = Command::new(exe);
+        command
+            .arg("render")
+            .arg(&args.scene)
+            .arg("-o")
+            .arg(self.out)
+            .args(["--threads", &threads.to_string()])
+            .args(["--tile", &args.tile.to_string()])
+            .args(["--python-policy", policy.name()]);
+        if let Some(interval) = args.switch_interval {
+            command.args(["--switch-interval", &interval.to_string()]);
+        }
+        if args.no_python {
+            command.arg("--no-python");
+        }
+        if let Some(workers) = args.python_workers {
+            command.args(["--python-workers", workers.name()]);
+        }
+        // Its own group: a stop reaches it from compare alone, once.
+        command
+            .stdin(Stdio::null())
+            .stdout(File::create(&stdout_path).map_err(io)?)
+            .stderr(File::create(&stderr_path).map_err(io)?)
+            .process_group(0);
+        let started = Instant::now();
+        let mut child = command.spawn().map_err(io)?;
+        stopping.running(Some(child.id()));
+        tessera_process::await_exit(&child);
+        stopping.running(None);
+        let status = child.wait().map_err(io)?;
+        let seconds = started.elapsed().as_secs_f64();
+        let stdout = std::fs::read_to_string(&stdout_path).map_err(io)?;
+        if !status.success() {
+            let stderr = std::fs::read(&stderr_path).map_err(io)?;
+            let code = status
+                .code()
+                .and_then(|c| u8::try_from(c).ok())
+                .unwrap_or(EXIT_IO);
+            return Err(Failure::new(
+                code,
+                format!(
+                    "{}\nerror: the render under policy {policy} at {} failed; reproduce it with:\n  \
+                     tessera render {} -o out.exr --threads {threads} --python-policy {policy}",
+                    String::from_utf8_lossy(&stderr).trim_end(),
+                    threads_phrase(threads),
+                    args.scene.display()
+                ),
+            ));
+        }
+        let blake3 = stdout
+            .rsplit("blake3 ")
+            .next()
+            .map(|h| h.trim().to_string())
+            .unwrap_or_default();
+        Ok((blake3, seconds))
     }
-    if args.no_python {
-        command.arg("--no-python");
+}
+
+/// "1 thread", "4 threads".
+fn threads_phrase(threads: usize) -> String {
+    match threads {
+        1 => "1 thread".into(),
+        _ => format!("{threads} threads"),
     }
-    if let Some(workers) = args.python_workers {
-        command.args(["--python-workers", workers.name()]);
-    }
-    let started = Instant::now();
-    let output = command
-        .output()
-        .map_err(|e| Failure::from_error(EXIT_IO, e.into()))?;
-    let seconds = started.elapsed().as_secs_f64();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    if !output.status.success() {
-        let code = output
-            .status
-            .code()
-            .and_then(|c| u8::try_from(c).ok())
-            .unwrap_or(EXIT_IO);
-        return Err(Failure::new(
-            code,
-            format!(
-                "{}\nerror: the render under policy {policy} at {threads} threads failed; reproduce it with:\n  \
-                 tessera render {} -o out.exr --threads {threads} --python-policy {policy}",
-                String::from_utf8_lossy(&output.stderr).trim_end(),
-                args.scene.display()
-            ),
-        ));
-    }
-    let blake3 = stdout
-        .rsplit("blake3 ")
-        .next()
-        .map(|h| h.trim().to_string())
-        .unwrap_or_default();
-    Ok((blake3, seconds))
 }
 
 /// Pixels whose channels are not all bit-identical, and the largest

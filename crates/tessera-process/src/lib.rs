@@ -195,23 +195,32 @@ fn signal(pid: libc::pid_t, signal: libc::c_int) {
 /// the child's socket learns of its exit this way even while a process the
 /// child forked keeps the socket open.
 pub fn flag_exit(child: &Child, flag: std::sync::Arc<std::sync::atomic::AtomicBool>) {
-    let pid: libc::id_t = child.id();
+    let pid = child.id();
     let _ = std::thread::Builder::new()
         .name("tessera-child-exit".into())
         .spawn(move || {
-            loop {
-                // SAFETY: waitid writes the siginfo it is given; WNOWAIT
-                // leaves the child to be waited for by its owner.
-                let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-                let done = unsafe {
-                    libc::waitid(libc::P_PID, pid, &mut info, libc::WEXITED | libc::WNOWAIT)
-                };
-                if done == 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-                    break;
-                }
-            }
+            await_pid_exit(pid);
             flag.store(true, std::sync::atomic::Ordering::SeqCst);
         });
+}
+
+/// Blocks until `child` exits, without reaping it: its pid stays its own,
+/// and safe to signal, until it is waited for.
+pub fn await_exit(child: &Child) {
+    await_pid_exit(child.id());
+}
+
+fn await_pid_exit(pid: libc::id_t) {
+    loop {
+        // SAFETY: waitid writes the siginfo it is given; WNOWAIT leaves the
+        // child to be waited for by its owner.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        let done =
+            unsafe { libc::waitid(libc::P_PID, pid, &mut info, libc::WEXITED | libc::WNOWAIT) };
+        if done == 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            return;
+        }
+    }
 }
 
 /// A signal asking a process to stop, which Tessera stops for as cleanly
