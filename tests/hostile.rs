@@ -223,6 +223,35 @@ fn check_has_a_deadline() {
 }
 
 #[test]
+fn nodes_script_is_supervised_and_has_a_deadline() {
+    // `nodes --script` imports the script, whose code runs: it used to do so
+    // in tessera's own process, with no deadline and no word of a crash.
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &str, i32, String); 4] = [
+        ("loop.py", "while True:\n    pass\n", 124, "error: stopped after --timeout 1 s; the script was still importing, and `nodes --script` was killed\n".into()),
+        ("exit.py", "import ctypes\nctypes.CDLL(None)._exit(0)\n", 3, "error: `nodes --script`'s process exited with code 0\n".into()),
+        ("crash.py", "import ctypes\nctypes.string_at(0)\n", 3, "error: `nodes --script`'s process was killed by signal 11 (SIGSEGV, a segmentation fault)\n".into()),
+        ("/dev/zero", "", 2, "error: cannot read /dev/zero: not a regular file\n".into()),
+    ];
+    for (script, code, exit, expected) in cases {
+        if !code.is_empty() {
+            std::fs::write(dir.path().join(script), code).unwrap();
+        }
+        let run = tessera_in(dir.path(), &["nodes", "--script", script, "--timeout", "1"]);
+        run.expect_code(exit);
+        assert!(run.stdout.is_empty(), "{script}: {}", run.stdout);
+        // A crash's Python stack (faulthandler) comes first.
+        let message = run.stderr.lines().find(|line| line.starts_with("error: "));
+        assert_eq!(
+            message,
+            Some(expected.trim_end()),
+            "{script}: {}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
 fn a_scene_that_is_a_fifo_is_stopped_by_the_timeout_and_an_image_fifo_refused() {
     let dir = tempfile::tempdir().unwrap();
     let mkfifo = |name: &str| {

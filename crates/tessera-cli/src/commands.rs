@@ -858,27 +858,36 @@ fn render_failure(error: RenderError, timeout: Option<f64>) -> Failure {
     Failure::new(code, message)
 }
 
-pub fn nodes(markdown: bool, script: Option<&Path>) -> Result<(), Failure> {
-    let text = match script {
-        Some(script) => {
-            let nodes = tessera_python::describe_script(script)
-                .map_err(|e| Failure::new(EXIT_BAD_SCENE, format!("error: {e}")))?;
-            crate::nodes_doc::script(&nodes)
-        }
-        None => {
-            let registry = tessera_session::registry(
-                PythonSettings::default(),
-                RunOptions::default(),
-                PythonRuntime::default(),
-            );
-            if markdown {
-                crate::nodes_doc::markdown(&registry)
-            } else {
-                crate::nodes_doc::plain(&registry)
-            }
-        }
+pub fn nodes(markdown: bool) -> Result<(), Failure> {
+    let registry = tessera_session::registry(
+        PythonSettings::default(),
+        RunOptions::default(),
+        PythonRuntime::default(),
+    );
+    let text = if markdown {
+        crate::nodes_doc::markdown(&registry)
+    } else {
+        crate::nodes_doc::plain(&registry)
     };
     terminal::write(&text)
+}
+
+/// `tessera nodes --script`: the script is imported (its code runs) in a
+/// supervised child, as `check` does, stopped after `timeout` seconds.
+pub fn nodes_of_script(script: &Path, timeout: f64) -> Result<(), Failure> {
+    if let Some(supervisor) = Supervisor::inherited() {
+        let listed = tessera_python::describe_script(script)
+            .map_err(|e| Failure::new(EXIT_BAD_SCENE, format!("error: {e}")))
+            .and_then(|nodes| terminal::write(&crate::nodes_doc::script(&nodes)));
+        return supervisor.exiting(listed);
+    }
+    supervise(
+        Work::ListScript,
+        script,
+        Some(Duration::from_secs_f64(timeout)),
+        timeout,
+        true,
+    )
 }
 
 #[derive(Args)]

@@ -50,12 +50,16 @@ enum Command {
         #[arg(long)]
         markdown: bool,
         /// List the node classes of this Python script instead.
-        #[arg(long, value_name = "SCRIPT", conflicts_with = "materialx")]
+        #[arg(long, value_name = "SCRIPT", conflicts_with_all = ["materialx", "markdown"])]
         script: Option<PathBuf>,
         /// List the MaterialX standard nodes Tessera renders, with their
         /// types (their nodedefs' signatures).
         #[arg(long)]
         materialx: bool,
+        /// With --script: stop (exit code 124) when importing the script
+        /// and reading its classes take longer than this many seconds.
+        #[arg(long, value_name = "SECONDS", value_parser = commands::parse_seconds, default_value_t = 60.0)]
+        timeout: f64,
     },
     /// A Python worker process of `render --python-workers processes`
     /// (started by the render, never by hand).
@@ -85,8 +89,11 @@ fn main() -> ExitCode {
             materialx: true, ..
         }) => commands::materialx_nodes(),
         Some(Command::Nodes {
-            markdown, script, ..
-        }) => commands::nodes(markdown, script.as_deref()),
+            script: Some(script),
+            timeout,
+            ..
+        }) => commands::nodes_of_script(&script, timeout),
+        Some(Command::Nodes { markdown, .. }) => commands::nodes(markdown),
         Some(Command::NewNode { name, dir }) => commands::new_node(&name, &dir),
         Some(Command::PythonWorker(args)) => commands::python_worker(&args),
         None => {

@@ -1,8 +1,8 @@
-//! The supervised command: `tessera render` and `tessera check` do their
-//! work in a child process (this same program, with the same arguments)
-//! and watch it, so that nothing a scene's code does to its process (exit,
-//! crash, abort, loop past `--timeout`, read the terminal) gets past the
-//! promises of the README: a documented exit code, a message, and either a
+//! The supervised command: `tessera render`, `tessera check` and `tessera
+//! nodes --script` do their work in a child process (this same program,
+//! with the same arguments) and watch it, so that nothing a scene's code
+//! does to its process (exit, crash, abort, loop past `--timeout`, read the
+//! terminal) gets past the promises of the README: a documented exit code, a message, and either a
 //! complete image or none.
 //!
 //! The parent checks the output path, makes the temporary file beside it
@@ -148,6 +148,9 @@ pub enum Work<'a> {
     Frames,
     /// Checks the scene: its exit is the verdict.
     Check,
+    /// Imports a Python script and lists its node classes (`tessera nodes
+    /// --script`): its exit is the verdict.
+    ListScript,
 }
 
 /// What the parent's threads (the reader, the Ctrl-C handler, the
@@ -188,9 +191,9 @@ pub fn supervise(
 ) -> Result<(), Failure> {
     let output = match work {
         Work::Render(target) => Some(target),
-        Work::Check | Work::Frames => None,
+        Work::Check | Work::ListScript | Work::Frames => None,
     };
-    let writes = !matches!(work, Work::Check);
+    let writes = !matches!(work, Work::Check | Work::ListScript);
     let io =
         |e: std::io::Error| Failure::new(EXIT_IO, format!("error: cannot start the render: {e}"));
     let temporary = output
@@ -301,11 +304,18 @@ pub fn supervise(
     let what = match work {
         Work::Render(_) | Work::Frames => "the render",
         Work::Check => "the check",
+        Work::ListScript => "`nodes --script`",
     };
     let written = match work {
         Work::Render(_) => "; no image written",
         Work::Frames => "; the frame it was rendering was not written",
-        Work::Check => "",
+        Work::Check | Work::ListScript => "",
+    };
+    let loading = match work {
+        Work::ListScript => "the script was still importing",
+        _ => {
+            "the scene was still loading (being read, or its Python scripts importing or setting up)"
+        }
     };
     // A child that neither said why it stopped nor was killed here was
     // ended by the signal passed on to it (a check has no handler).
@@ -315,10 +325,7 @@ pub fn supervise(
         let how = match (killed, last_progress) {
             (false, _) => format!("{what} was stopped"),
             (true, Some(_)) => format!("{what} did not stop by itself and was killed"),
-            (true, None) => format!(
-                "the scene was still loading (being read, or its Python scripts importing or \
-                 setting up), and {what} was killed"
-            ),
+            (true, None) => format!("{loading}, and {what} was killed"),
         };
         let message = match stopped_by {
             Some(stop) => (

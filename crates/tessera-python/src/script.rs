@@ -258,6 +258,13 @@ pub fn describe_script(script: &Path) -> Result<Vec<ScriptNode>, PythonError> {
     let script = script
         .canonicalize()
         .map_err(|e| PythonError::Script(format!("cannot read {}: {e}", script.display())))?;
+    // A FIFO or device (/dev/zero) would be read without end.
+    if !script.is_file() {
+        return Err(PythonError::Script(format!(
+            "cannot read {}: not a regular file",
+            script.display()
+        )));
+    }
     Python::attach(|py| {
         if is_pynode(py, &script) {
             let (_, node) = load_pynode(py, &script, "", "tessera_script_described_")?;
