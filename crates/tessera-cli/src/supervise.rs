@@ -2,8 +2,8 @@
 //! nodes --script` do their work in a child process (this same program,
 //! with the same arguments) and watch it, so that nothing a scene's code
 //! does to its process (exit, crash, abort, loop past `--timeout`, read the
-//! terminal) gets past the promises of the README: a documented exit code, a message, and either a
-//! complete image or none.
+//! terminal) gets past the promises of the README: a documented exit code,
+//! a message, and either a complete image or none.
 //!
 //! The parent checks the output path, makes the temporary file beside it
 //! and hands it to the child, which renders, encodes into it and reports
