@@ -325,6 +325,23 @@ fn exhausting_memory_is_an_error_not_a_crash() {
 }
 
 #[test]
+fn a_line_printed_without_end_is_written_in_64_kib_parts_as_it_comes() {
+    // Held whole until its newline, it was added to piece by piece: a
+    // node printing dots took a minute where it now takes a moment, and held
+    // all it printed. The process dies before its newline: only the parts
+    // already written are seen.
+    let dir = tempfile::tempdir().unwrap();
+    node_scene(
+        dir.path(),
+        "    outputs = {\"out\": tessera.Float()}\n\n    def __call__(self, ctx):\n        import os\n        \
+         for _ in range(100000):\n            print(\".\", end=\"\")\n        os.kill(os.getpid(), 9)\n",
+    );
+    let run = render(dir.path(), &["--quiet"]);
+    run.expect_code(3);
+    assert_eq!(run.stdout, ".".repeat(65536));
+}
+
+#[test]
 fn many_prints_from_many_threads_are_neither_lost_nor_mixed_mid_line() {
     let dir = tempfile::tempdir().unwrap();
     // Each line is written in three pieces with Python work between them,

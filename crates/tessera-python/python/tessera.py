@@ -336,7 +336,11 @@ class _LineWriter:
     """Wraps sys.stdout / sys.stderr so that text printed by nodes on
     different render threads is written a whole line at a time: `print`
     writes the text and the newline separately, and another thread could
-    otherwise write between them."""
+    otherwise write between them. A line longer than _LONGEST is written in
+    parts as it comes, so that a node printing without newlines is seen and
+    holds no more than that."""
+
+    _LONGEST = 65536
 
     def __init__(self, stream):
         import threading
@@ -344,32 +348,41 @@ class _LineWriter:
         self._stream = stream
         self._lock = threading.Lock()
         self._ident = threading.get_ident
+        # Each thread's unfinished line: (its length, its pieces), joined
+        # once, when it ends (adding to one string would be quadratic).
         self._partial = {}
 
     def write(self, text):
         ident = self._ident()
-        buffered = self._partial.pop(ident, "") + text
-        complete, newline, rest = buffered.rpartition("\n")
-        if rest:
-            self._partial[ident] = rest
-        if newline:
-            with self._lock:
-                self._stream.write(complete + newline)
+        length, pieces = self._partial.pop(ident, (0, []))
+        end = text.rfind("\n") + 1
+        if not end and length + len(text) < self._LONGEST:
+            pieces.append(text)
+            self._partial[ident] = (length + len(text), pieces)
+            return len(text)
+        if end:
+            pieces.append(text[:end])
+        else:
+            pieces.append(text)
+        with self._lock:
+            self._stream.write("".join(pieces))
+        if end and end < len(text):
+            self._partial[ident] = (len(text) - end, [text[end:]])
         return len(text)
 
     def flush(self):
         """Flushes this thread's unfinished line too."""
-        rest = self._partial.pop(self._ident(), "")
+        _, pieces = self._partial.pop(self._ident(), (0, []))
         with self._lock:
-            if rest:
-                self._stream.write(rest)
+            if pieces:
+                self._stream.write("".join(pieces))
             self._stream.flush()
 
     def _flush_all(self):
         """At exit: every thread's unfinished line, then the stream."""
         with self._lock:
             for ident in list(self._partial):
-                self._stream.write(self._partial.pop(ident))
+                self._stream.write("".join(self._partial.pop(ident)[1]))
             self._stream.flush()
 
     def __getattr__(self, name):
