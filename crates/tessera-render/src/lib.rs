@@ -614,7 +614,7 @@ fn run_tiles<R: Send>(
         };
         let workers = scope.spawn(move || claim_tiles(threads, claims, work, sender));
         let stop_on_panic = StopOnPanic { stop, finished };
-        let failure = in_tile_order(receiver, &mut finish, stop, finished);
+        let failure = in_tile_order(receiver, &mut finish, (stop, cancel), finished);
         drop(stop_on_panic);
         let done = workers
             .join()
@@ -711,9 +711,9 @@ impl Drop for StopOnPanic<'_> {
 }
 
 /// The workers' side of [`run_tiles`]: each claims the next tile in index
-/// order until there is none, skipping every tile once cancelled or
-/// stopped and the tiles after the first failed one, and sends what became
-/// of each. Returns when the last worker was done.
+/// order until there is none, or until it is cancelled or stopped or its
+/// tile comes after a failed one, and sends what became of each. Returns
+/// when the last worker was done.
 fn claim_tiles<R: Send>(
     threads: &RenderThreads,
     claims: Claims,
@@ -752,9 +752,15 @@ fn claim_tiles<R: Send>(
                     None => wait(),
                 }
             }
-            let result = (!skip()).then(|| work(index, &mut scratch, share.as_ref()));
+            if skip() {
+                // So is every tile this worker would claim after it: cancel
+                // and stop stay set, and its later tiles come after a failed
+                // one too.
+                break;
+            }
+            let result = work(index, &mut scratch, share.as_ref());
             drop(share);
-            if let Some(Err(_)) = &result {
+            if result.is_err() {
                 first_failure.fetch_min(index, Ordering::Relaxed);
                 claims.finished.wake();
             }
@@ -766,13 +772,14 @@ fn claim_tiles<R: Send>(
 }
 
 /// The calling thread's side of [`run_tiles`]: gives each tile's result to
-/// `finish` in tile order, until a tile that failed or was skipped, or
-/// until `finish` fails (which sets `stop`), and returns the lowest-index
-/// failure.
+/// `finish` in tile order, until a tile that failed or was skipped, until
+/// `finish` fails (which sets `stop`), or until `cancel` is set (the tiles
+/// rendered ahead are not finished: a band's encoding takes long), and
+/// returns the lowest-index failure.
 fn in_tile_order<R>(
     reports: impl IntoIterator<Item = Vec<TileReport<R>>>,
     finish: &mut impl FnMut(usize, R) -> Result<(), RenderError>,
-    stop: &AtomicBool,
+    (stop, cancel): (&AtomicBool, &AtomicBool),
     finished: &Finished,
 ) -> Option<RenderError> {
     let mut failure: Option<(usize, RenderError)> = None;
@@ -780,15 +787,16 @@ fn in_tile_order<R>(
     let mut next = 0;
     for (index, result) in reports.into_iter().flatten() {
         match result {
-            Some(Ok(value)) => {
+            Ok(value) => {
                 pending.insert(index, value);
             }
-            Some(Err(error)) if failure.as_ref().is_none_or(|(i, _)| index < *i) => {
+            Err(error) if failure.as_ref().is_none_or(|(i, _)| index < *i) => {
                 failure = Some((index, error));
             }
-            Some(Err(_)) | None => {}
+            Err(_) => {}
         }
         while !stop.load(Ordering::Relaxed)
+            && !cancel.load(Ordering::Relaxed)
             && let Some(value) = pending.remove(&next)
         {
             if let Err(error) = finish(next, value) {
@@ -804,9 +812,8 @@ fn in_tile_order<R>(
     failure.map(|(_, error)| error)
 }
 
-/// A tile's index and what became of it: its result, why it failed, or
-/// None if it was skipped.
-type TileReport<R> = (usize, Option<Result<R, RenderError>>);
+/// A tile's index and its result, or why it failed.
+type TileReport<R> = (usize, Result<R, RenderError>);
 
 /// A worker's finished tiles, sent in batches to the thread that orders
 /// them: each send wakes that thread, which cost a system call per tile (5%
@@ -833,7 +840,7 @@ impl<'s, R> TileReports<'s, R> {
     /// Adds a tile's report; sends the batch if it holds a failure, so that
     /// the first failure is known at once, or if it has waited long enough.
     fn push(&mut self, report: TileReport<R>) {
-        let failed = matches!(report.1, Some(Err(_)));
+        let failed = report.1.is_err();
         self.batch.push(report);
         if failed || self.sent.elapsed() >= Self::LATENCY {
             self.send();
@@ -1000,14 +1007,16 @@ mod tests {
 
     #[test]
     fn results_are_finished_in_tile_order_and_the_lowest_failure_is_kept() {
-        let cancelled = || Some(Err(RenderError::Cancelled { interrupted: None }));
         let reports: Vec<Vec<TileReport<usize>>> = vec![
-            vec![(2, Some(Ok(2))), (0, Some(Ok(0)))],
-            vec![(5, Some(Err(RenderError::BadTileSize))), (1, Some(Ok(1)))],
-            vec![(3, cancelled()), (4, None)],
+            vec![(2, Ok(2)), (0, Ok(0))],
+            vec![(5, Err(RenderError::BadTileSize)), (1, Ok(1))],
+            vec![
+                (3, Err(RenderError::Cancelled { interrupted: None })),
+                (4, Ok(4)),
+            ],
         ];
         let mut finished = Vec::new();
-        let stop = AtomicBool::new(false);
+        let (stop, cancel) = (AtomicBool::new(false), AtomicBool::new(false));
         let counted = Finished::default();
         let failure = in_tile_order(
             reports,
@@ -1015,7 +1024,7 @@ mod tests {
                 finished.push((index, value));
                 Ok(())
             },
-            &stop,
+            (&stop, &cancel),
             &counted,
         );
         assert_eq!(counted.tiles.load(Ordering::SeqCst), 3);
@@ -1032,11 +1041,11 @@ mod tests {
     #[test]
     fn a_failed_finish_stops_the_workers_and_is_the_failure() {
         let reports: Vec<Vec<TileReport<usize>>> = vec![
-            vec![(0, Some(Ok(0))), (3, Some(Err(RenderError::BadTileSize)))],
-            vec![(1, Some(Ok(1))), (2, Some(Ok(2)))],
+            vec![(0, Ok(0)), (3, Err(RenderError::BadTileSize))],
+            vec![(1, Ok(1)), (2, Ok(2))],
         ];
         let mut finished = Vec::new();
-        let stop = AtomicBool::new(false);
+        let (stop, cancel) = (AtomicBool::new(false), AtomicBool::new(false));
         let failure = in_tile_order(
             reports,
             &mut |index, _| {
@@ -1046,7 +1055,7 @@ mod tests {
                     _ => Ok(()),
                 }
             },
-            &stop,
+            (&stop, &cancel),
             &Finished::default(),
         );
         // Tile 1's sink failure, not tile 3's later one; tile 2 never finished.
@@ -1056,6 +1065,31 @@ mod tests {
             "{failure:?}"
         );
         assert!(stop.load(Ordering::Relaxed));
+    }
+
+    #[test]
+    fn once_cancelled_no_tile_rendered_ahead_is_finished() {
+        // Rendered ahead, up to a few bands of tiles wait to be encoded:
+        // encoding them kept a cancelled render going for half a second.
+        let cancel = AtomicBool::new(false);
+        let mut finished = Vec::new();
+        let reports = (0..4).map(|index| {
+            if index == 2 {
+                cancel.store(true, Ordering::Relaxed);
+            }
+            vec![(index, Ok(index))]
+        });
+        let failure = in_tile_order(
+            reports,
+            &mut |index, _| {
+                finished.push(index);
+                Ok(())
+            },
+            (&AtomicBool::new(false), &cancel),
+            &Finished::default(),
+        );
+        assert_eq!(finished, [0, 1]);
+        assert!(failure.is_none());
     }
 
     fn pool(threads: usize) -> RenderThreads {
