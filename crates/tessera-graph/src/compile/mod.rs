@@ -7,8 +7,9 @@
 //! 4. [`types`]: generic types, conversions, constants read in their types;
 //! 5. [`plan`]: only what the output reads, built, reindexed, with margins.
 //!
-//! Passes 1, 2 and the `[image]` table report every mistake they find; a
-//! later pass runs only on a scene the earlier ones found no mistake in.
+//! Passes 1, 2, 4 and the `[image]` table report every mistake they find
+//! (pass 4 but those of nodes reading a node with one); a later pass runs
+//! only on a scene the earlier ones found no mistake in.
 
 mod cycles;
 mod kinds;

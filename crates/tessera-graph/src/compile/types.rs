@@ -23,15 +23,28 @@ pub struct TypedNode {
     pub outputs: Vec<ValueType>,
 }
 
-/// The typed nodes, in `order`; the first node whose types cannot be
-/// resolved stops the pass (nothing downstream of it can be typed).
+/// The typed nodes, in `order`, or every mistake found: each node's, but
+/// for the nodes that read one with a mistake (their types cannot be
+/// known).
 pub fn resolve_types(graph: &Graph, order: &[usize]) -> Result<Vec<TypedNode>, SceneErrors> {
     let mut output_types: Vec<Vec<ValueType>> = vec![Vec::new(); graph.nodes.len()];
+    let mut untyped = vec![false; graph.nodes.len()];
+    let mut errors = Vec::new();
     let mut typed = Vec::with_capacity(order.len());
     for &i in order {
         let node = &graph.nodes[i];
-        let (generic, inputs, uniforms) =
-            plan_inputs(node, graph, &output_types).map_err(|d| SceneErrors(vec![d]))?;
+        if node.deps.iter().any(|&dep| untyped[dep]) {
+            untyped[i] = true;
+            continue;
+        }
+        let (generic, inputs, uniforms) = match plan_inputs(node, graph, &output_types) {
+            Ok(planned) => planned,
+            Err(mistakes) => {
+                errors.extend(mistakes);
+                untyped[i] = true;
+                continue;
+            }
+        };
         let outputs: Vec<ValueType> = (node.kind.spec().outputs.iter())
             .map(|o| match o.ty {
                 SocketType::Fixed(t) => t,
@@ -47,7 +60,11 @@ pub fn resolve_types(graph: &Graph, order: &[usize]) -> Result<Vec<TypedNode>, S
             outputs,
         });
     }
-    Ok(typed)
+    if errors.is_empty() {
+        Ok(typed)
+    } else {
+        Err(SceneErrors(errors))
+    }
 }
 
 /// The `[output]` table planned: its colour (as color4) and its alpha (a
@@ -121,12 +138,13 @@ fn link_input(
 
 type InputPlan = (Option<ValueType>, Vec<PlannedInput>, Vec<(String, Value)>);
 
-/// Resolves a node's generic type and plans each input.
+/// Resolves a node's generic type and plans each input; or every input's
+/// mistake.
 fn plan_inputs(
     node: &Resolved,
     graph: &Graph,
     output_types: &[Vec<ValueType>],
-) -> Result<InputPlan, Diagnostic> {
+) -> Result<InputPlan, Vec<Diagnostic>> {
     let spec = node.kind.spec();
     let target_of = |param: &Param| -> Option<(usize, usize)> {
         let link = link_of(&param.value)?;
@@ -137,9 +155,10 @@ fn plan_inputs(
         };
         Some((node, output))
     };
-    let generic = generic_type(node, spec, &target_of, output_types)?;
+    let generic = generic_type(node, spec, &target_of, output_types).map_err(|d| vec![d])?;
     let mut inputs = Vec::new();
     let mut uniforms = Vec::new();
+    let mut mistakes = Vec::new();
     for (input, param) in spec.inputs.iter().zip(&node.params) {
         let ty = match input.ty {
             SocketType::Fixed(t) => t,
@@ -148,17 +167,23 @@ fn plan_inputs(
         let value = match param {
             Some(param) => {
                 if let Some((source, output)) = target_of(param) {
-                    inputs.push(link_input(source, output, ty, &param.value, output_types)?);
+                    match link_input(source, output, ty, &param.value, output_types) {
+                        Ok(link) => inputs.push(link),
+                        Err(d) => mistakes.push(d),
+                    }
                     continue;
                 }
-                constant(&param.value, ty, input).map_err(|d| {
-                    let mut d = d;
-                    d.message = format!(
-                        "node `{}`, input `{}`: {}",
-                        node.desc.id.value, input.name, d.message
-                    );
-                    d
-                })?
+                match constant(&param.value, ty, input) {
+                    Ok(value) => value,
+                    Err(mut d) => {
+                        d.message = format!(
+                            "node `{}`, input `{}`: {}",
+                            node.desc.id.value, input.name, d.message
+                        );
+                        mistakes.push(d);
+                        continue;
+                    }
+                }
             }
             None => match input.geometry {
                 Some(geometry) => {
@@ -174,7 +199,11 @@ fn plan_inputs(
             uniforms.push((input.name.clone(), value));
         }
     }
-    Ok((generic, inputs, uniforms))
+    if mistakes.is_empty() {
+        Ok((generic, inputs, uniforms))
+    } else {
+        Err(mistakes)
+    }
 }
 
 fn default_value(input: &InputSpec, ty: ValueType) -> Value {
@@ -371,6 +400,29 @@ mod tests {
         assert_eq!(
             messages(&errors.0),
             ["cannot connect a color3 output to a vector2 input"]
+        );
+    }
+
+    #[test]
+    fn every_nodes_mistakes_are_reported_but_not_those_of_nodes_reading_one() {
+        // `n` has two wrong inputs, `m` one; `after` reads `n`, whose types
+        // are unknown: its own mismatch would be a guess.
+        let errors = typed(
+            "[nodes.c]\ntype = \"constant\"\nvalue = [0.1, 0.2, 0.3]\n\
+             [nodes.n]\ntype = \"noise2d\"\ntexcoord = \"@c\"\namplitude = \"high\"\n\
+             [nodes.m]\ntype = \"checkerboard\"\nuvtiling = \"@c\"\n\
+             [nodes.after]\ntype = \"rotate2d\"\nin = \"@n\"\n[output]\ncolor = \"@m\"\n",
+        )
+        .unwrap_err();
+        let mut found = messages(&errors.0);
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                "cannot connect a color3 output to a vector2 input",
+                "cannot connect a color3 output to a vector2 input",
+                "node `n`, input `amplitude`: expected a float, found a string",
+            ]
         );
     }
 
