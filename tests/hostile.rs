@@ -223,6 +223,35 @@ fn check_has_a_deadline() {
 }
 
 #[test]
+fn escape_sequences_in_a_scene_reach_the_terminal_escaped() {
+    // A node id, a link and a Python error quoting escape sequences: printed
+    // raw, they would clear the screen or recolour the terminal.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("scene.toml"),
+        "[image]\nwidth = 8\nheight = 8\n\n[nodes.\"\\u001b[31mred\"]\ntype = \"constant\"\n\n\
+         [output]\ncolor = \"@x\\u001b[2J\"\n",
+    )
+    .unwrap();
+    let run = tessera_in(dir.path(), &["check", "scene.toml"]);
+    run.expect_code(2);
+    assert!(!run.stderr.contains('\u{1b}'), "{}", run.stderr);
+    run.expect_stderr_start("error: link to a missing node `x\\u{1b}[2J`\n");
+    run.expect_stderr_has("= help: the node ids are `\\u{1b}[31mred`\n");
+    write_python_node_scene(
+        dir.path(),
+        "import tessera\n\n\nclass N(tessera.Node):\n    outputs = {\"out\": tessera.Float()}\n\n    \
+         def __call__(self, ctx):\n        raise ValueError(\"\\x1b]0;owned\\x07\")\n",
+        (8, 8),
+        "",
+    );
+    let run = tessera_in(dir.path(), &["render", "scene.toml", "-o", "out.png"]);
+    run.expect_code(3);
+    assert!(!run.stderr.contains('\u{1b}'), "{}", run.stderr);
+    run.expect_stderr_has("ValueError: \\u{1b}]0;owned\\u{7} (in N.__call__, node.py:8)\n");
+}
+
+#[test]
 fn nodes_script_is_supervised_and_has_a_deadline() {
     // `nodes --script` imports the script, whose code runs: it used to do so
     // in tessera's own process, with no deadline and no word of a crash.

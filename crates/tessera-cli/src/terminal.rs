@@ -2,6 +2,7 @@
 //! panics when its stream is closed or full, which would turn a render
 //! that succeeded into exit code 101.
 
+use std::borrow::Cow;
 use std::io::Write;
 
 use crate::failure::{EXIT_IO, Failure};
@@ -28,8 +29,41 @@ pub fn line(line: &str) -> Result<(), Failure> {
     write(&format!("{line}\n"))
 }
 
-/// Writes `line` and a newline to standard error. A failure is ignored:
+/// Writes `line` and a newline to standard error, its control characters
+/// but newlines and tabs escaped (`\u{1b}`): messages quote the scene and
+/// what its code raised, whose escape sequences would otherwise move the
+/// cursor, clear the screen or recolour the terminal. A failure is ignored:
 /// there is nowhere left to report it, and the exit code still tells.
 pub fn error_line(line: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
+    let _ = writeln!(std::io::stderr().lock(), "{}", escape_controls(line));
+}
+
+fn escape_controls(text: &str) -> Cow<'_, str> {
+    let is_escaped = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.contains(is_escaped) {
+        return Cow::Borrowed(text);
+    }
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if is_escaped(c) {
+            escaped.extend(c.escape_debug());
+        } else {
+            escaped.push(c);
+        }
+    }
+    Cow::Owned(escaped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_but_newlines_and_tabs_are_escaped() {
+        assert_eq!(escape_controls("plain\tline\n"), "plain\tline\n");
+        assert_eq!(
+            escape_controls("`x\u{1b}[2J` \r\u{7f}\u{9b}é"),
+            "`x\\u{1b}[2J` \\r\\u{7f}\\u{9b}é"
+        );
+    }
 }
