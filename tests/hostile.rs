@@ -223,6 +223,25 @@ fn check_has_a_deadline() {
 }
 
 #[test]
+fn a_node_closing_tesseras_descriptors_is_an_error_not_a_panic() {
+    // The signal thread's descriptor among them: signal-hook's iterator
+    // panicked on it.
+    let dir = tempfile::tempdir().unwrap();
+    write_python_node_scene(
+        dir.path(),
+        "import os\nimport tessera\n\n\nclass N(tessera.Node):\n    outputs = {\"out\": tessera.Float()}\n\n    \
+         def __call__(self, ctx):\n        os.closerange(3, 10000)\n        return 0.5\n",
+        (8, 8),
+        "",
+    );
+    let run = tessera_in(dir.path(), &["render", "scene.toml", "-o", "out.png"]);
+    run.expect_code(3);
+    run.expect_stderr_start("error: cannot write out.png: Bad file descriptor (os error 9)\n");
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    assert_eq!(files_in(dir.path()), ["node.py", "scene.toml"]);
+}
+
+#[test]
 fn escape_sequences_in_a_scene_reach_the_terminal_escaped() {
     // A node id, a link and a Python error quoting escape sequences: printed
     // raw, they would clear the screen or recolour the terminal.

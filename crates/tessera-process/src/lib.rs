@@ -272,22 +272,44 @@ impl StopSignal {
 }
 
 /// Calls `handler` on a thread of its own for every one of `stops` this
-/// process receives, which then no longer end it.
+/// process receives, which then no longer end it. Should a node close the
+/// descriptors the signals arrive through (`os.closerange`), the thread
+/// ends quietly (signal-hook's own iterator panics), and the signals are
+/// caught but no longer acted on.
 pub fn on_stop_signals(
     stops: &'static [StopSignal],
     mut handler: impl FnMut(StopSignal) + Send + 'static,
 ) -> io::Result<()> {
-    let mut signals = signal_hook::iterator::Signals::new(stops.iter().map(|s| s.number()))?;
+    use signal_hook::iterator::backend::SignalDelivery;
+    use signal_hook::iterator::exfiltrator::SignalOnly;
+    let (read, write) = std::os::unix::net::UnixStream::pair()?;
+    let numbers = stops.iter().map(|s| s.number());
+    let mut delivery = SignalDelivery::with_pipe(read, write, SignalOnly, numbers)?;
     std::thread::Builder::new()
         .name("tessera-signals".into())
         .spawn(move || {
-            for number in signals.forever() {
-                if let Some(&stop) = stops.iter().find(|s| s.number() == number) {
-                    handler(stop);
+            // None: the pipe's other end was closed; an error: this end.
+            while let Ok(Some(pending)) = delivery.poll_pending(&mut wait_for_a_signal) {
+                for number in pending {
+                    if let Some(&stop) = stops.iter().find(|s| s.number() == number) {
+                        handler(stop);
+                    }
                 }
             }
         })?;
     Ok(())
+}
+
+/// Blocks until the signal handler writes a byte to `read`: whether one
+/// came (false at the end of the stream).
+fn wait_for_a_signal(read: &mut std::os::unix::net::UnixStream) -> io::Result<bool> {
+    use std::io::Read;
+    loop {
+        match read.read(&mut [0u8]) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            result => return result.map(|n| n > 0),
+        }
+    }
 }
 
 /// Sends `stop` to process `pid` (a child not yet waited for), as the
