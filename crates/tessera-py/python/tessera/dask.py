@@ -20,6 +20,7 @@ import asyncio
 import atexit
 import contextlib
 import hashlib
+import logging
 import os
 import pathlib
 import shutil
@@ -146,22 +147,26 @@ def _job_task(job):
     return job
 
 
-def local_client(workers=None):
+def local_client(workers=None, log_level=logging.WARNING):
     """A Client of a new LocalCluster on this machine: `workers` worker
-    processes (default: one per core), one thread each."""
+    processes (default: one per core), one thread each; Dask logs messages
+    of `log_level` and above, here and in the workers (Dask's default:
+    warnings, such as a worker lost and restarted)."""
     distributed = _distributed()
     workers = workers or os.cpu_count() or 1
-    cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)
+    cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                       silence_logs=log_level)
     return distributed.Client(cluster)
 
 
 class _Session:
     """The caller's client, or a LocalCluster of our own (of `workers`
-    worker processes) for the job, closed after it."""
+    worker processes, logging at `log_level`) for the job, closed after
+    it."""
 
-    def __init__(self, client, workers=None):
+    def __init__(self, client, workers=None, log_level=logging.WARNING):
         self.own = client is None
-        self.client = local_client(workers) if self.own else client
+        self.client = local_client(workers, log_level) if self.own else client
 
     def __enter__(self):
         return self.client

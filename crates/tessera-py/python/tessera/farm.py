@@ -7,6 +7,7 @@ or a bad scene, 3 a frame failed (named, with its node's message).
 """
 
 import argparse
+import logging
 import sys
 
 import tessera
@@ -68,11 +69,17 @@ def main(argv=None):
     parser.add_argument("--workers", type=_at_least(1), help="the LocalCluster's worker processes (default: one per core)")
     parser.add_argument("--threads", type=_at_least(0), default=1, help="render threads per task (default 1)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="show Dask's own log too (workers lost and restarted, tasks retried)")
     args = parser.parse_args(argv)
 
     import tessera.dask as farm
 
     distributed = farm._distributed()
+    # Dask's warnings (a worker a node killed, restarted; a task retried)
+    # tell what the farm's own error line says, at length.
+    log_level = logging.WARNING if args.verbose else logging.CRITICAL
+    logging.getLogger("distributed").setLevel(log_level)
     # The output is checked before anything renders.
     try:
         farm._output_paths(args.frames, args.output)
@@ -92,7 +99,7 @@ def main(argv=None):
         return _failed(f"cannot reach the Dask scheduler at {args.scheduler}: {error}", 1)
     update, close = _progress_bar(len(args.frames), args.quiet)
     try:
-        with farm._Session(client, args.workers) as client:
+        with farm._Session(client, args.workers, log_level) as client:
             paths = farm.render_frames(scene, args.frames, args.output, client=client, threads=args.threads,
                                        progress=update)
     except farm.FarmError as error:
