@@ -26,6 +26,7 @@ import pathlib
 import shutil
 import signal
 import tempfile
+import warnings
 
 import tessera
 
@@ -154,8 +155,12 @@ def local_client(workers=None, log_level=logging.WARNING):
     warnings, such as a worker lost and restarted)."""
     distributed = _distributed()
     workers = workers or os.cpu_count() or 1
-    cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                       silence_logs=log_level)
+    with warnings.catch_warnings():
+        if log_level > logging.WARNING:
+            # Its dashboard on another port than 8787, which is taken.
+            warnings.filterwarnings("ignore", "Port .* is already in use", UserWarning)
+        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                           silence_logs=log_level)
     return distributed.Client(cluster)
 
 
