@@ -72,7 +72,8 @@ pub fn read_scene(path: &Path) -> Result<SceneSource, LoadError> {
 #[derive(Debug, Clone, Default)]
 pub struct Reading {
     /// A MaterialX document's output to render (`graph/output`); None for
-    /// the first node graph's first output. Only for `.mtlx` files.
+    /// the first node graph's first output. Only for MaterialX documents
+    /// ([`is_materialx_text`]).
     pub output: Option<String>,
     /// The image's width and height, over the scene's `[image]` (a
     /// MaterialX document has none: 1024 x 1024 by default).
@@ -100,10 +101,37 @@ impl Reading {
 /// The image size of a MaterialX document rendered without `--size`.
 pub const MATERIALX_SIZE: (u32, u32) = (1024, 1024);
 
-/// Whether `path` is a MaterialX document (by its `.mtlx` extension).
+/// Whether `path` is a MaterialX document: by its `.mtlx` extension, or,
+/// named otherwise (`.xml`), by the start of its text
+/// ([`is_materialx_text`]). Only a regular file's text is looked at (a pipe
+/// read here would lose what it gives); one that cannot be read is not a
+/// document.
 pub fn is_materialx(path: &Path) -> bool {
+    use std::io::Read;
+    if has_materialx_extension(path) {
+        return true;
+    }
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return false;
+    }
+    let mut head = Vec::new();
+    let read = std::fs::File::open(path).and_then(|file| file.take(1024).read_to_end(&mut head));
+    read.is_ok() && is_materialx_text(path, &String::from_utf8_lossy(&head))
+}
+
+fn has_materialx_extension(path: &Path) -> bool {
     path.extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("mtlx"))
+}
+
+/// Whether the scene file `path` with `text` is a MaterialX document: a
+/// `.mtlx` file, or one whose text starts (after a byte-order mark and
+/// blank space) with `<?xml` or `<materialx`: never TOML, which starts with
+/// a key, a table, a comment or nothing. A `.mtlx` saved as `.xml` is read
+/// as the document it is, not refused as TOML.
+pub fn is_materialx_text(path: &Path, text: &str) -> bool {
+    let start = text.trim_start_matches('\u{feff}').trim_start();
+    has_materialx_extension(path) || start.starts_with("<?xml") || start.starts_with("<materialx")
 }
 
 /// The scene `source` describes: its TOML parsed, or its MaterialX
@@ -111,7 +139,7 @@ pub fn is_materialx(path: &Path) -> bool {
 /// located in the file.
 pub fn describe(source: &SceneSource, reading: &Reading) -> Result<SceneDesc, LoadError> {
     let located = |errors| LoadError::located(source, errors);
-    if is_materialx(&source.path) {
+    if is_materialx_text(&source.path, &source.text) {
         let (width, height) = reading.size.unwrap_or(MATERIALX_SIZE);
         let choice = tessera_materialx::Choice {
             base_dir: source.base_dir().to_path_buf(),
@@ -251,4 +279,28 @@ pub fn render_frame(
         session.end();
     }
     Ok(rendered?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_materialx_document_is_known_by_its_extension_or_its_start() {
+        let xml = Path::new("doc.xml");
+        assert!(is_materialx_text(Path::new("doc.MTLX"), ""));
+        assert!(is_materialx_text(
+            xml,
+            "<?xml version=\"1.0\"?>\n<materialx>"
+        ));
+        assert!(is_materialx_text(
+            xml,
+            "\u{feff}\n  <materialx version=\"1.39\">"
+        ));
+        assert!(!is_materialx_text(xml, "[image]\nwidth = 8\n"));
+        assert!(!is_materialx_text(
+            Path::new("scene.toml"),
+            "# <materialx>\n"
+        ));
+    }
 }
