@@ -230,8 +230,8 @@ fn document_mistakes_are_located_in_the_document() {
     assert_document_errors(
         "<materialx>\n  <nodegraph name=\"NG\">\n    <add name=\"a\" type=\"float\">\n",
         &[(
-            "not well-formed XML: the root node was opened but never closed",
-            "1:1",
+            "not well-formed XML: the document ends before <add> is closed",
+            "3:32",
         )],
     );
     assert_document_errors(
@@ -1629,4 +1629,375 @@ fn a_cubic_filtertype_is_filtered_linearly_as_materialx_renders_it() {
     let cubic = pixels("cubic");
     assert_eq!(cubic, pixels("linear"));
     assert_ne!(cubic, pixels("closest"));
+}
+
+#[test]
+fn a_connection_of_another_type_is_refused_at_the_input_naming_both_types() {
+    // MaterialX connects values of one type only (PortElement::validate:
+    // "Mismatched types in port connection"). A float read as a color3 was
+    // widened silently; a vector2 was the compiler's error at the nodename,
+    // naming neither the input nor its declared type.
+    assert_document_errors(
+        r#"<materialx>
+  <nodegraph name="NG">
+    <input name="scale" type="float" value="2" />
+    <constant name="f" type="float"><input name="value" type="float" value="0.5" /></constant>
+    <constant name="v" type="vector2"><input name="value" type="vector2" value="0.5, 0.2" /></constant>
+    <separate3 name="s" type="multioutput"><input name="in" type="color3" value="1, 2, 3" /></separate3>
+    <multiply name="m" type="color3">
+      <input name="in1" type="color3" nodename="f" />
+      <input name="in2" type="color3" nodename="v" />
+    </multiply>
+    <add name="a" type="color3">
+      <input name="in1" type="color3" nodename="m" />
+      <input name="in2" type="color3" interfacename="scale" />
+    </add>
+    <add name="b" type="color3">
+      <input name="in1" type="color3" nodename="a" />
+      <input name="in2" type="color3" nodename="s" output="outg" />
+    </add>
+    <output name="out" type="color4" nodename="b" />
+  </nodegraph>
+</materialx>
+"#,
+        &[
+            (
+                "input `in1` of type color3 reads node `f`, of type float",
+                "8:7",
+            ),
+            (
+                "input `in2` of type color3 reads node `v`, of type vector2",
+                "9:7",
+            ),
+            (
+                "input `in2` of type color3 reads the node graph's input `scale`, of type float",
+                "13:7",
+            ),
+            (
+                "input `in2` of type color3 reads output `outg` of node `s`, of type float",
+                "17:7",
+            ),
+            (
+                "output `out` of type color4 reads node `b`, of type color3",
+                "19:5",
+            ),
+        ],
+    );
+    // A top-level node reading a node graph's output (check checks the
+    // top-level output too; render renders the graph's, which is right).
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("doc.mtlx"),
+        r#"<materialx>
+  <nodegraph name="NG">
+    <output name="out" type="color3" value="1, 1, 1" />
+  </nodegraph>
+  <constant name="c" type="float">
+    <input name="value" type="float" nodegraph="NG" output="out" />
+  </constant>
+  <output name="top" type="float" nodename="c" />
+</materialx>
+"#,
+    )
+    .unwrap();
+    tessera_in(dir.path(), &["check", "doc.mtlx"])
+        .expect_code(2)
+        .expect_stderr_has(
+            "error: input `value` of type float reads output `out` of node graph `NG`, of type color3\n",
+        )
+        .expect_stderr_has("doc.mtlx:6:5")
+        .expect_stderr_has("(output top)");
+    // A nodedef named by the node: each input's type is the nodedef's.
+    assert_document_errors(
+        r#"<materialx>
+  <nodegraph name="NG">
+    <extract name="e" type="float" nodedef="ND_extract_vector3">
+      <input name="in" type="vector4" value="1, 2, 3, 4" />
+      <input name="index" type="integer" value="3" />
+    </extract>
+    <output name="out" type="float" nodename="e" />
+  </nodegraph>
+</materialx>
+"#,
+        &[(
+            "input `in` is of type vector4, but ND_extract_vector3's is of type vector3",
+            "4:30",
+        )],
+    );
+    // The help says how to convert.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("doc.mtlx"),
+        "<materialx>\n  <nodegraph name=\"NG\">\n    <constant name=\"f\" type=\"float\" />\n    \
+         <output name=\"out\" type=\"color3\" nodename=\"f\" />\n  </nodegraph>\n</materialx>\n",
+    )
+    .unwrap();
+    tessera_in(dir.path(), &["check", "doc.mtlx"])
+        .expect_code(2)
+        .expect_stderr_has(
+            "MaterialX converts no type where it connects: read a color3 here (a `convert` node makes a color3 of a float)",
+        );
+}
+
+#[test]
+fn a_document_cut_short_or_with_a_dtd_is_located_where_it_goes_wrong() {
+    // roxmltree places both at 1:1: the end of the document, and the
+    // DOCTYPE, are where they are.
+    assert_document_errors(
+        "<?xml version=\"1.0\"?>\n<materialx>\n  <nodegraph name=\"NG\">\n    <add name=\"a\" type=\"float\">\n",
+        &[(
+            "not well-formed XML: the document ends before <add> is closed",
+            "4:32",
+        )],
+    );
+    assert_document_errors(
+        "<materialx>\n  <nodegraph name=\"NG\">\n    <add name=\"a\" type=\"float\"",
+        &[(
+            "not well-formed XML: the document ends inside the tag <add>",
+            "3:31",
+        )],
+    );
+    assert_document_errors(
+        r#"<?xml version="1.0"?>
+<!DOCTYPE materialx [ <!ENTITY one "1"> ]>
+<materialx>
+  <nodegraph name="NG">
+    <output name="out" type="float" value="&one;" />
+  </nodegraph>
+</materialx>
+"#,
+        &[(
+            "DTDs are not supported: a MaterialX document has no <!DOCTYPE>",
+            "2:1",
+        )],
+    );
+}
+
+#[test]
+fn a_materialx_document_saved_as_xml_is_read_as_one() {
+    // Chosen by the text, not the extension: it was read as TOML ("invalid
+    // TOML: key with no value").
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join(PATTERN)).unwrap();
+    assert!(text.starts_with("<?xml"));
+    std::fs::write(dir.path().join("pattern.xml"), &text).unwrap();
+    // Without the declaration, by its root element (after a byte-order mark).
+    let bare = text.split_once("?>").unwrap().1;
+    std::fs::write(dir.path().join("bare.xml"), format!("\u{feff}{bare}")).unwrap();
+    let expected = hash_of(PATTERN, &["--size", "24x16"]);
+    for name in ["pattern.xml", "bare.xml"] {
+        let hash = tessera_in(
+            dir.path(),
+            &["render", name, "--size", "24x16", "-o", "out.png"],
+        )
+        .expect_code(0)
+        .pixel_hash();
+        assert_eq!(hash, expected, "{name}");
+    }
+    // check checks each output; convert converts it.
+    let run = tessera_in(dir.path(), &["check", "pattern.xml"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout
+            .contains("pattern.xml NG_pattern/grain_out: ok ("),
+        "{}",
+        run.stdout
+    );
+    tessera_in(dir.path(), &["convert", "pattern.xml", "-o", "scene.toml"])
+        .expect_code(0)
+        .expect_stderr_has("scene.toml (5 nodes)");
+    // Its mistakes are MaterialX's, located.
+    std::fs::write(
+        dir.path().join("bad.xml"),
+        "<?xml version=\"1.0\"?>\n<materialx>\n  <nodegraph name=\"NG\">\n    <output name=\"out\" type=\"float\" nodename=\"nope\" />\n  </nodegraph>\n</materialx>\n",
+    )
+    .unwrap();
+    tessera_in(dir.path(), &["check", "bad.xml"])
+        .expect_code(2)
+        .expect_stderr_has("error: there is no node `nope` here\n")
+        .expect_stderr_has("bad.xml:4:47");
+}
+
+#[test]
+fn an_extracts_type_is_its_output_and_its_index_a_channel_of_its_input() {
+    // `type="vector4"` on an extract of a vector4: the help listed
+    // ND_extract_vector4 as if that type were rendered.
+    let dir = tempfile::tempdir().unwrap();
+    let document = r#"<materialx>
+  <nodegraph name="NG">
+    <extract name="e" type="vector4">
+      <input name="in" type="vector4" value="1, 2, 3, 4" />
+      <input name="index" type="integer" value="3" />
+    </extract>
+    <output name="out" type="vector4" nodename="e" />
+  </nodegraph>
+</materialx>
+"#;
+    assert_document_errors(
+        document,
+        &[(
+            "MaterialX node `extract` of type vector4 is not supported",
+            "3:29",
+        )],
+    );
+    std::fs::write(dir.path().join("doc.mtlx"), document).unwrap();
+    tessera_in(dir.path(), &["check", "doc.mtlx"])
+        .expect_code(2)
+        .expect_stderr_has("= help: a node's `type` is its output's: `extract` gives float\n");
+    // An index past a narrower type's channels names that type's channels,
+    // not any type's 0 to 3.
+    for (ty, value, index, message) in [
+        (
+            "vector2",
+            "1, 2",
+            "4",
+            "a vector2 has channels 0 to 1, not 4",
+        ),
+        (
+            "color3",
+            "1, 2, 3",
+            "-1",
+            "a color3 has channels 0 to 2, not -1",
+        ),
+        (
+            "vector3",
+            "1, 2, 3",
+            "3",
+            "a vector3 has channels 0 to 2, not 3",
+        ),
+    ] {
+        let document = format!(
+            r#"<materialx>
+  <nodegraph name="NG">
+    <extract name="e" type="float">
+      <input name="in" type="{ty}" value="{value}" />
+      <input name="index" type="integer" value="{index}" />
+    </extract>
+    <output name="out" type="float" nodename="e" />
+  </nodegraph>
+</materialx>
+"#
+        );
+        assert_document_errors(&document, &[(message, "5:49")]);
+    }
+    // Every channel of a vector4 is read.
+    let document = r#"<materialx>
+  <nodegraph name="NG">
+    <extract name="e" type="float">
+      <input name="in" type="vector4" value="1, 2, 3, 4" />
+      <input name="index" type="integer" value="3" />
+    </extract>
+    <output name="out" type="float" nodename="e" />
+  </nodegraph>
+</materialx>
+"#;
+    assert_eq!(
+        render_pixels(document, "NG/out", "1x1"),
+        [[4.0, 4.0, 4.0, 1.0]]
+    );
+}
+
+#[test]
+fn a_second_texture_coordinate_set_is_refused_at_its_index() {
+    // It was "node `NG__t` (texcoord) has no input `index`", the help
+    // naming Tessera's own input `texcoord`.
+    for ty in ["vector2", "vector3"] {
+        let document = format!(
+            r#"<materialx>
+  <nodegraph name="NG">
+    <texcoord name="t" type="{ty}">
+      <input name="index" type="integer" value="1" />
+    </texcoord>
+    <output name="out" type="{ty}" nodename="t" />
+  </nodegraph>
+</materialx>
+"#
+        );
+        assert_document_errors(
+            &document,
+            &[(
+                "only texture coordinate index 0 is available, not 1",
+                "4:49",
+            )],
+        );
+        // Index 0 is the texture coordinate.
+        let zero = document.replace("value=\"1\"", "value=\"0\"");
+        let plain = document.replace(
+            "\n      <input name=\"index\" type=\"integer\" value=\"1\" />",
+            "",
+        );
+        assert_eq!(
+            render_pixels(&zero, "NG/out", "4x2"),
+            render_pixels(&plain, "NG/out", "4x2")
+        );
+    }
+}
+
+#[test]
+fn an_images_unknown_colour_space_lists_tesseras_names_and_materialx_aliases() {
+    // It was the image node's list of choices, without MaterialX's names
+    // (and with an empty one).
+    let document = format!(
+        r#"<materialx>
+  <nodegraph name="NG">
+    <image name="i" type="color3">
+      <input name="file" type="filename" value="{}" colorspace="sRGB" />
+    </image>
+    <output name="out" type="color3" nodename="i" />
+  </nodegraph>
+</materialx>
+"#,
+        root().join("scenes/nodes/textures/grid16.png").display()
+    );
+    let at = document.lines().nth(3).unwrap().find("sRGB").unwrap() + 1;
+    assert_document_errors(
+        &document,
+        &[("unknown colour space `sRGB`", &format!("4:{at}"))],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("doc.mtlx"), &document).unwrap();
+    tessera_in(dir.path(), &["check", "doc.mtlx"])
+        .expect_code(2)
+        .expect_stderr_has("Tessera knows raw, lin_rec709, lin_srgb, srgb_texture,")
+        .expect_stderr_has(
+            "and MaterialX's names for them: gamma18, gamma22, gamma24, lin_ap1_scene,",
+        );
+}
+
+#[test]
+fn an_empty_colour_space_is_none_over_the_documents() {
+    // MaterialX's active colour space is the nearest `colorspace` attribute,
+    // empty or not; empty is none: values and texels read as they are. A
+    // value's was an error ("unknown colour space ``"), a file's decoded an
+    // 8-bit texture from sRGB.
+    let texture = root().join("scenes/nodes/textures/grid16.png");
+    let document = |space: &str| {
+        format!(
+            r#"<materialx colorspace="srgb_texture">
+  <nodegraph name="NG">
+    <constant name="c" type="color3">
+      <input name="value" type="color3" value="0.5, 0.25, 1" colorspace="{space}" />
+    </constant>
+    <image name="i" type="color3">
+      <input name="file" type="filename" value="{}" colorspace="{space}" />
+    </image>
+    <output name="value" type="color3" nodename="c" />
+    <output name="file" type="color3" nodename="i" />
+  </nodegraph>
+</materialx>
+"#,
+            texture.display()
+        )
+    };
+    for output in ["NG/value", "NG/file"] {
+        assert_eq!(
+            render_pixels(&document(""), output, "16x16"),
+            render_pixels(&document("lin_rec709"), output, "16x16"),
+            "{output}"
+        );
+    }
+    assert_eq!(
+        render_pixels(&document(""), "NG/value", "1x1"),
+        [[0.5, 0.25, 1.0, 1.0]]
+    );
 }

@@ -69,6 +69,8 @@ pub struct NodeDef {
 /// An `<input>` or `<output>`: a value, or a connection.
 #[derive(Debug)]
 pub struct Port {
+    /// The element: `input` or `output`.
+    pub tag: &'static str,
     pub name: Attr,
     pub type_name: Option<Attr>,
     pub value: Option<Attr>,
@@ -92,15 +94,8 @@ pub fn read(text: &str) -> Result<Document, Vec<Diagnostic>> {
         allow_dtd: false,
         ..Default::default()
     };
-    let xml = roxmltree::Document::parse_with_options(text, options).map_err(|e| {
-        let at = e.pos();
-        let offset = offset_of(text, at.row as usize, at.col as usize);
-        vec![Diagnostic::new(
-            DiagnosticKind::Syntax,
-            format!("not well-formed XML: {e}"),
-            offset..offset,
-        )]
-    })?;
+    let xml = roxmltree::Document::parse_with_options(text, options)
+        .map_err(|e| vec![xml_error(text, &e)])?;
     let root = xml.root_element();
     let mut errors = Vec::new();
     if root.tag_name().name() != "materialx" {
@@ -204,6 +199,126 @@ pub fn read(text: &str) -> Result<Document, Vec<Diagnostic>> {
     }
 }
 
+/// roxmltree's error `e` about `text`, located where it is: a document cut
+/// short at its end (roxmltree places that at 1:1), naming the element left
+/// open; a DTD at its `<!DOCTYPE`.
+fn xml_error(text: &str, e: &roxmltree::Error) -> Diagnostic {
+    use roxmltree::Error;
+    match e {
+        Error::UnclosedRootNode | Error::UnexpectedEndOfStream => {
+            let end = text.trim_end().len();
+            let error = |message: String| {
+                Diagnostic::new(
+                    DiagnosticKind::Syntax,
+                    format!("not well-formed XML: {message}"),
+                    end..end,
+                )
+                .label("the document ends here")
+            };
+            match open_elements(text) {
+                Open::InTag(name, start) => {
+                    error(format!("the document ends inside the tag <{name}>"))
+                        .related(start..start + 1 + name.len(), "this tag is not finished")
+                        .note("is the file cut short? a tag ends with `>` (or `/>`)")
+                }
+                Open::Elements(open) => match open.last() {
+                    Some((name, start)) => error(format!(
+                        "the document ends before <{name}> is closed"
+                    ))
+                    .related(*start..start + 1 + name.len(), "opened here")
+                    .note(format!(
+                        "is the file cut short? an element ends with its end tag (</{name}>), \
+                         or closes itself (<{name} ... />)"
+                    )),
+                    None => error(e.to_string()),
+                },
+            }
+        }
+        Error::DtdDetected => {
+            let start = text.find("<!DOCTYPE").unwrap_or(0);
+            Diagnostic::new(
+                DiagnosticKind::Syntax,
+                "DTDs are not supported: a MaterialX document has no <!DOCTYPE>",
+                start..start + "<!DOCTYPE".len().min(text.len() - start),
+            )
+            .label("this DOCTYPE")
+            .note("remove the <!DOCTYPE ...> declaration: Tessera reads no DTD and expands no entity it declares")
+        }
+        _ => {
+            let at = e.pos();
+            let offset = offset_of(text, at.row as usize, at.col as usize);
+            Diagnostic::new(
+                DiagnosticKind::Syntax,
+                format!("not well-formed XML: {e}"),
+                offset..offset,
+            )
+        }
+    }
+}
+
+/// What is left open at the end of a document cut short.
+enum Open<'t> {
+    /// A start tag not finished: its name and where it starts.
+    InTag(&'t str, usize),
+    /// The elements opened and not closed, outermost first: each name and
+    /// where its start tag starts.
+    Elements(Vec<(&'t str, usize)>),
+}
+
+/// The elements `text` leaves open at its end: a scan of its tags (their
+/// quoted attribute values, comments, CDATA sections and processing
+/// instructions skipped), for a document roxmltree found well-formed up to
+/// its end.
+fn open_elements(text: &str) -> Open<'_> {
+    let mut open: Vec<(&str, usize)> = Vec::new();
+    let mut at = 0;
+    while let Some(found) = text[at..].find('<') {
+        let start = at + found;
+        let rest = &text[start..];
+        let skip_to = |end: &str| rest.find(end).map_or(text.len(), |i| start + i + end.len());
+        if rest.starts_with("<!--") {
+            at = skip_to("-->");
+        } else if rest.starts_with("<![CDATA[") {
+            at = skip_to("]]>");
+        } else if rest.starts_with("<?") {
+            at = skip_to("?>");
+        } else if rest.starts_with("<!") {
+            at = skip_to(">");
+        } else if rest.starts_with("</") {
+            open.pop();
+            at = skip_to(">");
+        } else {
+            let name_end = rest[1..]
+                .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
+                .map_or(rest.len(), |i| i + 1);
+            let name = &rest[1..name_end];
+            // The tag's end: the first `>` outside quotes.
+            let mut quote = None;
+            let mut end = None;
+            for (i, c) in rest.char_indices().skip(name_end) {
+                match (quote, c) {
+                    (Some(q), c) if c == q => quote = None,
+                    (Some(_), _) => {}
+                    (None, '"' | '\'') => quote = Some(c),
+                    (None, '>') => {
+                        end = Some(i);
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            let Some(end) = end else {
+                return Open::InTag(name, start);
+            };
+            if !rest[..end].ends_with('/') {
+                open.push((name, start));
+            }
+            at = start + end + 1;
+        }
+    }
+    Open::Elements(open)
+}
+
 /// Adds an `<input>`, `<output>` or node element to `scope`, its name one
 /// of the scope's `names`.
 fn add_child(
@@ -256,6 +371,10 @@ fn port(element: &roxmltree::Node, name: Attr, inherited: &Inherited) -> Port {
         colorspace,
     } = inherited.within(element);
     Port {
+        tag: match element.tag_name().name() {
+            "output" => "output",
+            _ => "input",
+        },
         name,
         type_name: attr(element, "type"),
         value: attr(element, "value"),
@@ -339,10 +458,15 @@ impl Inherited {
                 .map_or_else(|| self.fileprefix.clone(), str::to_string),
             // MaterialX's aliases become Tessera's names here, once: the
             // value and file reading them, and a converted scene, see those.
+            // An empty one is none (MaterialX's, over an ancestor's): the
+            // working space, read as it is.
             colorspace: attr(element, "colorspace")
                 .map(|space| {
-                    let name = crate::colour_space_name(&space.value).to_string();
-                    Spanned::new(name, space.span)
+                    let name = match space.value.as_str() {
+                        "" => "lin_rec709",
+                        name => crate::colour_space_name(name),
+                    };
+                    Spanned::new(name.to_string(), space.span)
                 })
                 .or_else(|| self.colorspace.clone()),
         }
@@ -425,5 +549,45 @@ mod tests {
         let errors = read("<materialx><add type='float'/></materialx>").unwrap_err();
         assert_eq!(errors[0].message, "<add> has no `name`");
         assert_eq!(errors[0].span, Some(11..15));
+    }
+
+    #[test]
+    fn a_document_cut_short_is_located_at_its_end_naming_what_is_open() {
+        // roxmltree places these at 1:1.
+        let text = "<materialx>\n  <nodegraph name='a'>\n    <!-- <b> -->\n    <add name='x' note='a>b'/>\n";
+        let errors = read(text).unwrap_err();
+        assert_eq!(
+            errors[0].message,
+            "not well-formed XML: the document ends before <nodegraph> is closed"
+        );
+        let end = text.trim_end().len();
+        assert_eq!(errors[0].span, Some(end..end));
+        assert_eq!(errors[0].related[0].0, 14..24);
+        let errors = read("<materialx>\n  <nodegraph name='a>").unwrap_err();
+        assert_eq!(
+            errors[0].message,
+            "not well-formed XML: the document ends inside the tag <nodegraph>"
+        );
+    }
+
+    #[test]
+    fn a_dtd_is_refused_at_its_doctype() {
+        let text = "<?xml version='1.0'?>\n<!DOCTYPE materialx>\n<materialx/>\n";
+        let errors = read(text).unwrap_err();
+        assert_eq!(
+            errors[0].message,
+            "DTDs are not supported: a MaterialX document has no <!DOCTYPE>"
+        );
+        assert_eq!(errors[0].span, Some(22..31));
+    }
+
+    #[test]
+    fn an_empty_colour_space_is_the_working_space_over_an_ancestors() {
+        let document = read(
+            r#"<materialx colorspace="srgb_texture"><nodegraph name="g" colorspace=""><image name="i" type="color3"><input name="file" type="filename" value="a.png" /></image></nodegraph></materialx>"#,
+        )
+        .unwrap();
+        let file = &document.graphs[0].nodes[0].inputs[0];
+        assert_eq!(file.colorspace.as_ref().unwrap().value, "lin_rec709");
     }
 }

@@ -427,6 +427,14 @@ impl<'d> Translator<'d> {
                 self.report(place, diagnostic);
                 return None;
             };
+            let (actual, what) = match &port.output {
+                Some(output) => (
+                    self.node_output_type(target, &output.value),
+                    format!("output `{}` of node `{}`", output.value, nodename.value),
+                ),
+                None => (self.output_of(target), format!("node `{}`", nodename.value)),
+            };
+            self.check_connection(place, port, &what, actual);
             if !self.is_native(target) {
                 // The output of the graph that defines the node.
                 let instance = self.instance(place, target)?;
@@ -490,6 +498,12 @@ impl<'d> Translator<'d> {
                 );
                 return None;
             };
+            let what = format!(
+                "output `{}` of node graph `{}`",
+                output.name.value, graph_name.value
+            );
+            let actual = output.type_name.as_ref().map(|t| t.value.as_str());
+            self.check_connection(place, port, &what, actual);
             let found = self.source(Place::Graph(graph), output);
             // Told at the graph's output, as when it is rendered itself.
             if found.is_none() {
@@ -499,6 +513,14 @@ impl<'d> Translator<'d> {
         }
         if let Some(interface) = &port.interfacename {
             if let Place::Instance(i) = place {
+                let nodedef = self.instances[i].nodedef;
+                let declared = (nodedef.inputs.iter()).find(|d| d.name.value == interface.value);
+                let what = format!(
+                    "input `{}` of definition `{}`",
+                    interface.value, nodedef.name.value
+                );
+                let actual = declared.and_then(|d| d.type_name.as_ref());
+                self.check_connection(place, port, &what, actual.map(|t| t.value.as_str()));
                 return self.interface(i, &interface.value);
             }
             if place == Place::Top {
@@ -524,6 +546,9 @@ impl<'d> Translator<'d> {
                 );
                 return None;
             };
+            let what = format!("the node graph's input `{}`", interface.value);
+            let actual = input.type_name.as_ref().map(|t| t.value.as_str());
+            self.check_connection(place, port, &what, actual);
             // A graph's inputs are set from outside it: the document's
             // top-level nodes, or values. One not connected that names a
             // geometric property reads it, whatever its value (MaterialX's
@@ -544,6 +569,50 @@ impl<'d> Translator<'d> {
         }
         let value = port.value.as_ref()?;
         self.value_of(place, port, value, ColourManaged::Yes)
+    }
+
+    /// The MaterialX type of output `output` of node `target`: its
+    /// nodedef's output of that name, or (a node of one output) the node's
+    /// type.
+    fn node_output_type(&self, target: &'d Element, output: &str) -> Option<&'d str> {
+        let nodedef = self.definitions.nodedef(target);
+        let declared = nodedef
+            .and_then(|d| d.outputs.iter().find(|o| o.name.value == output))
+            .and_then(|o| o.type_name.as_ref());
+        match declared {
+            Some(ty) => Some(&ty.value),
+            None if nodedef.is_some() => None,
+            None => (target.type_name.as_ref()).map(|t| t.value.as_str()),
+        }
+    }
+
+    /// Reports `port` if its `type` is not `actual`, the type of `what`, which
+    /// it reads: MaterialX connects values of one type only, converting none
+    /// (its PortElement::validate: "Mismatched types in port connection").
+    /// A multi-output node read without `output`, or a type not given, is
+    /// told elsewhere or not known.
+    fn check_connection(&mut self, place: Place, port: &Port, what: &str, actual: Option<&str>) {
+        let (Some(declared), Some(actual)) = (&port.type_name, actual) else {
+            return;
+        };
+        if declared.value == actual || actual == "multioutput" {
+            return;
+        }
+        let diagnostic = Diagnostic::new(
+            DiagnosticKind::WrongType,
+            format!(
+                "{} `{}` of type {} reads {what}, of type {actual}",
+                port.tag, port.name.value, declared.value
+            ),
+            port.span.clone(),
+        )
+        .label(format!("this {}", port.tag))
+        .note(format!(
+            "MaterialX converts no type where it connects: read a {0} here \
+             (a `convert` node makes a {0} of a {actual})",
+            declared.value
+        ));
+        self.report(place, diagnostic);
     }
 
     /// `value`, the value of `port`, located.
@@ -673,17 +742,9 @@ impl<'d> Translator<'d> {
         let is_colour = matches!(type_name.value.as_str(), "color3" | "color4")
             && managed == ColourManaged::Yes;
         let space = match &port.colorspace {
-            Some(space) if is_colour => Some(ColorSpace::parse(&space.value).ok_or_else(|| {
-                let known: Vec<&str> = ColorSpace::names().collect();
-                Diagnostic::new(
-                    DiagnosticKind::WrongType,
-                    format!("unknown colour space `{}`", space.value),
-                    space.span.clone(),
-                )
-                .label("this colorspace")
-                .note(format!("Tessera knows {}", known.join(", ")))
-                .note(format!("and MaterialX's names for them: {}", aliases()))
-            })?),
+            Some(space) if is_colour => {
+                Some(ColorSpace::parse(&space.value).ok_or_else(|| unknown_colour_space(space))?)
+            }
             _ => None,
         };
         let text = value.value.trim();
@@ -856,19 +917,33 @@ impl<'d> Translator<'d> {
         let separate = category.value.starts_with("separate");
         if let Some(ty) = element.type_name.as_ref().filter(|_| !separate) {
             if !(signatures.iter()).any(|s| output_type(&category.value, s) == ty.value) {
-                self.report(
-                    place,
-                    Diagnostic::new(
-                        DiagnosticKind::WrongType,
-                        format!(
-                            "MaterialX node `{}` of type {} is not supported",
-                            category.value, ty.value
-                        ),
-                        ty.span.clone(),
-                    )
-                    .label("this type")
-                    .note(listed()),
-                );
+                let mut diagnostic = Diagnostic::new(
+                    DiagnosticKind::WrongType,
+                    format!(
+                        "MaterialX node `{}` of type {} is not supported",
+                        category.value, ty.value
+                    ),
+                    ty.span.clone(),
+                )
+                .label("this type");
+                // Where a nodedef's name is not its output's type
+                // (ND_extract_vector4 reads a vector4 and gives a float), the
+                // types a `type` may be are told first.
+                let mut outputs: Vec<&str> = Vec::new();
+                for signature in signatures {
+                    let output = output_type(&category.value, signature);
+                    if !outputs.contains(&output) {
+                        outputs.push(output);
+                    }
+                }
+                if signatures.iter().any(|s| !outputs.contains(s)) {
+                    diagnostic = diagnostic.note(format!(
+                        "a node's `type` is its output's: `{}` gives {}",
+                        category.value,
+                        outputs.join(", ")
+                    ));
+                }
+                self.report(place, diagnostic.note(listed()));
                 return None;
             }
             // The type is the output's: a generic output's, the node's.
@@ -898,6 +973,15 @@ impl<'d> Translator<'d> {
             );
         }
         let declared = self.definitions.nodedef(element);
+        // A nodedef named by the node is found by its name alone: each
+        // input's type is checked against it (found by its inputs' types,
+        // one that differs would not be found).
+        if let (Some(_), Some(nodedef)) = (&element.nodedef, declared) {
+            self.check_declared_types(place, element, nodedef);
+        }
+        if category.value == "extract" {
+            self.check_extract_index(place, element, declared);
+        }
         if value_type.is_none() && !spec.generic_types.is_empty() {
             // A generic node whose output is fixed (a vector's length, a
             // channel): its type is that of its generic inputs, as the
@@ -915,6 +999,28 @@ impl<'d> Translator<'d> {
         }
         let mut params = Vec::new();
         for input in &element.inputs {
+            // A flat image has one set of texture coordinates.
+            if category.value == "texcoord"
+                && input.name.value == "index"
+                && !self.is_default(place, input, declared)
+            {
+                let (given, at) = match &input.value {
+                    Some(value) => (value.value.as_str(), value.span.clone()),
+                    None => ("a connection", input.span.clone()),
+                };
+                let diagnostic = Diagnostic::new(
+                    DiagnosticKind::OutOfRange,
+                    format!("only texture coordinate index 0 is available, not {given}"),
+                    at,
+                )
+                .label("this index")
+                .note(
+                    "a flat image has one set of texture coordinates, (u, v) over the image: \
+                     leave `index` out or set it to 0",
+                );
+                self.report(place, diagnostic);
+                continue;
+            }
             if spec.find_input(&input.name.value).is_none()
                 && self.is_default(place, input, declared)
             {
@@ -937,6 +1043,10 @@ impl<'d> Translator<'d> {
                 // A file without a colour space is in the document's working
                 // space, Tessera's: its texels are read as they are.
                 let (space, span) = match self.given_colorspace(place, input) {
+                    Some(space) if ColorSpace::parse(&space.value).is_none() => {
+                        self.report(place, unknown_colour_space(space));
+                        continue;
+                    }
                     Some(space) => (space.value.clone(), space.span.clone()),
                     None => ("lin_rec709".to_string(), input.name.span.clone()),
                 };
@@ -1040,6 +1150,64 @@ impl<'d> Translator<'d> {
             value_type,
             params,
         })
+    }
+
+    /// Reports each input of `element` whose `type` is not that of its
+    /// `nodedef`'s input of that name.
+    fn check_declared_types(&mut self, place: Place, element: &Element, nodedef: &NodeDef) {
+        for input in &element.inputs {
+            let defined = (nodedef.inputs.iter())
+                .find(|d| d.name.value == input.name.value)
+                .and_then(|d| d.type_name.as_ref());
+            let (Some(given), Some(defined)) = (&input.type_name, defined) else {
+                continue;
+            };
+            if given.value != defined.value {
+                let diagnostic = Diagnostic::new(
+                    DiagnosticKind::WrongType,
+                    format!(
+                        "input `{}` is of type {}, but {}'s is of type {}",
+                        input.name.value, given.value, nodedef.name.value, defined.value
+                    ),
+                    given.span.clone(),
+                )
+                .label("this type");
+                self.report(place, diagnostic);
+            }
+        }
+    }
+
+    /// Reports an extract's constant `index` that is not a channel of its
+    /// input's type: located at the value, with the type's channels (the
+    /// Tessera node's own range is any type's, 0 to 3).
+    fn check_extract_index(&mut self, place: Place, element: &Element, nodedef: Option<&NodeDef>) {
+        let input = |name: &str| element.inputs.iter().find(|i| i.name.value == name);
+        let Some(value) = input("index").and_then(|index| index.value.as_ref()) else {
+            return;
+        };
+        // Not a whole number: told where the value is read.
+        let Ok(index) = value.value.trim().parse::<i64>() else {
+            return;
+        };
+        let defined = nodedef.and_then(|d| d.inputs.iter().find(|i| i.name.value == "in"));
+        let ty = (input("in").and_then(|i| i.type_name.as_ref()))
+            .or_else(|| defined.and_then(|d| d.type_name.as_ref()));
+        // An extract of a float is told by the node: it reads vectors.
+        let Some((ty, count)) = ty
+            .and_then(|t| Some((&t.value, channels(&t.value)?)))
+            .filter(|(_, count)| *count > 1)
+        else {
+            return;
+        };
+        if !(0..count as i64).contains(&index) {
+            let diagnostic = Diagnostic::new(
+                DiagnosticKind::OutOfRange,
+                format!("a {ty} has channels 0 to {}, not {index}", count - 1),
+                value.span.clone(),
+            )
+            .label("this index");
+            self.report(place, diagnostic);
+        }
     }
 
     /// MaterialX's combine2 of two values into a four-channel one (a color3
@@ -1727,6 +1895,20 @@ fn aliases() -> String {
         .map(|(alias, _)| *alias)
         .collect();
     names.join(", ")
+}
+
+/// The error for a `colorspace` naming no space Tessera knows (by its name
+/// or MaterialX's: [`crate::COLOUR_SPACE_ALIASES`]), listing both.
+fn unknown_colour_space(space: &Attr) -> Diagnostic {
+    let known: Vec<&str> = ColorSpace::names().collect();
+    Diagnostic::new(
+        DiagnosticKind::WrongType,
+        format!("unknown colour space `{}`", space.value),
+        space.span.clone(),
+    )
+    .label("this colorspace")
+    .note(format!("Tessera knows {}", known.join(", ")))
+    .note(format!("and MaterialX's names for them: {}", aliases()))
 }
 
 /// A MaterialX node Tessera renders neither natively nor by a graph.
