@@ -152,7 +152,7 @@ fn compare_stopped_by_a_signal_or_its_timeout_stops_its_render_and_leaves_nothin
     for (how, code, why) in [
         ("TERM", 143, "terminated (SIGTERM)"),
         ("INT", 130, "interrupted (Ctrl-C)"),
-        ("--timeout", 124, "stopped after --timeout 1 s"),
+        ("--timeout", 124, "stopped after --timeout 3 s"),
     ] {
         let _ = std::fs::remove_file(&busy);
         let mut command = tessera_command(dir.path());
@@ -160,7 +160,8 @@ fn compare_stopped_by_a_signal_or_its_timeout_stops_its_render_and_leaves_nothin
             .args(["compare", "scene.toml", "--threads", "1,2", "--runs", "1"])
             .env("TMPDIR", &temporary);
         let run = match how {
-            "--timeout" => run_command(command.args(["--timeout", "1"])),
+            // Long enough for the node to start on a loaded machine.
+            "--timeout" => run_command(command.args(["--timeout", "3"])),
             signal => crate::util::signal_once_written(&mut command, &busy, signal),
         };
         run.expect_code(code);
@@ -183,6 +184,98 @@ fn compare_stopped_by_a_signal_or_its_timeout_stops_its_render_and_leaves_nothin
             "{how}: the node's process {node_process} still runs"
         );
     }
+    // Killed outright, compare cannot pass the stop on: its render is
+    // stopped by the signal it is given when its parent dies.
+    let _ = std::fs::remove_file(&busy);
+    let mut command = tessera_command(dir.path());
+    let run = crate::util::signal_once_written(
+        command.args(["compare", "scene.toml", "--threads", "1", "--runs", "1"]),
+        &busy,
+        "KILL",
+    );
+    assert_eq!(run.code, -1, "killed");
+    let node_process = std::fs::read_to_string(&busy).unwrap();
+    let started = Instant::now();
+    while Path::new("/proc").join(&node_process).exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the node's process {node_process} outlives compare"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // While the scene loads (in compare's own process), the stop ends it.
+    node_scene(dir.path(), "    pass\n\n\nwhile True:\n    pass\n");
+    let run = run_command(tessera_command(dir.path()).args([
+        "compare",
+        "scene.toml",
+        "--threads",
+        "1",
+        "--timeout",
+        "1",
+    ]));
+    run.expect_code(124);
+    assert_eq!(
+        run.stderr,
+        "error: stopped after --timeout 1 s, while loading the scene (reading it, or its Python \
+         scripts importing or setting up)\n"
+    );
+}
+
+#[test]
+fn compare_takes_a_nodes_output_that_is_not_utf8() {
+    let dir = tempfile::tempdir().unwrap();
+    node_scene(
+        dir.path(),
+        "    outputs = {\"out\": tessera.Float()}\n\n    def __call__(self, ctx):\n        import os\n        \
+         os.write(1, b\"caf\\xe9\\n\")\n        return 0.5\n",
+    );
+    let run = run_command(tessera_command(dir.path()).args([
+        "compare",
+        "scene.toml",
+        "--threads",
+        "1,2",
+        "--runs",
+        "1",
+    ]));
+    run.expect_code(0);
+    assert!(
+        run.stdout.ends_with("ordered: all 2 renders identical\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_sighup_ignored_by_nohup_stays_ignored() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    node_scene(dir.path(), SPIN);
+    let mut child = std::process::Command::new("nohup")
+        .arg(env!("CARGO_BIN_EXE_tessera"))
+        .args(["render", "scene.toml", "-o", "out.png"])
+        .current_dir(dir.path())
+        .env("VIRTUAL_ENV", crate::util::venv())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line, "spinning\n");
+    let pid = child.id().to_string();
+    let signal = |name: &str| {
+        let sent = std::process::Command::new("kill")
+            .args([name, &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    };
+    signal("-HUP");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(child.try_wait().unwrap().is_none(), "SIGHUP stopped it");
+    signal("-TERM");
+    assert_eq!(wait_bounded(&mut child, Duration::from_secs(30)), 143);
 }
 
 #[test]

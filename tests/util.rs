@@ -274,6 +274,7 @@ fn signal_and_wait(
     }
 }
 
+/// The pixel hash of each summary line a range printed, in order.
 pub fn frame_hashes(stdout: &str) -> Vec<String> {
     stdout
         .lines()

@@ -875,11 +875,18 @@ pub fn nodes(markdown: bool) -> Result<(), Failure> {
 /// `tessera nodes --script`: the script is imported (its code runs) in a
 /// supervised child, as `check` does, stopped after `timeout` seconds.
 pub fn nodes_of_script(script: &Path, timeout: f64) -> Result<(), Failure> {
-    if let Some(supervisor) = Supervisor::inherited() {
+    if let Some(mut supervisor) = Supervisor::inherited() {
+        // The listing goes to the parent, which prints it only if this
+        // process was not stopped first.
         let listed = tessera_python::describe_script(script)
             .map_err(|e| Failure::new(EXIT_BAD_SCENE, format!("error: {e}")))
-            .and_then(|nodes| terminal::write(&crate::nodes_doc::script(&nodes)));
-        return supervisor.exiting(listed);
+            .map(|nodes| crate::nodes_doc::script(&nodes));
+        if let Ok(text) = &listed {
+            // (Printed as a line: its last newline is added back.)
+            let text = text.strip_suffix('\n').unwrap_or(text);
+            supervisor.finished(Some(text.to_string()));
+        }
+        return supervisor.exiting(listed.map(|_| ()));
     }
     supervise(
         Work::ListScript,

@@ -13,7 +13,6 @@ use crate::terminal;
 use clap::Args;
 use serde::Serialize;
 use std::fs::File;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -91,6 +90,8 @@ struct Report {
 }
 
 pub fn compare(args: &CompareArgs) -> Result<(), Failure> {
+    // From the start: loading runs the scene's Python (its imports).
+    let stopping = Stopping::install(args.timeout);
     // A bad scene is reported once, here, with its location (exit code 2).
     let Loaded { python, .. } = load(
         &args.scene,
@@ -112,15 +113,27 @@ pub fn compare(args: &CompareArgs) -> Result<(), Failure> {
             "error: --threads takes counts of at least 1",
         ));
     }
+    stopping.loaded();
     let work = tempfile::tempdir().map_err(|e| Failure::from_error(EXIT_IO, e.into()))?;
-    let stopping = Stopping::install(args.timeout);
     let renders = policies.len() * args.threads.len() * args.runs as usize;
+    // A stop seen between renders, or after the last.
+    let stopped_after = |done: usize| {
+        (stopping.stopped()).map(|(code, why)| {
+            Failure::new(
+                code,
+                format!("error: {why}, after {done} of {renders} renders"),
+            )
+        })
+    };
     let mut rows = Vec::new();
     let mut heat_map_written = false;
     for policy in &policies {
         let mut reference: Option<Framebuffer> = None;
         for &threads in &args.threads {
             for run in 1..=args.runs {
+                if let Some(failure) = stopped_after(rows.len()) {
+                    return Err(failure);
+                }
                 let name = format!("{policy}-{threads}-{run}");
                 let out = work.path().join(format!("{name}.exr"));
                 let render = RenderOnce {
@@ -131,7 +144,7 @@ pub fn compare(args: &CompareArgs) -> Result<(), Failure> {
                     log: &work.path().join(name),
                 };
                 let (blake3, seconds) = render.run(&stopping).map_err(|failure| match stopping
-                    .stopped(args.timeout)
+                    .stopped()
                 {
                     Some((code, why)) => Failure::new(
                         code,
@@ -174,6 +187,9 @@ pub fn compare(args: &CompareArgs) -> Result<(), Failure> {
                 reference.get_or_insert(image);
             }
         }
+    }
+    if let Some(failure) = stopped_after(rows.len()) {
+        return Err(failure);
     }
     let report = Report {
         scene: args.scene.display().to_string(),
@@ -218,18 +234,26 @@ fn policies(requested: &[String], scene_policy: Option<Policy>) -> Result<Vec<Po
 /// What stops the comparison: Ctrl-C, SIGTERM, SIGHUP or `--timeout`,
 /// passed on to the render child running (shared with the signal handler's
 /// thread and the deadline's).
-#[derive(Default)]
 struct Stopping {
     /// The render child running, until it has exited (and before it is
     /// waited for, so that its pid is still its own).
     child: Mutex<Option<u32>>,
     /// The stop's exit code (130, 143, 129; 124 for `--timeout`), 0 if none.
     code: AtomicU8,
+    /// The scene is being loaded, in this process: a stop then ends it
+    /// (holding the lock, so that loading cannot end meanwhile).
+    loading: Mutex<bool>,
+    timeout: Option<f64>,
 }
 
 impl Stopping {
     fn install(timeout: Option<f64>) -> Arc<Stopping> {
-        let stopping = Arc::new(Stopping::default());
+        let stopping = Arc::new(Stopping {
+            child: Mutex::default(),
+            code: AtomicU8::new(0),
+            loading: Mutex::new(true),
+            timeout,
+        });
         let handler = stopping.clone();
         // Without the handler, a signal ends compare at once, as before.
         let _ = tessera_process::on_stop_signals(&StopSignal::ALL, move |stop| {
@@ -248,12 +272,29 @@ impl Stopping {
     }
 
     /// Records the first stop and passes `signal` on to the render running
-    /// (a second Ctrl-C makes it exit at once, as it would alone).
+    /// (a second Ctrl-C makes it exit at once, as it would alone). While
+    /// the scene loads (its imports may loop, or wait in C), this process
+    /// exits: it has no render or folder of its own yet.
     fn stop(&self, code: u8, signal: StopSignal) {
         let _ = (self.code).compare_exchange(0, code, Ordering::SeqCst, Ordering::SeqCst);
+        let loading = self.loading.lock().unwrap_or_else(|e| e.into_inner());
+        if *loading {
+            let (code, why) = self.stopped().unwrap_or((code, String::new()));
+            terminal::error_line(&format!(
+                "error: {why}, while loading the scene (reading it, or its Python scripts \
+                 importing or setting up)"
+            ));
+            std::process::exit(i32::from(code));
+        }
+        drop(loading);
         if let Some(pid) = *self.child.lock().unwrap_or_else(|e| e.into_inner()) {
             tessera_process::send_stop(pid, signal);
         }
+    }
+
+    /// The scene is loaded: a stop now waits for the render it stops.
+    fn loaded(&self) {
+        *self.loading.lock().unwrap_or_else(|e| e.into_inner()) = false;
     }
 
     /// Registers the render child that runs now, and passes on a stop that
@@ -270,12 +311,15 @@ impl Stopping {
 
     /// Why the comparison was stopped, if it was: its exit code and what to
     /// say.
-    fn stopped(&self, timeout: Option<f64>) -> Option<(u8, String)> {
+    fn stopped(&self) -> Option<(u8, String)> {
         match self.code.load(Ordering::SeqCst) {
             0 => None,
             EXIT_TIMEOUT => Some((
                 EXIT_TIMEOUT,
-                format!("stopped after --timeout {} s", timeout.unwrap_or_default()),
+                format!(
+                    "stopped after --timeout {} s",
+                    self.timeout.unwrap_or_default()
+                ),
             )),
             code => StopSignal::from_exit_code(code).map(|stop| (code, stop.describe().into())),
         }
@@ -298,7 +342,15 @@ impl RenderOnce<'_> {
     /// Renders; its pixel hash and wall time.
     fn run(&self, stopping: &Stopping) -> Result<(String, f64), Failure> {
         let (args, policy, threads) = (self.args, self.policy, self.threads);
-        let io = |e: std::io::Error| Failure::from_error(EXIT_IO, e.into());
+        let io = |e: std::io::Error| {
+            Failure::new(
+                EXIT_IO,
+                format!(
+                    "error: the render under policy {policy} at {}: {e}",
+                    threads_phrase(threads)
+                ),
+            )
+        };
         let exe = std::env::current_exe().map_err(io)?;
         let (stdout_path, stderr_path) = (
             self.log.with_extension("out"),
@@ -322,12 +374,13 @@ impl RenderOnce<'_> {
         if let Some(workers) = args.python_workers {
             command.args(["--python-workers", workers.name()]);
         }
-        // Its own group: a stop reaches it from compare alone, once.
         command
             .stdin(Stdio::null())
             .stdout(File::create(&stdout_path).map_err(io)?)
-            .stderr(File::create(&stderr_path).map_err(io)?)
-            .process_group(0);
+            .stderr(File::create(&stderr_path).map_err(io)?);
+        // Its own group, so that a stop reaches it from compare alone, once;
+        // stopped should compare be killed outright.
+        tessera_process::own_group_stopped_with_parent(&mut command);
         let started = Instant::now();
         let mut child = command.spawn().map_err(io)?;
         stopping.running(Some(child.id()));
@@ -335,7 +388,9 @@ impl RenderOnce<'_> {
         stopping.running(None);
         let status = child.wait().map_err(io)?;
         let seconds = started.elapsed().as_secs_f64();
-        let stdout = std::fs::read_to_string(&stdout_path).map_err(io)?;
+        // A node may print bytes that are not UTF-8.
+        let stdout =
+            String::from_utf8_lossy(&std::fs::read(&stdout_path).map_err(io)?).into_owned();
         if !status.success() {
             let stderr = std::fs::read(&stderr_path).map_err(io)?;
             let code = status

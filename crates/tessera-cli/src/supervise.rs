@@ -149,7 +149,7 @@ pub enum Work<'a> {
     /// Checks the scene: its exit is the verdict.
     Check,
     /// Imports a Python script and lists its node classes (`tessera nodes
-    /// --script`): its exit is the verdict.
+    /// --script`): the listing comes as the summary, printed here.
     ListScript,
 }
 
@@ -283,8 +283,8 @@ pub fn supervise(
         }
     }
     bar.finish_and_clear();
-    let killed = watch.killing.load(Ordering::SeqCst);
-    if !killed {
+    let killing = watch.killing.load(Ordering::SeqCst);
+    if !killing {
         // The socket closed, or the child said it is exiting: give it a
         // moment to be gone.
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -296,6 +296,13 @@ pub fn supervise(
     // group, which the child leads); then the child is waited for.
     tessera_process::kill_group(&child);
     let status = child.wait().ok();
+    // A deadline that came as the child was exiting, having said so and
+    // done its work (its output printed), killed nothing.
+    let exited_as_said = match (said, status.and_then(|s| s.code())) {
+        (Some(said), Some(code)) => i32::from(said) == code,
+        _ => false,
+    };
+    let killed = killing && !exited_as_said;
     // A frame the child did not finish leaves no file.
     if let Some(path) = frame_temporary {
         let _ = std::fs::remove_file(path);

@@ -30,16 +30,21 @@ pub fn line(line: &str) -> Result<(), Failure> {
 }
 
 /// Writes `line` and a newline to standard error, its control characters
-/// but newlines and tabs escaped (`\u{1b}`): messages quote the scene and
-/// what its code raised, whose escape sequences would otherwise move the
-/// cursor, clear the screen or recolour the terminal. A failure is ignored:
+/// but newlines and tabs, and the bidirectional overrides, escaped
+/// (`\u{1b}`): messages quote the scene and what its code raised, whose
+/// escape sequences would otherwise move the cursor, clear the screen or
+/// recolour the terminal, and whose overrides would show text reordered.
+/// A failure is ignored:
 /// there is nowhere left to report it, and the exit code still tells.
 pub fn error_line(line: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{}", escape_controls(line));
 }
 
 fn escape_controls(text: &str) -> Cow<'_, str> {
-    let is_escaped = |c: char| c.is_control() && c != '\n' && c != '\t';
+    let is_escaped = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
     if !text.contains(is_escaped) {
         return Cow::Borrowed(text);
     }
@@ -64,6 +69,10 @@ mod tests {
         assert_eq!(
             escape_controls("`x\u{1b}[2J` \r\u{7f}\u{9b}é"),
             "`x\\u{1b}[2J` \\r\\u{7f}\\u{9b}é"
+        );
+        assert_eq!(
+            escape_controls("a\u{202e}b\u{2066}"),
+            "a\\u{202e}b\\u{2066}"
         );
     }
 }

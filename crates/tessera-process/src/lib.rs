@@ -88,21 +88,10 @@ pub fn spawn(launch: &Launch, extra: &[RawFd], options: Options) -> io::Result<S
                     return Err(io::Error::last_os_error());
                 }
             }
-            if own_group && libc::setpgid(0, 0) == -1 {
-                return Err(io::Error::last_os_error());
-            }
             // Killed with the parent, even if the parent is killed outright
             // while the child is busy (it would only see its socket close
-            // when it next reads). Linux sends it when the spawning thread
-            // ends, so spawn from a thread that outlives the child.
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
-                return Err(io::Error::last_os_error());
-            }
-            if libc::getppid() != parent {
-                // The parent died before the signal was asked for.
-                return Err(io::Error::from_raw_os_error(libc::ESRCH));
-            }
-            Ok(())
+            // when it next reads).
+            group_and_parent_death(own_group, libc::SIGKILL, parent)
         });
     }
     let child = command.spawn()?;
@@ -111,6 +100,43 @@ pub fn spawn(launch: &Launch, extra: &[RawFd], options: Options) -> io::Result<S
         child,
         channel: Channel::new(ours)?,
     })
+}
+
+/// Starts `command`'s process in a process group of its own, and has it
+/// sent SIGTERM when this process ends, even killed outright: a child
+/// that stops cleanly on SIGTERM (a `tessera render`) then does.
+pub fn own_group_stopped_with_parent(command: &mut Command) {
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: between fork and exec only async-signal-safe calls are made
+    // (setpgid, prctl, getppid).
+    unsafe {
+        command.pre_exec(move || group_and_parent_death(true, libc::SIGTERM, parent));
+    }
+}
+
+/// In a child between fork and exec: its own process group if asked, and
+/// `signal` when its parent ends. Linux sends it when the spawning thread
+/// ends, so spawn from a thread that outlives the child.
+fn group_and_parent_death(
+    own_group: bool,
+    signal: libc::c_int,
+    parent: libc::pid_t,
+) -> io::Result<()> {
+    // SAFETY: setpgid, prctl and getppid are async-signal-safe and touch
+    // no memory of this process.
+    unsafe {
+        if own_group && libc::setpgid(0, 0) == -1 {
+            return Err(io::Error::last_os_error());
+        }
+        if libc::prctl(libc::PR_SET_PDEATHSIG, signal) == -1 {
+            return Err(io::Error::last_os_error());
+        }
+        if libc::getppid() != parent {
+            // The parent died before the signal was asked for.
+            return Err(io::Error::from_raw_os_error(libc::ESRCH));
+        }
+    }
+    Ok(())
 }
 
 /// The child's side: its socket and the other descriptors its parent
@@ -272,10 +298,13 @@ impl StopSignal {
 }
 
 /// Calls `handler` on a thread of its own for every one of `stops` this
-/// process receives, which then no longer end it. Should a node close the
-/// descriptors the signals arrive through (`os.closerange`), the thread
-/// ends quietly (signal-hook's own iterator panics), and the signals are
-/// caught but no longer acted on.
+/// process receives, which then no longer end it; but for a SIGHUP it was
+/// started ignoring (`nohup`), which it goes on ignoring. (A shell's
+/// background job starts ignoring SIGINT too; `kill -INT` still stops
+/// Tessera there, as the tests do.) Should a node close the descriptors the
+/// signals arrive through (`os.closerange`), the thread ends quietly
+/// (signal-hook's own iterator panics) and the signals end the process
+/// again, as by default.
 pub fn on_stop_signals(
     stops: &'static [StopSignal],
     mut handler: impl FnMut(StopSignal) + Send + 'static,
@@ -283,8 +312,10 @@ pub fn on_stop_signals(
     use signal_hook::iterator::backend::SignalDelivery;
     use signal_hook::iterator::exfiltrator::SignalOnly;
     let (read, write) = std::os::unix::net::UnixStream::pair()?;
-    let numbers = stops.iter().map(|s| s.number());
-    let mut delivery = SignalDelivery::with_pipe(read, write, SignalOnly, numbers)?;
+    let numbers: Vec<libc::c_int> = (stops.iter().map(|s| s.number()))
+        .filter(|&number| number != libc::SIGHUP || !is_ignored(number))
+        .collect();
+    let mut delivery = SignalDelivery::with_pipe(read, write, SignalOnly, numbers.clone())?;
     std::thread::Builder::new()
         .name("tessera-signals".into())
         .spawn(move || {
@@ -296,8 +327,24 @@ pub fn on_stop_signals(
                     }
                 }
             }
+            for number in numbers {
+                // SAFETY: restoring a signal's default disposition installs
+                // no handler.
+                unsafe { libc::signal(number, libc::SIG_DFL) };
+            }
         })?;
     Ok(())
+}
+
+/// Whether `signal` is ignored (SIG_IGN) in this process.
+fn is_ignored(signal: libc::c_int) -> bool {
+    // SAFETY: sigaction with no new action only reads the current one into
+    // `current`.
+    unsafe {
+        let mut current: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(signal, std::ptr::null(), &mut current) == 0
+            && current.sa_sigaction == libc::SIG_IGN
+    }
 }
 
 /// Blocks until the signal handler writes a byte to `read`: whether one

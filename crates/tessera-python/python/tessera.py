@@ -382,7 +382,8 @@ class _LineWriter:
         """At exit: every thread's unfinished line, then the stream."""
         with self._lock:
             for ident in list(self._partial):
-                self._stream.write("".join(self._partial.pop(ident)[1]))
+                # (A thread between its pop and its put has it in hand.)
+                self._stream.write("".join(self._partial.pop(ident, (0, ()))[1]))
             self._stream.flush()
 
     def __getattr__(self, name):

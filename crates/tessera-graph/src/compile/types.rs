@@ -63,6 +63,8 @@ pub fn resolve_types(graph: &Graph, order: &[usize]) -> Result<Vec<TypedNode>, S
     if errors.is_empty() {
         Ok(typed)
     } else {
+        // In the file's order, not the dependency order they were found in.
+        errors.sort_by_key(|error| error.span.as_ref().map(|span| span.start));
         Err(SceneErrors(errors))
     }
 }
@@ -414,14 +416,13 @@ mod tests {
              [nodes.after]\ntype = \"rotate2d\"\nin = \"@n\"\n[output]\ncolor = \"@m\"\n",
         )
         .unwrap_err();
-        let mut found = messages(&errors.0);
-        found.sort();
+        // In the file's order.
         assert_eq!(
-            found,
+            messages(&errors.0),
             [
                 "cannot connect a color3 output to a vector2 input",
-                "cannot connect a color3 output to a vector2 input",
                 "node `n`, input `amplitude`: expected a float, found a string",
+                "cannot connect a color3 output to a vector2 input",
             ]
         );
     }

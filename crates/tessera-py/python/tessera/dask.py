@@ -156,7 +156,7 @@ def local_client(workers=None, log_level=logging.WARNING):
     distributed = _distributed()
     workers = workers or os.cpu_count() or 1
     with warnings.catch_warnings():
-        if log_level > logging.WARNING:
+        if isinstance(log_level, int) and log_level > logging.WARNING:
             # Its dashboard on another port than 8787, which is taken.
             warnings.filterwarnings("ignore", "Port .* is already in use", UserWarning)
         cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
@@ -198,7 +198,7 @@ def _close_local_client(client):
     try:
         cluster.close(timeout=_CLOSE_SECONDS)
     except (TimeoutError, asyncio.TimeoutError):
-        for nanny in cluster.workers.values():
+        for nanny in list(cluster.workers.values()):
             if nanny.pid is not None:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(nanny.pid, signal.SIGKILL)

@@ -79,7 +79,9 @@ def main(argv=None):
     # Dask's warnings (a worker a node killed, restarted; a task retried)
     # tell what the farm's own error line says, at length.
     log_level = logging.WARNING if args.verbose else logging.CRITICAL
-    logging.getLogger("distributed").setLevel(log_level)
+    # (asyncio's: the tasks of a cluster closed past its bound.)
+    for logger in ("distributed", "asyncio"):
+        logging.getLogger(logger).setLevel(log_level)
     # The output is checked before anything renders.
     try:
         farm._output_paths(args.frames, args.output)
