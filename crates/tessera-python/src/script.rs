@@ -255,16 +255,15 @@ fn is_pynode(py: Python, script: &Path) -> bool {
 /// Every node class of a script, in source order (for `tessera nodes --script`).
 pub fn describe_script(script: &Path) -> Result<Vec<ScriptNode>, PythonError> {
     crate::start()?;
-    let script = script
-        .canonicalize()
-        .map_err(|e| PythonError::Script(format!("cannot read {}: {e}", script.display())))?;
-    // A FIFO or device (/dev/zero) would be read without end.
-    if !script.is_file() {
-        return Err(PythonError::Script(format!(
-            "cannot read {}: not a regular file",
-            script.display()
-        )));
+    let cannot_read = |why: &dyn std::fmt::Display| {
+        PythonError::Script(format!("cannot read {}: {why}", script.display()))
+    };
+    // A FIFO or device (/dev/zero) would be read without end; a pipe
+    // (/dev/stdin) has no path to import from.
+    if !std::fs::metadata(script).map_err(|e| cannot_read(&e))?.is_file() {
+        return Err(cannot_read(&"not a regular file"));
     }
+    let script = script.canonicalize().map_err(|e| cannot_read(&e))?;
     Python::attach(|py| {
         if is_pynode(py, &script) {
             let (_, node) = load_pynode(py, &script, "", "tessera_script_described_")?;
