@@ -242,6 +242,32 @@ fn a_node_closing_tesseras_descriptors_is_an_error_not_a_panic() {
 }
 
 #[test]
+fn a_node_writing_into_tesseras_descriptors_is_still_stopped_by_the_timeout() {
+    // Its lines on the supervisor's socket made the supervisor stop
+    // listening: the child's own exit (124, said) was then reported as an
+    // unexplained exit, code 3.
+    let dir = tempfile::tempdir().unwrap();
+    write_python_node_scene(
+        dir.path(),
+        "import os\nimport tessera\n\n\nclass N(tessera.Node):\n    outputs = {\"out\": tessera.Float()}\n\n    \
+         def __call__(self, ctx):\n        for fd in range(3, 20):\n            try:\n                \
+         os.write(fd, b\"garbage\\n\")\n            except OSError:\n                pass\n        \
+         while True:\n            pass\n",
+        (8, 8),
+        "",
+    );
+    let run = tessera_in(
+        dir.path(),
+        &["render", "scene.toml", "-o", "out.png", "--timeout", "1"],
+    );
+    run.expect_code(124);
+    run.expect_stderr_start(
+        "error: stopped after --timeout 1 s while node `py` (python) was running at pixel (0, 0); no image written\n",
+    );
+    assert_eq!(files_in(dir.path()), ["node.py", "scene.toml"]);
+}
+
+#[test]
 fn escape_sequences_in_a_scene_reach_the_terminal_escaped() {
     // A node id, a link and a Python error quoting escape sequences: printed
     // raw, they would clear the screen or recolour the terminal.

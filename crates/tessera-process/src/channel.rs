@@ -64,9 +64,12 @@ impl Channel {
             match self.reader.read_until(b'\n', &mut self.line) {
                 Ok(0) => return Ok(Received::Closed),
                 Ok(_) if self.line.ends_with(b"\n") => {
-                    let message = serde_json::from_slice(&self.line)?;
+                    // A line that is not a message (something else wrote to
+                    // the socket) is an error, InvalidData, and is gone: the
+                    // next call reads the next line.
+                    let message = serde_json::from_slice(&self.line);
                     self.line.clear();
-                    return Ok(Received::Message(message));
+                    return Ok(Received::Message(message?));
                 }
                 // A line cut short by the end of the stream.
                 Ok(_) => return Ok(Received::Closed),
@@ -117,6 +120,23 @@ mod tests {
         assert!(matches!(
             b.receive::<Message>(&never).unwrap(),
             Received::Closed
+        ));
+    }
+
+    #[test]
+    fn a_line_that_is_no_message_is_an_error_and_the_next_message_still_comes() {
+        use std::io::Write;
+        let (mut a, b) = UnixStream::pair().unwrap();
+        let mut b = Channel::new(b).unwrap();
+        a.write_all(b"garbage\n").unwrap();
+        let mut a = Channel::new(a).unwrap();
+        a.send(&Message::Ready).unwrap();
+        let never = AtomicBool::new(false);
+        let first = b.receive::<Message>(&never);
+        assert!(matches!(first, Err(e) if e.kind() == std::io::ErrorKind::InvalidData));
+        assert!(matches!(
+            b.receive::<Message>(&never).unwrap(),
+            Received::Message(Message::Ready)
         ));
     }
 

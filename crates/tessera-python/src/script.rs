@@ -260,7 +260,10 @@ pub fn describe_script(script: &Path) -> Result<Vec<ScriptNode>, PythonError> {
     };
     // A FIFO or device (/dev/zero) would be read without end; a pipe
     // (/dev/stdin) has no path to import from.
-    if !std::fs::metadata(script).map_err(|e| cannot_read(&e))?.is_file() {
+    if !std::fs::metadata(script)
+        .map_err(|e| cannot_read(&e))?
+        .is_file()
+    {
         return Err(cannot_read(&"not a regular file"));
     }
     let script = script.canonicalize().map_err(|e| cannot_read(&e))?;
