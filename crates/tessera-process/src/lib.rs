@@ -225,7 +225,7 @@ pub fn flag_exit(child: &Child, flag: std::sync::Arc<std::sync::atomic::AtomicBo
     let _ = std::thread::Builder::new()
         .name("tessera-child-exit".into())
         .spawn(move || {
-            await_pid_exit(pid);
+            exited_unreaped(pid, true);
             flag.store(true, std::sync::atomic::Ordering::SeqCst);
         });
 }
@@ -233,19 +233,24 @@ pub fn flag_exit(child: &Child, flag: std::sync::Arc<std::sync::atomic::AtomicBo
 /// Blocks until `child` exits, without reaping it: its pid stays its own,
 /// and safe to signal, until it is waited for.
 pub fn await_exit(child: &Child) {
-    await_pid_exit(child.id());
+    exited_unreaped(child.id(), true);
 }
 
-fn await_pid_exit(pid: libc::id_t) {
+/// Whether child `pid` has exited, without reaping it: now, or (`block`)
+/// once it has. An error (no such child) counts as exited.
+fn exited_unreaped(pid: libc::id_t, block: bool) -> bool {
+    let flags = libc::WEXITED | libc::WNOWAIT | if block { 0 } else { libc::WNOHANG };
     loop {
         // SAFETY: waitid writes the siginfo it is given; WNOWAIT leaves the
         // child to be waited for by its owner.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        let done =
-            unsafe { libc::waitid(libc::P_PID, pid, &mut info, libc::WEXITED | libc::WNOWAIT) };
-        if done == 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-            return;
+        let found = unsafe { libc::waitid(libc::P_PID, pid, &mut info, flags) };
+        if found != 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+            continue;
         }
+        // SAFETY: si_pid is valid to read in a siginfo filled by waitid
+        // (0 under WNOHANG while the child runs).
+        return found != 0 || unsafe { info.si_pid() } != 0;
     }
 }
 
@@ -425,20 +430,7 @@ pub fn exits_within(child: &Child, grace: Duration) -> bool {
 /// Whether `child` has exited, without waiting for it (its pid stays
 /// reserved until it is).
 fn has_exited(child: &Child) -> bool {
-    let pid: libc::id_t = child.id();
-    // SAFETY: waitid writes the siginfo it is given; WNOWAIT leaves the
-    // child to be waited for.
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    let found = unsafe {
-        libc::waitid(
-            libc::P_PID,
-            pid,
-            &mut info,
-            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
-        )
-    };
-    // SAFETY: si_pid is valid to read in a siginfo filled by waitid.
-    found != 0 || unsafe { info.si_pid() } != 0
+    exited_unreaped(child.id(), false)
 }
 
 #[cfg(test)]
