@@ -1,7 +1,7 @@
 //! MaterialX documents: rendered, checked, converted to scenes, and their
 //! mistakes located in the `.mtlx` (exit code 2, file:line:column).
 
-use crate::util::{root, tessera, tessera_in};
+use crate::util::{Run, root, tessera, tessera_in};
 
 const PATTERN: &str = "tests/materialx/pattern.mtlx";
 
@@ -137,6 +137,13 @@ color = "@tinted"
         .expect_code(0)
         .pixel_hash();
     assert_eq!(by_hand, hash_of(PATTERN, &["--size", "40x24"]));
+}
+
+/// `tessera check doc.mtlx` of `document`, written in a folder of its own.
+fn check_document(document: impl AsRef<[u8]>) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("doc.mtlx"), document).unwrap();
+    tessera_in(dir.path(), &["check", "doc.mtlx"])
 }
 
 /// Checks `document` (written as `doc.mtlx`): exit code 2 and each
@@ -780,13 +787,7 @@ fn a_signature_materialx_lacks_is_refused_with_those_it_has() {
             ("nodedef `ND_add_color3I` is not supported", "4:42"),
         ],
     );
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("doc.mtlx"),
-        "<materialx>\n  <nodegraph name=\"NG\">\n    <sin name=\"s\" type=\"color3\" />\n    <output name=\"out\" type=\"color3\" nodename=\"s\" />\n  </nodegraph>\n</materialx>\n",
-    )
-    .unwrap();
-    tessera_in(dir.path(), &["check", "doc.mtlx"])
+    check_document("<materialx>\n  <nodegraph name=\"NG\">\n    <sin name=\"s\" type=\"color3\" />\n    <output name=\"out\" type=\"color3\" nodename=\"s\" />\n  </nodegraph>\n</materialx>\n")
         .expect_code(2)
         .expect_stderr_has("Tessera renders ND_sin_float, ND_sin_vector2, ND_sin_vector3");
 }
@@ -1147,9 +1148,7 @@ fn an_unknown_colour_space_is_located_and_the_known_ones_listed() {
 </materialx>
 "#;
     assert_document_errors(document, &[("unknown colour space `sRGB`", "4:75")]);
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("doc.mtlx"), document).unwrap();
-    tessera_in(dir.path(), &["check", "doc.mtlx"])
+    check_document(document)
         .expect_code(2)
         .expect_stderr_has("Tessera knows raw, lin_rec709, lin_srgb, srgb_texture,");
 }
@@ -1344,9 +1343,7 @@ fn materialx_colour_space_aliases_read_as_the_spaces_they_name() {
         assert_eq!(aliased == linear, name == "lin_rec709", "{alias}");
     }
     // An unknown name's error lists them.
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("doc.mtlx"), document("gamma20")).unwrap();
-    tessera_in(dir.path(), &["check", "doc.mtlx"])
+    check_document(document("gamma20"))
         .expect_code(2)
         .expect_stderr_has("error: unknown colour space `gamma20`")
         .expect_stderr_has("doc.mtlx:1:24")
@@ -1593,13 +1590,7 @@ fn messages_say_what_is_accepted_and_where_a_connection_belongs() {
         )],
     );
     // The output types that can be written are named.
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("doc.mtlx"),
-        "<materialx>\n  <nodegraph name=\"NG\">\n    <output name=\"out\" type=\"string\" value=\"x\" />\n  </nodegraph>\n</materialx>\n",
-    )
-    .unwrap();
-    tessera_in(dir.path(), &["check", "doc.mtlx"])
+    check_document("<materialx>\n  <nodegraph name=\"NG\">\n    <output name=\"out\" type=\"string\" value=\"x\" />\n  </nodegraph>\n</materialx>\n")
         .expect_code(2)
         .expect_stderr_has(
             "render a float, integer, boolean, vector2, vector3, vector4, color3 or color4 output",
@@ -1725,14 +1716,8 @@ fn a_connection_of_another_type_is_refused_at_the_input_naming_both_types() {
         )],
     );
     // The help says how to convert.
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("doc.mtlx"),
-        "<materialx>\n  <nodegraph name=\"NG\">\n    <constant name=\"f\" type=\"float\" />\n    \
-         <output name=\"out\" type=\"color3\" nodename=\"f\" />\n  </nodegraph>\n</materialx>\n",
-    )
-    .unwrap();
-    tessera_in(dir.path(), &["check", "doc.mtlx"])
+    check_document("<materialx>\n  <nodegraph name=\"NG\">\n    <constant name=\"f\" type=\"float\" />\n    \
+         <output name=\"out\" type=\"color3\" nodename=\"f\" />\n  </nodegraph>\n</materialx>\n")
         .expect_code(2)
         .expect_stderr_has(
             "MaterialX converts no type where it connects: read a color3 here (a `convert` node makes a color3 of a float)",
@@ -1954,9 +1939,7 @@ fn an_images_unknown_colour_space_lists_tesseras_names_and_materialx_aliases() {
         &document,
         &[("unknown colour space `sRGB`", &format!("4:{at}"))],
     );
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("doc.mtlx"), &document).unwrap();
-    tessera_in(dir.path(), &["check", "doc.mtlx"])
+    check_document(&document)
         .expect_code(2)
         .expect_stderr_has("Tessera knows raw, lin_rec709, lin_srgb, srgb_texture,")
         .expect_stderr_has(

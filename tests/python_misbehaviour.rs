@@ -263,18 +263,10 @@ fn a_sighup_ignored_by_nohup_stays_ignored() {
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();
     assert_eq!(line, "spinning\n");
-    let pid = child.id().to_string();
-    let signal = |name: &str| {
-        let sent = std::process::Command::new("kill")
-            .args([name, &pid])
-            .status()
-            .unwrap();
-        assert!(sent.success());
-    };
-    signal("-HUP");
+    crate::util::send_signal(child.id(), "HUP");
     std::thread::sleep(Duration::from_millis(500));
     assert!(child.try_wait().unwrap().is_none(), "SIGHUP stopped it");
-    signal("-TERM");
+    crate::util::send_signal(child.id(), "TERM");
     assert_eq!(wait_bounded(&mut child, Duration::from_secs(30)), 143);
 }
 

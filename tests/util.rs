@@ -233,6 +233,16 @@ fn spawn_piped(command: &mut Command) -> std::process::Child {
         .expect("tessera starts")
 }
 
+/// Sends `signal` (`INT`, `TERM`, `HUP`, `KILL`) to process `pid`, as
+/// `kill` does.
+pub fn send_signal(pid: u32, signal: &str) {
+    let sent = Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+}
+
 /// Sends `signal` to `child`, waits for it (30 s at most), and reads the
 /// rest of its output.
 fn signal_and_wait(
@@ -241,11 +251,7 @@ fn signal_and_wait(
     signal: &str,
 ) -> Run {
     use std::io::Read;
-    let sent = Command::new("kill")
-        .args([&format!("-{signal}"), &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(sent.success());
+    send_signal(child.id(), signal);
     // Bounded: a tessera that ignored Ctrl-C would hang the suite.
     let started = std::time::Instant::now();
     let status = loop {
