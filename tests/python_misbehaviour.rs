@@ -101,6 +101,36 @@ fn ctrl_c_stops_an_endless_loop_with_exit_130_and_writes_nothing() {
 }
 
 #[test]
+fn a_stop_during_the_last_tile_writes_no_image_even_if_the_node_finishes_it() {
+    // The stop comes while the last (here the only) tile runs, and that
+    // tile's node swallows the KeyboardInterrupt and finishes it: the image
+    // is complete, but the user asked for none.
+    let dir = tempfile::tempdir().unwrap();
+    node_scene(
+        dir.path(),
+        "    outputs = {\"out\": tessera.Color()}\n\n    def __call__(self, ctx):\n        import os, signal\n        \
+         try:\n            os.kill(os.getpid(), signal.SIGTERM)\n            \
+         end = time.time() + 3\n            while time.time() < end:\n                pass\n        \
+         except KeyboardInterrupt:\n            pass\n        return (0.5, 0.5, 0.5, 1.0)\n",
+    );
+    std::fs::write(
+        dir.path().join("scene.toml"),
+        crate::util::python_node_scene(1, 1, "node.py", ""),
+    )
+    .unwrap();
+    for extra in [
+        &[][..],
+        &["--no-supervise"],
+        &["--python-workers", "processes"],
+    ] {
+        let run = render(dir.path(), extra);
+        run.expect_code(143)
+            .expect_stderr_start("error: terminated (SIGTERM); no image written\n");
+        assert_eq!(files_in(dir.path()), ["node.py", "scene.toml"], "{extra:?}");
+    }
+}
+
+#[test]
 fn sigterm_and_sighup_stop_a_render_as_ctrl_c_does_with_their_own_exit_codes() {
     // `kill`, timeout(1), a CI runner cancelling a job; a closed terminal.
     for (signal, code, why) in [

@@ -6,22 +6,82 @@
 //! at once.
 
 use crate::failure::EXIT_TIMEOUT;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 use tessera_process::StopSignal;
 
-/// Set when the render must stop (shared with the Python worker pool, which
-/// kills a busy worker when it is set).
-pub static CANCEL: LazyLock<Arc<AtomicBool>> = LazyLock::new(Arc::default);
+/// What stops this command's render, made once by the command and passed
+/// down to what renders.
+pub struct Stop {
+    /// Set when the render must stop (shared with the Python worker pool,
+    /// which kills a busy worker when it is set).
+    cancel: Arc<AtomicBool>,
+    /// Why: [`NONE`], [`TIMED_OUT`], or a stop signal's exit code.
+    reason: Arc<AtomicU8>,
+    timeout: Option<f64>,
+}
 
 const NONE: u8 = 0;
 const TIMED_OUT: u8 = 1;
-// A stop signal is recorded as its exit code (130, 143, 129).
-static REASON: AtomicU8 = AtomicU8::new(NONE);
 
-fn cancel(reason: u8) {
-    if REASON
+impl Stop {
+    /// Installs the handler of Ctrl-C, SIGTERM and SIGHUP and, when given,
+    /// starts the timeout clock.
+    pub fn install(timeout: Option<f64>) -> Stop {
+        let stop = Stop {
+            cancel: Arc::default(),
+            reason: Arc::default(),
+            timeout,
+        };
+        let (cancel, reason) = (stop.cancel.clone(), stop.reason.clone());
+        // If the handler cannot be installed, a signal kills the process as
+        // before: no image is written either way (files are written
+        // atomically).
+        let _ = tessera_process::on_stop_signals(&StopSignal::ALL, move |signal| {
+            stop_for(&cancel, &reason, signal.exit_code())
+        });
+        if let Some(seconds) = timeout {
+            let (cancel, reason) = (stop.cancel.clone(), stop.reason.clone());
+            std::thread::Builder::new()
+                .name("tessera-timeout".into())
+                .spawn(move || {
+                    std::thread::sleep(Duration::from_secs_f64(seconds));
+                    stop_for(&cancel, &reason, TIMED_OUT);
+                })
+                .expect("a thread for the timeout");
+        }
+        stop
+    }
+
+    /// The flag the renderer checks between tiles.
+    pub fn flag(&self) -> &Arc<AtomicBool> {
+        &self.cancel
+    }
+
+    /// Why the command was stopped, if it was: the exit code and what to
+    /// say.
+    pub fn stopped(&self) -> Option<(u8, String)> {
+        match self.reason.load(Ordering::SeqCst) {
+            NONE => None,
+            TIMED_OUT => Some((
+                EXIT_TIMEOUT,
+                format!(
+                    "stopped after --timeout {} s",
+                    self.timeout.unwrap_or_default()
+                ),
+            )),
+            code => {
+                StopSignal::from_exit_code(code).map(|stop| (code, stop.describe().to_string()))
+            }
+        }
+    }
+}
+
+/// Stops the render for `reason` (a stop signal's exit code, or
+/// [`TIMED_OUT`]); a second stop signal exits at once.
+fn stop_for(cancel: &AtomicBool, recorded: &AtomicU8, reason: u8) {
+    if recorded
         .compare_exchange(NONE, reason, Ordering::SeqCst, Ordering::SeqCst)
         .is_err()
     {
@@ -32,35 +92,6 @@ fn cancel(reason: u8) {
         }
         return;
     }
-    CANCEL.store(true, Ordering::SeqCst);
+    cancel.store(true, Ordering::SeqCst);
     tessera_python::interrupt();
-}
-
-/// Installs the handler of Ctrl-C, SIGTERM and SIGHUP and, when given,
-/// starts the timeout clock.
-pub fn install(timeout: Option<f64>) {
-    // If the handler cannot be installed, a signal kills the process as
-    // before: no image is written either way (files are written atomically).
-    let _ = tessera_process::on_stop_signals(&StopSignal::ALL, |stop| cancel(stop.exit_code()));
-    if let Some(seconds) = timeout {
-        std::thread::Builder::new()
-            .name("tessera-timeout".into())
-            .spawn(move || {
-                std::thread::sleep(Duration::from_secs_f64(seconds));
-                cancel(TIMED_OUT);
-            })
-            .expect("a thread for the timeout");
-    }
-}
-
-/// Why the command was stopped, if it was: the exit code and what to say.
-pub fn stopped(timeout: Option<f64>) -> Option<(u8, String)> {
-    match REASON.load(Ordering::SeqCst) {
-        NONE => None,
-        TIMED_OUT => Some((
-            EXIT_TIMEOUT,
-            format!("stopped after --timeout {} s", timeout.unwrap_or_default()),
-        )),
-        code => StopSignal::from_exit_code(code).map(|stop| (code, stop.describe().to_string())),
-    }
 }

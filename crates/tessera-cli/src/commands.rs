@@ -1,5 +1,6 @@
 //! The subcommands.
 
+use crate::cancel::Stop;
 use crate::failure::{EXIT_BAD_SCENE, EXIT_IO, EXIT_NODE_FAILED, Failure};
 use crate::supervise::{GRACE, Supervisor, Work, supervise};
 use crate::terminal;
@@ -457,8 +458,8 @@ fn frame_targets(args: &RenderArgs) -> Result<Vec<(i64, ImageTarget)>, Failure> 
 /// Renders in this process: a supervised child's work, or the whole
 /// command under --no-supervise.
 fn render_here(args: &RenderArgs, supervisor: Option<&mut Supervisor>) -> Result<(), Failure> {
-    crate::cancel::install(args.timeout);
-    render_scene(args, supervisor).map_err(|failure| match crate::cancel::stopped(args.timeout) {
+    let stop = Stop::install(args.timeout);
+    render_scene(args, &stop, supervisor).map_err(|failure| match stop.stopped() {
         // Stopped before rendering (a script's import looping forever, say).
         Some((code, why)) if failure.code != code => Failure::new(
             code,
@@ -557,7 +558,11 @@ fn worker_launch(args: &RenderArgs) -> Result<Launch, Failure> {
 }
 
 /// Loads the scene once and renders each frame asked for, in order.
-fn render_scene(args: &RenderArgs, mut supervisor: Option<&mut Supervisor>) -> Result<(), Failure> {
+fn render_scene(
+    args: &RenderArgs,
+    stop: &Stop,
+    mut supervisor: Option<&mut Supervisor>,
+) -> Result<(), Failure> {
     let runtime = PythonRuntime::default();
     let loaded = load(
         &args.scene,
@@ -577,6 +582,7 @@ fn render_scene(args: &RenderArgs, mut supervisor: Option<&mut Supervisor>) -> R
         let frames = FramesDone { done, count, frame };
         render_frame(
             args,
+            stop,
             &loaded,
             &runtime,
             &target,
@@ -610,6 +616,7 @@ struct FramesDone {
 
 fn render_frame(
     args: &RenderArgs,
+    stop: &Stop,
     loaded: &Loaded,
     runtime: &PythonRuntime,
     target: &ImageTarget,
@@ -662,7 +669,7 @@ fn render_frame(
         None => (plan.image.width, plan.image.height),
     };
     // Over a range: the tiles of every frame.
-    let cancel = &crate::cancel::CANCEL;
+    let cancel = stop.flag();
     let mut progress = |p: tessera_render::Progress| {
         let done = frames.done * p.tiles_total + p.tiles_done;
         let total = frames.count * p.tiles_total;
@@ -702,9 +709,14 @@ fn render_frame(
         (Err(FrameError::Python(e)), _) => {
             return Err(Failure::new(EXIT_IO, format!("error: {e}")));
         }
-        (Err(FrameError::Render(e)), _) => return Err(render_failure(e, args.timeout)),
+        (Err(FrameError::Render(e)), _) => return Err(render_failure(e, stop)),
     };
     let hash = encoded.map_err(write_failure)?;
+    // A stop that came while the last rows were encoded: the image is
+    // complete, but the user asked for none (the temporary file goes).
+    if let Some((code, why)) = stop.stopped() {
+        return Err(stopped_failure(code, &why, None));
+    }
     if let Destination::Temporary(temporary) = destination {
         target.persist(temporary).map_err(write_failure)?;
     }
@@ -828,8 +840,8 @@ pub fn progress_bar(quiet: bool) -> ProgressBar {
     bar
 }
 
-fn render_failure(error: RenderError, timeout: Option<f64>) -> Failure {
-    if let Some((code, why)) = crate::cancel::stopped(timeout) {
+fn render_failure(error: RenderError, stop: &Stop) -> Failure {
+    if let Some((code, why)) = stop.stopped() {
         // A node failing after a cancel failed because of it (KeyboardInterrupt).
         let interrupted = match &error {
             RenderError::Cancelled { interrupted } => interrupted.as_deref(),
