@@ -580,24 +580,22 @@ fn render_scene(
     for (done, (frame, target)) in targets.into_iter().enumerate() {
         let target = target.with_colorspace(args.colorspace.or(loaded.plan.output.colorspace));
         let frames = FramesDone { done, count, frame };
-        render_frame(
+        let scene = SceneRender {
             args,
             stop,
-            &loaded,
-            &runtime,
-            &target,
-            frames,
-            &bar,
-            supervisor.as_deref_mut(),
-        )
-        // A failure in a range names its frame.
-        .map_err(|failure| {
-            if range {
-                failure.in_frame(frame)
-            } else {
-                failure
-            }
-        })?;
+            loaded: &loaded,
+            runtime: &runtime,
+            bar: &bar,
+        };
+        render_frame(scene, &target, frames, supervisor.as_deref_mut())
+            // A failure in a range names its frame.
+            .map_err(|failure| {
+                if range {
+                    failure.in_frame(frame)
+                } else {
+                    failure
+                }
+            })?;
     }
     bar.finish_and_clear();
     if let (true, Some(supervisor)) = (range, supervisor) {
@@ -614,16 +612,29 @@ struct FramesDone {
     frame: i64,
 }
 
+/// What every frame of a render command is rendered with.
+#[derive(Clone, Copy)]
+struct SceneRender<'a> {
+    args: &'a RenderArgs,
+    stop: &'a Stop,
+    loaded: &'a Loaded,
+    runtime: &'a PythonRuntime,
+    bar: &'a ProgressBar,
+}
+
 fn render_frame(
-    args: &RenderArgs,
-    stop: &Stop,
-    loaded: &Loaded,
-    runtime: &PythonRuntime,
+    scene: SceneRender,
     target: &ImageTarget,
     frames: FramesDone,
-    bar: &ProgressBar,
     mut supervisor: Option<&mut Supervisor>,
 ) -> Result<(), Failure> {
+    let SceneRender {
+        args,
+        stop,
+        loaded,
+        runtime,
+        bar,
+    } = scene;
     let Loaded { plan, python } = loaded;
     let output = target.path();
     let range = args.frames.is_some();
