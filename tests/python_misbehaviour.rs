@@ -166,6 +166,90 @@ fn sigterm_and_sighup_stop_a_render_as_ctrl_c_does_with_their_own_exit_codes() {
 }
 
 #[test]
+fn ctrl_z_stops_every_process_of_a_render_and_fg_continues_them() {
+    // The render child, compare's renders and the Python workers run in
+    // process groups of their own, which the terminal's Ctrl-Z does not
+    // reach: it used to stop the tessera the shell started while they went
+    // on computing.
+    let dir = tempfile::tempdir().unwrap();
+    let busy = dir.path().join("busy");
+    node_scene(
+        dir.path(),
+        "    outputs = {\"out\": tessera.Float()}\n    pure = True\n\n    def __call__(self, ctx):\n        \
+         import os\n        with open(\"busy.tmp\", \"w\") as f:\n            f.write(str(os.getpid()))\n        \
+         os.replace(\"busy.tmp\", \"busy\")\n        while True:\n            pass\n",
+    );
+    let workers = ["--python-workers", "processes", "--threads", "1"];
+    let commands: [&[&str]; 3] = [
+        &["render", "scene.toml", "-o", "out.png"],
+        &["render", "scene.toml", "-o", "out.png", "--no-supervise"],
+        &["compare", "scene.toml", "--threads", "1", "--runs", "1"],
+    ];
+    for args in commands {
+        let _ = std::fs::remove_file(&busy);
+        let mut command = tessera_command(dir.path());
+        command.args(args).args(&workers[..2]);
+        if args[0] == "render" {
+            command.args(&workers[2..]);
+        }
+        let mut child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while !busy.exists() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "{args:?}: not busy"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let node: u32 = std::fs::read_to_string(&busy).unwrap().parse().unwrap();
+        assert_ne!(node, child.id(), "{args:?}: the node runs in a worker");
+        crate::util::send_signal(child.id(), "TSTP");
+        await_state(child.id(), true, args);
+        await_state(node, true, args);
+        crate::util::send_signal(child.id(), "CONT");
+        await_state(child.id(), false, args);
+        await_state(node, false, args);
+        crate::util::send_signal(child.id(), "INT");
+        assert_eq!(
+            wait_bounded(&mut child, Duration::from_secs(30)),
+            130,
+            "{args:?}"
+        );
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        assert!(
+            stderr.starts_with("error: interrupted (Ctrl-C)"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!dir.path().join("out.png").exists(), "{args:?}");
+    }
+}
+
+/// Waits (10 s at most) until process `pid` is stopped (`T` in
+/// /proc/PID/stat), or no longer stopped.
+fn await_state(pid: u32, stopped: bool, what: &[&str]) {
+    let started = Instant::now();
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        // The state follows the command name, which is in parentheses.
+        let state = stat.rsplit_once(") ").unwrap().1.chars().next().unwrap();
+        if (state == 'T') == stopped {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{what:?}: process {pid} is in state {state}, not {}",
+            if stopped { "stopped" } else { "running" }
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
 fn compare_stopped_by_a_signal_or_its_timeout_stops_its_render_and_leaves_nothing() {
     // compare's render child used to run on after compare was killed, and
     // its folder of renders to stay behind.

@@ -574,6 +574,11 @@ fn render_scene(
     for (_, target) in &targets {
         refuse_overwriting_inputs(&loaded.plan, target.path())?;
     }
+    if args.python_workers.or(loaded.python.workers) == Some(PythonWorkers::Processes) {
+        // The workers run in groups of their own: Ctrl-Z stops them, then
+        // this process; `fg` continues them.
+        let _ = tessera_process::on_job_control(runtime.job_control());
+    }
     let range = args.frames.is_some();
     let bar = progress_bar(args.quiet || supervisor.is_some());
     let count = targets.len();

@@ -259,6 +259,15 @@ impl Stopping {
         let _ = tessera_process::on_stop_signals(&StopSignal::ALL, move |stop| {
             handler.stop(stop.exit_code(), stop);
         });
+        // The render runs in a group of its own: Ctrl-Z stops it, then
+        // this process; `fg` continues both.
+        let handler = stopping.clone();
+        let _ = tessera_process::on_job_control(move |job| {
+            let child = handler.child.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(pid) = *child {
+                tessera_process::send_job_control(pid, job);
+            }
+        });
         if let Some(seconds) = timeout {
             let deadline = stopping.clone();
             let _ = std::thread::Builder::new()

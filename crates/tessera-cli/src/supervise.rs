@@ -20,8 +20,8 @@ use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tempfile::NamedTempFile;
 use tessera_output::{ImageTarget, OutputError};
@@ -156,7 +156,9 @@ pub enum Work<'a> {
 /// What the parent's threads (the reader, the Ctrl-C handler, the
 /// deadline) share about one supervised child.
 struct Watch {
-    child: u32,
+    /// The child's pid, until it is waited for: what is passed on to it
+    /// (a stop, job control) never reaches a process that reused its pid.
+    child: Mutex<Option<u32>>,
     /// The signal that asked the work to stop (its exit code), 0 if none.
     stopped_by: AtomicU8,
     /// The child is to be killed.
@@ -166,6 +168,14 @@ struct Watch {
 }
 
 impl Watch {
+    /// Calls `send` with the child's pid, unless it has been waited for.
+    fn signal_child(&self, send: impl FnOnce(u32)) {
+        let child = self.child.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(pid) = *child {
+            send(pid);
+        }
+    }
+
     /// Has the child killed after `delay`, from a thread of its own.
     fn kill_after(self: &Arc<Watch>, delay: Duration) {
         let watch = self.clone();
@@ -219,7 +229,7 @@ pub fn supervise(
     } = tessera_process::spawn(&launch, &extra, options).map_err(io)?;
     channel.poll_cancel().map_err(io)?;
     let watch = Arc::new(Watch {
-        child: child.id(),
+        child: Mutex::new(Some(child.id())),
         stopped_by: AtomicU8::new(0),
         killing: AtomicBool::new(false),
         stop: Arc::default(),
@@ -233,10 +243,14 @@ pub fn supervise(
         // exit at once. Either way it is killed if it has not stopped a
         // moment later.
         handler.stopped_by.store(stop.exit_code(), Ordering::SeqCst);
-        // The pid is our child's, not yet waited for (that comes after the
-        // loop), so it cannot have been reused.
-        tessera_process::send_stop(handler.child, stop);
+        handler.signal_child(|pid| tessera_process::send_stop(pid, stop));
         handler.kill_after(GRACE);
+    });
+    // The child runs in a group of its own: Ctrl-Z stops it, then this
+    // process; `fg` continues both.
+    let handler = watch.clone();
+    let _ = tessera_process::on_job_control(move |job| {
+        handler.signal_child(|pid| tessera_process::send_job_control(pid, job));
     });
     if let Some(deadline) = deadline {
         watch.kill_after(deadline);
@@ -298,6 +312,7 @@ pub fn supervise(
     // Whatever a node forked dies with the child (it is in the child's
     // group, which the child leads); then the child is waited for.
     tessera_process::kill_group(&child);
+    *watch.child.lock().unwrap_or_else(|e| e.into_inner()) = None;
     let status = child.wait().ok();
     // A deadline that came as the child was exiting, having said so and
     // done its work (its output printed), killed nothing.

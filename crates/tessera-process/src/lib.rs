@@ -314,11 +314,75 @@ pub fn on_stop_signals(
     stops: &'static [StopSignal],
     mut handler: impl FnMut(StopSignal) + Send + 'static,
 ) -> io::Result<()> {
+    let numbers = stops.iter().map(|s| s.number());
+    deliver_signals(numbers, libc::SIGHUP, move |number| {
+        if let Some(&stop) = stops.iter().find(|s| s.number() == number) {
+            handler(stop);
+        }
+    })
+}
+
+/// What the terminal's job control asks of a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobControl {
+    /// SIGTSTP: Ctrl-Z.
+    Suspend,
+    /// SIGCONT: `fg` or `bg`.
+    Resume,
+}
+
+impl JobControl {
+    fn number(self) -> libc::c_int {
+        match self {
+            JobControl::Suspend => libc::SIGTSTP,
+            JobControl::Resume => libc::SIGCONT,
+        }
+    }
+}
+
+/// Passes the terminal's job control on to children that run in process
+/// groups of their own, which Ctrl-Z does not reach: on SIGTSTP, `pass_on`
+/// is called with [`JobControl::Suspend`] (on a thread of its own) and then
+/// this process stops, as it would have alone; on SIGCONT, once it runs
+/// again, with [`JobControl::Resume`]. For the rest of the process's life.
+/// A SIGTSTP it was started ignoring stays ignored.
+pub fn on_job_control(mut pass_on: impl FnMut(JobControl) + Send + 'static) -> io::Result<()> {
+    let numbers = [JobControl::Suspend, JobControl::Resume].map(JobControl::number);
+    deliver_signals(numbers.into_iter(), libc::SIGTSTP, move |number| {
+        if number == libc::SIGTSTP {
+            pass_on(JobControl::Suspend);
+            // What SIGTSTP would have done without the handler.
+            let _ = signal_hook::low_level::emulate_default_handler(libc::SIGTSTP);
+        } else {
+            pass_on(JobControl::Resume);
+        }
+    })
+}
+
+/// Sends `job` to the process group that `pid` leads (a child started in a
+/// group of its own, not yet waited for): SIGTSTP, so that a Tessera child
+/// passes it on to its own children in turn, or SIGCONT.
+pub fn send_job_control(pid: u32, job: JobControl) {
+    if let Ok(pid) = libc::pid_t::try_from(pid) {
+        signal(-pid, job.number());
+    }
+}
+
+/// Calls `handler` on a thread of its own with the number of every one of
+/// `numbers` this process receives, but for `kept_if_ignored` when it was
+/// started ignoring it. Should a node close the descriptors the signals
+/// arrive through, the thread ends quietly and the signals get their default
+/// action again.
+fn deliver_signals(
+    numbers: impl Iterator<Item = libc::c_int>,
+    kept_if_ignored: libc::c_int,
+    mut handler: impl FnMut(libc::c_int) + Send + 'static,
+) -> io::Result<()> {
     use signal_hook::iterator::backend::SignalDelivery;
     use signal_hook::iterator::exfiltrator::SignalOnly;
     let (read, write) = std::os::unix::net::UnixStream::pair()?;
-    let numbers: Vec<libc::c_int> = (stops.iter().map(|s| s.number()))
-        .filter(|&number| number != libc::SIGHUP || !is_ignored(number))
+    let numbers: Vec<libc::c_int> = numbers
+        .filter(|&number| number != kept_if_ignored || !is_ignored(number))
         .collect();
     let mut delivery = SignalDelivery::with_pipe(read, write, SignalOnly, numbers.clone())?;
     std::thread::Builder::new()
@@ -326,11 +390,7 @@ pub fn on_stop_signals(
         .spawn(move || {
             // None: the pipe's other end was closed; an error: this end.
             while let Ok(Some(pending)) = delivery.poll_pending(&mut wait_for_a_signal) {
-                for number in pending {
-                    if let Some(&stop) = stops.iter().find(|s| s.number() == number) {
-                        handler(stop);
-                    }
-                }
+                pending.for_each(&mut handler);
             }
             for number in numbers {
                 // SAFETY: restoring a signal's default disposition installs

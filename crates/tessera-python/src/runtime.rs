@@ -11,6 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
+use tessera_process::JobControl;
 
 /// A cheap handle: clones share one runtime. Give it to
 /// [`crate::python_kind`] when building the registry, then call
@@ -160,6 +161,22 @@ impl PythonRuntime {
 
     /// Sets the worker processes of the render beginning; the ones replaced
     /// end once no call uses them any more.
+    /// What passes the terminal's job control on to this runtime's worker
+    /// processes, for [`tessera_process::on_job_control`]: they run in
+    /// process groups of their own, which Ctrl-Z does not reach. (It does
+    /// not keep the runtime alive.)
+    pub fn job_control(&self) -> impl FnMut(JobControl) + Send + 'static {
+        let shared = Arc::downgrade(&self.shared);
+        move |job| {
+            let pool = shared
+                .upgrade()
+                .and_then(|shared| lock(&shared.processes).clone());
+            if let Some(pool) = pool {
+                pool.pass_on_job_control(job);
+            }
+        }
+    }
+
     pub(crate) fn set_processes(&self, processes: Option<Arc<ProcessPool>>) {
         *lock(&self.shared.processes) = processes;
     }

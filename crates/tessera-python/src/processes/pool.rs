@@ -15,7 +15,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tessera_core::{Buffer, NodeError, TileCtx};
 use tessera_process::{
-    Channel, Launch, Options, Received, Spawned, StopSignal, describe_exit, wait_or_kill,
+    Channel, JobControl, Launch, Options, Received, Spawned, StopSignal, describe_exit,
+    wait_or_kill,
 };
 
 /// How many tiles a worker process holds at once: the one it computes and
@@ -46,6 +47,10 @@ const RESENDS: usize = 3;
 /// to [`ProcessPool::end`]): a range of frames starts its workers once.
 pub struct ProcessPool {
     workers: Vec<WorkerLink>,
+    /// The pids of the worker processes running, each registered from when
+    /// it is ready until just before it is waited for: job control passed
+    /// on to them never reaches a process that reused a pid.
+    running: Arc<Mutex<Vec<u32>>>,
     idle: Receiver<Lane>,
     give_back: Sender<Lane>,
     starter: Starter,
@@ -154,6 +159,8 @@ struct LinkState {
     /// The next request's number: counted over every process of the link,
     /// so that a lane's memory never shows a number of another process's.
     next_request: u64,
+    /// The pool's registry of running workers ([`ProcessPool::running`]).
+    running: Arc<Mutex<Vec<u32>>>,
     /// How each process of this link that died ended, by generation.
     ended: Vec<(u64, u32, Death)>,
     /// The process interrupted for a cancel (its generation), and until
@@ -218,6 +225,7 @@ impl ProcessPool {
         // says so.
         let _ = tessera_process::allow_descriptors((count * DESCRIPTORS_PER_WORKER + 256) as u64);
         let (give_back, idle) = unbounded();
+        let running = Arc::<Mutex<Vec<u32>>>::default();
         let mut workers = Vec::with_capacity(count);
         let mut lanes = Vec::with_capacity(count * LANES_PER_WORKER);
         for worker in 0..count {
@@ -233,7 +241,10 @@ impl ProcessPool {
             }
             workers.push(WorkerLink {
                 memories,
-                state: Mutex::default(),
+                state: Mutex::new(LinkState {
+                    running: running.clone(),
+                    ..LinkState::default()
+                }),
             });
         }
         // A lane of every worker before a second lane of any: fewer tiles
@@ -245,6 +256,7 @@ impl ProcessPool {
         let starter = Starter::new(launch).map_err(|e| PythonError::Workers(e.to_string()))?;
         let pool = ProcessPool {
             workers,
+            running,
             idle,
             give_back,
             starter,
@@ -326,6 +338,14 @@ impl ProcessPool {
             }
         }
         asked
+    }
+
+    /// Passes job control on to the workers (each leads a process group of
+    /// its own, which the terminal's Ctrl-Z does not reach).
+    pub fn pass_on_job_control(&self, job: JobControl) {
+        for &pid in lock(&self.running).iter() {
+            tessera_process::send_job_control(pid, job);
+        }
     }
 
     /// What cancels the render on now.
@@ -769,7 +789,9 @@ impl WorkerLink {
     /// Tells the process to finish: closing its sockets is what does it.
     /// Gives the process, to wait for.
     fn close(&self) -> Option<Child> {
-        let Process { child, .. } = self.state().process.take()?;
+        let mut state = self.state();
+        let Process { child, .. } = state.process.take()?;
+        state.forget(&child);
         Some(child)
     }
 }
@@ -842,6 +864,7 @@ impl LinkState {
     }
 
     fn install(&mut self, process: Process) {
+        lock(&self.running).push(process.child.id());
         self.generation += 1;
         self.process = Some(process);
     }
@@ -852,6 +875,7 @@ impl LinkState {
         let Some(mut process) = self.process.take() else {
             return;
         };
+        self.forget(&process.child);
         let how = if error.kind() == io::ErrorKind::BrokenPipe
             || tessera_process::exits_within(&process.child, Duration::ZERO)
         {
@@ -864,6 +888,11 @@ impl LinkState {
             Death::Broken(error.to_string())
         };
         self.ended.push((self.generation, process.child.id(), how));
+    }
+
+    /// Takes `child` off the pool's running workers, before it is waited for.
+    fn forget(&self, child: &Child) {
+        lock(&self.running).retain(|&pid| pid != child.id());
     }
 
     /// How the process of `generation` died, computing a tile.
