@@ -785,3 +785,52 @@ fn a_scene_read_from_standard_input_renders_supervised() {
     );
     assert_eq!(files_in(dir.path()), ["out.png"]);
 }
+
+#[test]
+fn a_scene_read_from_standard_input_reaches_workers_and_compares_renders() {
+    // Only the first process can read standard input: the render's worker
+    // processes and compare's renders used to read an empty scene. Its
+    // relative paths are from the current folder (they were from /dev).
+    let dir = tempfile::tempdir().unwrap();
+    crate::util::write_python_node_scene(
+        dir.path(),
+        "import tessera\n\n\nclass N(tessera.Node):\n    outputs = {\"out\": tessera.Float()}\n    \
+         pure = True\n\n    def __call__(self, ctx):\n        return ctx.x / 8.0\n",
+        (8, 8),
+        "",
+    );
+    let scene = || std::fs::File::open(dir.path().join("scene.toml")).unwrap();
+    let reference =
+        run_command(tessera_command(dir.path()).args(["render", "scene.toml", "-o", "ref.exr"]));
+    reference.expect_code(0);
+    let hash = reference
+        .stdout
+        .rsplit_once("blake3 ")
+        .unwrap()
+        .1
+        .to_string();
+    for extra in [&[][..], &["--no-supervise"]] {
+        let run = run_command(
+            tessera_command(dir.path())
+                .args(["render", "/dev/stdin", "-o", "out.exr"])
+                .args(["--python-workers", "processes"])
+                .args(extra)
+                .stdin(scene()),
+        );
+        run.expect_code(0);
+        assert!(run.stdout.ends_with(&hash), "{extra:?}: {}", run.stdout);
+    }
+    let run = run_command(
+        tessera_command(dir.path())
+            .args(["compare", "/dev/stdin", "--threads", "1,2", "--runs", "1"])
+            .args(["--python-workers", "processes"])
+            .stdin(scene()),
+    );
+    run.expect_code(0);
+    assert!(
+        run.stdout.ends_with("ordered: all 2 renders identical\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains(&hash[..12]), "{}", run.stdout);
+}

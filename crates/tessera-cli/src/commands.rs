@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 use tessera_core::{ColorSpace, Rect};
 use tessera_graph::Plan;
@@ -18,6 +19,7 @@ use tessera_python::{
     ScriptAccess, WorkerConnection,
 };
 use tessera_render::{NodeFailure, RenderError};
+use tessera_scene::SceneSource;
 use tessera_session::{FrameError, FrameRequest, LoadError, Loaded, Reading};
 
 #[derive(Args)]
@@ -252,12 +254,36 @@ pub fn load(
     options: RunOptions,
     runtime: &PythonRuntime,
 ) -> Result<Loaded, Failure> {
-    let located = |error: LoadError| match error {
+    load_source(&read(path)?, reading, options, runtime)
+}
+
+/// Reads the scene file (or standard input) at `path`.
+pub fn read(path: &Path) -> Result<SceneSource, Failure> {
+    tessera_session::read_scene(path).map_err(load_failure)
+}
+
+/// Loads a scene already read.
+pub fn load_source(
+    source: &SceneSource,
+    reading: &Reading,
+    options: RunOptions,
+    runtime: &PythonRuntime,
+) -> Result<Loaded, Failure> {
+    tessera_session::load(source, reading, options, runtime).map_err(load_failure)
+}
+
+fn load_failure(error: LoadError) -> Failure {
+    match error {
         LoadError::Read { .. } => Failure::new(EXIT_BAD_SCENE, format!("error: {error}")),
         LoadError::Scene { .. } => Failure::new(EXIT_BAD_SCENE, error.to_string()),
-    };
-    let source = tessera_session::read_scene(path).map_err(located)?;
-    tessera_session::load(&source, reading, options, runtime).map_err(located)
+    }
+}
+
+/// What the processes a command starts read as the scene when it came on
+/// this process's standard input, which only this process can read: its
+/// text, passed on to theirs.
+pub fn scene_input(source: &SceneSource) -> Option<Arc<str>> {
+    tessera_scene::is_standard_input(&source.path).then(|| Arc::from(source.text.as_str()))
 }
 
 pub fn check(args: &CheckArgs) -> Result<(), Failure> {
@@ -525,7 +551,7 @@ fn run_options(args: &RenderArgs) -> RunOptions {
 /// How to start a Python worker process for this render: this program's
 /// hidden `python-worker` command, with the options that decide how the
 /// scene's Python nodes are built.
-fn worker_launch(args: &RenderArgs) -> Result<Launch, Failure> {
+fn worker_launch(args: &RenderArgs, input: Option<Arc<str>>) -> Result<Launch, Failure> {
     use clap::ValueEnum;
     let program = std::env::current_exe().map_err(|e| Failure::from_error(EXIT_IO, e.into()))?;
     let name = |value: Option<clap::builder::PossibleValue>| {
@@ -554,6 +580,7 @@ fn worker_launch(args: &RenderArgs) -> Result<Launch, Failure> {
         args: launch,
         env: Vec::new(),
         dir: Some(args.start_dir.clone()),
+        input,
     })
 }
 
@@ -564,8 +591,9 @@ fn render_scene(
     mut supervisor: Option<&mut Supervisor>,
 ) -> Result<(), Failure> {
     let runtime = PythonRuntime::default();
-    let loaded = load(
-        &args.scene,
+    let source = read(&args.scene)?;
+    let loaded = load_source(
+        &source,
         &args.reading.reading(),
         run_options(args),
         &runtime,
@@ -587,6 +615,7 @@ fn render_scene(
         let frames = FramesDone { done, count, frame };
         let scene = SceneRender {
             args,
+            input: scene_input(&source),
             stop,
             loaded: &loaded,
             runtime: &runtime,
@@ -618,9 +647,10 @@ struct FramesDone {
 }
 
 /// What every frame of a render command is rendered with.
-#[derive(Clone, Copy)]
 struct SceneRender<'a> {
     args: &'a RenderArgs,
+    /// The scene's text, when it came on standard input.
+    input: Option<Arc<str>>,
     stop: &'a Stop,
     loaded: &'a Loaded,
     runtime: &'a PythonRuntime,
@@ -635,6 +665,7 @@ fn render_frame(
 ) -> Result<(), Failure> {
     let SceneRender {
         args,
+        input,
         stop,
         loaded,
         runtime,
@@ -644,7 +675,7 @@ fn render_frame(
     let output = target.path();
     let range = args.frames.is_some();
     let processes = match args.python_workers.or(python.workers).unwrap_or_default() {
-        PythonWorkers::Processes => Some(worker_launch(args)?),
+        PythonWorkers::Processes => Some(worker_launch(args, input)?),
         PythonWorkers::Threads => None,
     };
     let request = FrameRequest {

@@ -7,7 +7,7 @@
 //! reach `compare`, which passes the stop on to the render running and
 //! reports it once that render has stopped (and cleaned up after itself).
 
-use crate::commands::{load, parse_policy, parse_seconds};
+use crate::commands::{load_source, parse_policy, parse_seconds, read, scene_input};
 use crate::failure::{EXIT_BAD_SCENE, EXIT_IO, EXIT_TIMEOUT, Failure};
 use crate::terminal;
 use clap::Args;
@@ -93,8 +93,10 @@ pub fn compare(args: &CompareArgs) -> Result<(), Failure> {
     // From the start: loading runs the scene's Python (its imports).
     let stopping = Stopping::install(args.timeout);
     // A bad scene is reported once, here, with its location (exit code 2).
-    let Loaded { python, .. } = load(
-        &args.scene,
+    let source = read(&args.scene)?;
+    let input = scene_input(&source);
+    let Loaded { python, .. } = load_source(
+        &source,
         &Reading::default(),
         RunOptions {
             scripts: if args.no_python {
@@ -138,6 +140,7 @@ pub fn compare(args: &CompareArgs) -> Result<(), Failure> {
                 let out = work.path().join(format!("{name}.exr"));
                 let render = RenderOnce {
                     args,
+                    input: input.clone(),
                     policy: *policy,
                     threads,
                     out: &out,
@@ -338,6 +341,8 @@ impl Stopping {
 /// One render of the comparison, in a child `tessera render`.
 struct RenderOnce<'a> {
     args: &'a CompareArgs,
+    /// The scene's text, when it came on compare's standard input.
+    input: Option<Arc<str>>,
     policy: Policy,
     threads: usize,
     /// The image to write.
@@ -384,7 +389,10 @@ impl RenderOnce<'_> {
             command.args(["--python-workers", workers.name()]);
         }
         command
-            .stdin(Stdio::null())
+            .stdin(match self.input {
+                Some(_) => Stdio::piped(),
+                None => Stdio::null(),
+            })
             .stdout(File::create(&stdout_path).map_err(io)?)
             .stderr(File::create(&stderr_path).map_err(io)?);
         // Its own group, so that a stop reaches it from compare alone, once;
@@ -392,6 +400,9 @@ impl RenderOnce<'_> {
         tessera_process::own_group_stopped_with_parent(&mut command);
         let started = Instant::now();
         let mut child = command.spawn().map_err(io)?;
+        if let Some(input) = &self.input {
+            tessera_process::feed_input(&mut child, input.clone());
+        }
         stopping.running(Some(child.id()));
         tessera_process::await_exit(&child);
         stopping.running(None);

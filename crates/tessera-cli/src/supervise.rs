@@ -215,13 +215,15 @@ pub fn supervise(
         args: std::env::args_os().skip(1).collect(),
         env: Vec::new(),
         dir: None,
+        // The child reads a scene on standard input itself.
+        input: None,
     };
     let extra: Vec<_> = temporary.iter().map(|t| t.as_file().as_raw_fd()).collect();
     let options = Options {
         own_group: true,
         // Nodes read nothing from the terminal; a scene read from standard
         // input (`tessera render /dev/stdin < scene.toml`) is the exception.
-        no_stdin: !is_standard_input(scene),
+        no_stdin: !tessera_scene::is_standard_input(scene),
     };
     let Spawned {
         mut child,
@@ -417,11 +419,4 @@ pub fn supervise(
             ))
         }
     }
-}
-
-/// Whether `path` names this process's standard input.
-fn is_standard_input(path: &Path) -> bool {
-    ["/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"]
-        .iter()
-        .any(|name| path == Path::new(name))
 }

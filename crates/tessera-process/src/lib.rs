@@ -23,6 +23,7 @@ use std::os::unix::net::UnixStream;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A program to start as a child, with its arguments and the environment
@@ -35,6 +36,10 @@ pub struct Launch {
     /// The folder to start it in (relative paths in `args` are from it);
     /// None: the parent's current folder.
     pub dir: Option<PathBuf>,
+    /// What it reads on its standard input, instead of the parent's (or
+    /// nothing, under [`Options::no_stdin`]): a scene the parent read from
+    /// its own standard input.
+    pub input: Option<Arc<str>>,
 }
 
 /// The variable naming a child's inherited descriptors: the socket first,
@@ -68,7 +73,9 @@ pub fn spawn(launch: &Launch, extra: &[RawFd], options: Options) -> io::Result<S
         .args(&launch.args)
         .envs(launch.env.iter().map(|(k, v)| (k, v)))
         .env(FDS_VARIABLE, names.join(","));
-    if options.no_stdin {
+    if launch.input.is_some() {
+        command.stdin(Stdio::piped());
+    } else if options.no_stdin {
         command.stdin(Stdio::null());
     }
     if let Some(dir) = &launch.dir {
@@ -94,12 +101,29 @@ pub fn spawn(launch: &Launch, extra: &[RawFd], options: Options) -> io::Result<S
             group_and_parent_death(own_group, libc::SIGKILL, parent)
         });
     }
-    let child = command.spawn()?;
+    let mut child = command.spawn()?;
     drop(theirs);
+    if let Some(input) = &launch.input {
+        feed_input(&mut child, input.clone());
+    }
     Ok(Spawned {
         child,
         channel: Channel::new(ours)?,
     })
+}
+
+/// Writes `input` to `child`'s standard input (piped) and closes it, from a
+/// thread of its own: a child that reads only part of it, or none, never
+/// holds up the parent.
+pub fn feed_input(child: &mut Child, input: Arc<str>) {
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = std::thread::Builder::new()
+            .name("tessera-input".into())
+            .spawn(move || {
+                use std::io::Write;
+                let _ = stdin.write_all(input.as_bytes());
+            });
+    }
 }
 
 /// Starts `command`'s process in a process group of its own, and has it

@@ -526,6 +526,10 @@ fn worker_launch(py: Python, scene: &Scene) -> PyResult<Launch> {
         ],
         env: Vec::new(),
         dir: None,
+        // A scene loaded from standard input, which only this process
+        // could read.
+        input: tessera_scene::is_standard_input(&scene.source.path)
+            .then(|| Arc::from(scene.source.text.as_str())),
     })
 }
 

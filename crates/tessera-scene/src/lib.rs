@@ -52,8 +52,12 @@ impl SceneSource {
         }
     }
 
-    /// The directory relative paths in the scene start from.
+    /// The directory relative paths in the scene start from: the scene
+    /// file's, or for a scene read from standard input, the current one.
     pub fn base_dir(&self) -> &Path {
+        if is_standard_input(&self.path) {
+            return Path::new(".");
+        }
         match self.path.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir,
             _ => Path::new("."),
@@ -67,6 +71,14 @@ impl SceneSource {
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         (line, before[line_start..].chars().count() + 1)
     }
+}
+
+/// Whether `path` names this process's standard input, which a scene can be
+/// read from (`tessera render /dev/stdin < scene.toml`).
+pub fn is_standard_input(path: &Path) -> bool {
+    ["/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"]
+        .iter()
+        .any(|name| path == Path::new(name))
 }
 
 /// A parameter value as written: a link (`"@id"` or `"@id.output"`) or a constant.
