@@ -244,6 +244,25 @@ fn a_node_closing_tesseras_descriptors_is_an_error_not_a_panic() {
     run.expect_stderr_has(" before its first tile; no image written\n");
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     assert_eq!(files_in(dir.path()), ["node.py", "scene.toml"]);
+    // Then looping: the supervisor, its socket closed, waits 5 s for the
+    // child to exit, then kills it, and says so (it used to say "killed by
+    // signal 9 (SIGKILL: killed, perhaps for lack of memory)").
+    write_python_node_scene(
+        dir.path(),
+        "import os\nimport tessera\n\n\nclass N(tessera.Node):\n    outputs = {\"out\": tessera.Float()}\n\n    \
+         def __call__(self, ctx):\n        os.closerange(3, 10000)\n        while True:\n            pass\n",
+        (8, 8),
+        "",
+    );
+    let run = tessera_in(dir.path(), &["render", "scene.toml", "-o", "out.png"]);
+    run.expect_code(3);
+    assert_eq!(
+        run.stderr,
+        "error: the render's process closed its connection to this tessera before its first \
+         tile but did not exit, and was killed 5 s later; no image written\n  a node may have \
+         closed descriptors it did not open (os.closerange, os.close) and gone on running\n"
+    );
+    assert_eq!(files_in(dir.path()), ["node.py", "scene.toml"]);
 }
 
 #[test]

@@ -153,6 +153,10 @@ pub enum Work<'a> {
     ListScript,
 }
 
+/// How long a child that closed its socket (or said it is exiting) has to
+/// exit before it is killed.
+const LINGER: Duration = Duration::from_secs(5);
+
 /// What the parent's threads (the reader, the Ctrl-C handler, the
 /// deadline) share about one supervised child.
 struct Watch {
@@ -306,11 +310,14 @@ pub fn supervise(
     if !killing {
         // The socket closed, or the child said it is exiting: give it a
         // moment to be gone.
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + LINGER;
         while !watch.stop.load(Ordering::SeqCst) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(2));
         }
     }
+    // It closed its socket but went on running (a node closed descriptors
+    // it did not open, then kept working): killed below.
+    let lingered = !killing && !watch.stop.load(Ordering::SeqCst);
     // Whatever a node forked dies with the child (it is in the child's
     // group, which the child leads); then the child is waited for.
     tessera_process::kill_group(&child);
@@ -377,6 +384,26 @@ pub fn supervise(
             format!("error: lost {what}'s process"),
         ));
     };
+    let progress = match (frame_now, last_progress) {
+        (Some(frame), Some((done, total))) if done > 0 => {
+            format!(" in frame {frame}, after {done} of {total} tiles of the range")
+        }
+        (Some(frame), _) => format!(" in frame {frame}, before its first tile"),
+        (None, Some((done, total))) if done > 0 => format!(" after {done} of {total} tiles"),
+        (None, Some(_)) => " before its first tile".to_string(),
+        (None, None) => String::new(),
+    };
+    if lingered && said.is_none() {
+        return Err(Failure::new(
+            EXIT_NODE_FAILED,
+            format!(
+                "error: {what}'s process closed its connection to this tessera{progress} but did \
+                 not exit, and was killed {} s later{written}\n  a node may have closed \
+                 descriptors it did not open (os.closerange, os.close) and gone on running",
+                LINGER.as_secs()
+            ),
+        ));
+    }
     let code = status.code().and_then(|code| u8::try_from(code).ok());
     match (code, said, finished) {
         (Some(0), Some(0), Some(summary)) => {
@@ -396,17 +423,6 @@ pub fn supervise(
         (Some(code), Some(said), _) if code == said && code != 0 => Err(Failure::new(code, "")),
         _ => {
             // A render reports its start as 0 tiles done.
-            let progress = match (frame_now, last_progress) {
-                (Some(frame), Some((done, total))) if done > 0 => {
-                    format!(" in frame {frame}, after {done} of {total} tiles of the range")
-                }
-                (Some(frame), _) => format!(" in frame {frame}, before its first tile"),
-                (None, Some((done, total))) if done > 0 => {
-                    format!(" after {done} of {total} tiles")
-                }
-                (None, Some(_)) => " before its first tile".to_string(),
-                (None, None) => String::new(),
-            };
             Err(Failure::new(
                 EXIT_NODE_FAILED,
                 format!(

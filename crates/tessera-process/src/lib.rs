@@ -412,10 +412,14 @@ fn deliver_signals(
     std::thread::Builder::new()
         .name("tessera-signals".into())
         .spawn(move || {
-            // None: the pipe's other end was closed; an error: this end.
             while let Ok(Some(pending)) = delivery.poll_pending(&mut wait_for_a_signal) {
                 pending.for_each(&mut handler);
             }
+            // Nothing closes the delivery: it ends only when its descriptors
+            // were closed under it (a node's `os.closerange`), and closing
+            // them again could close whatever has their numbers now (a debug
+            // build's standard library aborts on it).
+            std::mem::forget(delivery);
             for number in numbers {
                 // SAFETY: restoring a signal's default disposition installs
                 // no handler.
