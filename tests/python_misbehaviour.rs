@@ -207,12 +207,30 @@ fn ctrl_z_stops_every_process_of_a_render_and_fg_continues_them() {
         }
         let node: u32 = std::fs::read_to_string(&busy).unwrap().parse().unwrap();
         assert_ne!(node, child.id(), "{args:?}: the node runs in a worker");
+        // The supervised render child or compare's render, and the worker.
+        let processes = [vec![child.id()], descendants(child.id())].concat();
+        assert!(processes.contains(&node), "{args:?}: {processes:?}");
+        let levels = if args.contains(&"--no-supervise") {
+            2
+        } else {
+            3
+        };
+        assert!(processes.len() >= levels, "{args:?}: {processes:?}");
         crate::util::send_signal(child.id(), "TSTP");
-        await_state(child.id(), true, args);
-        await_state(node, true, args);
+        for &pid in &processes {
+            await_state(pid, true, args);
+        }
         crate::util::send_signal(child.id(), "CONT");
-        await_state(child.id(), false, args);
-        await_state(node, false, args);
+        for &pid in &processes {
+            await_state(pid, false, args);
+        }
+        // `fg` at once after the Ctrl-Z: nothing is left stopped.
+        crate::util::send_signal(child.id(), "TSTP");
+        crate::util::send_signal(child.id(), "CONT");
+        std::thread::sleep(Duration::from_millis(300));
+        for &pid in &processes {
+            await_state(pid, false, args);
+        }
         crate::util::send_signal(child.id(), "INT");
         assert_eq!(
             wait_bounded(&mut child, Duration::from_secs(30)),
@@ -227,6 +245,26 @@ fn ctrl_z_stops_every_process_of_a_render_and_fg_continues_them() {
         );
         assert!(!dir.path().join("out.png").exists(), "{args:?}");
     }
+}
+
+/// The processes `pid` started, and theirs, from /proc.
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
+            continue;
+        };
+        // After the command name, in parentheses: the state, then the parent.
+        let parent = stat.rsplit_once(") ").unwrap().1.split(' ').nth(1).unwrap();
+        if parent == pid.to_string() {
+            found.push(child);
+            found.extend(descendants(child));
+        }
+    }
+    found
 }
 
 /// Waits (10 s at most) until process `pid` is stopped (`T` in

@@ -605,7 +605,7 @@ fn render_scene(
     if args.python_workers.or(loaded.python.workers) == Some(PythonWorkers::Processes) {
         // The workers run in groups of their own: Ctrl-Z stops them, then
         // this process; `fg` continues them.
-        let _ = tessera_process::on_job_control(runtime.job_control());
+        let _ = tessera_process::pass_on_job_control(runtime.job_children());
     }
     let range = args.frames.is_some();
     let bar = progress_bar(args.quiet || supervisor.is_some());

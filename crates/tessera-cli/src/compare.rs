@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tessera_output::{Framebuffer, read_image, write_image};
-use tessera_process::StopSignal;
+use tessera_process::{JobChildren, StopSignal};
 use tessera_python::{Policy, PythonRuntime, PythonWorkers, RunOptions, ScriptAccess};
 use tessera_session::{Loaded, Reading};
 
@@ -247,6 +247,8 @@ struct Stopping {
     /// (holding the lock, so that loading cannot end meanwhile).
     loading: Mutex<bool>,
     timeout: Option<f64>,
+    /// The render child too, for the terminal's job control.
+    job_children: Arc<JobChildren>,
 }
 
 impl Stopping {
@@ -256,6 +258,7 @@ impl Stopping {
             code: AtomicU8::new(0),
             loading: Mutex::new(true),
             timeout,
+            job_children: JobChildren::new(1),
         });
         let handler = stopping.clone();
         // Without the handler, a signal ends compare at once, as before.
@@ -264,13 +267,7 @@ impl Stopping {
         });
         // The render runs in a group of its own: Ctrl-Z stops it, then
         // this process; `fg` continues both.
-        let handler = stopping.clone();
-        let _ = tessera_process::on_job_control(move |job| {
-            let child = handler.child.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(pid) = *child {
-                tessera_process::send_job_control(pid, job);
-            }
-        });
+        let _ = tessera_process::pass_on_job_control(stopping.job_children.clone());
         if let Some(seconds) = timeout {
             let deadline = stopping.clone();
             let _ = std::thread::Builder::new()
@@ -313,6 +310,11 @@ impl Stopping {
     /// came before it did.
     fn running(&self, child: Option<u32>) {
         let mut running = self.child.lock().unwrap_or_else(|e| e.into_inner());
+        match (*running, child) {
+            (Some(ended), None) => self.job_children.remove(ended),
+            (_, Some(started)) => self.job_children.add(started),
+            (None, None) => {}
+        }
         *running = child;
         let code = self.code.load(Ordering::SeqCst);
         if let (Some(pid), true) = (child, code != 0) {

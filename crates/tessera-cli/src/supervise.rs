@@ -25,7 +25,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tempfile::NamedTempFile;
 use tessera_output::{ImageTarget, OutputError};
-use tessera_process::{Channel, Launch, Options, Received, Spawned, StopSignal, describe_exit};
+use tessera_process::{
+    Channel, JobChildren, Launch, Options, Received, Spawned, StopSignal, describe_exit,
+};
 
 /// What a supervised child tells its parent.
 #[derive(Debug, Serialize, Deserialize)]
@@ -157,11 +159,33 @@ pub enum Work<'a> {
 /// exit before it is killed.
 const LINGER: Duration = Duration::from_secs(5);
 
+/// Waits until `done`, or for `duration` of the time this process runs:
+/// time it spent stopped (Ctrl-Z) does not count, so that a child whose
+/// deadline passed meanwhile still has its grace period, once continued, to
+/// stop by itself.
+fn wait_running(duration: Duration, done: impl Fn() -> bool) {
+    const STEP: Duration = Duration::from_millis(2);
+    let mut left = duration;
+    while !left.is_zero() && !done() {
+        let step = left.min(STEP);
+        let started = Instant::now();
+        std::thread::sleep(step);
+        let slept = started.elapsed();
+        // A step that took a second longer than asked: stopped meanwhile.
+        let counted = if slept > step + Duration::from_secs(1) {
+            step
+        } else {
+            slept
+        };
+        left = left.saturating_sub(counted);
+    }
+}
+
 /// What the parent's threads (the reader, the Ctrl-C handler, the
 /// deadline) share about one supervised child.
 struct Watch {
-    /// The child's pid, until it is waited for: what is passed on to it
-    /// (a stop, job control) never reaches a process that reused its pid.
+    /// The child's pid, until it is waited for: a stop passed on to it never
+    /// reaches a process that reused its pid.
     child: Mutex<Option<u32>>,
     /// The signal that asked the work to stop (its exit code), 0 if none.
     stopped_by: AtomicU8,
@@ -186,7 +210,7 @@ impl Watch {
         let _ = std::thread::Builder::new()
             .name("tessera-deadline".into())
             .spawn(move || {
-                std::thread::sleep(delay);
+                wait_running(delay, || false);
                 watch.killing.store(true, Ordering::SeqCst);
                 watch.stop.store(true, Ordering::SeqCst);
             });
@@ -254,10 +278,9 @@ pub fn supervise(
     });
     // The child runs in a group of its own: Ctrl-Z stops it, then this
     // process; `fg` continues both.
-    let handler = watch.clone();
-    let _ = tessera_process::on_job_control(move |job| {
-        handler.signal_child(|pid| tessera_process::send_job_control(pid, job));
-    });
+    let job_children = JobChildren::new(1);
+    job_children.add(child.id());
+    let _ = tessera_process::pass_on_job_control(job_children.clone());
     if let Some(deadline) = deadline {
         watch.kill_after(deadline);
     }
@@ -310,10 +333,7 @@ pub fn supervise(
     if !killing {
         // The socket closed, or the child said it is exiting: give it a
         // moment to be gone.
-        let deadline = Instant::now() + LINGER;
-        while !watch.stop.load(Ordering::SeqCst) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        wait_running(LINGER, || watch.stop.load(Ordering::SeqCst));
     }
     // It closed its socket but went on running (a node closed descriptors
     // it did not open, then kept working): killed below.
@@ -322,6 +342,7 @@ pub fn supervise(
     // group, which the child leads); then the child is waited for.
     tessera_process::kill_group(&child);
     *watch.child.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    job_children.remove(child.id());
     let status = child.wait().ok();
     // A deadline that came as the child was exiting, having said so and
     // done its work (its output printed), killed nothing.

@@ -338,82 +338,22 @@ pub fn on_stop_signals(
     stops: &'static [StopSignal],
     mut handler: impl FnMut(StopSignal) + Send + 'static,
 ) -> io::Result<()> {
-    let numbers = stops.iter().map(|s| s.number());
-    deliver_signals(numbers, libc::SIGHUP, move |number| {
-        if let Some(&stop) = stops.iter().find(|s| s.number() == number) {
-            handler(stop);
-        }
-    })
-}
-
-/// What the terminal's job control asks of a process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JobControl {
-    /// SIGTSTP: Ctrl-Z.
-    Suspend,
-    /// SIGCONT: `fg` or `bg`.
-    Resume,
-}
-
-impl JobControl {
-    fn number(self) -> libc::c_int {
-        match self {
-            JobControl::Suspend => libc::SIGTSTP,
-            JobControl::Resume => libc::SIGCONT,
-        }
-    }
-}
-
-/// Passes the terminal's job control on to children that run in process
-/// groups of their own, which Ctrl-Z does not reach: on SIGTSTP, `pass_on`
-/// is called with [`JobControl::Suspend`] (on a thread of its own) and then
-/// this process stops, as it would have alone; on SIGCONT, once it runs
-/// again, with [`JobControl::Resume`]. For the rest of the process's life.
-/// A SIGTSTP it was started ignoring stays ignored.
-pub fn on_job_control(mut pass_on: impl FnMut(JobControl) + Send + 'static) -> io::Result<()> {
-    let numbers = [JobControl::Suspend, JobControl::Resume].map(JobControl::number);
-    deliver_signals(numbers.into_iter(), libc::SIGTSTP, move |number| {
-        if number == libc::SIGTSTP {
-            pass_on(JobControl::Suspend);
-            // What SIGTSTP would have done without the handler.
-            let _ = signal_hook::low_level::emulate_default_handler(libc::SIGTSTP);
-        } else {
-            pass_on(JobControl::Resume);
-        }
-    })
-}
-
-/// Sends `job` to the process group that `pid` leads (a child started in a
-/// group of its own, not yet waited for): SIGTSTP, so that a Tessera child
-/// passes it on to its own children in turn, or SIGCONT.
-pub fn send_job_control(pid: u32, job: JobControl) {
-    if let Ok(pid) = libc::pid_t::try_from(pid) {
-        signal(-pid, job.number());
-    }
-}
-
-/// Calls `handler` on a thread of its own with the number of every one of
-/// `numbers` this process receives, but for `kept_if_ignored` when it was
-/// started ignoring it. Should a node close the descriptors the signals
-/// arrive through, the thread ends quietly and the signals get their default
-/// action again.
-fn deliver_signals(
-    numbers: impl Iterator<Item = libc::c_int>,
-    kept_if_ignored: libc::c_int,
-    mut handler: impl FnMut(libc::c_int) + Send + 'static,
-) -> io::Result<()> {
     use signal_hook::iterator::backend::SignalDelivery;
     use signal_hook::iterator::exfiltrator::SignalOnly;
     let (read, write) = std::os::unix::net::UnixStream::pair()?;
-    let numbers: Vec<libc::c_int> = numbers
-        .filter(|&number| number != kept_if_ignored || !is_ignored(number))
+    let numbers: Vec<libc::c_int> = (stops.iter().map(|s| s.number()))
+        .filter(|&number| number != libc::SIGHUP || !is_ignored(number))
         .collect();
     let mut delivery = SignalDelivery::with_pipe(read, write, SignalOnly, numbers.clone())?;
     std::thread::Builder::new()
         .name("tessera-signals".into())
         .spawn(move || {
             while let Ok(Some(pending)) = delivery.poll_pending(&mut wait_for_a_signal) {
-                pending.for_each(&mut handler);
+                for number in pending {
+                    if let Some(&stop) = stops.iter().find(|s| s.number() == number) {
+                        handler(stop);
+                    }
+                }
             }
             // Nothing closes the delivery: it ends only when its descriptors
             // were closed under it (a node's `os.closerange`), and closing
@@ -427,6 +367,147 @@ fn deliver_signals(
             }
         })?;
     Ok(())
+}
+
+/// The children a process passes the terminal's job control on to (Ctrl-Z,
+/// then `fg` or `bg`): each leads a process group of its own, which the
+/// terminal's signals do not reach. Read in a signal handler, so without
+/// locks: a fixed number of slots, each a pid or 0.
+pub struct JobChildren {
+    slots: Box<[std::sync::atomic::AtomicU32]>,
+    /// Handlers passing a signal on now: [`JobChildren::remove`] waits for
+    /// them, so that no pid is signalled once its child may be reaped.
+    passing: std::sync::atomic::AtomicUsize,
+}
+
+impl JobChildren {
+    /// Room for `capacity` children at once; more are not reached.
+    pub fn new(capacity: usize) -> Arc<JobChildren> {
+        Arc::new(JobChildren {
+            slots: (0..capacity).map(|_| Default::default()).collect(),
+            passing: Default::default(),
+        })
+    }
+
+    /// Adds a child (started in a process group of its own).
+    pub fn add(&self, pid: u32) {
+        use std::sync::atomic::Ordering::SeqCst;
+        let free = |slot: &std::sync::atomic::AtomicU32| {
+            slot.compare_exchange(0, pid, SeqCst, SeqCst).is_ok()
+        };
+        let _ = self.slots.iter().any(free);
+    }
+
+    /// Takes a child off, before it is waited for: once this returns, no
+    /// signal is passed on to its pid.
+    pub fn remove(&self, pid: u32) {
+        use std::sync::atomic::Ordering::SeqCst;
+        for slot in self.slots.iter() {
+            let _ = slot.compare_exchange(pid, 0, SeqCst, SeqCst);
+        }
+        // A handler on another thread may have read the pid just before;
+        // one on this thread has finished, having interrupted this one.
+        while self.passing.load(SeqCst) > 0 {
+            std::hint::spin_loop();
+        }
+    }
+
+    /// Sends `signal` to every child's group. Async-signal-safe.
+    fn pass_on(&self, signal: libc::c_int) {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.passing.fetch_add(1, SeqCst);
+        for slot in self.slots.iter() {
+            let pid = slot.load(SeqCst);
+            if let Ok(pid @ 1..) = libc::pid_t::try_from(pid) {
+                // SAFETY: kill is async-signal-safe and has no memory effects.
+                unsafe { libc::kill(-pid, signal) };
+            }
+        }
+        self.passing.fetch_sub(1, SeqCst);
+    }
+}
+
+/// Passes the terminal's job control on to `children`, for the rest of the
+/// process's life: a SIGTSTP (Ctrl-Z) stops their groups, then this
+/// process, as SIGTSTP alone would have (not in an orphaned process group,
+/// where the kernel discards it); a SIGCONT (`fg`, `bg`) continues them.
+/// Done in the signal handler itself, so that a SIGCONT that comes right
+/// after the SIGTSTP still finds every process stopped, or none. (A child
+/// that is a `tessera` passes it on to its own children in turn.) A SIGTSTP
+/// the process was started ignoring stays ignored.
+pub fn pass_on_job_control(children: Arc<JobChildren>) -> io::Result<()> {
+    if is_ignored(libc::SIGTSTP) {
+        return Ok(());
+    }
+    let stopping = children.clone();
+    // SAFETY: the action makes only async-signal-safe calls (sigaction,
+    // pthread_sigmask, getpid, getppid, getpgid, getsid, gettid, tgkill,
+    // kill, raise) and atomic operations.
+    unsafe { signal_hook::low_level::register(libc::SIGTSTP, move || suspend(&stopping)) }?;
+    // SAFETY: as above (kill and atomic operations).
+    unsafe {
+        signal_hook::low_level::register(libc::SIGCONT, move || children.pass_on(libc::SIGCONT))
+    }?;
+    Ok(())
+}
+
+/// What a SIGTSTP does, in its handler: nothing in an orphaned process
+/// group (as the kernel would discard it); otherwise this process's stop
+/// is made pending, then the children are stopped; the process stops when
+/// the handler returns. Async-signal-safe.
+fn suspend(children: &JobChildren) {
+    if own_group_orphaned() {
+        return;
+    }
+    if stop_pending_on_this_thread() {
+        children.pass_on(libc::SIGTSTP);
+    } else {
+        // SIGTTOU is ignored or caught here: stopped at once instead (a
+        // SIGCONT in between would be lost).
+        children.pass_on(libc::SIGTSTP);
+        // SAFETY: raise is async-signal-safe.
+        unsafe { libc::raise(libc::SIGSTOP) };
+    }
+}
+
+/// Whether this process's group is orphaned, as far as its parent tells:
+/// the parent is in another session (a process started with `setsid`, its
+/// parent gone). A stop signal with its default action is discarded in an
+/// orphaned group: nobody would continue it. Async-signal-safe.
+fn own_group_orphaned() -> bool {
+    // SAFETY: these calls only read the process's ids.
+    unsafe { libc::getsid(libc::getppid()) != libc::getsid(0) }
+}
+
+/// Makes a stop pending for this thread, delivered when the running signal
+/// handler returns (its mask is restored then): a SIGTTOU, whose default
+/// action stops the process as SIGTSTP's does, blocked until then. The
+/// kernel discards a pending stop when a SIGCONT comes, so a `fg` right after
+/// the Ctrl-Z is never lost. False if SIGTTOU does not have its default
+/// action here. Async-signal-safe.
+fn stop_pending_on_this_thread() -> bool {
+    // SAFETY: sigaction only reads SIGTTOU's disposition; pthread_sigmask on
+    // a set built on the stack, and tgkill of this thread, touch no shared
+    // memory.
+    unsafe {
+        let mut current: libc::sigaction = std::mem::zeroed();
+        if libc::sigaction(libc::SIGTTOU, std::ptr::null(), &mut current) != 0
+            || current.sa_sigaction != libc::SIG_DFL
+        {
+            return false;
+        }
+        let mut stop: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut stop);
+        libc::sigaddset(&mut stop, libc::SIGTTOU);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &stop, std::ptr::null_mut());
+        libc::syscall(
+            libc::SYS_tgkill,
+            libc::getpid(),
+            libc::gettid(),
+            libc::SIGTTOU,
+        );
+        true
+    }
 }
 
 /// Whether `signal` is ignored (SIG_IGN) in this process.

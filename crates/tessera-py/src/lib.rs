@@ -516,6 +516,7 @@ fn worker_launch(py: Python, scene: &Scene) -> PyResult<Launch> {
     // Absolute: the program (or a node) may have changed folder since the
     // scene was loaded.
     let path = std::path::absolute(&scene.source.path)?;
+    let from_stdin = tessera_scene::is_standard_input(&scene.source.path);
     Ok(Launch {
         program: executable,
         args: vec![
@@ -525,11 +526,10 @@ fn worker_launch(py: Python, scene: &Scene) -> PyResult<Launch> {
             changes.into(),
         ],
         env: Vec::new(),
-        dir: None,
-        // A scene loaded from standard input, which only this process
-        // could read.
-        input: tessera_scene::is_standard_input(&scene.source.path)
-            .then(|| Arc::from(scene.source.text.as_str())),
+        // A scene loaded from standard input, which only this process could
+        // read: its text, read again in the folder it was read in.
+        dir: from_stdin.then(|| scene.source.base_dir().to_path_buf()),
+        input: from_stdin.then(|| Arc::from(scene.source.text.as_str())),
     })
 }
 

@@ -69,6 +69,32 @@ def test_python_nodes_in_worker_processes_give_the_same_pixels(tmp_path):
         tessera.render(scene, workers="fibres")
 
 
+def test_a_scene_loaded_from_standard_input_reaches_the_worker_processes(tmp_path):
+    # Only this process can read its standard input: the workers are given
+    # the scene's text. Its relative paths are from the folder it was read
+    # in, wherever the program goes after.
+    scene = python_node_scene(
+        tmp_path,
+        "import tessera\n\n\nclass N(tessera.Node):\n    outputs = {\"out\": tessera.Float()}\n"
+        "    pure = True\n\n    def __call__(self, ctx):\n        return ctx.x / 8.0\n",
+        8, 8,
+    )
+    program = (
+        "import os\nimport tessera\n"
+        "scene = tessera.Scene.load('/dev/stdin')\n"
+        "os.chdir('/')\n"
+        "image = tessera.render(scene, threads=2, progress=False, workers='processes')\n"
+        "print(tessera.pixel_hash(image))\n"
+    )
+    with open(scene) as stdin:
+        run = subprocess.run(
+            [sys.executable, "-c", program], stdin=stdin, cwd=tmp_path,
+            capture_output=True, text=True, timeout=120,
+        )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == cli_hash(scene, tmp_path)
+
+
 def test_a_scene_rendered_again_keeps_its_worker_processes(tmp_path, capfd):
     """Worker processes start with a Scene's first render in them and serve
     its later ones (a farm's frames): each sets the node up once, whichever

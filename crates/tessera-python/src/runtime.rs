@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use tessera_process::JobControl;
+use tessera_process::JobChildren;
 
 /// A cheap handle: clones share one runtime. Give it to
 /// [`crate::python_kind`] when building the registry, then call
@@ -42,7 +42,13 @@ struct Shared {
     /// its parent's pid here: that render is not its own.)
     rendering: Mutex<Option<u32>>,
     turn_over: Condvar,
+    /// The worker processes ([`PythonRuntime::job_children`]).
+    job_children: Arc<JobChildren>,
 }
+
+/// How many worker processes at once the terminal's job control reaches:
+/// far more than there are processors.
+const JOB_CHILDREN: usize = 1024;
 
 impl Default for Shared {
     fn default() -> Shared {
@@ -54,6 +60,7 @@ impl Default for Shared {
             renders: AtomicU64::new(0),
             rendering: Mutex::new(None),
             turn_over: Condvar::new(),
+            job_children: JobChildren::new(JOB_CHILDREN),
         }
     }
 }
@@ -159,24 +166,16 @@ impl PythonRuntime {
         threads
     }
 
-    /// Sets the worker processes of the render beginning; the ones replaced
-    /// end once no call uses them any more.
-    /// What passes the terminal's job control on to this runtime's worker
-    /// processes, for [`tessera_process::on_job_control`]: they run in
-    /// process groups of their own, which Ctrl-Z does not reach. (It does
-    /// not keep the runtime alive.)
-    pub fn job_control(&self) -> impl FnMut(JobControl) + Send + 'static {
-        let shared = Arc::downgrade(&self.shared);
-        move |job| {
-            let pool = shared
-                .upgrade()
-                .and_then(|shared| lock(&shared.processes).clone());
-            if let Some(pool) = pool {
-                pool.pass_on_job_control(job);
-            }
-        }
+    /// The worker processes of this runtime's renders, as they start and
+    /// end: for [`tessera_process::pass_on_job_control`], since they run in
+    /// process groups of their own, which the terminal's Ctrl-Z does not
+    /// reach.
+    pub fn job_children(&self) -> Arc<JobChildren> {
+        self.shared.job_children.clone()
     }
 
+    /// Sets the worker processes of the render beginning; the ones replaced
+    /// end once no call uses them any more.
     pub(crate) fn set_processes(&self, processes: Option<Arc<ProcessPool>>) {
         *lock(&self.shared.processes) = processes;
     }

@@ -84,6 +84,7 @@ impl PythonRuntime {
                         setup.threads,
                         begin,
                         setup.cancel,
+                        self.job_children(),
                     )?))
                 }
             },

@@ -42,26 +42,35 @@ impl<T> Spanned<T> {
 pub struct SceneSource {
     pub path: PathBuf,
     pub text: String,
+    /// Where its relative paths start ([`SceneSource::base_dir`]).
+    base: PathBuf,
 }
 
 impl SceneSource {
     pub fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> SceneSource {
+        let path = path.into();
+        let base = if is_standard_input(&path) {
+            // The folder it was read in, whatever folder the process (or a
+            // worker process, given its text) is in later.
+            std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
+        } else {
+            match path.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+                _ => PathBuf::from("."),
+            }
+        };
         SceneSource {
-            path: path.into(),
+            path,
             text: text.into(),
+            base,
         }
     }
 
     /// The directory relative paths in the scene start from: the scene
-    /// file's, or for a scene read from standard input, the current one.
+    /// file's, or for a scene read from standard input, the folder it was
+    /// read in.
     pub fn base_dir(&self) -> &Path {
-        if is_standard_input(&self.path) {
-            return Path::new(".");
-        }
-        match self.path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        }
+        &self.base
     }
 
     /// 1-based line and column (in characters) of a byte offset.

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tessera_core::{Buffer, NodeError, TileCtx};
 use tessera_process::{
-    Channel, JobControl, Launch, Options, Received, Spawned, StopSignal, describe_exit,
+    Channel, JobChildren, Launch, Options, Received, Spawned, StopSignal, describe_exit,
     wait_or_kill,
 };
 
@@ -47,10 +47,10 @@ const RESENDS: usize = 3;
 /// to [`ProcessPool::end`]): a range of frames starts its workers once.
 pub struct ProcessPool {
     workers: Vec<WorkerLink>,
-    /// The pids of the worker processes running, each registered from when
-    /// it is ready until just before it is waited for: job control passed
-    /// on to them never reaches a process that reused a pid.
-    running: Arc<Mutex<Vec<u32>>>,
+    /// The worker processes, each from its start until just before it is
+    /// waited for, for the terminal's job control (the runtime's: passed on
+    /// by the command that renders).
+    job_children: Arc<JobChildren>,
     idle: Receiver<Lane>,
     give_back: Sender<Lane>,
     starter: Starter,
@@ -150,7 +150,6 @@ struct WorkerLink {
     state: Mutex<LinkState>,
 }
 
-#[derive(Default)]
 struct LinkState {
     /// None before the first start and after the process died.
     process: Option<Process>,
@@ -159,8 +158,8 @@ struct LinkState {
     /// The next request's number: counted over every process of the link,
     /// so that a lane's memory never shows a number of another process's.
     next_request: u64,
-    /// The pool's registry of running workers ([`ProcessPool::running`]).
-    running: Arc<Mutex<Vec<u32>>>,
+    /// The pool's [`ProcessPool::job_children`].
+    job_children: Arc<JobChildren>,
     /// How each process of this link that died ended, by generation.
     ended: Vec<(u64, u32, Death)>,
     /// The process interrupted for a cancel (its generation), and until
@@ -219,13 +218,13 @@ impl ProcessPool {
         count: usize,
         begin: Begin,
         cancel: Arc<AtomicBool>,
+        job_children: Arc<JobChildren>,
     ) -> Result<ProcessPool, PythonError> {
         // Beyond what the process has open already (the scene, the image,
         // Python's own); where the limit cannot be raised, starting a worker
         // says so.
         let _ = tessera_process::allow_descriptors((count * DESCRIPTORS_PER_WORKER + 256) as u64);
         let (give_back, idle) = unbounded();
-        let running = Arc::<Mutex<Vec<u32>>>::default();
         let mut workers = Vec::with_capacity(count);
         let mut lanes = Vec::with_capacity(count * LANES_PER_WORKER);
         for worker in 0..count {
@@ -242,8 +241,12 @@ impl ProcessPool {
             workers.push(WorkerLink {
                 memories,
                 state: Mutex::new(LinkState {
-                    running: running.clone(),
-                    ..LinkState::default()
+                    process: None,
+                    generation: 0,
+                    next_request: 0,
+                    job_children: job_children.clone(),
+                    ended: Vec::new(),
+                    interrupted: None,
                 }),
             });
         }
@@ -256,7 +259,7 @@ impl ProcessPool {
         let starter = Starter::new(launch).map_err(|e| PythonError::Workers(e.to_string()))?;
         let pool = ProcessPool {
             workers,
-            running,
+            job_children,
             idle,
             give_back,
             starter,
@@ -270,10 +273,11 @@ impl ProcessPool {
         // Every worker loads the scene at once; then each is waited for.
         let mut starting = Vec::with_capacity(count);
         for link in &pool.workers {
-            starting.push(link.spawn(&pool.starter)?);
+            starting.push(link.spawn(&pool.starter, &pool.job_children)?);
         }
         for (link, started) in pool.workers.iter().zip(starting) {
-            let process = started.wait_ready(&pool.starter.launch, &cancel)?;
+            let launch = &pool.starter.launch;
+            let process = started.wait_ready(launch, &cancel, &pool.job_children)?;
             link.state().install(process);
         }
         pool.begin(begin, cancel)?;
@@ -338,14 +342,6 @@ impl ProcessPool {
             }
         }
         asked
-    }
-
-    /// Passes job control on to the workers (each leads a process group of
-    /// its own, which the terminal's Ctrl-Z does not reach).
-    pub fn pass_on_job_control(&self, job: JobControl) {
-        for &pid in lock(&self.running).iter() {
-            tessera_process::send_job_control(pid, job);
-        }
     }
 
     /// What cancels the render on now.
@@ -565,8 +561,13 @@ impl WorkerLink {
         lock(&self.state)
     }
 
-    /// Starts a worker process for the link, with a reply socket per lane.
-    fn spawn(&self, starter: &Starter) -> Result<Starting, PythonError> {
+    /// Starts a worker process for the link, with a reply socket per lane
+    /// (one of the `job_children` from now on).
+    fn spawn(
+        &self,
+        starter: &Starter,
+        job_children: &JobChildren,
+    ) -> Result<Starting, PythonError> {
         let failed = |e: io::Error| start_error(&starter.launch, &e);
         let mut replies = Vec::with_capacity(self.memories.len());
         let mut theirs = Vec::with_capacity(self.memories.len());
@@ -589,6 +590,7 @@ impl WorkerLink {
         // numpy's BLAS gets one thread in a worker as in the render
         // process (tessera._limit_library_threads, run in every interpreter).
         let spawned = starter.spawn(fds, options).map_err(failed)?;
+        job_children.add(spawned.child.id());
         spawned.channel.poll_cancel().map_err(failed)?;
         Ok(Starting { spawned, replies })
     }
@@ -650,8 +652,10 @@ impl WorkerLink {
         cancel: &AtomicBool,
     ) -> Result<(), Lost> {
         let launch = &starter.launch;
-        let started = self.spawn(starter).map_err(Lost::Start)?;
-        let mut process = started.wait_ready(launch, cancel).map_err(Lost::Start)?;
+        let job_children = &state.job_children;
+        let started = self.spawn(starter, job_children).map_err(Lost::Start)?;
+        let ready = started.wait_ready(launch, cancel, job_children);
+        let mut process = ready.map_err(Lost::Start)?;
         let asked = process.channel.send(&Request::<&Evaluate>::Begin(begin));
         let answered = asked
             .map_err(Unanswered::Gone)
@@ -797,8 +801,14 @@ impl WorkerLink {
 }
 
 impl Starting {
-    /// Waits until the process has loaded the scene.
-    fn wait_ready(self, launch: &Launch, cancel: &AtomicBool) -> Result<Process, PythonError> {
+    /// Waits until the process has loaded the scene; one that did not is
+    /// taken off `job_children` and stopped.
+    fn wait_ready(
+        self,
+        launch: &Launch,
+        cancel: &AtomicBool,
+        job_children: &JobChildren,
+    ) -> Result<Process, PythonError> {
         let Starting {
             spawned: Spawned {
                 mut child,
@@ -828,6 +838,7 @@ impl Starting {
             }
             Ok(Received::Closed) => {
                 tessera_process::exits_within(&child, Duration::from_secs(2));
+                job_children.remove(child.id());
                 let how = stop(&mut child).map_or("ended".to_string(), describe_exit);
                 return Err(start_error(
                     launch,
@@ -836,6 +847,7 @@ impl Starting {
             }
             Err(e) => start_error(launch, &e),
         };
+        job_children.remove(child.id());
         stop(&mut child);
         Err(failed)
     }
@@ -864,7 +876,6 @@ impl LinkState {
     }
 
     fn install(&mut self, process: Process) {
-        lock(&self.running).push(process.child.id());
         self.generation += 1;
         self.process = Some(process);
     }
@@ -890,9 +901,9 @@ impl LinkState {
         self.ended.push((self.generation, process.child.id(), how));
     }
 
-    /// Takes `child` off the pool's running workers, before it is waited for.
+    /// Takes `child` off the pool's job children, before it is waited for.
     fn forget(&self, child: &Child) {
-        lock(&self.running).retain(|&pid| pid != child.id());
+        self.job_children.remove(child.id());
     }
 
     /// How the process of `generation` died, computing a tile.
