@@ -660,6 +660,7 @@ mod tests {
             ],
             env: Vec::new(),
             dir: None,
+            input: None,
         };
         let mut spawned = spawn(&launch, &[], Options::default()).unwrap();
         let never = std::sync::atomic::AtomicBool::new(false);
