@@ -141,16 +141,24 @@ pub fn own_group_stopped_with_parent(command: &mut Command) {
 /// In a child between fork and exec: its own process group if asked, and
 /// `signal` when its parent ends. Linux sends it when the spawning thread
 /// ends, so spawn from a thread that outlives the child.
+///
+/// A group of its own is never the terminal's foreground group: under
+/// `stty tostop` the terminal would stop the child (SIGTTOU) at the first
+/// line it (or a node) writes, and the render would hang. It ignores
+/// SIGTTOU, so its writes go through, as its parent's do.
 fn group_and_parent_death(
     own_group: bool,
     signal: libc::c_int,
     parent: libc::pid_t,
 ) -> io::Result<()> {
-    // SAFETY: setpgid, prctl and getppid are async-signal-safe and touch
-    // no memory of this process.
+    // SAFETY: setpgid, signal, prctl and getppid are async-signal-safe and
+    // touch no memory of this process.
     unsafe {
-        if own_group && libc::setpgid(0, 0) == -1 {
-            return Err(io::Error::last_os_error());
+        if own_group {
+            if libc::setpgid(0, 0) == -1 {
+                return Err(io::Error::last_os_error());
+            }
+            libc::signal(libc::SIGTTOU, libc::SIG_IGN);
         }
         if libc::prctl(libc::PR_SET_PDEATHSIG, signal) == -1 {
             return Err(io::Error::last_os_error());
@@ -431,10 +439,13 @@ impl JobChildren {
 /// process's life: a SIGTSTP (Ctrl-Z) stops their groups, then this
 /// process, as SIGTSTP alone would have (not in an orphaned process group,
 /// where the kernel discards it); a SIGCONT (`fg`, `bg`) continues them.
-/// Done in the signal handler itself, so that a SIGCONT that comes right
-/// after the SIGTSTP still finds every process stopped, or none. (A child
-/// that is a `tessera` passes it on to its own children in turn.) A SIGTSTP
-/// the process was started ignoring stays ignored.
+/// Done in the signal handler itself, which leaves the narrowest window for
+/// a SIGCONT sent right after the SIGTSTP: one that lands in it leaves this
+/// process stopped, and the next SIGCONT (`fg`) continues it and its
+/// children. A child that lost its SIGCONT so (a `tessera` passing the stop
+/// on to its own children in turn) gets it again: every SIGCONT is passed
+/// on three more times over 150 ms. A SIGTSTP the process was started
+/// ignoring stays ignored.
 pub fn pass_on_job_control(children: Arc<JobChildren>) -> io::Result<()> {
     if is_ignored(libc::SIGTSTP) {
         return Ok(());
@@ -444,67 +455,172 @@ pub fn pass_on_job_control(children: Arc<JobChildren>) -> io::Result<()> {
     // pthread_sigmask, getpid, getppid, getpgid, getsid, gettid, tgkill,
     // kill, raise) and atomic operations.
     unsafe { signal_hook::low_level::register(libc::SIGTSTP, move || suspend(&stopping)) }?;
+    let continues = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counted = continues.clone();
+    let continuing = children.clone();
     // SAFETY: as above (kill and atomic operations).
     unsafe {
-        signal_hook::low_level::register(libc::SIGCONT, move || children.pass_on(libc::SIGCONT))
+        signal_hook::low_level::register(libc::SIGCONT, move || {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            continuing.pass_on(libc::SIGCONT);
+        })
     }?;
+    // A child that got its SIGCONT while its own handler was passing the
+    // SIGTSTP on may have stopped after it: each SIGCONT is passed on
+    // again, three times over the next 150 ms (a running process ignores
+    // it).
+    std::thread::Builder::new()
+        .name("tessera-jobs".into())
+        .spawn(move || {
+            let (mut seen, mut again) = (0, 0);
+            loop {
+                std::thread::sleep(Duration::from_millis(50));
+                let now = continues.load(std::sync::atomic::Ordering::SeqCst);
+                if now != seen {
+                    (seen, again) = (now, 3);
+                }
+                if again > 0 {
+                    again -= 1;
+                    children.pass_on(libc::SIGCONT);
+                }
+            }
+        })?;
     Ok(())
 }
 
 /// What a SIGTSTP does, in its handler: nothing in an orphaned process
-/// group (as the kernel would discard it); otherwise this process's stop
-/// is made pending, then the children are stopped; the process stops when
-/// the handler returns. Async-signal-safe.
+/// group (as the kernel would discard it); otherwise the children are
+/// stopped, then this process's stop is made pending, and the process stops
+/// when the handler returns. In that order, a SIGCONT that comes meanwhile
+/// can leave this process stopped (and another SIGCONT, `fg`, continues
+/// everything), never its children stopped while it runs on waiting for
+/// them. Async-signal-safe.
 fn suspend(children: &JobChildren) {
     if own_group_orphaned() {
         return;
     }
-    if stop_pending_on_this_thread() {
-        children.pass_on(libc::SIGTSTP);
-    } else {
-        // SIGTTOU is ignored or caught here: stopped at once instead (a
-        // SIGCONT in between would be lost).
-        children.pass_on(libc::SIGTSTP);
+    children.pass_on(libc::SIGTSTP);
+    if !stop_pending_on_this_thread() {
+        // SIGTTIN is ignored or caught here: stopped at once instead.
         // SAFETY: raise is async-signal-safe.
         unsafe { libc::raise(libc::SIGSTOP) };
     }
 }
 
-/// Whether this process's group is orphaned, as far as its parent tells:
-/// the parent is in another session (a process started with `setsid`, its
-/// parent gone). A stop signal with its default action is discarded in an
-/// orphaned group: nobody would continue it. Async-signal-safe.
+/// Whether this process's group is orphaned: no member has a parent in
+/// another group of the same session, so nobody would continue it, and the
+/// kernel discards a stop signal with its default action there. Judged by
+/// this process's line of ancestors: the first one outside its group
+/// decides (another session, or none: orphaned). Async-signal-safe: /proc
+/// is read into a buffer on the stack.
 fn own_group_orphaned() -> bool {
     // SAFETY: these calls only read the process's ids.
-    unsafe { libc::getsid(libc::getppid()) != libc::getsid(0) }
+    let (group, session, mut ancestor) =
+        unsafe { (libc::getpgrp(), libc::getsid(0), libc::getppid()) };
+    // A chain of processes in one group deeper than this is not expected.
+    for _ in 0..64 {
+        let Some((parent, parent_group, parent_session)) = stat_ids(ancestor) else {
+            return false;
+        };
+        if parent_session != session {
+            return true;
+        }
+        if parent_group != group {
+            return false;
+        }
+        if parent <= 0 {
+            return true;
+        }
+        ancestor = parent;
+    }
+    false
+}
+
+/// A process's parent, group and session, from /proc/PID/stat; None if it
+/// cannot be read. Async-signal-safe (open, read, close; no allocation).
+fn stat_ids(pid: libc::pid_t) -> Option<(libc::pid_t, libc::pid_t, libc::pid_t)> {
+    let mut path = [0u8; 32];
+    let prefix = b"/proc/";
+    path[..prefix.len()].copy_from_slice(prefix);
+    let mut at = prefix.len();
+    let mut digits = [0u8; 12];
+    let mut count = 0;
+    let mut rest = u32::try_from(pid).ok()?;
+    loop {
+        digits[count] = b'0' + (rest % 10) as u8;
+        count += 1;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for &digit in digits[..count].iter().rev() {
+        path[at] = digit;
+        at += 1;
+    }
+    path[at..at + 5].copy_from_slice(b"/stat");
+    let mut text = [0u8; 1024];
+    // SAFETY: `path` is NUL-terminated (zeroed past its text); open, read
+    // and close are async-signal-safe, and read writes within `text`.
+    let read = unsafe {
+        let fd = libc::open(path.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC);
+        if fd < 0 {
+            return None;
+        }
+        let read = libc::read(fd, text.as_mut_ptr().cast(), text.len());
+        libc::close(fd);
+        usize::try_from(read).ok()?
+    };
+    // "PID (COMMAND) STATE PPID PGRP SESSION ...": the command may hold
+    // spaces and parentheses, so the fields start after its last ')'.
+    let text = &text[..read];
+    let after = text.iter().rposition(|&b| b == b')')? + 1;
+    let mut fields = text[after..]
+        .split(|&b| b == b' ')
+        .filter(|field| !field.is_empty())
+        .skip(1);
+    let mut number = || -> Option<libc::pid_t> {
+        let field = fields.next()?;
+        let mut value: libc::pid_t = 0;
+        for &b in field {
+            if !b.is_ascii_digit() {
+                return None;
+            }
+            value = value
+                .checked_mul(10)?
+                .checked_add(libc::pid_t::from(b - b'0'))?;
+        }
+        Some(value)
+    };
+    Some((number()?, number()?, number()?))
 }
 
 /// Makes a stop pending for this thread, delivered when the running signal
-/// handler returns (its mask is restored then): a SIGTTOU, whose default
+/// handler returns (its mask is restored then): a SIGTTIN, whose default
 /// action stops the process as SIGTSTP's does, blocked until then. The
 /// kernel discards a pending stop when a SIGCONT comes, so a `fg` right after
-/// the Ctrl-Z is never lost. False if SIGTTOU does not have its default
+/// the Ctrl-Z is never lost. False if SIGTTIN does not have its default
 /// action here. Async-signal-safe.
 fn stop_pending_on_this_thread() -> bool {
-    // SAFETY: sigaction only reads SIGTTOU's disposition; pthread_sigmask on
+    // SAFETY: sigaction only reads SIGTTIN's disposition; pthread_sigmask on
     // a set built on the stack, and tgkill of this thread, touch no shared
     // memory.
     unsafe {
         let mut current: libc::sigaction = std::mem::zeroed();
-        if libc::sigaction(libc::SIGTTOU, std::ptr::null(), &mut current) != 0
+        if libc::sigaction(libc::SIGTTIN, std::ptr::null(), &mut current) != 0
             || current.sa_sigaction != libc::SIG_DFL
         {
             return false;
         }
         let mut stop: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut stop);
-        libc::sigaddset(&mut stop, libc::SIGTTOU);
+        libc::sigaddset(&mut stop, libc::SIGTTIN);
         libc::pthread_sigmask(libc::SIG_BLOCK, &stop, std::ptr::null_mut());
         libc::syscall(
             libc::SYS_tgkill,
             libc::getpid(),
             libc::gettid(),
-            libc::SIGTTOU,
+            libc::SIGTTIN,
         );
         true
     }
@@ -647,6 +763,18 @@ mod tests {
             describe_exit(status("kill -SEGV $$")),
             "was killed by signal 11 (SIGSEGV, a segmentation fault)"
         );
+    }
+
+    #[test]
+    fn a_process_ids_are_read_from_proc_as_libc_gives_them() {
+        // SAFETY: these calls only read the process's ids.
+        let (parent, group, session) =
+            unsafe { (libc::getppid(), libc::getpgrp(), libc::getsid(0)) };
+        assert_eq!(
+            stat_ids(std::process::id() as libc::pid_t),
+            Some((parent, group, session))
+        );
+        assert_eq!(stat_ids(0), None);
     }
 
     #[test]
