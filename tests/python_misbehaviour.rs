@@ -124,8 +124,11 @@ fn a_stop_during_the_last_tile_writes_no_image_even_if_the_node_finishes_it() {
         &["--python-workers", "processes"],
     ] {
         let run = render(dir.path(), extra);
+        // Whether the node caught the interrupt or a second one reached it
+        // (CI58 saw that once, under CPython 3.13), no image.
         run.expect_code(143)
-            .expect_stderr_start("error: terminated (SIGTERM); no image written\n");
+            .expect_stderr_start("error: terminated (SIGTERM)");
+        run.expect_stderr_has("no image written\n");
         assert_eq!(files_in(dir.path()), ["node.py", "scene.toml"], "{extra:?}");
     }
 }

@@ -310,10 +310,11 @@ impl Stopping {
     /// came before it did.
     fn running(&self, child: Option<u32>) {
         let mut running = self.child.lock().unwrap_or_else(|e| e.into_inner());
-        match (*running, child) {
-            (Some(ended), None) => self.job_children.remove(ended),
-            (_, Some(started)) => self.job_children.add(started),
-            (None, None) => {}
+        if let Some(ended) = *running {
+            self.job_children.remove(ended);
+        }
+        if let Some(started) = child {
+            self.job_children.add(started);
         }
         *running = child;
         let code = self.code.load(Ordering::SeqCst);

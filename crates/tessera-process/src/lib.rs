@@ -442,50 +442,72 @@ impl JobChildren {
 /// Done in the signal handler itself, which leaves the narrowest window for
 /// a SIGCONT sent right after the SIGTSTP: one that lands in it leaves this
 /// process stopped, and the next SIGCONT (`fg`) continues it and its
-/// children. A child that lost its SIGCONT so (a `tessera` passing the stop
-/// on to its own children in turn) gets it again: every SIGCONT is passed
-/// on three more times over 150 ms. A SIGTSTP the process was started
-/// ignoring stays ignored.
+/// children. Children left stopped while this process runs get SIGCONT
+/// again ([`keep_children_running_with_this_process`]). A SIGTSTP the
+/// process was started ignoring stays ignored.
 pub fn pass_on_job_control(children: Arc<JobChildren>) -> io::Result<()> {
     if is_ignored(libc::SIGTSTP) {
         return Ok(());
     }
-    let stopping = children.clone();
+    let events = Arc::new(JobEvents::default());
+    let (stopping, suspended) = (children.clone(), events.clone());
     // SAFETY: the action makes only async-signal-safe calls (sigaction,
     // pthread_sigmask, getpid, getppid, getpgid, getsid, gettid, tgkill,
-    // kill, raise) and atomic operations.
-    unsafe { signal_hook::low_level::register(libc::SIGTSTP, move || suspend(&stopping)) }?;
-    let continues = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let counted = continues.clone();
-    let continuing = children.clone();
+    // kill, raise, open, read, close) and atomic operations.
+    unsafe {
+        signal_hook::low_level::register(libc::SIGTSTP, move || suspend(&stopping, &suspended))
+    }?;
+    let (continuing, continued) = (children.clone(), events.clone());
     // SAFETY: as above (kill and atomic operations).
     unsafe {
         signal_hook::low_level::register(libc::SIGCONT, move || {
-            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            continued
+                .resumes
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             continuing.pass_on(libc::SIGCONT);
         })
     }?;
-    // A child that got its SIGCONT while its own handler was passing the
-    // SIGTSTP on may have stopped after it: each SIGCONT is passed on
-    // again, three times over the next 150 ms (a running process ignores
-    // it).
     std::thread::Builder::new()
         .name("tessera-jobs".into())
-        .spawn(move || {
-            let (mut seen, mut again) = (0, 0);
-            loop {
-                std::thread::sleep(Duration::from_millis(50));
-                let now = continues.load(std::sync::atomic::Ordering::SeqCst);
-                if now != seen {
-                    (seen, again) = (now, 3);
-                }
-                if again > 0 {
-                    again -= 1;
-                    children.pass_on(libc::SIGCONT);
-                }
-            }
-        })?;
+        .spawn(move || keep_children_running_with_this_process(&children, &events))?;
     Ok(())
+}
+
+/// The job-control signals this process handled, counted.
+#[derive(Default)]
+struct JobEvents {
+    suspends: std::sync::atomic::AtomicU64,
+    resumes: std::sync::atomic::AtomicU64,
+}
+
+/// While this thread runs, this process runs, and its children should too.
+/// A child can be left stopped: one that lost its SIGCONT inside its own
+/// handler's window, or every child when this process did not stop after
+/// passing the stop on (the kernel discarded its stop: an orphaned group
+/// that the handler took for a normal one, or the first process of a pid
+/// namespace, which ignores its own stop). So after each SIGTSTP or
+/// SIGCONT, once 100 ms have passed since the last SIGTSTP, the children
+/// are sent SIGCONT every 50 ms for a second (a running process ignores it).
+fn keep_children_running_with_this_process(children: &JobChildren, events: &JobEvents) {
+    use std::sync::atomic::Ordering::SeqCst;
+    let (mut suspends, mut resumes) = (0, 0);
+    let (mut last_suspend, mut last_event) = (None, None);
+    for tick in 0u64.. {
+        std::thread::sleep(Duration::from_millis(50));
+        let (now_suspends, now_resumes) =
+            (events.suspends.load(SeqCst), events.resumes.load(SeqCst));
+        if now_suspends != suspends {
+            (suspends, last_suspend, last_event) = (now_suspends, Some(tick), Some(tick));
+        }
+        if now_resumes != resumes {
+            (resumes, last_event) = (now_resumes, Some(tick));
+        }
+        let settled = last_suspend.is_none_or(|at| tick >= at + 2);
+        let recent = last_event.is_some_and(|at| tick <= at + 20);
+        if settled && recent {
+            children.pass_on(libc::SIGCONT);
+        }
+    }
 }
 
 /// What a SIGTSTP does, in its handler: nothing in an orphaned process
@@ -493,15 +515,19 @@ pub fn pass_on_job_control(children: Arc<JobChildren>) -> io::Result<()> {
 /// stopped, then this process's stop is made pending, and the process stops
 /// when the handler returns. In that order, a SIGCONT that comes meanwhile
 /// can leave this process stopped (and another SIGCONT, `fg`, continues
-/// everything), never its children stopped while it runs on waiting for
-/// them. Async-signal-safe.
-fn suspend(children: &JobChildren) {
+/// everything), while children left stopped behind a process that runs on
+/// are continued ([`keep_children_running_with_this_process`]).
+/// Async-signal-safe.
+fn suspend(children: &JobChildren, events: &JobEvents) {
     if own_group_orphaned() {
         return;
     }
+    events
+        .suspends
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     children.pass_on(libc::SIGTSTP);
     if !stop_pending_on_this_thread() {
-        // SIGTTIN is ignored or caught here: stopped at once instead.
+        // SIGTTIN is ignored, caught or blocked here: stopped at once.
         // SAFETY: raise is async-signal-safe.
         unsafe { libc::raise(libc::SIGSTOP) };
     }
@@ -511,8 +537,9 @@ fn suspend(children: &JobChildren) {
 /// another group of the same session, so nobody would continue it, and the
 /// kernel discards a stop signal with its default action there. Judged by
 /// this process's line of ancestors: the first one outside its group
-/// decides (another session, or none: orphaned). Async-signal-safe: /proc
-/// is read into a buffer on the stack.
+/// decides (another session: orphaned); one that cannot be read (outside
+/// this pid namespace) counts as not. Async-signal-safe: /proc is read into
+/// a buffer on the stack.
 fn own_group_orphaned() -> bool {
     // SAFETY: these calls only read the process's ids.
     let (group, session, mut ancestor) =
@@ -529,7 +556,10 @@ fn own_group_orphaned() -> bool {
             return false;
         }
         if parent <= 0 {
-            return true;
+            // Outside this pid namespace: unknown. Taken as not orphaned;
+            // if the kernel thinks otherwise, the children are continued
+            // ([`keep_children_running_with_this_process`]).
+            return false;
         }
         ancestor = parent;
     }
@@ -600,7 +630,7 @@ fn stat_ids(pid: libc::pid_t) -> Option<(libc::pid_t, libc::pid_t, libc::pid_t)>
 /// action stops the process as SIGTSTP's does, blocked until then. The
 /// kernel discards a pending stop when a SIGCONT comes, so a `fg` right after
 /// the Ctrl-Z is never lost. False if SIGTTIN does not have its default
-/// action here. Async-signal-safe.
+/// action here, or this thread blocked it already. Async-signal-safe.
 fn stop_pending_on_this_thread() -> bool {
     // SAFETY: sigaction only reads SIGTTIN's disposition; pthread_sigmask on
     // a set built on the stack, and tgkill of this thread, touch no shared
@@ -615,7 +645,12 @@ fn stop_pending_on_this_thread() -> bool {
         let mut stop: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut stop);
         libc::sigaddset(&mut stop, libc::SIGTTIN);
-        libc::pthread_sigmask(libc::SIG_BLOCK, &stop, std::ptr::null_mut());
+        let mut before: libc::sigset_t = std::mem::zeroed();
+        libc::pthread_sigmask(libc::SIG_BLOCK, &stop, &mut before);
+        if libc::sigismember(&before, libc::SIGTTIN) == 1 {
+            // Blocked already: it would stay pending after the handler.
+            return false;
+        }
         libc::syscall(
             libc::SYS_tgkill,
             libc::getpid(),
