@@ -159,15 +159,14 @@ pub enum Work<'a> {
 /// exit before it is killed.
 const LINGER: Duration = Duration::from_secs(5);
 
-/// Waits until `done`, or for `duration` of the time this process runs:
-/// time it spent stopped (Ctrl-Z) does not count, so that a child whose
-/// deadline passed meanwhile still has its grace period, once continued, to
-/// stop by itself.
-fn wait_running(duration: Duration, done: impl Fn() -> bool) {
-    const STEP: Duration = Duration::from_millis(2);
+/// Waits until `done` (checked every `step`), or for `duration` of the time
+/// this process runs: time it spent stopped (Ctrl-Z) does not count, so that
+/// a child whose deadline passed meanwhile still has its grace period, once
+/// continued, to stop by itself.
+fn wait_running(duration: Duration, every: Duration, done: impl Fn() -> bool) {
     let mut left = duration;
     while !left.is_zero() && !done() {
-        let step = left.min(STEP);
+        let step = left.min(every);
         let started = Instant::now();
         std::thread::sleep(step);
         let slept = started.elapsed();
@@ -210,7 +209,7 @@ impl Watch {
         let _ = std::thread::Builder::new()
             .name("tessera-deadline".into())
             .spawn(move || {
-                wait_running(delay, || false);
+                wait_running(delay, Duration::from_millis(50), || false);
                 watch.killing.store(true, Ordering::SeqCst);
                 watch.stop.store(true, Ordering::SeqCst);
             });
@@ -333,7 +332,8 @@ pub fn supervise(
     if !killing {
         // The socket closed, or the child said it is exiting: give it a
         // moment to be gone.
-        wait_running(LINGER, || watch.stop.load(Ordering::SeqCst));
+        let exited = || watch.stop.load(Ordering::SeqCst);
+        wait_running(LINGER, Duration::from_millis(2), exited);
     }
     // It closed its socket but went on running (a node closed descriptors
     // it did not open, then kept working): killed below.
