@@ -546,22 +546,22 @@ fn own_group_orphaned() -> bool {
         unsafe { (libc::getpgrp(), libc::getsid(0), libc::getppid()) };
     // A chain of processes in one group deeper than this is not expected.
     for _ in 0..64 {
-        let Some((parent, parent_group, parent_session)) = stat_ids(ancestor) else {
+        let Some((its_parent, its_group, its_session)) = stat_ids(ancestor) else {
             return false;
         };
-        if parent_session != session {
+        if its_session != session {
             return true;
         }
-        if parent_group != group {
+        if its_group != group {
             return false;
         }
-        if parent <= 0 {
+        if its_parent <= 0 {
             // Outside this pid namespace: unknown. Taken as not orphaned;
             // if the kernel thinks otherwise, the children are continued
             // ([`keep_children_running_with_this_process`]).
             return false;
         }
-        ancestor = parent;
+        ancestor = its_parent;
     }
     false
 }
