@@ -590,8 +590,8 @@ impl WorkerLink {
         // numpy's BLAS gets one thread in a worker as in the render
         // process (tessera._limit_library_threads, run in every interpreter).
         let spawned = starter.spawn(fds, options).map_err(failed)?;
-        job_children.add(spawned.child.id());
         spawned.channel.poll_cancel().map_err(failed)?;
+        job_children.add(spawned.child.id());
         Ok(Starting { spawned, replies })
     }
 
