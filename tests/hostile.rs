@@ -227,13 +227,15 @@ fn a_node_closing_tesseras_descriptors_is_an_error_not_a_panic() {
     // The signal thread's descriptor among them: signal-hook's iterator
     // panicked on it.
     let dir = tempfile::tempdir().unwrap();
-    write_python_node_scene(
-        dir.path(),
-        "import os\nimport tessera\n\n\nclass N(tessera.Node):\n    outputs = {\"out\": tessera.Float()}\n\n    \
-         def __call__(self, ctx):\n        os.closerange(3, 10000)\n        return 0.5\n",
-        (8, 8),
-        "",
-    );
+    // A node that closes the descriptors, then does `then`.
+    let closing = |then: &str| {
+        let script = format!(
+            "import os\nimport tessera\n\n\nclass N(tessera.Node):\n    outputs = {{\"out\": tessera.Float()}}\n\n    \
+             def __call__(self, ctx):\n        os.closerange(3, 10000)\n{then}"
+        );
+        write_python_node_scene(dir.path(), &script, (8, 8), "");
+    };
+    closing("        return 0.5\n");
     let run = tessera_in(dir.path(), &["render", "scene.toml", "-o", "out.png"]);
     run.expect_code(3);
     // How the render process ends depends on the build: a release build
@@ -247,13 +249,7 @@ fn a_node_closing_tesseras_descriptors_is_an_error_not_a_panic() {
     // Then looping: the supervisor, its socket closed, waits 5 s for the
     // child to exit, then kills it, and says so (it used to say "killed by
     // signal 9 (SIGKILL: killed, perhaps for lack of memory)").
-    write_python_node_scene(
-        dir.path(),
-        "import os\nimport tessera\n\n\nclass N(tessera.Node):\n    outputs = {\"out\": tessera.Float()}\n\n    \
-         def __call__(self, ctx):\n        os.closerange(3, 10000)\n        while True:\n            pass\n",
-        (8, 8),
-        "",
-    );
+    closing("        while True:\n            pass\n");
     let run = tessera_in(dir.path(), &["render", "scene.toml", "-o", "out.png"]);
     run.expect_code(3);
     assert_eq!(

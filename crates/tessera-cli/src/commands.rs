@@ -610,12 +610,13 @@ fn render_scene(
     let range = args.frames.is_some();
     let bar = progress_bar(args.quiet || supervisor.is_some());
     let count = targets.len();
+    let input = scene_input(&source);
     for (done, (frame, target)) in targets.into_iter().enumerate() {
         let target = target.with_colorspace(args.colorspace.or(loaded.plan.output.colorspace));
         let frames = FramesDone { done, count, frame };
         let scene = SceneRender {
             args,
-            input: scene_input(&source),
+            input: input.clone(),
             stop,
             loaded: &loaded,
             runtime: &runtime,

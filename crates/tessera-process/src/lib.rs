@@ -24,6 +24,8 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::Ordering::SeqCst;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize};
 use std::time::{Duration, Instant};
 
 /// A program to start as a child, with its arguments and the environment
@@ -382,10 +384,10 @@ pub fn on_stop_signals(
 /// terminal's signals do not reach. Read in a signal handler, so without
 /// locks: a fixed number of slots, each a pid or 0.
 pub struct JobChildren {
-    slots: Box<[std::sync::atomic::AtomicU32]>,
+    slots: Box<[AtomicU32]>,
     /// Handlers passing a signal on now: [`JobChildren::remove`] waits for
     /// them, so that no pid is signalled once its child may be reaped.
-    passing: std::sync::atomic::AtomicUsize,
+    passing: AtomicUsize,
 }
 
 impl JobChildren {
@@ -399,17 +401,13 @@ impl JobChildren {
 
     /// Adds a child (started in a process group of its own).
     pub fn add(&self, pid: u32) {
-        use std::sync::atomic::Ordering::SeqCst;
-        let free = |slot: &std::sync::atomic::AtomicU32| {
-            slot.compare_exchange(0, pid, SeqCst, SeqCst).is_ok()
-        };
+        let free = |slot: &AtomicU32| slot.compare_exchange(0, pid, SeqCst, SeqCst).is_ok();
         let _ = self.slots.iter().any(free);
     }
 
     /// Takes a child off, before it is waited for: once this returns, no
     /// signal is passed on to its pid.
     pub fn remove(&self, pid: u32) {
-        use std::sync::atomic::Ordering::SeqCst;
         for slot in self.slots.iter() {
             let _ = slot.compare_exchange(pid, 0, SeqCst, SeqCst);
         }
@@ -422,7 +420,6 @@ impl JobChildren {
 
     /// Sends `signal` to every child's group. Async-signal-safe.
     fn pass_on(&self, signal: libc::c_int) {
-        use std::sync::atomic::Ordering::SeqCst;
         self.passing.fetch_add(1, SeqCst);
         for slot in self.slots.iter() {
             let pid = slot.load(SeqCst);
@@ -461,9 +458,7 @@ pub fn pass_on_job_control(children: Arc<JobChildren>) -> io::Result<()> {
     // SAFETY: as above (kill and atomic operations).
     unsafe {
         signal_hook::low_level::register(libc::SIGCONT, move || {
-            continued
-                .resumes
-                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            continued.resumes.fetch_add(1, SeqCst);
             continuing.pass_on(libc::SIGCONT);
         })
     }?;
@@ -476,8 +471,8 @@ pub fn pass_on_job_control(children: Arc<JobChildren>) -> io::Result<()> {
 /// The job-control signals this process handled, counted.
 #[derive(Default)]
 struct JobEvents {
-    suspends: std::sync::atomic::AtomicU64,
-    resumes: std::sync::atomic::AtomicU64,
+    suspends: AtomicU64,
+    resumes: AtomicU64,
 }
 
 /// While this thread runs, this process runs, and its children should too.
@@ -489,7 +484,6 @@ struct JobEvents {
 /// SIGCONT, once 100 ms have passed since the last SIGTSTP, the children
 /// are sent SIGCONT every 50 ms for a second (a running process ignores it).
 fn keep_children_running_with_this_process(children: &JobChildren, events: &JobEvents) {
-    use std::sync::atomic::Ordering::SeqCst;
     let (mut suspends, mut resumes) = (0, 0);
     let (mut last_suspend, mut last_event) = (None, None);
     for tick in 0u64.. {
@@ -522,9 +516,7 @@ fn suspend(children: &JobChildren, events: &JobEvents) {
     if own_group_orphaned() {
         return;
     }
-    events
-        .suspends
-        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    events.suspends.fetch_add(1, SeqCst);
     children.pass_on(libc::SIGTSTP);
     if !stop_pending_on_this_thread() {
         // SIGTTIN is ignored, caught or blocked here: stopped at once.
@@ -569,26 +561,11 @@ fn own_group_orphaned() -> bool {
 /// A process's parent, group and session, from /proc/PID/stat; None if it
 /// cannot be read. Async-signal-safe (open, read, close; no allocation).
 fn stat_ids(pid: libc::pid_t) -> Option<(libc::pid_t, libc::pid_t, libc::pid_t)> {
+    // Formatting into a slice on the stack allocates nothing; the last
+    // byte stays 0, ending the path for open.
     let mut path = [0u8; 32];
-    let prefix = b"/proc/";
-    path[..prefix.len()].copy_from_slice(prefix);
-    let mut at = prefix.len();
-    let mut digits = [0u8; 12];
-    let mut count = 0;
-    let mut rest = u32::try_from(pid).ok()?;
-    loop {
-        digits[count] = b'0' + (rest % 10) as u8;
-        count += 1;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    for &digit in digits[..count].iter().rev() {
-        path[at] = digit;
-        at += 1;
-    }
-    path[at..at + 5].copy_from_slice(b"/stat");
+    let mut unwritten = &mut path[..31];
+    std::io::Write::write_fmt(&mut unwritten, format_args!("/proc/{pid}/stat")).ok()?;
     let mut text = [0u8; 1024];
     // SAFETY: `path` is NUL-terminated (zeroed past its text); open, read
     // and close are async-signal-safe, and read writes within `text`.
