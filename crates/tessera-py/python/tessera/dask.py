@@ -190,10 +190,15 @@ def _close_local_client(client):
     in at most _CLOSE_SECONDS. A node that killed its worker leaves a nanny
     starting a new one; distributed 2024.8 (the last for Python 3.9) then
     waits for that worker to reach a scheduler that is closing, a minute or
-    more, and once more (10 s) at exit. Past the bound, its nannies' worker
-    processes are killed and the cluster is counted closed."""
+    more, and once more (10 s) at exit; and the new worker, closed as it
+    starts, may log at any level and fail with a traceback on stderr. So
+    the workers being started are waited for first. Past the bound, its
+    nannies' worker processes are killed and the cluster is counted
+    closed."""
     distributed = _distributed()
     cluster = client.cluster
+    with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
+        client.wait_for_workers(len(cluster.workers), timeout=_CLOSE_SECONDS)
     client.close()
     try:
         cluster.close(timeout=_CLOSE_SECONDS)
