@@ -380,7 +380,7 @@ fn a_scene_that_is_a_fifo_is_stopped_by_the_timeout_and_an_image_fifo_refused() 
     .unwrap();
     let run = tessera_in(dir.path(), &["render", "scene.toml", "-o", "out.png"]);
     run.expect_code(2);
-    run.expect_stderr_start("error: node `tex`: cannot read image ./texture.png: it is not a regular file (a FIFO, socket or device)\n");
+    run.expect_stderr_start("error: node `tex`: cannot read image texture.png: it is not a regular file (a FIFO, socket or device)\n");
     assert_eq!(files_in(dir.path()), ["scene.toml", "texture.png"]);
 }
 
@@ -399,7 +399,7 @@ fn a_texture_too_large_for_memory_is_a_located_error_not_an_abort() {
     .unwrap();
     let run = tessera_in(dir.path(), &["check", "scene.toml"]);
     run.expect_code(2);
-    run.expect_stderr_start("error: node `tex`: image ./big.png is 9000 x 9000: as float RGBA it needs 1235 MiB, more than the 1024 MiB a texture may take\n");
+    run.expect_stderr_start("error: node `tex`: image big.png is 9000 x 9000: as float RGBA it needs 1235 MiB, more than the 1024 MiB a texture may take\n");
 }
 
 #[test]
@@ -744,7 +744,7 @@ fn an_output_over_a_texture_the_scene_reads_is_refused() {
     run.expect_code(2);
     assert_eq!(
         run.stderr,
-        "error: the output ./texture.png is the file node `tex` reads (./texture.png); it would be overwritten. \
+        "error: the output ./texture.png is the file node `tex` reads (texture.png); it would be overwritten. \
          Choose another output\n"
     );
     assert_eq!(

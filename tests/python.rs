@@ -397,7 +397,7 @@ fn a_missing_script_and_a_directory_are_bad_scenes() {
     run.expect_code(2);
     assert!(
         run.stderr
-            .starts_with("error: node `py`: ./folder.py is a directory, not a Python script\n"),
+            .starts_with("error: node `py`: folder.py is a directory, not a Python script\n"),
         "{}",
         run.stderr
     );

@@ -456,7 +456,7 @@ fn a_python_script_that_is_a_directory() {
         assert_no_panic(&run);
         assert!(
             run.stderr
-                .starts_with("error: node `py`: ./lib is a directory, not a Python script\n"),
+                .starts_with("error: node `py`: lib is a directory, not a Python script\n"),
             "{}",
             run.stderr
         );

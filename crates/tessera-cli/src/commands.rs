@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use tessera_core::{ColorSpace, Rect};
+use tessera_core::{ColorSpace, Rect, display_path};
 use tessera_graph::Plan;
 use tessera_output::{Depth, ExrCompression, ImageTarget};
 use tessera_process::Launch;
@@ -849,7 +849,7 @@ fn refuse_overwriting_inputs(plan: &Plan, output: &Path) -> Result<(), Failure> 
                         "error: the output {} is the file node `{}` reads ({}); it would be overwritten. Choose another output",
                         output.display(),
                         node.id,
-                        file.display()
+                        display_path(&file)
                     ),
                 ));
             }

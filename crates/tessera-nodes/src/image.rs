@@ -38,7 +38,7 @@ impl Texture {
     /// (None: `srgb_texture` for 8- and 16-bit files, `lin_rec709` for
     /// float ones) to the working space, once, here.
     fn load(path: &Path, colorspace: Option<ColorSpace>) -> Result<Texture, String> {
-        let shown = path.display();
+        let shown = tessera_core::display_path(path);
         let metadata =
             std::fs::metadata(path).map_err(|e| format!("cannot read image {shown}: {e}"))?;
         if metadata.is_dir() {

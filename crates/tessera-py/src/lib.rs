@@ -318,9 +318,10 @@ impl Scene {
     }
 
     /// Every file the scene reads: the scene file, then the files its
-    /// nodes read (images, Python scripts), each once, in plan order.
+    /// nodes read (images, Python scripts), each once, in plan order;
+    /// absolute, as of loading.
     fn files(&self) -> Vec<PathBuf> {
-        let mut files = vec![self.source.path.clone()];
+        let mut files = vec![self.source.absolute_path()];
         for node in &self.compiled.0.plan.nodes {
             for file in node.node.files_read() {
                 if !files.contains(&file) {
@@ -513,9 +514,9 @@ fn worker_launch(py: Python, scene: &Scene) -> PyResult<Launch> {
     let changes: String = (py.import("json")?)
         .call_method1("dumps", (scene.changes(py),))?
         .extract()?;
-    // Absolute: the program (or a node) may have changed folder since the
-    // scene was loaded.
-    let path = std::path::absolute(&scene.source.path)?;
+    // Absolute as of loading: the program (or a node) may have changed
+    // folder since.
+    let path = scene.source.absolute_path();
     let from_stdin = tessera_scene::is_standard_input(&scene.source.path);
     Ok(Launch {
         program: executable,
@@ -535,9 +536,14 @@ fn worker_launch(py: Python, scene: &Scene) -> PyResult<Launch> {
 
 /// A worker process's side (`python -m tessera._worker`): loads the scene
 /// as the rendering process has it, then evaluates the tiles it is sent
-/// until that process closes the connection.
+/// until that process closes the connection. False where the scene did not
+/// load: the rendering process was told why, and reports it.
 #[pyfunction]
-fn _serve_worker(py: Python, path: PathBuf, changes: Vec<(String, Bound<PyAny>)>) -> PyResult<()> {
+fn _serve_worker(
+    py: Python,
+    path: PathBuf,
+    changes: Vec<(String, Bound<PyAny>)>,
+) -> PyResult<bool> {
     let connection =
         WorkerConnection::inherited().map_err(|e| TesseraError::new_err(e.to_string()))?;
     let loaded = Scene::load(py, path).and_then(|mut scene| {
@@ -549,14 +555,16 @@ fn _serve_worker(py: Python, path: PathBuf, changes: Vec<(String, Bound<PyAny>)>
     let scene = match loaded {
         Ok(scene) => scene,
         Err(e) => {
-            // The rendering process reports it.
+            // Raised here too, it would print its traceback beside the
+            // rendering process's report.
             connection.setup_failed(&e.to_string());
-            return Err(e);
+            return Ok(false);
         }
     };
     let (_, runtime) = &*scene.compiled;
     py.detach(|| connection.serve(runtime))
-        .map_err(|e| TesseraError::new_err(e.to_string()))
+        .map_err(|e| TesseraError::new_err(e.to_string()))?;
+    Ok(true)
 }
 
 /// An array of `tessera.render`'s dtype and shape as a framebuffer; else

@@ -69,6 +69,49 @@ def test_python_nodes_in_worker_processes_give_the_same_pixels(tmp_path):
         tessera.render(scene, workers="fibres")
 
 
+def test_a_scene_loaded_by_a_relative_path_keeps_its_files_after_a_change_of_folder(tmp_path, monkeypatch):
+    # The workers were given the path as it would be from the new folder,
+    # and Scene.set looked for the scene's scripts from there.
+    monkeypatch.chdir(ROOT)
+    scene = tessera.Scene.load("scenes/python_ripples.toml")
+    monkeypatch.chdir(tmp_path)
+    assert scene.files()[:2] == [ROOT / "scenes/python_ripples.toml", ROOT / "scripts/ripples.py"]
+    expected = cli_hash(ROOT / "scenes/python_ripples.toml", tmp_path)
+    assert tessera.pixel_hash(tessera.render(scene, threads=2, progress=False, workers="processes")) == expected
+    scene.set("image.width", 32)
+    assert tessera.render(scene, threads=2, progress=False, workers="processes").shape == (90, 32, 4)
+
+
+def test_a_scene_the_workers_cannot_load_is_reported_once(tmp_path):
+    # Each worker raised it too, printing its traceback on the terminal
+    # while the program went on.
+    scene = python_node_scene(
+        tmp_path,
+        "import tessera\n\n\nclass N(tessera.Node):\n    outputs = {'out': tessera.Float()}\n    pure = True\n\n"
+        "    def __call__(self, ctx):\n        return 0.5\n",
+        8, 8)
+    program = (
+        "import os\nimport time\nimport tessera\n"
+        f"scene = tessera.Scene.load({str(scene)!r})\n"
+        "os.remove(os.path.join(os.path.dirname(scene.path), 'node.py'))\n"
+        "try:\n"
+        "    tessera.render(scene, threads=2, progress=False, workers='processes')\n"
+        "except tessera.TesseraError as error:\n"
+        "    print(error)\n"
+        "time.sleep(1)  # (the program going on)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+    assert (run.returncode, run.stderr) == (0, "")
+    assert run.stdout == (
+        "a Python worker process could not load the scene:\n"
+        f"SceneError: error: node `py`: script \"node.py\" not found (looked for {tmp_path}/node.py)\n"
+        f"  ┌─ {scene}:7:10\n"
+        "  │\n"
+        "7 │ script = \"node.py\"\n"
+        "  │          ^^^^^^^^^ here\n\n"
+        f"1 error in {scene}\n\n")
+
+
 def test_a_scene_loaded_from_standard_input_reaches_the_worker_processes(tmp_path):
     # Only this process can read its standard input: the workers are given
     # the scene's text. Its relative paths are from the folder it was read

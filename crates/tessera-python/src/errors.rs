@@ -89,14 +89,3 @@ fn format_traceback(py: Python, err: &PyErr) -> Option<String> {
         .collect();
     Some(lines.concat().trim_end().to_string())
 }
-
-/// A path as a user would type it: relative to the working directory when
-/// it is inside it.
-pub fn display_path(path: &Path) -> String {
-    std::env::current_dir()
-        .ok()
-        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
-        .unwrap_or_else(|| path.to_path_buf())
-        .display()
-        .to_string()
-}

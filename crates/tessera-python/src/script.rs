@@ -1,12 +1,14 @@
 //! Scripts: importing them, and describing their node classes.
 
 use crate::PythonError;
-use crate::errors::{ExceptionReport, display_path};
+use crate::errors::ExceptionReport;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::path::{Path, PathBuf};
 use tessera_core::hash::hash_str;
-use tessera_core::{GeomProp, InputSpec, NodeSpec, OutputSpec, SocketType, Value, ValueType};
+use tessera_core::{
+    GeomProp, InputSpec, NodeSpec, OutputSpec, SocketType, Value, ValueType, display_path,
+};
 
 /// The API a script is written against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -457,19 +459,16 @@ pub fn resolve_script(script: &str, base_dir: &Path, paths: &[PathBuf]) -> Resul
         if candidate.is_dir() {
             return Err(format!(
                 "{} is a directory, not a Python script",
-                candidate.display()
+                display_path(candidate)
             ));
         }
         if candidate.is_file() {
             return candidate
                 .canonicalize()
-                .map_err(|e| format!("cannot read {}: {e}", candidate.display()));
+                .map_err(|e| format!("cannot read {}: {e}", display_path(candidate)));
         }
     }
-    let looked: Vec<String> = candidates
-        .iter()
-        .map(|c| c.strip_prefix(".").unwrap_or(c).display().to_string())
-        .collect();
+    let looked: Vec<String> = candidates.iter().map(|c| display_path(c)).collect();
     Err(format!(
         "script {script:?} not found (looked for {})",
         looked.join(", ")

@@ -49,15 +49,17 @@ pub struct SceneSource {
 impl SceneSource {
     pub fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> SceneSource {
         let path = path.into();
+        // Absolute, as of now: whatever folder the process (or a worker
+        // process, given its text) is in later, the same files.
         let base = if is_standard_input(&path) {
-            // The folder it was read in, whatever folder the process (or a
-            // worker process, given its text) is in later.
+            // The folder it was read in.
             std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
         } else {
-            match path.parent() {
-                Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-                _ => PathBuf::from("."),
-            }
+            let dir = match path.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => dir,
+                _ => Path::new("."),
+            };
+            std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
         };
         SceneSource {
             path,
@@ -71,6 +73,15 @@ impl SceneSource {
     /// read in.
     pub fn base_dir(&self) -> &Path {
         &self.base
+    }
+
+    /// The scene file's path, absolute as of reading (for a scene read
+    /// from standard input, its name alone).
+    pub fn absolute_path(&self) -> PathBuf {
+        match self.path.file_name() {
+            Some(name) if !is_standard_input(&self.path) => self.base.join(name),
+            _ => self.path.clone(),
+        }
     }
 
     /// 1-based line and column (in characters) of a byte offset.

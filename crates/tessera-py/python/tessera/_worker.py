@@ -11,7 +11,8 @@ import tessera
 
 def main():
     path, changes = sys.argv[1], json.loads(sys.argv[2])
-    tessera._native._serve_worker(path, [(key, value) for key, value in changes])
+    if not tessera._native._serve_worker(path, [(key, value) for key, value in changes]):
+        sys.exit(2)  # (the rendering process reports why)
 
 
 if __name__ == "__main__":
