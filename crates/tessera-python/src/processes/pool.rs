@@ -47,10 +47,6 @@ const RESENDS: usize = 3;
 /// to [`ProcessPool::end`]): a range of frames starts its workers once.
 pub struct ProcessPool {
     workers: Vec<WorkerLink>,
-    /// The worker processes, each from its start until just before it is
-    /// waited for, for the terminal's job control (the runtime's: passed on
-    /// by the command that renders).
-    job_children: Arc<JobChildren>,
     idle: Receiver<Lane>,
     give_back: Sender<Lane>,
     starter: Starter,
@@ -158,7 +154,9 @@ struct LinkState {
     /// The next request's number: counted over every process of the link,
     /// so that a lane's memory never shows a number of another process's.
     next_request: u64,
-    /// The pool's [`ProcessPool::job_children`].
+    /// The worker processes, each from its start until just before it is
+    /// waited for, for the terminal's job control (the runtime's: passed on
+    /// by the command that renders).
     job_children: Arc<JobChildren>,
     /// How each process of this link that died ended, by generation.
     ended: Vec<(u64, u32, Death)>,
@@ -259,7 +257,6 @@ impl ProcessPool {
         let starter = Starter::new(launch).map_err(|e| PythonError::Workers(e.to_string()))?;
         let pool = ProcessPool {
             workers,
-            job_children,
             idle,
             give_back,
             starter,
@@ -273,11 +270,11 @@ impl ProcessPool {
         // Every worker loads the scene at once; then each is waited for.
         let mut starting = Vec::with_capacity(count);
         for link in &pool.workers {
-            starting.push(link.spawn(&pool.starter, &pool.job_children)?);
+            starting.push(link.spawn(&pool.starter, &job_children)?);
         }
         for (link, started) in pool.workers.iter().zip(starting) {
             let launch = &pool.starter.launch;
-            let process = started.wait_ready(launch, &cancel, &pool.job_children)?;
+            let process = started.wait_ready(launch, &cancel, &job_children)?;
             link.state().install(process);
         }
         pool.begin(begin, cancel)?;
