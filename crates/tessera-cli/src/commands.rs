@@ -195,15 +195,12 @@ pub fn parse_policy(text: &str) -> Result<Policy, String> {
     })
 }
 
-/// The most render threads Tessera starts: beyond this, a typo (1000000)
-/// rather than a machine.
-pub const MAX_THREADS: usize = 1024;
-
 pub fn parse_threads(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
-        Ok(n) if n <= MAX_THREADS => Ok(n),
+        Ok(n) if n <= tessera_render::MAX_THREADS => Ok(n),
         _ => Err(format!(
-            "must be a number of threads from 0 (every core) to {MAX_THREADS}"
+            "must be a number of threads from 0 (every core) to {}",
+            tessera_render::MAX_THREADS
         )),
     }
 }

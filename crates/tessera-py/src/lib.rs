@@ -119,8 +119,15 @@ fn located_scene_error(
 /// `__index__` or `__float__`, numpy's scalars included), strings (`"@id"` a
 /// link, as in a scene file) and lists of these. A value that is none of
 /// them is an error saying what it is.
+/// numpy's boolean scalar (`numpy.True_`), which has `__float__` and is
+/// no `bool`.
+fn is_numpy_bool(value: &Bound<PyAny>) -> PyResult<bool> {
+    let kind = value.get_type();
+    Ok(kind.module()?.to_str()? == "numpy" && matches!(kind.name()?.to_str()?, "bool" | "bool_"))
+}
+
 fn param_value(value: &Bound<PyAny>, span: &Span) -> PyResult<Result<ParamValue, String>> {
-    if value.is_instance_of::<PyBool>() {
+    if value.is_instance_of::<PyBool>() || is_numpy_bool(value)? {
         return Ok(Ok(ParamValue::Boolean(value.is_truthy()?)));
     }
     if value.is_instance_of::<PyString>() {
@@ -191,6 +198,10 @@ fn value_object(py: Python, value: &ParamValue) -> PyResult<Py<PyAny>> {
         ParamValue::Boolean(b) => PyBool::new(py, *b).to_owned().into_any().unbind(),
         ParamValue::Integer(i) => i.into_pyobject(py)?.into_any().unbind(),
         ParamValue::Float(f) => f.into_pyobject(py)?.into_any().unbind(),
+        // As `set` takes it: "@@text" is the string "@text".
+        ParamValue::String(text) if text.starts_with('@') => {
+            format!("@{text}").into_pyobject(py)?.into_any().unbind()
+        }
         ParamValue::String(text) => text.into_pyobject(py)?.into_any().unbind(),
         ParamValue::Link(link) => link.to_string().into_pyobject(py)?.into_any().unbind(),
         ParamValue::Array(items) => {
@@ -218,56 +229,94 @@ fn set_param(params: &mut Vec<Param>, key: &str, value: ParamValue, span: Span) 
     }
 }
 
+/// Sets `key` to `value` in `desc`, unchecked; returns the call as
+/// messages name it (`scene.set(KEY, VALUE)`) and the value.
+fn assign(
+    py: Python,
+    desc: &mut SceneDesc,
+    key: &str,
+    value: &Bound<PyAny>,
+) -> PyResult<(String, ParamValue)> {
+    let bad_key = || {
+        PyValueError::new_err(format!(
+            "scene key {key:?}: expected \"nodes.ID.INPUT\", \"image.KEY\", \"output.KEY\" or \"python.KEY\""
+        ))
+    };
+    let (section, rest) = key.split_once('.').ok_or_else(bad_key)?;
+    let at = desc.span.clone();
+    let value = match param_value(value, &at)? {
+        Ok(value) => value,
+        Err(message) => {
+            let call = format!("scene.set({key:?}, {})", value.repr()?);
+            return Err(set_error(py, format!("{call}: {message}"), vec![message]));
+        }
+    };
+    let call = format!("scene.set({key:?}, {})", value_text(&value));
+    let value_set = value.clone();
+    match section {
+        "nodes" => {
+            let (id, input) = rest.split_once('.').ok_or_else(bad_key)?;
+            let node = (desc.nodes.iter_mut())
+                .find(|n| n.id.value == id)
+                .ok_or_else(|| {
+                    let message = format!("the scene has no node `{id}`");
+                    set_error(py, format!("{call}: {message}"), vec![message])
+                })?;
+            let span = node.id.span.clone();
+            set_param(&mut node.params, input, value, span);
+        }
+        "image" | "output" | "python" => {
+            let table = match section {
+                "image" => &mut desc.image,
+                "output" => &mut desc.output,
+                _ => &mut desc.python,
+            };
+            let table = table.get_or_insert_with(|| Section {
+                span: at.clone(),
+                params: Vec::new(),
+            });
+            set_param(&mut table.params, rest, value, at);
+        }
+        _ => return Err(bad_key()),
+    }
+    Ok((call, value_set))
+}
+
 impl Scene {
-    /// Sets `key` to `value` (Scene.set, and a worker process applying
-    /// the changes it is given).
+    /// The scene of `source`, checked once its `changes` are made (a
+    /// worker process's: the values `set` left, each a key's last).
+    fn with_changes(
+        py: Python,
+        source: SceneSource,
+        changes: &[(String, Bound<PyAny>)],
+    ) -> PyResult<Scene> {
+        let mut desc = tessera_session::describe(&source, &tessera_session::Reading::default())
+            .map_err(|e| scene_error(py, &e, ""))?;
+        for (key, value) in changes {
+            assign(py, &mut desc, key, value)?;
+        }
+        let compiled = compile(&desc, &source).map_err(|e| scene_error(py, &e, ""))?;
+        let changes = (changes.iter())
+            .map(|(key, value)| (key.clone(), value.clone().unbind()))
+            .collect();
+        Ok(Scene {
+            source,
+            desc,
+            compiled: Arc::new(compiled),
+            changes,
+        })
+    }
+
+    /// Sets `key` to `value` and checks the scene (Scene.set).
     fn set(&mut self, py: Python, key: &str, value: &Bound<PyAny>) -> PyResult<()> {
         let mut desc = self.desc.clone();
-        let bad_key = || {
-            PyValueError::new_err(format!(
-                "scene key {key:?}: expected \"nodes.ID.INPUT\", \"image.KEY\", \"output.KEY\" or \"python.KEY\""
-            ))
-        };
-        let (section, rest) = key.split_once('.').ok_or_else(bad_key)?;
-        let at = desc.span.clone();
-        let value = match param_value(value, &at)? {
-            Ok(value) => value,
-            Err(message) => {
-                let call = format!("scene.set({key:?}, {})", value.repr()?);
-                return Err(set_error(py, format!("{call}: {message}"), vec![message]));
-            }
-        };
-        let call = format!("scene.set({key:?}, {})", value_text(&value));
-        let value_set = value.clone();
-        match section {
-            "nodes" => {
-                let (id, input) = rest.split_once('.').ok_or_else(bad_key)?;
-                let node = (desc.nodes.iter_mut())
-                    .find(|n| n.id.value == id)
-                    .ok_or_else(|| {
-                        let message = format!("the scene has no node `{id}`");
-                        set_error(py, format!("{call}: {message}"), vec![message])
-                    })?;
-                let span = node.id.span.clone();
-                set_param(&mut node.params, input, value, span);
-            }
-            "image" | "output" | "python" => {
-                let table = match section {
-                    "image" => &mut desc.image,
-                    "output" => &mut desc.output,
-                    _ => &mut desc.python,
-                };
-                let table = table.get_or_insert_with(|| Section {
-                    span: at.clone(),
-                    params: Vec::new(),
-                });
-                set_param(&mut table.params, rest, value, at);
-            }
-            _ => return Err(bad_key()),
-        }
+        let (call, value_set) = assign(py, &mut desc, key, value)?;
         let compiled = compile(&desc, &self.source).map_err(|e| scene_error(py, &e, &call))?;
         self.desc = desc;
         self.compiled = Arc::new(compiled);
+        // Each value replaces the key's last wholly: an animation's loop
+        // of sets keeps one change per key, not one per frame.
+        self.changes.retain(|(changed, _)| changed != key);
         self.changes
             .push((key.to_string(), value_object(py, &value_set)?));
         Ok(())
@@ -282,17 +331,14 @@ impl Scene {
     /// `image.height` are set); a bad scene raises SceneError with its
     /// location.
     #[staticmethod]
-    fn load(py: Python, path: PathBuf) -> PyResult<Scene> {
+    ///
+    /// `changes`, (key, value) pairs as `Scene.changes` gives them, are
+    /// made as `set` would make them, and the scene checked once after
+    /// them all (what a render farm's workers do).
+    #[pyo3(signature = (path, changes=Vec::new()))]
+    fn load(py: Python, path: PathBuf, changes: Vec<(String, Bound<PyAny>)>) -> PyResult<Scene> {
         let source = tessera_session::read_scene(&path).map_err(|e| scene_error(py, &e, ""))?;
-        let desc = tessera_session::describe(&source, &tessera_session::Reading::default())
-            .map_err(|e| scene_error(py, &e, ""))?;
-        let compiled = compile(&desc, &source).map_err(|e| scene_error(py, &e, ""))?;
-        Ok(Scene {
-            source,
-            desc,
-            compiled: Arc::new(compiled),
-            changes: Vec::new(),
-        })
+        Scene::with_changes(py, source, &changes)
     }
 
     /// Sets one value as the scene file would: `"nodes.ID.INPUT"`, or
@@ -332,8 +378,9 @@ impl Scene {
         files
     }
 
-    /// The values `set` changed, in order, as (key, value): what a render
-    /// farm applies again to the scene file on its workers.
+    /// The values `set` changed, as (key, value): each key's last value,
+    /// in the order they were last set; what a render farm makes again of
+    /// the scene file on its workers (`Scene.load(path, changes)`).
     #[getter]
     fn changes(&self, py: Python) -> Vec<(String, Py<PyAny>)> {
         self.changes
@@ -384,7 +431,9 @@ fn node_error(py: Python, failure: &tessera_render::NodeFailure) -> PyErr {
 /// `width` x `height` image, as a Rect.
 fn checked_region((x, y, w, h): (i64, i64, i64, i64), width: u32, height: u32) -> PyResult<Rect> {
     let within = |start: i64, length: i64, limit: u32| {
-        start >= 0 && length >= 1 && start + length <= i64::from(limit)
+        start >= 0
+            && length >= 1
+            && (start.checked_add(length)).is_some_and(|end| end <= i64::from(limit))
     };
     if !within(x, w, width) || !within(y, h, height) {
         return Err(PyValueError::new_err(format!(
@@ -412,11 +461,15 @@ fn _render<'py>(
     progress: Option<Bound<'py, PyAny>>,
     workers: Option<&str>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let threads = usize::try_from(threads).map_err(|_| {
-        PyValueError::new_err(format!(
-            "threads must be 0 (every core) or more, not {threads}"
-        ))
-    })?;
+    let threads = usize::try_from(threads)
+        .ok()
+        .filter(|&n| n <= tessera_render::MAX_THREADS)
+        .ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "threads must be from 0 (every core) to {}, not {threads}",
+                tessera_render::MAX_THREADS
+            ))
+        })?;
     let tile = u32::try_from(tile)
         .ok()
         .filter(|&tile| tile >= 1)
@@ -508,51 +561,54 @@ fn _render<'py>(
 }
 
 /// How to start a worker process for Python nodes: this Python, running
-/// `tessera._worker` with the scene and its changes.
+/// `tessera._worker` with the scene's path; its changes (and the text of a
+/// scene read from standard input, which only this process could read) on
+/// its standard input, as JSON.
 fn worker_launch(py: Python, scene: &Scene) -> PyResult<Launch> {
     let executable: PathBuf = py.import("sys")?.getattr("executable")?.extract()?;
-    let changes: String = (py.import("json")?)
-        .call_method1("dumps", (scene.changes(py),))?
-        .extract()?;
-    // Absolute as of loading: the program (or a node) may have changed
-    // folder since.
-    let path = scene.source.absolute_path();
     let from_stdin = tessera_scene::is_standard_input(&scene.source.path);
+    let job = PyDict::new(py);
+    job.set_item("changes", scene.changes(py))?;
+    job.set_item("text", from_stdin.then_some(scene.source.text.as_str()))?;
+    let job: String = (py.import("json")?)
+        .call_method1("dumps", (job,))?
+        .extract()?;
     Ok(Launch {
         program: executable,
+        // Absolute as of loading: the program (or a node) may have changed
+        // folder since.
         args: vec![
             "-m".into(),
             "tessera._worker".into(),
-            path.into_os_string(),
-            changes.into(),
+            scene.source.absolute_path().into_os_string(),
         ],
         env: Vec::new(),
-        // A scene loaded from standard input, which only this process could
-        // read: its text, read again in the folder it was read in.
+        // A scene from standard input: read again in the folder it was
+        // read in.
         dir: from_stdin.then(|| scene.source.base_dir().to_path_buf()),
-        input: from_stdin.then(|| Arc::from(scene.source.text.as_str())),
+        input: Some(Arc::from(job.as_str())),
     })
 }
 
 /// A worker process's side (`python -m tessera._worker`): loads the scene
-/// as the rendering process has it, then evaluates the tiles it is sent
-/// until that process closes the connection. False where the scene did not
-/// load: the rendering process was told why, and reports it.
+/// as the rendering process has it (`text`: a scene from standard input),
+/// then evaluates the tiles it is sent until that process closes the
+/// connection. False where the scene did not load: the rendering process
+/// was told why, and reports it.
 #[pyfunction]
 fn _serve_worker(
     py: Python,
     path: PathBuf,
     changes: Vec<(String, Bound<PyAny>)>,
+    text: Option<String>,
 ) -> PyResult<bool> {
     let connection =
         WorkerConnection::inherited().map_err(|e| TesseraError::new_err(e.to_string()))?;
-    let loaded = Scene::load(py, path).and_then(|mut scene| {
-        for (key, value) in &changes {
-            scene.set(py, key, value)?;
-        }
-        Ok(scene)
-    });
-    let scene = match loaded {
+    let source = match text {
+        Some(text) => Ok(SceneSource::new(path, text)),
+        None => tessera_session::read_scene(&path).map_err(|e| scene_error(py, &e, "")),
+    };
+    let scene = match source.and_then(|source| Scene::with_changes(py, source, &changes)) {
         Ok(scene) => scene,
         Err(e) => {
             // Raised here too, it would print its traceback beside the

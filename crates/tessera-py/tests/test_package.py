@@ -9,6 +9,7 @@ import hashlib
 import multiprocessing
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import threading
@@ -80,6 +81,34 @@ def test_a_scene_loaded_by_a_relative_path_keeps_its_files_after_a_change_of_fol
     assert tessera.pixel_hash(tessera.render(scene, threads=2, progress=False, workers="processes")) == expected
     scene.set("image.width", 32)
     assert tessera.render(scene, threads=2, progress=False, workers="processes").shape == (90, 32, 4)
+
+
+def test_the_workers_get_the_scenes_changes_as_set_made_them(tmp_path):
+    # A texture named "@grid.png" ("@@grid.png" in a file and to set): the
+    # changes gave it unescaped, a link the workers refused.
+    shutil.copy(ROOT / "scenes/nodes/textures/grid16.png", tmp_path / "@grid.png")
+    (tmp_path / "scene.toml").write_text(
+        (ROOT / "scenes/nodes/image.toml").read_text().replace("textures/grid16.png", "@@grid.png")
+        + "\n[nodes.py]\ntype = \"python\"\nscript = \"node.py\"\n"
+        "class = \"N\"\nc = \"@texture\"\n")
+    (tmp_path / "node.py").write_text(
+        "import tessera\n\n\nclass N(tessera.Node):\n    inputs = {'c': tessera.Color()}\n"
+        "    outputs = {'out': tessera.Color()}\n    pure = True\n\n"
+        "    def __call__(self, ctx, c):\n        return (c[2], c[1], c[0])\n")
+    scene = tessera.Scene.load(tmp_path / "scene.toml")
+    scene.set("output.color", "@py")
+    scene.set("nodes.texture.file", "@@grid.png")  # (as the file has it)
+    # An animation's loop of sets: each key's last value, not every value
+    # (4,000 of them were one argument too long to start a worker with).
+    for step in range(4000):
+        scene.set("nodes.placed.rotate", step / 100)
+    assert scene.changes == [("output.color", "@py"), ("nodes.texture.file", "@@grid.png"),
+                             ("nodes.placed.rotate", 39.99)]
+    in_threads = tessera.render(scene, threads=2, progress=False)
+    assert numpy.array_equal(tessera.render(scene, threads=2, progress=False, workers="processes"), in_threads)
+    # And as a farm's worker makes the scene again.
+    again = tessera.Scene.load(tmp_path / "scene.toml", scene.changes)
+    assert numpy.array_equal(tessera.render(again, threads=2, progress=False), in_threads)
 
 
 def test_a_scene_the_workers_cannot_load_is_reported_once(tmp_path):
@@ -496,6 +525,19 @@ def test_set_takes_numpy_scalars_and_names_a_value_it_cannot_take():
     assert scene.size == (48, 40) and len(scene.changes) == 3
 
 
+def test_set_takes_numpy_booleans(tmp_path):
+    # They were taken as the number 1.0, which a boolean input refused.
+    scene = tessera.Scene.load(python_node_scene(
+        tmp_path,
+        "import tessera\n\n\nclass N(tessera.Node):\n    inputs = {'flag': tessera.Bool(False)}\n"
+        "    outputs = {'out': tessera.Float()}\n    pure = True\n\n"
+        "    def __call__(self, ctx, flag):\n        return 1.0 if flag else 0.0\n",
+        4, 4))
+    scene.set("nodes.py.flag", numpy.True_)
+    assert scene.changes == [("nodes.py.flag", True)]
+    assert tessera.render(scene, progress=False)[0, 0, 0] == 1.0
+
+
 def test_render_names_an_argument_out_of_range():
     scene = tessera.Scene.load(ROOT / "scenes/nodes/time.toml")
     bad = [
@@ -503,13 +545,39 @@ def test_render_names_an_argument_out_of_range():
                                       "64 x 64 image"),
         ({"region": (2**40, 0, 1, 1)}, f"region ({2**40}, 0, 1, 1) (x, y, width, height) is not a non-empty part of the "
                                        "64 x 64 image"),
+        # (Its end past i64: it wrapped, and a region of the image was rendered.)
+        ({"region": (2**63 - 2**32, 0, 2**32 + 5, 10)},
+         f"region ({2**63 - 2**32}, 0, {2**32 + 5}, 10) (x, y, width, height) is not a non-empty part of the "
+         "64 x 64 image"),
         ({"tile": -1}, "tile must be from 1 to 4294967295 pixels, not -1"),
-        ({"threads": -1}, "threads must be 0 (every core) or more, not -1"),
+        ({"threads": -1}, "threads must be from 0 (every core) to 1024, not -1"),
+        # (As the command: it tried to start them all.)
+        ({"threads": 100000}, "threads must be from 0 (every core) to 1024, not 100000"),
     ]
     for arguments, message in bad:
         with pytest.raises(ValueError) as raised:
             tessera.render(scene, progress=False, **arguments)
         assert str(raised.value) == message
+
+
+def test_a_render_of_the_scene_from_its_own_progress_callback_is_refused(tmp_path):
+    # It waited for the render that called it: a hang Ctrl-C did not end.
+    scene = tessera.Scene.load(ROOT / "scenes/nodes/frame.toml")
+    inner = []
+
+    def render_again(done, total):
+        if not inner:
+            with pytest.raises(tessera.TesseraError) as raised:
+                tessera.render(scene, progress=False)
+            inner.append(str(raised.value))
+            # Another Scene of the file renders.
+            inner.append(tessera.render(tessera.Scene.load(ROOT / "scenes/nodes/frame.toml"), progress=False))
+
+    image = tessera.render(scene, tile=16, progress=render_again)
+    assert inner[0] == (
+        "this scene is rendering on this thread already (a render from its progress callback would wait for "
+        "itself): render it after that render returns, or render another Scene.load of its file")
+    assert numpy.array_equal(inner[1], image)
 
 
 def test_set_while_a_render_of_the_scene_runs_changes_the_next_render(tmp_path):

@@ -76,4 +76,10 @@ pub enum PythonError {
     /// not load the scene.
     #[error("{0}")]
     Setup(String),
+    /// A render begun on the thread that a render of the same scene waits
+    /// on (from its progress callback): it would wait for itself.
+    #[error(
+        "this scene is rendering on this thread already (a render from its progress callback would wait for itself): render it after that render returns, or render another Scene.load of its file"
+    )]
+    Reentered,
 }

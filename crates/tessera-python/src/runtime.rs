@@ -11,6 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
+use std::thread::ThreadId;
 use tessera_process::JobChildren;
 
 /// A cheap handle: clones share one runtime. Give it to
@@ -40,7 +41,8 @@ struct Shared {
     /// instances, reseeds `random` and prepares the workers, which another
     /// render going on would see halfway. (A fork made during a render has
     /// its parent's pid here: that render is not its own.)
-    rendering: Mutex<Option<u32>>,
+    /// With the thread that began it, which waits for it.
+    rendering: Mutex<Option<(u32, ThreadId)>>,
     turn_over: Condvar,
     /// The worker processes ([`PythonRuntime::job_children`]).
     job_children: Arc<JobChildren>,
@@ -128,14 +130,21 @@ impl PythonRuntime {
         Ok(())
     }
 
-    /// Waits until no other render of this runtime is on, and starts one.
-    pub(crate) fn take_turn(&self) {
-        let this = std::process::id();
+    /// Waits until no other render of this runtime is on, and starts one;
+    /// [`PythonError::Reentered`] on the thread of the render that is on.
+    pub(crate) fn take_turn(&self) -> Result<(), PythonError> {
+        let (this, thread) = (std::process::id(), std::thread::current().id());
         let mut rendering = lock(&self.shared.rendering);
-        while *rendering == Some(this) {
+        while let Some((pid, on)) = *rendering
+            && pid == this
+        {
+            if on == thread {
+                return Err(PythonError::Reentered);
+            }
             rendering = (self.shared.turn_over.wait(rendering)).unwrap_or_else(|e| e.into_inner());
         }
-        *rendering = Some(this);
+        *rendering = Some((this, thread));
+        Ok(())
     }
 
     /// Ends the render [`PythonRuntime::take_turn`] started.

@@ -50,7 +50,7 @@ impl PythonRuntime {
     /// turns.
     pub fn begin_render(&self, setup: RenderSetup) -> Result<Arc<RenderSession>, PythonError> {
         crate::start()?;
-        self.take_turn();
+        self.take_turn()?;
         if let Err(error) = self.prepare_render(setup) {
             self.end_turn();
             return Err(error);

@@ -856,6 +856,10 @@ impl<'s, R> TileReports<'s, R> {
     }
 }
 
+/// The most render threads Tessera starts: beyond this, a typo (1000000)
+/// rather than a machine.
+pub const MAX_THREADS: usize = 1024;
+
 /// The number of workers a render with `requested` threads uses: `requested`,
 /// or for 0, `RAYON_NUM_THREADS` when set, else every core (rayon's rule).
 pub fn worker_count(requested: usize) -> usize {

@@ -3,7 +3,7 @@
 (shipped here as _node_api.pyi); below, what only the package has."""
 
 import os
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy
 
@@ -37,7 +37,7 @@ class OutputError(TesseraError):
 class Scene:
     """A scene, loaded and checked."""
     @staticmethod
-    def load(path: _Path) -> Scene: ...
+    def load(path: _Path, changes: Sequence[tuple[str, Any]] = ...) -> Scene: ...
     def set(self, key: str, value: Any) -> None: ...
     @property
     def path(self) -> _Path: ...

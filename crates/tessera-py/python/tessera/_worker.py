@@ -1,7 +1,7 @@
 """A worker process of `tessera.render` under `[python] workers = "processes"`
 (or `workers="processes"`): started by the rendering process with the scene
-file and its Scene.set changes (JSON), it evaluates Python nodes' tiles for
-it. Not to be run by hand."""
+file, and its Scene.set changes as JSON on standard input, it evaluates
+Python nodes' tiles for it. Not to be run by hand."""
 
 import json
 import sys
@@ -10,8 +10,11 @@ import tessera
 
 
 def main():
-    path, changes = sys.argv[1], json.loads(sys.argv[2])
-    if not tessera._native._serve_worker(path, [(key, value) for key, value in changes]):
+    # The scene's changes (and the text of a scene read from standard
+    # input) on standard input: no limit on their size, as arguments have.
+    job = json.load(sys.stdin)
+    changes = [(key, value) for key, value in job["changes"]]
+    if not tessera._native._serve_worker(sys.argv[1], changes, job["text"]):
         sys.exit(2)  # (the rendering process reports why)
 
 

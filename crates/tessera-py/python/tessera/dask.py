@@ -106,9 +106,7 @@ def _scene(job):
         path = folder / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-    scene = tessera.Scene.load(folder / job.scene)
-    for key, value in job.changes:
-        scene.set(key, value)
+    scene = tessera.Scene.load(folder / job.scene, job.changes)
     _loaded[job.digest] = (scene, folder)
     return scene, folder
 
