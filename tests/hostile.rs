@@ -100,8 +100,11 @@ fn a_node_ending_the_process_is_an_error_naming_it_and_its_line() {
     );
     run.expect_code(3);
     run.expect_stderr_start("error: the render's process exited with code 0");
+    // With every option that shaped it (it left out --tile, which moves
+    // where a node fails).
     run.expect_stderr_has(
-        "error: the render under policy ordered at 1 thread failed; reproduce it with:",
+        "error: the render under policy ordered at 1 thread failed; reproduce it with:\n  \
+         tessera render scene.toml -o out.exr --threads 1 --tile 16 --python-policy ordered\n",
     );
     assert_nothing_written(dir.path());
 

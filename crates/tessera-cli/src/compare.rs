@@ -356,6 +356,31 @@ struct RenderOnce<'a> {
 }
 
 impl RenderOnce<'_> {
+    /// The render's options after its scene and output: each that shapes
+    /// its pixels or its failure, for the child and for the message that
+    /// says how to reproduce a failure.
+    fn options(&self) -> Vec<String> {
+        let args = self.args;
+        let mut options = vec![
+            "--threads".to_string(),
+            self.threads.to_string(),
+            "--tile".into(),
+            args.tile.to_string(),
+            "--python-policy".into(),
+            self.policy.name().into(),
+        ];
+        if let Some(interval) = args.switch_interval {
+            options.extend(["--switch-interval".into(), interval.to_string()]);
+        }
+        if args.no_python {
+            options.push("--no-python".into());
+        }
+        if let Some(workers) = args.python_workers {
+            options.extend(["--python-workers".into(), workers.name().into()]);
+        }
+        options
+    }
+
     /// Renders; its pixel hash and wall time.
     fn run(&self, stopping: &Stopping) -> Result<(String, f64), Failure> {
         let (args, policy, threads) = (self.args, self.policy, self.threads);
@@ -379,19 +404,7 @@ impl RenderOnce<'_> {
             .arg(&args.scene)
             .arg("-o")
             .arg(self.out)
-            .args(["--threads", &threads.to_string()])
-            .args(["--tile", &args.tile.to_string()])
-            .args(["--python-policy", policy.name()]);
-        if let Some(interval) = args.switch_interval {
-            command.args(["--switch-interval", &interval.to_string()]);
-        }
-        if args.no_python {
-            command.arg("--no-python");
-        }
-        if let Some(workers) = args.python_workers {
-            command.args(["--python-workers", workers.name()]);
-        }
-        command
+            .args(self.options())
             .stdin(match self.input {
                 Some(_) => Stdio::piped(),
                 None => Stdio::null(),
@@ -424,10 +437,11 @@ impl RenderOnce<'_> {
                 code,
                 format!(
                     "{}\nerror: the render under policy {policy} at {} failed; reproduce it with:\n  \
-                     tessera render {} -o out.exr --threads {threads} --python-policy {policy}",
+                     tessera render {} -o out.exr {}",
                     String::from_utf8_lossy(&stderr).trim_end(),
                     threads_phrase(threads),
-                    args.scene.display()
+                    args.scene.display(),
+                    self.options().join(" ")
                 ),
             ));
         }
