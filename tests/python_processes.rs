@@ -521,6 +521,29 @@ fn a_setup_failing_only_in_a_worker_is_a_scene_error() {
 }
 
 #[test]
+fn a_worker_ending_its_process_as_it_sets_up_is_a_node_failure_as_in_process() {
+    // It was an I/O failure (exit 1); the render process ending at the same
+    // point exits 3.
+    let dir = tempfile::tempdir().unwrap();
+    node_scene(
+        dir.path(),
+        "    pure = True\n\n    def setup(self):\n        if WHERE() == \"worker\":\n            \
+         import ctypes\n            ctypes.CDLL(None)._exit(4)\n\n    \
+         def __call__(self, ctx, uv):\n        return uv[0]\n",
+    );
+    let run = render_here(dir.path(), &PROCESSES);
+    run.expect_code(3);
+    let tail = " exited with code 4 while loading the scene (importing its scripts, setting its \
+                nodes up): a script or a node's setup() must not end its process; no image written\n";
+    assert!(
+        run.stderr.starts_with("error: a Python worker process (") && run.stderr.ends_with(tail),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(files_in(dir.path()), ["node.py", "scene.toml"]);
+}
+
+#[test]
 fn a_node_changing_folder_moves_neither_the_images_nor_the_workers() {
     let dir = tempfile::tempdir().unwrap();
     let elsewhere = tempfile::tempdir().unwrap();

@@ -751,6 +751,10 @@ fn render_frame(
         (Err(FrameError::Python(e @ PythonError::Setup(_))), _) => {
             return Err(Failure::new(EXIT_BAD_SCENE, format!("error: {e}")));
         }
+        // As the render process ending at the same point would be.
+        (Err(FrameError::Python(e @ PythonError::WorkerDied(_))), _) => {
+            return Err(Failure::new(EXIT_NODE_FAILED, format!("error: {e}")));
+        }
         (Err(FrameError::Python(e)), _) => {
             return Err(Failure::new(EXIT_IO, format!("error: {e}")));
         }

@@ -76,6 +76,11 @@ pub enum PythonError {
     /// not load the scene.
     #[error("{0}")]
     Setup(String),
+    /// A worker process ended or crashed while it loaded the scene (a
+    /// script's import or a node's `setup()` ending its process, below
+    /// Python): a node's failure, as the same in the render process is.
+    #[error("{0}")]
+    WorkerDied(String),
     /// A render begun on the thread that a render of the same scene waits
     /// on (from its progress callback): it would wait for itself.
     #[error(

@@ -837,10 +837,13 @@ impl Starting {
                 tessera_process::exits_within(&child, Duration::from_secs(2));
                 job_children.remove(child.id());
                 let how = stop(&mut child).map_or("ended".to_string(), describe_exit);
-                return Err(start_error(
-                    launch,
-                    &format!("it {how} while loading the scene"),
-                ));
+                return Err(PythonError::WorkerDied(format!(
+                    "a Python worker process ({}, pid {}) {how} while loading the scene \
+                     (importing its scripts, setting its nodes up): a script or a node's setup() \
+                     must not end its process; no image written",
+                    launch.program.display(),
+                    child.id()
+                )));
             }
             Err(e) => start_error(launch, &e),
         };
