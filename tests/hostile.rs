@@ -262,32 +262,64 @@ fn a_node_closing_tesseras_descriptors_is_an_error_not_a_panic() {
          closed descriptors it did not open (os.closerange, os.close) and gone on running\n"
     );
     assert_eq!(files_in(dir.path()), ["node.py", "scene.toml"]);
+    // The same in a worker process: the render process killed it, and said
+    // it was killed "perhaps for lack of memory".
+    let script = "import os\nimport tessera\n\n\nclass N(tessera.Node):\n    outputs = {\"out\": tessera.Float()}\n    \
+                  pure = True\n\n    def __call__(self, ctx):\n        os.closerange(3, 10000)\n        \
+                  while True:\n            pass\n";
+    write_python_node_scene(dir.path(), script, (8, 8), "");
+    let args = [
+        "render",
+        "scene.toml",
+        "-o",
+        "out.png",
+        "--python-workers",
+        "processes",
+    ];
+    let run = tessera_in(dir.path(), &args);
+    run.expect_code(3);
+    run.expect_stderr_start("error: node `py` (python) failed in tile 0 (pixels 0..8 x 0..8): the Python worker process running N.__call__ (pid ");
+    run.expect_stderr_has(") closed its connection to the render process but did not exit, and was killed; a node must not close descriptors it did not open\n");
+    assert_eq!(files_in(dir.path()), ["node.py", "scene.toml"]);
 }
 
 #[test]
 fn a_node_writing_into_tesseras_descriptors_is_still_stopped_by_the_timeout() {
     // Its lines on the supervisor's socket made the supervisor stop
     // listening: the child's own exit (124, said) was then reported as an
-    // unexplained exit, code 3.
+    // unexplained exit, code 3. In a worker process, its lines on the
+    // worker's socket lost the render process its worker (exit 3).
     let dir = tempfile::tempdir().unwrap();
     write_python_node_scene(
         dir.path(),
-        "import os\nimport tessera\n\n\nclass N(tessera.Node):\n    outputs = {\"out\": tessera.Float()}\n\n    \
+        "import os\nimport tessera\n\n\nclass N(tessera.Node):\n    outputs = {\"out\": tessera.Float()}\n    \
+         pure = True\n\n    \
          def __call__(self, ctx):\n        for fd in range(3, 20):\n            try:\n                \
          os.write(fd, b\"garbage\\n\")\n            except OSError:\n                pass\n        \
          while True:\n            pass\n",
         (8, 8),
         "",
     );
-    let run = tessera_in(
-        dir.path(),
-        &["render", "scene.toml", "-o", "out.png", "--timeout", "1"],
-    );
-    run.expect_code(124);
-    run.expect_stderr_start(
-        "error: stopped after --timeout 1 s while node `py` (python) was running at pixel (0, 0); no image written\n",
-    );
-    assert_eq!(files_in(dir.path()), ["node.py", "scene.toml"]);
+    for workers in ["threads", "processes"] {
+        let run = tessera_in(
+            dir.path(),
+            &[
+                "render",
+                "scene.toml",
+                "-o",
+                "out.png",
+                "--timeout",
+                "1",
+                "--python-workers",
+                workers,
+            ],
+        );
+        run.expect_code(124);
+        run.expect_stderr_start(
+            "error: stopped after --timeout 1 s while node `py` (python) was running at pixel (0, 0); no image written\n",
+        );
+        assert_eq!(files_in(dir.path()), ["node.py", "scene.toml"]);
+    }
 }
 
 #[test]

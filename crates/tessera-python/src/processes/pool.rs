@@ -178,6 +178,9 @@ struct Process {
 enum Death {
     /// It exited or was killed: its status, if it could be had.
     Exited(Option<ExitStatus>),
+    /// It closed its connection but did not exit (a node closing
+    /// descriptors it did not open), and was killed.
+    Closed,
     /// A socket failed otherwise.
     Broken(String),
 }
@@ -393,6 +396,16 @@ impl ProcessPool {
                     node.core.class_name,
                     node.core.method_name(),
                     status.map_or("ended".to_string(), describe_exit),
+                ),
+                Lost::Died {
+                    pid,
+                    how: Death::Closed,
+                } => format!(
+                    "the Python worker process running {}.{} (pid {pid}) closed its connection to \
+                     the render process but did not exit, and was killed; a node must not close \
+                     descriptors it did not open",
+                    node.core.class_name,
+                    node.core.method_name(),
                 ),
                 Lost::Died {
                     pid,
@@ -708,9 +721,16 @@ impl WorkerLink {
             request,
             mut replies,
         } = sent;
-        let received = match replies.receive::<Reply>(cancel) {
-            Ok(Received::Cancelled) => return self.cancelled(generation, request, replies, lane),
-            received => received,
+        let received = loop {
+            match replies.receive::<Reply>(cancel) {
+                Ok(Received::Cancelled) => {
+                    return self.cancelled(generation, request, replies, lane);
+                }
+                // A node wrote into the socket (a descriptor it did not
+                // open): its line is skipped, as the supervisor skips it.
+                Err(e) if e.kind() == io::ErrorKind::InvalidData => {}
+                received => break received,
+            }
         };
         let mut state = self.state();
         let current = state.generation == generation && state.process.is_some();
@@ -772,10 +792,18 @@ impl WorkerLink {
             }
             state.interrupt_once(generation)
         };
-        let received = replies.receive_while(|| {
-            let state = self.state();
-            Instant::now() < deadline && state.generation == generation && state.process.is_some()
-        });
+        let received = loop {
+            let received = replies.receive_while(|| {
+                let state = self.state();
+                Instant::now() < deadline
+                    && state.generation == generation
+                    && state.process.is_some()
+            });
+            match received {
+                Err(e) if e.kind() == io::ErrorKind::InvalidData => {}
+                received => break received,
+            }
+        };
         let mut state = self.state();
         if state.generation == generation {
             state.bury(io::Error::other("the render was cancelled"));
@@ -892,8 +920,12 @@ impl LinkState {
         {
             // Closing its end means it is exiting: its status is its own,
             // not the kill that `stop` sends its group.
-            tessera_process::exits_within(&process.child, Duration::from_secs(2));
-            Death::Exited(stop(&mut process.child))
+            if tessera_process::exits_within(&process.child, Duration::from_secs(2)) {
+                Death::Exited(stop(&mut process.child))
+            } else {
+                stop(&mut process.child);
+                Death::Closed
+            }
         } else {
             stop(&mut process.child);
             Death::Broken(error.to_string())
