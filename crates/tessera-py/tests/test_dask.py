@@ -228,3 +228,32 @@ def test_the_farm_command_checks_its_arguments_and_output_up_front(tmp_path):
         run = farm_command(scene, "--frames", "1-2", *arguments, env=env)
         assert (run.returncode, run.stderr) == (code, message + "\n"), arguments
     assert list(tmp_path.iterdir()) == []
+
+
+def test_arguments_the_farm_cannot_use_are_refused_before_it_renders(client, tmp_path):
+    # A negative region size gave an image never rendered (numpy.empty's
+    # memory); frames given twice wrote one file twice; an output over a
+    # texture the scene reads replaced the texture.
+    scene = tessera.Scene.load(ROOT / "scenes/nodes/image.toml")
+    for size, shown in [(-20, "-20"), (0, "0"), ((8, 0), "(8, 0)"), ("8", "'8'"), (2.5, "2.5")]:
+        with pytest.raises(ValueError) as raised:
+            tessera.dask.render_image(scene, region_size=size, client=client)
+        assert str(raised.value) == (
+            f"region_size must be a number of pixels from 1, or a (width, height) pair of them, not {shown}")
+    one_machine = tessera.render(scene, progress=False)
+    assert numpy.array_equal(tessera.dask.render_image(scene, region_size=numpy.int64(24), client=client), one_machine)
+    with pytest.raises(ValueError, match="^frame 2 is given twice$"):
+        tessera.dask.render_frames(scene, [1, 2, 2], str(tmp_path / "f_{frame}.png"), client=client)
+    texture = ROOT / "scenes/nodes/textures/grid16.png"
+    before = sha256(texture)
+    with pytest.raises(ValueError) as raised:
+        tessera.dask.render_image(scene, output=texture, client=client)
+    assert str(raised.value) == (
+        f"the output {texture} is a file the scene reads; it would be overwritten. Choose another output")
+    run = farm_command(ROOT / "scenes/nodes/image.toml", "--frames", "1", "-o", texture, "--workers", "1")
+    assert (run.returncode, run.stderr) == (2, f"error: {raised.value}\n")
+    assert sha256(texture) == before
+    # A path as the output's template.
+    assert tessera.dask.render_frames(scene, [3], tmp_path / "f_{frame}.png", client=client) == [
+        str(tmp_path / "f_3.png")]
+    assert list(tmp_path.iterdir()) == [tmp_path / "f_3.png"]

@@ -21,6 +21,7 @@ import atexit
 import contextlib
 import hashlib
 import logging
+import operator
 import os
 import pathlib
 import shutil
@@ -263,9 +264,16 @@ def _where(key):
 
 
 def _output_paths(frames, output):
-    """Each frame's file: `output` with `{frame}` filled in. ValueError for a
-    template with other fields, or one giving frames the same file;
-    tessera.OutputError for an image format Tessera does not write."""
+    """Each frame's file: `output` (a str or a path) with `{frame}` filled
+    in. ValueError for a frame given twice, a template with other fields,
+    or one giving frames the same file; tessera.OutputError for an image
+    format Tessera does not write."""
+    output = os.fspath(output)
+    seen = set()
+    for frame in frames:
+        if frame in seen:
+            raise ValueError(f"frame {frame} is given twice")
+        seen.add(frame)
     try:
         paths = {frame: output.format(frame=frame) for frame in frames}
     except KeyError as error:
@@ -289,6 +297,40 @@ def _output_paths(frames, output):
     return paths
 
 
+def _refuse_overwriting(scene, paths):
+    """ValueError when one of `paths` is a file `scene` reads (a texture,
+    a script), as the tessera command refuses it."""
+    read = {os.path.realpath(f) for f in scene.files()}
+    for path in paths:
+        if os.path.realpath(path) in read:
+            raise ValueError(f"the output {path} is a file the scene reads; it would be overwritten. "
+                             "Choose another output")
+
+
+def _region_size(region_size):
+    """`render_image`'s region_size as (width, height), each at least 1
+    (an edge: any integer, numpy's too); else ValueError."""
+    def edge(value):
+        try:
+            value = operator.index(value)
+        except TypeError:
+            return None
+        return value if value >= 1 else None
+
+    single = edge(region_size)
+    if single is not None:
+        return single, single
+    try:
+        width, height = region_size
+    except (TypeError, ValueError):
+        width = height = None
+    size = (edge(width), edge(height))
+    if None in size:
+        raise ValueError(f"region_size must be a number of pixels from 1, or a (width, height) pair of them, "
+                         f"not {region_size!r}")
+    return size
+
+
 def render_frames(scene, frames, output, client=None, threads=1, retries=1, progress=None):
     """Renders `frames` of `scene` (a Scene or a scene file) on the cluster
     and writes each to `output` (`{frame}` or `{frame:04}` in it becomes the
@@ -301,6 +343,7 @@ def render_frames(scene, frames, output, client=None, threads=1, retries=1, prog
     scene = _as_scene(scene)
     frames = list(frames)
     paths = _output_paths(frames, output)
+    _refuse_overwriting(scene, paths.values())
     with _Session(client) as client:
         job = client.submit(_job_task, _Job(scene), pure=False)
         def submit(key):
@@ -324,7 +367,10 @@ def render_image(scene, region_size=256, frame=0, output=None, client=None, thre
 
     scene = _as_scene(scene)
     width, height = scene.size
-    region_width, region_height = (region_size, region_size) if isinstance(region_size, int) else region_size
+    region_width, region_height = _region_size(region_size)
+    if output is not None:
+        output = os.fspath(output)
+        _refuse_overwriting(scene, [output])
     regions = [
         (x, y, min(region_width, width - x), min(region_height, height - y))
         for y in range(0, height, region_height)

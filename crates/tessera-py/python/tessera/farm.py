@@ -84,14 +84,15 @@ def main(argv=None):
         logging.getLogger(logger).setLevel(log_level)
     # The output is checked before anything renders.
     try:
-        farm._output_paths(args.frames, args.output)
+        paths = farm._output_paths(args.frames, args.output)
     except ValueError as error:
         return _failed(error, 2)
     except tessera.OutputError as error:
         return _failed(error, 1)
     try:
         scene = tessera.Scene.load(args.scene)
-    except tessera.SceneError as error:
+        farm._refuse_overwriting(scene, paths.values())
+    except (tessera.SceneError, ValueError) as error:
         return _failed(error, 2)
     try:
         client = distributed.Client(args.scheduler) if args.scheduler else None
@@ -102,8 +103,8 @@ def main(argv=None):
     update, close = _progress_bar(len(args.frames), args.quiet)
     try:
         with farm._Session(client, args.workers, log_level) as client:
-            paths = farm.render_frames(scene, args.frames, args.output, client=client, threads=args.threads,
-                                       progress=update)
+            written = farm.render_frames(scene, args.frames, args.output, client=client, threads=args.threads,
+                                         progress=update)
     except farm.FarmError as error:
         close()
         return _failed(error, 3)
@@ -112,7 +113,7 @@ def main(argv=None):
         return _failed(error, 1)
     close()
     if not args.quiet:
-        print(f"{len(paths)} frames written: {paths[0]} .. {paths[-1]}")
+        print(f"{len(written)} frames written: {written[0]} .. {written[-1]}")
     return 0
 
 
