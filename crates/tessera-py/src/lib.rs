@@ -68,11 +68,21 @@ struct Scene {
     changes: Vec<(String, Py<PyAny>)>,
 }
 
-/// Compiles `desc` with a new Python runtime.
-fn compile(desc: &SceneDesc, source: &SceneSource) -> Result<(Loaded, PythonRuntime), LoadError> {
+/// Compiles `desc` with a new Python runtime; SceneError (its message
+/// after `call`, when given) if it is not a scene, KeyboardInterrupt if
+/// Ctrl-C ended a script's import or a node's setup().
+fn compile(
+    py: Python,
+    desc: &SceneDesc,
+    source: &SceneSource,
+    call: &str,
+) -> PyResult<(Loaded, PythonRuntime)> {
     let runtime = PythonRuntime::default();
-    let loaded = tessera_session::compile(desc, source, RunOptions::default(), &runtime)?;
-    Ok((loaded, runtime))
+    match tessera_session::compile(desc, source, RunOptions::default(), &runtime) {
+        Ok(loaded) => Ok((loaded, runtime)),
+        Err(_) if runtime.take_interrupt() => Err(PyKeyboardInterrupt::new_err(())),
+        Err(e) => Err(scene_error(py, &e, call)),
+    }
 }
 
 /// A [`LoadError`] as a SceneError, its attributes set.
@@ -295,7 +305,7 @@ impl Scene {
         for (key, value) in changes {
             assign(py, &mut desc, key, value)?;
         }
-        let compiled = compile(&desc, &source).map_err(|e| scene_error(py, &e, ""))?;
+        let compiled = compile(py, &desc, &source, "")?;
         let changes = (changes.iter())
             .map(|(key, value)| (key.clone(), value.clone().unbind()))
             .collect();
@@ -311,7 +321,7 @@ impl Scene {
     fn set(&mut self, py: Python, key: &str, value: &Bound<PyAny>) -> PyResult<()> {
         let mut desc = self.desc.clone();
         let (call, value_set) = assign(py, &mut desc, key, value)?;
-        let compiled = compile(&desc, &self.source).map_err(|e| scene_error(py, &e, &call))?;
+        let compiled = compile(py, &desc, &self.source, &call)?;
         self.desc = desc;
         self.compiled = Arc::new(compiled);
         // Each value replaces the key's last wholly: an animation's loop
@@ -544,6 +554,8 @@ fn _render<'py>(
         return Err(error);
     }
     let rendered = rendered.map_err(|e| match e {
+        // Ctrl-C ended a node's setup() for this render.
+        FrameError::Python(_) if runtime.take_interrupt() => PyKeyboardInterrupt::new_err(()),
         FrameError::Python(e) => TesseraError::new_err(e.to_string()),
         FrameError::Render(RenderError::Node(failure)) => node_error(py, &failure),
         FrameError::Render(RenderError::Cancelled { .. }) => {

@@ -10,6 +10,7 @@ import multiprocessing
 import os
 import pathlib
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -109,6 +110,37 @@ def test_the_workers_get_the_scenes_changes_as_set_made_them(tmp_path):
     # And as a farm's worker makes the scene again.
     again = tessera.Scene.load(tmp_path / "scene.toml", scene.changes)
     assert numpy.array_equal(tessera.render(again, threads=2, progress=False), in_threads)
+
+
+@pytest.mark.parametrize("where", ["import", "setup", "setup for the next render"])
+def test_ctrl_c_while_a_script_imports_or_a_node_sets_up_is_keyboard_interrupt(tmp_path, where):
+    # It was a SceneError (or TesseraError) whose message said
+    # KeyboardInterrupt: `except Exception` went on past Ctrl-C.
+    sleep = "    time.sleep(30)\n"
+    python_node_scene(
+        tmp_path,
+        "import os\nimport time\nimport tessera\n\n"
+        + ("if os.environ.get('SLEEP') == 'import':\n" + sleep if where == "import" else "")
+        + "\nclass N(tessera.Node):\n    outputs = {'out': tessera.Float()}\n\n    def setup(self):\n"
+        "        if os.environ.get('SLEEP') == 'setup':\n        " + sleep
+        + "\n    def __call__(self, ctx):\n        return 0.5\n",
+        4, 4)
+    renders_before = 1 if where == "setup for the next render" else 0
+    program = (
+        "import os, signal, threading, tessera\n"
+        f"scene = tessera.Scene.load('scene.toml') if {renders_before} else None\n"
+        f"for _ in range({renders_before}):\n    tessera.render(scene, progress=False)\n"
+        f"os.environ['SLEEP'] = {where.split()[0]!r}\n"
+        "threading.Timer(1, os.kill, (os.getpid(), signal.SIGINT)).start()\n"
+        "try:\n"
+        "    tessera.render(scene, progress=False) if scene else tessera.Scene.load('scene.toml')\n"
+        "except Exception as error:\n"
+        "    print('caught', type(error).__name__)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", program], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    # (Python ends on an uncaught KeyboardInterrupt by SIGINT.)
+    assert run.returncode == -signal.SIGINT and run.stdout == "", (run.stdout, run.stderr)
+    assert run.stderr.endswith("\nKeyboardInterrupt\n"), run.stderr
 
 
 def test_a_scene_the_workers_cannot_load_is_reported_once(tmp_path):

@@ -89,3 +89,8 @@ fn format_traceback(py: Python, err: &PyErr) -> Option<String> {
         .collect();
     Some(lines.concat().trim_end().to_string())
 }
+
+/// Whether `err` is a KeyboardInterrupt (Ctrl-C).
+pub fn is_interrupt(py: Python, err: &PyErr) -> bool {
+    err.is_instance_of::<pyo3::exceptions::PyKeyboardInterrupt>(py)
+}

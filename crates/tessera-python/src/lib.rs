@@ -63,6 +63,10 @@ pub enum PythonError {
     /// A script failed to load, or declares its node wrongly.
     #[error("{0}")]
     Script(String),
+    /// Ctrl-C (a KeyboardInterrupt) ended a script's import: its report,
+    /// as [`PythonError::Script`]'s.
+    #[error("{0}")]
+    Interrupted(String),
     /// A script has no class of the name asked for.
     #[error("{0}")]
     NoClass(String),

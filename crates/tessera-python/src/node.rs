@@ -2,7 +2,7 @@
 
 use crate::PythonError;
 use crate::call::{Calls, Gate, NodeCore, OnError, OutputPlanes, Slot, uniform_object};
-use crate::errors::ExceptionReport;
+use crate::errors::{ExceptionReport, is_interrupt};
 use crate::policy::{NodeState, Policy};
 use crate::runtime::PythonRuntime;
 use crate::script::{
@@ -132,6 +132,9 @@ impl NodeKind for PythonKind {
         let path = resolve_script(&script, base_dir, &self.settings.paths)
             .map_err(|m| BuildError::at_input("script", m))?;
         let located = |e: PythonError| {
+            if matches!(e, PythonError::Interrupted(_)) {
+                self.runtime.note_interrupt();
+            }
             let input = match e {
                 PythonError::NoClass(_) => "class",
                 _ => "script",
@@ -211,6 +214,9 @@ impl NodeKind for ScriptKind {
         };
         Python::attach(|py| {
             let failed = |e: PyErr, what: &str| {
+                if is_interrupt(py, &e) {
+                    self.runtime.note_interrupt();
+                }
                 let report = ExceptionReport::new(py, &e, &self.path);
                 let line = report.line.map_or(String::new(), |l| format!(":{l}"));
                 BuildError::at_input(

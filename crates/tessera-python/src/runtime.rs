@@ -4,12 +4,12 @@
 //! a second render inherits nothing from the first.
 
 use crate::PythonError;
-use crate::errors::ExceptionReport;
+use crate::errors::{ExceptionReport, is_interrupt};
 use crate::policy::{NodeState, lock};
 use crate::processes::ProcessPool;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::ThreadId;
 use tessera_process::JobChildren;
@@ -44,6 +44,10 @@ struct Shared {
     /// With the thread that began it, which waits for it.
     rendering: Mutex<Option<(u32, ThreadId)>>,
     turn_over: Condvar,
+    /// Whether Ctrl-C (a KeyboardInterrupt) ended a script's import or a
+    /// node's setup(), which reach the caller as a scene's error
+    /// ([`PythonRuntime::take_interrupt`]).
+    interrupted: AtomicBool,
     /// The worker processes ([`PythonRuntime::job_children`]).
     job_children: Arc<JobChildren>,
 }
@@ -62,6 +66,7 @@ impl Default for Shared {
             renders: AtomicU64::new(0),
             rendering: Mutex::new(None),
             turn_over: Condvar::new(),
+            interrupted: AtomicBool::new(false),
             job_children: JobChildren::new(JOB_CHILDREN),
         }
     }
@@ -120,6 +125,9 @@ impl PythonRuntime {
         let render = self.shared.renders.fetch_add(1, Ordering::Relaxed);
         for (id, state) in lock(&self.shared.nodes).iter() {
             state.renew(py, render).map_err(|e| {
+                if is_interrupt(py, &e) {
+                    self.note_interrupt();
+                }
                 let report = ExceptionReport::new(py, &e, &state.core.path);
                 PythonError::Setup(format!(
                     "node `{id}`: a new instance for the next frame failed to set up: {}\n{}",
@@ -128,6 +136,19 @@ impl PythonRuntime {
             })?;
         }
         Ok(())
+    }
+
+    /// Notes that Ctrl-C ended an import or a setup().
+    pub(crate) fn note_interrupt(&self) {
+        self.shared.interrupted.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether Ctrl-C (a KeyboardInterrupt) ended a script's import or a
+    /// node's setup() since this was last asked: the scene error (or the
+    /// render's failure to set up a node) that followed is then the
+    /// caller's KeyboardInterrupt (the Python package's).
+    pub fn take_interrupt(&self) -> bool {
+        self.shared.interrupted.swap(false, Ordering::SeqCst)
     }
 
     /// Waits until no other render of this runtime is on, and starts one;

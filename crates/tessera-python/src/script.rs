@@ -1,7 +1,7 @@
 //! Scripts: importing them, and describing their node classes.
 
 use crate::PythonError;
-use crate::errors::ExceptionReport;
+use crate::errors::{ExceptionReport, is_interrupt};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::path::{Path, PathBuf};
@@ -93,6 +93,9 @@ fn script_error(py: Python, err: &PyErr, script: &Path) -> PythonError {
     if let Some(hint) = missing_module_hint(py, err) {
         text.push_str("\n\n");
         text.push_str(&hint);
+    }
+    if is_interrupt(py, err) {
+        return PythonError::Interrupted(text);
     }
     PythonError::Script(text)
 }
