@@ -2,8 +2,8 @@
 //! with its message, location and exit code.
 
 use crate::util::{
-    files_in, python_version, render, root, run_command, tessera, tessera_in, venv,
-    write_python_node_scene,
+    files_in, python_version, render, root, run_command, tessera, tessera_command, tessera_in,
+    venv, write_python_node_scene,
 };
 use std::path::Path;
 use std::process::Command;
@@ -922,4 +922,35 @@ fn the_stubs_match_the_module_tessera_installs() {
     let run = tessera(&["check", "tests/python/stubs.toml"]);
     run.expect_code(0);
     assert_eq!(run.stderr, "");
+}
+
+#[test]
+fn a_scene_in_a_folder_whose_name_is_not_utf8_imports_its_scripts() {
+    // The script's path reached Python with the byte replaced by U+FFFD:
+    // "No such file or directory". Rendered from outside the folder, in
+    // process and in worker processes.
+    use std::os::unix::ffi::OsStrExt;
+    let outer = tempfile::tempdir().unwrap();
+    let dir = outer
+        .path()
+        .join(std::ffi::OsStr::from_bytes(b"not\xffutf8"));
+    std::fs::create_dir(&dir).unwrap();
+    python_scene(
+        &dir,
+        &format!(
+            "{HEADER}    outputs = {{\"out\": tessera.Float()}}\n    pure = True\n\n    def __call__(self, ctx):\n        return 0.25\n"
+        ),
+        "",
+    );
+    let scene = dir.join("scene.toml");
+    for workers in ["threads", "processes"] {
+        let run = run_command(
+            tessera_command(outer.path())
+                .arg("render")
+                .arg(&scene)
+                .args(["-o", "out.png", "-q", "--python-workers", workers]),
+        );
+        run.expect_code(0);
+    }
+    assert_eq!(files_in(outer.path()), ["not\u{fffd}utf8", "out.png"]);
 }

@@ -146,23 +146,23 @@ fn import_script<'py>(
     script: &Path,
     namespace: &str,
 ) -> Result<Bound<'py, PyModule>, PythonError> {
-    let path = script.to_string_lossy().into_owned();
-    let name = format!("{namespace}{:08x}", hash_str(&path));
+    let name = format!("{namespace}{:08x}", hash_str(&script.to_string_lossy()));
     let sys = py.import("sys").map_err(|e| script_error(py, &e, script))?;
     let import = || -> PyResult<Bound<'py, PyModule>> {
         let modules = sys.getattr("modules")?;
         if let Some(module) = modules.cast::<PyDict>()?.get_item(&name)? {
             return Ok(module.cast_into()?);
         }
+        // Paths reach Python as its own (os.fsdecode): a folder's name
+        // that is not UTF-8 stays the folder's.
         if let Some(folder) = script.parent() {
             let sys_path = sys.getattr("path")?;
-            let folder = folder.to_string_lossy();
-            if !sys_path.contains(folder.as_ref())? {
-                sys_path.call_method1("insert", (0, folder.as_ref()))?;
+            if !sys_path.contains(folder)? {
+                sys_path.call_method1("insert", (0, folder))?;
             }
         }
         let util = py.import("importlib.util")?;
-        let spec = util.call_method1("spec_from_file_location", (&name, &path))?;
+        let spec = util.call_method1("spec_from_file_location", (&name, script))?;
         let module = util.call_method1("module_from_spec", (&spec,))?;
         modules.set_item(&name, &module)?;
         if let Err(e) = spec
@@ -226,7 +226,7 @@ pub fn load_pynode(
     let path = script.to_string_lossy();
     let module_name = format!("{namespace}pynode_{:08x}", hash_str(&path));
     let class = (api.load.bind(py))
-        .call1((path.as_ref(), module_name, class_name))
+        .call1((script, module_name, class_name))
         .map_err(|e| {
             if e.is_instance(py, api.class_error.bind(py)) {
                 let message = e.value(py).to_string();
@@ -252,7 +252,7 @@ pub fn load_pynode(
 /// imports `Blender` (read, not run).
 fn is_pynode(py: Python, script: &Path) -> bool {
     crate::api::pynode_api(py)
-        .and_then(|api| api.is_pynode.bind(py).call1((script.to_string_lossy(),)))
+        .and_then(|api| api.is_pynode.bind(py).call1((script,)))
         .and_then(|found| found.extract())
         .unwrap_or(false)
 }
@@ -342,14 +342,13 @@ pub fn describe_static(
     crate::start()?;
     Python::attach(|py| {
         let api = crate::api::api(py).map_err(|e| script_error(py, &e, script))?;
-        let path = script.to_string_lossy();
         let result = (api.describe_static.bind(py))
-            .call1((path.as_ref(), class_name))
+            .call1((script, class_name))
             .map_err(|e| {
                 if e.is_instance_of::<pyo3::exceptions::PyLookupError>(py) {
                     let message = e.value(py).to_string();
                     return PythonError::NoClass(
-                        message.replace(path.as_ref(), &display_path(script)),
+                        message.replace(script.to_string_lossy().as_ref(), &display_path(script)),
                     );
                 }
                 let report = ExceptionReport::new(py, &e, script);
