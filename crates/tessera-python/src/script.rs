@@ -153,16 +153,16 @@ fn import_script<'py>(
         if let Some(module) = modules.cast::<PyDict>()?.get_item(&name)? {
             return Ok(module.cast_into()?);
         }
-        // Paths reach Python as its own (os.fsdecode): a folder's name
-        // that is not UTF-8 stays the folder's.
+        // Paths reach Python as str, as os.fsdecode makes them: a folder's
+        // name that is not UTF-8 stays the folder's.
         if let Some(folder) = script.parent() {
             let sys_path = sys.getattr("path")?;
-            if !sys_path.contains(folder)? {
-                sys_path.call_method1("insert", (0, folder))?;
+            if !sys_path.contains(folder.as_os_str())? {
+                sys_path.call_method1("insert", (0, folder.as_os_str()))?;
             }
         }
         let util = py.import("importlib.util")?;
-        let spec = util.call_method1("spec_from_file_location", (&name, script))?;
+        let spec = util.call_method1("spec_from_file_location", (&name, script.as_os_str()))?;
         let module = util.call_method1("module_from_spec", (&spec,))?;
         modules.set_item(&name, &module)?;
         if let Err(e) = spec
@@ -226,7 +226,7 @@ pub fn load_pynode(
     let path = script.to_string_lossy();
     let module_name = format!("{namespace}pynode_{:08x}", hash_str(&path));
     let class = (api.load.bind(py))
-        .call1((script, module_name, class_name))
+        .call1((script.as_os_str(), module_name, class_name))
         .map_err(|e| {
             if e.is_instance(py, api.class_error.bind(py)) {
                 let message = e.value(py).to_string();
@@ -252,7 +252,7 @@ pub fn load_pynode(
 /// imports `Blender` (read, not run).
 fn is_pynode(py: Python, script: &Path) -> bool {
     crate::api::pynode_api(py)
-        .and_then(|api| api.is_pynode.bind(py).call1((script,)))
+        .and_then(|api| api.is_pynode.bind(py).call1((script.as_os_str(),)))
         .and_then(|found| found.extract())
         .unwrap_or(false)
 }
@@ -343,7 +343,7 @@ pub fn describe_static(
     Python::attach(|py| {
         let api = crate::api::api(py).map_err(|e| script_error(py, &e, script))?;
         let result = (api.describe_static.bind(py))
-            .call1((script, class_name))
+            .call1((script.as_os_str(), class_name))
             .map_err(|e| {
                 if e.is_instance_of::<pyo3::exceptions::PyLookupError>(py) {
                     let message = e.value(py).to_string();
