@@ -954,3 +954,24 @@ fn a_scene_in_a_folder_whose_name_is_not_utf8_imports_its_scripts() {
     }
     assert_eq!(files_in(outer.path()), ["not\u{fffd}utf8", "out.png"]);
 }
+
+#[test]
+fn on_error_color_names_evaluate_tile_for_a_tile_node() {
+    // Its warning named N.__call__, which the class does not have.
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        "{HEADER}    outputs = {{\"out\": tessera.Float()}}\n\n    def evaluate_tile(self, ctx):\n        \
+         raise ValueError(\"no\")\n"
+    );
+    python_scene(dir.path(), &script, "");
+    let run = render_here(dir.path(), &["--on-error", "color"]);
+    run.expect_code(0);
+    assert!(
+        run.stderr.starts_with(
+            "warning: node `py`: N.evaluate_tile failed on 48 samples, painted magenta; the first at pixel (0, 0): \
+             ValueError: no"
+        ),
+        "{}",
+        run.stderr
+    );
+}

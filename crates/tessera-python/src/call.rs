@@ -413,8 +413,9 @@ impl NodeCore {
         let first = self.first_failure.lock().unwrap_or_else(|e| e.into_inner());
         first.as_ref().map(|first| {
             format!(
-                "{}.__call__ failed on {count} sample{}, painted magenta; the first {first}",
+                "{}.{} failed on {count} sample{}, painted magenta; the first {first}",
                 self.class_name,
+                self.method_name(),
                 if count == 1 { "" } else { "s" }
             )
         })
