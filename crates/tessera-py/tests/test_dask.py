@@ -74,16 +74,21 @@ def test_the_job_carries_its_files_and_changes(client, tmp_path):
 def test_a_failing_frame_is_named_with_its_nodes_message(client, tmp_path):
     python_node_scene(
         tmp_path,
-        "import tessera\n\n\nclass N(tessera.Node):\n    outputs = {'out': tessera.Float()}\n    pure = True\n\n"
-        "    def __call__(self, ctx):\n        if ctx.frame == 2:\n            raise ValueError('no frame 2')\n"
+        "import time\nimport tessera\n\n\nclass N(tessera.Node):\n    outputs = {'out': tessera.Float()}\n"
+        "    pure = True\n\n"
+        "    def __call__(self, ctx):\n        if ctx.frame in (2, 4):\n"
+        "            time.sleep(1 if ctx.frame == 2 else 0)\n"
+        "            raise ValueError(f'no frame {ctx.frame}')\n"
         "        return 0.5\n",
         8,
         4,
         node="n",
     )
     out = tmp_path / "out"
+    # Frame 2, though frame 4 fails first: the error named whichever ended
+    # first.
     with pytest.raises(tessera.dask.FarmError) as raised:
-        tessera.dask.render_frames(tmp_path / "scene.toml", [1, 2, 3], str(out / "f_{frame}.png"), client=client,
+        tessera.dask.render_frames(tmp_path / "scene.toml", [1, 2, 3, 4], str(out / "f_{frame}.png"), client=client,
                                    retries=0)
     error = raised.value
     assert error.frame == 2 and error.region is None

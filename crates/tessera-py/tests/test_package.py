@@ -513,6 +513,10 @@ def test_an_image_shows_itself_as_png():
     image = tessera.render(ROOT / "scenes/nodes/checkerboard.toml", progress=False)
     assert isinstance(image, tessera.Image)
     assert image._repr_png_().startswith(b"\x89PNG\r\n\x1a\n")
+    # What is no image any more shows as an array (it raised, and Jupyter
+    # printed the formatter's traceback).
+    for not_an_image in [image[..., :3], image.astype(numpy.float64), image[:0]]:
+        assert not_an_image._repr_png_() is None
 
 
 def test_a_materialx_document_renders_as_on_the_command_line(tmp_path):

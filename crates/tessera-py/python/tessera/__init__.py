@@ -88,7 +88,9 @@ class Image(_image_base()):
     def _repr_png_(self):
         import tempfile
 
-        if self.ndim != 3 or self.shape[2] != 4:
+        # What is no image any more (a slice, another dtype, no pixels)
+        # shows as an array: IPython's formatter takes None for "not me".
+        if self.ndim != 3 or self.shape[2] != 4 or self.dtype != "float32" or 0 in self.shape:
             return None
         with tempfile.TemporaryDirectory() as folder:
             path = _os.path.join(folder, "image.png")

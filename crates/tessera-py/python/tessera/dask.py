@@ -216,7 +216,8 @@ def _as_scene(scene):
 def _results(submit, keys, progress, describe):
     """Each task's result as it completes, as (key, array), the tasks made
     by `submit(key)`; a failure does not stop the others (each frame that
-    renders is written); then FarmError naming the first that failed."""
+    renders is written); then FarmError naming the first that failed (the
+    lowest frame, then region, whichever ended first)."""
     distributed = _distributed()
     tasks = {submit(key): key for key in keys}
     failures = {}
@@ -248,7 +249,9 @@ def _results(submit, keys, progress, describe):
                 progress(done, len(tasks))
             yield key, image
     if failures:
-        key, error = next(iter(failures.items()))
+        # The first frame (and region) that failed, whichever ended first.
+        key = min(failures, key=lambda key: (key[0], key[1] or ()))
+        error = failures[key]
         if isinstance(error, distributed.KilledWorker):
             reason = (f"KilledWorker: the worker process rendering it died, on each of the "
                       f"{error.allowed_failures + 1} workers that tried (a node ending or crashing its process, "
