@@ -544,6 +544,25 @@ fn a_worker_ending_its_process_as_it_sets_up_is_a_node_failure_as_in_process() {
 }
 
 #[test]
+fn a_timeout_while_the_workers_load_the_scene_says_so_once() {
+    // Two errors came out, the second a cancel the first explained.
+    let dir = tempfile::tempdir().unwrap();
+    node_scene(
+        dir.path(),
+        "    pure = True\n\n    def setup(self):\n        while WHERE() == \"worker\":\n            pass\n\n    \
+         def __call__(self, ctx, uv):\n        return uv[0]\n",
+    );
+    let run = render_here(dir.path(), &[&PROCESSES[..], &["--timeout", "1"]].concat());
+    run.expect_code(124);
+    assert_eq!(
+        run.stderr,
+        "error: stopped after --timeout 1 s, while Python prepared the render (worker processes \
+         loading the scene, nodes setting up); no image written\n"
+    );
+    assert_eq!(files_in(dir.path()), ["node.py", "scene.toml"]);
+}
+
+#[test]
 fn a_node_changing_folder_moves_neither_the_images_nor_the_workers() {
     let dir = tempfile::tempdir().unwrap();
     let elsewhere = tempfile::tempdir().unwrap();

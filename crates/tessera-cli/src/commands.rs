@@ -746,6 +746,20 @@ fn render_frame(
         (Err(FrameError::Render(RenderError::SinkFailed)), Err(e)) => {
             return Err(Failure::new(EXIT_IO, format!("error: {e}")));
         }
+        // Stopped while Python prepared the render (worker processes
+        // loading the scene, nodes set up again for this frame): the stop
+        // is what happened.
+        (Err(FrameError::Python(e)), _) if let Some((code, why)) = stop.stopped() => {
+            let why = format!(
+                "{why}, while Python prepared the render (worker processes loading the scene, nodes setting up)"
+            );
+            let mut failure = stopped_failure(code, &why, None);
+            // Where the interrupt found a script (its line), if it did.
+            if let PythonError::Setup(message) = e {
+                failure.message = format!("{}\n  {message}", failure.message);
+            }
+            return Err(failure);
+        }
         // A node's new instance for this frame failing to set up: as at
         // the first frame, where it is a scene error.
         (Err(FrameError::Python(e @ PythonError::Setup(_))), _) => {
