@@ -834,6 +834,23 @@ fn a_scene_read_from_standard_input_renders_supervised() {
         run.stdout
     );
     assert_eq!(files_in(dir.path()), ["out.png"]);
+    // A node reads what is left of it: from a file (`< scene.toml`) too,
+    // which was opened again by name, and read from its start.
+    crate::util::write_python_node_scene(
+        dir.path(),
+        "import sys\nimport tessera\nprint(repr(sys.stdin.read()))\n\n\nclass N(tessera.Node):\n    \
+         outputs = {\"out\": tessera.Float()}\n\n    def __call__(self, ctx):\n        return 0.5\n",
+        (8, 8),
+        "",
+    );
+    let scene = std::fs::File::open(dir.path().join("scene.toml")).unwrap();
+    let run = run_command(
+        tessera_command(dir.path())
+            .args(["render", "/dev/stdin", "-o", "out.png", "-q"])
+            .stdin(scene),
+    );
+    run.expect_code(0);
+    assert_eq!(run.stdout, "''\n");
 }
 
 #[test]

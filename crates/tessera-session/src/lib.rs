@@ -10,6 +10,7 @@
 
 pub mod diagnostics;
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -58,7 +59,19 @@ pub fn read_scene(path: &Path) -> Result<SceneSource, LoadError> {
     if path.is_dir() {
         return Err(bad("it is a directory".into()));
     }
-    let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    // Standard input is read from its descriptor, not opened again by
+    // name: a file given as `< scene.toml` is then read past, as a pipe
+    // is, and a node reading standard input reads what is left of it.
+    let bytes = if tessera_scene::is_standard_input(path) {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut bytes)
+            .map(|_| bytes)
+    } else {
+        std::fs::read(path)
+    }
+    .map_err(|e| bad(e.to_string()))?;
     let text = String::from_utf8(bytes).map_err(|e| {
         bad(format!(
             "it is not UTF-8 text (byte {})",
