@@ -649,6 +649,12 @@ fn framebuffer(image: &Bound<PyAny>) -> PyResult<Framebuffer> {
         )));
     };
     let shape = image.shape();
+    if shape[0] == 0 || shape[1] == 0 {
+        return Err(OutputError::new_err(format!(
+            "an image has at least one pixel, not {} x {}",
+            shape[1], shape[0]
+        )));
+    }
     let too_large = |_| OutputError::new_err("the image is too large");
     Ok(Framebuffer {
         width: u32::try_from(shape[1]).map_err(too_large)?,
@@ -661,8 +667,12 @@ fn framebuffer(image: &Bound<PyAny>) -> PyResult<Framebuffer> {
 /// `write`'s `depth`: 8, 16 or 32, as a number or a string, as `--depth`
 /// takes it.
 fn image_depth(depth: &Bound<PyAny>) -> PyResult<Depth> {
-    let text = if depth.is_instance_of::<PyInt>() || depth.is_instance_of::<PyString>() {
+    // An integer of any kind (numpy's too, by `__index__`), or its text;
+    // not a bool, nor a float.
+    let text = if depth.is_instance_of::<PyString>() {
         depth.str()?.to_string()
+    } else if !depth.is_instance_of::<PyBool>() && depth.hasattr("__index__")? {
+        depth.call_method0("__index__")?.str()?.to_string()
     } else {
         String::new()
     };

@@ -506,6 +506,15 @@ def test_write_writes_the_command_lines_file(tmp_path):
         tessera.write(image, tmp_path / "x.png", colorspace="sRGB-ish")
     with pytest.raises(tessera.OutputError, match="shape"):
         tessera.write(numpy.zeros((4, 4, 3), dtype=numpy.float32), tmp_path / "x.png")
+    # (An EXR of no pixels was written; a PNG's encoder refused it.)
+    for name in ["x.exr", "x.png"]:
+        with pytest.raises(tessera.OutputError, match="^an image has at least one pixel, not 4 x 0$"):
+            tessera.write(numpy.zeros((0, 4, 4), dtype=numpy.float32), tmp_path / name)
+    tessera.write(image, tmp_path / "x16.png", depth=numpy.int64(16))
+    for depth in [True, 16.0]:
+        with pytest.raises(tessera.OutputError, match="^depth must be 8, 16 or 32"):
+            tessera.write(image, tmp_path / "x.png", depth=depth)
+    (tmp_path / "x16.png").unlink()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cli.exr", "cli.png", "package.exr", "package.png"]
 
 
@@ -594,6 +603,10 @@ def test_render_names_an_argument_out_of_range():
         with pytest.raises(ValueError) as raised:
             tessera.render(scene, progress=False, **arguments)
         assert str(raised.value) == message
+    # A region as a list or an array, as a tuple.
+    corner = tessera.render(scene, progress=False, region=(0, 0, 8, 4))
+    for region in [[0, 0, 8, 4], numpy.array([0, 0, 8, 4])]:
+        assert numpy.array_equal(tessera.render(scene, progress=False, region=region), corner)
 
 
 def test_a_render_of_the_scene_from_its_own_progress_callback_is_refused(tmp_path):

@@ -62,6 +62,8 @@ def render(scene, threads=0, frame=0, tile=32, region=None, progress=None, worke
     `node`, `pixel`, `traceback`) or KeyboardInterrupt."""
     if isinstance(scene, (str, _os.PathLike)):
         scene = Scene.load(scene)
+    if region is not None:
+        region = tuple(region)  # a list, a numpy array
     bar = None
     if progress is None:
         progress, bar = _default_progress()
