@@ -975,3 +975,25 @@ fn on_error_color_names_evaluate_tile_for_a_tile_node() {
         run.stderr
     );
 }
+
+#[test]
+fn an_exception_whose_message_is_not_utf8_keeps_its_traceback() {
+    // A lone surrogate (bytes decoded with surrogateescape) made the
+    // traceback fail to convert: only its summary was printed.
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        "{HEADER}    outputs = {{\"out\": tessera.Float()}}\n\n    def __call__(self, ctx):\n        \
+         raise ValueError(b\"bad \\xff byte\".decode(\"utf-8\", \"surrogateescape\"))\n"
+    );
+    python_scene(dir.path(), &script, "");
+    let run = render_here(dir.path(), &[]);
+    run.expect_code(3);
+    assert!(
+        run.stderr.contains("Traceback (most recent call last):")
+            && run
+                .stderr
+                .contains("    raise ValueError(b\"bad \\xff byte\".decode("),
+        "{}",
+        run.stderr
+    );
+}

@@ -1,7 +1,7 @@
 //! Python exceptions as located reports.
 
 use pyo3::prelude::*;
-use pyo3::types::PyTraceback;
+use pyo3::types::{PyString, PyTraceback};
 use std::path::Path;
 
 /// An exception, ready to print: what it was, the line of the user's script
@@ -81,7 +81,19 @@ fn format_traceback(py: Python, err: &PyErr) -> Option<String> {
             (err.get_type(py), err.value(py), err.traceback(py)),
         )
         .ok()?;
-    let lines: Vec<String> = lines.extract().ok()?;
+    // Lossy: a message may hold what UTF-8 cannot (a lone surrogate from
+    // bytes decoded with surrogateescape), and the traceback is still told.
+    let lines: Vec<String> = (lines.try_iter().ok()?)
+        .map(|line| {
+            Some(
+                line.ok()?
+                    .cast_into::<PyString>()
+                    .ok()?
+                    .to_string_lossy()
+                    .into_owned(),
+            )
+        })
+        .collect::<Option<_>>()?;
     // Frames of the import machinery say nothing about the user's script.
     let lines: Vec<String> = lines
         .into_iter()
