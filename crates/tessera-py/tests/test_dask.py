@@ -6,8 +6,10 @@ import hashlib
 import os
 import pathlib
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import numpy
 import pytest
@@ -262,3 +264,32 @@ def test_arguments_the_farm_cannot_use_are_refused_before_it_renders(client, tmp
     assert tessera.dask.render_frames(scene, [3], tmp_path / "f_{frame}.png", client=client) == [
         str(tmp_path / "f_3.png")]
     assert list(tmp_path.iterdir()) == [tmp_path / "f_3.png"]
+
+
+def test_ctrl_c_stops_the_farm_command_with_one_line(tmp_path):
+    # Ctrl-C reaches the whole foreground group: the command ended on a
+    # KeyboardInterrupt traceback (killed by SIGINT), and each Dask worker
+    # printed one of its own, 85 lines in all.
+    python_node_scene(
+        tmp_path,
+        "import time\nimport tessera\n\n\nclass N(tessera.Node):\n    outputs = {'out': tessera.Float()}\n"
+        "    pure = True\n\n    def __call__(self, ctx):\n        time.sleep(0.005)\n        return ctx.x / 16\n",
+        16,
+        16,
+        node="n",
+    )
+    out = tmp_path / "out"
+    farm = subprocess.Popen([sys.executable, "-m", "tessera.farm", tmp_path / "scene.toml", "--frames", "1-40", "-o",
+                             out / "f_{frame}.png", "--workers", "2", "-q"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (out / "f_1.png").exists() and farm.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.killpg(farm.pid, signal.SIGINT)  # as the terminal's Ctrl-C
+        stdout, stderr = farm.communicate(timeout=60)
+    finally:
+        if farm.poll() is None:
+            os.killpg(farm.pid, signal.SIGKILL)
+    assert (farm.returncode, stderr) == (130, "error: interrupted (Ctrl-C); the frames written before it are whole\n")
+    assert all(p.suffix == ".png" for p in out.iterdir())

@@ -151,7 +151,8 @@ def local_client(workers=None, log_level=logging.WARNING):
     """A Client of a new LocalCluster on this machine: `workers` worker
     processes (default: one per core), one thread each; Dask logs messages
     of `log_level` and above, here and in the workers (Dask's default:
-    warnings, such as a worker lost and restarted)."""
+    warnings, such as a worker lost and restarted). The workers ignore
+    Ctrl-C: this process answers it, closing the cluster."""
     distributed = _distributed()
     workers = workers or os.cpu_count() or 1
     with warnings.catch_warnings():
@@ -159,7 +160,7 @@ def local_client(workers=None, log_level=logging.WARNING):
             # Its dashboard on another port than 8787, which is taken.
             warnings.filterwarnings("ignore", "Port .* is already in use", UserWarning)
         cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                           silence_logs=log_level)
+                                           silence_logs=log_level, preload=["tessera._dask_preload"])
     return distributed.Client(cluster)
 
 

@@ -105,6 +105,9 @@ def main(argv=None):
         with farm._Session(client, args.workers, log_level) as client:
             written = farm.render_frames(scene, args.frames, args.output, client=client, threads=args.threads,
                                          progress=update)
+    except KeyboardInterrupt:
+        close()
+        return _failed("interrupted (Ctrl-C); the frames written before it are whole", 130)
     except farm.FarmError as error:
         close()
         return _failed(error, 3)
