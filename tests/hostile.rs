@@ -901,3 +901,57 @@ fn a_scene_read_from_standard_input_reaches_workers_and_compares_renders() {
     );
     assert!(run.stdout.contains(&hash[..12]), "{}", run.stdout);
 }
+
+/// Runs `tessera ARGS` in `dir` on a terminal of its own (a pseudo-terminal,
+/// whose foreground job it is), types `typed` at it, then Ctrl-D; its exit
+/// code and what it printed. A run that has not ended 30 s after is killed:
+/// `None`.
+fn typed_at_a_terminal(dir: &Path, args: &[&str], typed: &str) -> Option<(i32, String)> {
+    let driver = "import os, pty, sys, time\n\
+                  pid, fd = pty.fork()\n\
+                  if pid == 0:\n    os.execv(sys.argv[1], sys.argv[1:-1])\n\
+                  os.write(fd, sys.argv[-1].encode() + b'\\x04')\n\
+                  out, deadline = b'', time.monotonic() + 30\n\
+                  while time.monotonic() < deadline:\n    \
+                      done, status = os.waitpid(pid, os.WNOHANG)\n    \
+                      if done:\n        break\n    \
+                      try:\n        os.set_blocking(fd, False)\n        out += os.read(fd, 65536)\n    \
+                      except (BlockingIOError, OSError):\n        time.sleep(0.05)\n\
+                  else:\n    os.kill(pid, 9)\n    print('hung')\n    sys.exit(0)\n\
+                  while True:\n    \
+                      try:\n        more = os.read(fd, 65536)\n    \
+                      except OSError:\n        break\n    \
+                      if not more:\n        break\n    \
+                      out += more\n\
+                  print(os.waitstatus_to_exitcode(status))\n\
+                  sys.stdout.write(out.decode(errors='replace'))\n";
+    let run = run_command(
+        Command::new(crate::util::venv().join("bin/python"))
+            .current_dir(dir)
+            .env("VIRTUAL_ENV", crate::util::venv())
+            .arg("-c")
+            .arg(driver)
+            .arg(env!("CARGO_BIN_EXE_tessera"))
+            .args(args)
+            .arg(typed),
+    );
+    let (code, printed) = run.stdout.split_once('\n')?;
+    Some((code.parse().ok()?, printed.to_string()))
+}
+
+#[test]
+fn a_scene_typed_at_the_terminal_renders() {
+    // The supervised render, in a process group of its own, read the
+    // terminal itself: stopped by SIGTTIN, and its supervisor waited on.
+    let dir = tempfile::tempdir().unwrap();
+    let scene = "[image]\nwidth = 8\nheight = 8\n\n[nodes.c]\ntype = \"constant\"\n\n[output]\ncolor = \"@c\"\n";
+    let ran = typed_at_a_terminal(
+        dir.path(),
+        &["render", "/dev/stdin", "-o", "out.png"],
+        scene,
+    );
+    let (code, printed) = ran.expect("the render ended");
+    assert_eq!(code, 0, "{printed}");
+    assert!(printed.contains("out.png: 8x8, 1 samples"), "{printed}");
+    assert_eq!(files_in(dir.path()), ["out.png"]);
+}

@@ -269,7 +269,7 @@ pub fn load_source(
     tessera_session::load(source, reading, options, runtime).map_err(load_failure)
 }
 
-fn load_failure(error: LoadError) -> Failure {
+pub fn load_failure(error: LoadError) -> Failure {
     match error {
         LoadError::Read { .. } => Failure::new(EXIT_BAD_SCENE, format!("error: {error}")),
         LoadError::Scene { .. } => Failure::new(EXIT_BAD_SCENE, error.to_string()),

@@ -18,6 +18,7 @@ use crate::failure::{EXIT_IO, EXIT_NODE_FAILED, EXIT_TIMEOUT, Failure};
 use crate::terminal;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
+use std::io::IsTerminal;
 use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -237,20 +238,31 @@ pub fn supervise(
         .map(|target| target.temporary())
         .transpose()
         .map_err(|e| Failure::new(EXIT_IO, format!("error: {e}")))?;
+    let from_stdin = tessera_scene::is_standard_input(scene);
+    // A scene typed at the terminal is read here: the child, in a process
+    // group of its own, would be stopped for reading the terminal
+    // (SIGTTIN). From a pipe or a file, the child reads it itself, under
+    // the deadline (a pipe nobody writes to is stopped by --timeout).
+    let typed = from_stdin && std::io::stdin().is_terminal();
+    let input = if typed {
+        let source = tessera_session::read_scene(scene).map_err(crate::commands::load_failure)?;
+        Some(Arc::from(source.text))
+    } else {
+        None
+    };
     let launch = Launch {
         program: std::env::current_exe().map_err(io)?,
         args: std::env::args_os().skip(1).collect(),
         env: Vec::new(),
         dir: None,
-        // The child reads a scene on standard input itself.
-        input: None,
+        input,
     };
     let extra: Vec<_> = temporary.iter().map(|t| t.as_file().as_raw_fd()).collect();
     let options = Options {
         own_group: true,
         // Nodes read nothing from the terminal; a scene read from standard
         // input (`tessera render /dev/stdin < scene.toml`) is the exception.
-        no_stdin: !tessera_scene::is_standard_input(scene),
+        no_stdin: !from_stdin,
     };
     let Spawned {
         mut child,
