@@ -125,10 +125,6 @@ fn located_scene_error(
     err
 }
 
-/// A value from Python as a scene value: booleans, numbers (anything with
-/// `__index__` or `__float__`, numpy's scalars included), strings (`"@id"` a
-/// link, as in a scene file) and lists of these. A value that is none of
-/// them is an error saying what it is.
 /// numpy's boolean scalar (`numpy.True_`), which has `__float__` and is
 /// no `bool`.
 fn is_numpy_bool(value: &Bound<PyAny>) -> PyResult<bool> {
@@ -136,6 +132,10 @@ fn is_numpy_bool(value: &Bound<PyAny>) -> PyResult<bool> {
     Ok(kind.module()?.to_str()? == "numpy" && matches!(kind.name()?.to_str()?, "bool" | "bool_"))
 }
 
+/// A value from Python as a scene value: booleans, numbers (anything with
+/// `__index__` or `__float__`, numpy's scalars included), strings (`"@id"` a
+/// link, as in a scene file) and lists of these. A value that is none of
+/// them is an error saying what it is.
 fn param_value(value: &Bound<PyAny>, span: &Span) -> PyResult<Result<ParamValue, String>> {
     if value.is_instance_of::<PyBool>() || is_numpy_bool(value)? {
         return Ok(Ok(ParamValue::Boolean(value.is_truthy()?)));
@@ -302,18 +302,17 @@ impl Scene {
     ) -> PyResult<Scene> {
         let mut desc = tessera_session::describe(&source, &tessera_session::Reading::default())
             .map_err(|e| scene_error(py, &e, ""))?;
+        let mut made = Vec::new();
         for (key, value) in changes {
-            assign(py, &mut desc, key, value)?;
+            let (_, value) = assign(py, &mut desc, key, value)?;
+            note_change(&mut made, key, value_object(py, &value)?);
         }
         let compiled = compile(py, &desc, &source, "")?;
-        let changes = (changes.iter())
-            .map(|(key, value)| (key.clone(), value.clone().unbind()))
-            .collect();
         Ok(Scene {
             source,
             desc,
             compiled: Arc::new(compiled),
-            changes,
+            changes: made,
         })
     }
 
@@ -324,13 +323,17 @@ impl Scene {
         let compiled = compile(py, &desc, &self.source, &call)?;
         self.desc = desc;
         self.compiled = Arc::new(compiled);
-        // Each value replaces the key's last wholly: an animation's loop
-        // of sets keeps one change per key, not one per frame.
-        self.changes.retain(|(changed, _)| changed != key);
-        self.changes
-            .push((key.to_string(), value_object(py, &value_set)?));
+        note_change(&mut self.changes, key, value_object(py, &value_set)?);
         Ok(())
     }
+}
+
+/// Adds `key`'s change to `changes`. Each value replaces the key's last
+/// wholly: an animation's loop of sets keeps one change per key, not one
+/// per frame.
+fn note_change(changes: &mut Vec<(String, Py<PyAny>)>, key: &str, value: Py<PyAny>) {
+    changes.retain(|(changed, _)| changed != key);
+    changes.push((key.to_string(), value));
 }
 
 #[pymethods]
@@ -340,11 +343,11 @@ impl Scene {
     /// node graph's first output, 1024 x 1024 until `image.width` and
     /// `image.height` are set); a bad scene raises SceneError with its
     /// location.
-    #[staticmethod]
     ///
     /// `changes`, (key, value) pairs as `Scene.changes` gives them, are
     /// made as `set` would make them, and the scene checked once after
     /// them all (what a render farm's workers do).
+    #[staticmethod]
     #[pyo3(signature = (path, changes=Vec::new()))]
     fn load(py: Python, path: PathBuf, changes: Vec<(String, Bound<PyAny>)>) -> PyResult<Scene> {
         let source = tessera_session::read_scene(&path).map_err(|e| scene_error(py, &e, ""))?;
