@@ -326,6 +326,48 @@ fn free_with_a_tiny_switch_interval_differs_and_compare_says_so() {
 }
 
 #[test]
+fn compare_without_a_policy_renders_under_the_nodes_own_policies() {
+    // It passed the scene's [python] policy (free) as --python-policy,
+    // which overrides a node's own (ordered here): a counter the scene
+    // makes deterministic was compared under free, and reported differing.
+    let dir = tempfile::tempdir().unwrap();
+    let scene = kind_scene(dir.path(), "Counter", "out");
+    let path = dir.path().join(&scene);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text = text
+        .replace("[python]\n", "[python]\npolicy = \"free\"\n")
+        .replace(
+            "class = \"Counter\"\n",
+            "class = \"Counter\"\npolicy = \"ordered\"\n",
+        );
+    std::fs::write(&path, text).unwrap();
+    let args = [
+        "compare",
+        &scene,
+        "--threads",
+        "1,2",
+        "--runs",
+        "2",
+        "--tile",
+        "8",
+    ];
+    let run = tessera_in(dir.path(), &args);
+    run.expect_code(0);
+    assert!(
+        run.stdout
+            .lines()
+            .nth(1)
+            .unwrap_or_default()
+            .starts_with("scene ")
+            && run
+                .stdout
+                .ends_with("the scene's own policies: all 4 renders identical\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
 fn exclusive_loses_no_update_whatever_the_switch_interval() {
     let dir = tempfile::tempdir().unwrap();
     let scene = kind_scene(dir.path(), "ReadModifyWrite", "count");

@@ -103,8 +103,8 @@ fn a_node_ending_the_process_is_an_error_naming_it_and_its_line() {
     // With every option that shaped it (it left out --tile, which moves
     // where a node fails).
     run.expect_stderr_has(
-        "error: the render under policy ordered at 1 thread failed; reproduce it with:\n  \
-         tessera render scene.toml -o out.exr --threads 1 --tile 16 --python-policy ordered\n",
+        "error: the render under the scene's own policies at 1 thread failed; reproduce it with:\n  \
+         tessera render scene.toml -o out.exr --threads 1 --tile 16\n",
     );
     assert_nothing_written(dir.path());
 
@@ -895,7 +895,8 @@ fn a_scene_read_from_standard_input_reaches_workers_and_compares_renders() {
     );
     run.expect_code(0);
     assert!(
-        run.stdout.ends_with("ordered: all 2 renders identical\n"),
+        run.stdout
+            .ends_with("the scene's own policies: all 2 renders identical\n"),
         "{}",
         run.stdout
     );

@@ -363,7 +363,7 @@ fn compare_stopped_by_a_signal_or_its_timeout_stops_its_render_and_leaves_nothin
         assert_eq!(
             run.stderr,
             format!(
-                "error: {why}, during the render under policy ordered at 1 thread (run 1 of 1), \
+                "error: {why}, during the render under the scene's own policies at 1 thread (run 1 of 1), \
                  after 0 of 2 renders\n"
             ),
             "{how}"
@@ -434,7 +434,8 @@ fn compare_takes_a_nodes_output_that_is_not_utf8() {
     ]));
     run.expect_code(0);
     assert!(
-        run.stdout.ends_with("ordered: all 2 renders identical\n"),
+        run.stdout
+            .ends_with("the scene's own policies: all 2 renders identical\n"),
         "{}",
         run.stdout
     );

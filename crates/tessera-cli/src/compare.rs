@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use tessera_output::{Framebuffer, read_image, write_image};
 use tessera_process::{JobChildren, StopSignal};
 use tessera_python::{Policy, PythonRuntime, PythonWorkers, RunOptions, ScriptAccess};
-use tessera_session::{Loaded, Reading};
+use tessera_session::Reading;
 
 /// Exit code when some render of a policy differs from that policy's first.
 pub const EXIT_DIFFERENT: u8 = 1;
@@ -34,7 +34,8 @@ pub struct CompareArgs {
     #[arg(long, value_delimiter = ',', default_value = "1,2,4,8", value_parser = crate::commands::parse_threads)]
     threads: Vec<usize>,
     /// Policies to compare, comma-separated, or `all`. Default: the scene's
-    /// own (its [python] policy, else ordered).
+    /// own, as `render` uses them (each node's `policy`, else its [python]
+    /// policy, else ordered).
     #[arg(long, value_delimiter = ',', value_name = "POLICY")]
     python_policy: Vec<String>,
     /// Renders per policy and thread count.
@@ -95,7 +96,7 @@ pub fn compare(args: &CompareArgs) -> Result<(), Failure> {
     // A bad scene is reported once, here, with its location (exit code 2).
     let source = read(&args.scene)?;
     let input = scene_input(&source);
-    let Loaded { python, .. } = load_source(
+    load_source(
         &source,
         &Reading::default(),
         RunOptions {
@@ -108,7 +109,7 @@ pub fn compare(args: &CompareArgs) -> Result<(), Failure> {
         },
         &PythonRuntime::default(),
     )?;
-    let policies = policies(&args.python_policy, python.policy)?;
+    let policies = policies(&args.python_policy)?;
     if args.threads.contains(&0) {
         return Err(Failure::new(
             EXIT_BAD_SCENE,
@@ -136,7 +137,7 @@ pub fn compare(args: &CompareArgs) -> Result<(), Failure> {
                 if let Some(failure) = stopped_after(rows.len()) {
                     return Err(failure);
                 }
-                let name = format!("{policy}-{threads}-{run}");
+                let name = format!("{}-{threads}-{run}", policy.name());
                 let out = work.path().join(format!("{name}.exr"));
                 let render = RenderOnce {
                     args,
@@ -152,8 +153,9 @@ pub fn compare(args: &CompareArgs) -> Result<(), Failure> {
                     Some((code, why)) => Failure::new(
                         code,
                         format!(
-                            "error: {why}, during the render under policy {policy} at {} \
+                            "error: {why}, during the render under {} at {} \
                              (run {run} of {}), after {} of {renders} renders",
+                            policy.phrase(),
                             threads_phrase(threads),
                             args.runs,
                             rows.len()
@@ -178,7 +180,7 @@ pub fn compare(args: &CompareArgs) -> Result<(), Failure> {
                     heat_map_written = true;
                 }
                 rows.push(Row {
-                    policy: policy.to_string(),
+                    policy: policy.name().to_string(),
                     threads,
                     run,
                     blake3,
@@ -214,17 +216,58 @@ pub fn compare(args: &CompareArgs) -> Result<(), Failure> {
     }
 }
 
-fn policies(requested: &[String], scene_policy: Option<Policy>) -> Result<Vec<Policy>, Failure> {
+/// The policies a comparison renders under.
+#[derive(Clone, Copy, PartialEq)]
+enum Under {
+    /// The scene's own, as `render` uses them: each node's `policy`, else
+    /// the scene's [python] policy, else ordered. (Passing the scene's
+    /// policy as `--python-policy` would override the nodes' own.)
+    Scene,
+    /// `--python-policy`, over every node's own.
+    Policy(Policy),
+}
+
+impl Under {
+    /// As the table and the JSON name it.
+    fn name(self) -> &'static str {
+        match self {
+            Under::Scene => "scene",
+            Under::Policy(policy) => policy.name(),
+        }
+    }
+}
+
+/// As the summary names it: `ordered`, `the scene's own policies`.
+impl std::fmt::Display for Under {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match self {
+            Under::Scene => write!(f, "the scene's own policies"),
+            Under::Policy(policy) => write!(f, "{policy}"),
+        }
+    }
+}
+
+impl Under {
+    /// As messages name it: "the render under {}".
+    fn phrase(self) -> String {
+        match self {
+            Under::Scene => self.to_string(),
+            Under::Policy(policy) => format!("policy {policy}"),
+        }
+    }
+}
+
+fn policies(requested: &[String]) -> Result<Vec<Under>, Failure> {
     if requested.is_empty() {
-        return Ok(vec![scene_policy.unwrap_or(Policy::DEFAULT)]);
+        return Ok(vec![Under::Scene]);
     }
     if requested.iter().any(|p| p == "all") {
-        return Ok(Policy::ALL.to_vec());
+        return Ok(Policy::ALL.map(Under::Policy).to_vec());
     }
     requested
         .iter()
         .map(|name| {
-            parse_policy(name).map_err(|e| {
+            parse_policy(name).map(Under::Policy).map_err(|e| {
                 Failure::new(
                     EXIT_BAD_SCENE,
                     format!("error: --python-policy {name}: {e}"),
@@ -346,7 +389,7 @@ struct RenderOnce<'a> {
     args: &'a CompareArgs,
     /// The scene's text, when it came on compare's standard input.
     input: Option<Arc<str>>,
-    policy: Policy,
+    policy: Under,
     threads: usize,
     /// The image to write.
     out: &'a Path,
@@ -366,9 +409,10 @@ impl RenderOnce<'_> {
             self.threads.to_string(),
             "--tile".into(),
             args.tile.to_string(),
-            "--python-policy".into(),
-            self.policy.name().into(),
         ];
+        if let Under::Policy(policy) = self.policy {
+            options.extend(["--python-policy".into(), policy.name().into()]);
+        }
         if let Some(interval) = args.switch_interval {
             options.extend(["--switch-interval".into(), interval.to_string()]);
         }
@@ -388,7 +432,8 @@ impl RenderOnce<'_> {
             Failure::new(
                 EXIT_IO,
                 format!(
-                    "error: the render under policy {policy} at {}: {e}",
+                    "error: the render under {} at {}: {e}",
+                    policy.phrase(),
                     threads_phrase(threads)
                 ),
             )
@@ -436,9 +481,10 @@ impl RenderOnce<'_> {
             return Err(Failure::new(
                 code,
                 format!(
-                    "{}\nerror: the render under policy {policy} at {} failed; reproduce it with:\n  \
+                    "{}\nerror: the render under {} at {} failed; reproduce it with:\n  \
                      tessera render {} -o out.exr {}",
                     String::from_utf8_lossy(&stderr).trim_end(),
+                    policy.phrase(),
                     threads_phrase(threads),
                     args.scene.display(),
                     self.options().join(" ")
@@ -512,7 +558,7 @@ fn write_heat_map(
 }
 
 /// The report as the table `compare` prints.
-fn table(report: &Report, policies: &[Policy]) -> String {
+fn table(report: &Report, policies: &[Under]) -> String {
     let mut text = format!(
         "{:<10} {:>7} {:>4}  {:<12}  {:<9} {:>10} {:>12} {:>9}\n",
         "policy", "threads", "run", "blake3", "identical", "pixels", "max diff", "time"
