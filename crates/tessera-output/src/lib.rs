@@ -728,9 +728,23 @@ impl ImageTarget {
             use std::os::unix::fs::PermissionsExt;
             builder.permissions(std::fs::Permissions::from_mode(0o666));
         }
-        builder
+        let temporary = builder
             .tempfile_in(target_dir(&self.location))
-            .map_err(|e| self.io_error(e))
+            .map_err(|e| self.io_error(e))?;
+        // A file replaced keeps its permissions (a private one stays
+        // private); a new one has 0666 less the umask, as any program's.
+        #[cfg(unix)]
+        if let Ok(existing) = std::fs::metadata(&self.location)
+            && existing.is_file()
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::Permissions::from_mode(existing.permissions().mode() & 0o7777);
+            temporary
+                .as_file()
+                .set_permissions(mode)
+                .map_err(|e| self.io_error(e))?;
+        }
+        Ok(temporary)
     }
 
     /// Encodes `fb` into `file` (a temporary file), flushed and synced.
@@ -1084,6 +1098,22 @@ mod tests {
         assert_eq!(img.get_pixel(2, 0).0, [0, 255, 0, 0]);
         assert_eq!(img.get_pixel(1, 1).0, [255, 0, 31, 255]);
         assert_eq!(dir_entries(dir.path()), ["out.png"]);
+    }
+
+    #[test]
+    fn a_file_replaced_keeps_its_permissions() {
+        // It became 0644 (0666 less the umask): a private file world-readable.
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("private.png");
+        for mode in [0o600, 0o640, 0o666] {
+            std::fs::write(&path, b"old").unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            write_image(&sample(), &path, None).unwrap();
+            let written = std::fs::metadata(&path).unwrap().permissions().mode() & 0o7777;
+            assert_eq!(written, mode, "{mode:o}");
+        }
+        assert_eq!(dir_entries(dir.path()), ["private.png"]);
     }
 
     #[test]
