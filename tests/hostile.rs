@@ -956,3 +956,27 @@ fn a_scene_typed_at_the_terminal_renders() {
     assert!(printed.contains("out.png: 8x8, 1 samples"), "{printed}");
     assert_eq!(files_in(dir.path()), ["out.png"]);
 }
+
+#[test]
+fn a_device_as_a_scene_or_an_include_is_refused_not_read_without_end() {
+    // /dev/zero was read until memory ran out (4.7 GB in 8 s).
+    let dir = tempfile::tempdir().unwrap();
+    let run = tessera_in(dir.path(), &["check", "/dev/zero"]);
+    run.expect_code(2);
+    assert_eq!(
+        run.stderr,
+        "error: cannot read scene /dev/zero: it is a device, not a scene file\n"
+    );
+    std::fs::write(
+        dir.path().join("zero.mtlx"),
+        "<?xml version=\"1.0\"?>\n<materialx version=\"1.39\" xmlns:xi=\"http://www.w3.org/2001/XInclude\">\n  \
+         <xi:include href=\"/dev/zero\"/>\n</materialx>\n",
+    )
+    .unwrap();
+    let run = tessera_in(dir.path(), &["check", "zero.mtlx"]);
+    run.expect_code(2);
+    run.expect_stderr_start(
+        "error: cannot include /dev/zero: it is not a regular file (a directory, FIFO, socket or device)\n  \
+         ┌─ zero.mtlx:3:21\n",
+    );
+}

@@ -1869,6 +1869,13 @@ fn included_from(
         )
         .label("this include")
     };
+    // A device (/dev/zero) would be read without end, a FIFO waited on.
+    let metadata = std::fs::metadata(&path).map_err(|e| failed(e.to_string()))?;
+    if !metadata.is_file() {
+        return Err(failed(
+            "it is not a regular file (a directory, FIFO, socket or device)".into(),
+        ));
+    }
     let text = std::fs::read_to_string(&path).map_err(|e| failed(e.to_string()))?;
     if !seen.insert(std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone())) {
         return Ok(());

@@ -59,6 +59,16 @@ pub fn read_scene(path: &Path) -> Result<SceneSource, LoadError> {
     if path.is_dir() {
         return Err(bad("it is a directory".into()));
     }
+    // A device (/dev/zero) would be read without end. A FIFO is read (a
+    // pipe: `<(generate-scene)`), under the command's deadline.
+    if !tessera_scene::is_standard_input(path)
+        && std::fs::metadata(path).is_ok_and(|m| {
+            use std::os::unix::fs::FileTypeExt;
+            m.file_type().is_char_device() || m.file_type().is_block_device()
+        })
+    {
+        return Err(bad("it is a device, not a scene file".into()));
+    }
     // Standard input is read from its descriptor, not opened again by
     // name: a file given as `< scene.toml` is then read past, as a pipe
     // is, and a node reading standard input reads what is left of it.
