@@ -599,3 +599,48 @@ fn a_region_outside_the_image_is_refused() {
     .expect_stderr_start("error: the region 2147483647,0,10,10 (x, y, width, height) is not");
     assert!(!dir.path().join("out.png").exists());
 }
+
+#[test]
+fn what_setup_and_a_module_draw_from_random_is_the_same_every_run_and_frame() {
+    // `random` was seeded before each render, but not before the scene's
+    // scripts imported and its nodes set up: a table drawn there differed
+    // from run to run at one thread, and the first frame of a range from
+    // the same frame rendered alone.
+    let dir = tempfile::tempdir().unwrap();
+    crate::util::write_python_node_scene(
+        dir.path(),
+        "import random\nimport tessera\nTABLE = random.random()\n\n\nclass N(tessera.Node):\n    \
+         outputs = {\"out\": tessera.Float()}\n\n    def setup(self):\n        self.offset = random.random()\n\n    \
+         def __call__(self, ctx):\n        return (TABLE + self.offset + 0.001 * ctx.x) % 1.0\n",
+        (16, 16),
+        "",
+    );
+    let hash = |args: &[&str]| {
+        let mut all = vec![
+            "render",
+            "scene.toml",
+            "-o",
+            "f_{frame}.exr",
+            "--threads",
+            "1",
+        ];
+        all.extend_from_slice(args);
+        let run = tessera_in(dir.path(), &all);
+        run.expect_code(0);
+        crate::util::frame_hashes(&run.stdout)
+    };
+    let alone = hash(&["--frame", "1"]);
+    assert_eq!(alone.len(), 1);
+    for _ in 0..2 {
+        assert_eq!(hash(&["--frame", "1"]), alone);
+    }
+    // The node's pixels do not change with the frame.
+    assert_eq!(
+        hash(&["--frames", "0-2"]),
+        [&alone[..], &alone[..], &alone[..]].concat()
+    );
+    assert_eq!(
+        hash(&["--frames", "0-1", "--python-workers", "processes"]),
+        [&alone[..], &alone[..]].concat()
+    );
+}

@@ -17,7 +17,7 @@ mod order;
 mod suggest;
 
 pub use compile::compile;
-pub use image::{ImageSettings, MAX_PIXELS, MAX_SAMPLES};
+pub use image::{ImageSettings, MAX_PIXELS, MAX_SAMPLES, image_settings};
 
 use tessera_core::{GeomProp, Node, ValueType};
 

@@ -4,7 +4,7 @@ use crate::PythonError;
 use crate::call::{Calls, Gate, NodeCore, OnError, OutputPlanes, Slot, uniform_object};
 use crate::errors::{ExceptionReport, is_interrupt};
 use crate::policy::{NodeState, Policy};
-use crate::runtime::PythonRuntime;
+use crate::runtime::{LoadStage, PythonRuntime};
 use crate::script::{
     ScriptApi, ScriptNode, describe_static, load_class, load_pynode, resolve_script,
 };
@@ -169,8 +169,12 @@ impl NodeKind for PythonKind {
                     ScriptApi::Tessera => load_class,
                     ScriptApi::Blender => load_pynode,
                 };
-                let (class, node) = Python::attach(|py| load(py, &path, &class_name, &namespace))
-                    .map_err(located)?;
+                let (class, node) = Python::attach(|py| {
+                    (self.runtime.seed_as_the_scene_loads(py, LoadStage::Import))
+                        .map_err(|e| PythonError::Prepare(e.to_string()))?;
+                    load(py, &path, &class_name, &namespace)
+                })
+                .map_err(located)?;
                 (Some(class), node, Vec::new())
             }
         };
@@ -227,6 +231,8 @@ impl NodeKind for ScriptKind {
                     ),
                 )
             };
+            (self.runtime.seed_as_the_scene_loads(py, LoadStage::Setup))
+                .map_err(|e| failed(e, "seeding random for"))?;
             let _scene_code = crate::interpreter::SceneCode::enter();
             let instance = class
                 .bind(py)

@@ -14,6 +14,13 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::ThreadId;
 use tessera_process::JobChildren;
 
+/// What [`PythonRuntime::seed_as_the_scene_loads`] seeds before.
+#[derive(Clone, Copy)]
+pub(crate) enum LoadStage {
+    Import = 0,
+    Setup = 1,
+}
+
 /// A cheap handle: clones share one runtime. Give it to
 /// [`crate::python_kind`] when building the registry, then call
 /// [`PythonRuntime::begin_render`] for each render of the compiled plan.
@@ -48,6 +55,11 @@ struct Shared {
     /// node's setup(), which reach the caller as a scene's error
     /// ([`PythonRuntime::take_interrupt`]).
     interrupted: AtomicBool,
+    /// The scene's seed, for `random` as the scene loads
+    /// ([`PythonRuntime::seed_as_the_scene_loads`]); whether it was
+    /// seeded before the first import, and before the first setup().
+    load_seed: Mutex<Option<u32>>,
+    seeded: [AtomicBool; 2],
     /// The worker processes ([`PythonRuntime::job_children`]).
     job_children: Arc<JobChildren>,
 }
@@ -67,6 +79,8 @@ impl Default for Shared {
             rendering: Mutex::new(None),
             turn_over: Condvar::new(),
             interrupted: AtomicBool::new(false),
+            load_seed: Mutex::new(None),
+            seeded: Default::default(),
             job_children: JobChildren::new(JOB_CHILDREN),
         }
     }
@@ -135,6 +149,31 @@ impl PythonRuntime {
                 ))
             })?;
         }
+        Ok(())
+    }
+
+    /// The scene's seed, to seed `random` with as its scripts import and
+    /// its nodes set up (before it compiles).
+    pub fn set_load_seed(&self, seed: u32) {
+        *lock(&self.shared.load_seed) = Some(seed);
+        for seeded in &self.shared.seeded {
+            seeded.store(false, Ordering::SeqCst);
+        }
+    }
+
+    /// Seeds `random` (numpy's legacy generator too) with the scene's seed
+    /// once before the scene's first script imports, and once before its
+    /// first node's setup(), as before each render's setups and calls: a
+    /// table a module or a setup() draws is the same on every run, and a
+    /// frame's setup() draws what the same frame rendered alone draws.
+    pub(crate) fn seed_as_the_scene_loads(&self, py: Python, stage: LoadStage) -> PyResult<()> {
+        let Some(seed) = *lock(&self.shared.load_seed) else {
+            return Ok(());
+        };
+        if self.shared.seeded[stage as usize].swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        crate::api::api(py)?.seed_random.call1(py, (seed,))?;
         Ok(())
     }
 

@@ -100,7 +100,12 @@ impl PythonRuntime {
     /// process and in each worker alike: the nodes that kept state get new
     /// instances, then [`seed_and_switch`].
     pub(crate) fn prepare_interpreter(&self, begin: &Begin) -> Result<(), PythonError> {
-        Python::attach(|py| self.renew_nodes(py))?;
+        // The nodes set up again draw what they drew as the scene loaded.
+        Python::attach(|py| {
+            (crate::api::api(py).and_then(|api| api.seed_random.call1(py, (begin.seed,))))
+                .map_err(|e| PythonError::Prepare(e.to_string()))?;
+            self.renew_nodes(py)
+        })?;
         seed_and_switch(begin.seed, begin.switch_interval())
     }
 }

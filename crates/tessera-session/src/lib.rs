@@ -213,6 +213,10 @@ pub fn compile(
     let located = |errors| LoadError::located(source, errors);
     let python = tessera_python::python_settings(scene.python.as_ref(), source.base_dir())
         .map_err(located)?;
+    // (Its errors are the compiler's to report.)
+    if let Some(image) = tessera_graph::image_settings(scene, &mut Vec::new()) {
+        runtime.set_load_seed(image.seed);
+    }
     let registry = registry(python.clone(), options, runtime.clone());
     let plan = tessera_graph::compile(scene, &registry, source.base_dir()).map_err(located)?;
     Ok(Loaded { plan, python })
