@@ -644,3 +644,21 @@ fn what_setup_and_a_module_draw_from_random_is_the_same_every_run_and_frame() {
         [&alone[..], &alone[..]].concat()
     );
 }
+
+#[test]
+fn compare_of_one_render_per_policy_is_refused_not_passed() {
+    // It printed "all 1 renders identical" and exited 0, comparing nothing.
+    let run = tessera(&[
+        "compare",
+        "scenes/nodes/absval.toml",
+        "--threads",
+        "1",
+        "--runs",
+        "1",
+    ]);
+    run.expect_code(2);
+    assert_eq!(
+        run.stderr,
+        "error: one render per policy compares nothing: give --threads two counts or more, or --runs 2 or more\n"
+    );
+}

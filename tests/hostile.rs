@@ -93,7 +93,7 @@ fn a_node_ending_the_process_is_an_error_naming_it_and_its_line() {
             "--threads",
             "1",
             "--runs",
-            "1",
+            "2",
             "--tile",
             "16",
         ],

@@ -186,7 +186,7 @@ fn ctrl_z_stops_every_process_of_a_render_and_fg_continues_them() {
     let commands: [&[&str]; 3] = [
         &["render", "scene.toml", "-o", "out.png"],
         &["render", "scene.toml", "-o", "out.png", "--no-supervise"],
-        &["compare", "scene.toml", "--threads", "1", "--runs", "1"],
+        &["compare", "scene.toml", "--threads", "1", "--runs", "2"],
     ];
     for args in commands {
         let _ = std::fs::remove_file(&busy);
@@ -384,7 +384,7 @@ fn compare_stopped_by_a_signal_or_its_timeout_stops_its_render_and_leaves_nothin
     let _ = std::fs::remove_file(&busy);
     let mut command = tessera_command(dir.path());
     let run = crate::util::signal_once_written(
-        command.args(["compare", "scene.toml", "--threads", "1", "--runs", "1"]),
+        command.args(["compare", "scene.toml", "--threads", "1", "--runs", "2"]),
         &busy,
         "KILL",
     );

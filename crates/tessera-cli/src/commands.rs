@@ -142,7 +142,7 @@ pub struct CheckArgs {
 pub struct ReadingArgs {
     /// A MaterialX document's output to render: GRAPH/OUTPUT (a node
     /// graph's), or a top-level output's name. Default: the first node
-    /// graph's first output.
+    /// graph's first output (`check`: every output).
     #[arg(long = "output", value_name = "GRAPH/OUTPUT")]
     document_output: Option<String>,
     /// The image's size, WIDTHxHEIGHT, over the scene's [image] (a

@@ -110,6 +110,13 @@ pub fn compare(args: &CompareArgs) -> Result<(), Failure> {
         &PythonRuntime::default(),
     )?;
     let policies = policies(&args.python_policy)?;
+    // One render per policy compares nothing, and would pass.
+    if args.threads.len() * (args.runs as usize) < 2 {
+        return Err(Failure::new(
+            EXIT_BAD_SCENE,
+            "error: one render per policy compares nothing: give --threads two counts or more, or --runs 2 or more",
+        ));
+    }
     if args.threads.contains(&0) {
         return Err(Failure::new(
             EXIT_BAD_SCENE,
