@@ -662,3 +662,28 @@ fn compare_of_one_render_per_policy_is_refused_not_passed() {
         "error: one render per policy compares nothing: give --threads two counts or more, or --runs 2 or more\n"
     );
 }
+
+#[test]
+fn compare_says_when_it_writes_no_heat_map() {
+    // It wrote nothing and said nothing: an older diff.png there read as
+    // this comparison's.
+    let dir = tempfile::tempdir().unwrap();
+    let scene = root().join("scenes/nodes/absval.toml");
+    let args = [
+        "compare",
+        scene.to_str().unwrap(),
+        "--threads",
+        "1,2",
+        "--runs",
+        "1",
+        "--diff",
+        "diff.png",
+    ];
+    let run = tessera_in(dir.path(), &args);
+    run.expect_code(0);
+    assert_eq!(
+        run.stderr,
+        "note: no render differed from its policy's first: no heat map written to diff.png\n"
+    );
+    assert!(!dir.path().join("diff.png").exists());
+}

@@ -203,6 +203,13 @@ pub fn compare(args: &CompareArgs) -> Result<(), Failure> {
     if let Some(failure) = stopped_after(rows.len()) {
         return Err(failure);
     }
+    // Said, so that an older heat map there is not taken for this one.
+    if let Some(path) = args.diff.as_ref().filter(|_| !heat_map_written) {
+        terminal::error_line(&format!(
+            "note: no render differed from its policy's first: no heat map written to {}",
+            path.display()
+        ));
+    }
     let report = Report {
         scene: args.scene.display().to_string(),
         tile: args.tile,
