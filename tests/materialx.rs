@@ -1984,3 +1984,44 @@ fn an_empty_colour_space_is_none_over_the_documents() {
         [[0.5, 0.25, 1.0, 1.0]]
     );
 }
+
+#[test]
+fn a_float_or_vector_images_file_is_read_as_data_whatever_its_colour_space() {
+    // It was decoded from the document's sRGB as a colour is: MaterialX
+    // converts a colour node's file alone (a float roughness map read with
+    // colorspace="srgb_texture", as its standard_surface_wood_tiled does).
+    let dir = tempfile::tempdir().unwrap();
+    image::GrayImage::from_pixel(2, 2, image::Luma([188u8]))
+        .save(dir.path().join("t188.png"))
+        .unwrap();
+    std::fs::write(
+        dir.path().join("doc.mtlx"),
+        "<?xml version=\"1.0\"?>\n<materialx version=\"1.39\" colorspace=\"srgb_texture\">\n  \
+         <nodegraph name=\"g\">\n    \
+         <image name=\"rough\" type=\"float\"><input name=\"file\" type=\"filename\" value=\"t188.png\" /></image>\n    \
+         <tiledimage name=\"tiled\" type=\"float\"><input name=\"file\" type=\"filename\" value=\"t188.png\" /></tiledimage>\n    \
+         <image name=\"nrm\" type=\"vector3\"><input name=\"file\" type=\"filename\" value=\"t188.png\" /></image>\n    \
+         <image name=\"col\" type=\"color3\"><input name=\"file\" type=\"filename\" value=\"t188.png\" /></image>\n    \
+         <output name=\"rough_out\" type=\"float\" nodename=\"rough\" />\n    \
+         <output name=\"tiled_out\" type=\"float\" nodename=\"tiled\" />\n    \
+         <output name=\"nrm_out\" type=\"vector3\" nodename=\"nrm\" />\n    \
+         <output name=\"col_out\" type=\"color3\" nodename=\"col\" />\n  </nodegraph>\n</materialx>\n",
+    )
+    .unwrap();
+    let red = |output: &str| {
+        let args = [
+            "render", "doc.mtlx", "--output", output, "--size", "2x2", "-o", "out.exr",
+        ];
+        tessera_in(dir.path(), &args).expect_code(0);
+        let image = image::open(dir.path().join("out.exr"))
+            .unwrap()
+            .to_rgba32f();
+        image.get_pixel(0, 0).0[0]
+    };
+    let data = 188.0f32 / 255.0;
+    assert_eq!(red("g/rough_out"), data);
+    assert_eq!(red("g/tiled_out"), data);
+    assert_eq!(red("g/nrm_out"), data);
+    // A colour is decoded, as before.
+    assert!((red("g/col_out") - 0.502_886_5).abs() < 1e-6);
+}

@@ -1041,13 +1041,19 @@ impl<'d> Translator<'d> {
             let is_file = (input.type_name.as_ref()).is_some_and(|t| t.value == "filename");
             if is_file && spec.find_input("colorspace").is_some() {
                 // A file without a colour space is in the document's working
-                // space, Tessera's: its texels are read as they are.
+                // space, Tessera's: its texels are read as they are. So is a
+                // float or vector node's, whatever its colour space: MaterialX
+                // converts a colour node's file alone
+                // (ShaderGraph::applyInputTransforms, `isColorType`).
+                let colour_node = (element.type_name.as_ref())
+                    .is_none_or(|ty| matches!(ty.value.as_str(), "color3" | "color4"));
                 let (space, span) = match self.given_colorspace(place, input) {
                     Some(space) if ColorSpace::parse(&space.value).is_none() => {
                         self.report(place, unknown_colour_space(space));
                         continue;
                     }
-                    Some(space) => (space.value.clone(), space.span.clone()),
+                    Some(space) if colour_node => (space.value.clone(), space.span.clone()),
+                    Some(space) => ("raw".to_string(), space.span.clone()),
                     None => ("lin_rec709".to_string(), input.name.span.clone()),
                 };
                 params.push(Param {
