@@ -249,6 +249,14 @@ impl Under {
             Under::Policy(policy) => policy.name(),
         }
     }
+
+    /// As messages name it: "the render under {}".
+    fn phrase(self) -> String {
+        match self {
+            Under::Scene => self.to_string(),
+            Under::Policy(policy) => format!("policy {policy}"),
+        }
+    }
 }
 
 /// As the summary names it: `ordered`, `the scene's own policies`.
@@ -257,16 +265,6 @@ impl std::fmt::Display for Under {
         match self {
             Under::Scene => write!(f, "the scene's own policies"),
             Under::Policy(policy) => write!(f, "{policy}"),
-        }
-    }
-}
-
-impl Under {
-    /// As messages name it: "the render under {}".
-    fn phrase(self) -> String {
-        match self {
-            Under::Scene => self.to_string(),
-            Under::Policy(policy) => format!("policy {policy}"),
         }
     }
 }

@@ -311,7 +311,7 @@ pub fn supervise(
     // exits: the exit itself stops the reading too.
     tessera_process::flag_exit(&child, watch.stop.clone());
     loop {
-        match channel.receive::<Report>(&watch.stop) {
+        match channel.receive_past_strays::<Report>(|| !watch.stop.load(Ordering::Relaxed)) {
             Ok(Received::Message(Report::Progress { done, total, frame })) => {
                 bar.set_length(total as u64);
                 bar.set_position(done as u64);
@@ -333,9 +333,6 @@ pub fn supervise(
                 }
             }
             Ok(Received::Message(Report::Exiting { code })) => said = Some(code),
-            // A node wrote to the socket (to descriptors it did not open):
-            // its line is skipped, the child's own messages still count.
-            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {}
             Ok(Received::Cancelled | Received::Closed) | Err(_) => break,
         }
     }

@@ -54,6 +54,22 @@ impl Channel {
         self.receive_while(|| !cancel.load(Ordering::Relaxed))
     }
 
+    /// The next message, as [`Channel::receive_while`] gives it, past the
+    /// lines that are none: what a node wrote into the socket (to a
+    /// descriptor it did not open) is skipped, and the other side's own
+    /// messages still count.
+    pub fn receive_past_strays<T: DeserializeOwned>(
+        &mut self,
+        mut waiting: impl FnMut() -> bool,
+    ) -> io::Result<Received<T>> {
+        loop {
+            match self.receive_while(&mut waiting) {
+                Err(e) if e.kind() == ErrorKind::InvalidData => {}
+                received => return received,
+            }
+        }
+    }
+
     /// The next message, or [`Received::Cancelled`] once `waiting` says no
     /// at one of the polls [`Channel::poll_cancel`] makes.
     pub fn receive_while<T: DeserializeOwned>(
@@ -137,6 +153,13 @@ mod tests {
         assert!(matches!(
             b.receive::<Message>(&never).unwrap(),
             Received::Message(Message::Ready)
+        ));
+        // Past such lines, the message after them.
+        a.writer.write_all(b"more garbage\nand more\n").unwrap();
+        a.send(&Message::Number(2.0)).unwrap();
+        assert!(matches!(
+            b.receive_past_strays::<Message>(|| true).unwrap(),
+            Received::Message(Message::Number(n)) if n == 2.0
         ));
     }
 

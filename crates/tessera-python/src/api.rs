@@ -103,6 +103,13 @@ pub fn api(py: Python<'_>) -> PyResult<&'static Api> {
         .ok_or_else(|| PyRuntimeError::new_err("the tessera module is not installed"))
 }
 
+/// Seeds Python's `random`, and numpy's legacy generator now or when it is
+/// imported, with `seed` (`tessera._seed_random`).
+pub fn seed_random(py: Python<'_>, seed: u32) -> PyResult<()> {
+    api(py)?.seed_random.call1(py, (seed,))?;
+    Ok(())
+}
+
 /// The arguments of one `_call_tile` call, by name.
 pub struct TileCall<'py> {
     pub node: &'py Bound<'py, PyAny>,

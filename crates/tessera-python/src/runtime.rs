@@ -173,8 +173,7 @@ impl PythonRuntime {
         if self.shared.seeded[stage as usize].swap(true, Ordering::SeqCst) {
             return Ok(());
         }
-        crate::api::api(py)?.seed_random.call1(py, (seed,))?;
-        Ok(())
+        crate::api::seed_random(py, seed)
     }
 
     /// Notes that Ctrl-C ended an import or a setup().

@@ -102,7 +102,7 @@ impl PythonRuntime {
     pub(crate) fn prepare_interpreter(&self, begin: &Begin) -> Result<(), PythonError> {
         // The nodes set up again draw what they drew as the scene loaded.
         Python::attach(|py| {
-            (crate::api::api(py).and_then(|api| api.seed_random.call1(py, (begin.seed,))))
+            crate::api::seed_random(py, begin.seed)
                 .map_err(|e| PythonError::Prepare(e.to_string()))?;
             self.renew_nodes(py)
         })?;
@@ -114,7 +114,7 @@ impl PythonRuntime {
 /// imports it) and sets the switch interval when given.
 fn seed_and_switch(seed: u32, switch_interval: Option<f64>) -> Result<(), PythonError> {
     Python::attach(|py| -> PyResult<()> {
-        crate::api::api(py)?.seed_random.call1(py, (seed,))?;
+        crate::api::seed_random(py, seed)?;
         if let Some(interval) = switch_interval {
             py.import("sys")?
                 .call_method1("setswitchinterval", (interval,))?;

@@ -59,9 +59,10 @@ pub fn read_scene(path: &Path) -> Result<SceneSource, LoadError> {
     if path.is_dir() {
         return Err(bad("it is a directory".into()));
     }
+    let from_stdin = tessera_scene::is_standard_input(path);
     // A device (/dev/zero) would be read without end. A FIFO is read (a
     // pipe: `<(generate-scene)`), under the command's deadline.
-    if !tessera_scene::is_standard_input(path)
+    if !from_stdin
         && std::fs::metadata(path).is_ok_and(|m| {
             use std::os::unix::fs::FileTypeExt;
             m.file_type().is_char_device() || m.file_type().is_block_device()
@@ -72,7 +73,7 @@ pub fn read_scene(path: &Path) -> Result<SceneSource, LoadError> {
     // Standard input is read from its descriptor, not opened again by
     // name: a file given as `< scene.toml` is then read past, as a pipe
     // is, and a node reading standard input reads what is left of it.
-    let bytes = if tessera_scene::is_standard_input(path) {
+    let bytes = if from_stdin {
         let mut bytes = Vec::new();
         std::io::stdin()
             .lock()

@@ -721,16 +721,11 @@ impl WorkerLink {
             request,
             mut replies,
         } = sent;
-        let received = loop {
-            match replies.receive::<Reply>(cancel) {
-                Ok(Received::Cancelled) => {
-                    return self.cancelled(generation, request, replies, lane);
-                }
-                // A node wrote into the socket (a descriptor it did not
-                // open): its line is skipped, as the supervisor skips it.
-                Err(e) if e.kind() == io::ErrorKind::InvalidData => {}
-                received => break received,
-            }
+        let received = match replies
+            .receive_past_strays::<Reply>(|| !cancel.load(Ordering::Relaxed))
+        {
+            Ok(Received::Cancelled) => return self.cancelled(generation, request, replies, lane),
+            received => received,
         };
         let mut state = self.state();
         let current = state.generation == generation && state.process.is_some();
@@ -792,18 +787,10 @@ impl WorkerLink {
             }
             state.interrupt_once(generation)
         };
-        let received = loop {
-            let received = replies.receive_while(|| {
-                let state = self.state();
-                Instant::now() < deadline
-                    && state.generation == generation
-                    && state.process.is_some()
-            });
-            match received {
-                Err(e) if e.kind() == io::ErrorKind::InvalidData => {}
-                received => break received,
-            }
-        };
+        let received = replies.receive_past_strays(|| {
+            let state = self.state();
+            Instant::now() < deadline && state.generation == generation && state.process.is_some()
+        });
         let mut state = self.state();
         if state.generation == generation {
             state.bury(io::Error::other("the render was cancelled"));
