@@ -78,6 +78,7 @@ enum Command {
 fn main() -> ExitCode {
     // An image over `ulimit -f` is an I/O error to report, not a death.
     tessera_process::ignore_file_size_signal();
+    tessera_process::keep_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
         _ if cli.version => commands::version(),

@@ -30,7 +30,9 @@ pub struct WorkerConnection {
 
 impl WorkerConnection {
     /// The connection this process was started with, or why there is none
-    /// (it was not started by a render process).
+    /// (it was not started by a render process). A worker's allocator then
+    /// keeps the memory its tiles free ([`tessera_process::keep_freed_memory`]:
+    /// a worker of the Python package is a `python` process, not `tessera`).
     pub fn inherited() -> Result<WorkerConnection, PythonError> {
         let not_a_worker = || {
             PythonError::Workers(
@@ -58,6 +60,7 @@ impl WorkerConnection {
             })?;
             lanes.push((shared, replies));
         }
+        tessera_process::keep_freed_memory();
         Ok(WorkerConnection {
             channel,
             lanes,
