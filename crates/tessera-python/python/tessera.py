@@ -429,9 +429,10 @@ def _seed_random(seed):
 
     random.seed(seed)
     # numpy 2 imports numpy.random only when it is first used. It is
-    # imported here, as Tessera always has: measured, a numpy node at tile
-    # 64 renders 2x slower without that import (it leaves glibc's malloc
-    # keeping freed memory: docs/performance.md).
+    # imported here, as Tessera always has: in a process whose allocator
+    # Tessera leaves alone (the package renders in its user's), a numpy
+    # node at tile 64 rendered 2x slower without that import, which leaves
+    # glibc's malloc keeping freed memory (docs/performance.md).
     if "numpy" in sys.modules:
         import numpy.random
 
