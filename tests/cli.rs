@@ -64,7 +64,7 @@ fn render_prints_one_summary_line() {
     let line = lines[0];
     assert!(
         line.starts_with(&format!(
-            "{}: 64x64, 1 samples, 2 threads, tile 16, ",
+            "{}: 64x64, 1 sample, 2 threads, tile 16, ",
             out.display()
         )),
         "{line}"
@@ -226,4 +226,115 @@ fn a_size_too_large_says_so_and_one_the_scene_format_allows_is_taken() {
         run.expect_stderr_has(message);
     }
     tessera(&["check", "scenes/nodes/ramplr.toml", "--size", "65537x1"]).expect_code(0);
+}
+
+#[test]
+fn a_negative_number_is_refused_by_what_it_is_given_to() {
+    // clap took `-1` for an option and said "unexpected argument '-1'".
+    let scene = root().join("scenes/nodes/checkerboard.toml");
+    let scene = scene.to_str().unwrap();
+    for (option, value, message) in [
+        (
+            "--switch-interval",
+            "-1",
+            "error: invalid value '-1' for '--switch-interval <SECONDS>': must be a positive number of seconds up to 1e9, such as 0.005",
+        ),
+        (
+            "--tile",
+            "-8",
+            "error: invalid value '-8' for '--tile <TILE>': -8 is not in 1..=4096",
+        ),
+        (
+            "--seed",
+            "-3",
+            "error: invalid value '-3' for '--seed <N>': -3 is not in 0..=4294967295",
+        ),
+    ] {
+        let run = tessera(&["render", scene, "-o", "/dev/null/x.png", option, value]);
+        run.expect_code(2).expect_stderr_start(message);
+    }
+}
+
+#[test]
+fn check_and_convert_count_in_words() {
+    let run = tessera(&[
+        "check",
+        root()
+            .join("scenes/nodes/checkerboard.toml")
+            .to_str()
+            .unwrap(),
+    ]);
+    run.expect_code(0);
+    assert!(
+        run.stdout
+            .ends_with(": ok (1 node rendered, 64x64, 1 sample)\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn convert_into_a_missing_folder_names_it_and_not_a_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let document = root().join("tests/materialx/pattern.mtlx");
+    let run = tessera_in(
+        dir.path(),
+        &[
+            "convert",
+            document.to_str().unwrap(),
+            "-o",
+            "missing/x.toml",
+        ],
+    );
+    run.expect_code(1);
+    assert_eq!(
+        run.stderr,
+        "error: cannot write missing/x.toml: directory missing does not exist\n"
+    );
+    assert!(files_in(dir.path()).is_empty());
+}
+
+/// A link the user made at the output (`latest.png -> renders/v1.png`)
+/// was replaced by the new image, and the file it led to kept the old one.
+#[cfg(unix)]
+#[test]
+fn an_output_that_is_a_symbolic_link_is_written_through_and_stays_a_link() {
+    use std::os::unix::fs::{PermissionsExt, symlink};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("renders")).unwrap();
+    let image = dir.path().join("renders/v1.png");
+    std::fs::write(&image, "old").unwrap();
+    std::fs::set_permissions(&image, std::fs::Permissions::from_mode(0o600)).unwrap();
+    symlink("renders/v1.png", dir.path().join("latest.png")).unwrap();
+    let scene = root().join("scenes/nodes/checkerboard.toml");
+    let run = tessera_in(
+        dir.path(),
+        &["render", scene.to_str().unwrap(), "-o", "latest.png", "-q"],
+    );
+    run.expect_code(0);
+    let link = std::fs::symlink_metadata(dir.path().join("latest.png")).unwrap();
+    assert!(link.file_type().is_symlink());
+    assert!(std::fs::read(&image).unwrap().starts_with(b"\x89PNG"));
+    let mode = std::fs::metadata(&image).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert_eq!(files_in(&dir.path().join("renders")), ["v1.png"]);
+    // convert writes through a link alike.
+    symlink("renders/scene.toml", dir.path().join("scene.toml")).unwrap();
+    let document = root().join("tests/materialx/pattern.mtlx");
+    tessera_in(
+        dir.path(),
+        &["convert", document.to_str().unwrap(), "-o", "scene.toml"],
+    )
+    .expect_code(0);
+    assert!(
+        std::fs::symlink_metadata(dir.path().join("scene.toml"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(
+        std::fs::read_to_string(dir.path().join("renders/scene.toml"))
+            .unwrap()
+            .contains("[nodes.")
+    );
 }

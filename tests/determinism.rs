@@ -480,7 +480,7 @@ fn a_bad_policy_is_a_located_scene_error() {
     run.expect_code(2);
     assert!(
         run.stderr.starts_with(
-            "error: [python] policy must be one of free, exclusive, ordered, isolated, found a string\n"
+            "error: [python] policy must be one of free, exclusive, ordered, isolated, found \"orderd\"\n"
         ),
         "{}",
         run.stderr
@@ -686,4 +686,55 @@ fn compare_says_when_it_writes_no_heat_map() {
         "note: no render differed from its policy's first: no heat map written to diff.png\n"
     );
     assert!(!dir.path().join("diff.png").exists());
+}
+
+#[test]
+fn compare_at_zero_threads_renders_at_every_core_and_its_json_says_where_python_ran() {
+    // `--threads 0` was refused, where `render -j 0` is every core; the
+    // JSON did not say whether Python ran in worker processes, nor the
+    // scene's own switch interval.
+    let dir = tempfile::tempdir().unwrap();
+    let scene = kind_scene(dir.path(), "Pure", "out");
+    let path = dir.path().join(&scene);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text = text.replace(
+        "[python]\n",
+        "[python]\nworkers = \"processes\"\nswitch_interval = 0.002\n",
+    );
+    std::fs::write(&path, text).unwrap();
+    let run = crate::util::run_command(
+        crate::util::tessera_command(dir.path())
+            .args([
+                "compare",
+                &scene,
+                "--threads",
+                "0,1",
+                "--runs",
+                "1",
+                "--json",
+            ])
+            .env("RAYON_NUM_THREADS", "3"),
+    );
+    run.expect_code(0);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let threads: Vec<&serde_json::Value> = (report["rows"].as_array().unwrap().iter())
+        .map(|row| &row["threads"])
+        .collect();
+    assert_eq!(threads, [3, 1], "{}", run.stdout);
+    assert_eq!(report["python_workers"], "processes");
+    assert_eq!(report["switch_interval"], 0.002);
+    let run = tessera_in(
+        dir.path(),
+        &[
+            "compare",
+            &scene,
+            "--threads",
+            "1,2",
+            "--python-workers",
+            "threads",
+            "--json",
+        ],
+    );
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["python_workers"], "threads");
 }

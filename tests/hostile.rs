@@ -555,7 +555,7 @@ fn check_no_python_reads_the_sockets_without_running_the_script() {
     run.expect_code(0);
     assert_eq!(
         run.stdout,
-        "scene.toml: ok (2 nodes rendered, 64x64, 1 samples)\n"
+        "scene.toml: ok (2 nodes rendered, 64x64, 1 sample)\n"
     );
     assert_eq!(
         run.stderr,
@@ -829,7 +829,7 @@ fn a_scene_read_from_standard_input_renders_supervised() {
     );
     run.expect_code(0);
     assert!(
-        run.stdout.starts_with("out.png: 64x64, 1 samples"),
+        run.stdout.starts_with("out.png: 64x64, 1 sample"),
         "{}",
         run.stdout
     );
@@ -953,7 +953,7 @@ fn a_scene_typed_at_the_terminal_renders() {
     );
     let (code, printed) = ran.expect("the render ended");
     assert_eq!(code, 0, "{printed}");
-    assert!(printed.contains("out.png: 8x8, 1 samples"), "{printed}");
+    assert!(printed.contains("out.png: 8x8, 1 sample"), "{printed}");
     assert_eq!(files_in(dir.path()), ["out.png"]);
 }
 

@@ -322,7 +322,7 @@ fn workers_are_chosen_in_the_scene_and_refused_when_misspelt() {
     std::fs::write(dir.path().join("scene.toml"), with_workers("\"forks\"")).unwrap();
     let run = tessera_in(dir.path(), &["check", "scene.toml"]);
     run.expect_code(2);
-    run.expect_stderr_has("[python] workers must be \"threads\" or \"processes\", found a string");
+    run.expect_stderr_has("[python] workers must be \"threads\" or \"processes\", found \"forks\"");
     run.expect_stderr_has("scene.toml:2:11");
 }
 

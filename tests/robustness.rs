@@ -268,7 +268,7 @@ fn a_10_mb_comment_is_read_and_rendered() {
     assert_no_panic(&check);
     assert_eq!(
         check.stdout,
-        "scene.toml: ok (5 nodes rendered, 64x64, 1 samples)\n"
+        "scene.toml: ok (5 nodes rendered, 64x64, 1 sample)\n"
     );
     let run = render_to(dir.path(), "out.png", &["--threads", "2"]);
     run.expect_code(0);
@@ -315,7 +315,7 @@ fn a_chain_of_10000_nodes_checks_and_renders() {
     assert_no_panic(&check);
     assert_eq!(
         check.stdout,
-        "scene.toml: ok (10000 nodes rendered, 16x16, 1 samples)\n"
+        "scene.toml: ok (10000 nodes rendered, 16x16, 1 sample)\n"
     );
     let start = Instant::now();
     // The sum is data: written as it is, not encoded as sRGB.
@@ -325,7 +325,7 @@ fn a_chain_of_10000_nodes_checks_and_renders() {
     run.expect_code(0);
     assert!(
         run.stdout
-            .starts_with("out.png: 16x16, 1 samples, 2 threads, "),
+            .starts_with("out.png: 16x16, 1 sample, 2 threads, "),
         "{}",
         run.stdout
     );

@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use tessera_core::{ColorSpace, Rect, display_path};
+use tessera_core::{ColorSpace, Rect, counted, display_path};
 use tessera_graph::Plan;
 use tessera_output::{Depth, ExrCompression, ImageTarget};
 use tessera_process::Launch;
@@ -39,12 +39,12 @@ pub struct RenderArgs {
     #[command(flatten)]
     reading: ReadingArgs,
     /// Render threads (default: every core).
-    #[arg(short = 'j', long, default_value_t = 0, hide_default_value = true, value_parser = parse_threads)]
+    #[arg(short = 'j', long, default_value_t = 0, hide_default_value = true, value_parser = parse_threads, allow_negative_numbers = true)]
     threads: usize,
     /// Tile edge in pixels. Does not change the pixels, only the speed (but
     /// for Python nodes keeping state under the `isolated` policy, which
     /// restarts them with each tile).
-    #[arg(long = "tile", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    #[arg(long = "tile", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096), allow_negative_numbers = true)]
     tile: u32,
     /// The frame number (nodes see time = frame / fps).
     #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
@@ -61,7 +61,7 @@ pub struct RenderArgs {
     #[arg(long, value_name = "X,Y,W,H", value_parser = parse_region)]
     region: Option<Rect>,
     /// Bits per channel: 8 or 16 for PNG, 32 (float) for EXR.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     depth: Option<Depth>,
     /// The colour space the image is written in, by MaterialX's names
     /// (docs/colour.md): wins over the scene's `[output] colorspace`.
@@ -88,7 +88,7 @@ pub struct RenderArgs {
     python_policy: Option<Policy>,
     /// Python's switch interval in seconds (`sys.setswitchinterval`) for the
     /// render; wins over `[python] switch_interval`. Default: Python's own.
-    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, allow_negative_numbers = true)]
     switch_interval: Option<f64>,
     /// Where Python nodes run: `threads` of this process (one interpreter,
     /// whose GIL they share), or `processes`, one worker process with its
@@ -104,7 +104,7 @@ pub struct RenderArgs {
     python_mode: PythonMode,
     /// Stop the render (exit code 124, no image written) after this many
     /// seconds, interrupting Python code that is running.
-    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, allow_negative_numbers = true)]
     timeout: Option<f64>,
     /// Render in this process instead of a supervised child (for
     /// profiling): a node that ends or crashes its process then ends
@@ -125,7 +125,7 @@ pub struct CheckArgs {
     reading: ReadingArgs,
     /// Stop (exit code 124) when importing the scene's Python scripts and
     /// running their setup() take longer than this many seconds.
-    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, default_value_t = 60.0)]
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, default_value_t = 60.0, allow_negative_numbers = true)]
     timeout: f64,
     /// Check in this process instead of a supervised child.
     #[arg(long)]
@@ -151,11 +151,11 @@ pub struct ReadingArgs {
     size: Option<(u32, u32)>,
     /// Samples per pixel (1 to 4096), over the scene's [image] (default 1:
     /// each pixel's centre).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096), allow_negative_numbers = true)]
     samples: Option<u32>,
     /// The seed of every random value (the samples' places, ctx.random()),
     /// over the scene's [image] (default 0).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     seed: Option<u32>,
 }
 
@@ -368,11 +368,11 @@ fn report_checked(args: &CheckArgs, what: &str, loaded: &Loaded) -> Result<(), F
         }
     }
     terminal::line(&format!(
-        "{what}: ok ({} nodes rendered, {}x{}, {} samples)",
-        plan.nodes.len(),
+        "{what}: ok ({} rendered, {}x{}, {})",
+        counted(plan.nodes.len() as u64, "node"),
         plan.image.width,
         plan.image.height,
-        plan.image.samples
+        counted(plan.image.samples.into(), "sample")
     ))
 }
 
@@ -792,9 +792,8 @@ fn render_frame(
         let lingering = runtime.lingering_threads();
         if !lingering.is_empty() {
             terminal::error_line(&format!(
-                "warning: Python nodes left {} thread{} running, which Tessera does not wait for: {}",
-                lingering.len(),
-                if lingering.len() == 1 { "" } else { "s" },
+                "warning: Python nodes left {} running, which Tessera does not wait for: {}",
+                counted(lingering.len() as u64, "thread"),
                 lingering.join("; ")
             ));
         }
@@ -802,12 +801,12 @@ fn render_frame(
     let depth = target.depth;
     let summary = hash.map(|hash| {
         format!(
-            "{}: {}x{}, {} samples, {} threads, tile {}, {:.3} s, {depth}, {}, blake3 {hash}",
+            "{}: {}x{}, {}, {}, tile {}, {:.3} s, {depth}, {}, blake3 {hash}",
             output.display(),
             rendered.width,
             rendered.height,
-            plan.image.samples,
-            rendered.threads,
+            counted(plan.image.samples.into(), "sample"),
+            counted(rendered.threads as u64, "thread"),
             args.tile,
             rendered.seconds,
             target.colorspace,
@@ -1022,16 +1021,25 @@ pub fn convert(args: &ConvertArgs) -> Result<(), Failure> {
         args.document.display(),
         tessera_scene::write_scene(&scene)
     );
-    write_text_atomically(&args.output, &text).map_err(|e| {
+    let cannot_write = |why: String| {
         Failure::new(
             EXIT_IO,
-            format!("error: cannot write {}: {e}", args.output.display()),
+            format!("error: cannot write {}: {why}", args.output.display()),
         )
-    })?;
+    };
+    // Said as `render` says it.
+    if let Some(dir) = (args.output.parent()).filter(|d| !d.as_os_str().is_empty() && !d.is_dir()) {
+        return Err(cannot_write(format!(
+            "directory {} does not exist",
+            dir.display()
+        )));
+    }
+    tessera_output::replace_file(&args.output, text.as_bytes())
+        .map_err(|e| cannot_write(e.to_string()))?;
     terminal::error_line(&format!(
-        "wrote {} ({} nodes)",
+        "wrote {} ({})",
         args.output.display(),
-        scene.nodes.len()
+        counted(scene.nodes.len() as u64, "node")
     ));
     let folder = |path: &Path| {
         let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
@@ -1053,21 +1061,6 @@ fn same_file(a: &Path, b: &Path) -> bool {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
     }
-}
-
-/// Writes `text` to a temporary file beside `path`, then renames it over
-/// `path`: a reader never sees half a file.
-fn write_text_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let mut temporary = tempfile::NamedTempFile::new_in(dir)?;
-    temporary.write_all(text.as_bytes())?;
-    temporary.as_file().sync_all()?;
-    temporary.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }
 
 /// `tessera nodes --materialx`: each MaterialX node Tessera renders, with

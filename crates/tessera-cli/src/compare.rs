@@ -30,8 +30,8 @@ pub const EXIT_DIFFERENT: u8 = 1;
 pub struct CompareArgs {
     /// The scene file: TOML, or a MaterialX document (.mtlx).
     scene: PathBuf,
-    /// Thread counts to render at, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8", value_parser = crate::commands::parse_threads)]
+    /// Thread counts to render at, comma-separated (0: every core).
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8", value_parser = crate::commands::parse_threads, allow_negative_numbers = true)]
     threads: Vec<usize>,
     /// Policies to compare, comma-separated, or `all`. Default: the scene's
     /// own, as `render` uses them (each node's `policy`, else its [python]
@@ -39,10 +39,10 @@ pub struct CompareArgs {
     #[arg(long, value_delimiter = ',', value_name = "POLICY")]
     python_policy: Vec<String>,
     /// Renders per policy and thread count.
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=100))]
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=100), allow_negative_numbers = true)]
     runs: u32,
     /// Python's switch interval in seconds for every render.
-    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, allow_negative_numbers = true)]
     switch_interval: Option<f64>,
     /// Refuse to import or run any Python script (docs/security.md).
     #[arg(long)]
@@ -51,7 +51,7 @@ pub struct CompareArgs {
     #[arg(long, value_name = "WHERE", value_parser = crate::commands::parse_workers)]
     python_workers: Option<PythonWorkers>,
     /// Tile edge in pixels for every render.
-    #[arg(long = "tile", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    #[arg(long = "tile", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096), allow_negative_numbers = true)]
     tile: u32,
     /// Write a heat map of where the first differing render differs from its
     /// policy's first render (black: identical; red to yellow: larger).
@@ -62,7 +62,7 @@ pub struct CompareArgs {
     json: bool,
     /// Stop the comparison (exit code 124) after this many seconds in all,
     /// stopping the render it is running.
-    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, allow_negative_numbers = true)]
     timeout: Option<f64>,
 }
 
@@ -84,6 +84,10 @@ struct Row {
 struct Report {
     scene: String,
     tile: u32,
+    /// Where Python nodes ran: `--python-workers`, else the scene's
+    /// `[python] workers`, else threads.
+    python_workers: &'static str,
+    /// Seconds: `--switch-interval`, else the scene's; None: Python's own.
     switch_interval: Option<f64>,
     /// Whether every policy's renders were identical to its first.
     all_identical: bool,
@@ -96,7 +100,7 @@ pub fn compare(args: &CompareArgs) -> Result<(), Failure> {
     // A bad scene is reported once, here, with its location (exit code 2).
     let source = read(&args.scene)?;
     let input = scene_input(&source);
-    load_source(
+    let loaded = load_source(
         &source,
         &Reading::default(),
         RunOptions {
@@ -117,15 +121,13 @@ pub fn compare(args: &CompareArgs) -> Result<(), Failure> {
             "error: one render per policy compares nothing: give --threads two counts or more, or --runs 2 or more",
         ));
     }
-    if args.threads.contains(&0) {
-        return Err(Failure::new(
-            EXIT_BAD_SCENE,
-            "error: --threads takes counts of at least 1",
-        ));
-    }
+    // 0 is every core, as `render -j 0` has it; the rows name the count.
+    let thread_counts: Vec<usize> = (args.threads.iter())
+        .map(|&threads| tessera_render::worker_count(threads))
+        .collect();
     stopping.loaded();
     let work = tempfile::tempdir().map_err(|e| Failure::from_error(EXIT_IO, e.into()))?;
-    let renders = policies.len() * args.threads.len() * args.runs as usize;
+    let renders = policies.len() * thread_counts.len() * args.runs as usize;
     // A stop seen between renders, or after the last.
     let stopped_after = |done: usize| {
         (stopping.stopped()).map(|(code, why)| {
@@ -139,7 +141,7 @@ pub fn compare(args: &CompareArgs) -> Result<(), Failure> {
     let mut heat_map_written = false;
     for policy in &policies {
         let mut reference: Option<Framebuffer> = None;
-        for &threads in &args.threads {
+        for &threads in &thread_counts {
             for run in 1..=args.runs {
                 if let Some(failure) = stopped_after(rows.len()) {
                     return Err(failure);
@@ -213,7 +215,10 @@ pub fn compare(args: &CompareArgs) -> Result<(), Failure> {
     let report = Report {
         scene: args.scene.display().to_string(),
         tile: args.tile,
-        switch_interval: args.switch_interval,
+        python_workers: (args.python_workers.or(loaded.python.workers))
+            .unwrap_or_default()
+            .name(),
+        switch_interval: args.switch_interval.or(loaded.python.switch_interval),
         all_identical: rows.iter().all(|r| r.identical),
         rows,
     };

@@ -58,7 +58,7 @@ enum Command {
         materialx: bool,
         /// With --script: stop (exit code 124) when importing the script
         /// and reading its classes take longer than this many seconds.
-        #[arg(long, value_name = "SECONDS", value_parser = commands::parse_seconds, default_value_t = 60.0, requires = "script")]
+        #[arg(long, value_name = "SECONDS", value_parser = commands::parse_seconds, default_value_t = 60.0, requires = "script", allow_negative_numbers = true)]
         timeout: f64,
     },
     /// A Python worker process of `render --python-workers processes`

@@ -13,6 +13,7 @@ mod pixels;
 mod registry;
 mod tile;
 mod value;
+mod words;
 
 pub use buffer::{Buffer, BufferPool};
 pub use color::ColorSpace;
@@ -26,3 +27,4 @@ pub use value::{
     GeomProp, InputSpec, NodeSpec, OutputSpec, PlaneSource, RampInterpolation, RampStop,
     SocketType, Value, ValueType,
 };
+pub use words::counted;

@@ -12,6 +12,8 @@
 //!   the pixel data printed after every render and used by the determinism
 //!   tests.
 //! * [`frame_path`] expands `{frame}` / `{frame:0N}` in output path templates.
+//! * [`replace_file`] writes any file the same way, through its symbolic
+//!   links.
 //!
 //! # Colour
 //!
@@ -20,7 +22,6 @@
 //! docs/colour.md). For 8- and 16-bit formats they are clamped to `[0, 1]`
 //! and quantised linearly; a PNG gets the chunks that name its colour space.
 
-use std::ffi::OsString;
 use std::fmt;
 use std::fs::File;
 use std::io::Write;
@@ -32,9 +33,12 @@ use tempfile::NamedTempFile;
 use tessera_core::{ColorSpace, PixelLayout};
 
 mod encode;
+mod replace;
 mod rle;
 mod streamed;
 pub use encode::Encoded;
+pub use replace::replace_file;
+use replace::{persist, target_dir, temporary_beside, through_links};
 
 /// An image in memory: `f32` channels of each pixel, RGBA to its users.
 ///
@@ -622,9 +626,8 @@ impl ImageTarget {
                 path: path.to_path_buf(),
             });
         }
-        // A symbolic link is replaced, not followed: its own target's
-        // permissions are not the question.
-        if let Ok(existing) = std::fs::symlink_metadata(path)
+        // Through a symbolic link: the file it leads to is what is replaced.
+        if let Ok(existing) = std::fs::metadata(path)
             && existing.is_file()
             && existing.permissions().readonly()
         {
@@ -704,47 +707,17 @@ impl ImageTarget {
     fn io_error(&self, source: std::io::Error) -> OutputError {
         OutputError::Io {
             path: self.path.clone(),
-            source: without_temp_path(source),
+            source: replace::without_temp_path(source),
         }
     }
 
-    /// A new temporary file `.<file name>.<random>.tmp` beside the target,
-    /// deleted when dropped unless [`ImageTarget::persist`]ed.
+    /// A new temporary file beside the file the target replaces (through
+    /// its symbolic links), deleted when dropped unless
+    /// [`ImageTarget::persist`]ed.
     pub fn temporary(&self) -> Result<NamedTempFile, OutputError> {
-        // `.<name>.<6 random>.tmp` must fit the 255 bytes a file name may
-        // have: a long name is cut (at a character) in the temporary's.
-        let name = self.path.file_name().unwrap_or_default().to_string_lossy();
-        let mut cut = name.len().min(240);
-        while !name.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        let mut prefix = OsString::from(".");
-        prefix.push(&name[..cut]);
-        prefix.push(".");
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(&prefix).suffix(".tmp");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            builder.permissions(std::fs::Permissions::from_mode(0o666));
-        }
-        let temporary = builder
-            .tempfile_in(target_dir(&self.location))
-            .map_err(|e| self.io_error(e))?;
-        // A file replaced keeps its permissions (a private one stays
-        // private); a new one has 0666 less the umask, as any program's.
-        #[cfg(unix)]
-        if let Ok(existing) = std::fs::metadata(&self.location)
-            && existing.is_file()
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::Permissions::from_mode(existing.permissions().mode() & 0o7777);
-            temporary
-                .as_file()
-                .set_permissions(mode)
-                .map_err(|e| self.io_error(e))?;
-        }
-        Ok(temporary)
+        through_links(&self.location)
+            .and_then(|location| temporary_beside(&location))
+            .map_err(|e| self.io_error(e))
     }
 
     /// Encodes `fb` into `file` (a temporary file), flushed and synced.
@@ -776,10 +749,9 @@ impl ImageTarget {
 
     /// Renames the finished temporary file over the target.
     pub fn persist(&self, tmp: NamedTempFile) -> Result<(), OutputError> {
-        tmp.persist(&self.location)
-            .map_err(|e| self.io_error(e.error))?;
-        sync_dir(target_dir(&self.location));
-        Ok(())
+        through_links(&self.location)
+            .and_then(|location| persist(tmp, &location))
+            .map_err(|e| self.io_error(e))
     }
 }
 
@@ -806,39 +778,6 @@ fn os_error_in(error: &(dyn std::error::Error + 'static)) -> Option<i32> {
         current = e.source();
     }
     None
-}
-
-/// The OS error inside one of tempfile's errors, which name the temporary
-/// file (`.out.png.x1Yz.tmp`): the user knows only the target.
-fn without_temp_path(error: std::io::Error) -> std::io::Error {
-    // tempfile's wrapper keeps the OS error private; its message is
-    // "<OS error> at path <temporary file>".
-    let message = error.to_string();
-    match message.split_once(" at path ") {
-        Some((reason, _)) if error.raw_os_error().is_none() => {
-            std::io::Error::new(error.kind(), reason)
-        }
-        _ => error,
-    }
-}
-
-/// The directory a file is written into; `.` for a bare file name.
-fn target_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
-}
-
-/// Makes the rename durable where the platform allows it. Best effort: the
-/// file itself is complete either way.
-fn sync_dir(dir: &Path) {
-    #[cfg(unix)]
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
 }
 
 /// `round(clamp(v, 0, 1) * max)` plus one half, to truncate: NaN gives 0.
@@ -1427,13 +1366,6 @@ mod tests {
             image::open(&path).unwrap();
         }
         assert_eq!(dir_entries(dir.path()).len(), supported_extensions().len());
-    }
-
-    #[test]
-    fn target_dir_of_bare_file_name_is_current_directory() {
-        assert_eq!(target_dir(Path::new("out.png")), Path::new("."));
-        assert_eq!(target_dir(Path::new("a/out.png")), Path::new("a"));
-        assert_eq!(target_dir(Path::new("/out.png")), Path::new("/"));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use pyo3::types::{PyDict, PyFloat, PyList, PyString, PyTuple};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
-use tessera_core::{Buffer, NodeError, ScriptLine, TileCtx, Value, ValueType};
+use tessera_core::{Buffer, NodeError, ScriptLine, TileCtx, Value, ValueType, counted};
 
 /// What a Python node does when a call fails.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -413,10 +413,10 @@ impl NodeCore {
         let first = self.first_failure.lock().unwrap_or_else(|e| e.into_inner());
         first.as_ref().map(|first| {
             format!(
-                "{}.{} failed on {count} sample{}, painted magenta; the first {first}",
+                "{}.{} failed on {}, painted magenta; the first {first}",
                 self.class_name,
                 self.method_name(),
-                if count == 1 { "" } else { "s" }
+                counted(count as u64, "sample")
             )
         })
     }
@@ -874,10 +874,9 @@ impl NodeCore {
         };
         if items.len() != self.outputs.len() {
             return Err(self.bad(format!(
-                "returned {} value{} for {} outputs ({})",
-                items.len(),
-                if items.len() == 1 { "" } else { "s" },
-                self.outputs.len(),
+                "returned {} for {} ({})",
+                counted(items.len() as u64, "value"),
+                counted(self.outputs.len() as u64, "output"),
                 names()
             )));
         }

@@ -18,6 +18,11 @@ pub struct PythonSettings {
     pub workers: Option<PythonWorkers>,
 }
 
+/// The longest switch interval a scene may set, as the command line's
+/// `--switch-interval` allows: Python keeps it in microseconds and, past
+/// about 9e12 seconds, silently sets 0 instead.
+const LONGEST_SWITCH_INTERVAL: f64 = 1e9;
+
 const KEYS: [&str; 4] = ["paths", "policy", "switch_interval", "workers"];
 
 fn policy_names() -> String {
@@ -31,7 +36,13 @@ fn out_of_range(param: &Param, expected: &str, label: &str) -> Diagnostic {
         format!(
             "[python] {} must be {expected}, found {}",
             param.name.value,
-            param.value.value.describe()
+            // The value itself says what is wrong with it.
+            match &param.value.value {
+                ParamValue::Integer(n) => n.to_string(),
+                ParamValue::Float(x) => format!("{x:?}"),
+                ParamValue::String(text) => format!("{text:?}"),
+                other => other.describe(),
+            }
         ),
         param.value.span.clone(),
     )
@@ -82,17 +93,23 @@ pub fn python_settings(
                     "not a policy",
                 )),
             },
-            "switch_interval" => match &param.value.value {
-                ParamValue::Float(s) if *s > 0.0 && s.is_finite() => {
-                    settings.switch_interval = Some(*s)
+            "switch_interval" => {
+                let seconds = match param.value.value {
+                    ParamValue::Float(s) => Some(s),
+                    ParamValue::Integer(s) => Some(s as f64),
+                    _ => None,
+                };
+                match seconds {
+                    Some(s) if s > 0.0 && s <= LONGEST_SWITCH_INTERVAL => {
+                        settings.switch_interval = Some(s)
+                    }
+                    _ => errors.push(out_of_range(
+                        param,
+                        "a positive number of seconds up to 1e9",
+                        "seconds, such as 0.005",
+                    )),
                 }
-                ParamValue::Integer(s) if *s > 0 => settings.switch_interval = Some(*s as f64),
-                _ => errors.push(out_of_range(
-                    param,
-                    "a positive number of seconds",
-                    "seconds, such as 0.005",
-                )),
-            },
+            }
             "workers" => match &param.value.value {
                 ParamValue::String(name) if PythonWorkers::parse(name).is_some() => {
                     settings.workers = PythonWorkers::parse(name)
@@ -161,9 +178,32 @@ mod tests {
         let errors = python_settings(Some(&section(text)), Path::new(".")).unwrap_err();
         assert_eq!(
             errors.0[0].message,
-            "[python] workers must be \"threads\" or \"processes\", found a string"
+            "[python] workers must be \"threads\" or \"processes\", found \"forks\""
         );
         assert_eq!(&text[errors.0[0].span.clone().unwrap()], "\"forks\"");
+    }
+
+    #[test]
+    fn a_switch_interval_python_would_not_keep_is_refused_by_its_value() {
+        let message = |value: &str| {
+            let text = format!("[python]\nswitch_interval = {value}\n");
+            let errors = python_settings(Some(&section(&text)), Path::new(".")).unwrap_err();
+            errors.0[0].message.clone()
+        };
+        let expected =
+            "[python] switch_interval must be a positive number of seconds up to 1e9, found";
+        assert_eq!(message("0"), format!("{expected} 0"));
+        assert_eq!(message("-0.5"), format!("{expected} -0.5"));
+        // Python would set 0 for it, silently.
+        assert_eq!(message("1e300"), format!("{expected} 1e300"));
+        assert_eq!(message("\"fast\""), format!("{expected} \"fast\""));
+        assert_eq!(message("[1]"), format!("{expected} an array of 1 item"));
+        let settings = |value: &str| {
+            let text = format!("[python]\nswitch_interval = {value}\n");
+            python_settings(Some(&section(&text)), Path::new(".")).unwrap()
+        };
+        assert_eq!(settings("2").switch_interval, Some(2.0));
+        assert_eq!(settings("1e9").switch_interval, Some(1e9));
     }
 
     #[test]

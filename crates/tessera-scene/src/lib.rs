@@ -122,6 +122,7 @@ impl ParamValue {
             ParamValue::Integer(_) => "an integer".to_string(),
             ParamValue::Float(_) => "a number".to_string(),
             ParamValue::String(_) => "a string".to_string(),
+            ParamValue::Array(items) if items.len() == 1 => "an array of 1 item".to_string(),
             ParamValue::Array(items) => format!("an array of {} items", items.len()),
             ParamValue::Table(_) => "a table".to_string(),
         }
