@@ -553,7 +553,7 @@ def test_set_takes_numpy_scalars_and_names_a_value_it_cannot_take():
     bad = [
         ("python.policy", "chaotic",
          'scene.set("python.policy", "chaotic"): [python] policy must be one of free, exclusive, ordered, isolated, '
-         "found a string"),
+         'found "chaotic"'),
         ("image.width", {"a": 1},
          "scene.set(\"image.width\", {'a': 1}): a dict is not a scene value: set a table's keys one by one"),
         ("image.width", 10**30,
