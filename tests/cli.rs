@@ -115,6 +115,54 @@ fn exr_and_16_bit_png_are_written_at_their_depth() {
     ));
 }
 
+/// `--depth 16` for an EXR said "OpenEXR cannot store 16-bit images";
+/// OpenEXR's 16 bits are half floats, which Blender writes by default.
+#[test]
+fn an_exr_at_depth_16_holds_the_float_pixels_rounded_to_halves() {
+    let dir = tempfile::tempdir().unwrap();
+    // One channel, colour without alpha, and colour with alpha.
+    for scene in ["noise2d", "ramplr", "showcase"] {
+        let path = match scene {
+            "showcase" => "scenes/showcase.toml".to_string(),
+            _ => format!("scenes/nodes/{scene}.toml"),
+        };
+        let floats = dir.path().join(format!("{scene}.exr"));
+        crate::util::render(&path, &floats, &[]).expect_code(0);
+        let expected: Vec<u32> = (image::open(&floats).unwrap().into_rgba32f().into_raw())
+            .into_iter()
+            .map(|v| half::f16::from_f32(v).to_f32().to_bits())
+            .collect();
+        for compression in ["none", "rle", "zip"] {
+            let halves = dir.path().join(format!("{scene}-{compression}-half.exr"));
+            let run = crate::util::render(
+                &path,
+                &halves,
+                &["--depth", "16", "--exr-compression", compression],
+            );
+            run.expect_code(0);
+            assert!(
+                run.stdout.contains(", 16-bit half float, lin_rec709, "),
+                "{}",
+                run.stdout
+            );
+            let written: Vec<u32> = (image::open(&halves).unwrap().into_rgba32f().into_raw())
+                .into_iter()
+                .map(f32::to_bits)
+                .collect();
+            assert!(
+                written == expected,
+                "{scene}, {compression}: not the pixels as halves"
+            );
+        }
+    }
+    let png = dir.path().join("out.png");
+    let run = crate::util::render("scenes/nodes/ramplr.toml", &png, &["--depth", "half"]);
+    run.expect_code(1).expect_stderr_start(&format!(
+        "error: cannot write {}: PNG cannot store 16-bit half float images (it supports 8-bit and 16-bit)",
+        png.display()
+    ));
+}
+
 #[test]
 fn every_exr_compression_writes_the_same_pixels_and_is_for_exr_only() {
     let dir = tempfile::tempdir().unwrap();

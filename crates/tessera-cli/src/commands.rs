@@ -60,7 +60,8 @@ pub struct RenderArgs {
     /// (docs/determinism.md); the image written is the region's size.
     #[arg(long, value_name = "X,Y,W,H", value_parser = parse_region)]
     region: Option<Rect>,
-    /// Bits per channel: 8 or 16 for PNG, 32 (float) for EXR.
+    /// Bits per channel: 8 or 16 for PNG; 32 (float, the default) or 16 (half
+    /// float; also `half`) for EXR.
     #[arg(long, allow_negative_numbers = true)]
     depth: Option<Depth>,
     /// The colour space the image is written in, by MaterialX's names

@@ -14,6 +14,7 @@ use exr::math::Vec2;
 use exr::meta::BlockDescription;
 use exr::meta::attribute::{ChannelDescription, LineOrder, SampleType};
 use exr::meta::header::{Header, LayerAttributes};
+use half::f16;
 use image::{ImageBuffer, ImageFormat, Rgb};
 use tessera_core::{PixelLayout, RowSink, SinkFailed};
 
@@ -67,7 +68,9 @@ impl ImageTarget {
                 });
                 (produced, encoded)
             }
-            (_, Depth::Float32) => self.encode_exr(&mut writer, width, height, hasher, produce),
+            (_, Depth::Half | Depth::Float32) => {
+                self.encode_exr(&mut writer, width, height, hasher, produce)
+            }
             (_, depth) => self.encode_png(&mut writer, width, height, depth, hasher, produce),
         };
         let encoded = match encoded {
@@ -121,7 +124,8 @@ impl ImageTarget {
         )
     }
 
-    /// OpenEXR, 32-bit float R, G, B and A, in blocks of scan lines
+    /// OpenEXR, R, G, B and A as 32-bit floats or halves (the target's
+    /// depth), in blocks of scan lines
     /// compressed as they come ([`ImageTarget::exr_compression`]), on
     /// exr's own threads.
     fn encode_exr<R, W: Write + Seek>(
@@ -132,9 +136,15 @@ impl ImageTarget {
         hasher: Option<PixelHasher>,
         produce: impl FnOnce(&mut dyn RowSink) -> R,
     ) -> (R, Encoded) {
+        let half = self.depth == Depth::Half;
+        let sample_type = if half {
+            SampleType::F16
+        } else {
+            SampleType::F32
+        };
         // The channels sorted by name, as OpenEXR requires.
         let channels = ["A", "B", "G", "R"]
-            .map(|name| ChannelDescription::named(name, SampleType::F32))
+            .map(|name| ChannelDescription::named(name, sample_type))
             .into_iter()
             .collect();
         let compression = match self.exr_compression {
@@ -167,6 +177,7 @@ impl ImageTarget {
             };
             let mut lines = ExrLines {
                 compressor,
+                half,
                 width: width as usize,
                 height: height as usize,
                 lines_per_block: compression.scan_lines_per_block(),
@@ -451,6 +462,9 @@ enum ExrCompressor<'w, C: ChunksWriter> {
 /// lines, each block compressed and written once whole.
 struct ExrLines<'w, C: ChunksWriter> {
     compressor: ExrCompressor<'w, C>,
+    /// Samples as halves (16-bit floats), rounded to the nearest, ties to
+    /// even, as OpenEXR's own `half` does; else as 32-bit floats.
+    half: bool,
     width: usize,
     height: usize,
     lines_per_block: usize,
@@ -466,27 +480,30 @@ struct ExrLines<'w, C: ChunksWriter> {
 impl<C: ChunksWriter> Lines for ExrLines<'_, C> {
     fn rows(&mut self, layout: PixelLayout, pixels: &[f32]) -> Result<(), LineError> {
         let channels = layout.channels();
+        let sample_bytes = self.sample_bytes();
         for row in pixels.chunks_exact(self.width * channels) {
             let start = self.block.len();
-            self.block.resize(start + self.width * 16, 0);
+            self.block.resize(start + self.width * 4 * sample_bytes, 0);
             let line = &mut self.block[start..];
             for (rgba, samples) in [3, 2, 1, 0]
                 .into_iter()
-                .zip(line.chunks_exact_mut(self.width * 4))
+                .zip(line.chunks_exact_mut(self.width * sample_bytes))
             {
-                let samples = samples.as_chunks_mut::<4>().0;
-                match layout.source(rgba) {
-                    Some(0) if channels == 1 => {
-                        for (bytes, v) in samples.iter_mut().zip(row) {
-                            *bytes = v.to_ne_bytes();
-                        }
-                    }
-                    Some(kept) => {
-                        for (bytes, pixel) in samples.iter_mut().zip(row.chunks_exact(channels)) {
-                            *bytes = pixel[kept].to_ne_bytes();
-                        }
-                    }
-                    None => samples.fill(1.0f32.to_ne_bytes()),
+                let values = match layout.source(rgba) {
+                    Some(0) if channels == 1 => ChannelValues::Plane(row),
+                    Some(kept) => ChannelValues::Interleaved {
+                        row,
+                        channels,
+                        kept,
+                    },
+                    None => ChannelValues::Opaque,
+                };
+                if self.half {
+                    values.write(samples.as_chunks_mut::<2>().0, |v| {
+                        f16::from_f32(v).to_ne_bytes()
+                    });
+                } else {
+                    values.write(samples.as_chunks_mut::<4>().0, f32::to_ne_bytes);
                 }
             }
             self.lines += 1;
@@ -499,7 +516,48 @@ impl<C: ChunksWriter> Lines for ExrLines<'_, C> {
     }
 }
 
+/// One channel of a row of pixels, as a line of an OpenEXR block takes it.
+enum ChannelValues<'a> {
+    /// The row is this channel's values.
+    Plane(&'a [f32]),
+    /// Channel `kept` of each pixel of `channels` in the row.
+    Interleaved {
+        row: &'a [f32],
+        channels: usize,
+        kept: usize,
+    },
+    /// An alpha the pixels lack: 1.
+    Opaque,
+}
+
+impl ChannelValues<'_> {
+    /// The values, each made the bytes of a sample by `sample`.
+    fn write<const N: usize>(&self, samples: &mut [[u8; N]], sample: impl Fn(f32) -> [u8; N]) {
+        match *self {
+            ChannelValues::Plane(row) => {
+                for (bytes, &v) in samples.iter_mut().zip(row) {
+                    *bytes = sample(v);
+                }
+            }
+            ChannelValues::Interleaved {
+                row,
+                channels,
+                kept,
+            } => {
+                for (bytes, pixel) in samples.iter_mut().zip(row.chunks_exact(channels)) {
+                    *bytes = sample(pixel[kept]);
+                }
+            }
+            ChannelValues::Opaque => samples.fill(sample(1.0)),
+        }
+    }
+}
+
 impl<C: ChunksWriter> ExrLines<'_, C> {
+    fn sample_bytes(&self) -> usize {
+        if self.half { 2 } else { 4 }
+    }
+
     fn write_block(&mut self) -> Result<(), LineError> {
         let block = UncompressedBlock {
             index: BlockIndex {
@@ -511,6 +569,7 @@ impl<C: ChunksWriter> ExrLines<'_, C> {
             data: std::mem::take(&mut self.block),
         };
         let index = self.first_line / self.lines_per_block;
+        let sample_bytes = self.sample_bytes();
         match &mut self.compressor {
             ExrCompressor::Sequential(compressor) => compressor.compress_block(index, block),
             ExrCompressor::Parallel(compressor) => {
@@ -518,7 +577,7 @@ impl<C: ChunksWriter> ExrLines<'_, C> {
             }
             ExrCompressor::Rle { chunks, rle } => {
                 let mut compressed = Vec::new();
-                rle.compress(block.data.as_chunks::<4>().0, &mut compressed);
+                rle.compress(&block.data, sample_bytes, &mut compressed);
                 self.block = block.data;
                 self.block.clear();
                 let line = CompressedScanLineBlock {

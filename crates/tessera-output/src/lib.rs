@@ -225,6 +225,8 @@ pub enum Depth {
     Eight,
     /// 16-bit unsigned integer per channel.
     Sixteen,
+    /// 16-bit IEEE float ("half") per channel: OpenEXR's `--depth 16`.
+    Half,
     /// 32-bit IEEE float per channel.
     Float32,
 }
@@ -234,18 +236,24 @@ impl Depth {
     pub fn bits(self) -> u32 {
         match self {
             Depth::Eight => 8,
-            Depth::Sixteen => 16,
+            Depth::Sixteen | Depth::Half => 16,
             Depth::Float32 => 32,
         }
+    }
+
+    /// Whether samples are stored as floats (unclamped, linear by default).
+    pub fn is_float(self) -> bool {
+        matches!(self, Depth::Half | Depth::Float32)
     }
 }
 
 impl fmt::Display for Depth {
-    /// `8-bit`, `16-bit` or `32-bit float`.
+    /// `8-bit`, `16-bit`, `16-bit half float` or `32-bit float`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Depth::Eight => "8-bit",
             Depth::Sixteen => "16-bit",
+            Depth::Half => "16-bit half float",
             Depth::Float32 => "32-bit float",
         })
     }
@@ -253,17 +261,19 @@ impl fmt::Display for Depth {
 
 /// Error parsing a [`Depth`] from text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid depth '{0}': expected 8, 16 or 32")]
+#[error("invalid depth '{0}': expected 8, 16, 32 or half")]
 pub struct ParseDepthError(pub String);
 
 impl FromStr for Depth {
     type Err = ParseDepthError;
 
-    /// Accepts `8`, `16`, `32` (also `f32`, `float`), as given to `--depth`.
+    /// Accepts `8`, `16`, `32` (also `f32`, `float`) and `half` (also
+    /// `f16`), as given to `--depth`. (An OpenEXR target takes 16 as half.)
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
             "8" => Ok(Depth::Eight),
             "16" => Ok(Depth::Sixteen),
+            "half" | "f16" => Ok(Depth::Half),
             "32" | "f32" | "float" => Ok(Depth::Float32),
             _ => Err(ParseDepthError(s.to_string())),
         }
@@ -464,7 +474,7 @@ fn format_spec(format: ImageFormat) -> Option<FormatSpec> {
         ImageFormat::OpenExr => FormatSpec {
             format,
             name: "OpenEXR",
-            depths: &[Depth::Float32],
+            depths: &[Depth::Half, Depth::Float32],
             default_depth: Depth::Float32,
         },
         _ => return None,
@@ -610,7 +620,11 @@ impl ImageTarget {
                 path: path.to_path_buf(),
                 ext: ext.clone(),
             })?;
-        let depth = depth.unwrap_or(spec.default_depth);
+        let depth = match (spec.format, depth.unwrap_or(spec.default_depth)) {
+            // OpenEXR's 16 bits are a float's: it has no integer colour.
+            (ImageFormat::OpenExr, Depth::Sixteen) => Depth::Half,
+            (_, depth) => depth,
+        };
         if !spec.depths.contains(&depth) {
             return Err(OutputError::UnsupportedDepth {
                 path: path.to_path_buf(),
@@ -642,9 +656,9 @@ impl ImageTarget {
                 dir: dir.to_path_buf(),
             });
         }
-        let colorspace = match depth {
-            Depth::Float32 => ColorSpace::LinRec709,
-            Depth::Eight | Depth::Sixteen => ColorSpace::SrgbTexture,
+        let colorspace = match depth.is_float() {
+            true => ColorSpace::LinRec709,
+            false => ColorSpace::SrgbTexture,
         };
         Ok(ImageTarget {
             path: path.to_path_buf(),
@@ -1254,7 +1268,13 @@ mod tests {
         assert!(err.to_string().contains("8-bit and 16-bit"), "{err}");
         let exr = dir.path().join("out.exr");
         let err = write_image(&sample(), &exr, Some(Depth::Eight)).unwrap_err();
-        assert!(err.to_string().contains("only 32-bit float"), "{err}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "cannot write {}: OpenEXR cannot store 8-bit images (it supports 16-bit half float and 32-bit float)",
+                exr.display()
+            )
+        );
         assert_eq!(std::fs::read(&png).unwrap(), b"png bytes");
         assert_eq!(dir_entries(dir.path()), ["out.jpg", "out.png"]);
     }
