@@ -907,7 +907,7 @@ fn a_scene_read_from_standard_input_reaches_workers_and_compares_renders() {
 /// whose foreground job it is), types `typed` at it, then Ctrl-D; its exit
 /// code and what it printed. A run that has not ended 30 s after is killed:
 /// `None`.
-fn typed_at_a_terminal(dir: &Path, args: &[&str], typed: &str) -> Option<(i32, String)> {
+fn at_a_terminal(dir: &Path, args: &[&str], typed: &str) -> Option<(i32, String)> {
     let driver = "import os, pty, sys, time\n\
                   pid, fd = pty.fork()\n\
                   if pid == 0:\n    os.execv(sys.argv[1], sys.argv[1:-1])\n\
@@ -946,7 +946,7 @@ fn a_scene_typed_at_the_terminal_renders() {
     // terminal itself: stopped by SIGTTIN, and its supervisor waited on.
     let dir = tempfile::tempdir().unwrap();
     let scene = "[image]\nwidth = 8\nheight = 8\n\n[nodes.c]\ntype = \"constant\"\n\n[output]\ncolor = \"@c\"\n";
-    let ran = typed_at_a_terminal(
+    let ran = at_a_terminal(
         dir.path(),
         &["render", "/dev/stdin", "-o", "out.png"],
         scene,
@@ -979,4 +979,48 @@ fn a_device_as_a_scene_or_an_include_is_refused_not_read_without_end() {
         "error: cannot include /dev/zero: it is not a regular file (a directory, FIFO, socket or device)\n  \
          ┌─ zero.mtlx:3:21\n",
     );
+}
+
+/// The bar drawn on the terminal, and what a node printed: each line it
+/// printed followed the bar's text on the bar's line ("ETA 2s      row 32"),
+/// and so did the error naming the node.
+#[test]
+fn lines_printed_under_the_progress_bar_begin_their_own_line() {
+    let dir = tempfile::tempdir().unwrap();
+    write_python_node_scene(
+        dir.path(),
+        "import time\n\nimport tessera\n\n\nclass N(tessera.Node):\n    \
+         outputs = {\"out\": tessera.Float()}\n    pure = True\n\n    \
+         def __call__(self, ctx):\n        if ctx.x == 0 and ctx.y % 16 == 0:\n            \
+         print(\"row\", ctx.y)\n            time.sleep(0.2)\n        \
+         if (ctx.x, ctx.y) == (5, 60):\n            raise ValueError(\"boom\")\n        \
+         return 0.5\n",
+        (16, 64),
+        "",
+    );
+    for workers in ["threads", "processes"] {
+        let args = [
+            "render",
+            "scene.toml",
+            "-o",
+            "out.png",
+            "--tile",
+            "16",
+            "--threads",
+            "1",
+            "--python-workers",
+            workers,
+        ];
+        let (code, printed) = at_a_terminal(dir.path(), &args, "").expect("the render ended");
+        assert_eq!(code, 3, "{printed}");
+        // The bar was drawn, and every line printed begins by erasing it.
+        assert!(printed.contains("] 1/4 tiles, "), "{printed:?}");
+        for line in ["row 0", "row 16", "row 32", "row 48", "error: node `py`"] {
+            assert!(
+                printed.contains(&format!("\r\u{1b}[2K{line}")),
+                "{workers}, {line}: {printed:?}"
+            );
+        }
+        assert!(!printed.contains("      row"), "{workers}: {printed:?}");
+    }
 }

@@ -17,6 +17,7 @@
 use crate::failure::{EXIT_IO, EXIT_NODE_FAILED, EXIT_TIMEOUT, Failure};
 use crate::terminal;
 use serde::{Deserialize, Serialize};
+use std::ffi::OsString;
 use std::fs::File;
 use std::io::IsTerminal;
 use std::os::fd::AsRawFd;
@@ -250,10 +251,21 @@ pub fn supervise(
     } else {
         None
     };
+    // Drawn here, on this terminal, while the child (its nodes, its
+    // workers) prints to it: the child is told, so that each line it
+    // prints first erases the bar's, and does not follow its text.
+    let bar = crate::commands::progress_bar(quiet || !writes);
+    let env = match bar.is_hidden() {
+        true => Vec::new(),
+        false => vec![(
+            OsString::from(terminal::PROGRESS_BAR_VARIABLE),
+            OsString::from("1"),
+        )],
+    };
     let launch = Launch {
         program: std::env::current_exe().map_err(io)?,
         args: std::env::args_os().skip(1).collect(),
-        env: Vec::new(),
+        env,
         dir: None,
         input,
     };
@@ -296,7 +308,6 @@ pub fn supervise(
         watch.kill_after(deadline);
     }
 
-    let bar = crate::commands::progress_bar(quiet || !writes);
     let mut finished = None;
     // A frame's temporary file, until the child says the frame is in place.
     let mut frame_temporary = None;

@@ -3,9 +3,29 @@
 //! that succeeded into exit code 101.
 
 use std::borrow::Cow;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use crate::failure::{EXIT_IO, Failure};
+
+/// Set (to 1) in the environment of a child whose supervisor draws a
+/// progress bar on the terminal: a line the child (or a Python node in it,
+/// `tessera._LineWriter`) writes to a terminal then first erases the line
+/// the bar is drawn on.
+pub const PROGRESS_BAR_VARIABLE: &str = "TESSERA_PROGRESS_BAR";
+
+/// Returns to the start of the line and erases it.
+const ERASE_LINE: &str = "\r\x1b[2K";
+
+/// What goes before a line written to `stream`: [`ERASE_LINE`] where a
+/// supervisor's bar is drawn on the terminal `stream` is, else nothing.
+fn before_line(stream: &impl IsTerminal) -> &'static str {
+    let bar_drawn = std::env::var_os(PROGRESS_BAR_VARIABLE).is_some_and(|v| v == "1");
+    if bar_drawn && stream.is_terminal() {
+        ERASE_LINE
+    } else {
+        ""
+    }
+}
 
 /// Writes `text` to standard output as it is. A reader that stopped early
 /// (`| head`) is no error; any other failure (a full disk under `> file`)
@@ -26,7 +46,7 @@ pub fn write(text: &str) -> Result<(), Failure> {
 
 /// Writes `line` and a newline to standard output, as [`write`].
 pub fn line(line: &str) -> Result<(), Failure> {
-    write(&format!("{line}\n"))
+    write(&format!("{}{line}\n", before_line(&std::io::stdout())))
 }
 
 /// Writes `line` and a newline to standard error, its control characters
@@ -37,7 +57,9 @@ pub fn line(line: &str) -> Result<(), Failure> {
 /// A failure is ignored:
 /// there is nowhere left to report it, and the exit code still tells.
 pub fn error_line(line: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "{}", escape_controls(line));
+    let stderr = std::io::stderr();
+    let before = before_line(&stderr);
+    let _ = writeln!(stderr.lock(), "{before}{}", escape_controls(line));
 }
 
 fn escape_controls(text: &str) -> Cow<'_, str> {

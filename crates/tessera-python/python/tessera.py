@@ -343,6 +343,7 @@ class _LineWriter:
     _LONGEST = 65536
 
     def __init__(self, stream):
+        import os
         import threading
 
         self._stream = stream
@@ -351,6 +352,17 @@ class _LineWriter:
         # Each thread's unfinished line: (its length, its pieces), joined
         # once, when it ends (adding to one string would be quadratic).
         self._partial = {}
+        # Where the tessera command draws its progress bar on this terminal
+        # (it sets TESSERA_PROGRESS_BAR), a line first erases the bar's, so
+        # that it does not follow the bar's text; the bar is drawn again
+        # below it. Not within a line already begun (`_mid_line`: threads
+        # whose last write ended without a newline).
+        try:
+            under_bar = os.environ.get("TESSERA_PROGRESS_BAR") == "1" and stream.isatty()
+        except (AttributeError, ValueError, OSError):
+            under_bar = False
+        self._erase = "\r\x1b[2K" if under_bar else ""
+        self._mid_line = set()
 
     def write(self, text):
         ident = self._ident()
@@ -365,17 +377,29 @@ class _LineWriter:
         else:
             pieces.append(text)
         with self._lock:
-            self._stream.write("".join(pieces))
+            self._write(ident, "".join(pieces))
         if end and end < len(text):
             self._partial[ident] = (len(text) - end, [text[end:]])
         return len(text)
 
+    def _write(self, ident, text):
+        """Writes `text`, which `ident`'s thread printed, under the lock."""
+        # One write: a line-buffered stream flushes at the erase's "\r",
+        # and the bar could be drawn again between the two.
+        at_line_start = ident not in self._mid_line
+        self._stream.write(self._erase + text if at_line_start else text)
+        if text.endswith("\n"):
+            self._mid_line.discard(ident)
+        else:
+            self._mid_line.add(ident)
+
     def flush(self):
         """Flushes this thread's unfinished line too."""
-        _, pieces = self._partial.pop(self._ident(), (0, []))
+        ident = self._ident()
+        _, pieces = self._partial.pop(ident, (0, []))
         with self._lock:
             if pieces:
-                self._stream.write("".join(pieces))
+                self._write(ident, "".join(pieces))
             self._stream.flush()
 
     def _flush_all(self):
