@@ -416,6 +416,26 @@ impl Scene {
         (image.width, image.height)
     }
 
+    /// Pickles as the scene's text as it was read, the folder its relative
+    /// paths start from and its changes: unpickled (in another process, in
+    /// another folder), it is loaded and checked again from them, as
+    /// `Scene.load(path, changes)` loads a file; a scene read once, from
+    /// standard input or a pipe, too.
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Pickled<'py>> {
+        // The module's own function: pickle names it, and finds it again.
+        let load = py.import("tessera._native")?.getattr("_unpickle_scene")?;
+        let source = &self.source;
+        Ok((
+            load,
+            (
+                source.path.clone(),
+                source.text.clone(),
+                source.base_dir().to_path_buf(),
+                self.changes(py),
+            ),
+        ))
+    }
+
     fn __repr__(&self) -> String {
         let (width, height) = self.size();
         format!(
@@ -638,6 +658,26 @@ fn _serve_worker(
     Ok(true)
 }
 
+/// What `Scene.__reduce__` gives pickle: [`_unpickle_scene`] and its
+/// arguments (path, text, base folder, changes).
+type Pickled<'py> = (
+    Bound<'py, PyAny>,
+    (PathBuf, String, PathBuf, Vec<(String, Py<PyAny>)>),
+);
+
+/// A pickled [`Scene`] loaded again (its `__reduce__`): `text` read from
+/// `path`, its relative paths from `base`, then `changes` made.
+#[pyfunction]
+fn _unpickle_scene(
+    py: Python,
+    path: PathBuf,
+    text: String,
+    base: PathBuf,
+    changes: Vec<(String, Bound<PyAny>)>,
+) -> PyResult<Scene> {
+    Scene::with_changes(py, SceneSource::with_base(path, text, base), &changes)
+}
+
 /// An array of `tessera.render`'s dtype and shape as a framebuffer; else
 /// an OutputError saying what `image` is.
 fn framebuffer(image: &Bound<PyAny>) -> PyResult<Framebuffer> {
@@ -741,6 +781,7 @@ fn _native(module: &Bound<PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(_install, module)?)?;
     module.add_function(wrap_pyfunction!(_render, module)?)?;
     module.add_function(wrap_pyfunction!(_serve_worker, module)?)?;
+    module.add_function(wrap_pyfunction!(_unpickle_scene, module)?)?;
     module.add_function(wrap_pyfunction!(write, module)?)?;
     module.add_function(wrap_pyfunction!(pixel_hash, module)?)?;
     module.add_class::<Scene>()?;

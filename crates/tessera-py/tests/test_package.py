@@ -5,10 +5,12 @@ $TESSERA (scripts/test-package passes the one cargo built), rendering to EXR,
 whose pixels are linear as `tessera.render`'s are.
 """
 
+import copy
 import hashlib
 import multiprocessing
 import os
 import pathlib
+import pickle
 import shutil
 import signal
 import subprocess
@@ -197,6 +199,63 @@ def test_a_scene_loaded_from_standard_input_reaches_the_worker_processes(tmp_pat
         )
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == cli_hash(scene, tmp_path)
+
+
+X_NODE = ("import tessera\n\n\nclass N(tessera.Node):\n    outputs = {\"out\": tessera.Float()}\n"
+          "    pure = True\n\n    def __call__(self, ctx):\n        return ctx.x / 8.0\n")
+
+# Unpickles the Scene in the file argv[1] and says what it is.
+UNPICKLE = (
+    "import pickle, sys, tessera\n"
+    "with open(sys.argv[1], 'rb') as f:\n"
+    "    scene = pickle.load(f)\n"
+    "print(repr(scene), scene.changes, [str(f) for f in scene.files()])\n"
+    "print(tessera.pixel_hash(tessera.render(scene, threads=2, progress=False)))\n"
+)
+
+
+def test_a_pickled_scene_loads_again_with_its_changes_in_another_process_and_folder(tmp_path, monkeypatch):
+    # Loaded by a relative path and changed; unpickled in another process
+    # in another folder, it is the same scene, its script found from its
+    # own folder, its workers setting kept.
+    python_node_scene(tmp_path, X_NODE, 8, 8)
+    monkeypatch.chdir(tmp_path)
+    scene = tessera.Scene.load("scene.toml")
+    scene.set("image.width", 12)
+    scene.set("python.workers", "processes")
+    expected = tessera.pixel_hash(tessera.render(scene, threads=2, progress=False))
+    (tmp_path / "scene.pickle").write_bytes(pickle.dumps(scene))
+    run = subprocess.run([sys.executable, "-c", UNPICKLE, tmp_path / "scene.pickle"], cwd="/",
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    files = [str(tmp_path / "scene.toml"), str(tmp_path / "node.py")]
+    assert run.stdout == (f"<tessera.Scene scene.toml 12x8> [('image.width', 12), ('python.workers', 'processes')] "
+                          f"{files}\n{expected}\n")
+    duplicate = copy.deepcopy(scene)
+    assert (repr(duplicate), duplicate.changes) == (repr(scene), scene.changes)
+
+
+def test_a_scene_read_from_standard_input_pickles_with_its_text(tmp_path):
+    # Standard input is read once: the pickle carries the text, and the
+    # folder it was read in, where its script is.
+    scene = python_node_scene(tmp_path, X_NODE, 8, 8)
+    program = (
+        "import pickle, sys, tessera\n"
+        "scene = tessera.Scene.load('/dev/stdin')\n"
+        "scene.set('image.height', 4)\n"
+        "sys.stdout.buffer.write(pickle.dumps(scene))\n"
+    )
+    with open(scene) as stdin:
+        run = subprocess.run([sys.executable, "-c", program], stdin=stdin, cwd=tmp_path,
+                             capture_output=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    (tmp_path / "scene.pickle").write_bytes(run.stdout)
+    run = subprocess.run([sys.executable, "-c", UNPICKLE, tmp_path / "scene.pickle"], cwd="/",
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    scene.write_text(scene.read_text().replace("height = 8", "height = 4"))
+    assert run.stdout == (f"<tessera.Scene /dev/stdin 8x4> [('image.height', 4)] "
+                          f"{['/dev/stdin', str(tmp_path / 'node.py')]}\n{cli_hash(scene, tmp_path)}\n")
 
 
 def test_a_scene_rendered_again_keeps_its_worker_processes(tmp_path, capfd):

@@ -68,6 +68,21 @@ impl SceneSource {
         }
     }
 
+    /// A scene read before, elsewhere: its relative paths start from
+    /// `base` as they did there, not from this process's folder (a Scene
+    /// unpickled in another process).
+    pub fn with_base(
+        path: impl Into<PathBuf>,
+        text: impl Into<String>,
+        base: impl Into<PathBuf>,
+    ) -> SceneSource {
+        SceneSource {
+            path: path.into(),
+            text: text.into(),
+            base: base.into(),
+        }
+    }
+
     /// The directory relative paths in the scene start from: the scene
     /// file's, or for a scene read from standard input, the folder it was
     /// read in.
