@@ -5,7 +5,10 @@
 //! [`Scene`], `render` (into a numpy array), `write`, `pixel_hash`, and the
 //! exceptions. docs/python-api.md is the user's guide.
 
-use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray3, PyUntypedArrayMethods};
+use numpy::{
+    PyArray1, PyArrayDescr, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray3, PyUntypedArray,
+    PyUntypedArrayMethods,
+};
 use pyo3::create_exception;
 use pyo3::exceptions::{
     PyException, PyKeyboardInterrupt, PyMemoryError, PyOverflowError, PyTypeError, PyValueError,
@@ -679,9 +682,16 @@ fn _unpickle_scene(
 }
 
 /// An array of `tessera.render`'s dtype and shape as a framebuffer; else
-/// an OutputError saying what `image` is.
+/// an OutputError saying what `image` is. A float32 array in the other
+/// byte order (`>f4` here) is one too, its values converted.
 fn framebuffer(image: &Bound<PyAny>) -> PyResult<Framebuffer> {
-    let array = image.extract::<PyReadonlyArray3<f32>>().ok();
+    let native = match image.cast::<PyUntypedArray>() {
+        Ok(array) if is_foreign_float32(&array.dtype()) => {
+            image.call_method1("astype", ("float32",))?
+        }
+        _ => image.clone(),
+    };
+    let array = native.extract::<PyReadonlyArray3<f32>>().ok();
     let Some(image) = array.filter(|array| array.shape()[2] == 4) else {
         let given = match (image.getattr("dtype"), image.getattr("shape")) {
             (Ok(dtype), Ok(shape)) => format!("a {dtype} array of shape {}", shape.repr()?),
@@ -707,6 +717,31 @@ fn framebuffer(image: &Bound<PyAny>) -> PyResult<Framebuffer> {
     })
 }
 
+/// A 4-byte float in the byte order this machine does not use: numpy's
+/// float32 to the user, but no `f32` to read in place.
+fn is_foreign_float32(dtype: &Bound<PyArrayDescr>) -> bool {
+    dtype.kind() == b'f' && dtype.itemsize() == 4 && dtype.is_native_byteorder() == Some(false)
+}
+
+/// A path as `open` takes it: a str, bytes, or an os.PathLike giving
+/// either; else an OutputError saying what it was given.
+fn file_path(path: &Bound<PyAny>) -> PyResult<PathBuf> {
+    let py = path.py();
+    // Bytes become the str that the file system encoding turns back into
+    // them (undecodable bytes as surrogates), which PathBuf encodes back
+    // exactly.
+    let text = (py.import("os")?)
+        .call_method1("fsdecode", (path,))
+        .map_err(|e| {
+            if e.is_instance_of::<PyTypeError>(py) {
+                OutputError::new_err(format!("path: {}", e.value(py)))
+            } else {
+                e
+            }
+        })?;
+    text.extract()
+}
+
 /// `write`'s `depth`: 8, 16 or 32, as a number or a string, as `--depth`
 /// takes it.
 fn image_depth(depth: &Bound<PyAny>) -> PyResult<Depth> {
@@ -727,8 +762,9 @@ fn image_depth(depth: &Bound<PyAny>) -> PyResult<Depth> {
     })
 }
 
-/// Writes a linear RGBA float32 array (height, width, 4) to `path` as the
-/// command line does: the format from the extension (PNG, EXR, JPEG), the
+/// Writes a linear RGBA float32 array (height, width, 4; either byte
+/// order) to `path` (a str, bytes or os.PathLike, as `open` takes it) as
+/// the command line does: the format from the extension (PNG, EXR, JPEG), the
 /// colour space by its default for the format unless given, written to a
 /// temporary file and renamed into place.
 #[pyfunction]
@@ -736,10 +772,11 @@ fn image_depth(depth: &Bound<PyAny>) -> PyResult<Depth> {
 fn write(
     py: Python,
     image: &Bound<PyAny>,
-    path: PathBuf,
+    path: &Bound<PyAny>,
     depth: Option<&Bound<PyAny>>,
     colorspace: Option<&str>,
 ) -> PyResult<()> {
+    let path = file_path(path)?;
     let depth = depth.map(image_depth).transpose()?;
     let colorspace = colorspace
         .map(|name| {

@@ -216,6 +216,15 @@ def test_a_failing_frame_names_the_users_script_not_the_workers_copy(client, tmp
     assert f'File "{tmp_path / "node.py"}", line 9' in node_error.traceback
 
 
+def test_an_output_given_as_bytes_is_written(client, tmp_path):
+    scene = ROOT / "scenes/nodes/checkerboard.toml"
+    frames = tessera.dask.render_frames(scene, [1], os.fsencode(tmp_path / "f_{frame}.png"), client=client)
+    assert frames == [str(tmp_path / "f_1.png")]
+    image = tessera.dask.render_image(scene, region_size=32, output=os.fsencode(tmp_path / "i.png"), client=client)
+    tessera.write(image, tmp_path / "here.png")
+    assert sha256(tmp_path / "f_1.png") == sha256(tmp_path / "i.png") == sha256(tmp_path / "here.png")
+
+
 def test_the_farm_command_checks_its_arguments_and_output_up_front(tmp_path):
     scene = ROOT / "scenes/nodes/time.toml"
     bad = [

@@ -746,6 +746,37 @@ def test_write_takes_the_depth_as_a_number_or_a_string(tmp_path):
     assert str(raised.value) == 'depth must be 8, 16 or 32 (or "8", "16", "32"), not 24'
 
 
+def test_write_and_pixel_hash_take_a_big_endian_array_and_write_takes_a_bytes_path(tmp_path):
+    image = tessera.render(ROOT / "scenes/nodes/checkerboard.toml", progress=False)
+    big = image.astype(">f4")  # the values, each byte-swapped in memory
+    assert big.tobytes() != image.tobytes()
+    for name in ["x.png", "x.exr"]:
+        tessera.write(image, tmp_path / f"native_{name}")
+        tessera.write(big, tmp_path / f"big_{name}")
+        assert (tmp_path / f"big_{name}").read_bytes() == (tmp_path / f"native_{name}").read_bytes()
+    assert tessera.pixel_hash(big) == tessera.pixel_hash(image)
+    assert tessera.pixel_hash(big[:, ::2]) == tessera.pixel_hash(image[:, ::2])
+
+    class BytesPath:
+        def __fspath__(self):
+            return os.fsencode(tmp_path / "fspath.png")
+
+    # A name that is no UTF-8 is written as its bytes say.
+    for path in [os.fsencode(tmp_path / "bytes.png"), os.fsencode(tmp_path) + b"/\xff.png", BytesPath()]:
+        tessera.write(image, path)
+    for name in [b"bytes.png", b"\xff.png", b"fspath.png"]:
+        assert (tmp_path / os.fsdecode(name)).read_bytes() == (tmp_path / "native_x.png").read_bytes()
+    for path, message in [(3, "path: expected str, bytes or os.PathLike object, not int"),
+                          (None, "path: expected str, bytes or os.PathLike object, not NoneType")]:
+        with pytest.raises(tessera.OutputError) as raised:
+            tessera.write(image, path)
+        assert str(raised.value) == message
+    with pytest.raises(tessera.OutputError) as raised:
+        tessera.write(image.astype(">f8"), tmp_path / "f8.png")
+    assert str(raised.value) == "an image is a float32 array of shape (height, width, 4), not a >f8 array of shape (64, 64, 4)"
+    assert len(list(tmp_path.iterdir())) == 7
+
+
 def test_the_package_is_typed_and_lists_each_public_name_once():
     # PEP 561: without py.typed, type checkers ignore the shipped stubs.
     assert (pathlib.Path(tessera.__file__).parent / "py.typed").is_file()

@@ -268,11 +268,11 @@ def _where(key):
 
 
 def _output_paths(frames, output):
-    """Each frame's file: `output` (a str or a path) with `{frame}` filled
+    """Each frame's file: `output` (a str, bytes or a path) with `{frame}` filled
     in. ValueError for a frame given twice, a template with other fields,
     or one giving frames the same file; tessera.OutputError for an image
     format Tessera does not write."""
-    output = os.fspath(output)
+    output = os.fsdecode(output)
     seen = set()
     for frame in frames:
         if frame in seen:
@@ -373,7 +373,7 @@ def render_image(scene, region_size=256, frame=0, output=None, client=None, thre
     width, height = scene.size
     region_width, region_height = _region_size(region_size)
     if output is not None:
-        output = os.fspath(output)
+        output = os.fsdecode(output)
         _refuse_overwriting(scene, [output])
     regions = [
         (x, y, min(region_width, width - x), min(region_height, height - y))
