@@ -805,6 +805,18 @@ fn write(
     .map_err(|e| OutputError::new_err(e.to_string()))
 }
 
+/// Checks, before a farm renders it, that `write` could write an image to
+/// `path` (as the command checks its output before rendering): its format,
+/// and a folder that exists (neither makes one), holding no folder or
+/// read-only file by that name; else the OutputError the command's message
+/// is.
+#[pyfunction]
+fn _check_output(path: &Bound<PyAny>) -> PyResult<()> {
+    ImageTarget::new(&file_path(path)?, None)
+        .map(drop)
+        .map_err(|e| OutputError::new_err(e.to_string()))
+}
+
 /// The pixel hash (BLAKE3) the command line prints for these pixels (a render written
 /// to EXR, whose pixels are linear, as `tessera.render`'s are).
 #[pyfunction]
@@ -821,16 +833,11 @@ fn _native(module: &Bound<PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(_unpickle_scene, module)?)?;
     module.add_function(wrap_pyfunction!(write, module)?)?;
     module.add_function(wrap_pyfunction!(pixel_hash, module)?)?;
+    module.add_function(wrap_pyfunction!(_check_output, module)?)?;
     module.add_class::<Scene>()?;
     module.add("TesseraError", py.get_type::<TesseraError>())?;
     module.add("SceneError", py.get_type::<SceneError>())?;
     module.add("NodeError", py.get_type::<NodeError>())?;
     module.add("OutputError", py.get_type::<OutputError>())?;
-    // The extensions `write` takes, for tessera.dask to check its output
-    // before rendering.
-    module.add(
-        "_IMAGE_EXTENSIONS",
-        tessera_output::supported_extensions().to_vec(),
-    )?;
     Ok(())
 }

@@ -87,6 +87,7 @@ def test_a_failing_frame_is_named_with_its_nodes_message(client, tmp_path):
         node="n",
     )
     out = tmp_path / "out"
+    out.mkdir()
     # Frame 2, though frame 4 fails first: the error named whichever ended
     # first.
     with pytest.raises(tessera.dask.FarmError) as raised:
@@ -96,7 +97,7 @@ def test_a_failing_frame_is_named_with_its_nodes_message(client, tmp_path):
     assert error.frame == 2 and error.region is None
     assert str(error).startswith("frame 2 failed: NodeError: node `n` (python) failed at pixel (0, 0): ValueError: no frame 2")
     assert not (out / "f_2.png").exists()
-    assert all(not p.name.endswith(".tmp") for p in out.iterdir()) if out.exists() else True
+    assert all(not p.name.endswith(".tmp") for p in out.iterdir())
 
 
 def test_the_farm_command_writes_the_range_and_names_a_failure(tmp_path):
@@ -181,6 +182,7 @@ def test_a_frame_that_kills_its_workers_is_named_and_the_other_frames_written(tm
         node="n",
     )
     out = tmp_path / "out"
+    out.mkdir()
     run = farm_command(tmp_path / "scene.toml", "--frames", "1-5", "-o", out / "f_{frame}.exr", "--workers", "2", "-q")
     assert run.returncode == 3, run.stderr
     # Dask's own log (workers lost, restarted) only under --verbose.
@@ -189,6 +191,7 @@ def test_a_frame_that_kills_its_workers_is_named_and_the_other_frames_written(tm
         "tried (a node ending or crashing its process, or running out of memory, does this)\n")
     assert sorted(p.name for p in out.iterdir()) == ["f_1.exr", "f_2.exr", "f_4.exr", "f_5.exr"]
     shutil.rmtree(out)
+    out.mkdir()
     run = farm_command(tmp_path / "scene.toml", "--frames", "3", "-o", out / "f_{frame}.exr", "--workers", "1", "-q",
                        "--verbose")
     assert run.returncode == 3, run.stderr
@@ -223,6 +226,32 @@ def test_an_output_given_as_bytes_is_written(client, tmp_path):
     image = tessera.dask.render_image(scene, region_size=32, output=os.fsencode(tmp_path / "i.png"), client=client)
     tessera.write(image, tmp_path / "here.png")
     assert sha256(tmp_path / "f_1.png") == sha256(tmp_path / "i.png") == sha256(tmp_path / "here.png")
+
+
+def test_an_output_folder_that_does_not_exist_is_refused_before_rendering_as_the_command_refuses_it(
+        client, tmp_path, monkeypatch):
+    # A node that fails: rendered first, the error would be the farm's.
+    python_node_scene(
+        tmp_path,
+        "import tessera\n\n\nclass N(tessera.Node):\n    outputs = {'out': tessera.Float()}\n\n"
+        "    def __call__(self, ctx):\n        raise RuntimeError('rendered')\n",
+        8, 8,
+    )
+    monkeypatch.chdir(tmp_path)
+    template = "missing/dir/frame_{frame:04}.png"
+    command = subprocess.run([TESSERA, "render", "scene.toml", "--frames", "1-2", "-o", template],
+                             capture_output=True, text=True)
+    message = "cannot write missing/dir/frame_0001.png: directory missing/dir does not exist"
+    assert (command.returncode, command.stderr) == (1, f"error: {message}\n")
+    with pytest.raises(tessera.OutputError) as raised:
+        tessera.dask.render_frames("scene.toml", [1, 2], template, client=client)
+    assert str(raised.value) == message
+    with pytest.raises(tessera.OutputError) as raised:
+        tessera.dask.render_image("scene.toml", output="missing/image.exr", client=client)
+    assert str(raised.value) == "cannot write missing/image.exr: directory missing does not exist"
+    farm = farm_command("scene.toml", "--frames", "1-2", "-o", template, "--workers", "1")
+    assert (farm.returncode, farm.stderr) == (command.returncode, command.stderr)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["node.py", "scene.toml"]
 
 
 def test_the_farm_command_checks_its_arguments_and_output_up_front(tmp_path):
@@ -288,6 +317,7 @@ def test_ctrl_c_stops_the_farm_command_with_one_line(tmp_path):
         node="n",
     )
     out = tmp_path / "out"
+    out.mkdir()
     farm = subprocess.Popen([sys.executable, "-m", "tessera.farm", tmp_path / "scene.toml", "--frames", "1-40", "-o",
                              out / "f_{frame}.png", "--workers", "2", "-q"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)

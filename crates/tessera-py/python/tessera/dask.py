@@ -270,8 +270,9 @@ def _where(key):
 def _output_paths(frames, output):
     """Each frame's file: `output` (a str, bytes or a path) with `{frame}` filled
     in. ValueError for a frame given twice, a template with other fields,
-    or one giving frames the same file; tessera.OutputError for an image
-    format Tessera does not write."""
+    or one giving frames the same file; tessera.OutputError for a file
+    Tessera cannot write (a format it does not write, a folder that does
+    not exist), as the tessera command refuses it."""
     output = os.fsdecode(output)
     seen = set()
     for frame in frames:
@@ -291,13 +292,7 @@ def _output_paths(frames, output):
     if len(set(paths.values())) != len(paths):
         raise ValueError("the output needs {frame} or {frame:04} in its name: frames would overwrite each other")
     for path in sorted(set(paths.values())):
-        extension = os.path.splitext(path)[1][1:]
-        if extension.lower() not in tessera._native._IMAGE_EXTENSIONS:
-            # As the tessera command says it.
-            why = (f"'.{extension}' is not a supported image format" if extension
-                   else "the file name has no extension to choose an image format from")
-            supported = ", ".join(tessera._native._IMAGE_EXTENSIONS)
-            raise tessera.OutputError(f"cannot write {path}: {why} (supported extensions: {supported})")
+        tessera._native._check_output(path)
     return paths
 
 
@@ -343,7 +338,9 @@ def render_frames(scene, frames, output, client=None, threads=1, retries=1, prog
     runs a task that raised again before FarmError (a task whose worker
     died goes to another, up to Dask's allowed-failures). The output is
     checked first: ValueError for a template with fields other than
-    `{frame}`, tessera.OutputError for a format Tessera does not write."""
+    `{frame}`, tessera.OutputError for a file Tessera cannot write (a
+    format it does not write, a folder that does not exist: as the command,
+    it makes no folders)."""
     scene = _as_scene(scene)
     frames = list(frames)
     paths = _output_paths(frames, output)
@@ -355,9 +352,6 @@ def render_frames(scene, frames, output, client=None, threads=1, retries=1, prog
 
         keys = [(frame, None) for frame in frames]
         for (frame, _), image in _results(submit, keys, progress, lambda key: f"frame {key[0]}"):
-            folder = os.path.dirname(paths[frame])
-            if folder:
-                os.makedirs(folder, exist_ok=True)
             tessera.write(image, paths[frame], colorspace=scene.colorspace)
     return [paths[frame] for frame in frames]
 
@@ -366,7 +360,8 @@ def render_image(scene, region_size=256, frame=0, output=None, client=None, thre
     """Renders one frame of `scene` on the cluster, split into regions of
     `region_size` pixels (an edge, or (width, height)), stitched here into
     one tessera.Image: the pixels of a one-machine render. Written to
-    `output` too when given."""
+    `output` too when given, which is checked first as render_frames
+    checks its files."""
     import numpy
 
     scene = _as_scene(scene)
@@ -375,6 +370,7 @@ def render_image(scene, region_size=256, frame=0, output=None, client=None, thre
     if output is not None:
         output = os.fsdecode(output)
         _refuse_overwriting(scene, [output])
+        tessera._native._check_output(output)
     regions = [
         (x, y, min(region_width, width - x), min(region_height, height - y))
         for y in range(0, height, region_height)
