@@ -2025,3 +2025,95 @@ fn a_float_or_vector_images_file_is_read_as_data_whatever_its_colour_space() {
     // A colour is decoded, as before.
     assert!((red("g/col_out") - 0.502_886_5).abs() < 1e-6);
 }
+
+/// A MaterialX 1.37 document: `<parameter>`s in a nodedef, a node graph's
+/// interface and nodes.
+const PARAMETERS_1_37: &str = r#"<?xml version="1.0"?>
+<materialx version="1.37">
+  <nodedef name="ND_scaled_float" node="scaled">
+    <parameter name="by" type="float" value="4" />
+    <input name="in" type="float" value="1" />
+    <output name="out" type="float" />
+  </nodedef>
+  <nodegraph name="NG_scaled_float" nodedef="ND_scaled_float">
+    <multiply name="m" type="float">
+      <input name="in1" type="float" interfacename="in" />
+      <parameter name="in2" type="float" interfacename="by" />
+    </multiply>
+    <output name="out" type="float" nodename="m" />
+  </nodegraph>
+  <nodegraph name="NG">
+    <parameter name="half" type="float" value="0.5" />
+    <scaled name="s" type="float">
+      <parameter name="in" type="float" interfacename="half" />
+    </scaled>
+    <multiply name="m" type="float">
+      <input name="in1" type="float" nodename="s" />
+      <parameter name="in2" type="float" value="0.25" />
+    </multiply>
+    <output name="out" type="float" nodename="m" />
+  </nodegraph>
+</materialx>
+"#;
+
+#[test]
+fn a_parameter_element_reads_as_an_input_as_materialx_upgrades_it() {
+    // 0.5 (the graph's parameter) * 4 (the nodedef's) * 0.25 (the node's):
+    // each parameter left unread would give 0 or 1 here.
+    assert_eq!(
+        render_pixels(PARAMETERS_1_37, "NG/out", "2x1"),
+        vec![[0.5, 0.5, 0.5, 1.0]; 2]
+    );
+}
+
+#[test]
+fn a_parameter_in_a_document_of_materialx_1_38_or_later_is_refused_at_itself() {
+    // MaterialX upgrades the parameters of older documents only.
+    let document = PARAMETERS_1_37.replace("version=\"1.37\"", "version=\"1.38\"");
+    let message =
+        "<parameter> is read in documents before MaterialX 1.38, and this one is version 1.38";
+    assert_document_errors(
+        &document,
+        &[
+            (message, "4:5"),
+            (message, "11:7"),
+            (message, "16:5"),
+            (message, "18:7"),
+        ],
+    );
+    check_document(&document).expect_stderr_has(
+        "help: MaterialX 1.38 made <parameter>s <input>s, upgrading older documents' as it \
+         reads them: write <input> here, or give the document its version",
+    );
+    let document = PARAMETERS_1_37.replace(" version=\"1.37\"", "");
+    assert_document_errors(
+        &document,
+        &[(
+            "<parameter> is read in documents before MaterialX 1.38, and this one gives no \
+             `version` (read as the current one, 1.39)",
+            "4:5",
+        )],
+    );
+}
+
+#[test]
+fn an_unknown_element_in_a_node_is_refused_at_itself_naming_what_a_node_has() {
+    let document = r#"<materialx version="1.39">
+  <nodegraph name="NG">
+    <multiply name="m" type="float">
+      <input name="in1" type="float" value="0.5" />
+      <inptu name="in2" type="float" value="2" />
+    </multiply>
+    <output name="out" type="float" nodename="m" />
+  </nodegraph>
+</materialx>
+"#;
+    assert_document_errors(
+        document,
+        &[("node `m` has an unknown element <inptu>", "5:7")],
+    );
+    check_document(document).expect_stderr_has(
+        "help: a node's elements are <input>, <output> and <token> (and <parameter>, \
+         MaterialX 1.37's input, in a document before 1.38)",
+    );
+}

@@ -117,6 +117,7 @@ pub fn read(text: &str) -> Result<Document, Vec<Diagnostic>> {
         ..Default::default()
     };
     let inherited = Inherited::default().within(&root);
+    let version = Version::of(&root);
     let mut top_names = Names::new("the document");
     for child in root.children().filter(|c| c.is_element()) {
         match child.tag_name().name() {
@@ -134,7 +135,14 @@ pub fn read(text: &str) -> Result<Document, Vec<Diagnostic>> {
                 };
                 let inherited = inherited.within(&child);
                 for element in child.children().filter(|c| c.is_element()) {
-                    add_child(&mut graph, &element, &inherited, &mut names, &mut errors);
+                    add_child(
+                        &mut graph,
+                        &element,
+                        &inherited,
+                        &version,
+                        &mut names,
+                        &mut errors,
+                    );
                 }
                 document.graphs.push(graph);
             }
@@ -172,7 +180,14 @@ pub fn read(text: &str) -> Result<Document, Vec<Diagnostic>> {
                 let mut ports = Scope::default();
                 let mut names = Names::new(format!("nodedef `{}`", name.value));
                 for element in child.children().filter(|c| c.is_element()) {
-                    add_child(&mut ports, &element, &inherited, &mut names, &mut errors);
+                    add_child(
+                        &mut ports,
+                        &element,
+                        &inherited,
+                        &version,
+                        &mut names,
+                        &mut errors,
+                    );
                 }
                 document.nodedefs.push(NodeDef {
                     name,
@@ -182,12 +197,15 @@ pub fn read(text: &str) -> Result<Document, Vec<Diagnostic>> {
                 });
             }
             // Implementations, materials, looks and the like: not images.
+            // Units and geometric properties: definitions, not nodes.
             "implementation" | "typedef" | "look" | "lookgroup" | "collection" | "geominfo"
-            | "propertyset" | "variantset" | "backdrop" | "token" => {}
+            | "propertyset" | "variantset" | "backdrop" | "token" | "unitdef" | "unittypedef"
+            | "geompropdef" | "targetdef" | "attributedef" => {}
             _ => add_child(
                 &mut document.top,
                 &child,
                 &inherited,
+                &version,
                 &mut top_names,
                 &mut errors,
             ),
@@ -320,11 +338,13 @@ fn open_elements(text: &str) -> Open<'_> {
 }
 
 /// Adds an `<input>`, `<output>` or node element to `scope`, its name one
-/// of the scope's `names`.
+/// of the scope's `names`. A `<parameter>` is an input where `version`
+/// reads it so.
 fn add_child(
     scope: &mut Scope,
     element: &roxmltree::Node,
     inherited: &Inherited,
+    version: &Version,
     names: &mut Names,
     errors: &mut Vec<Diagnostic>,
 ) {
@@ -335,6 +355,10 @@ fn add_child(
     names.claim(&name, errors);
     match element.tag_name().name() {
         "input" => scope.inputs.push(port(element, name, inherited)),
+        "parameter" => match version.refuses_parameter(element) {
+            None => scope.inputs.push(port(element, name, inherited)),
+            Some(error) => errors.push(error),
+        },
         "output" => scope.outputs.push(port(element, name, inherited)),
         // Organisation and comments carry no pixels.
         "backdrop" | "comment" | "token" => {}
@@ -342,28 +366,115 @@ fn add_child(
             let inherited = inherited.within(element);
             let start = element.range().start + 1;
             let mut input_names = Names::new(format!("node `{}`", name.value));
+            let mut inputs = Vec::new();
+            for child in element.children().filter(|c| c.is_element()) {
+                match child.tag_name().name() {
+                    "input" => {}
+                    "parameter" => {
+                        if let Some(error) = version.refuses_parameter(&child) {
+                            errors.push(error);
+                            continue;
+                        }
+                    }
+                    // A multi-output node's outputs, which its nodedef gives
+                    // too; tokens, which only name parts of file names.
+                    "output" | "token" => continue,
+                    other => {
+                        errors.push(
+                            Diagnostic::new(
+                                DiagnosticKind::Structure,
+                                format!("node `{}` has an unknown element <{other}>", name.value),
+                                tag_span(&child),
+                            )
+                            .label("this element")
+                            .note(
+                                "a node's elements are <input>, <output> and <token> \
+                                 (and <parameter>, MaterialX 1.37's input, in a document before 1.38)",
+                            ),
+                        );
+                        continue;
+                    }
+                }
+                match attr(&child, "name") {
+                    Some(name) => {
+                        input_names.claim(&name, errors);
+                        inputs.push(port(&child, name, &inherited));
+                    }
+                    None => errors.push(unnamed(&child)),
+                }
+            }
             scope.nodes.push(Element {
                 category: Spanned::new(category.to_string(), start..start + category.len()),
                 name,
                 type_name: attr(element, "type"),
                 nodedef: attr(element, "nodedef"),
-                inputs: (element.children())
-                    .filter(|c| c.is_element() && c.tag_name().name() == "input")
-                    .filter_map(|c| match attr(&c, "name") {
-                        Some(name) => {
-                            input_names.claim(&name, errors);
-                            Some(port(&c, name, &inherited))
-                        }
-                        None => {
-                            errors.push(unnamed(&c));
-                            None
-                        }
-                    })
-                    .collect(),
+                inputs,
             });
         }
     }
 }
+
+/// A document's MaterialX version: its `version`, or (none given) the
+/// current one, as MaterialX reads it.
+struct Version {
+    /// The major and minor numbers; None for a `version` they cannot be
+    /// read from.
+    number: Option<(u32, u32)>,
+    attr: Option<Attr>,
+}
+
+impl Version {
+    fn of(root: &roxmltree::Node) -> Version {
+        let attr = attr(root, "version");
+        let number = match &attr {
+            Some(version) => {
+                let mut parts = version.value.trim().split('.').map(str::parse::<u32>);
+                match (parts.next(), parts.next(), parts.next()) {
+                    (Some(Ok(major)), Some(Ok(minor)), None) => Some((major, minor)),
+                    _ => None,
+                }
+            }
+            None => Some(CURRENT_VERSION),
+        };
+        Version { number, attr }
+    }
+
+    /// None if `parameter`, a `<parameter>`, is read as an input: in a
+    /// document before 1.38, whose parameters MaterialX's
+    /// Document::upgradeVersion makes inputs (1.37 to 1.38); else the error
+    /// refusing it (MaterialX would leave it unread).
+    fn refuses_parameter(&self, parameter: &roxmltree::Node) -> Option<Diagnostic> {
+        if self
+            .number
+            .is_some_and(|(major, minor)| major == 1 && minor < 38)
+        {
+            return None;
+        }
+        let this_one = match &self.attr {
+            Some(version) => format!("this one is version {}", version.value),
+            None => {
+                let (major, minor) = CURRENT_VERSION;
+                format!("this one gives no `version` (read as the current one, {major}.{minor})")
+            }
+        };
+        let mut error = Diagnostic::new(
+            DiagnosticKind::Structure,
+            format!("<parameter> is read in documents before MaterialX 1.38, and {this_one}"),
+            tag_span(parameter),
+        )
+        .label("this parameter");
+        if let Some(version) = &self.attr {
+            error = error.related(version.span.clone(), "the document's version");
+        }
+        Some(error.note(
+            "MaterialX 1.38 made <parameter>s <input>s, upgrading older documents' \
+             as it reads them: write <input> here, or give the document its version",
+        ))
+    }
+}
+
+/// The MaterialX version Tessera reads (its library's: 1.39.5).
+const CURRENT_VERSION: (u32, u32) = (1, 39);
 
 fn port(element: &roxmltree::Node, name: Attr, inherited: &Inherited) -> Port {
     let Inherited {
