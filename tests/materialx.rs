@@ -2117,3 +2117,42 @@ fn an_unknown_element_in_a_node_is_refused_at_itself_naming_what_a_node_has() {
          MaterialX 1.37's input, in a document before 1.38)",
     );
 }
+
+#[test]
+fn the_time_nodes_fps_is_accepted_and_changes_nothing_as_in_materialx() {
+    // MaterialX 1.39.5's ND_time_float has an `fps` its implementation does
+    // not read (its GLSL gives u_time): time is still the frame over the
+    // scene's fps, 24.
+    let document = |fps: &str| {
+        format!(
+            "<materialx version=\"1.39\">\n  <nodegraph name=\"NG\">\n    <time name=\"t\" type=\"float\">{fps}</time>\n    \
+             <output name=\"out\" type=\"float\" nodename=\"t\" />\n  </nodegraph>\n</materialx>\n"
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let pixel = |fps: &str| {
+        std::fs::write(dir.path().join("doc.mtlx"), document(fps)).unwrap();
+        let args = [
+            "render", "doc.mtlx", "--size", "2x2", "--frame", "12", "-o", "out.exr",
+        ];
+        tessera_in(dir.path(), &args).expect_code(0);
+        let image = image::open(dir.path().join("out.exr"))
+            .unwrap()
+            .to_rgba32f();
+        image.get_pixel(1, 1).0
+    };
+    assert_eq!(pixel(""), [0.5, 0.5, 0.5, 1.0]);
+    assert_eq!(
+        pixel(r#"<input name="fps" type="float" value="30" />"#),
+        [0.5, 0.5, 0.5, 1.0]
+    );
+    // Its value is still read as a float, and its connection followed.
+    assert_document_errors(
+        &document(r#"<input name="fps" type="float" value="fast" />"#),
+        &[("a float is a number, not \"fast\"", "3:71")],
+    );
+    assert_document_errors(
+        &document(r#"<input name="fps" type="float" nodename="rate" />"#),
+        &[("there is no node `rate` here", "3:74")],
+    );
+}

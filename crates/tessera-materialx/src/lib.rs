@@ -251,6 +251,14 @@ pub const SIGNATURE_DEFAULTS: &[(&str, &str, f64)] = &[
     ("ND_ifequal_booleanI", "value1", 1.0),
 ];
 
+/// Inputs of MaterialX's nodedefs that its own implementations do not read,
+/// by nodedef: accepted with any value of their type, to no effect.
+pub const UNUSED_INPUTS: &[(&str, &str)] = &[
+    // Its nodedef calls fps "an unused input, to be removed in a future
+    // specification version"; 1.39.5's GLSL gives `u_time`.
+    ("ND_time_float", "fps"),
+];
+
 /// The MaterialX standard nodes Tessera renders through the graphs that
 /// define them in MaterialX's standard library (`stdlib_ng.mtlx`, each of
 /// their nodes a native one, evaluated a tile at a time), with the

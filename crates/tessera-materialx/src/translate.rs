@@ -1021,6 +1021,16 @@ impl<'d> Translator<'d> {
                 self.report(place, diagnostic);
                 continue;
             }
+            let unused = declared.is_some_and(|d| {
+                (crate::UNUSED_INPUTS.iter())
+                    .any(|(nodedef, name)| d.name.value == *nodedef && input.name.value == *name)
+            });
+            if spec.find_input(&input.name.value).is_none() && unused {
+                // Its value or connection is checked, then left out: the
+                // pixels are MaterialX's without it.
+                self.source(place, input);
+                continue;
+            }
             if spec.find_input(&input.name.value).is_none()
                 && self.is_default(place, input, declared)
             {
