@@ -2156,3 +2156,84 @@ fn the_time_nodes_fps_is_accepted_and_changes_nothing_as_in_materialx() {
         &[("there is no node `rate` here", "3:74")],
     );
 }
+
+#[test]
+fn each_convert_nodes_materialx_lists_renders_and_no_other_is_read() {
+    let listing = tessera(&["nodes", "--materialx"])
+        .expect_code(0)
+        .stdout
+        .clone();
+    let line = (listing.lines())
+        .find_map(|l| l.strip_prefix("convert: "))
+        .unwrap_or_else(|| panic!("no convert in\n{listing}"));
+    let listed: Vec<&str> = line.split(", ").collect();
+    // Those MaterialX's library defines that render, from integers and booleans too.
+    for nodedef in ["ND_convert_integer_color3", "ND_convert_boolean_vector4"] {
+        assert!(listed.contains(&nodedef), "{nodedef} not in {line}");
+    }
+    let value = |ty: &str| match ty {
+        "float" => "0.5",
+        "integer" => "3",
+        "boolean" => "true",
+        "vector2" => "0.5, 0.25",
+        "vector3" | "color3" => "0.5, 0.25, 0.125",
+        _ => "0.5, 0.25, 0.125, 1",
+    };
+    let graph = |from: &str, to: &str| {
+        format!(
+            "  <nodegraph name=\"{from}_{to}\">\n    <convert name=\"c\" type=\"{to}\">\n      \
+             <input name=\"in\" type=\"{from}\" value=\"{}\" />\n    </convert>\n    \
+             <output name=\"out\" type=\"{to}\" nodename=\"c\" />\n  </nodegraph>\n",
+            value(from)
+        )
+    };
+    let types = [
+        "float", "integer", "boolean", "vector2", "vector3", "vector4", "color3", "color4",
+    ];
+    let (mut renders, mut refused, mut unlisted) = (String::new(), String::new(), Vec::new());
+    for from in types {
+        for to in types {
+            match listed.contains(&format!("ND_convert_{from}_{to}").as_str()) {
+                true => renders.push_str(&graph(from, to)),
+                false => {
+                    refused.push_str(&graph(from, to));
+                    unlisted.push((from, to));
+                }
+            }
+        }
+    }
+    assert_eq!(unlisted.len(), 64 - listed.len());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("listed.mtlx"),
+        format!("<materialx version=\"1.39\">\n{renders}</materialx>\n"),
+    )
+    .unwrap();
+    for signature in &listed {
+        let output = format!("{}/out", signature.strip_prefix("ND_convert_").unwrap());
+        let args = [
+            "render",
+            "listed.mtlx",
+            "--output",
+            &output,
+            "--size",
+            "1x1",
+            "-o",
+            "out.exr",
+        ];
+        tessera_in(dir.path(), &args).expect_code(0);
+    }
+    std::fs::write(
+        dir.path().join("unlisted.mtlx"),
+        format!("<materialx version=\"1.39\">\n{refused}</materialx>\n"),
+    )
+    .unwrap();
+    let run = tessera_in(dir.path(), &["check", "unlisted.mtlx"]);
+    run.expect_code(2);
+    for (from, to) in unlisted {
+        run.expect_stderr_has(&format!(
+            "error: a convert from {from} to {to} is not supported\n"
+        ));
+    }
+    run.expect_stderr_has(&format!("help: Tessera renders {line}\n"));
+}

@@ -208,7 +208,9 @@ const COMPARED_EQUAL: &[&str] = &[
 /// Functions MaterialX defines on floats and vectors only.
 const VECTORS: &[&str] = &["float", "vector2", "vector3", "vector4"];
 /// `convert`'s signatures: from the first type to the second (rendered by
-/// a constant, or a separate and a combine node).
+/// a constant, or a separate and a combine node; from an integer or a
+/// boolean, which are floats in Tessera, by a constant, an add or an
+/// ifequal). The reader renders these and refuses any other.
 const CONVERSIONS: &[&str] = &[
     "float_color3",
     "float_color4",
@@ -235,6 +237,20 @@ const CONVERSIONS: &[&str] = &[
     "vector4_color4",
     "vector4_vector2",
     "vector4_vector3",
+    "integer_float",
+    "integer_color3",
+    "integer_color4",
+    "integer_vector2",
+    "integer_vector3",
+    "integer_vector4",
+    "integer_boolean",
+    "boolean_float",
+    "boolean_color3",
+    "boolean_color4",
+    "boolean_vector2",
+    "boolean_vector3",
+    "boolean_vector4",
+    "boolean_integer",
 ];
 /// The defaults MaterialX signatures give inputs that one Tessera node
 /// shares across signatures, where the node's own default is another

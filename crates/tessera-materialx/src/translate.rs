@@ -1439,12 +1439,33 @@ impl<'d> Translator<'d> {
             );
             return Vec::new();
         };
+        // The signatures `tessera nodes --materialx` lists, and no other.
+        let signature = format!("{}_{}", from.value, to.value);
+        let signatures = signatures_of("convert").expect("a supported node");
+        if !signatures.contains(&signature.as_str()) {
+            let nodedefs: Vec<String> = (signatures.iter())
+                .map(|s| nodedef_name("convert", s))
+                .collect();
+            self.report(
+                place,
+                Diagnostic::new(
+                    DiagnosticKind::WrongType,
+                    format!(
+                        "a convert from {} to {} is not supported",
+                        from.value, to.value
+                    ),
+                    to.span.clone(),
+                )
+                .label("this type")
+                .note(format!("Tessera renders {}", nodedefs.join(", "))),
+            );
+            return Vec::new();
+        }
         // An integer or a boolean is a float holding its value (1 for
         // true): a constant one becomes its float, widened; a per-sample one
         // is widened by adding 0 (which also makes ceil's -0 the 0 an int
         // converts to). An integer made a boolean is whether it is not 0.
-        let whole = |ty: &str| matches!(ty, "integer" | "boolean");
-        if whole(&from.value) && (channels(&to.value).is_some() || whole(&to.value)) {
+        if matches!(from.value.as_str(), "integer" | "boolean") {
             let to_boolean = to.value == "boolean" && from.value == "integer";
             let id = self.id(place, &element.name);
             let spanned = |text: &str| Spanned::new(text.to_string(), at.clone());
@@ -1482,22 +1503,6 @@ impl<'d> Translator<'d> {
                 )],
             };
         }
-        if channels(&from.value).is_none() || channels(&to.value).is_none() {
-            self.report(
-                place,
-                Diagnostic::new(
-                    DiagnosticKind::WrongType,
-                    format!(
-                        "a convert from {} to {} is not supported",
-                        from.value, to.value
-                    ),
-                    to.span.clone(),
-                )
-                .label("this type")
-                .note("convert between float, vector2, vector3, color3 and color4"),
-            );
-            return Vec::new();
-        };
         let Some(value) = self.source(place, input) else {
             return Vec::new();
         };
