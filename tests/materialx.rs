@@ -2237,3 +2237,40 @@ fn each_convert_nodes_materialx_lists_renders_and_no_other_is_read() {
     }
     run.expect_stderr_has(&format!("help: Tessera renders {line}\n"));
 }
+
+#[test]
+fn an_xi_include_is_read_without_its_prefix_declared_as_materialx_reads_it() {
+    // MaterialX (pugixml) reads `xi:include` as a name, declared or not, and
+    // writes it undeclared.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("double.mtlx"),
+        format!("<materialx>\n{DOUBLE}</materialx>\n"),
+    )
+    .unwrap();
+    let document = |declared: &str, href: &str| {
+        format!(
+            "<materialx{declared}>\n  <xi:include href=\"{href}\" />\n  \
+             <nodegraph name=\"main\">\n    <double name=\"d\" type=\"float\" />\n    \
+             <output name=\"out\" type=\"float\" nodename=\"d\" />\n  </nodegraph>\n</materialx>\n"
+        )
+    };
+    let hash = |text: String| {
+        std::fs::write(dir.path().join("doc.mtlx"), text).unwrap();
+        let args = ["render", "doc.mtlx", "--size", "4x4", "-o", "out.png"];
+        tessera_in(dir.path(), &args).expect_code(0).pixel_hash()
+    };
+    let declared = " xmlns:xi=\"http://www.w3.org/2001/XInclude\"";
+    assert_eq!(
+        hash(document("", "double.mtlx")),
+        hash(document(declared, "double.mtlx"))
+    );
+    // A path that is not a file is still refused at its href.
+    std::fs::write(dir.path().join("doc.mtlx"), document("", "/dev/zero")).unwrap();
+    tessera_in(dir.path(), &["check", "doc.mtlx"])
+        .expect_code(2)
+        .expect_stderr_start(
+            "error: cannot include /dev/zero: it is not a regular file (a directory, FIFO, \
+             socket or device)\n  ┌─ doc.mtlx:2:21\n",
+        );
+}

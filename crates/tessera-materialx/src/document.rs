@@ -90,12 +90,18 @@ pub struct Port {
 
 /// Parses `text` as a MaterialX document.
 pub fn read(text: &str) -> Result<Document, Vec<Diagnostic>> {
-    let options = roxmltree::ParsingOptions {
-        allow_dtd: false,
-        ..Default::default()
-    };
-    let xml = roxmltree::Document::parse_with_options(text, options)
-        .map_err(|e| vec![xml_error(text, &e)])?;
+    // MaterialX (pugixml, blind to namespaces) reads `<xi:include>` whether
+    // or not the document declares `xmlns:xi`, and writes it undeclared;
+    // roxmltree refuses an undeclared prefix: the tags are read unprefixed.
+    let unprefixed;
+    let xml = match parse(text) {
+        Err(roxmltree::Error::UnknownNamespace(prefix, _)) if prefix == "xi" => {
+            unprefixed = without_xi_prefix(text);
+            parse(&unprefixed)
+        }
+        parsed => parsed,
+    }
+    .map_err(|e| vec![xml_error(text, &e)])?;
     let root = xml.root_element();
     let mut errors = Vec::new();
     if root.tag_name().name() != "materialx" {
@@ -215,6 +221,42 @@ pub fn read(text: &str) -> Result<Document, Vec<Diagnostic>> {
         true => Ok(document),
         false => Err(errors),
     }
+}
+
+fn parse(text: &str) -> Result<roxmltree::Document<'_>, roxmltree::Error> {
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: false,
+        ..Default::default()
+    };
+    roxmltree::Document::parse_with_options(text, options)
+}
+
+/// `text` with each tag of prefix `xi` written without it, as long as it
+/// was (`<xi:include href` as `<include    href`): every place in the text
+/// stays where it was, so errors are located in the document as written.
+/// A `<` is markup or inside a comment, CDATA section or processing
+/// instruction (never in a value), which are not read.
+fn without_xi_prefix(text: &str) -> String {
+    let mut unprefixed = String::with_capacity(text.len());
+    let mut at = 0;
+    while let Some(found) = text[at..].find("xi:") {
+        let prefix = at + found;
+        let name_start = prefix + "xi:".len();
+        unprefixed.push_str(&text[at..prefix]);
+        if !(text[..prefix].ends_with('<') || text[..prefix].ends_with("</")) {
+            unprefixed.push_str("xi:");
+            at = name_start;
+            continue;
+        }
+        let name_end = (text[name_start..]
+            .find(|c: char| c.is_whitespace() || c == '/' || c == '>'))
+        .map_or(text.len(), |end| name_start + end);
+        unprefixed.push_str(&text[name_start..name_end]);
+        unprefixed.push_str("   ");
+        at = name_end;
+    }
+    unprefixed.push_str(&text[at..]);
+    unprefixed
 }
 
 /// roxmltree's error `e` about `text`, located where it is: a document cut
@@ -678,6 +720,27 @@ mod tests {
         assert_eq!(
             errors[0].message,
             "not well-formed XML: the document ends inside the tag <nodegraph>"
+        );
+    }
+
+    #[test]
+    fn an_undeclared_xi_prefix_is_read_away_keeping_every_place() {
+        let text = "<materialx>\n  <!-- xi: -->\n  <xi:include href=\"a.mtlx\"/>\n  <xi:include href=\"b.mtlx\"></xi:include>\n</materialx>";
+        let unprefixed = without_xi_prefix(text);
+        assert_eq!(
+            unprefixed,
+            "<materialx>\n  <!-- xi: -->\n  <include    href=\"a.mtlx\"/>\n  <include    href=\"b.mtlx\"></include   >\n</materialx>"
+        );
+        let document = read(text).unwrap();
+        let hrefs: Vec<&str> = (document.includes.iter())
+            .map(|href| &text[href.span.clone()])
+            .collect();
+        assert_eq!(hrefs, ["a.mtlx", "b.mtlx"]);
+        // Another undeclared prefix is still refused.
+        let errors = read("<materialx><ns:include href='a.mtlx'/></materialx>").unwrap_err();
+        assert_eq!(
+            errors[0].message,
+            "not well-formed XML: an unknown namespace prefix 'ns' at 1:13"
         );
     }
 
