@@ -2274,3 +2274,45 @@ fn an_xi_include_is_read_without_its_prefix_declared_as_materialx_reads_it() {
              socket or device)\n  ┌─ doc.mtlx:2:21\n",
         );
 }
+
+#[test]
+fn an_input_of_a_type_no_nodedef_gives_is_refused_with_the_documents_other_errors() {
+    // No nodedef fits `a` (ND_add_float's in1 is a float): MaterialX finds
+    // none for it. Tessera read the integer as its float and rendered 3;
+    // the two mistakes are told together.
+    let document = r#"<materialx version="1.39">
+  <nodegraph name="NG">
+    <add name="a" type="float">
+      <input name="in1" type="integer" value="3" />
+    </add>
+    <add name="c" type="color3">
+      <input name="in2" type="vector3" value="1, 1, 1" />
+    </add>
+    <multiply name="m" type="float">
+      <input name="in1" type="float" nodename="a" />
+      <input name="in2" type="float" value="x" />
+    </multiply>
+    <output name="out" type="float" nodename="m" />
+    <output name="out_c" type="color3" nodename="c" />
+  </nodegraph>
+</materialx>
+"#;
+    assert_document_errors(
+        document,
+        &[
+            (
+                "input `in1` is of type integer, but ND_add_float's is of type float",
+                "4:31",
+            ),
+            ("a float is a number, not \"x\"", "11:45"),
+        ],
+    );
+    check_document(document)
+        .expect_stderr_has(
+            "error: input `in2` is of type vector3, but ND_add_color3's is of type color3, \
+             ND_add_color3FA's of type float\n",
+        )
+        .expect_stderr_has(
+            "help: no nodedef of `add` fits this node's inputs: MaterialX would find none for it\n",
+        );
+}

@@ -60,13 +60,7 @@ impl<'d> Definitions<'d> {
         let fits = |def: &NodeDef| match &element.nodedef {
             Some(name) => def.name.value == name.value,
             None => {
-                def.node == element.category.value
-                    && element.type_name.as_ref().is_none_or(|ty| {
-                        let output = def.outputs.first().and_then(|o| o.type_name.as_ref());
-                        let multiple = def.outputs.len() > 1;
-                        output.is_some_and(|o| o.value == ty.value)
-                            || (multiple && ty.value == "multioutput")
-                    })
+                of_type(def, element)
                     && element.inputs.iter().all(|input| {
                         let declared = def.inputs.iter().find(|i| i.name.value == input.name.value);
                         declared.is_some_and(|d| match (&d.type_name, &input.type_name) {
@@ -81,6 +75,15 @@ impl<'d> Definitions<'d> {
             .find(|def| fits(def))
     }
 
+    /// The nodedefs of `element`'s category whose output type is the
+    /// element's (any, if it gives none), whatever its inputs.
+    pub fn of_type(&self, element: &Element) -> Vec<&'d NodeDef> {
+        (self.documents.iter())
+            .flat_map(|d| &d.nodedefs)
+            .filter(|def| of_type(def, element))
+            .collect()
+    }
+
     /// The graph defining `element` (by its [`Definitions::nodedef`]).
     pub fn definition(&self, element: &Element) -> Option<Definition<'d>> {
         let nodedef = self.nodedef(element)?;
@@ -91,6 +94,17 @@ impl<'d> Definitions<'d> {
             .find(implements)?;
         Some(Definition { nodedef, graph })
     }
+}
+
+/// Whether `def` defines `element`'s category with its output type (any,
+/// if it gives none).
+fn of_type(def: &NodeDef, element: &Element) -> bool {
+    def.node == element.category.value
+        && element.type_name.as_ref().is_none_or(|ty| {
+            let output = def.outputs.first().and_then(|o| o.type_name.as_ref());
+            let multiple = def.outputs.len() > 1;
+            output.is_some_and(|o| o.value == ty.value) || (multiple && ty.value == "multioutput")
+        })
 }
 
 #[cfg(test)]

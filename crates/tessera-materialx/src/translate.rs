@@ -979,6 +979,9 @@ impl<'d> Translator<'d> {
         if let (Some(_), Some(nodedef)) = (&element.nodedef, declared) {
             self.check_declared_types(place, element, nodedef);
         }
+        if element.nodedef.is_none() && declared.is_none() {
+            self.check_undeclared_types(place, element);
+        }
         if category.value == "extract" {
             self.check_extract_index(place, element, declared);
         }
@@ -1190,6 +1193,53 @@ impl<'d> Translator<'d> {
                 .label("this type");
                 self.report(place, diagnostic);
             }
+        }
+    }
+
+    /// Reports each input of `element`, which no nodedef fits, whose `type`
+    /// no nodedef of its category and type gives that input: MaterialX finds
+    /// no nodedef for the node (`ND_add_float` has no color3 `in1`). An
+    /// input none of them has is told by the graph compiler.
+    fn check_undeclared_types(&mut self, place: Place, element: &Element) {
+        let nodedefs = self.definitions.of_type(element);
+        for input in &element.inputs {
+            let Some(given) = &input.type_name else {
+                continue;
+            };
+            let declared: Vec<(&str, &str)> = (nodedefs.iter())
+                .filter_map(|d| {
+                    let declared = d.inputs.iter().find(|i| i.name.value == input.name.value)?;
+                    Some((
+                        d.name.value.as_str(),
+                        declared.type_name.as_ref()?.value.as_str(),
+                    ))
+                })
+                .collect();
+            if declared.is_empty() || declared.iter().any(|(_, ty)| *ty == given.value) {
+                continue;
+            }
+            let types: Vec<String> = (declared.iter().enumerate())
+                .map(|(k, (nodedef, ty))| match k {
+                    0 => format!("{nodedef}'s is of type {ty}"),
+                    _ => format!("{nodedef}'s of type {ty}"),
+                })
+                .collect();
+            let diagnostic = Diagnostic::new(
+                DiagnosticKind::WrongType,
+                format!(
+                    "input `{}` is of type {}, but {}",
+                    input.name.value,
+                    given.value,
+                    types.join(", ")
+                ),
+                given.span.clone(),
+            )
+            .label("this type")
+            .note(format!(
+                "no nodedef of `{}` fits this node's inputs: MaterialX would find none for it",
+                element.category.value
+            ));
+            self.report(place, diagnostic);
         }
     }
 
