@@ -2097,6 +2097,20 @@ fn a_parameter_in_a_document_of_materialx_1_38_or_later_is_refused_at_itself() {
 }
 
 #[test]
+fn a_materialx_1_37_material_element_is_skipped_as_materials_are() {
+    // Before 1.38 a material was an element of <shaderref>s, not a node
+    // (MaterialX's TestSuite upgrade/syntax_1_37.mtlx).
+    let document = PARAMETERS_1_37.replace(
+        "</materialx>",
+        "  <material name=\"M\">\n    <shaderref name=\"s\" node=\"standard_surface\" />\n  </material>\n</materialx>",
+    );
+    assert_eq!(
+        render_pixels(&document, "NG/out", "1x1"),
+        vec![[0.5, 0.5, 0.5, 1.0]]
+    );
+}
+
+#[test]
 fn an_unknown_element_in_a_node_is_refused_at_itself_naming_what_a_node_has() {
     let document = r#"<materialx version="1.39">
   <nodegraph name="NG">

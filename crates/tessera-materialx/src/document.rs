@@ -202,11 +202,12 @@ pub fn read(text: &str) -> Result<Document, Vec<Diagnostic>> {
                     outputs: ports.outputs,
                 });
             }
-            // Implementations, materials, looks and the like: not images.
-            // Units and geometric properties: definitions, not nodes.
-            "implementation" | "typedef" | "look" | "lookgroup" | "collection" | "geominfo"
-            | "propertyset" | "variantset" | "backdrop" | "token" | "unitdef" | "unittypedef"
-            | "geompropdef" | "targetdef" | "attributedef" => {}
+            // Implementations, materials (a document before 1.38 has
+            // <material> elements, of <shaderref>s), looks and the like: not
+            // images. Units and geometric properties: definitions, not nodes.
+            "implementation" | "typedef" | "material" | "look" | "lookgroup" | "collection"
+            | "geominfo" | "propertyset" | "variantset" | "backdrop" | "token" | "unitdef"
+            | "unittypedef" | "geompropdef" | "targetdef" | "attributedef" => {}
             _ => add_child(
                 &mut document.top,
                 &child,
