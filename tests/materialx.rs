@@ -2111,6 +2111,40 @@ fn a_materialx_1_37_material_element_is_skipped_as_materials_are() {
 }
 
 #[test]
+fn channels_of_a_document_before_materialx_1_39_are_refused_not_ignored() {
+    // MaterialX 1.39 replaces a 1.38 document's `channels` by nodes; they
+    // were left unread, so "bgr" gave the colour unswizzled.
+    let document = |version: &str| {
+        format!(
+            "<materialx version=\"{version}\">\n  <nodegraph name=\"NG\">\n    \
+             <constant name=\"c\" type=\"color3\">\n      \
+             <input name=\"value\" type=\"color3\" value=\"0.25, 0.5, 1\" />\n    </constant>\n    \
+             <dot name=\"d\" type=\"color3\">\n      \
+             <input name=\"in\" type=\"color3\" nodename=\"c\" channels=\"bgr\" />\n    </dot>\n    \
+             <output name=\"out\" type=\"color3\" nodename=\"d\" />\n  </nodegraph>\n</materialx>\n"
+        )
+    };
+    for version in ["1.38", "1.37"] {
+        assert_document_errors(
+            &document(version),
+            &[(
+                "`channels` is not supported: MaterialX replaces it by nodes in a document before 1.39",
+                "7:61",
+            )],
+        );
+    }
+    check_document(document("1.38")).expect_stderr_has(
+        "help: write the nodes that read these channels (extract, convert, separate, combine), \
+         as a MaterialX 1.39 document does\n",
+    );
+    // MaterialX 1.39 reads no `channels`, and neither does Tessera.
+    assert_eq!(
+        render_pixels(&document("1.39"), "NG/out", "1x1"),
+        vec![[0.25, 0.5, 1.0, 1.0]]
+    );
+}
+
+#[test]
 fn an_unknown_element_in_a_node_is_refused_at_itself_naming_what_a_node_has() {
     let document = r#"<materialx version="1.39">
   <nodegraph name="NG">

@@ -397,12 +397,18 @@ fn add_child(
     };
     names.claim(&name, errors);
     match element.tag_name().name() {
-        "input" => scope.inputs.push(port(element, name, inherited)),
+        "input" => scope
+            .inputs
+            .push(port(element, name, inherited, version, errors)),
         "parameter" => match version.refuses_parameter(element) {
-            None => scope.inputs.push(port(element, name, inherited)),
+            None => scope
+                .inputs
+                .push(port(element, name, inherited, version, errors)),
             Some(error) => errors.push(error),
         },
-        "output" => scope.outputs.push(port(element, name, inherited)),
+        "output" => scope
+            .outputs
+            .push(port(element, name, inherited, version, errors)),
         // Organisation and comments carry no pixels.
         "backdrop" | "comment" | "token" => {}
         category => {
@@ -441,7 +447,7 @@ fn add_child(
                 match attr(&child, "name") {
                     Some(name) => {
                         input_names.claim(&name, errors);
-                        inputs.push(port(&child, name, &inherited));
+                        inputs.push(port(&child, name, &inherited, version, errors));
                     }
                     None => errors.push(unnamed(&child)),
                 }
@@ -514,12 +520,49 @@ impl Version {
              as it reads them: write <input> here, or give the document its version",
         ))
     }
+
+    /// The error refusing the `channels` of `port` (a swizzle: "rrr") in a
+    /// document before 1.39, which MaterialX's Document::upgradeVersion
+    /// replaces by nodes (1.38 to 1.39) Tessera does not make; None where
+    /// it has none, or in a later document, whose `channels` MaterialX
+    /// does not read either.
+    fn refuses_channels(&self, port: &roxmltree::Node) -> Option<Diagnostic> {
+        let channels = attr(port, "channels")?;
+        if !self
+            .number
+            .is_some_and(|(major, minor)| major == 1 && minor < 39)
+        {
+            return None;
+        }
+        Some(
+            Diagnostic::new(
+                DiagnosticKind::Structure,
+                "`channels` is not supported: MaterialX replaces it by nodes in a document \
+                 before 1.39",
+                channels.span,
+            )
+            .label("these channels")
+            .note(
+                "write the nodes that read these channels (extract, convert, separate, \
+                 combine), as a MaterialX 1.39 document does",
+            ),
+        )
+    }
 }
 
 /// The MaterialX version Tessera reads (its library's: 1.39.5).
 const CURRENT_VERSION: (u32, u32) = (1, 39);
 
-fn port(element: &roxmltree::Node, name: Attr, inherited: &Inherited) -> Port {
+/// An `<input>` or `<output>` (or an input's `<parameter>`); its
+/// `channels` is reported where `version` refuses it.
+fn port(
+    element: &roxmltree::Node,
+    name: Attr,
+    inherited: &Inherited,
+    version: &Version,
+    errors: &mut Vec<Diagnostic>,
+) -> Port {
+    errors.extend(version.refuses_channels(element));
     let Inherited {
         fileprefix,
         colorspace,
