@@ -297,6 +297,16 @@ fn a_negative_number_is_refused_by_what_it_is_given_to() {
             "-3",
             "error: invalid value '-3' for '--seed <N>': -3 is not in 0..=4294967295",
         ),
+        (
+            "--region",
+            "-1,0,4,4",
+            "error: invalid value '-1,0,4,4' for '--region <X,Y,W,H>': X must be a whole number of pixels, not \"-1\"",
+        ),
+        (
+            "--size",
+            "-4x4",
+            "error: invalid value '-4x4' for '--size <WxH>': \"-4x4\" is not a size: write WIDTHxHEIGHT, such as 1024x768",
+        ),
     ] {
         let run = tessera(&["render", scene, "-o", "/dev/null/x.png", option, value]);
         run.expect_code(2).expect_stderr_start(message);
@@ -385,4 +395,79 @@ fn an_output_that_is_a_symbolic_link_is_written_through_and_stays_a_link() {
             .unwrap()
             .contains("[nodes.")
     );
+}
+
+/// Found by a review of the change that writes outputs through their
+/// links: a link to a file the scene reads overwrote it, where `-o` naming
+/// that file is refused; a link into a missing folder, or a loop, failed
+/// only once the frames before it were written; convert replaced a
+/// read-only file that render refuses to.
+#[cfg(unix)]
+#[test]
+fn an_output_linked_to_an_input_a_missing_folder_or_a_read_only_file_is_refused_before_rendering() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("node.py"),
+        "import tessera\n\n\nclass N(tessera.Node):\n    outputs = {\"out\": tessera.Float()}\n    \
+         pure = True\n\n    def __call__(self, ctx):\n        return 0.5\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("scene.toml"),
+        crate::util::python_node_scene(8, 8, "node.py", ""),
+    )
+    .unwrap();
+    symlink("node.py", dir.path().join("latest.png")).unwrap();
+    let run = tessera_in(dir.path(), &["render", "scene.toml", "-o", "latest.png"]);
+    run.expect_code(2).expect_stderr_start(
+        "error: the output latest.png is the file node `py` reads (node.py); it would be overwritten.",
+    );
+    assert!(
+        std::fs::read_to_string(dir.path().join("node.py"))
+            .unwrap()
+            .starts_with("import tessera")
+    );
+
+    std::fs::create_dir(dir.path().join("frames")).unwrap();
+    symlink("missing/f_2.png", dir.path().join("frames/f_2.png")).unwrap();
+    let run = tessera_in(
+        dir.path(),
+        &[
+            "render",
+            "scene.toml",
+            "--frames",
+            "1-3",
+            "-o",
+            "frames/f_{frame}.png",
+        ],
+    );
+    run.expect_code(1).expect_stderr_start(
+        "error: cannot write frames/f_2.png: directory frames/missing does not exist",
+    );
+    assert_eq!(files_in(&dir.path().join("frames")), ["f_2.png"]);
+
+    symlink("loop_b.png", dir.path().join("loop_a.png")).unwrap();
+    symlink("loop_a.png", dir.path().join("loop_b.png")).unwrap();
+    let run = tessera_in(dir.path(), &["render", "scene.toml", "-o", "loop_a.png"]);
+    run.expect_code(1).expect_stderr_start(
+        "error: cannot write loop_a.png: Too many levels of symbolic links (os error 40)",
+    );
+
+    let kept = dir.path().join("kept.toml");
+    std::fs::write(&kept, "old").unwrap();
+    let mut permissions = std::fs::metadata(&kept).unwrap().permissions();
+    permissions.set_readonly(true);
+    std::fs::set_permissions(&kept, permissions).unwrap();
+    let document = root().join("tests/materialx/pattern.mtlx");
+    let run = tessera_in(
+        dir.path(),
+        &["convert", document.to_str().unwrap(), "-o", "kept.toml"],
+    );
+    run.expect_code(1);
+    assert_eq!(
+        run.stderr,
+        "error: cannot write kept.toml: it is read-only; not replaced (make it writable, or remove it)\n"
+    );
+    assert_eq!(std::fs::read_to_string(&kept).unwrap(), "old");
 }

@@ -998,7 +998,12 @@ fn lines_printed_under_the_progress_bar_begin_their_own_line() {
         (16, 64),
         "",
     );
-    for workers in ["threads", "processes"] {
+    // The bar drawn by the supervisor, or by the render itself.
+    for (workers, supervise) in [
+        ("threads", "--timeout=60"),
+        ("processes", "--timeout=60"),
+        ("threads", "--no-supervise"),
+    ] {
         let args = [
             "render",
             "scene.toml",
@@ -1010,6 +1015,7 @@ fn lines_printed_under_the_progress_bar_begin_their_own_line() {
             "1",
             "--python-workers",
             workers,
+            supervise,
         ];
         let (code, printed) = at_a_terminal(dir.path(), &args, "").expect("the render ended");
         assert_eq!(code, 3, "{printed}");

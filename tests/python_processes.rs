@@ -643,4 +643,27 @@ fn memory_a_node_frees_is_kept_for_its_next_tile_in_process_and_in_workers() {
         // faults them in for its first tile, and no more.
         assert!(faulting.len() <= 2, "{workers}: {faulting:?}");
     }
+    // Thresholds the user set are theirs: glibc's own here, which give the
+    // memory back after every tile.
+    let run = run_command(
+        tessera_command(dir.path())
+            .args([
+                "render",
+                "scene.toml",
+                "-o",
+                "out.png",
+                "--tile",
+                "16",
+                "--threads",
+                "1",
+            ])
+            .env("MALLOC_TRIM_THRESHOLD_", "131072")
+            .env("MALLOC_MMAP_THRESHOLD_", "131072"),
+    );
+    run.expect_code(0);
+    let faulting = (run.stdout.lines())
+        .filter(|line| line.starts_with("tile "))
+        .filter(|line| line.split(' ').nth(3).unwrap().parse::<u32>().unwrap() > 50)
+        .count();
+    assert!(faulting > 8, "{}", run.stdout);
 }

@@ -58,7 +58,7 @@ pub struct RenderArgs {
     /// Render only these pixels of the image: X,Y,WIDTH,HEIGHT, from the top
     /// left. Each is the pixel the whole image's render gives
     /// (docs/determinism.md); the image written is the region's size.
-    #[arg(long, value_name = "X,Y,W,H", value_parser = parse_region)]
+    #[arg(long, value_name = "X,Y,W,H", value_parser = parse_region, allow_hyphen_values = true)]
     region: Option<Rect>,
     /// Bits per channel: 8 or 16 for PNG; 32 (float, the default) or 16 (half
     /// float; also `half`) for EXR.
@@ -148,7 +148,7 @@ pub struct ReadingArgs {
     document_output: Option<String>,
     /// The image's size, WIDTHxHEIGHT, over the scene's [image] (a
     /// MaterialX document's default: 1024x1024).
-    #[arg(long, value_name = "WxH", value_parser = parse_size)]
+    #[arg(long, value_name = "WxH", value_parser = parse_size, allow_hyphen_values = true)]
     size: Option<(u32, u32)>,
     /// Samples per pixel (1 to 4096), over the scene's [image] (default 1:
     /// each pixel's centre).
@@ -412,6 +412,13 @@ fn parse_frames(text: &str) -> Result<FrameRange, String> {
 }
 
 impl RenderArgs {
+    /// Whether this process draws the progress bar on the terminal as it
+    /// renders here (`--no-supervise`; a supervisor draws its child's).
+    pub fn draws_bar_here(&self) -> bool {
+        use std::io::IsTerminal;
+        self.no_supervise && !self.quiet && std::io::stderr().is_terminal()
+    }
+
     /// The frames to render, in order: `--frames`, else `--frame`.
     fn frame_numbers(&self) -> std::ops::RangeInclusive<i64> {
         match self.frames {
@@ -852,7 +859,9 @@ fn refuse_overwriting_inputs(plan: &Plan, output: &Path) -> Result<(), Failure> 
         };
         Some(folder.canonicalize().ok()?.join(path.file_name()?))
     };
-    let Some(target) = resolved(output) else {
+    // Through its symbolic links: the file they lead to is what is replaced.
+    let replaced = tessera_output::through_links(output).unwrap_or_else(|_| output.to_path_buf());
+    let Some(target) = resolved(&replaced) else {
         return Ok(());
     };
     for node in &plan.nodes {

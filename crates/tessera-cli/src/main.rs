@@ -80,6 +80,14 @@ fn main() -> ExitCode {
     tessera_process::ignore_file_size_signal();
     tessera_process::keep_freed_memory();
     let cli = Cli::parse();
+    // A render in this process draws its bar where its nodes print: they
+    // erase it first, as under a supervisor (which sets this for its child).
+    if let Some(Command::Render(args)) = &cli.command
+        && args.draws_bar_here()
+    {
+        // SAFETY: no other thread has started yet to read the environment.
+        unsafe { std::env::set_var(terminal::PROGRESS_BAR_VARIABLE, "1") };
+    }
     let result = match cli.command {
         _ if cli.version => commands::version(),
         Some(Command::Render(args)) => commands::render(&args),

@@ -37,8 +37,8 @@ mod replace;
 mod rle;
 mod streamed;
 pub use encode::Encoded;
-pub use replace::replace_file;
-use replace::{persist, target_dir, temporary_beside, through_links};
+use replace::{persist, target_dir, temporary_beside};
+pub use replace::{replace_file, through_links};
 
 /// An image in memory: `f32` channels of each pixel, RGBA to its users.
 ///
@@ -640,8 +640,13 @@ impl ImageTarget {
                 path: path.to_path_buf(),
             });
         }
-        // Through a symbolic link: the file it leads to is what is replaced.
-        if let Ok(existing) = std::fs::metadata(path)
+        // Through its symbolic links: the file they lead to is what is
+        // replaced, and its folder the one that must exist.
+        let replaced = through_links(path).map_err(|source| OutputError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if let Ok(existing) = std::fs::metadata(&replaced)
             && existing.is_file()
             && existing.permissions().readonly()
         {
@@ -649,7 +654,7 @@ impl ImageTarget {
                 path: path.to_path_buf(),
             });
         }
-        let dir = target_dir(path);
+        let dir = target_dir(&replaced);
         if !dir.is_dir() {
             return Err(OutputError::DirectoryMissing {
                 path: path.to_path_buf(),

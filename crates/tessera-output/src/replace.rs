@@ -9,10 +9,17 @@ use std::path::{Path, PathBuf};
 use tempfile::NamedTempFile;
 
 /// Writes `bytes` as the file at `path`, replacing it whole (through its
-/// symbolic links, as [`through_links`] says). Errors name no temporary
-/// file: the user knows only `path`.
+/// symbolic links, as [`through_links`] says); a read-only file is not
+/// replaced (a rename would replace it all the same). Errors name no
+/// temporary file: the user knows only `path`.
 pub fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let location = through_links(path)?;
+    if std::fs::metadata(&location).is_ok_and(|m| m.is_file() && m.permissions().readonly()) {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            "it is read-only; not replaced (make it writable, or remove it)",
+        ));
+    }
     let mut temporary = temporary_beside(&location)?;
     temporary.write_all(bytes)?;
     temporary.as_file().sync_all()?;
@@ -22,7 +29,7 @@ pub fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// The file a write to `path` replaces: `path` itself, or, where it is a
 /// symbolic link, the file it leads to (which need not exist yet), so that
 /// a link the user made at the output stays, and so does what it links.
-pub(crate) fn through_links(path: &Path) -> io::Result<PathBuf> {
+pub fn through_links(path: &Path) -> io::Result<PathBuf> {
     let mut path = path.to_path_buf();
     // Linux's own limit on links followed in one path.
     for _ in 0..40 {
@@ -160,6 +167,22 @@ mod tests {
             replace_file(&a, b"x").unwrap_err().raw_os_error(),
             Some(libc::ELOOP)
         );
+    }
+
+    #[test]
+    fn a_read_only_file_is_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kept.toml");
+        std::fs::write(&path, "old").unwrap();
+        let mut permissions = std::fs::metadata(&path).unwrap().permissions();
+        permissions.set_readonly(true);
+        std::fs::set_permissions(&path, permissions).unwrap();
+        let error = replace_file(&path, b"new").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "it is read-only; not replaced (make it writable, or remove it)"
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
     }
 
     #[test]

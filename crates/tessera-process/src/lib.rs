@@ -685,18 +685,30 @@ pub fn ignore_file_size_signal() {
 /// tile and were faulted in afresh for the next. One worker rendered
 /// `scripts/bench/tile_numpy_1024.toml` at 4096 x 4096 in 1.25 s (0.9 s
 /// of it in the kernel) where the same node in process took 0.45 s, and in
-/// process at tile 128 it took 1.2 s against 0.5 s. The thresholds are
-/// those glibc itself reaches after freeing a 32 MiB block: a larger one is
-/// still mapped on its own and given back when freed.
+/// process at tile 128 it took 1.2 s against 0.5 s. Blocks up to 4 MiB now
+/// come from the heap, and up to 16 MiB free at its top stay there: as
+/// fast as larger thresholds at tiles of 64 to 256, where 32 and 64 MiB
+/// raised the peak memory of a four-frame render by 45 MB
+/// (docs/performance.md). Thresholds the user set in the environment
+/// (`MALLOC_TRIM_THRESHOLD_`, `MALLOC_MMAP_THRESHOLD_`, `GLIBC_TUNABLES`)
+/// are theirs, and left alone.
 pub fn keep_freed_memory() {
     #[cfg(target_env = "gnu")]
     {
-        const LARGEST_HEAP_BLOCK: libc::c_int = 32 << 20;
+        let set_by_user = ["MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_"]
+            .iter()
+            .any(|name| std::env::var_os(name).is_some())
+            || std::env::var("GLIBC_TUNABLES").is_ok_and(|t| t.contains("glibc.malloc."));
+        if set_by_user {
+            return;
+        }
+        const LARGEST_HEAP_BLOCK: libc::c_int = 4 << 20;
+        const KEPT_AT_THE_TOP: libc::c_int = 16 << 20;
         // SAFETY: mallopt only sets the allocator's thresholds; a value it
         // does not take is refused (it returns 0), never undefined.
         unsafe {
             libc::mallopt(libc::M_MMAP_THRESHOLD, LARGEST_HEAP_BLOCK);
-            libc::mallopt(libc::M_TRIM_THRESHOLD, 2 * LARGEST_HEAP_BLOCK);
+            libc::mallopt(libc::M_TRIM_THRESHOLD, KEPT_AT_THE_TOP);
         }
     }
 }

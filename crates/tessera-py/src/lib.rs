@@ -757,7 +757,7 @@ fn image_depth(depth: &Bound<PyAny>) -> PyResult<Depth> {
     text.parse::<Depth>().map_err(|_| {
         let given = depth.repr().map(|r| r.to_string()).unwrap_or_default();
         OutputError::new_err(format!(
-            "depth must be 8, 16 or 32 (or \"8\", \"16\", \"32\"), not {given}"
+            "depth must be 8, 16, 32 or \"half\" (or \"8\", \"16\", \"32\"), not {given}"
         ))
     })
 }

@@ -571,7 +571,7 @@ def test_write_writes_the_command_lines_file(tmp_path):
             tessera.write(numpy.zeros((0, 4, 4), dtype=numpy.float32), tmp_path / name)
     tessera.write(image, tmp_path / "x16.png", depth=numpy.int64(16))
     for depth in [True, 16.0]:
-        with pytest.raises(tessera.OutputError, match="^depth must be 8, 16 or 32"):
+        with pytest.raises(tessera.OutputError, match="^depth must be 8, 16, 32 or \"half\""):
             tessera.write(image, tmp_path / "x.png", depth=depth)
     (tmp_path / "x16.png").unlink()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cli.exr", "cli.png", "package.exr", "package.png"]
@@ -743,7 +743,7 @@ def test_write_takes_the_depth_as_a_number_or_a_string(tmp_path):
     tessera.write(image, tmp_path / "x.exr", depth=32)
     with pytest.raises(tessera.OutputError) as raised:
         tessera.write(image, tmp_path / "x.png", depth=24)
-    assert str(raised.value) == 'depth must be 8, 16 or 32 (or "8", "16", "32"), not 24'
+    assert str(raised.value) == 'depth must be 8, 16, 32 or "half" (or "8", "16", "32"), not 24'
 
 
 def test_write_and_pixel_hash_take_a_big_endian_array_and_write_takes_a_bytes_path(tmp_path):

@@ -619,7 +619,8 @@ def _call_tile(node, n, info, positions, draws, names, payloads, channels, outpu
         values = [result]
     elif isinstance(result, (tuple, list)):
         if len(result) != len(output_names):
-            raise _TileResultError(f"returned {len(result)} values for {len(output_names)} outputs ({listed})")
+            values = "value" if len(result) == 1 else "values"
+            raise _TileResultError(f"returned {len(result)} {values} for {len(output_names)} outputs ({listed})")
         values = list(result)
     else:
         raise _TileResultError(

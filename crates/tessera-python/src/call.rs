@@ -228,9 +228,10 @@ impl NodeCore {
         let arrays = returned.len().map_err(fail)?;
         if arrays != outputs.len() {
             return Err(NodeError::new(format!(
-                "{}.evaluate_tile: Tessera's _call_tile gave {arrays} arrays for {} outputs",
+                "{}.evaluate_tile: Tessera's _call_tile gave {} for {}",
                 self.class_name,
-                outputs.len()
+                counted(arrays as u64, "array"),
+                counted(outputs.len() as u64, "output")
             )));
         }
         for (output, array) in outputs.iter_mut().zip(returned.try_iter().map_err(fail)?) {

@@ -116,7 +116,8 @@ def main(argv=None):
         return _failed(error, 1)
     close()
     if not args.quiet:
-        print(f"{len(written)} frames written: {written[0]} .. {written[-1]}")
+        frames = "frame" if len(written) == 1 else "frames"
+        print(f"{len(written)} {frames} written: {written[0]} .. {written[-1]}")
     return 0
 
 
