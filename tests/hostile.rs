@@ -991,7 +991,10 @@ fn lines_printed_under_the_progress_bar_begin_their_own_line() {
         dir.path(),
         "import time\n\nimport tessera\n\n\nclass N(tessera.Node):\n    \
          outputs = {\"out\": tessera.Float()}\n    pure = True\n\n    \
-         def __call__(self, ctx):\n        if ctx.x == 0 and ctx.y % 16 == 0:\n            \
+         def __call__(self, ctx):\n        \
+         if (ctx.x, ctx.y) == (15, 31):\n            print(\"half\", end=\"\", flush=True)\n        \
+         if (ctx.x, ctx.y) == (0, 32):\n            time.sleep(0.3)\n            print(\" whole\")\n        \
+         if ctx.x == 0 and ctx.y % 16 == 0:\n            \
          print(\"row\", ctx.y)\n            time.sleep(0.2)\n        \
          if (ctx.x, ctx.y) == (5, 60):\n            raise ValueError(\"boom\")\n        \
          return 0.5\n",
@@ -1021,7 +1024,17 @@ fn lines_printed_under_the_progress_bar_begin_their_own_line() {
         assert_eq!(code, 3, "{printed}");
         // The bar was drawn, and every line printed begins by erasing it.
         assert!(printed.contains("] 1/4 tiles, "), "{printed:?}");
-        for line in ["row 0", "row 16", "row 32", "row 48", "error: node `py`"] {
+        // A line flushed half-way, ended after the bar was drawn again (a
+        // tile done between), is written whole.
+        let lines = [
+            "row 0",
+            "row 16",
+            "row 32",
+            "half whole",
+            "row 48",
+            "error: node `py`",
+        ];
+        for line in lines {
             assert!(
                 printed.contains(&format!("\r\u{1b}[2K{line}")),
                 "{workers}, {line}: {printed:?}"

@@ -394,9 +394,12 @@ class _LineWriter:
             self._mid_line.add(ident)
 
     def flush(self):
-        """Flushes this thread's unfinished line too."""
+        """Flushes this thread's unfinished line too; under the progress bar
+        it waits for its end (or Tessera's exit) instead: written now, the
+        bar's next drawing would erase it, and the rest would follow the
+        bar's text."""
         ident = self._ident()
-        _, pieces = self._partial.pop(ident, (0, []))
+        pieces = [] if self._erase else self._partial.pop(ident, (0, []))[1]
         with self._lock:
             if pieces:
                 self._write(ident, "".join(pieces))
@@ -407,7 +410,7 @@ class _LineWriter:
         with self._lock:
             for ident in list(self._partial):
                 # (A thread between its pop and its put has it in hand.)
-                self._stream.write("".join(self._partial.pop(ident, (0, ()))[1]))
+                self._write(ident, "".join(self._partial.pop(ident, (0, ()))[1]))
             self._stream.flush()
 
     def __getattr__(self, name):
