@@ -285,7 +285,7 @@ fn a_negative_number_is_refused_by_what_it_is_given_to() {
         (
             "--switch-interval",
             "-1",
-            "error: invalid value '-1' for '--switch-interval <SECONDS>': must be a positive number of seconds up to 1e9, such as 0.005",
+            "error: invalid value '-1' for '--switch-interval <SECONDS>': must be a number of seconds from 1e-6 to 1e9, such as 0.005",
         ),
         (
             "--tile",

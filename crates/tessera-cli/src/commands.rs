@@ -16,7 +16,7 @@ use tessera_output::{Depth, ExrCompression, ImageTarget};
 use tessera_process::Launch;
 use tessera_python::{
     OnError, Policy, PythonError, PythonRuntime, PythonSettings, PythonWorkers, RunOptions,
-    ScriptAccess, WorkerConnection,
+    SWITCH_INTERVAL_EXPECTED, SWITCH_INTERVALS, ScriptAccess, WorkerConnection,
 };
 use tessera_render::{NodeFailure, RenderError};
 use tessera_scene::SceneSource;
@@ -89,7 +89,7 @@ pub struct RenderArgs {
     python_policy: Option<Policy>,
     /// Python's switch interval in seconds (`sys.setswitchinterval`) for the
     /// render; wins over `[python] switch_interval`. Default: Python's own.
-    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, allow_negative_numbers = true)]
+    #[arg(long, value_name = "SECONDS", value_parser = parse_switch_interval, allow_negative_numbers = true)]
     switch_interval: Option<f64>,
     /// Where Python nodes run: `threads` of this process (one interpreter,
     /// whose GIL they share), or `processes`, one worker process with its
@@ -213,6 +213,14 @@ pub fn parse_workers(text: &str) -> Result<PythonWorkers, String> {
 /// The longest a number of seconds may be: about 31 years, far inside
 /// what a `Duration` (and a deadline after it) holds.
 const MAX_SECONDS: f64 = 1e9;
+
+/// `--switch-interval`: seconds Python can keep (see [`SWITCH_INTERVALS`]).
+pub fn parse_switch_interval(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if SWITCH_INTERVALS.contains(&s) => Ok(s),
+        _ => Err(format!("must be {SWITCH_INTERVAL_EXPECTED}, such as 0.005")),
+    }
+}
 
 pub fn parse_seconds(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {

@@ -42,7 +42,7 @@ pub struct CompareArgs {
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=100), allow_negative_numbers = true)]
     runs: u32,
     /// Python's switch interval in seconds for every render.
-    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, allow_negative_numbers = true)]
+    #[arg(long, value_name = "SECONDS", value_parser = crate::commands::parse_switch_interval, allow_negative_numbers = true)]
     switch_interval: Option<f64>,
     /// Refuse to import or run any Python script (docs/security.md).
     #[arg(long)]

@@ -51,7 +51,7 @@ pub use processes::PythonWorkers;
 pub use runtime::PythonRuntime;
 pub use script::{ScriptNode, describe_script};
 pub use session::{RenderSession, RenderSetup};
-pub use settings::{PythonSettings, python_settings};
+pub use settings::{PythonSettings, SWITCH_INTERVAL_EXPECTED, SWITCH_INTERVALS, python_settings};
 pub use threads::interrupt;
 pub use worker::WorkerConnection;
 

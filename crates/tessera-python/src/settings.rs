@@ -18,10 +18,13 @@ pub struct PythonSettings {
     pub workers: Option<PythonWorkers>,
 }
 
-/// The longest switch interval a scene may set, as the command line's
-/// `--switch-interval` allows: Python keeps it in microseconds and, past
-/// about 9e12 seconds, silently sets 0 instead.
-const LONGEST_SWITCH_INTERVAL: f64 = 1e9;
+/// The switch intervals a scene or `--switch-interval` may set, in
+/// seconds: Python keeps the interval in whole microseconds (below one it
+/// reports 0) and, past about 9e12 seconds, silently sets 0.
+pub const SWITCH_INTERVALS: std::ops::RangeInclusive<f64> = 1e-6..=1e9;
+
+/// What a switch interval outside [`SWITCH_INTERVALS`] is told.
+pub const SWITCH_INTERVAL_EXPECTED: &str = "a number of seconds from 1e-6 to 1e9";
 
 const KEYS: [&str; 4] = ["paths", "policy", "switch_interval", "workers"];
 
@@ -100,12 +103,10 @@ pub fn python_settings(
                     _ => None,
                 };
                 match seconds {
-                    Some(s) if s > 0.0 && s <= LONGEST_SWITCH_INTERVAL => {
-                        settings.switch_interval = Some(s)
-                    }
+                    Some(s) if SWITCH_INTERVALS.contains(&s) => settings.switch_interval = Some(s),
                     _ => errors.push(out_of_range(
                         param,
-                        "a positive number of seconds up to 1e9",
+                        SWITCH_INTERVAL_EXPECTED,
                         "seconds, such as 0.005",
                     )),
                 }
@@ -191,9 +192,11 @@ mod tests {
             errors.0[0].message.clone()
         };
         let expected =
-            "[python] switch_interval must be a positive number of seconds up to 1e9, found";
+            "[python] switch_interval must be a number of seconds from 1e-6 to 1e9, found";
         assert_eq!(message("0"), format!("{expected} 0"));
         assert_eq!(message("-0.5"), format!("{expected} -0.5"));
+        // Python would report 0.
+        assert_eq!(message("1e-9"), format!("{expected} 1e-9"));
         // Python would set 0 for it, silently.
         assert_eq!(message("1e300"), format!("{expected} 1e300"));
         assert_eq!(message("\"fast\""), format!("{expected} \"fast\""));
