@@ -30,8 +30,15 @@ fn node_scene(dir: &Path, body: &str) {
 }
 
 fn render_here(dir: &Path, extra: &[&str]) -> crate::util::Run {
+    run_command(&mut render_command(dir, extra))
+}
+
+/// `tessera render scene.toml -o out.png --tile 16 EXTRA` in `dir`.
+fn render_command(dir: &Path, extra: &[&str]) -> Command {
+    let mut command = tessera_command(dir);
     let args = ["render", "scene.toml", "-o", "out.png", "--tile", "16"];
-    run_command(tessera_command(dir).args(args).args(extra))
+    command.args(args).args(extra);
+    command
 }
 
 /// A pure node that fails in tile 5 (pixels 16..32 x 16..32) as `failure` says.
@@ -635,10 +642,7 @@ fn memory_a_node_frees_is_kept_for_its_next_tile_in_process_and_in_workers() {
     for workers in ["threads", "processes"] {
         let run = render_here(dir.path(), &["--threads", "2", "--python-workers", workers]);
         run.expect_code(0);
-        let faulting: Vec<&str> = (run.stdout.lines())
-            .filter(|line| line.starts_with("tile "))
-            .filter(|line| line.split(' ').nth(3).unwrap().parse::<u32>().unwrap() > 50)
-            .collect();
+        let faulting = faulting_tiles(&run.stdout);
         // A megabyte is 256 pages: each of the two threads or workers
         // faults them in for its first tile, and no more.
         assert!(faulting.len() <= 2, "{workers}: {faulting:?}");
@@ -646,24 +650,18 @@ fn memory_a_node_frees_is_kept_for_its_next_tile_in_process_and_in_workers() {
     // Thresholds the user set are theirs: glibc's own here, which give the
     // memory back after every tile.
     let run = run_command(
-        tessera_command(dir.path())
-            .args([
-                "render",
-                "scene.toml",
-                "-o",
-                "out.png",
-                "--tile",
-                "16",
-                "--threads",
-                "1",
-            ])
+        render_command(dir.path(), &["--threads", "1"])
             .env("MALLOC_TRIM_THRESHOLD_", "131072")
             .env("MALLOC_MMAP_THRESHOLD_", "131072"),
     );
     run.expect_code(0);
-    let faulting = (run.stdout.lines())
+    assert!(faulting_tiles(&run.stdout).len() > 8, "{}", run.stdout);
+}
+
+/// The lines "tile T faulted N pages" of `stdout` whose N is over 50.
+fn faulting_tiles(stdout: &str) -> Vec<&str> {
+    (stdout.lines())
         .filter(|line| line.starts_with("tile "))
         .filter(|line| line.split(' ').nth(3).unwrap().parse::<u32>().unwrap() > 50)
-        .count();
-    assert!(faulting > 8, "{}", run.stdout);
+        .collect()
 }
